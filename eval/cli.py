@@ -1,0 +1,58 @@
+"""The `cookiebench` command: each package contributes its command group.
+
+    cookiebench corpus inspect [PATH]
+    cookiebench detect cv|train|predict ...
+    cookiebench models prepare
+    cookiebench augment pairs|train|generate ...
+    cookiebench serve --adapters DIR
+    cookiebench benchmark --config CONFIG
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+from rich.logging import RichHandler
+from typer.core import TyperGroup
+
+from detect.corpus_cli import corpus_app
+from detect.errors import UserError
+
+
+class _OneLineErrors(TyperGroup):
+    """Bad input ends in one line on stderr and exit code 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(code=1) from None
+
+
+app = typer.Typer(
+    name="cookiebench",
+    cls=_OneLineErrors,
+    help="Evaluate and augment AD detection from Cookie Theft descriptions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(corpus_app, name="corpus")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    """Evaluate and augment AD detection from Cookie Theft descriptions.
+
+    Numbers on the shipped simulated cohort are not clinical results.
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(show_path=False, rich_tracebacks=False)],
+    )
+    # Offline by design: nothing is ever fetched from a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

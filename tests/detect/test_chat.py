@@ -1,0 +1,147 @@
+"""Every CHAT convention the readers must handle, one case each."""
+
+import pytest
+
+from detect.chat import clean_utterance, clean_verbatim, count_disfluencies, read_chat, verbatim_utterance
+from detect.errors import CorpusError
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        # fillers: old Pitt (&uh, &um) and newer (&-uh) notation
+        ("&uh the boy is there .", "the boy is there."),
+        ("&um the boy is there .", "the boy is there."),
+        ("&-uh the boy &-um is there .", "the boy is there."),
+        # fragments and events
+        ("the &f fell down .", "the fell down."),
+        ("the boy &=laughs fell .", "the boy fell."),
+        # unintelligible
+        ("and xxx the water .", "and the water."),
+        # pauses, short and timed
+        ("the (.) boy (..) is (...) there (2.5) .", "the boy is there."),
+        # retracings: markers removed, retraced words kept
+        ("the boy [/] boy is there .", "the boy boy is there."),
+        ("<the mother> [//] the woman is washing .", "the mother the woman is washing."),
+        ("the stool [///] the chair is there .", "the stool the chair is there."),
+        # replacement keeps the target
+        ("he is gonna [: going to] fall .", "he is going to fall."),
+        ("the dishes [: dishes] [* p:w] .", "the dishes."),
+        # error and postcodes
+        ("the cookie [*] jar [+ exc] .", "the cookie jar."),
+        # trailing off and interruption go; the utterance still ends in a terminator
+        ("and the water is +...", "and the water is."),
+        ("the boy is +/.", "the boy is."),
+        # terminators kept
+        ("is that all ?", "is that all?"),
+        ("oh my !", "oh my!"),
+        # media bullets
+        ("the girl is reaching . \x15123_4567\x15", "the girl is reaching."),
+        # continuation lines are joined before cleaning (see test_read_joins_continuation_lines)
+        ("the water is running over\tonto the floor .", "the water is running over onto the floor."),
+        # compounds, incomplete words, special forms
+        ("the cookie_jar is wo(rd) there@o .", "the cookie jar is word there."),
+        # omitted words are not words said
+        ("the boy 0is stealing .", "the boy stealing."),
+    ],
+)
+def test_clean_utterance(raw, clean):
+    assert clean_utterance(raw) == clean
+
+
+def test_verbatim_keeps_what_was_said():
+    raw = "&-uh the boy [/] boy is gonna [: going to] fall (.) +..."
+    assert verbatim_utterance(raw) == "uh the boy boy is gonna fall..."
+    assert verbatim_utterance("&um the girl . \x151_2\x15") == "um the girl."
+
+
+def test_count_disfluencies_reads_the_codes():
+    counts = count_disfluencies([
+        "&uh the boy [/] boy is on the (.) stool . \x15100_200\x15",
+        "&-um <the mother> [//] the woman (..) xxx is &f washing &=laughs +...",
+        "he is gonna [: going to] fall +/.",
+    ])
+    assert (counts.fillers, counts.retracings, counts.pauses) == (2, 2, 2)
+    assert (counts.unintelligible, counts.trailing_offs, counts.fragments) == (1, 1, 1)
+    assert counts.utterances == 3
+
+
+def test_clean_verbatim_of_generated_text():
+    clean, counts = clean_verbatim("uh the boy boy is on the stool... um and the the water is running over.")
+    assert clean == "the boy boy is on the stool. and the the water is running over."
+    assert (counts.fillers, counts.retracings, counts.trailing_offs, counts.utterances) == (2, 2, 1, 2)
+
+
+def test_clean_verbatim_accepts_chat_text():
+    clean, counts = clean_verbatim("&uh the boy [/] boy . the girl +...")
+    assert clean == "the boy boy. the girl."
+    assert (counts.fillers, counts.retracings, counts.trailing_offs) == (1, 1, 1)
+
+
+CHA = (
+    "@UTF8\n@PID:\t11312/t-1\n@Begin\n@Languages:\teng\n"
+    "@Participants:\tPAR Participant, INV Investigator\n"
+    "@ID:\teng|Pitt|PAR|57;|male|ProbableAD||Participant|18||\n"
+    "@ID:\teng|Pitt|INV|||||Investigator|||\n@Media:\ta, audio\n"
+    "*INV:\tjust tell me what you see .\n"
+    "*PAR:\t&uh there is a boy [/] boy on the stool . \x15123_456\x15\n"
+    "%mor:\tadv|there cop|be&3S det:art|a n|boy prep|on det:art|the n|stool .\n"
+    "%gra:\t1|2|JCT 2|0|ROOT\n"
+    "*PAR:\tand the water is running\n\tover [+ exc] .\n"
+    "*INV:\tanything else ?\n"
+    "*PAR:\tno .\n"
+    "@End\n"
+)
+
+
+def test_read_takes_participant_speech_only(tmp_path):
+    path = tmp_path / "a.cha"
+    path.write_text(CHA, encoding="utf-8")
+    chat = read_chat(path)
+    speech = chat.speech()
+    assert [u.raw.split(" \x15")[0] for u in speech] == [
+        "&uh there is a boy [/] boy on the stool .",
+        "and the water is running over [+ exc] .",  # continuation joined, %mor/%gra not mixed in
+        "no .",
+    ]
+    assert [u.line for u in speech] == [10, 13, 16]
+    assert chat.participants["PAR"]["group"] == "ProbableAD"
+
+
+def _write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "file is empty"),
+        (b"   \n\n", "file is empty"),
+        (b"\x00\x01\x02PK\x03\x04binary", "binary file"),
+        ("@UTF8\n@Begin\n*PAR:\tcaf\xe9 .\n@End\n".encode("latin-1"), "not UTF-8"),
+        (CHA.replace("@End\n", "").encode(), "no @End"),
+        (CHA.replace("*PAR:", "*INV:").encode(), "no *PAR line"),
+        (CHA.replace("@Begin\n", "").encode(), "no @Begin"),
+        (CHA.replace("*INV:\tanything else ?\n", "anything else ?\n").encode(), "line does not start with"),
+        (CHA.replace("[+ exc]", "[+ exc").encode(), "unbalanced"),
+    ],
+)
+def test_bad_files_get_a_one_line_error_naming_the_file(tmp_path, data, message):
+    path = _write(tmp_path, "bad.cha", data)
+    with pytest.raises(CorpusError) as info:
+        read_chat(path)
+    text = str(info.value)
+    assert message in text
+    assert str(path) in text
+    assert "\n" not in text
+
+
+def test_errors_name_the_line(tmp_path):
+    path = _write(tmp_path, "bad.cha", CHA.replace("*INV:\tanything else ?\n", "anything else ?\n").encode())
+    with pytest.raises(CorpusError, match=rf"{path}:15: "):
+        read_chat(path)
+    latin = _write(tmp_path, "latin.cha", "@UTF8\n@Begin\n*PAR:\tok .\n*PAR:\tcaf\xe9 .\n@End\n".encode("latin-1"))
+    with pytest.raises(CorpusError, match=r"latin.cha:4: not UTF-8"):
+        read_chat(latin)
