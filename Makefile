@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 # Setup reruns only when what it installs changes.
 STAMP := $(VENV)/.setup-$(shell cat pyproject.toml requirements/*.txt scripts/setup.sh | sha256sum | cut -c1-16)
 PYTEST_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test bench ui clean
+.PHONY: setup browser demo test bench ui clean
 
 setup: $(STAMP)
 
@@ -16,12 +17,19 @@ $(STAMP):
 	rm -f $(VENV)/.setup-*
 	touch $@
 
-## The main job on the embedded default (the simulated cohort).
+## Debian's Chromium, for the test that opens the MLflow UI in a real browser.
+browser:
+	@command -v chromium >/dev/null || { echo "[setup] Debian chromium (MLflow UI test)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## The main job on the embedded default: the `demo` benchmark on the simulated cohort.
 demo: setup
 	$(BIN)/cookiebench corpus inspect
+	$(BIN)/cookiebench models prepare
+	$(BIN)/cookiebench benchmark --config demo
 
 ## The test suite (slow tests train and serve real models; all run).
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks: results land in bench-results/*.json.

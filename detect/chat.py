@@ -219,27 +219,25 @@ def _join(words: list[str], ending: str) -> str:
     return text
 
 
-def clean_utterance(raw: str) -> str:
-    """Classifier text of one main tier: codes, fillers, pauses, events go; words said stay."""
-    text = _strip_bullets_and_replacements(raw, use_target=True)
+def _strip_codes(raw: str, *, use_target: bool) -> str:
+    """Main tier without bullets, codes, pauses, special terminators and linkers; words remain."""
+    text = _strip_bullets_and_replacements(raw, use_target=use_target)
     text = _RETRACE.sub(" ", text)
     text = _ANY_CODE.sub(" ", text).replace("<", " ").replace(">", " ")
     text = _PAUSE.sub(" ", text)
     text = _SPECIAL_TERMINATOR.sub(" ", text)
-    text = _LINKER.sub(" ", text)
-    return _join(_words(text, verbatim=False), ending=".")
+    return _LINKER.sub(" ", text)
+
+
+def clean_utterance(raw: str) -> str:
+    """Classifier text of one main tier: codes, fillers, pauses, events go; words said stay."""
+    return _join(_words(_strip_codes(raw, use_target=True), verbatim=False), ending=".")
 
 
 def verbatim_utterance(raw: str) -> str:
     """What was said, readable: 'uh' for &-uh, retraced words repeated, '...' for trailing off."""
-    trailing = bool(_TRAIL_OFF.search(raw))
-    text = _strip_bullets_and_replacements(raw, use_target=False)
-    text = _RETRACE.sub(" ", text)
-    text = _ANY_CODE.sub(" ", text).replace("<", " ").replace(">", " ")
-    text = _PAUSE.sub(" ", text)
-    text = _SPECIAL_TERMINATOR.sub(" ", text)
-    text = _LINKER.sub(" ", text)
-    return _join(_words(text, verbatim=True), ending="..." if trailing else ".")
+    ending = "..." if _TRAIL_OFF.search(raw) else "."
+    return _join(_words(_strip_codes(raw, use_target=False), verbatim=True), ending=ending)
 
 
 def count_disfluencies(raws: list[str] | tuple[str, ...]) -> Disfluencies:

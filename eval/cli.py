@@ -17,8 +17,12 @@ import typer
 from rich.logging import RichHandler
 from typer.core import TyperGroup
 
+from augment.cli import augment_app, models_app
+from augment.serve_cli import serve
 from detect.corpus_cli import corpus_app
+from detect.detect_cli import detect_app
 from detect.errors import UserError
+from eval.benchmark_cli import benchmark
 
 
 class _OneLineErrors(TyperGroup):
@@ -40,6 +44,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(corpus_app, name="corpus")
+app.add_typer(detect_app, name="detect")
+app.add_typer(models_app, name="models")
+app.add_typer(augment_app, name="augment")
+app.command("serve")(serve)
+app.command("benchmark")(benchmark)
 
 
 @app.callback()
@@ -53,6 +62,8 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
         format="%(message)s",
         handlers=[RichHandler(show_path=False, rich_tracebacks=False)],
     )
+    for noisy in ("httpx", "httpcore", "openai"):  # one line per request drowns the progress bars
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # Offline by design: nothing is ever fetched from a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -1,0 +1,180 @@
+"""Classic (EDA-style) augmentation of real transcripts, with no external resources.
+
+Each operation takes one real transcript's verbatim text and an ``intensity`` in [0, 1]
+(the share of words or sentences touched) and returns a new verbatim text:
+
+- ``noise``: replace words with words drawn from the corpus's own vocabulary
+  (unigram noise; no thesaurus or embeddings needed).
+- ``deletion``: drop random words.
+- ``swap``: swap random pairs of neighbouring words.
+- ``disfluency``: insert fillers ("uh", "um"), repeat words (retracing) and trail off ("...").
+- ``shuffle``: shuffle the order of sentences/utterances.
+
+The result is a :class:`~augment.synthetic.SyntheticDescription` with the parent's label
+as its style, so classic augmentation goes through the same filters as generated text.
+
+Example::
+
+    from detect.readers import load_corpus
+    from augment.classic import ClassicConfig, classic_augment
+    train = load_corpus().by_split("train")
+    records = classic_augment(train, ClassicConfig(ops=("swap", "disfluency"), intensity=0.1), per_transcript=2)
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from detect.records import Label, Transcript
+
+from augment.synthetic import GeneratorInfo, SyntheticDescription
+
+logger = logging.getLogger(__name__)
+
+OPS = ("noise", "deletion", "swap", "disfluency", "shuffle")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass
+class ClassicConfig:
+    """Which operations to apply and how hard."""
+
+    ops: tuple[str, ...] = field(default=OPS, metadata={"help": "Operations to use, one per augmented copy, in turn.", "choices": OPS})
+    intensity: float = field(default=0.1, metadata={"help": "Share of words (or sentences) an operation touches, in [0, 1]."})
+    seed: int = field(default=0, metadata={"help": "Seed of the random generator; same seed, same output."})
+
+    def __post_init__(self):
+        if not 0.0 <= self.intensity <= 1.0:
+            raise ValueError(f"intensity must be in [0, 1], got {self.intensity}")
+        bad = [op for op in self.ops if op not in OPS]
+        if bad or not self.ops:
+            raise ValueError(f"unknown classic op(s) {bad or self.ops!r}; choose from {OPS}")
+
+
+def _count(n: int, intensity: float, rng: random.Random) -> int:
+    """How many of ``n`` items to touch: at least one when intensity > 0, probabilistic rounding."""
+    if intensity <= 0 or n == 0:
+        return 0
+    exact = n * intensity
+    k = int(exact) + (rng.random() < exact - int(exact))
+    return min(n, max(1, k))
+
+
+def noise(tokens: list[str], intensity: float, rng: random.Random, vocabulary: Sequence[str]) -> list[str]:
+    out = list(tokens)
+    if not vocabulary:
+        return out
+    for i in rng.sample(range(len(out)), _count(len(out), intensity, rng)):
+        out[i] = rng.choice(vocabulary)
+    return out
+
+
+def deletion(tokens: list[str], intensity: float, rng: random.Random) -> list[str]:
+    drop = set(rng.sample(range(len(tokens)), _count(len(tokens), intensity, rng)))
+    if len(drop) >= len(tokens):  # never delete everything
+        drop.discard(rng.randrange(len(tokens)))
+    return [t for i, t in enumerate(tokens) if i not in drop]
+
+
+def swap(tokens: list[str], intensity: float, rng: random.Random) -> list[str]:
+    out = list(tokens)
+    if len(out) < 2:
+        return out
+    for _ in range(_count(len(out) - 1, intensity, rng)):
+        i = rng.randrange(len(out) - 1)
+        out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+def disfluency(tokens: list[str], intensity: float, rng: random.Random) -> list[str]:
+    out: list[str] = []
+    chosen = set(rng.sample(range(len(tokens)), _count(len(tokens), intensity, rng)))
+    for i, tok in enumerate(tokens):
+        if i in chosen:
+            kind = rng.random()
+            if kind < 0.5:
+                out.append(rng.choice(("uh", "um")))
+            elif kind < 0.8:
+                out.append(tok.rstrip(".,!?"))  # retracing: "the the boy"
+            else:
+                out.append(tok.rstrip(".,!?") + " ...")  # trailing off, then the speaker restarts
+                continue
+        out.append(tok)
+    return out
+
+
+def shuffle(text: str, intensity: float, rng: random.Random) -> str:
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if s]
+    if len(sentences) < 2:
+        return text
+    k = max(2, _count(len(sentences), intensity, rng))
+    idx = sorted(rng.sample(range(len(sentences)), min(k, len(sentences))))
+    moved = [sentences[i] for i in idx]
+    rng.shuffle(moved)
+    for i, s in zip(idx, moved):
+        sentences[i] = s
+    return " ".join(sentences)
+
+
+def augment_text(text: str, op: str, intensity: float, rng: random.Random, vocabulary: Sequence[str] = ()) -> str:
+    """One operation applied to one verbatim text."""
+    if op == "shuffle":
+        return shuffle(text, intensity, rng)
+    tokens = text.split()
+    if not tokens:
+        return text
+    if op == "noise":
+        tokens = noise(tokens, intensity, rng, vocabulary)
+    elif op == "deletion":
+        tokens = deletion(tokens, intensity, rng)
+    elif op == "swap":
+        tokens = swap(tokens, intensity, rng)
+    elif op == "disfluency":
+        tokens = disfluency(tokens, intensity, rng)
+    else:
+        raise ValueError(f"unknown classic op {op!r}; choose from {OPS}")
+    return " ".join(tokens)
+
+
+def _source_text(t: Transcript) -> str:
+    return t.verbatim or t.text
+
+
+def classic_augment(
+    transcripts: Sequence[Transcript], config: ClassicConfig | None = None, *, per_transcript: int = 1
+) -> list[SyntheticDescription]:
+    """``per_transcript`` augmented copies of each labelled transcript, ops used in turn.
+
+    The vocabulary for ``noise`` comes from these transcripts only (the training fold),
+    so nothing outside the fold leaks in.
+    """
+    config = config or ClassicConfig()
+    rng = random.Random(config.seed)
+    labelled = [t for t in transcripts if t.label is not None]
+    if len(labelled) < len(transcripts):
+        logger.info("classic augmentation skips %d unlabelled transcripts", len(transcripts) - len(labelled))
+    vocabulary = sorted({w for t in labelled for w in _source_text(t).split() if w.isalpha()})
+    out: list[SyntheticDescription] = []
+    for t in labelled:
+        for copy in range(per_transcript):
+            op = config.ops[(len(out)) % len(config.ops)]
+            text = augment_text(_source_text(t), op, config.intensity, rng, vocabulary)
+            out.append(
+                SyntheticDescription(
+                    id=f"classic-{op}-{t.id}-{copy}",
+                    style="ad" if t.label == Label.AD else "hc",
+                    text=text,
+                    generator=GeneratorInfo(kind="classic", method=op, config_hash=f"i{config.intensity:g}-s{config.seed}"),
+                    parent_ids=(t.id,),
+                )
+            )
+    return out
+
+
+# Classic copies are real speech by construction, so they always fail 'privacy'; they stay
+# inside the training fold and are never shared, so the verdict is recorded but not required.
+REQUIRE = ("length", "garbage", "on_topic", "duplicate")

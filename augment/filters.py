@@ -1,0 +1,384 @@
+"""Quality, privacy and style filters for synthetic descriptions.
+
+Every filter records a :class:`~augment.synthetic.Verdict` on the record under its own
+name; nothing is dropped here. :func:`select` then keeps what passes the filters asked
+for. The style check is recorded but *not* required by default, so that a benchmark does
+not silently cherry-pick the generations that already look like their class.
+
+Filters (verdict names):
+
+- ``length``: word count within bounds.
+- ``garbage``: loops (share of repeated word n-grams, longest immediate repeat run) and
+  non-words (tokens that cannot be English words).
+- ``on_topic``: Cookie Theft information-unit coverage above a floor.
+- ``duplicate``: exact (normalised text) and near duplicates (word-shingle Jaccard,
+  estimated with bottom-k sketches) of an earlier record.
+- ``privacy``: shares a run of ``privacy_ngram`` words (default 8) with a real training
+  transcript: patient speech must not leak into synthetic data.
+- ``style``: the record's markers lie on its style's side of the AD/HC midpoints learned
+  from real transcripts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from detect.chat import FILLERS
+from detect.records import Label, Transcript
+
+from augment.synthetic import SyntheticDescription, Verdict
+
+logger = logging.getLogger(__name__)
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_VOWEL = re.compile(r"[aeiouy]")
+_TRIPLE = re.compile(r"(.)\1\1")
+# Short English words without a vowel letter (y counts as a vowel above).
+_VOWELLESS_OK = frozenset({"hm", "hmm", "mm", "mhm", "shh", "psst", "nth", "tsk", "st", "nd", "rd", "th"})
+# Markers whose AD/HC medians decide the style check; directions are learned, not assumed.
+DEFAULT_STYLE_MARKERS = (
+    "iu_coverage",
+    "pronoun_ratio",
+    "mattr",
+    "filler_rate",
+    "idea_density",
+    "trailing_off_rate",
+    "mean_utterance_length",
+)
+
+
+@dataclass
+class FilterConfig:
+    """Thresholds for :func:`apply_filters`; defaults suit 50-300-word descriptions."""
+
+    min_words: int = field(default=15, metadata={"help": "Fewer words than this fails 'length'."})
+    max_words: int = field(default=400, metadata={"help": "More words than this fails 'length'."})
+    loop_ngram: int = field(default=3, metadata={"help": "n for the repeated-n-gram loop check."})
+    max_repeated_ngram_share: float = field(
+        default=0.35, metadata={"help": "Largest share of word n-grams that repeat an earlier one."}
+    )
+    max_repeat_run: int = field(
+        default=4, metadata={"help": "Longest run of one word repeated back to back (the the the ...)."}
+    )
+    max_nonword_share: float = field(default=0.15, metadata={"help": "Largest share of non-word tokens."})
+    min_iu_coverage: float = field(
+        default=0.1, metadata={"help": "Least Cookie Theft information-unit coverage for 'on_topic'."}
+    )
+    near_duplicate_jaccard: float = field(
+        default=0.8, metadata={"help": "Word-5-gram Jaccard at or above which a record is a near duplicate."}
+    )
+    privacy_ngram: int = field(
+        default=8, metadata={"help": "Words in a run shared with a real transcript that fails 'privacy'."}
+    )
+    style_markers: tuple[str, ...] = field(
+        default=DEFAULT_STYLE_MARKERS, metadata={"help": "Markers voted on by the style check."}
+    )
+    style_min_agreement: float = field(
+        default=0.5, metadata={"help": "Share of style markers that must sit on the record's side."}
+    )
+    require: tuple[str, ...] = field(
+        default=("length", "garbage", "on_topic", "duplicate", "privacy"),
+        metadata={"help": "Verdicts a record must pass to be selected; add 'style' to cherry-pick by style."},
+    )
+
+    def __post_init__(self):
+        if not 0 < self.min_words <= self.max_words:
+            raise ValueError(f"need 0 < min_words <= max_words, got {self.min_words}, {self.max_words}")
+        if self.privacy_ngram < 3:
+            raise ValueError(f"privacy_ngram must be >= 3 (shorter runs are common phrases), got {self.privacy_ngram}")
+        if not 0 < self.near_duplicate_jaccard <= 1:
+            raise ValueError(f"near_duplicate_jaccard must be in (0, 1], got {self.near_duplicate_jaccard}")
+        unknown = set(self.require) - set(VERDICTS)
+        if unknown:
+            raise ValueError(f"unknown verdict(s) in require: {sorted(unknown)}; choose from {VERDICTS}")
+
+
+VERDICTS = ("length", "garbage", "on_topic", "duplicate", "privacy", "style")
+
+
+# -- text normalisation -------------------------------------------------------------
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens (apostrophes kept inside words)."""
+    return _WORD.findall(text.lower())
+
+
+def content_words(text: str) -> list[str]:
+    """Words with fillers dropped and immediate repeats collapsed.
+
+    Real verbatim text carries retracings ("the the boy") and fillers that a generator may
+    or may not reproduce; removing both makes the privacy match robust to them.
+    """
+    out: list[str] = []
+    for w in words(text):
+        if w in FILLERS or (out and out[-1] == w):
+            continue
+        out.append(w)
+    return out
+
+
+def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def _h(obj: object) -> int:
+    return int.from_bytes(hashlib.blake2b(repr(obj).encode(), digest_size=8).digest(), "big")
+
+
+# -- single-record checks ---------------------------------------------------------------
+
+
+def length_verdict(text: str, config: FilterConfig) -> Verdict:
+    n = len(words(text))
+    ok = config.min_words <= n <= config.max_words
+    return Verdict(passed=ok, score=float(n), detail="" if ok else f"{n} words, want {config.min_words}-{config.max_words}")
+
+
+def is_nonword(token: str) -> bool:
+    """A token that cannot be an English word: no vowel, a letter tripled, or absurdly long."""
+    if token in _VOWELLESS_OK or token in FILLERS:
+        return False
+    if len(token) == 1:
+        return token not in {"a", "i", "o"}
+    return not _VOWEL.search(token) or bool(_TRIPLE.search(token)) or len(token) > 20
+
+
+def garbage_verdict(text: str, config: FilterConfig) -> Verdict:
+    raw_tokens = text.split()
+    tokens = words(text)
+    if not tokens:
+        return Verdict(passed=False, score=1.0, detail="no words")
+    grams = _ngrams(tokens, config.loop_ngram)
+    repeated = len(grams) - len(set(grams)) if grams else 0
+    share = repeated / len(grams) if grams else 0.0
+    run, longest = 1, 1
+    for a, b in zip(tokens, tokens[1:]):
+        run = run + 1 if a == b else 1
+        longest = max(longest, run)
+    # Non-words: tokens with no letters at all (symbol soup, code, digits) or unpronounceable ones.
+    junk = sum(1 for t in raw_tokens if not re.search(r"[A-Za-z]", t) and t not in {"...", "-", "--"})
+    nonwords = sum(1 for t in tokens if is_nonword(t)) + junk
+    nonword_share = nonwords / max(1, len(tokens) + junk)
+    problems = []
+    if share > config.max_repeated_ngram_share:
+        problems.append(f"{share:.0%} of {config.loop_ngram}-grams repeat (loop)")
+    if longest > config.max_repeat_run:
+        problems.append(f"a word repeated {longest} times in a row")
+    if nonword_share > config.max_nonword_share:
+        problems.append(f"{nonword_share:.0%} non-words")
+    return Verdict(passed=not problems, score=max(share, nonword_share), detail="; ".join(problems))
+
+
+def on_topic_verdict(markers: dict[str, float], config: FilterConfig) -> Verdict:
+    cov = markers.get("iu_coverage")
+    if cov is None:
+        return Verdict(passed=False, detail="no iu_coverage marker computed")
+    ok = cov >= config.min_iu_coverage
+    return Verdict(passed=ok, score=cov, detail="" if ok else f"IU coverage {cov:.2f} < {config.min_iu_coverage}")
+
+
+# -- privacy ------------------------------------------------------------------------------
+
+
+class PrivacyIndex:
+    """Hashes of every ``n``-word run in the real transcripts a generator was trained from.
+
+    Both the clean text and the verbatim rendering of each transcript are indexed, after
+    :func:`content_words` normalisation (fillers out, repeats collapsed).
+    """
+
+    def __init__(self, transcripts: Iterable[Transcript], *, n: int = 8):
+        self.n = n
+        self._index: dict[int, str] = {}
+        for t in transcripts:
+            for source in {t.text, t.verbatim} - {""}:
+                for gram in _ngrams(content_words(source), n):
+                    self._index.setdefault(_h(gram), t.id)
+        logger.debug("privacy index: %d %d-grams", len(self._index), n)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def verdict(self, text: str) -> Verdict:
+        tokens = content_words(text)
+        for gram in _ngrams(tokens, self.n):
+            hit = self._index.get(_h(gram))
+            if hit is not None:
+                # The detail names the transcript, not the words: the words are the patient's.
+                return Verdict(passed=False, score=1.0, detail=f"shares a {self.n}-word run with real transcript {hit}")
+        return Verdict(passed=True, score=0.0)
+
+
+# -- duplicates ---------------------------------------------------------------------------
+
+
+def _sketch(tokens: Sequence[str], *, n: int = 5, k: int = 64) -> tuple[frozenset[int], frozenset[int]]:
+    """(all shingle hashes, bottom-k of them): the bottom-k serves as an LSH-like candidate key."""
+    shingles = frozenset(_h(g) for g in _ngrams(tokens, n)) or frozenset({_h(tuple(tokens))})
+    return shingles, frozenset(sorted(shingles)[:k])
+
+
+def duplicate_verdicts(texts: Sequence[str], config: FilterConfig) -> list[Verdict]:
+    """Marks each text that repeats (exactly or nearly) an earlier one in the sequence.
+
+    Candidates come from shared bottom-k shingle hashes (two texts with Jaccard >= 0.8
+    almost surely share some), the decision from the exact Jaccard of their shingle sets.
+    """
+    exact: dict[str, int] = {}
+    kept: list[frozenset[int]] = []
+    owner: list[int] = []
+    by_hash: dict[int, list[int]] = {}
+    out: list[Verdict] = []
+    for i, text in enumerate(texts):
+        tokens = content_words(text)
+        key = " ".join(tokens)
+        if key in exact:
+            out.append(Verdict(passed=False, score=1.0, detail=f"exact duplicate of record #{exact[key]}"))
+            continue
+        exact[key] = i
+        shingles, bottom = _sketch(tokens)
+        best, best_j = None, 0.0
+        for cand in {c for h in bottom for c in by_hash.get(h, ())}:
+            other = kept[cand]
+            j = len(shingles & other) / len(shingles | other)
+            if j > best_j:
+                best, best_j = cand, j
+        if best is not None and best_j >= config.near_duplicate_jaccard:
+            out.append(Verdict(passed=False, score=best_j, detail=f"near duplicate of record #{owner[best]} (Jaccard {best_j:.2f})"))
+            continue
+        idx = len(kept)
+        kept.append(shingles)
+        owner.append(i)
+        for h in bottom:
+            by_hash.setdefault(h, []).append(idx)
+        out.append(Verdict(passed=True, score=best_j))
+    return out
+
+
+# -- style --------------------------------------------------------------------------------
+
+
+@dataclass
+class StyleReference:
+    """Per-marker AD and HC medians from real transcripts; the midpoint splits the styles."""
+
+    ad: dict[str, float]
+    hc: dict[str, float]
+
+    @classmethod
+    def fit(cls, markers, labels: Sequence[Label | None], names: Sequence[str] = DEFAULT_STYLE_MARKERS) -> StyleReference:
+        """``markers``: a DataFrame (rows aligned with ``labels``) from ``MarkerExtractor``."""
+        names = [n for n in names if n in markers.columns]
+        if not names:
+            raise ValueError("none of the style markers were computed; check MarkerExtractor's columns")
+        is_ad = [lab == Label.AD for lab in labels]
+        is_hc = [lab == Label.HC for lab in labels]
+        if not any(is_ad) or not any(is_hc):
+            raise ValueError("the style reference needs real transcripts of both labels (AD and HC)")
+        return cls(
+            ad={n: float(markers.loc[is_ad, n].median()) for n in names},
+            hc={n: float(markers.loc[is_hc, n].median()) for n in names},
+        )
+
+    def verdict(self, markers: dict[str, float], style: str, min_agreement: float) -> Verdict:
+        votes, sides = 0, []
+        usable = [n for n in self.ad if n in markers and self.ad[n] != self.hc[n]]
+        for n in usable:
+            mid = (self.ad[n] + self.hc[n]) / 2
+            looks_ad = (markers[n] > mid) == (self.ad[n] > self.hc[n])
+            on_side = looks_ad if style == "ad" else not looks_ad
+            votes += on_side
+            if not on_side:
+                sides.append(n)
+        if not usable:
+            return Verdict(passed=False, detail="no style marker differs between AD and HC in the reference")
+        share = votes / len(usable)
+        ok = share >= min_agreement
+        detail = f"{votes}/{len(usable)} markers on the {style.upper()} side"
+        if sides:
+            detail += f" (off: {', '.join(sides)})"
+        return Verdict(passed=ok, score=share, detail=detail)
+
+
+# -- the pipeline -----------------------------------------------------------------------------
+
+
+def compute_markers(records: Sequence[SyntheticDescription], extractor=None) -> list[dict[str, float]]:
+    """Markers of each record's transcript (``detect.markers.MarkerExtractor``, cached by text)."""
+    if extractor is None:
+        from detect.markers import MarkerExtractor
+
+        extractor = MarkerExtractor()
+    transcripts = [r.to_transcript() for r in records]
+    frame = extractor.transform(transcripts)
+    return [{k: float(v) for k, v in frame.iloc[i].items()} for i in range(len(transcripts))]
+
+
+def apply_filters(
+    records: Sequence[SyntheticDescription],
+    *,
+    config: FilterConfig | None = None,
+    training: Sequence[Transcript] | None = None,
+    extractor=None,
+    style_reference: StyleReference | None = None,
+) -> list[SyntheticDescription]:
+    """Returns the records with markers and every verdict recorded (none dropped).
+
+    ``training``: the real transcripts the generator was trained (or prompted) from. They
+    feed the privacy index and, when ``style_reference`` is not given, the style midpoints.
+    Without them the privacy and style verdicts are not recorded (and a warning says so).
+    """
+    config = config or FilterConfig()
+    if not records:
+        return []
+    if extractor is None:
+        from detect.markers import MarkerExtractor
+
+        extractor = MarkerExtractor()
+    marker_rows = compute_markers(records, extractor)
+    privacy = PrivacyIndex(training, n=config.privacy_ngram) if training else None
+    if style_reference is None and training:
+        labelled = [t for t in training if t.label is not None]
+        if {t.label for t in labelled} == {Label.AD, Label.HC}:
+            style_reference = StyleReference.fit(extractor.transform(labelled), [t.label for t in labelled], config.style_markers)
+    if privacy is None:
+        logger.warning("no training transcripts given: privacy verdicts not recorded")
+    dup = duplicate_verdicts([r.text for r in records], config)
+    out = []
+    for rec, markers, dup_v in zip(records, marker_rows, dup):
+        verdicts = dict(rec.verdicts)
+        verdicts["length"] = length_verdict(rec.text, config)
+        verdicts["garbage"] = garbage_verdict(rec.text, config)
+        verdicts["on_topic"] = on_topic_verdict(markers, config)
+        verdicts["duplicate"] = dup_v
+        if privacy is not None:
+            verdicts["privacy"] = privacy.verdict(rec.text)
+        if style_reference is not None:
+            verdicts["style"] = style_reference.verdict(markers, rec.style, config.style_min_agreement)
+        out.append(rec.model_copy(update={"verdicts": verdicts, "markers": markers}))
+    return out
+
+
+def select(records: Iterable[SyntheticDescription], require: Sequence[str] | None = None) -> list[SyntheticDescription]:
+    """Records passing every verdict in ``require`` (default: all but style).
+
+    A required verdict that was never recorded counts as a failure, so a missing privacy
+    index can never wave records through.
+    """
+    require = FilterConfig().require if require is None else tuple(require)
+    return [r for r in records if all(name in r.verdicts and r.verdicts[name].passed for name in require)]
+
+
+def summary(records: Sequence[SyntheticDescription]) -> dict[str, dict[str, int]]:
+    """Pass/fail counts per verdict, for progress output and reports."""
+    out: dict[str, dict[str, int]] = {}
+    for r in records:
+        for name, v in r.verdicts.items():
+            slot = out.setdefault(name, {"passed": 0, "failed": 0})
+            slot["passed" if v.passed else "failed"] += 1
+    return out

@@ -1,0 +1,490 @@
+"""Preference pairs for DPO: what to prefer, built only from the transcripts given.
+
+Three strategies, selectable and combinable (:class:`PairConfig` ``strategies``):
+
+``real``
+    Same prompt; chosen is a real transcript of the target style, rejected one of the
+    other style (AD chosen over HC for the AD-style generator, the reverse for HC).
+``degraded``
+    HC transcripts degraded into AD-like text (:mod:`augment.degrade`); the degraded
+    text is chosen for the AD style and rejected for the HC style.
+``generated``
+    The SFT model's own samples, rejected against a real text of the target style when
+    they are further from that style than it is.
+
+How far a text is from a style is measured on a *style axis* fitted to the given
+transcripts: each margin marker (information-unit coverage, length, pronoun ratio,
+disfluency rate) is standardised and weighted by how far AD and HC means lie apart
+(a diagonal discriminant), so a positive score is AD-like. A pair's margin is how much
+further toward the target style the chosen text lies than the rejected one; pairs under
+``min_margin`` are dropped and counted, as are exact duplicates.
+
+Markers are always computed from the verbatim rendering (what generators write), via
+:func:`detect.chat.clean_verbatim`, so real, degraded and generated texts are measured
+the same way.
+
+Files: one :class:`PreferencePair` per JSONL line, and ``<name>.summary.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from augment.degrade import DegradeConfig, degrade
+from augment.prompts import MODES, PROMPT_VERSION, STYLES, Mode, Style, task_messages
+from detect.errors import CorpusError, UserError
+from detect.records import Label, Transcript
+
+logger = logging.getLogger(__name__)
+
+Strategy = Literal["real", "degraded", "generated"]
+STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
+MARGIN_MARKERS: tuple[str, ...] = ("iu_coverage", "words", "pronoun_ratio", "disfluency_rate")
+STYLE_LABEL: dict[Style, Label] = {"ad": Label.AD, "hc": Label.HC}
+
+
+class PairsError(UserError):
+    """Pairs cannot be built from the given input (too few transcripts of a style, ...)."""
+
+
+# -- records --------------------------------------------------------------------------------------
+
+
+class MarkerDeltas(BaseModel):
+    """Chosen minus rejected, per margin marker (raw units: coverage fraction, words, ratio, rate)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    iu_coverage: float
+    words: float
+    pronoun_ratio: float
+    disfluency_rate: float
+
+
+class PreferencePair(BaseModel):
+    """One DPO example: a prompt, the preferred and the dispreferred description, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    style: Style = Field(description="The style the pair teaches: chosen is closer to it.")
+    mode: Mode
+    strategy: Strategy
+    prompt: list[dict[str, str]] = Field(description="Chat messages (system, user).")
+    chosen: str = Field(description="Verbatim text.")
+    rejected: str = Field(description="Verbatim text.")
+    chosen_source: str = Field(description="Transcript id, 'degraded:<id>' or 'sample:<n>'.")
+    rejected_source: str
+    deltas: MarkerDeltas
+    margin: float = Field(description="Style-axis distance, chosen minus rejected, toward the target style.")
+
+
+class PairsSummary(BaseModel):
+    """What a pairs file holds and what was left out, for logs and MLflow."""
+
+    pairs: int
+    by_style_strategy: dict[str, int]
+    dropped_margin: dict[str, int]
+    dropped_duplicates: int
+    mean_margin: dict[str, float]
+    mean_deltas: dict[str, dict[str, float]]
+    transcripts: dict[str, int]
+    data_digest: str
+    config: dict[str, Any]
+    axis: dict[str, dict[str, float]]
+    prompt_version: str = PROMPT_VERSION
+
+
+# -- markers of verbatim text ---------------------------------------------------------------------
+
+
+def verbatim_transcript(text: str, *, id: str, label: Label | None = None) -> Transcript:
+    """A throwaway :class:`Transcript` for verbatim text, so :class:`MarkerExtractor` can read it."""
+    from detect.chat import clean_verbatim
+
+    clean, disfluencies = clean_verbatim(text)
+    return Transcript(id=id, speaker_id=id, label=label, text=clean, verbatim=text, disfluencies=disfluencies)
+
+
+def verbatim_markers(texts: Sequence[str], extractor: Any = None):
+    """Markers (:data:`detect.markers.MARKERS` columns) of verbatim texts, one row per text, in order."""
+    from detect.markers import MarkerExtractor
+
+    extractor = extractor or MarkerExtractor()
+    frame = extractor.transform([verbatim_transcript(t, id=f"t{i}") for i, t in enumerate(texts)])
+    return frame.reset_index(drop=True)
+
+
+def real_verbatim(t: Transcript) -> str:
+    """The verbatim rendering of a real transcript (clean text when a reader kept none)."""
+    return t.verbatim or t.text
+
+
+class StyleAxis(BaseModel):
+    """A diagonal discriminant between AD and HC on :data:`MARGIN_MARKERS`, fitted to the given texts.
+
+    ``score`` is positive for AD-like text and negative for HC-like; its unit is roughly
+    a pooled standard deviation.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    mean_ad: dict[str, float]
+    mean_hc: dict[str, float]
+    scale: dict[str, float]
+
+    @classmethod
+    def fit(cls, ad_rows: Any, hc_rows: Any) -> StyleAxis:
+        mean_ad = {m: float(ad_rows[m].mean()) for m in MARGIN_MARKERS}
+        mean_hc = {m: float(hc_rows[m].mean()) for m in MARGIN_MARKERS}
+        scale = {}
+        for m in MARGIN_MARKERS:
+            pooled = math.sqrt((float(ad_rows[m].var(ddof=0)) + float(hc_rows[m].var(ddof=0))) / 2)
+            scale[m] = pooled if pooled > 1e-9 else 1.0
+        return cls(mean_ad=mean_ad, mean_hc=mean_hc, scale=scale)
+
+    def weights(self) -> dict[str, float]:
+        """Standardised AD-minus-HC difference per marker, normalised to sum |w| = 1."""
+        raw = {m: (self.mean_ad[m] - self.mean_hc[m]) / self.scale[m] for m in MARGIN_MARKERS}
+        total = sum(abs(v) for v in raw.values()) or 1.0
+        return {m: v / total for m, v in raw.items()}
+
+    def score(self, row: Mapping[str, float]) -> float:
+        w = self.weights()
+        mid = {m: (self.mean_ad[m] + self.mean_hc[m]) / 2 for m in MARGIN_MARKERS}
+        return sum(w[m] * (float(row[m]) - mid[m]) / self.scale[m] for m in MARGIN_MARKERS)
+
+    def toward(self, style: Style, chosen: Mapping[str, float], rejected: Mapping[str, float]) -> float:
+        """How much further toward ``style`` the chosen text lies than the rejected one."""
+        sign = 1.0 if style == "ad" else -1.0
+        return sign * (self.score(chosen) - self.score(rejected))
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+@dataclass
+class PairConfig:
+    """How pairs are built."""
+
+    # what
+    strategies: tuple[str, ...] = field(default=("real", "degraded"), metadata={"help": "Any of real, degraded, generated.", "choices": STRATEGIES})
+    styles: tuple[str, ...] = field(default=("ad", "hc"), metadata={"help": "Target styles to build pairs for.", "choices": STYLES})
+    mode: str = field(default="separate", metadata={"help": "Prompt mode.", "choices": MODES})
+    # how many
+    rejected_per_chosen: int = field(default=2, metadata={"help": "Real pairing: other-style texts drawn per chosen text."})
+    degraded_per_transcript: int = field(default=1, metadata={"help": "Degradation: degraded versions per HC transcript."})
+    max_pairs_per_strategy: int | None = field(default=None, metadata={"help": "Cap per (style, strategy), kept at random."})
+    # filtering
+    min_margin: float = field(default=0.2, metadata={"help": "Drop pairs whose style-axis margin is below this."})
+    min_transcripts: int = field(default=4, metadata={"help": "Fewer transcripts of a style than this is an error."})
+    # degradation
+    degrade_intensity: float = field(default=0.6, metadata={"help": "Degradation intensity, 0 to 1."})
+    seed: int = field(default=0, metadata={"help": "Seed for sampling and degradation."})
+
+    def __post_init__(self):
+        self.strategies = tuple(self.strategies)
+        self.styles = tuple(self.styles)
+        for name, values, allowed in (("strategies", self.strategies, STRATEGIES), ("styles", self.styles, STYLES)):
+            bad = [v for v in values if v not in allowed]
+            if bad or not values:
+                raise ValueError(f"{name} must be a non-empty subset of {allowed}, got {values}")
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.rejected_per_chosen < 1 or self.degraded_per_transcript < 1:
+            raise ValueError("rejected_per_chosen and degraded_per_transcript must be >= 1")
+        if self.max_pairs_per_strategy is not None and self.max_pairs_per_strategy < 1:
+            raise ValueError(f"max_pairs_per_strategy must be >= 1 or None, got {self.max_pairs_per_strategy}")
+        if self.min_transcripts < 1:
+            raise ValueError(f"min_transcripts must be >= 1, got {self.min_transcripts}")
+        DegradeConfig(intensity=self.degrade_intensity)  # validates the range
+
+
+@dataclass
+class PairSet:
+    pairs: list[PreferencePair]
+    summary: PairsSummary
+
+
+# -- building ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    style: Style
+    strategy: Strategy
+    chosen: str
+    rejected: str
+    chosen_source: str
+    rejected_source: str
+
+
+def _pair_id(style: str, prompt: list[dict[str, str]], chosen: str, rejected: str) -> str:
+    payload = json.dumps([style, prompt, chosen, rejected], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def build_pairs(
+    transcripts: Iterable[Transcript],
+    config: PairConfig | None = None,
+    *,
+    samples: Mapping[str, Sequence[str]] | None = None,
+    extractor: Any = None,
+) -> PairSet:
+    """Preference pairs from ``transcripts`` (labelled AD/HC) and, for ``generated``, SFT ``samples``.
+
+    Parameters
+    ----------
+    transcripts
+        The only real text used; pass one fold's training speakers, never test speakers.
+    config
+        Strategies, styles, margins; see :class:`PairConfig`.
+    samples
+        Style -> verbatim descriptions sampled from that style's SFT model; required when
+        ``generated`` is among the strategies.
+    extractor
+        A :class:`detect.markers.MarkerExtractor` to reuse (its cache), else a new one.
+    """
+    config = config or PairConfig()
+    transcripts = [t for t in transcripts if t.label is not None and real_verbatim(t).strip()]
+    by_style = {s: [t for t in transcripts if t.label == STYLE_LABEL[s]] for s in STYLES}
+    for style in STYLES:
+        if len(by_style[style]) < config.min_transcripts:
+            raise PairsError(
+                f"only {len(by_style[style])} {STYLE_LABEL[style].value} transcripts with text; pairs need at least "
+                f"{config.min_transcripts} of each label (give more transcripts or lower min_transcripts)"
+            )
+    if "generated" in config.strategies:
+        missing = [s for s in config.styles if not (samples or {}).get(s)]
+        if missing:
+            raise PairsError(f"the 'generated' strategy needs SFT samples for style(s) {missing}; train SFT first "
+                             "or drop 'generated' from the strategies")
+    rng = random.Random(config.seed)
+
+    candidates: list[_Candidate] = []
+    if "real" in config.strategies:
+        candidates += _real_candidates(by_style, config, rng)
+    if "degraded" in config.strategies:
+        candidates += _degraded_candidates(by_style["hc"], config, rng)
+    if "generated" in config.strategies:
+        candidates += _generated_candidates(by_style, samples or {}, config, rng)
+
+    # One marker pass over every distinct text: the extractor batches and caches.
+    texts = list(dict.fromkeys([*(real_verbatim(t) for t in transcripts), *(c.chosen for c in candidates),
+                                *(c.rejected for c in candidates)]))
+    frame = verbatim_markers(texts, extractor)
+    rows = {text: frame.iloc[i] for i, text in enumerate(texts)}
+    axis = StyleAxis.fit(
+        frame.iloc[[texts.index(real_verbatim(t)) for t in by_style["ad"]]],
+        frame.iloc[[texts.index(real_verbatim(t)) for t in by_style["hc"]]],
+    )
+
+    pairs: list[PreferencePair] = []
+    seen: set[str] = set()
+    dropped_margin: Counter[str] = Counter()
+    duplicates = 0
+    for c in candidates:
+        key = f"{c.style}/{c.strategy}"
+        prompt = task_messages(c.style, config.mode)
+        pair_id = _pair_id(c.style, prompt, c.chosen, c.rejected)
+        if pair_id in seen or c.chosen == c.rejected:
+            duplicates += 1
+            continue
+        chosen_row, rejected_row = rows[c.chosen], rows[c.rejected]
+        margin = axis.toward(c.style, chosen_row, rejected_row)
+        if margin < config.min_margin:
+            dropped_margin[key] += 1
+            continue
+        seen.add(pair_id)
+        deltas = MarkerDeltas(**{m: float(chosen_row[m] - rejected_row[m]) for m in MARGIN_MARKERS})
+        pairs.append(PreferencePair(
+            id=pair_id, style=c.style, mode=config.mode, strategy=c.strategy, prompt=prompt,
+            chosen=c.chosen, rejected=c.rejected, chosen_source=c.chosen_source,
+            rejected_source=c.rejected_source, deltas=deltas, margin=round(margin, 6),
+        ))
+    pairs = _cap(pairs, config.max_pairs_per_strategy, rng)
+    summary = summarize(pairs, dropped_margin=dropped_margin, dropped_duplicates=duplicates,
+                        transcripts=transcripts, config=config, axis=axis)
+    logger.info("built %d pairs (%s); dropped %d under the margin, %d duplicates", len(pairs),
+                summary.by_style_strategy, sum(dropped_margin.values()), duplicates)
+    return PairSet(pairs=pairs, summary=summary)
+
+
+def _real_candidates(by_style: dict[str, list[Transcript]], config: PairConfig, rng: random.Random) -> list[_Candidate]:
+    out = []
+    for style in config.styles:
+        other = "hc" if style == "ad" else "ad"
+        for chosen in by_style[style]:
+            k = min(config.rejected_per_chosen, len(by_style[other]))
+            for rejected in rng.sample(by_style[other], k):
+                out.append(_Candidate(style, "real", real_verbatim(chosen), real_verbatim(rejected), chosen.id, rejected.id))
+    return out
+
+
+def _degraded_candidates(hc: list[Transcript], config: PairConfig, rng: random.Random) -> list[_Candidate]:
+    degrade_config = DegradeConfig(intensity=config.degrade_intensity)
+    out = []
+    for t in hc:
+        original = real_verbatim(t)
+        for _ in range(config.degraded_per_transcript):
+            degraded = degrade(original, degrade_config, seed=rng.randrange(2**31)).text
+            source = f"degraded:{t.id}"
+            if "ad" in config.styles:
+                out.append(_Candidate("ad", "degraded", degraded, original, source, t.id))
+            if "hc" in config.styles:
+                out.append(_Candidate("hc", "degraded", original, degraded, t.id, source))
+    return out
+
+
+def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
+                          config: PairConfig, rng: random.Random) -> list[_Candidate]:
+    out = []
+    for style in config.styles:
+        for i, sample in enumerate(samples.get(style, ())):
+            if not sample.strip():
+                continue
+            chosen = rng.choice(by_style[style])
+            out.append(_Candidate(style, "generated", real_verbatim(chosen), sample, chosen.id, f"sample:{style}:{i}"))
+    return out
+
+
+def _cap(pairs: list[PreferencePair], cap: int | None, rng: random.Random) -> list[PreferencePair]:
+    if cap is None:
+        return pairs
+    groups: dict[str, list[PreferencePair]] = {}
+    for p in pairs:
+        groups.setdefault(f"{p.style}/{p.strategy}", []).append(p)
+    keep = set()
+    for members in groups.values():
+        chosen = members if len(members) <= cap else rng.sample(members, cap)
+        keep.update(p.id for p in chosen)
+    return [p for p in pairs if p.id in keep]
+
+
+def summarize(pairs: Sequence[PreferencePair], *, dropped_margin: Mapping[str, int] | None = None,
+              dropped_duplicates: int = 0, transcripts: Sequence[Transcript] = (),
+              config: PairConfig | None = None, axis: StyleAxis | None = None) -> PairsSummary:
+    groups: dict[str, list[PreferencePair]] = {}
+    for p in pairs:
+        groups.setdefault(f"{p.style}/{p.strategy}", []).append(p)
+    from detect.records import Corpus
+
+    return PairsSummary(
+        pairs=len(pairs),
+        by_style_strategy={k: len(v) for k, v in sorted(groups.items())},
+        dropped_margin=dict(sorted((dropped_margin or {}).items())),
+        dropped_duplicates=dropped_duplicates,
+        mean_margin={k: round(sum(p.margin for p in v) / len(v), 4) for k, v in sorted(groups.items())},
+        mean_deltas={
+            k: {m: round(sum(getattr(p.deltas, m) for p in v) / len(v), 4) for m in MARGIN_MARKERS}
+            for k, v in sorted(groups.items())
+        },
+        transcripts={s: sum(1 for t in transcripts if t.label == STYLE_LABEL[s]) for s in STYLES},
+        data_digest=Corpus(transcripts).digest() if transcripts else "",
+        config=json.loads(json.dumps(asdict(config))) if config else {},  # tuples -> lists, as read back
+        axis={"weights": axis.weights(), "mean_ad": axis.mean_ad, "mean_hc": axis.mean_hc} if axis else {},
+    )
+
+
+# -- files ------------------------------------------------------------------------------------------
+
+
+def summary_path(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(".jsonl") + ".summary.json")
+
+
+def write_pairs(path: str | Path, pairs: Iterable[PreferencePair], summary: PairsSummary | None = None) -> Path:
+    """Writes pairs as JSONL (atomically: a temp file renamed into place) and the summary beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pairs = list(pairs)
+    _atomic_write(path, "".join(p.model_dump_json() + "\n" for p in pairs))
+    summary = summary or summarize(pairs)
+    _atomic_write(summary_path(path), summary.model_dump_json(indent=2) + "\n")
+    return path
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_pairs(path: str | Path) -> list[PreferencePair]:
+    """Reads a pairs JSONL file; a bad line raises :class:`CorpusError` naming the file and line."""
+    path = Path(path)
+    fix = "rebuild it with `cookiebench augment pairs`"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise CorpusError(path, "pairs file not found", fix="build one with `cookiebench augment pairs`") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise CorpusError(path, f"cannot read pairs file: {e}", fix=fix) from None
+    pairs = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CorpusError(path, f"not valid JSON ({e.msg}, column {e.colno})", line=number, fix=fix) from None
+        try:
+            pairs.append(PreferencePair.model_validate(data))
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "record"
+            raise CorpusError(path, f"bad pair: {where}: {first['msg']}", line=number, fix=fix) from None
+    if not pairs:
+        raise CorpusError(path, "pairs file holds no pairs", fix=fix)
+    return pairs
+
+
+def read_summary(path: str | Path) -> PairsSummary | None:
+    found = summary_path(path)
+    return PairsSummary.model_validate_json(found.read_text()) if found.is_file() else None
+
+
+def read_samples(path: str | Path, *, stage: str | None = "sft") -> dict[str, list[str]]:
+    """Style -> texts from a samples JSONL (``{"style": "ad", "text": ...}`` per line, as training writes).
+
+    Lines with a ``stage`` other than ``stage`` are skipped (``None`` keeps all).
+    """
+    path = Path(path)
+    fix = "each line needs {\"style\": \"ad\"|\"hc\", \"text\": \"...\"}"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise CorpusError(path, f"cannot read samples file: {e.strerror or e}", fix="check the path") from None
+    out: dict[str, list[str]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CorpusError(path, f"not valid JSON ({e.msg})", line=number, fix=fix) from None
+        if not isinstance(data, dict) or data.get("style") not in STYLES or not isinstance(data.get("text"), str):
+            raise CorpusError(path, "not a sample record", line=number, fix=fix)
+        if stage is not None and data.get("stage", stage) != stage:
+            continue
+        out.setdefault(data["style"], []).append(data["text"])
+    return out

@@ -1,0 +1,76 @@
+"""Every prompt the generators see, in one place, and how it is rendered.
+
+Two modes:
+
+* ``separate``: one adapter per style; both styles share the same task prompt, so the
+  style lives only in the adapter's weights.
+* ``conditional``: one adapter for both styles; the style is named in the prompt.
+
+The prompt-only baseline reuses the ``conditional`` prompt on the bare base model.
+
+Prompts are chat messages (``[{"role": ..., "content": ...}]``), TRL's conversational
+format; :func:`render` applies the tokenizer's chat template when a flat string is needed
+(vLLM completions, hashing, logging). :data:`PROMPT_VERSION` is part of every adapter's
+config hash, so editing a template here invalidates cached adapters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Literal, get_args
+
+Style = Literal["ad", "hc"]
+Mode = Literal["separate", "conditional"]
+STYLES: tuple[Style, ...] = get_args(Style)
+MODES: tuple[Mode, ...] = get_args(Mode)
+Message = dict[str, str]
+
+# The model cannot see the picture, so the scene is named in a few words: enough for the
+# base model to stay on topic, too few to copy most information units from, so coverage
+# stays something the style decides. Short, because every training step reads it.
+SYSTEM = "You describe the Cookie Theft picture (a kitchen, a mother, two children) aloud, in spoken words."
+
+# The examiner's instruction from the Boston Diagnostic Aphasia Examination.
+TASK = "Tell me everything you see going on in this picture."
+
+STYLE_HINTS: dict[Style, str] = {
+    "ad": "Speak the way a person with Alzheimer's disease does.",
+    "hc": "Speak the way a healthy older adult does.",
+}
+
+
+def task_messages(style: Style | None = None, mode: Mode = "separate") -> list[Message]:
+    """The prompt, as chat messages, for one style in one mode.
+
+    In ``separate`` mode the style is ignored (the adapter carries it); in ``conditional``
+    mode it is required and named in the user turn.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    user = TASK
+    if mode == "conditional":
+        if style not in STYLES:
+            raise ValueError(f"conditional mode needs a style in {STYLES}, got {style!r}")
+        user = f"{STYLE_HINTS[style]} {TASK}"
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+
+
+def completion_messages(text: str) -> list[Message]:
+    """The assistant turn holding a description (TRL's conversational completion)."""
+    return [{"role": "assistant", "content": text}]
+
+
+def render(tokenizer: Any, messages: list[Message], *, add_generation_prompt: bool = True) -> str:
+    """The messages as the flat string the model reads, via the tokenizer's chat template."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError("the tokenizer has no chat template; use a chat (instruct) base model")
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+
+def _version() -> str:
+    payload = json.dumps([SYSTEM, TASK, STYLE_HINTS], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+PROMPT_VERSION = _version()

@@ -1,0 +1,192 @@
+"""Synthetic-description throughput: the project's vLLM paths against Hugging Face ``generate``.
+
+Same model, prompt, sampling (temperature 0.9, top-p 0.95) and lengths (every description
+exactly ``--tokens`` tokens: EOS ignored) for every condition, in one run, so the ratios
+are fair even on a machine shared with other jobs:
+
+- ``hf``: ``model.generate`` on one padded batch of all prompts (the baseline).
+- ``vllm-eager``: ``cookiebench serve`` path (server + OpenAI client, ``generate_batch``), eager.
+- ``vllm-compiled``: the same, with graph compilation (slow first start, cached after).
+- ``vllm-lora``: eager server with a LoRA adapter, requests to the adapter.
+- ``vllm-merged``: eager server with that adapter folded into full weights.
+- ``inproc-eager``: ``vllm.LLM`` in this process (``InProcessEngine``), eager.
+
+Start-up is timed apart from generation; rates count generation only.
+
+Run::
+
+    .venv/bin/python bench/bench_generate.py                       # all conditions, 64 x 100 tokens
+    .venv/bin/python bench/bench_generate.py --only hf,vllm-eager --n 16 --tokens 50
+
+Writes ``bench-results/generate.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
+
+CONDITIONS = ("hf", "vllm-eager", "vllm-compiled", "vllm-lora", "vllm-merged", "inproc-eager")
+
+
+def make_adapter(base: Path, out: Path) -> Path:
+    """A rank-16 LoRA on all attention and MLP projections (what augment.train trains), random B."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    if (out / "adapter_config.json").is_file():
+        return out
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True)
+    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    peft_model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=targets, task_type="CAUSAL_LM"))
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, p in peft_model.named_parameters():
+            if "lora_B" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+    peft_model.save_pretrained(out)
+    return out
+
+
+def bench_hf(base: Path, prompt, n: int, tokens: int) -> dict:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    t0 = time.perf_counter()
+    tok = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    tok.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True).eval()
+    text = tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+    inputs = tok([text] * n, return_tensors="pt", padding=True)
+    startup = time.perf_counter() - t0
+    torch.manual_seed(0)
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        out = model.generate(**inputs, do_sample=True, temperature=0.9, top_p=0.95, max_new_tokens=tokens,
+                             min_new_tokens=tokens, pad_token_id=tok.pad_token_id)
+    elapsed = time.perf_counter() - t0
+    generated = int((out[:, inputs["input_ids"].shape[1]:] != tok.pad_token_id).sum())
+    return {"startup_s": startup, "generate_s": elapsed, "tokens": generated, "descriptions": n, "batch": n}
+
+
+def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: int) -> dict:
+    from augment.generate import SamplingConfig, generate_batch
+    from augment.serve import VLLMServer
+
+    server = VLLMServer(config)
+    t0 = time.perf_counter()
+    with server:
+        startup = time.perf_counter() - t0
+        client = server.client()
+        sampling = SamplingConfig(temperature=0.9, top_p=0.95, max_tokens=tokens, ignore_eos=True)
+        generate_batch(client, [prompt] * 2, sampling, model=model)  # warm-up: first-request costs out of the rate
+        t0 = time.perf_counter()
+        results = generate_batch(client, [prompt] * n, sampling, model=model, concurrency=concurrency)
+        elapsed = time.perf_counter() - t0
+    return {"startup_s": startup, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in results),
+            "descriptions": len(results), "concurrency": concurrency}
+
+
+def bench_inproc(base: Path, prompt, n: int, tokens: int) -> dict:
+    from augment.generate import InProcessEngine, SamplingConfig
+
+    t0 = time.perf_counter()
+    engine = InProcessEngine(base, enforce_eager=True)
+    startup = time.perf_counter() - t0
+    sampling = SamplingConfig(temperature=0.9, top_p=0.95, max_tokens=tokens, ignore_eos=True)
+    engine.generate([prompt] * 2, sampling)
+    t0 = time.perf_counter()
+    results = engine.generate([prompt] * n, sampling)
+    elapsed = time.perf_counter() - t0
+    return {"startup_s": startup, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in results), "descriptions": len(results)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=64, help="Descriptions per condition.")
+    parser.add_argument("--tokens", type=int, default=100, help="Tokens per description (EOS ignored).")
+    parser.add_argument("--concurrency", type=int, default=64, help="Requests in flight for server conditions.")
+    parser.add_argument("--only", default=",".join(CONDITIONS), help=f"Comma-separated subset of {CONDITIONS}.")
+    parser.add_argument("--out", default="bench-results/generate.json")
+    # Called by `python -m bench` (argv there belongs to the runner): defaults.
+    args = parser.parse_args(argv if argv is not None else (None if __name__ == "__main__" else []))
+    wanted = [c.strip() for c in args.only.split(",") if c.strip()]
+    unknown = set(wanted) - set(CONDITIONS)
+    if unknown:
+        parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {CONDITIONS}")
+
+    from augment.base_model import prepare_base_model
+    from augment.prompts import task_messages
+    from augment.serve import ServeConfig, is_cpu_build, merge_adapter
+
+    base = prepare_base_model()
+    prompt = task_messages("ad", "separate")
+    work = Path(tempfile.mkdtemp(prefix="bench-generate-"))
+    adapter = make_adapter(base, work / "ad") if {"vllm-lora", "vllm-merged"} & set(wanted) else None
+    threads = int(os.environ["OMP_NUM_THREADS"])
+    common = dict(port=0, max_model_len=1024, omp_threads=threads, startup_timeout_s=900)
+
+    results: dict[str, dict] = {}
+    for cond in wanted:
+        print(f"[bench] {cond} ...", flush=True)
+        load_before = os.getloadavg()[0]
+        if cond == "hf":
+            r = bench_hf(base, prompt, args.n, args.tokens)
+        elif cond == "vllm-eager":
+            r = bench_server(ServeConfig(enforce_eager=True, **common), "base", prompt, args.n, args.tokens, args.concurrency)
+        elif cond == "vllm-compiled":
+            r = bench_server(ServeConfig(enforce_eager=False, **common), "base", prompt, args.n, args.tokens, args.concurrency)
+        elif cond == "vllm-lora":
+            r = bench_server(ServeConfig(enforce_eager=True, adapters={"ad": adapter}, **common), "ad", prompt, args.n, args.tokens, args.concurrency)
+        elif cond == "vllm-merged":
+            t0 = time.perf_counter()
+            merge_adapter(adapter, work / "ad-merged", base_model=base)
+            merge_s = time.perf_counter() - t0
+            r = bench_server(ServeConfig(enforce_eager=True, adapters={"ad": adapter}, merged=True, **common), "ad",
+                             prompt, args.n, args.tokens, args.concurrency)
+            r["merge_s"] = merge_s
+        else:
+            r = bench_inproc(base, prompt, args.n, args.tokens)
+        # Other jobs share the machine: the 1-minute load average says how much.
+        r["load_avg_1m"] = [load_before, os.getloadavg()[0]]
+        r["tokens_per_s"] = r["tokens"] / r["generate_s"]
+        r["descriptions_per_min"] = 60 * r["descriptions"] / r["generate_s"]
+        results[cond] = r
+        print(f"[bench] {cond}: {r['tokens_per_s']:.1f} tok/s, {r['descriptions_per_min']:.1f} desc/min, "
+              f"start-up {r['startup_s']:.0f}s", flush=True)
+
+    if "hf" in results:
+        for r in results.values():
+            r["speedup_vs_hf"] = r["tokens_per_s"] / results["hf"]["tokens_per_s"]
+    if "vllm-lora" in results and "vllm-merged" in results:
+        results["vllm-merged"]["speedup_vs_lora"] = results["vllm-merged"]["tokens_per_s"] / results["vllm-lora"]["tokens_per_s"]
+    payload = {
+        "benchmark": "generate",
+        "n": args.n,
+        "tokens_per_description": args.tokens,
+        "sampling": {"temperature": 0.9, "top_p": 0.95, "ignore_eos": True},
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "omp_threads": threads, "cpu_build": is_cpu_build(),
+                    "vllm_cpu_omp_threads_bind": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto"),
+                    "platform": platform.platform(), "note": "shared with other jobs: compare ratios within one run"},
+        "default_path": "vllm-merged (cookiebench augment generate --adapters: merged weights, eager server)",
+        "results": results,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(json.dumps({k: {m: round(v, 2) for m, v in r.items() if isinstance(v, float)} for k, r in results.items()}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

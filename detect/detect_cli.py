@@ -1,0 +1,268 @@
+"""`cookiebench detect ...`: cross-validate, train and apply AD detectors, tracked in MLflow.
+
+    cookiebench detect cv --classifier tfidf --folds 5 --repeats 3
+    cookiebench detect cv --corpus data/ADReSS --classifier bert --split adress
+    cookiebench detect train --classifier bert --out models/bert
+    cookiebench detect predict --model models/bert --corpus new/ --out scores.csv
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from detect.errors import UserError
+
+detect_app = typer.Typer(help="Train and evaluate AD detectors (BERT, TF-IDF, markers).", no_args_is_help=True)
+console = Console()
+
+
+class ClassifierName(str, Enum):
+    bert = "bert"
+    tfidf = "tfidf"
+    markers = "markers"
+    majority = "majority"
+
+
+class SplitName(str, Enum):
+    kfold = "kfold"
+    adress = "adress"
+
+
+class ConfigError(UserError):
+    """A bad --config file or --set value."""
+
+
+CorpusOpt = Annotated[
+    Path | None,
+    typer.Option(help="Corpus folder (ADReSS, Pitt, .cha) or .csv/.jsonl file. Default: the shipped simulated cohort."),
+]
+ClassifierOpt = Annotated[ClassifierName, typer.Option(help="Which detector.")]
+ConfigOpt = Annotated[Path | None, typer.Option(help="JSON/YAML file of detector config fields.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override one config field, KEY=VALUE (repeatable), e.g. --set epochs=2."),
+]
+ExperimentOpt = Annotated[str, typer.Option(help="MLflow experiment name.")]
+TrackingOpt = Annotated[
+    str | None, typer.Option(help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI, else sqlite under mlflow/.")
+]
+SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Leave out unreadable transcripts instead of stopping.")]
+
+
+def _load_corpus(path: Path | None, skip_bad: bool):
+    from detect.readers import load_corpus
+
+    return load_corpus(path, skip_bad=skip_bad)
+
+
+def _parse_value(raw: str) -> Any:
+    if raw.lower() in ("none", "null"):
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw  # a bare string such as a model path
+
+
+def build_config(classifier: str, config_file: Path | None, sets: list[str] | None) -> Any:
+    """Config file, then --set overrides, validated by the detector's config dataclass."""
+    from detect.classifiers import config_class, load_config_file, make_config
+
+    try:
+        base = load_config_file(classifier, config_file) if config_file else make_config(classifier)
+        overrides: dict[str, Any] = {}
+        for item in sets or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+            overrides[key.strip()] = _parse_value(value.strip())
+        known = {f for f in config_class(classifier).__dataclass_fields__}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise ConfigError(f"--set: unknown option(s) {unknown} for {classifier}; known: {sorted(known)}")
+        return make_config(classifier, base, **overrides)
+    except (ValueError, TypeError, OSError) as exc:
+        where = f"{config_file}: " if config_file else ""
+        raise ConfigError(f"{where}{str(exc).splitlines()[0]}") from exc
+
+
+def _fmt(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{value:.3f}"
+
+
+def summary_table(result: Any, title: str) -> Table:
+    table = Table(title=title)
+    for column, justify in (("metric", "left"), ("mean", "right"), ("sd", "right"), ("95% interval", "right"),
+                            ("n", "right")):
+        table.add_column(column, justify=justify)
+    for s in result.summary.values():
+        interval = "-" if math.isnan(s.ci_low) else f"[{s.ci_low:.3f}, {s.ci_high:.3f}]"
+        table.add_row(s.metric, _fmt(s.mean), _fmt(s.sd), interval, str(s.n))
+    return table
+
+
+@detect_app.command()
+def cv(
+    corpus: CorpusOpt = None,
+    classifier: ClassifierOpt = ClassifierName.tfidf,
+    folds: Annotated[int, typer.Option(min=2, help="K of the speaker-grouped, label-stratified K-fold.")] = 5,
+    repeats: Annotated[int, typer.Option(min=1, help="Seeds: each reshuffles the folds and reseeds the detector.")] = 3,
+    split: Annotated[SplitName, typer.Option(help="kfold: repeated K-fold over speakers; adress: the fixed train/test split.")] = SplitName.kfold,
+    within: Annotated[str | None, typer.Option(help="With kfold: cross-validate within this split only (train keeps the ADReSS test speakers unseen).")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    final_fit: Annotated[bool, typer.Option(help="Also fit on all training data and log that model.")] = True,
+    out: Annotated[Path | None, typer.Option(help="Folder for folds.csv, summary.csv and predictions.csv.")] = None,
+    experiment: ExperimentOpt = "cookiebench-detect",
+    tracking_uri: TrackingOpt = None,
+    skip_bad: SkipBadOpt = False,
+) -> None:
+    """Evaluate a detector with speaker-grouped cross-validation (or the ADReSS split), logged to MLflow."""
+    from detect.cv import run_cv
+
+    detector_config = build_config(classifier.value, config, set_)
+    data = _load_corpus(corpus, skip_bad)
+    if within is not None:
+        if within not in ("train", "test"):
+            raise ConfigError(f"--within {within!r}: use train or test")
+        if split == SplitName.adress:
+            raise ConfigError("--within applies to --split kfold; the adress split already uses both splits")
+        data = data.by_split(within)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[last]}"), console=console, transient=False) as progress:
+        task = progress.add_task(f"{classifier.value} {split.value}", total=None, last="")
+
+        def on_fold(outcome: Any) -> None:
+            m = outcome.metrics
+            progress.update(task, advance=1, last=f"seed {m.seed} fold {m.fold}: F1 {_fmt(m.f1)} acc {_fmt(m.accuracy)}")
+
+        result, run_id = run_cv(
+            data, classifier.value, detector_config, protocol=split.value, folds=folds, repeats=repeats,
+            experiment=experiment, tracking_uri=tracking_uri, final_fit=final_fit, on_fold=on_fold,
+            on_plan=lambda n: progress.update(task, total=n),
+        )
+    what = f"{folds}-fold x {repeats} seed(s)" if split == SplitName.kfold else f"ADReSS split x {repeats} seed(s)"
+    console.print(summary_table(result, f"{classifier.value}: {what}, {len(data.speakers())} speakers"))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        result.rows_frame().to_csv(out / "folds.csv", index=False)
+        result.summary_frame().to_csv(out / "summary.csv", index=False)
+        result.predictions_frame().to_csv(out / "predictions.csv", index=False)
+        console.print(f"tables written to {out}")
+    console.print(f"MLflow run id: [bold]{run_id}[/bold]")
+
+
+@detect_app.command()
+def train(
+    corpus: CorpusOpt = None,
+    classifier: ClassifierOpt = ClassifierName.tfidf,
+    split: Annotated[str, typer.Option(help="Train on this split (train/test), or 'all'. Default: train if the corpus has one.")] = "auto",
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    out: Annotated[Path | None, typer.Option(help="Also save the fitted detector to this folder.")] = None,
+    track: Annotated[bool, typer.Option(help="Log params, dataset and the model to MLflow.")] = True,
+    experiment: ExperimentOpt = "cookiebench-detect",
+    tracking_uri: TrackingOpt = None,
+    skip_bad: SkipBadOpt = False,
+) -> None:
+    """Fit a detector on a corpus; save it to a folder and/or log it to MLflow as a model."""
+    from detect.classifiers import make_detector, preflight
+    from detect.classifiers.base import config_to_dict
+    from detect.cv import check_two_classes, evaluable
+
+    if not track and out is None:
+        raise ConfigError("--no-track needs --out: otherwise the fitted model would be lost")
+    detector_config = preflight(classifier.value, build_config(classifier.value, config, set_))
+    data = evaluable(_load_corpus(corpus, skip_bad))
+    if split == "auto":
+        split = "train" if len(data.by_split("train")) else "all"
+    if split not in ("train", "test", "all"):
+        raise ConfigError(f"--split {split!r}: use train, test or all")
+    fit_on = data if split == "all" else data.by_split(split)
+    check_two_classes(fit_on, what=f"{split} split" if split != "all" else "corpus")
+    detector = make_detector(classifier.value, detector_config)
+
+    run_id = None
+    if track:
+        import mlflow
+
+        from detect import tracking
+        from detect.classifiers.mlflow_model import log_detector
+
+        tracking.setup_tracking(experiment, tracking_uri)
+        params = {"classifier": classifier.value, "split": split, "config": config_to_dict(detector_config),
+                  **tracking.provenance_params(fit_on)}
+        with tracking.parent_run(f"train-{classifier.value}", params=params, tags={"stage": "detect"}) as run:
+            tracking.log_corpus_dataset(fit_on, name=f"corpus-{fit_on.digest()}", context="training")
+            with console.status(f"fitting {classifier.value} on {len(fit_on)} transcripts"):
+                detector.fit(list(fit_on))
+            info = getattr(detector, "train_info_", None)
+            if info:
+                mlflow.log_dict(info, "train_info.json")
+            log_detector(detector)
+            run_id = run.info.run_id
+    else:
+        with console.status(f"fitting {classifier.value} on {len(fit_on)} transcripts"):
+            detector.fit(list(fit_on))
+    if out is not None:
+        detector.save(out)
+        console.print(f"detector saved to [bold]{out}[/bold]")
+    if run_id:
+        console.print(f"MLflow run id: [bold]{run_id}[/bold]  (predict with --model {run_id})")
+
+
+@detect_app.command()
+def predict(
+    model: Annotated[str, typer.Option(help="A detector folder, an MLflow run id, or a model URI (runs:/ID/model).")],
+    out: Annotated[Path, typer.Option(help="CSV to write: id, speaker_id, label, split, p_ad, prediction.")],
+    corpus: CorpusOpt = None,
+    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="P(AD) at or above this is predicted AD.")] = 0.5,
+    tracking_uri: TrackingOpt = None,
+    skip_bad: SkipBadOpt = False,
+) -> None:
+    """Score transcripts with a trained detector; with labels present, also print the metrics."""
+    import pandas as pd
+
+    from detect.classifiers import load_detector
+    from detect.classifiers.mlflow_model import is_model_uri, load_logged_detector
+    from detect.metrics import binary_metrics
+
+    if Path(model).exists() or not is_model_uri(model):
+        detector = load_detector(model)
+    else:
+        from detect import tracking
+
+        tracking.use_tracking_uri(tracking_uri)
+        detector = load_logged_detector(model)
+    data = _load_corpus(corpus, skip_bad)
+    with console.status(f"scoring {len(data)} transcripts"):
+        p_ad = detector.predict_proba(list(data))
+    frame = pd.DataFrame({
+        "id": [t.id for t in data],
+        "speaker_id": [t.speaker_id for t in data],
+        "label": [t.label.value if t.label else "" for t in data],
+        "split": [t.split or "" for t in data],
+        "p_ad": p_ad,
+        "prediction": ["AD" if p >= threshold else "HC" for p in p_ad],
+    })
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    console.print(f"{len(frame)} scores written to [bold]{out}[/bold]")
+    labelled = frame[frame["label"] != ""]
+    if len(labelled) and labelled["label"].nunique() == 2:
+        metrics = binary_metrics((labelled["label"] == "AD").astype(int), labelled["p_ad"], threshold=threshold)
+        table = Table(title=f"{len(labelled)} labelled transcripts")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for name, value in metrics.items():
+            table.add_row(name, _fmt(value))
+        console.print(table)

@@ -1,0 +1,262 @@
+"""MLflow helpers every stage shares: where the store is, a fast reachability check, runs, provenance.
+
+Default store: ``sqlite:///<home>/mlflow/mlflow.db`` with artifacts in ``<home>/mlflow/artifacts``,
+where ``<home>`` is ``$COOKIEBENCH_HOME`` or the repository root. ``MLFLOW_TRACKING_URI``
+points everything at another store (a team server) instead. Typical use::
+
+    experiment_id = setup_tracking("cookiebench-detect")
+    with parent_run("cv-bert", params=provenance_params(corpus)) as run:
+        with child_run("seed0-fold0", params={"fold": 0}):
+            mlflow.log_metrics({...})
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from detect.errors import UserError
+
+logger = logging.getLogger(__name__)
+
+ENV_HOME = "COOKIEBENCH_HOME"
+ENV_URI = "MLFLOW_TRACKING_URI"
+DEFAULT_TIMEOUT_S = 3.0
+_NOISY = ("mlflow", "alembic", "sqlalchemy", "urllib3", "git")
+
+
+class TrackingError(UserError):
+    """The tracking store cannot be used. Renders as one line with what to do."""
+
+
+def project_home() -> Path:
+    """``$COOKIEBENCH_HOME``, else the repository root this package lives in, else the working directory."""
+    if os.environ.get(ENV_HOME):
+        return Path(os.environ[ENV_HOME]).expanduser().resolve()
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").exists() else Path.cwd()
+
+
+def default_tracking_uri() -> str:
+    if os.environ.get(ENV_URI):
+        return os.environ[ENV_URI]
+    return f"sqlite:///{project_home() / 'mlflow' / 'mlflow.db'}"
+
+
+def artifact_root_for(uri: str) -> str | None:
+    """Artifacts beside a local SQLite store (``<dir>/artifacts``); servers choose their own."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "sqlite":
+        return None
+    db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    return (db.parent / "artifacts").as_uri() if db else None
+
+
+def quiet_mlflow() -> None:
+    """MLflow, alembic and friends log migrations and retries at INFO; keep the console for results."""
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    # A progress bar per artifact copy drowns the fold progress bar in the console.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def check_tracking_uri(uri: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
+    """Fail within ``timeout`` seconds, with a clear message, if the store cannot be used.
+
+    MLflow's own client retries an unreachable server for minutes; this probes once.
+    """
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https"):
+        url = uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - scheme checked above
+                return
+        except urllib.error.HTTPError:
+            return  # something answered (auth, proxy): reachable; MLflow reports the details
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TrackingError(
+                f"MLflow tracking server {uri} is unreachable ({reason}); start it, fix {ENV_URI}, "
+                f"or unset {ENV_URI} to use the local store under mlflow/"
+            ) from exc
+    elif parsed.scheme == "sqlite":
+        if not uri.startswith("sqlite:///"):
+            raise TrackingError(f"tracking URI {uri} is not a file-backed SQLite URI (use sqlite:///PATH/mlflow.db)")
+        db = Path(uri.removeprefix("sqlite:///"))
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TrackingError(f"cannot create {db.parent} for the tracking store ({exc.strerror}); "
+                                f"set {ENV_HOME} or {ENV_URI} to a writable place") from exc
+        if not os.access(db.parent, os.W_OK):
+            raise TrackingError(f"{db.parent} is not writable; set {ENV_HOME} or {ENV_URI} to a writable place")
+
+
+def setup_tracking(experiment: str, uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+    """Point MLflow at ``uri`` (default :func:`default_tracking_uri`), check it, select ``experiment``.
+
+    Returns the experiment id.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = uri or default_tracking_uri()
+    quiet_mlflow()
+    check_tracking_uri(uri, timeout=timeout)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        experiment_id = client.create_experiment(experiment, artifact_location=artifact_root_for(uri))
+    else:
+        experiment_id = found.experiment_id
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def use_tracking_uri(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT_S) -> str:
+    """Check and select a store without touching experiments (for reading runs back)."""
+    import mlflow
+
+    uri = uri or default_tracking_uri()
+    quiet_mlflow()
+    check_tracking_uri(uri, timeout=timeout)
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def git_commit(path: str | Path | None = None) -> str:
+    """HEAD of the repository holding this code, '+dirty' when it has local changes; 'unknown' outside git."""
+    cwd = Path(path) if path else Path(__file__).resolve().parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5)
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def provenance_params(corpus: Any) -> dict[str, Any]:
+    """What makes a run reproducible: which data (digest) and which code (commit)."""
+    return {
+        "corpus_digest": corpus.digest(),
+        "corpus_transcripts": len(corpus),
+        "corpus_speakers": len(corpus.speakers()),
+        "corpus_root": getattr(corpus, "root", None) or "memory",
+        "git_commit": git_commit(),
+    }
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """MLflow params are flat strings; nested configs become dotted keys."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_params(value, prefix=f"{name}."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+@contextmanager
+def parent_run(name: str, *, params: Mapping[str, Any] | None = None,
+               tags: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """One run per invocation; children nest under it."""
+    import mlflow
+
+    with mlflow.start_run(run_name=name, tags=dict(tags or {})) as run:
+        if params:
+            mlflow.log_params(flatten_params(params))
+        yield run
+
+
+@contextmanager
+def child_run(name: str, *, params: Mapping[str, Any] | None = None,
+              tags: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """A nested run (one fold, one seed, one condition) under the active parent."""
+    import mlflow
+
+    if mlflow.active_run() is None:
+        raise RuntimeError("child_run needs an active parent run; open parent_run() first")
+    with mlflow.start_run(run_name=name, nested=True, tags=dict(tags or {})) as run:
+        if params:
+            mlflow.log_params(flatten_params(params))
+        yield run
+
+
+def log_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], *, artifact_file: str = "confusion_matrix.png",
+                         title: str | None = None) -> np.ndarray:
+    """Plot HC/AD confusion counts into the active run; returns the 2x2 matrix."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: no display on servers or CI
+    import matplotlib.pyplot as plt
+    import mlflow
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
+    matrix = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=[0, 1])
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    try:
+        ConfusionMatrixDisplay(matrix, display_labels=["HC", "AD"]).plot(ax=ax, colorbar=False)
+        if title:
+            ax.set_title(title, fontsize=9)
+        fig.tight_layout()
+        mlflow.log_figure(fig, artifact_file)
+    finally:
+        plt.close(fig)
+    return matrix
+
+
+def corpus_frame(transcripts: Sequence[Any]):
+    import pandas as pd
+
+    return pd.DataFrame({
+        "id": [t.id for t in transcripts],
+        "speaker_id": [t.speaker_id for t in transcripts],
+        "label": [t.label.value if t.label else None for t in transcripts],
+        "split": [t.split for t in transcripts],
+        "source": [t.source.kind for t in transcripts],
+        "text": [t.text for t in transcripts],
+    })
+
+
+def log_corpus_dataset(corpus: Any, *, name: str, context: str = "evaluation") -> None:
+    """Record the evaluated transcripts as an MLflow dataset input of the active run."""
+    import mlflow
+    import mlflow.data
+
+    root = getattr(corpus, "root", None)
+    with warnings.catch_warnings():
+        # MLflow registers its local-file source twice and warns that a path is ambiguous.
+        warnings.filterwarnings("ignore", message=".*dataset source can be interpreted in multiple ways.*")
+        dataset = mlflow.data.from_pandas(corpus_frame(corpus), name=name, targets="label",
+                                          source=str(root) if root else None)
+    mlflow.log_input(dataset, context=context)
+
+
+def log_table_artifact(frame: Any, artifact_file: str) -> None:
+    """A DataFrame as a CSV artifact of the active run."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(artifact_file).name
+        frame.to_csv(path, index=False)
+        parent = str(Path(artifact_file).parent)
+        mlflow.log_artifact(str(path), artifact_path=None if parent == "." else parent)

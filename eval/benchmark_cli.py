@@ -1,0 +1,55 @@
+"""`cookiebench benchmark --config demo`: the main job."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+# Wide enough for the summary table when output goes to a file or CI log.
+console = Console(width=None if sys.stdout.isatty() else 150)
+
+
+def benchmark(
+    config: Annotated[str, typer.Option(help="A shipped profile (demo, full, tiny) or a YAML file.")] = "demo",
+    corpus: Annotated[Path | None, typer.Option(help="Override the config's corpus.")] = None,
+    output_dir: Annotated[Path | None, typer.Option(help="Override where runs/<name>/ state goes.")] = None,
+) -> None:
+    """Run (or resume) the benchmark: augmentation conditions x ratios x classifiers, paired against none."""
+    from eval.analysis import format_table
+    from eval.benchmark import run_benchmark
+    from eval.config import load_config
+
+    settings = load_config(config, corpus=corpus, output_dir=output_dir)
+    console.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.split}, "
+                  f"{settings.protocol.folds} folds x {settings.protocol.repeats} seeds; "
+                  f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}; "
+                  f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}")
+    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bars:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bars.add_task(stage, total=total)
+            bars.update(tasks[stage], completed=done, total=total)
+
+        result = run_benchmark(settings, progress=progress)
+
+    shown = format_table(result.table)
+    table = Table(title=f"{settings.name}: F1 (AD positive) against no augmentation, paired over folds x seeds")
+    for column in shown.columns:
+        table.add_column(column, justify="left" if column in ("classifier", "condition") else "right")
+    for row in shown.itertuples(index=False):
+        table.add_row(*map(str, row))
+    console.print(table)
+    console.print("ΔF1: mean paired difference with a 95% bootstrap interval; p: Nadeau-Bengio corrected t-test.")
+    console.print("wall time by stage: " + ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items()))
+    console.print(f"report: {result.report}")
+    console.print(f"MLflow run {result.run_id} in experiment {settings.experiment!r}: `make ui`, then "
+                  "http://127.0.0.1:5000")

@@ -1,0 +1,142 @@
+"""Benchmark configuration: YAML validated on load, one-line errors naming the key.
+
+``cookiebench benchmark --config demo`` takes a shipped profile (``eval/profiles/*.yaml``);
+any other value is a path to a YAML file of the same shape.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from detect.errors import UserError
+
+Condition = Literal["none", "classic", "prompt-only", "sft", "dpo"]
+CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
+GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
+
+
+class ConfigError(UserError):
+    """A benchmark config that cannot be used as written."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProtocolConfig(_Strict):
+    split: Literal["cv", "adress"] = Field("cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split.")
+    folds: int = Field(5, ge=2, description="K in speaker-grouped stratified K-fold.")
+    repeats: int = Field(3, ge=1, description="CV repeated over this many seeds (with split=adress: classifier seeds).")
+    seed: int = Field(0, description="First seed; repeats use seed, seed+1, ...")
+
+
+class GeneratorConfig(_Strict):
+    base_model: Path | None = Field(None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct.")
+    mode: Literal["separate", "conditional"] = "separate"
+    pairs: dict[str, Any] = Field(default_factory=dict, description="augment.pairs options.")
+    sft: dict[str, Any] = Field(default_factory=dict, description="augment.train SFT options.")
+    dpo: dict[str, Any] = Field(default_factory=dict, description="augment.train DPO options.")
+    sampling: dict[str, Any] = Field(default_factory=dict, description="augment.train samples after each stage.")
+
+
+class GenerationConfig(_Strict):
+    temperature: float = Field(0.9, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(160, ge=8)
+    concurrency: int = Field(8, ge=1)
+    enforce_eager: bool = Field(True, description="vLLM without graph compilation: fast start, lower throughput.")
+    endpoint: str | None = Field(None, description="Use a running vLLM server instead of starting one.")
+    few_shot: int = Field(3, ge=0, description="Real examples in a prompt-only prompt.")
+
+
+class TrackingConfig(_Strict):
+    experiment: str | None = Field(None, description="MLflow experiment; default: cookiebench-<name>.")
+    uri: str | None = Field(None, description="Tracking URI; default: $MLFLOW_TRACKING_URI or the local store.")
+
+
+class BenchmarkConfig(_Strict):
+    name: str = Field(..., min_length=1)
+    corpus: Path | None = Field(None, description="Corpus path; default: the simulated cohort.")
+    protocol: ProtocolConfig = ProtocolConfig()
+    conditions: tuple[Condition, ...] = CONDITIONS
+    ratios: tuple[float, ...] = Field((0.5, 1.0, 2.0), description="Synthetic per real transcript, per class.")
+    classifiers: tuple[str, ...] = ("bert",)
+    classifier_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    generator: GeneratorConfig = GeneratorConfig()
+    generation: GenerationConfig = GenerationConfig()
+    classic: dict[str, Any] = Field(default_factory=dict, description="augment.classic options.")
+    filters: dict[str, Any] = Field(default_factory=dict, description="augment.filters options.")
+    tracking: TrackingConfig = TrackingConfig()
+    output_dir: Path | None = Field(None, description="Where synthetic data, adapters and state go; default runs/<name>.")
+
+    @field_validator("conditions")
+    @classmethod
+    def _none_first(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "none" not in value:
+            raise ValueError("'none' must be among the conditions: every comparison is against it")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("ratios")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(r <= 0 for r in value):
+            raise ValueError("ratios must be a non-empty list of numbers > 0")
+        return tuple(sorted(set(value)))
+
+    @field_validator("classifiers")
+    @classmethod
+    def _known_classifiers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = {"bert", "tfidf", "markers", "majority"}
+        unknown = [c for c in value if c not in known]
+        if unknown or not value:
+            raise ValueError(f"unknown classifier(s) {unknown}; choose from {sorted(known)}")
+        return value
+
+    @property
+    def experiment(self) -> str:
+        return self.tracking.experiment or f"cookiebench-{self.name}"
+
+    def run_dir(self) -> Path:
+        return self.output_dir or Path("runs") / self.name
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def profiles() -> dict[str, Path]:
+    folder = Path(str(resources.files("eval") / "profiles"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def load_config(name_or_path: str | Path, **overrides: Any) -> BenchmarkConfig:
+    """A shipped profile by name (demo, full, ...) or a YAML file; overrides replace top-level keys."""
+    path = profiles().get(str(name_or_path)) or Path(name_or_path)
+    if not path.is_file():
+        raise ConfigError(f"{name_or_path}: no such config file or profile (profiles: {', '.join(profiles())})")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return BenchmarkConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        if first["type"] == "extra_forbidden":
+            problem = "unknown key"
+        else:
+            problem = f"{first['msg']} (got {first.get('input')!r})"
+        more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+        raise ConfigError(f"{path}: {key}: {problem}{more}") from None

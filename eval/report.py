@@ -1,0 +1,125 @@
+"""Plots and the Markdown/HTML report of a benchmark."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: plots are files and MLflow artifacts, never windows
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from eval.analysis import format_table, sentences  # noqa: E402
+
+SIMULATED_NOTE = (
+    "The corpus is the shipped simulated cohort: these numbers show the pipeline working, "
+    "they are not clinical results."
+)
+
+
+def delta_f1_chart(table: pd.DataFrame, path: Path) -> Path:
+    """ΔF1 against `none` with 95% intervals, one panel per classifier, grouped by condition."""
+    aug = table[table.condition != "none"]
+    classifiers = list(dict.fromkeys(aug.classifier))
+    fig, axes = plt.subplots(1, max(1, len(classifiers)), figsize=(5.5 * max(1, len(classifiers)), 4), squeeze=False)
+    for ax, classifier in zip(axes[0], classifiers):
+        rows = aug[aug.classifier == classifier].reset_index(drop=True)
+        labels = [f"{c}\n×{r:g}" for c, r in zip(rows.condition, rows.ratio)]
+        x = range(len(rows))
+        err = [rows.delta_f1 - rows.delta_f1_low, rows.delta_f1_high - rows.delta_f1]
+        colors = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray"
+                  for lo, hi in zip(rows.delta_f1_low, rows.delta_f1_high)]
+        ax.bar(x, rows.delta_f1, color=colors, alpha=0.7)
+        ax.errorbar(x, rows.delta_f1, yerr=err, fmt="none", ecolor="black", capsize=3)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(list(x), labels, fontsize=8)
+        ax.set_ylabel("ΔF1 vs no augmentation")
+        ax.set_title(f"{classifier}: ΔF1 with 95% bootstrap CI")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
+    """Mean F1 over the augmentation ratio, one line per condition, `none` as a reference line."""
+    classifiers = list(dict.fromkeys(table.classifier))
+    fig, axes = plt.subplots(1, len(classifiers), figsize=(5.5 * len(classifiers), 4), squeeze=False)
+    for ax, classifier in zip(axes[0], classifiers):
+        rows = table[table.classifier == classifier]
+        base = rows[rows.condition == "none"]
+        if not base.empty:
+            ax.axhline(base.f1_mean.iloc[0], color="black", linestyle="--", label="none")
+        for condition, group in rows[rows.condition != "none"].groupby("condition", sort=False):
+            group = group.sort_values("ratio")
+            ax.errorbar(group.ratio, group.f1_mean, yerr=group.f1_sd, marker="o", capsize=3, label=condition)
+        ax.set_xlabel("synthetic per real (per class)")
+        ax.set_ylabel("F1 (AD positive), mean ± sd")
+        ax.set_title(f"{classifier}: F1 over augmentation ratio")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def marker_distributions(markers: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> Path:
+    """Box plots of markers, real vs synthetic per style. `markers` has columns group + markers."""
+    present = [c for c in columns if c in markers.columns]
+    fig, axes = plt.subplots(1, len(present), figsize=(3.2 * len(present), 4), squeeze=False)
+    groups = list(dict.fromkeys(markers.group))
+    for ax, column in zip(axes[0], present):
+        data = [markers.loc[markers.group == g, column].dropna() for g in groups]
+        ax.boxplot(data, tick_labels=groups, showfliers=False)
+        ax.set_title(column)
+        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(
+    folder: Path,
+    *,
+    title: str,
+    table: pd.DataFrame,
+    quality: pd.DataFrame | None,
+    images: list[Path],
+    context: dict[str, str],
+    simulated: bool,
+) -> tuple[Path, Path]:
+    """report.md and report.html in `folder`; images are referenced by file name."""
+    lines = sentences(table)
+    shown = format_table(table)
+    md = [f"# {title}", ""]
+    if simulated:
+        md += [f"> **{SIMULATED_NOTE}**", ""]
+    md += ["## What moved F1", "", *[f"- {s}" for s in lines], "", "## Summary", "", shown.to_markdown(index=False), ""]
+    if quality is not None and not quality.empty:
+        md += ["## Synthetic data quality", "", quality.to_markdown(index=False, floatfmt=".3f"), ""]
+    md += ["## Run", "", *[f"- {k}: {v}" for k, v in context.items()], ""]
+    md += [f"![{p.stem}]({p.name})" for p in images]
+    markdown_path = folder / "report.md"
+    markdown_path.write_text("\n".join(md) + "\n", encoding="utf-8")
+
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    if simulated:
+        body.append(f"<p style='background:#fff3cd;padding:8px'><b>{html.escape(SIMULATED_NOTE)}</b></p>")
+    body.append("<h2>What moved F1</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in lines) + "</ul>")
+    body.append("<h2>Summary</h2>" + shown.to_html(index=False, border=0))
+    if quality is not None and not quality.empty:
+        body.append("<h2>Synthetic data quality</h2>" + quality.to_html(index=False, border=0, float_format="%.3f"))
+    body.append("<h2>Run</h2><ul>" + "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>"
+                                            for k, v in context.items()) + "</ul>")
+    body += [f"<img src='{html.escape(p.name)}' style='max-width:100%'>" for p in images]
+    html_path = folder / "report.html"
+    html_path.write_text(
+        "<!doctype html><meta charset='utf-8'><title>" + html.escape(title) + "</title>"
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}td,th{padding:2px 8px}</style>"
+        + "\n".join(body),
+        encoding="utf-8",
+    )
+    return markdown_path, html_path

@@ -1,0 +1,86 @@
+"""A fault-injecting fake of the OpenAI chat-completions endpoint, on 127.0.0.1.
+
+Only for the retry and give-up paths: the real behaviour is tested against a real vLLM
+server. ``behaviour(n, body)`` gets the 1-based request count and the parsed request and
+returns one of ``"ok"``, ``"500"``, ``"timeout"``, ``"garbage"``, ``"empty"``, ``"404"``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def completion_body(body: dict) -> dict:
+    seed = body.get("seed", 0)
+    text = f"the boy is on the stool taking a cookie and uh the mother is washing dishes seed {seed}"
+    return {
+        "id": f"cmpl-{seed}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "x"),
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 20, "total_tokens": 25},
+    }
+
+
+class FakeEndpoint:
+    def __init__(self, behaviour: Callable[[int, dict], str], *, hang_s: float = 5.0):
+        self.behaviour = behaviour
+        self.hang_s = hang_s
+        self.requests: list[dict] = []
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                with outer._lock:
+                    outer.requests.append(body)
+                    n = len(outer.requests)
+                mode = outer.behaviour(n, body)
+                if mode == "timeout":
+                    time.sleep(outer.hang_s)
+                    mode = "ok"
+                if mode == "ok":
+                    self._send(200, json.dumps(completion_body(body)).encode())
+                elif mode == "garbage":
+                    self._send(200, b"{not json at all <<<")
+                elif mode == "empty":
+                    body_ = completion_body(body)
+                    body_["choices"] = []
+                    self._send(200, json.dumps(body_).encode())
+                else:
+                    self._send(int(mode), json.dumps({"error": {"message": f"injected {mode}"}}).encode())
+
+            def _send(self, code: int, payload: bytes):
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> FakeEndpoint:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,206 @@
+"""Preference pairs and controlled degradation, on real transcripts of the shipped cohort with real spaCy markers."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+from typer.testing import CliRunner
+
+from augment.degrade import DegradeConfig, degrade
+from augment.pairs import (
+    PairConfig,
+    PairsError,
+    build_pairs,
+    read_pairs,
+    read_samples,
+    read_summary,
+    summary_path,
+    verbatim_markers,
+    write_pairs,
+)
+from augment.prompts import render, task_messages
+from detect.chat import clean_verbatim
+from detect.errors import CorpusError
+from detect.markers import MarkerExtractor
+from detect.records import Label
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return MarkerExtractor()
+
+
+@pytest.fixture(scope="module")
+def train_slice():
+    from detect.readers import load_corpus
+
+    train = load_corpus().by_split("train")
+    return [*list(train.by_label(Label.AD))[:10], *list(train.by_label(Label.HC))[:10]]
+
+
+# -- degradation ---------------------------------------------------------------------------------
+
+
+HEALTHY = ("the mother is drying dishes at the sink and the water is overflowing. the boy is standing on a stool "
+           "taking cookies from the cookie jar. the stool is tipping over. the girl is reaching for a cookie. "
+           "outside the window there is a garden.")
+
+
+def test_degrade_is_seeded_and_zero_intensity_is_identity():
+    assert degrade(HEALTHY, DegradeConfig(intensity=0.0), seed=3).text == HEALTHY
+    a = degrade(HEALTHY, DegradeConfig(intensity=0.7), seed=3)
+    b = degrade(HEALTHY, DegradeConfig(intensity=0.7), seed=3)
+    assert a == b
+    assert a.text != HEALTHY
+
+
+def test_degrade_intensity_moves_markers_toward_ad(extractor):
+    def mean_markers(intensity):
+        texts = [degrade(HEALTHY, DegradeConfig(intensity=intensity), seed=s).text for s in range(12)]
+        frame = verbatim_markers(texts, extractor)
+        return frame.mean()
+
+    light, heavy = mean_markers(0.2), mean_markers(1.0)
+    original = verbatim_markers([HEALTHY], extractor).iloc[0]
+    assert heavy["iu_coverage"] < light["iu_coverage"] < original["iu_coverage"]
+    assert heavy["disfluency_rate"] > light["disfluency_rate"] > original["disfluency_rate"]
+    assert heavy["pronoun_ratio"] > original["pronoun_ratio"]
+
+
+def test_degraded_edits_are_read_back_as_disfluencies():
+    result = degrade(HEALTHY, DegradeConfig(intensity=1.0, filler=0.5, repetition=0.3, trail_off=1.0), seed=1)
+    _, counts = clean_verbatim(result.text)
+    assert counts.fillers == result.edits["filler"]
+    assert counts.trailing_offs >= 1 and counts.retracings >= 1
+
+
+def test_degrade_config_validates_its_range():
+    with pytest.raises(ValueError, match="intensity"):
+        DegradeConfig(intensity=1.5)
+
+
+# -- pairs -----------------------------------------------------------------------------------------
+
+
+def test_real_and_degraded_pairs_point_toward_their_style(train_slice, extractor):
+    result = build_pairs(train_slice, PairConfig(strategies=("real", "degraded"), min_margin=0.2), extractor=extractor)
+    pairs = result.pairs
+    ids = {t.id: t for t in train_slice}
+    assert {p.strategy for p in pairs} == {"real", "degraded"} and {p.style for p in pairs} == {"ad", "hc"}
+    assert all(p.margin >= 0.2 for p in pairs)
+    assert len({p.id for p in pairs}) == len(pairs)
+    for p in pairs:
+        if p.strategy == "real":
+            want = Label.AD if p.style == "ad" else Label.HC
+            assert ids[p.chosen_source].label == want and ids[p.rejected_source].label != want
+        elif p.style == "ad":
+            assert p.chosen_source.startswith("degraded:") and ids[p.rejected_source].label == Label.HC
+        else:
+            assert p.rejected_source.startswith("degraded:") and ids[p.chosen_source].label == Label.HC
+    ad = [p for p in pairs if p.style == "ad"]
+    hc = [p for p in pairs if p.style == "hc"]
+    # AD-style chosen texts name fewer units and are more disfluent than what they beat; HC the reverse.
+    assert statistics.mean(p.deltas.iu_coverage for p in ad) < 0 < statistics.mean(p.deltas.iu_coverage for p in hc)
+    assert statistics.mean(p.deltas.disfluency_rate for p in ad) > 0 > statistics.mean(p.deltas.disfluency_rate for p in hc)
+    summary = result.summary
+    assert summary.pairs == len(pairs) == sum(summary.by_style_strategy.values())
+    assert summary.transcripts == {"ad": 10, "hc": 10}
+    assert summary.axis["weights"]["iu_coverage"] < 0 < summary.axis["weights"]["disfluency_rate"]
+
+
+def test_margin_filter_drops_and_counts(train_slice, extractor):
+    loose = build_pairs(train_slice, PairConfig(strategies=("real",), min_margin=-100.0), extractor=extractor)
+    strict = build_pairs(train_slice, PairConfig(strategies=("real",), min_margin=1.0), extractor=extractor)
+    dropped = sum(strict.summary.dropped_margin.values())
+    assert dropped > 0
+    assert strict.summary.pairs + dropped == loose.summary.pairs
+
+
+def test_duplicates_are_removed_and_counted(train_slice, extractor):
+    doubled = [*train_slice, *[t.model_copy(update={"id": t.id + "-copy"}) for t in train_slice]]
+    result = build_pairs(doubled, PairConfig(strategies=("degraded",), styles=("ad",), min_margin=-100.0,
+                                            degrade_intensity=0.0), extractor=extractor)
+    # intensity 0 leaves the text as is: every pair has chosen == rejected
+    assert result.pairs == [] and result.summary.dropped_duplicates == 20
+
+
+def test_generated_negatives_need_samples_and_use_them(train_slice, extractor):
+    with pytest.raises(PairsError, match="generated"):
+        build_pairs(train_slice, PairConfig(strategies=("generated",)), extractor=extractor)
+    samples = {"hc": ["it is a picture. that is all.", "um there is a thing there... I don't know."] * 2}
+    result = build_pairs(train_slice, PairConfig(strategies=("generated",), styles=("hc",)), samples=samples,
+                         extractor=extractor)
+    assert result.pairs, "vague AD-like samples must be rejected against real HC text"
+    assert all(p.rejected in samples["hc"] and p.rejected_source.startswith("sample:hc:") for p in result.pairs)
+
+
+def test_conditional_prompts_name_the_style(train_slice, extractor, base_model_dir):
+    from transformers import AutoTokenizer
+
+    result = build_pairs(train_slice, PairConfig(strategies=("real",), mode="conditional"), extractor=extractor)
+    prompts = {p.style: p.prompt for p in result.pairs}
+    assert prompts["ad"] != prompts["hc"] and "Alzheimer" in prompts["ad"][-1]["content"]
+    assert task_messages("ad", "separate") == task_messages("hc", "separate")
+    tokenizer = AutoTokenizer.from_pretrained(base_model_dir)
+    text = render(tokenizer, prompts["ad"])
+    assert text.rstrip().endswith("assistant") and "Alzheimer" in text
+
+
+def test_too_few_transcripts_is_a_clear_error(train_slice):
+    ad_only_two = [t for t in train_slice if t.label == Label.HC] + [t for t in train_slice if t.label == Label.AD][:2]
+    with pytest.raises(PairsError, match="only 2 AD transcripts"):
+        build_pairs(ad_only_two, PairConfig())
+
+
+# -- files -----------------------------------------------------------------------------------------
+
+
+def test_jsonl_round_trip_with_summary(train_slice, extractor, tmp_path):
+    result = build_pairs(train_slice, PairConfig(max_pairs_per_strategy=3), extractor=extractor)
+    path = write_pairs(tmp_path / "pairs.jsonl", result.pairs, result.summary)
+    assert read_pairs(path) == result.pairs
+    assert summary_path(path).name == "pairs.summary.json"
+    assert read_summary(path) == result.summary
+    assert all(n <= 3 for n in result.summary.by_style_strategy.values())
+
+
+def test_malformed_pairs_file_names_the_line(train_slice, extractor, tmp_path):
+    result = build_pairs(train_slice, PairConfig(strategies=("real",), max_pairs_per_strategy=2), extractor=extractor)
+    path = write_pairs(tmp_path / "pairs.jsonl", result.pairs)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0], lines[1], "{not json", *lines[2:]]) + "\n")
+    with pytest.raises(CorpusError, match=r"pairs\.jsonl:3: not valid JSON") as info:
+        read_pairs(path)
+    assert "\n" not in str(info.value)
+    broken = json.loads(lines[0])
+    del broken["chosen"]
+    path.write_text(lines[0] + "\n" + json.dumps(broken) + "\n")
+    with pytest.raises(CorpusError, match=r":2: bad pair: chosen"):
+        read_pairs(path)
+    path.write_text("\n")
+    with pytest.raises(CorpusError, match="no pairs"):
+        read_pairs(path)
+
+
+def test_samples_file_errors_name_the_line(tmp_path):
+    path = tmp_path / "samples.jsonl"
+    path.write_text('{"stage": "sft", "style": "ad", "text": "uh the boy"}\n{"style": "xx", "text": "a"}\n')
+    with pytest.raises(CorpusError, match=":2: not a sample record"):
+        read_samples(path)
+    path.write_text('{"stage": "sft", "style": "ad", "text": "uh the boy"}\n{"stage": "dpo", "style": "ad", "text": "b"}\n')
+    assert read_samples(path) == {"ad": ["uh the boy"]}
+
+
+def test_cli_pairs_writes_file_and_summary(tmp_path):
+    from tests.augment.test_base_model import cli_app
+
+    out = tmp_path / "pairs.jsonl"
+    result = CliRunner().invoke(cli_app(), ["augment", "pairs", "--out", str(out), "--max-pairs", "4",
+                                            "--strategies", "real,degraded", "--intensity", "0.8"])
+    assert result.exit_code == 0, result.output
+    pairs = read_pairs(out)
+    assert 0 < len(pairs) <= 16 and summary_path(out).is_file()
+    bad = CliRunner().invoke(cli_app(), ["augment", "pairs", "--out", str(out), "--strategies", "real,magic"])
+    assert bad.exit_code != 0 and "magic" in bad.output

@@ -1,0 +1,110 @@
+"""Serving: the command we build, adapter discovery, merging, start-up failure, the real server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from augment.serve import (
+    AdapterError,
+    ServeConfig,
+    ServeError,
+    VLLMServer,
+    find_adapters,
+    is_cpu_build,
+    merge_adapter,
+)
+
+
+def _flag(cmd: list[str], name: str) -> list[str]:
+    i = cmd.index(name)
+    out = []
+    for item in cmd[i + 1 :]:
+        if item.startswith("--"):
+            break
+        out.append(item)
+    return out
+
+
+def test_command_binds_loopback_serves_named_adapters_and_never_trusts_remote_code(adapters_dir, base_model_dir):
+    server = VLLMServer(ServeConfig(adapters=find_adapters(adapters_dir), port=0, enforce_eager=True, api_key="s3cret"))
+    cmd = server.command()
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    assert _flag(cmd, "--host") == ["127.0.0.1"]
+    assert _flag(cmd, "--model") == [str(base_model_dir)]
+    assert _flag(cmd, "--served-model-name") == ["base"]
+    assert sorted(_flag(cmd, "--lora-modules")) == sorted(f"{n}={adapters_dir / n}" for n in ("ad", "hc"))
+    assert _flag(cmd, "--max-lora-rank") == ["8"] and "--enable-lora" in cmd and "--enforce-eager" in cmd
+    assert "--trust-remote-code" not in cmd
+    assert "s3cret" not in " ".join(cmd)  # the key goes through the environment, not ps
+    env = server.environment()
+    assert env["VLLM_API_KEY"] == "s3cret" and env["HF_HUB_OFFLINE"] == "1"
+    if is_cpu_build():
+        assert env["VLLM_CPU_KVCACHE_SPACE"] == "1" and env["OMP_NUM_THREADS"] and env["VLLM_CACHE_ROOT"]
+    assert server.model_names == ["base", "ad", "hc"]
+    with pytest.raises(ValueError, match="never enabled"):
+        ServeConfig(extra_args=("--trust-remote-code",))
+    with pytest.raises(ValueError, match="exactly one adapter"):
+        ServeConfig(adapters=find_adapters(adapters_dir), merged=True)
+
+
+def test_find_adapters_reads_training_output_and_flat_layouts(adapters_dir, tmp_path):
+    train_out = tmp_path / "generators"
+    for unit in ("ad", "hc"):
+        for stage in ("sft", "dpo"):
+            shutil.copytree(adapters_dir / unit, train_out / unit / stage / "adapter")
+    (train_out / "markers.csv").write_text("x\n")
+    assert find_adapters(train_out) == {u: train_out / u / "dpo" / "adapter" for u in ("ad", "hc")}
+    assert find_adapters(train_out, stage="sft")["hc"] == train_out / "hc" / "sft" / "adapter"
+    assert find_adapters(train_out / "ad" / "dpo" / "adapter") == {"ad": train_out / "ad" / "dpo" / "adapter"}
+    assert find_adapters(adapters_dir) == {"ad": adapters_dir / "ad", "hc": adapters_dir / "hc"}
+    with pytest.raises(AdapterError, match="no LoRA adapter"):
+        find_adapters(_empty(tmp_path))
+    with pytest.raises(AdapterError, match="does not exist"):
+        find_adapters(tmp_path / "missing")
+
+
+def _empty(tmp_path):
+    d = tmp_path / "empty"
+    d.mkdir()
+    return d
+
+
+def test_merged_adapter_gives_the_same_logits_as_base_plus_lora(adapters_dir, base_model_dir, tmp_path):
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    torch.set_num_threads(1)
+    merged_dir = merge_adapter(adapters_dir / "ad", tmp_path / "merged", base_model=base_model_dir)
+    assert (merged_dir / "config.json").is_file() and (merged_dir / "tokenizer_config.json").is_file()
+    assert "quantization_config" not in json.loads((merged_dir / "config.json").read_text())
+    ids = torch.tensor([[1, 504, 3165, 314, 260, 7209, 30]])
+    with torch.no_grad():
+        base = AutoModelForCausalLM.from_pretrained(base_model_dir, dtype=torch.float32)
+        plain = base(ids).logits
+        lora = PeftModel.from_pretrained(base, adapters_dir / "ad")(ids).logits
+        merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32)(ids).logits
+    assert torch.allclose(merged, lora, atol=1e-3)
+    assert not torch.allclose(merged, plain, atol=1e-3)  # the adapter really is in there
+    assert merge_adapter(adapters_dir / "ad", tmp_path / "merged", base_model=base_model_dir) == merged_dir  # cached
+
+
+@pytest.mark.slow
+def test_start_failure_reports_the_log_tail_and_leaves_no_process(tmp_path):
+    server = VLLMServer(ServeConfig(port=0, extra_args=("--no-such-flag",), startup_timeout_s=300,
+                                    log_path=tmp_path / "server.log"))
+    with pytest.raises(ServeError) as err:
+        server.start()
+    message = str(err.value)
+    assert "exited with code" in message and "--no-such-flag" in message and str(tmp_path / "server.log") in message
+    assert server.process is None
+
+
+@pytest.mark.slow
+def test_real_server_is_healthy_on_loopback_and_lists_base_and_adapters(vllm_server):
+    assert vllm_server.url.startswith("http://127.0.0.1:")
+    assert set(vllm_server.list_models()) == {"base", "ad", "hc"}
+    assert vllm_server.alive()

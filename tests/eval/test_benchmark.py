@@ -1,0 +1,237 @@
+"""The whole protocol on a tiny slice, end to end through TRL, vLLM, the classifiers and MLflow.
+
+The run is instrumented at the points where data is consumed (generator training, few-shot
+prompts, classic augmentation, classifier fitting), not at the config: each consumer records
+the speakers it actually saw, and no test-fold speaker may be among them.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from augment import classic as classic_augmentation
+from augment import prompt_only
+from augment import train as generator_training
+from detect import cv
+from detect.readers import load_corpus
+from eval.benchmark import plan, run_benchmark
+from eval.config import load_config
+
+pytestmark = pytest.mark.slow
+
+
+class DataPathAudit:
+    """Speakers seen by every consumer of training data during a benchmark."""
+
+    def __init__(self, id_to_speaker: dict[str, str]):
+        self.id_to_speaker = id_to_speaker
+        self.generator_speakers: dict[str, frozenset[str]] = {}  # group key -> speakers trained on
+        self.prompt_pools: list[frozenset[str]] = []
+        self.classic_inputs: list[frozenset[str]] = []
+        self.fits: list[dict[str, frozenset[str]]] = []
+        self.generators_cached: list[bool] = []
+
+    def install(self, monkeypatch):
+        real_train = generator_training.train_generators
+
+        def train_generators(transcripts, out_dir, *args, **kwargs):
+            self.generator_speakers[str(out_dir).rstrip("/").rsplit("/", 1)[-1]] = frozenset(
+                t.speaker_id for t in transcripts)
+            report = real_train(transcripts, out_dir, *args, **kwargs)
+            self.generators_cached.append(all(u.sft.cached and (u.dpo is None or u.dpo.cached)
+                                              for u in report.units.values()))
+            return report
+
+        monkeypatch.setattr(generator_training, "train_generators", train_generators)
+
+        real_init = prompt_only.FewShotPrompter.__init__
+
+        def prompter_init(prompter, training, *args, **kwargs):
+            real_init(prompter, training, *args, **kwargs)
+            self.prompt_pools.append(frozenset(t.speaker_id for t in prompter.pool))
+
+        monkeypatch.setattr(prompt_only.FewShotPrompter, "__init__", prompter_init)
+
+        real_classic = classic_augmentation.classic_augment
+
+        def classic_augment(transcripts, *args, **kwargs):
+            self.classic_inputs.append(frozenset(t.speaker_id for t in transcripts))
+            return real_classic(transcripts, *args, **kwargs)
+
+        monkeypatch.setattr(classic_augmentation, "classic_augment", classic_augment)
+
+        real_make = cv.make_detector
+
+        def make_detector(*args, **kwargs):
+            detector = real_make(*args, **kwargs)
+            real_fit = detector.fit
+
+            def fit(train):
+                self.fits.append(self._speakers_behind(train))
+                return real_fit(train)
+
+            detector.fit = fit
+            return detector
+
+        monkeypatch.setattr(cv, "make_detector", make_detector)
+
+    def _speakers_behind(self, transcripts) -> dict[str, frozenset[str]]:
+        """Real speakers of a training set, and the speakers behind each synthetic transcript."""
+        real, behind = set(), set()
+        for t in transcripts:
+            if not t.is_synthetic:
+                real.add(t.speaker_id)
+                continue
+            behind |= {self.id_to_speaker[p] for p in t.source.parent_ids}
+            generator = t.source.generator or ""
+            if generator.startswith("lora:"):
+                key = generator.split(":", 1)[1].split("-", 1)[0]
+                behind |= self.generator_speakers[key]
+        return {"real": frozenset(real), "behind_synthetic": frozenset(behind)}
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory):
+    """16 training speakers of the simulated cohort (8 AD, 8 HC) as CSV, verbatim text."""
+    train = load_corpus().by_split("train")
+    chosen = [t for t in train if t.label.value == "AD"][:8] + [t for t in train if t.label.value == "HC"][:8]
+    path = tmp_path_factory.mktemp("corpus") / "tiny.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "speaker_id", "label", "text"])
+        for t in chosen:
+            writer.writerow([t.id, t.speaker_id, t.label.value, t.verbatim])
+    return path
+
+
+@pytest.fixture(scope="module")
+def benchmark_run(tiny_corpus, tmp_path_factory):
+    """One instrumented tiny benchmark, shared by the tests below (it trains and serves)."""
+    home = tmp_path_factory.mktemp("benchmark")
+    uri = f"sqlite:///{home}/mlflow.db"
+    config = load_config("tiny", corpus=str(tiny_corpus), output_dir=str(home / "run"))
+    corpus, folds, _ = plan(config)
+    audit = DataPathAudit({t.id: t.speaker_id for t in corpus})
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        audit.install(monkeypatch)
+        result = run_benchmark(config, tracking_uri=uri)
+        yield {"config": config, "corpus": corpus, "folds": folds, "audit": audit, "result": result, "uri": uri,
+               "home": home}
+
+
+def test_every_cell_is_scored_once(benchmark_run):
+    config, folds, result = benchmark_run["config"], benchmark_run["folds"], benchmark_run["result"]
+    conditions = set(config.conditions)
+    assert set(result.scores.condition) == conditions
+    assert len(result.scores) == len(folds) * (1 + (len(conditions) - 1) * len(config.ratios))
+    assert not result.scores.duplicated(["classifier", "condition", "ratio", "seed", "fold"]).any()
+    assert set(result.table.condition) == conditions
+    for condition in conditions - {"none"}:
+        n_extra = result.scores[result.scores.condition == condition].n_extra
+        assert (n_extra > 0).all(), f"{condition}: no synthetic transcript reached training"
+    assert "What moved F1" in result.report.read_text()
+    assert set(result.quality.condition) == conditions - {"none"}
+
+
+def test_no_test_fold_speaker_reaches_any_training_data(benchmark_run):
+    corpus, folds, audit, result = (benchmark_run[k] for k in ("corpus", "folds", "audit", "result"))
+    all_speakers = set(corpus.speakers())
+    train_sets = [frozenset(f.train_speakers) for f in folds]
+    # generators, few-shot prompts and classic augmentation saw one fold's training speakers
+    assert audit.generator_speakers and set(audit.generator_speakers.values()) <= set(train_sets)
+    assert audit.prompt_pools and all(any(pool <= train for train in train_sets) for pool in audit.prompt_pools)
+    assert audit.classic_inputs and all(seen in train_sets for seen in audit.classic_inputs)
+    # every classifier fit: real training speakers are one fold's, and no synthetic transcript
+    # descends from (was generated by a model trained on, or prompted with) a test speaker
+    detector_fits = [f for f in audit.fits if f["real"] in train_sets]
+    assert len(detector_fits) == len(result.scores)
+    for fit in detector_fits:
+        test_speakers = all_speakers - fit["real"]
+        assert not fit["behind_synthetic"] & test_speakers, "synthetic data derived from a test speaker"
+    assert {fit["real"] for fit in detector_fits} == set(train_sets)
+
+
+def test_mlflow_holds_parent_children_plots_and_report(benchmark_run):
+    from mlflow.tracking import MlflowClient
+
+    config, corpus, result, uri = (benchmark_run[k] for k in ("config", "corpus", "result", "uri"))
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.get_experiment_by_name(config.experiment)
+    runs = client.search_runs([experiment.experiment_id])
+    parent = client.get_run(result.run_id)
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == result.run_id]
+    assert len(children) == len(result.table)
+    assert parent.data.params["corpus_digest"] == corpus.digest()
+    artifacts = {a.path for a in client.list_artifacts(result.run_id, "report")}
+    assert {"report/delta_f1.png", "report/report.html", "report/report.md", "report/scores.csv"} <= artifacts
+    dpo_child = next(r for r in children if r.info.run_name.startswith("tfidf-dpo"))
+    assert len(client.get_metric_history(dpo_child.info.run_id, "f1")) == len(benchmark_run["folds"])
+
+
+def _chromium_dom(url: str, profile) -> str:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: `make test` installs Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (make test installs it)")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=30000", "--dump-dom"]
+    return subprocess.run([chromium, *flags, url], capture_output=True, text=True, timeout=120).stdout
+
+
+def test_mlflow_ui_shows_the_benchmark_and_its_delta_f1_chart(benchmark_run, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    config, result, uri = benchmark_run["config"], benchmark_run["result"], benchmark_run["uri"]
+    experiment_id = MlflowClient(tracking_uri=uri).get_experiment_by_name(config.experiment).experiment_id
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{base}/health", timeout=2).read() == b"OK":
+                    break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail("the MLflow UI did not come up within 120 s")
+        runs_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs", tmp_path / "a")
+        assert f"benchmark-{config.name}" in runs_page
+        chart_page = _chromium_dom(
+            f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/delta_f1.png", tmp_path / "b")
+        assert 'alt="report/delta_f1.png"' in chart_page
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def test_a_rerun_resumes_without_retraining_or_rescoring(benchmark_run):
+    config, audit, uri = benchmark_run["config"], benchmark_run["audit"], benchmark_run["uri"]
+    train_sets = [frozenset(f.train_speakers) for f in benchmark_run["folds"]]
+    before = len(benchmark_run["result"].scores)
+    audit.fits.clear()
+    audit.generators_cached.clear()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        audit.install(monkeypatch)
+        again = run_benchmark(config, tracking_uri=uri)
+    assert len(again.scores) == before
+    assert audit.generators_cached and all(audit.generators_cached), "a generator was trained again"
+    assert [f for f in audit.fits if f["real"] in train_sets] == []
