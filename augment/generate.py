@@ -101,7 +101,7 @@ class Completion:
 
 
 class _Retryable(Exception):
-    """A response we cannot use but might on another try (empty, malformed)."""
+    """A response we cannot use but might on another try (no choices, no text)."""
 
 
 def _retryable_errors() -> tuple[type[BaseException], ...]:
@@ -183,8 +183,10 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
                     )
                     choices = getattr(response, "choices", None)
                     text = choices[0].message.content if choices else None
-                    if not isinstance(text, str) or not text.strip():
-                        raise _Retryable("empty or malformed completion")
+                    if not isinstance(text, str):
+                        raise _Retryable("malformed completion (no choices or no text)")
+                    # An empty text is an answer, not a fault: a seeded request would give it
+                    # again on every retry. It is recorded and the length filter rejects it.
                     usage = getattr(response, "usage", None)
                     return Completion(index, text.strip(), choices[0].finish_reason, getattr(usage, "completion_tokens", None))
                 except openai.APIStatusError as exc:

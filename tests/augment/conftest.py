@@ -23,7 +23,9 @@ def make_adapter(base, out, seed: int, *, rank: int = 8):
     with torch.no_grad():
         for name, param in peft_model.named_parameters():
             if "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=gen) * 0.5)  # strong enough to change greedy text
+                # 0.2 changes greedy text yet keeps it fluent; at 0.5 the output is noise whose first
+                # token differs between machines (on one CI machine an immediate end of text)
+                param.copy_(torch.randn(param.shape, generator=gen) * 0.2)
     peft_model.save_pretrained(out)
     return out
 

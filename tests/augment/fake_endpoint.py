@@ -2,7 +2,8 @@
 
 Only for the retry and give-up paths: the real behaviour is tested against a real vLLM
 server. ``behaviour(n, body)`` gets the 1-based request count and the parsed request and
-returns one of ``"ok"``, ``"500"``, ``"timeout"``, ``"garbage"``, ``"empty"``, ``"404"``.
+returns one of ``"ok"``, ``"500"``, ``"timeout"``, ``"garbage"``, ``"empty"`` (no choices),
+``"blank"`` (a completion whose text is ""), ``"404"``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class FakeEndpoint:
                 elif mode == "empty":
                     body_ = completion_body(body)
                     body_["choices"] = []
+                    self._send(200, json.dumps(body_).encode())
+                elif mode == "blank":
+                    body_ = completion_body(body)
+                    body_["choices"][0]["message"]["content"] = ""
                     self._send(200, json.dumps(body_).encode())
                 else:
                     self._send(int(mode), json.dumps({"error": {"message": f"injected {mode}"}}).encode())

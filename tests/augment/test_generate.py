@@ -77,6 +77,20 @@ def test_gives_up_with_resume_command_then_resumes_losslessly(tmp_path):
     assert_exact(out, 6)
 
 
+def test_blank_completion_is_recorded_once_and_fails_the_length_filter(tmp_path):
+    """A seeded request answers the same on every retry: an empty text is a result, not a fault."""
+    from augment.filters import FilterConfig, length_verdict
+
+    out = tmp_path / "s.jsonl"
+    with FakeEndpoint(lambda n, body: "blank" if body["seed"] == 8 else "ok") as fake:
+        report = run(fake.url, out, 3, concurrency=1)
+        assert len(fake.requests) == 3  # no retries
+    assert report.written == 3
+    assert_exact(out, 3)
+    blank = next(r for r in read_records(out) if r.sampling.seed == 8)
+    assert blank.text == "" and not length_verdict(blank.text, FilterConfig()).passed
+
+
 def test_non_retryable_error_stops_at_once(tmp_path):
     with FakeEndpoint(lambda n, body: "404") as fake:
         with pytest.raises(GenerationError, match="HTTP 404"):
