@@ -6,8 +6,10 @@ any other value is a path to a YAML file of the same shape.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
+from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -130,13 +132,69 @@ def load_config(name_or_path: str | Path, **overrides: Any) -> BenchmarkConfig:
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return BenchmarkConfig.model_validate(data)
+        config = BenchmarkConfig.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        if first["type"] == "extra_forbidden":
-            problem = "unknown key"
-        else:
-            problem = f"{first['msg']} (got {first.get('input')!r})"
-        more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise ConfigError(f"{path}: {key}: {problem}{more}") from None
+        raise _one_line(path, error) from None
+    stray = [name for name in config.classifier_options if name not in config.classifiers]
+    if stray:
+        raise ConfigError(f"{path}: classifier_options.{stray[0]}: not among the classifiers {list(config.classifiers)}")
+    for stage in ("sft", "dpo"):
+        if "output_dir" in getattr(config.generator, stage):
+            raise ConfigError(f"{path}: generator.{stage}.output_dir: set by the benchmark; use the top-level output_dir")
+    for where, cls, options in component_options(config):
+        _check_options(path, where, cls, options)
+    return config
+
+
+def _one_line(path: Path, error: ValidationError, prefix: tuple[str, ...] = ()) -> ConfigError:
+    """The first problem of a validation error as ``path: dotted.key: problem``."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in (*prefix, *first["loc"])) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key"
+    elif first["type"] == "value_error":  # a validator's or __post_init__'s own message says it all
+        problem = str(first["ctx"]["error"])
+    else:
+        problem = f"{first['msg']} (got {first.get('input')!r})"
+    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return ConfigError(f"{path}: {key}: {problem}{more}")
+
+
+def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str, Any]]]:
+    """The sections handed to a component as a mapping: (key, the dataclass that takes it, options)."""
+    from augment.classic import ClassicConfig
+    from augment.filters import FilterConfig
+    from augment.train import CookieDPOConfig, CookieSFTConfig, PairConfig, SampleConfig
+    from detect.classifiers import config_class
+
+    g = config.generator
+    sections = [
+        # output_dir is set by the benchmark itself (one per fold group)
+        ("generator.sft", CookieSFTConfig, {"output_dir": "unused", **g.sft}),
+        ("generator.dpo", CookieDPOConfig, {"output_dir": "unused", **g.dpo}),
+        ("generator.pairs", PairConfig, g.pairs),
+        ("generator.sampling", SampleConfig, g.sampling),
+        ("classic", ClassicConfig, config.classic),
+        ("filters", FilterConfig, config.filters),
+    ]
+    for name, options in config.classifier_options.items():
+        sections.append((f"classifier_options.{name}", config_class(name), options))
+    return sections
+
+
+def _check_options(path: Path, where: str, cls: type, options: dict[str, Any]) -> None:
+    """Unknown keys and wrong types in a component's options fail at load, not an hour into a run."""
+    from pydantic import TypeAdapter
+
+    known = [f.name for f in fields(cls)]
+    for key in options:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ConfigError(f"{path}: {where}.{key}: unknown key{hint}")
+    try:
+        TypeAdapter(cls).validate_python(options)
+    except ValidationError as error:
+        raise _one_line(path, error, prefix=(where,)) from None
+    except (TypeError, ValueError) as error:  # raised by the dataclass's own __post_init__ checks
+        raise ConfigError(f"{path}: {where}: {error}") from None

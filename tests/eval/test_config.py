@@ -1,0 +1,63 @@
+"""Benchmark configs: every shipped profile loads; every mistake is one line naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from eval.config import ConfigError, load_config, profiles
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "my.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", ["tiny", "demo", "full"])
+def test_shipped_profiles_load(name):
+    assert name in profiles()
+    config = load_config(name)
+    assert config.name == name and config.conditions[0] == "none"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\nfolds: 3\n", "my.yaml: folds: unknown key"),
+        ("name: x\nprotocol: {folds: many}\n", "my.yaml: protocol.folds: Input should be a valid integer"),
+        ("name: x\nprotocol: {folds: 1}\n", "my.yaml: protocol.folds: Input should be greater than or equal to 2"),
+        ("name: x\nconditions: [none, magic]\n", "my.yaml: conditions.1: Input should be"),
+        ("name: x\nclassifiers: [svm]\n", "unknown classifier(s) ['svm']"),
+        ("name: x\ngenerator: {sft: {learning_rat: 0.1}}\n",
+         "my.yaml: generator.sft.learning_rat: unknown key (did you mean learning_rate"),
+        ("name: x\ngenerator: {dpo: {beta: high}}\n", "my.yaml: generator.dpo.beta: Input should be a valid number"),
+        ("name: x\ngenerator: {sft: {output_dir: /tmp/x}}\n", "generator.sft.output_dir: set by the benchmark"),
+        ("name: x\ngenerator: {pairs: {max_pairs_per_strategy: lots}}\n",
+         "my.yaml: generator.pairs.max_pairs_per_strategy: Input should be a valid integer"),
+        ("name: x\nfilters: {privacy_ngrams: 8}\n", "my.yaml: filters.privacy_ngrams: unknown key (did you mean privacy_ngram"),
+        ("name: x\nfilters: {min_words: 0}\n", "my.yaml: filters: "),
+        ("name: x\nclassic: {intensity: 7}\n", "my.yaml: classic: intensity must be in [0, 1], got 7"),
+        ("name: x\nclassifiers: [tfidf]\nclassifier_options: {bert: {epochs: 1}}\n",
+         "classifier_options.bert: not among the classifiers"),
+        ("name: x\nclassifiers: [tfidf]\nclassifier_options: {tfidf: {ngram: 2}}\n",
+         "my.yaml: classifier_options.tfidf.ngram: unknown key"),
+        ("name: x\nprotocol: {folds: 3\n", "my.yaml:3: not valid YAML"),
+        ("- a list\n", "expected a mapping"),
+    ],
+)
+def test_mistakes_are_one_line_naming_the_key(tmp_path, text, message):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_missing_file_lists_the_profiles():
+    with pytest.raises(ConfigError, match="no such config file or profile.*demo"):
+        load_config("no-such-profile")
+
+
+def test_overrides_replace_top_level_keys(tmp_path):
+    config = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\n"), corpus=str(tmp_path), output_dir=None)
+    assert str(config.corpus) == str(tmp_path) and config.output_dir is None
+    assert config.run_dir().as_posix() == "runs/x"
