@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -378,20 +378,47 @@ class InProcessEngine:
         self.llm = LLM(model=str(model), enforce_eager=enforce_eager, max_model_len=max_model_len,
                        generation_config="vllm", trust_remote_code=False, **kwargs)
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *, indices: Sequence[int] | None = None) -> list[Completion]:
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *,
+                 indices: Sequence[int] | None = None) -> Iterator[Completion]:
+        """Completions in the order they finish, the whole list batched continuously.
+
+        Requests go straight to the engine (``add_request``/``step``) rather than through
+        ``LLM.chat``, which returns only when every request is done: here each record can
+        be written, and the progress bar move, the moment it is finished. Requests still
+        running when the caller stops (Ctrl-C, an error) are aborted.
+        """
         from vllm import SamplingParams
         from vllm.lora.request import LoRARequest
+        from vllm.sampling_params import RequestOutputKind
 
         indices = list(range(len(prompts))) if indices is None else list(indices)
-        params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_tokens,
-                                 seed=sampling.seed + i, ignore_eos=sampling.ignore_eos) for i in indices]
+        engine = self.llm.llm_engine
+        tokenizer = self.llm.get_tokenizer()
         lora = LoRARequest(self.lora.name, 1, str(self.lora)) if self.lora else None
-        outputs = self.llm.chat(list(prompts), params, lora_request=lora, use_tqdm=False)
-        return [Completion(i, o.outputs[0].text.strip(), o.outputs[0].finish_reason, len(o.outputs[0].token_ids))
-                for i, o in zip(indices, outputs)]
+        pending: dict[str, int] = {}
+        try:
+            for i, messages in zip(indices, prompts):
+                text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+                params = SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
+                                        max_tokens=sampling.max_tokens, seed=sampling.seed + i,
+                                        ignore_eos=sampling.ignore_eos, output_kind=RequestOutputKind.FINAL_ONLY)
+                request_id = f"cookiebench-{i}"
+                # the chat template already holds the special tokens
+                engine.add_request(request_id, {"prompt_token_ids": tokenizer(text, add_special_tokens=False).input_ids},
+                                   params, lora_request=lora)
+                pending[request_id] = i
+            while pending:
+                for output in engine.step():
+                    if output.finished and output.request_id in pending:
+                        first = output.outputs[0]
+                        yield Completion(pending.pop(output.request_id), first.text.strip(), first.finish_reason,
+                                         len(first.token_ids))
+        finally:
+            if pending:
+                engine.abort_request(list(pending))
 
 
 def generate_in_process(model: str | Path, prompts: Sequence[Messages], sampling: SamplingConfig, *,
                         lora: str | Path | None = None, enforce_eager: bool = True) -> list[Completion]:
     """One-shot convenience: build an :class:`InProcessEngine` and generate the whole batch."""
-    return InProcessEngine(model, lora=lora, enforce_eager=enforce_eager).generate(prompts, sampling)
+    return list(InProcessEngine(model, lora=lora, enforce_eager=enforce_eager).generate(prompts, sampling))

@@ -1,17 +1,22 @@
 """Synthetic-description throughput: the project's vLLM paths against Hugging Face ``generate``.
 
-Same model, prompt, sampling (temperature 0.9, top-p 0.95) and lengths (every description
-exactly ``--tokens`` tokens: EOS ignored) for every condition, in one run, so the ratios
-are fair even on a machine shared with other jobs:
+Same model, prompt, sampling (temperature 0.9, top-p 0.95, a seed per request) and lengths
+(every description exactly ``--tokens`` tokens: EOS ignored) for every condition, in one run,
+so the ratios are fair even on a machine shared with other jobs:
 
 - ``hf``: ``model.generate`` on one padded batch of all prompts (the baseline).
-- ``vllm-eager``: ``cookiebench serve`` path (server + OpenAI client, ``generate_batch``), eager.
+- ``vllm-eager``: a ``cookiebench serve`` server + OpenAI client (``generate_batch``), eager.
 - ``vllm-compiled``: the same, with graph compilation (slow first start, cached after).
-- ``vllm-lora``: eager server with a LoRA adapter, requests to the adapter.
-- ``vllm-merged``: eager server with that adapter folded into full weights.
-- ``inproc-eager``: ``vllm.LLM`` in this process (``InProcessEngine``), eager.
+- ``vllm-lora``: eager server with a LoRA adapter (the shape ``augment.train`` trains).
+- ``vllm-merged``: eager server with that adapter folded into full weights (the benchmark's
+  default on the CPU build: one server per generator).
+- ``inproc-merged``: ``vllm.LLM`` in a process of its own (``InProcessEngine``), merged
+  weights, eager: what ``cookiebench augment generate --adapters`` does by default on the
+  CPU build.
+- ``inproc-compiled``: the same, with graph compilation (``--compiled``).
 
-Start-up is timed apart from generation; rates count generation only.
+Start-up is timed apart from generation; rates count generation only. The in-process
+conditions each run in a child process, so no engine outlives its measurement.
 
 Run::
 
@@ -27,6 +32,8 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,20 +41,22 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
 
-CONDITIONS = ("hf", "vllm-eager", "vllm-compiled", "vllm-lora", "vllm-merged", "inproc-eager")
+CONDITIONS = ("hf", "vllm-eager", "vllm-compiled", "vllm-lora", "vllm-merged", "inproc-merged", "inproc-compiled")
+DEFAULT_PATH = "inproc-merged"
 
 
 def make_adapter(base: Path, out: Path) -> Path:
-    """A rank-16 LoRA on all attention and MLP projections (what augment.train trains), random B."""
+    """A LoRA of the shape ``augment.train`` trains (its default config), with random B."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
     from transformers import AutoModelForCausalLM
+
+    from augment.train import default_lora_config
 
     if (out / "adapter_config.json").is_file():
         return out
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True)
-    targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    peft_model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, target_modules=targets, task_type="CAUSAL_LM"))
+    peft_model = get_peft_model(model, default_lora_config())
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for name, p in peft_model.named_parameters():
@@ -97,18 +106,29 @@ def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: i
             "descriptions": len(results), "concurrency": concurrency}
 
 
-def bench_inproc(base: Path, prompt, n: int, tokens: int) -> dict:
+def bench_inproc(model: Path, prompt, n: int, tokens: int, *, eager: bool) -> dict:
     from augment.generate import InProcessEngine, SamplingConfig
 
     t0 = time.perf_counter()
-    engine = InProcessEngine(base, enforce_eager=True)
+    engine = InProcessEngine(model, enforce_eager=eager)
     startup = time.perf_counter() - t0
     sampling = SamplingConfig(temperature=0.9, top_p=0.95, max_tokens=tokens, ignore_eos=True)
-    engine.generate([prompt] * 2, sampling)
+    list(engine.generate([prompt] * 2, sampling))
     t0 = time.perf_counter()
-    results = engine.generate([prompt] * n, sampling)
+    results = list(engine.generate([prompt] * n, sampling))
     elapsed = time.perf_counter() - t0
-    return {"startup_s": startup, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in results), "descriptions": len(results)}
+    return {"startup_s": startup, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in results),
+            "descriptions": len(results)}
+
+
+def inproc_in_child(cond: str, model: Path, n: int, tokens: int) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", cond, "--model", str(model),
+           "--n", str(n), "--tokens", str(tokens)]
+    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
+    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"{cond} failed: {done.stderr.strip().splitlines()[-3:]}")
+    return json.loads(lines[-1].removeprefix("BENCH_RESULT "))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,21 +138,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="Requests in flight for server conditions.")
     parser.add_argument("--only", default=",".join(CONDITIONS), help=f"Comma-separated subset of {CONDITIONS}.")
     parser.add_argument("--out", default="bench-results/generate.json")
+    parser.add_argument("--worker", choices=("inproc-merged", "inproc-compiled"), help=argparse.SUPPRESS)
+    parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     # Called by `python -m bench` (argv there belongs to the runner): defaults.
     args = parser.parse_args(argv if argv is not None else (None if __name__ == "__main__" else []))
+    from augment.prompts import task_messages
+
+    if args.worker:  # one in-process condition, in the child process inproc_in_child started
+        r = bench_inproc(args.model, task_messages("ad", "separate"), args.n, args.tokens,
+                         eager=args.worker == "inproc-merged")
+        print("BENCH_RESULT " + json.dumps(r), flush=True)
+        return
     wanted = [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = set(wanted) - set(CONDITIONS)
     if unknown:
         parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {CONDITIONS}")
 
     from augment.base_model import prepare_base_model
-    from augment.prompts import task_messages
     from augment.serve import ServeConfig, is_cpu_build, merge_adapter
 
     base = prepare_base_model()
     prompt = task_messages("ad", "separate")
     work = Path(tempfile.mkdtemp(prefix="bench-generate-"))
-    adapter = make_adapter(base, work / "ad") if {"vllm-lora", "vllm-merged"} & set(wanted) else None
+    adapter = make_adapter(base, work / "ad") if set(wanted) - {"hf", "vllm-eager", "vllm-compiled"} else None
     threads = int(os.environ["OMP_NUM_THREADS"])
     common = dict(port=0, max_model_len=1024, omp_threads=threads, startup_timeout_s=900)
 
@@ -156,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
                              prompt, args.n, args.tokens, args.concurrency)
             r["merge_s"] = merge_s
         else:
-            r = bench_inproc(base, prompt, args.n, args.tokens)
+            merged = merge_adapter(adapter, work / "ad-merged", base_model=base)
+            r = inproc_in_child(cond, merged, args.n, args.tokens)
         # Other jobs share the machine: the 1-minute load average says how much.
         r["load_avg_1m"] = [load_before, os.getloadavg()[0]]
         r["tokens_per_s"] = r["tokens"] / r["generate_s"]
@@ -178,7 +207,9 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"cpus": len(os.sched_getaffinity(0)), "omp_threads": threads, "cpu_build": is_cpu_build(),
                     "vllm_cpu_omp_threads_bind": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto"),
                     "platform": platform.platform(), "note": "shared with other jobs: compare ratios within one run"},
-        "default_path": "vllm-merged (cookiebench augment generate --adapters: merged weights, eager server)",
+        "default_path": f"{DEFAULT_PATH} (cookiebench augment generate --adapters on the CPU build: in-process vLLM, "
+                        "merged weights, eager)",
+        "default_path_speedup_vs_hf": results.get(DEFAULT_PATH, {}).get("speedup_vs_hf"),
         "results": results,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

@@ -33,6 +33,7 @@ class SummaryRow:
     delta_auroc_high: float
     p_auroc: float
     cells: int
+    synthetic: float  # synthetic transcripts that passed the filters and reached training, mean per cell
 
 
 def summary_table(scores: pd.DataFrame, *, test_fraction: float) -> pd.DataFrame:
@@ -47,17 +48,18 @@ def summary_table(scores: pd.DataFrame, *, test_fraction: float) -> pd.DataFrame
         for (condition, ratio), group in per_classifier.groupby(["condition", "ratio"], sort=False):
             group = group.set_index(CELL).sort_index()
             f1, auroc = summarize(group.f1), summarize(group.auroc)
+            synthetic = float(group.n_extra.mean()) if "n_extra" in group else float("nan")
             if condition == "none":
                 nan = float("nan")
                 rows.append(SummaryRow(classifier, condition, 0.0, f1.mean, f1.sd, 0.0, nan, nan, nan,
-                                       auroc.mean, 0.0, nan, nan, nan, f1.n))
+                                       auroc.mean, 0.0, nan, nan, nan, f1.n, synthetic))
                 continue
             common = group.index.intersection(base.index)
             d_f1 = paired_comparison(group.loc[common, "f1"], base.loc[common, "f1"], test_fraction=test_fraction)
             d_auc = paired_comparison(group.loc[common, "auroc"], base.loc[common, "auroc"], test_fraction=test_fraction)
             rows.append(SummaryRow(
                 classifier, condition, float(ratio), f1.mean, f1.sd, d_f1.delta, d_f1.low, d_f1.high, d_f1.p,
-                auroc.mean, d_auc.delta, d_auc.low, d_auc.high, d_auc.p, d_f1.n,
+                auroc.mean, d_auc.delta, d_auc.low, d_auc.high, d_auc.p, d_f1.n, synthetic,
             ))
     return pd.DataFrame([asdict(r) for r in rows])
 
@@ -79,15 +81,20 @@ def sentences(table: pd.DataFrame) -> list[str]:
                 else "a clear loss" if best.delta_f1_high < 0
                 else "no clear change (the interval includes 0)"
             )
+            used = "" if best.synthetic != best.synthetic else f", {best.synthetic:.0f} synthetic transcripts per training set"
             out.append(
                 f"{condition} augmentation moves F1 by {best.delta_f1:+.3f} at its best ratio {best.ratio:g} "
-                f"({ci}, corrected p = {best.p_f1:.3g}): {verdict}."
+                f"({ci}, corrected p = {best.p_f1:.3g}{used}): {verdict}."
             )
     return out
 
 
 def format_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Strings for printing: F1 mean ± sd, ΔF1 [95% CI], p."""
+    """Strings for printing: F1 mean ± sd, ΔF1 [95% CI], p, and how much synthetic text was used.
+
+    "synthetic" is what passed the filters and reached training, per cell: with weak
+    generators it falls short of ratio x real, and a reader must see that next to ΔF1.
+    """
     def delta(row) -> str:
         if row.condition == "none":
             return "—"
@@ -97,6 +104,7 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
         "classifier": table.classifier,
         "condition": table.condition,
         "ratio": [("—" if c == "none" else f"{r:g}") for c, r in zip(table.condition, table.ratio)],
+        "synthetic": [("—" if c == "none" or n != n else f"{n:.0f}") for c, n in zip(table.condition, table.synthetic)],
         "F1 mean ± sd": [f"{m:.3f} ± {s:.3f}" for m, s in zip(table.f1_mean, table.f1_sd)],
         "ΔF1 [95% CI]": [delta(r) for r in table.itertuples()],
         "p": [("—" if c == "none" else f"{p:.3g}") for c, p in zip(table.condition, table.p_f1)],

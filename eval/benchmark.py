@@ -177,8 +177,8 @@ def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> lis
             # Every record of an adapter descends from all of the group's training transcripts.
             jobs.append(GenerationJob(
                 group.key, condition, style, out, top[style], model, lambda i, m=messages: m, lambda i: train_ids,
-                GeneratorInfo(kind="lora", base_model=serving.BASE_NAME, adapter=model,
-                              config_hash=serving.adapter_hash(group.adapters[condition][unit]))))
+                GeneratorInfo(kind="merged" if serves_merged(config) else "lora", base_model=serving.BASE_NAME,
+                              adapter=model, config_hash=serving.adapter_hash(group.adapters[condition][unit]))))
     return jobs
 
 
@@ -194,33 +194,59 @@ def pending(config: BenchmarkConfig, job: GenerationJob) -> int:
     return len(missing)
 
 
-@contextmanager
-def generation_endpoint(config: BenchmarkConfig, groups: dict[str, Group]):
-    """An OpenAI client on the configured endpoint, or on a vLLM server started for the run."""
+def serves_merged(config: BenchmarkConfig) -> bool:
+    """Whether each trained generator gets a server of its own with the adapter merged in."""
     if config.generation.endpoint:
+        return False  # the given server serves what it serves: adapters by name
+    choice = config.generation.adapters
+    return serving.is_cpu_build() if choice == "auto" else choice == "merged"
+
+
+def servers(config: BenchmarkConfig, groups: dict[str, Group],
+            jobs: list[GenerationJob]) -> list[tuple[serving.ServeConfig | None, list[GenerationJob]]]:
+    """The jobs to run on each server, one server at a time (None: the configured endpoint)."""
+    if config.generation.endpoint:
+        return [(None, jobs)]
+    adapters = {served_name(g, stage, unit): path
+                for g in groups.values() for stage, units in g.adapters.items() for unit, path in units.items()}
+    common = dict(base_model=str(config.generator.base_model) if config.generator.base_model else None,
+                  port=0, enforce_eager=config.generation.enforce_eager)
+    if not serves_merged(config):
+        wanted = {job.model for job in jobs} - {serving.BASE_NAME}
+        return [(serving.ServeConfig(adapters={m: adapters[m] for m in sorted(wanted)}, **common), jobs)]
+    by_model: dict[str, list[GenerationJob]] = {}
+    for job in jobs:
+        by_model.setdefault(job.model, []).append(job)
+    return [(serving.ServeConfig(adapters={} if model == serving.BASE_NAME else {model: adapters[model]},
+                                 merged=model != serving.BASE_NAME, **common), batch)
+            for model, batch in by_model.items()]
+
+
+@contextmanager
+def generation_endpoint(config: BenchmarkConfig, serve_config: serving.ServeConfig | None):
+    """An OpenAI client on the configured endpoint, or on a vLLM server started for these jobs."""
+    if serve_config is None:
         from openai import OpenAI
 
         yield OpenAI(base_url=config.generation.endpoint, api_key="EMPTY")
         return
-    adapters = {served_name(g, stage, unit): path
-                for g in groups.values() for stage, units in g.adapters.items() for unit, path in units.items()}
-    serve_config = serving.ServeConfig(
-        base_model=str(config.generator.base_model) if config.generator.base_model else None,
-        adapters=adapters, port=0, enforce_eager=config.generation.enforce_eager,
-    )
     with serving.VLLMServer(serve_config) as server:
         yield server.client()
 
 
-def run_jobs(config: BenchmarkConfig, jobs: list[GenerationJob], client: Any,
+def run_jobs(config: BenchmarkConfig, groups: dict[str, Group], jobs: list[GenerationJob],
              tell: Callable[[str, int, int], None]) -> None:
-    for i, job in enumerate(jobs):
-        tell("generating", i, len(jobs))
-        generation.run_generation(
-            job.out, job.prompts, n=job.n, style=job.style, model=job.model, generator=job.info,
-            sampling=sampling_config(config), client=client, concurrency=config.generation.concurrency,
-            parent_ids=job.parents, resume_command=f"cookiebench benchmark --config {config.name}",
-        )
+    done = 0
+    for serve_config, batch in servers(config, groups, jobs):
+        with generation_endpoint(config, serve_config) as client:
+            for job in batch:
+                tell("generating", done, len(jobs))
+                generation.run_generation(
+                    job.out, job.prompts, n=job.n, style=job.style, model=job.model, generator=job.info,
+                    sampling=sampling_config(config), client=client, concurrency=config.generation.concurrency,
+                    parent_ids=job.parents, resume_command=f"cookiebench benchmark --config {config.name}",
+                )
+                done += 1
     tell("generating", len(jobs), len(jobs))
 
 
@@ -414,8 +440,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
             jobs = [job for group in groups.values() for job in generation_jobs(config, group, run_dir)]
             todo = [job for job in jobs if pending(config, job)]
             if todo:  # a finished run resumes without starting a server
-                with generation_endpoint(config, groups) as client:
-                    run_jobs(config, todo, client, tell)
+                run_jobs(config, groups, todo, tell)
             for group in groups.values():
                 for condition in (c for c in config.conditions if c in GENERATED):
                     records = [r for job in jobs if job.group == group.key and job.condition == condition

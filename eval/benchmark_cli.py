@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -39,7 +40,14 @@ def benchmark(
                 tasks[stage] = bars.add_task(stage, total=total)
             bars.update(tasks[stage], completed=done, total=total)
 
-        result = run_benchmark(settings, progress=progress)
+        try:
+            result = run_benchmark(settings, progress=progress)
+        except KeyboardInterrupt:
+            again = ["cookiebench", "benchmark", "--config", str(config)]
+            again += [f"--corpus={corpus}"] * (corpus is not None) + [f"--output-dir={output_dir}"] * (output_dir is not None)
+            console.print(f"[yellow]interrupted; finished work is kept in {settings.run_dir()}. Resume with:[/yellow] "
+                          f"{shlex.join(again)}")
+            raise typer.Exit(code=130) from None
 
     shown = format_table(result.table)
     table = Table(title=f"{settings.name}: F1 (AD positive) against no augmentation, paired over folds x seeds")

@@ -62,7 +62,7 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
         format="%(message)s",
         handlers=[RichHandler(show_path=False, rich_tracebacks=False)],
     )
-    for noisy in ("httpx", "httpcore", "openai"):  # one line per request drowns the progress bars
+    for noisy in ("httpx", "httpx2", "httpcore", "openai"):  # one line per request drowns the progress bars
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Offline by design: nothing is ever fetched from a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -209,3 +209,38 @@ def test_cli_generate_against_an_endpoint_then_give_up_names_the_resume_command(
     assert result.exit_code == 0, result.output
     records = read_records(out)
     assert len(records) == len({r.id for r in records}) == 5 and {r.style for r in records} == {"hc"}
+
+
+@pytest.mark.slow
+def test_cli_in_process_generation_is_the_cpu_default_and_resumes_to_exactly_n(adapters_dir, tmp_path):
+    """vllm.LLM in a child process (its engine settings stay out of this one), adapter merged in."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from augment.serve import is_cpu_build
+
+    out = tmp_path / "synth.jsonl"
+
+    def generate(n: int) -> subprocess.CompletedProcess:
+        args = ["augment", "generate", "--adapters", str(adapters_dir), "--style", "ad", "--n", str(n),
+                "--max-tokens", "24", "--out", str(out)]
+        if not is_cpu_build():
+            args.append("--in-process")
+        cookiebench = Path(sys.executable).with_name("cookiebench")
+        return subprocess.run([str(cookiebench), *args], capture_output=True, text=True, timeout=600)
+
+    first = generate(3)
+    assert first.returncode == 0, first.stderr[-3000:]
+    before = out.read_text()
+    records = read_records(out)
+    assert len(records) == 3 and all(r.text for r in records)
+    assert {r.generator.kind for r in records} == {"merged"} and {r.generator.adapter for r in records} == {"ad"}
+
+    second = generate(5)
+    assert second.returncode == 0, second.stderr[-3000:]
+    said = " ".join(second.stderr.split())  # rich wraps long lines
+    assert "5/5 records" in said and "(2 new, 3 already there)" in said
+    assert out.read_text().startswith(before)
+    ids = [r.id for r in read_records(out)]
+    assert sorted(ids) == sorted(record_id("ad", "ad", 0, i) for i in range(5))

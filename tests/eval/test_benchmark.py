@@ -94,7 +94,7 @@ class DataPathAudit:
                 continue
             behind |= {self.id_to_speaker[p] for p in t.source.parent_ids}
             generator = t.source.generator or ""
-            if generator.startswith("lora:"):
+            if generator.split(":", 1)[0] in ("lora", "merged"):  # a trained generator, served either way
                 key = generator.split(":", 1)[1].split("-", 1)[0]
                 behind |= self.generator_speakers[key]
         return {"real": frozenset(real), "behind_synthetic": frozenset(behind)}
