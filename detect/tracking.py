@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 
 ENV_HOME = "COOKIEBENCH_HOME"
 ENV_URI = "MLFLOW_TRACKING_URI"
+ENV_PROJECT_RUN = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
 DEFAULT_TIMEOUT_S = 3.0
 _NOISY = ("mlflow", "alembic", "sqlalchemy", "urllib3", "git")
 
@@ -118,6 +119,13 @@ def setup_tracking(experiment: str, uri: str | None = None, *, timeout: float = 
     check_tracking_uri(uri, timeout=timeout)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)
+    project_run = os.environ.get(ENV_PROJECT_RUN)
+    if project_run:
+        # Inside `mlflow run` (mlflow/MLproject): its run, in the experiment chosen there, holds ours.
+        experiment_id = client.get_run(project_run).info.experiment_id
+        mlflow.set_experiment(experiment_id=experiment_id)
+        logger.info("runs nest under the MLflow project run %s", project_run)
+        return experiment_id
     found = client.get_experiment_by_name(experiment)
     if found is None:
         experiment_id = client.create_experiment(experiment, artifact_location=artifact_root_for(uri))
@@ -178,7 +186,7 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str
 @contextmanager
 def parent_run(name: str, *, params: Mapping[str, Any] | None = None,
                tags: Mapping[str, str] | None = None) -> Iterator[Any]:
-    """One run per invocation; children nest under it."""
+    """One run per invocation; children nest under it. Inside `mlflow run` it is the project's run."""
     import mlflow
 
     with mlflow.start_run(run_name=name, tags=dict(tags or {})) as run:
