@@ -23,7 +23,10 @@ def delta_f1_chart(table: pd.DataFrame, path: Path) -> Path:
     """ΔF1 against `none` with 95% intervals, one panel per classifier, grouped by condition."""
     aug = table[table.condition != "none"]
     classifiers = list(dict.fromkeys(aug.classifier))
-    fig, axes = plt.subplots(1, max(1, len(classifiers)), figsize=(5.5 * max(1, len(classifiers)), 4), squeeze=False)
+    bars = max(1, len(aug) // max(1, len(classifiers)))
+    panel_width = max(5.5, 0.75 * bars)  # room for every condition x ratio label
+    fig, axes = plt.subplots(1, max(1, len(classifiers)), figsize=(panel_width * max(1, len(classifiers)), 4.5),
+                             squeeze=False)
     for ax, classifier in zip(axes[0], classifiers):
         rows = aug[aug.classifier == classifier].reset_index(drop=True)
         labels = [f"{c}\n×{r:g}" for c, r in zip(rows.condition, rows.ratio)]
@@ -34,7 +37,7 @@ def delta_f1_chart(table: pd.DataFrame, path: Path) -> Path:
         ax.bar(x, rows.delta_f1, color=colors, alpha=0.7)
         ax.errorbar(x, rows.delta_f1, yerr=err, fmt="none", ecolor="black", capsize=3)
         ax.axhline(0, color="black", linewidth=0.8)
-        ax.set_xticks(list(x), labels, fontsize=8)
+        ax.set_xticks(list(x), labels, fontsize=8, rotation=30, ha="right", rotation_mode="anchor")
         ax.set_ylabel("ΔF1 vs no augmentation")
         ax.set_title(f"{classifier}: ΔF1 with 95% bootstrap CI")
     fig.tight_layout()
