@@ -139,7 +139,8 @@ def generate_command(
              "competes for the cores), a server otherwise.")] = None,
     base_model: BaseOpt = None,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.9,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
+    min_p: Annotated[float, typer.Option(help="Min-p truncation: keep tokens at least this share of the top one's probability (0: off).")] = 0.05,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass (1: off; slow on the CPU build).")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per description.")] = 160,
     seed: Annotated[int, typer.Option(help="Seed of record 0; record i uses seed + i.")] = 0,
     concurrency: Annotated[int, typer.Option(help="Requests in flight.")] = 16,
@@ -166,7 +167,7 @@ def generate_command(
 
         in_process = endpoint is None and is_cpu_build()
     style = StyleChoice(style).value
-    sampling = SamplingConfig(temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
+    sampling = SamplingConfig(temperature=temperature, min_p=min_p, top_p=top_p, max_tokens=max_tokens, seed=seed)
     retry = RetryPolicy(attempts=retries, timeout_s=request_timeout)
     resume = "cookiebench " + shlex.join(["augment", "generate", *_argv_after("generate")])
 

@@ -53,6 +53,7 @@ class SamplingInfo(BaseModel):
     seed: int
     temperature: float = 0.9
     top_p: float = 0.95
+    min_p: float = 0.0  # records written before min-p was the default carry none
     max_tokens: int = 160
 
 

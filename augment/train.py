@@ -150,7 +150,8 @@ class SampleConfig:
     n: int = field(default=24, metadata={"help": "Descriptions per style per stage."})
     max_new_tokens: int = field(default=160, metadata={"help": "Tokens per description."})
     temperature: float = field(default=0.9, metadata={"help": "Sampling temperature."})
-    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling mass."})
+    min_p: float = field(default=0.05, metadata={"help": "Min-p truncation, as in generation (0: off)."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1: off)."})
     batch_size: int = field(default=24, metadata={"help": "Prompts per generate call."})
     seed: int = field(default=0, metadata={"help": "Sampling seed."})
     base: bool = field(default=True, metadata={"help": "Also sample the bare base model, as a reference row."})
@@ -158,8 +159,8 @@ class SampleConfig:
     def __post_init__(self):
         if self.n < 1 or self.max_new_tokens < 1 or self.batch_size < 1:
             raise ValueError("n, max_new_tokens and batch_size must be >= 1")
-        if not 0 < self.top_p <= 1 or self.temperature <= 0:
-            raise ValueError("temperature must be > 0 and top_p in (0, 1]")
+        if not 0 < self.top_p <= 1 or self.temperature <= 0 or not 0 <= self.min_p < 1:
+            raise ValueError("temperature must be > 0, top_p in (0, 1] and min_p in [0, 1)")
 
 
 def default_lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05,
@@ -412,6 +413,7 @@ def sample_descriptions(model, tokenizer, styles: Sequence[str], mode: Mode, con
                 with torch.no_grad():
                     generated = model.generate(
                         **inputs, do_sample=True, temperature=config.temperature, top_p=config.top_p,
+                        min_p=config.min_p or None,
                         max_new_tokens=config.max_new_tokens, pad_token_id=tokenizer.pad_token_id,
                     )
                 new = generated[:, inputs["input_ids"].shape[1]:]

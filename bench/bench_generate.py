@@ -1,8 +1,8 @@
 """Synthetic-description throughput: the project's vLLM paths against Hugging Face ``generate``.
 
-Same model, prompt, sampling (temperature 0.9, top-p 0.95, a seed per request) and lengths
-(every description exactly ``--tokens`` tokens: EOS ignored) for every condition, in one run,
-so the ratios are fair even on a machine shared with other jobs:
+Same model, prompt, sampling (the project's default: temperature 0.9, min-p 0.05, a seed per
+request) and lengths (every description exactly ``--tokens`` tokens: EOS ignored) for every
+condition, in one run, so the ratios are fair even on a machine shared with other jobs:
 
 - ``hf``: ``model.generate`` on one padded batch of all prompts (the baseline).
 - ``vllm-eager``: a ``cookiebench serve`` server + OpenAI client (``generate_batch``), eager.
@@ -14,6 +14,9 @@ so the ratios are fair even on a machine shared with other jobs:
   weights, eager: what ``cookiebench augment generate --adapters`` does by default on the
   CPU build.
 - ``inproc-compiled``: the same, with graph compilation (``--compiled``).
+- ``hf-top-p``, ``inproc-top-p``: ``hf`` and ``inproc-merged`` with top-p 0.95 instead of
+  min-p, the sampler the project used before: vLLM's CPU top-p sorts the vocabulary of every
+  sequence at every step.
 
 Start-up is timed apart from generation; rates count generation only. The in-process
 conditions each run in a child process, so no engine outlives its measurement.
@@ -41,7 +44,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
 
-CONDITIONS = ("hf", "vllm-eager", "vllm-compiled", "vllm-lora", "vllm-merged", "inproc-merged", "inproc-compiled")
+CONDITIONS = ("hf", "vllm-eager", "vllm-compiled", "vllm-lora", "vllm-merged", "inproc-merged", "inproc-compiled",
+              "hf-top-p", "inproc-top-p")
+TOP_P = {"min_p": 0.0, "top_p": 0.95}  # the -top-p conditions' sampling, instead of the default min-p
 DEFAULT_PATH = "inproc-merged"
 
 
@@ -66,7 +71,9 @@ def make_adapter(base: Path, out: Path) -> Path:
     return out
 
 
-def bench_hf(base: Path, prompt, n: int, tokens: int) -> dict:
+def bench_hf(base: Path, prompt, n: int, tokens: int, *, top_p: bool = False) -> dict:
+    from augment.generate import SamplingConfig
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -81,7 +88,9 @@ def bench_hf(base: Path, prompt, n: int, tokens: int) -> dict:
     torch.manual_seed(0)
     t0 = time.perf_counter()
     with torch.no_grad():
-        out = model.generate(**inputs, do_sample=True, temperature=0.9, top_p=0.95, max_new_tokens=tokens,
+        sampling = SamplingConfig(**TOP_P) if top_p else SamplingConfig()
+        out = model.generate(**inputs, do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
+                             min_p=sampling.min_p or None, max_new_tokens=tokens,
                              min_new_tokens=tokens, pad_token_id=tok.pad_token_id)
     elapsed = time.perf_counter() - t0
     generated = int((out[:, inputs["input_ids"].shape[1]:] != tok.pad_token_id).sum())
@@ -97,7 +106,7 @@ def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: i
     with server:
         startup = time.perf_counter() - t0
         client = server.client()
-        sampling = SamplingConfig(temperature=0.9, top_p=0.95, max_tokens=tokens, ignore_eos=True)
+        sampling = SamplingConfig(max_tokens=tokens, ignore_eos=True)
         generate_batch(client, [prompt] * 2, sampling, model=model)  # warm-up: first-request costs out of the rate
         t0 = time.perf_counter()
         results = generate_batch(client, [prompt] * n, sampling, model=model, concurrency=concurrency)
@@ -106,13 +115,13 @@ def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: i
             "descriptions": len(results), "concurrency": concurrency}
 
 
-def bench_inproc(model: Path, prompt, n: int, tokens: int, *, eager: bool) -> dict:
+def bench_inproc(model: Path, prompt, n: int, tokens: int, *, eager: bool, top_p: bool = False) -> dict:
     from augment.generate import InProcessEngine, SamplingConfig
 
     t0 = time.perf_counter()
     engine = InProcessEngine(model, enforce_eager=eager)
     startup = time.perf_counter() - t0
-    sampling = SamplingConfig(temperature=0.9, top_p=0.95, max_tokens=tokens, ignore_eos=True)
+    sampling = SamplingConfig(max_tokens=tokens, ignore_eos=True, **(TOP_P if top_p else {}))
     list(engine.generate([prompt] * 2, sampling))
     t0 = time.perf_counter()
     results = list(engine.generate([prompt] * n, sampling))
@@ -138,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="Requests in flight for server conditions.")
     parser.add_argument("--only", default=",".join(CONDITIONS), help=f"Comma-separated subset of {CONDITIONS}.")
     parser.add_argument("--out", default="bench-results/generate.json")
-    parser.add_argument("--worker", choices=("inproc-merged", "inproc-compiled"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("inproc-merged", "inproc-compiled", "inproc-top-p"), help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     # Called by `python -m bench` (argv there belongs to the runner): defaults.
     args = parser.parse_args(argv if argv is not None else (None if __name__ == "__main__" else []))
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
 
     if args.worker:  # one in-process condition, in the child process inproc_in_child started
         r = bench_inproc(args.model, task_messages("ad", "separate"), args.n, args.tokens,
-                         eager=args.worker == "inproc-merged")
+                         eager=args.worker != "inproc-compiled", top_p=args.worker == "inproc-top-p")
         print("BENCH_RESULT " + json.dumps(r), flush=True)
         return
     wanted = [c.strip() for c in args.only.split(",") if c.strip()]
@@ -160,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     base = prepare_base_model()
     prompt = task_messages("ad", "separate")
     work = Path(tempfile.mkdtemp(prefix="bench-generate-"))
-    adapter = make_adapter(base, work / "ad") if set(wanted) - {"hf", "vllm-eager", "vllm-compiled"} else None
+    adapter = make_adapter(base, work / "ad") if set(wanted) - {"hf", "hf-top-p", "vllm-eager", "vllm-compiled"} else None
     threads = int(os.environ["OMP_NUM_THREADS"])
     common = dict(port=0, max_model_len=1024, omp_threads=threads, startup_timeout_s=900)
 
@@ -168,8 +177,8 @@ def main(argv: list[str] | None = None) -> None:
     for cond in wanted:
         print(f"[bench] {cond} ...", flush=True)
         load_before = os.getloadavg()[0]
-        if cond == "hf":
-            r = bench_hf(base, prompt, args.n, args.tokens)
+        if cond in ("hf", "hf-top-p"):
+            r = bench_hf(base, prompt, args.n, args.tokens, top_p=cond == "hf-top-p")
         elif cond == "vllm-eager":
             r = bench_server(ServeConfig(enforce_eager=True, **common), "base", prompt, args.n, args.tokens, args.concurrency)
         elif cond == "vllm-compiled":
@@ -194,16 +203,18 @@ def main(argv: list[str] | None = None) -> None:
         print(f"[bench] {cond}: {r['tokens_per_s']:.1f} tok/s, {r['descriptions_per_min']:.1f} desc/min, "
               f"start-up {r['startup_s']:.0f}s", flush=True)
 
-    if "hf" in results:
-        for r in results.values():
-            r["speedup_vs_hf"] = r["tokens_per_s"] / results["hf"]["tokens_per_s"]
+    for name, r in results.items():  # each against HF with the same sampler
+        hf = results.get("hf-top-p" if name.endswith("top-p") else "hf")
+        if hf:
+            r["speedup_vs_hf"] = r["tokens_per_s"] / hf["tokens_per_s"]
     if "vllm-lora" in results and "vllm-merged" in results:
         results["vllm-merged"]["speedup_vs_lora"] = results["vllm-merged"]["tokens_per_s"] / results["vllm-lora"]["tokens_per_s"]
     payload = {
         "benchmark": "generate",
         "n": args.n,
         "tokens_per_description": args.tokens,
-        "sampling": {"temperature": 0.9, "top_p": 0.95, "ignore_eos": True},
+        "sampling": {"default": "temperature 0.9, min_p 0.05", "-top-p conditions": "temperature 0.9, top_p 0.95",
+                     "ignore_eos": True},
         "machine": {"cpus": len(os.sched_getaffinity(0)), "omp_threads": threads, "cpu_build": is_cpu_build(),
                     "vllm_cpu_omp_threads_bind": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto"),
                     "platform": platform.platform(), "note": "shared with other jobs: compare ratios within one run"},

@@ -184,7 +184,7 @@ def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> lis
 
 def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
     g = config.generation
-    return generation.SamplingConfig(temperature=g.temperature, top_p=g.top_p, max_tokens=g.max_tokens,
+    return generation.SamplingConfig(temperature=g.temperature, min_p=g.min_p, top_p=g.top_p, max_tokens=g.max_tokens,
                                      seed=config.protocol.seed * 100_000)
 
 

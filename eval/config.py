@@ -50,7 +50,8 @@ class GeneratorConfig(_Strict):
 
 class GenerationConfig(_Strict):
     temperature: float = Field(0.9, ge=0)
-    top_p: float = Field(0.95, gt=0, le=1)
+    min_p: float = Field(0.05, ge=0, lt=1, description="Min-p truncation (see augment.generate.SamplingConfig).")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (1: off).")
     max_tokens: int = Field(160, ge=8)
     concurrency: int = Field(8, ge=1)
     enforce_eager: bool = Field(True, description="vLLM without graph compilation: fast start, lower throughput.")

@@ -56,6 +56,9 @@ def test_retries_5xx_garbage_empty_and_timeouts_then_succeeds(tmp_path):
     records = {r.id: r for r in read_records(tmp_path / "s.jsonl")}
     assert records[record_id("ad", "ad", 7, 2)].sampling.seed == 9
     assert {b["seed"] for b in fake.requests} == {7, 8, 9}
+    # min-p (vLLM's own field) travels in the body; top-p is off by default
+    assert all(b["min_p"] == 0.05 and b["top_p"] == 1.0 for b in fake.requests)
+    assert records[record_id("ad", "ad", 7, 0)].sampling.min_p == 0.05
 
 
 def test_gives_up_with_resume_command_then_resumes_losslessly(tmp_path):
