@@ -15,8 +15,10 @@ def test_detect_cv_entry_point_runs_offline_and_is_the_project_run(tmp_path):
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     bin_dir = str(Path(sys.executable).parent)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}", "MLFLOW_TRACKING_URI": uri}
-    env.pop("MLFLOW_RUN_ID", None)
+    # mlflow.set_experiment() in earlier in-process tests leaves MLFLOW_EXPERIMENT_ID behind, and
+    # `mlflow run` refuses it beside --experiment-name: the project run starts from a clean MLflow env.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(PATH=f"{bin_dir}:{os.environ.get('PATH', '')}", MLFLOW_TRACKING_URI=uri)
     done = subprocess.run(
         [str(Path(bin_dir) / "mlflow"), "run", "mlflow", "--env-manager", "local", "-e", "detect_cv",
          "-P", "folds=2", "-P", "repeats=1", "--experiment-name", "mlproject-test"],
