@@ -195,7 +195,7 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
                         top_p=sampling.top_p,
                         max_tokens=sampling.max_tokens,
                         seed=sampling.seed + index,
-                        **({"extra_body": sampling.vllm_extras()} if sampling.vllm_extras() else {}),
+                        extra_body=sampling.vllm_extras() or None,
                     )
                     choices = getattr(response, "choices", None)
                     text = choices[0].message.content if choices else None

@@ -216,7 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         "sampling": {"default": "temperature 0.9, min_p 0.05", "-top-p conditions": "temperature 0.9, top_p 0.95",
                      "ignore_eos": True},
         "machine": {"cpus": len(os.sched_getaffinity(0)), "omp_threads": threads, "cpu_build": is_cpu_build(),
-                    "vllm_cpu_omp_threads_bind": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto"),
+                    "vllm_cpu_omp_threads_bind": {"servers": ServeConfig().cpu_bind,
+                                                  "in_process": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto")},
                     "platform": platform.platform(), "note": "shared with other jobs: compare ratios within one run"},
         "default_path": f"{DEFAULT_PATH} (cookiebench augment generate --adapters on the CPU build: in-process vLLM, "
                         "merged weights, eager)",

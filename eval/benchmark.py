@@ -156,7 +156,9 @@ class GenerationJob:
 
 
 def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> list[GenerationJob]:
-    top = needed(group.train, max(config.ratios))
+    # Generated beyond the largest ratio's need by `oversample`: the filters reject some.
+    top = {style: math.ceil(n * config.generation.oversample)
+           for style, n in needed(group.train, max(config.ratios)).items()}
     train_ids = tuple(t.id for t in group.train)
     jobs = []
     for condition in (c for c in config.conditions if c in GENERATED):
@@ -311,7 +313,8 @@ def score_cell(config: BenchmarkConfig, corpus: Corpus, group: Group, classifier
         extra_train=lambda train: extras_for(group, condition, ratio),
     )
     row = result.rows[0].as_dict()
-    return {"classifier": classifier, "condition": condition, "ratio": ratio, **row}
+    wanted = 0 if condition == "none" else sum(needed(group.train, ratio).values())
+    return {"classifier": classifier, "condition": condition, "ratio": ratio, **row, "n_wanted": wanted}
 
 
 def load_scores(path: Path, config_digest: str) -> pd.DataFrame:

@@ -61,6 +61,9 @@ class GenerationConfig(_Strict):
                             "weights on a server of its own (auto: merged on the CPU build, where vLLM's LoRA path "
                             "ran at 0.3x the merged rate; LoRA elsewhere).")
     few_shot: int = Field(3, ge=0, description="Real examples in a prompt-only prompt.")
+    oversample: float = Field(
+        1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "
+                                      "filters (the table shows used/wanted per cell when they still fall short).")
 
 
 class TrackingConfig(_Strict):

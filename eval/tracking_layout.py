@@ -73,6 +73,7 @@ def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.Dat
                     "f1_mean": row.f1_mean, "f1_sd": row.f1_sd, "auroc_mean": row.auroc_mean,
                     "delta_f1": row.delta_f1, "delta_f1_low": row.delta_f1_low, "delta_f1_high": row.delta_f1_high,
                     "p_f1": row.p_f1, "delta_auroc": row.delta_auroc, "p_auroc": row.p_auroc,
+                    "synthetic_used": row.synthetic, "synthetic_wanted": row.wanted,
                 }))
                 _log_synthetic_dataset(groups, row.condition)
             mlflow.log_metrics(_finite({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean}))

@@ -8,6 +8,7 @@ the speakers it actually saw, and no test-fold speaker may be among them.
 from __future__ import annotations
 
 import csv
+import math
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +26,7 @@ from augment import prompt_only
 from augment import train as generator_training
 from detect import cv
 from detect.readers import load_corpus
-from eval.benchmark import plan, run_benchmark
+from eval.benchmark import group_key, plan, run_benchmark
 from eval.config import load_config
 
 pytestmark = pytest.mark.slow
@@ -137,8 +139,15 @@ def test_every_cell_is_scored_once(benchmark_run):
     assert not result.scores.duplicated(["classifier", "condition", "ratio", "seed", "fold"]).any()
     assert set(result.table.condition) == conditions
     for condition in conditions - {"none"}:
-        n_extra = result.scores[result.scores.condition == condition].n_extra
-        assert (n_extra > 0).all(), f"{condition}: no synthetic transcript reached training"
+        cells = result.scores[result.scores.condition == condition]
+        assert (cells.n_extra > 0).all(), f"{condition}: no synthetic transcript reached training"
+        assert (cells.n_extra <= cells.n_wanted).all()
+    # generation asks for `oversample` times what the largest ratio needs, per group and style
+    for fold in folds:
+        group = group_key(fold.train_speakers)
+        n_ad = sum(1 for t in benchmark_run["corpus"].by_speakers(fold.train_speakers) if t.label.value == "AD")
+        records = (Path(config.run_dir()) / "synthetic" / group / "dpo-ad.jsonl").read_text().splitlines()
+        assert len(records) == math.ceil(math.ceil(max(config.ratios) * n_ad) * config.generation.oversample)
     assert "What moved F1" in result.report.read_text()
     assert set(result.quality.condition) == conditions - {"none"}
 
@@ -176,6 +185,7 @@ def test_mlflow_holds_parent_children_plots_and_report(benchmark_run):
     assert {"report/delta_f1.png", "report/report.html", "report/report.md", "report/scores.csv"} <= artifacts
     dpo_child = next(r for r in children if r.info.run_name.startswith("tfidf-dpo"))
     assert len(client.get_metric_history(dpo_child.info.run_id, "f1")) == len(benchmark_run["folds"])
+    assert 0 < dpo_child.data.metrics["synthetic_used"] <= dpo_child.data.metrics["synthetic_wanted"]
 
 
 def _chromium_dom(url: str, profile) -> str:
