@@ -58,7 +58,7 @@ class SamplingConfig:
     The default truncation is min-p (keep tokens at least ``min_p`` times as likely as the
     most likely one), not top-p: the two keep text equally on track, but vLLM's CPU sampler
     sorts the whole 49k vocabulary of every sequence at every step for top-p, half of a step's
-    time in a profile on 2 cores, while min-p is one threshold (2.3x the throughput here).
+    time in a profile on 2 cores, while min-p is one threshold (2.1x the in-process rate in `make bench`).
     """
 
     temperature: float = field(default=0.9, metadata={"help": "Sampling temperature."})

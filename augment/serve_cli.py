@@ -135,7 +135,7 @@ def generate_command(
     in_process: Annotated[bool | None, typer.Option(
         "--in-process/--server",
         help="With --adapters or --prompt-only: vllm.LLM in this process, or a vLLM server started and stopped here. "
-             "Default: in-process on the CPU build (about 1.4x the server's rate on 2 cores: no second process "
+             "Default: in-process on the CPU build (1.5x the merged server's rate on 2 cores in `make bench`: no second process "
              "competes for the cores), a server otherwise.")] = None,
     base_model: BaseOpt = None,
     temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.9,

@@ -59,7 +59,7 @@ class GenerationConfig(_Strict):
     adapters: Literal["auto", "lora", "merged"] = Field(
         "auto", description="Serve the trained generators as LoRA adapters on one server, or each merged into full "
                             "weights on a server of its own (auto: merged on the CPU build, where vLLM's LoRA path "
-                            "ran at 0.3x the merged rate; LoRA elsewhere).")
+                            "ran at 0.2x the merged rate in `make bench`; LoRA elsewhere).")
     few_shot: int = Field(3, ge=0, description="Real examples in a prompt-only prompt.")
     oversample: float = Field(
         1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from openai import OpenAI
@@ -217,10 +220,6 @@ def test_cli_generate_against_an_endpoint_then_give_up_names_the_resume_command(
 @pytest.mark.slow
 def test_cli_in_process_generation_is_the_cpu_default_and_resumes_to_exactly_n(adapters_dir, tmp_path):
     """vllm.LLM in a child process (its engine settings stay out of this one), adapter merged in."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from augment.serve import is_cpu_build
 
     out = tmp_path / "synth.jsonl"
