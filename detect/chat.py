@@ -158,9 +158,19 @@ def _validate(path: Path, text: str, speaker: str) -> list[ChatUtterance]:
     if not any(u.speaker == speaker for u in utterances):
         raise CorpusError(path, f"no *{speaker} line: no participant speech to read", fix="check the speaker code")
     for u in utterances:
-        if u.raw.count("[") != u.raw.count("]") or u.raw.count("<") != u.raw.count(">"):
+        if u.speaker != speaker:
+            continue  # another speaker's quirks are no reason to reject the transcript
+        if u.raw.count("[") != u.raw.count("]"):
+            raise CorpusError(path, "unbalanced [ ] or < > in main tier", line=u.line, fix="close the code")
+        groups = _LINKER.sub(" ", _ANY_CODE.sub(" ", u.raw))  # [<] [>] codes and the +< linker are no groups
+        if groups.count("<") != groups.count(">"):
             raise CorpusError(path, "unbalanced [ ] or < > in main tier", line=u.line, fix="close the code")
     return utterances
+
+
+def is_excluded(raw: str) -> bool:
+    """``[+ exc]``: the transcribers excluded the utterance from analysis."""
+    return bool(re.search(r"\[\+\s*exc\s*\]", raw))
 
 
 # -- cleaning -----------------------------------------------------------------------------------

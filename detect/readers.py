@@ -28,7 +28,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from detect.chat import clean_utterance, clean_verbatim, count_disfluencies, read_chat, verbatim_utterance
+from detect.chat import (
+    clean_utterance, clean_verbatim, count_disfluencies, is_excluded, read_chat, verbatim_utterance,
+)
 from detect.errors import CorpusError
 from detect.records import Corpus, Label, Transcript
 
@@ -119,7 +121,7 @@ def load_corpus(
 
 def _from_chat(path: Path, **fields) -> Transcript:
     chat = read_chat(path)
-    raws = [u.raw for u in chat.speech()]
+    raws = [u.raw for u in chat.speech() if not is_excluded(u.raw)]
     clean = " ".join(c for c in map(clean_utterance, raws) if c)
     if not clean:
         raise CorpusError(path, "participant speech is empty after cleaning", fix="check the *PAR lines")

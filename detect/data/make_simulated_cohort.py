@@ -16,9 +16,15 @@ How a speaker is made: a latent severity ``s`` in [0, 1] is drawn per speaker fr
 overlapping class distributions (AD centred high, HC low, tails crossing), and everything
 else follows from it -- MMSE, how many Cookie-Theft events are described, how often a
 vague phrasing ("he's getting something out of there") replaces a specific one, and the
-rates of fillers, retracings, fragments, pauses and trailing-offs. Because mild AD and
-terse HC speakers overlap, a markers-only classifier lands near the published ADReSS
-baselines instead of near 100%.
+rates of fillers, retracings, fragments, pauses and trailing-offs. Once a person was
+named, later phrases may call them "he" or "she", as people do.
+
+Calibration: the knobs below (``MENTION`` ... ``JOIN_P``, the severity distributions in
+:func:`draw_speaker`, the rates in :func:`rates_for`) were tuned so that the project's own
+marker extractor measures on this cohort the class means it measures on the real Pitt
+cookie transcripts (:data:`MEASURED_STATS` has both). Because mild AD and terse HC
+speakers overlap, a markers-only classifier lands near its accuracy on real Pitt (0.74),
+not near 100%.
 """
 
 from __future__ import annotations
@@ -41,6 +47,15 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "simulated"
 
 N_TRAIN_PER_CLASS = 54
 N_TEST_PER_CLASS = 24
+
+# Calibration knobs (see MEASURED_STATS for what they give). ``s`` is a speaker's severity.
+MENTION = (0.95, 2.0)  # logit of describing an event: salience + MENTION[0] - MENTION[1] * s
+VAGUE = (0.03, 0.62)  # share of vague phrasings: VAGUE[0] + VAGUE[1] * s
+PRONOUN_P = (0.9, 0.1)  # a person named before opens a later phrase as a pronoun
+COMMENTS_RATE = 1.5  # Poisson mean of off-unit comments (minus 1.0 * s)
+EMPTY_RATE = (0.6, 8.0)  # Poisson mean of empty phrases: EMPTY_RATE[0] + EMPTY_RATE[1] * s^2
+HEDGE_P = 0.35  # a phrase gets a hedge ("I think") before or after
+JOIN_P = 0.03  # a phrase joins the previous utterance with "and"
 
 # ---------------------------------------------------------------------------------------
 # Phrase bank. Slots in braces are filled from SLOTS; each event has specific phrasings
@@ -88,7 +103,7 @@ EVENTS: tuple[Event, ...] = (
             "{boy} is reaching into {jar} for {cookie}",
             "{boy} is stealing {cookie} from {jar}",
             "{boy}'s getting into {jar}",
-            "{boy} has a hand in {jar}",
+            "{boy} has his hand in {jar}",
             "there's {boy} up there getting {cookie}",
             "{boy} is grabbing {cookie} out of {jar}",
             "{boy} is helping himself to {cookie}",
@@ -104,7 +119,7 @@ EVENTS: tuple[Event, ...] = (
             "he's taking them",
             "the kid is reaching up there for the thing",
             "this one is getting into that",
-            "he's got a hand in the thing",
+            "he's got his hand in the thing",
             "he's up there getting some",
             "the kid is taking something",
             "he's after the stuff up there",
@@ -144,11 +159,11 @@ EVENTS: tuple[Event, ...] = (
         (
             "{girl} is reaching up for {cookie}",
             "{girl} is asking for {cookie}",
-            "{girl} has a hand out for {cookie}",
+            "{girl} has her hand out for {cookie}",
             "{girl} is waiting for {cookie}",
             "{girl} wants {cookie} too",
             "{girl} is reaching for one",
-            "{girl} is holding a hand up",
+            "{girl} is holding her hand up",
             "{boy} is handing {cookie} to {girl}",
             "{girl} is saying shh to {boy}",
             "{girl} has a finger on her lips",
@@ -158,7 +173,7 @@ EVENTS: tuple[Event, ...] = (
         (
             "she wants one too",
             "she's reaching up there",
-            "the other kid has a hand out",
+            "the other kid has her hand out",
             "she's laughing",
             "the other one wants some",
             "that one wants the thing",
@@ -306,8 +321,8 @@ EVENTS: tuple[Event, ...] = (
     Event(
         "plate_cloth", -0.3,
         (
-            "{woman} is holding {plate} in one hand and {cloth} in the other",
-            "{woman} has {cloth} in one hand",
+            "{woman} is holding {plate} in her hand and {cloth} in the other",
+            "{woman} has {cloth} in her hand",
             "{woman}'s got {plate} and {cloth}",
         ),
         (
@@ -373,12 +388,12 @@ CLOSINGS: tuple[str, ...] = ("that's about it", "that's all I see", "that's abou
 OPENERS: tuple[str, ...] = ("well", "and", "oh", "okay", "so", "and then", "now")
 HEDGES: tuple[str, ...] = (
     "right now", "at the moment", "apparently", "of course", "I think", "probably", "in the picture",
-    "in this scene", "at this point", "for sure", "at the same time", "in the drawing", "I guess",
-    "it seems", "you know",
+    "in this scene", "I would say", "for sure", "I believe", "in the drawing", "I guess",
+    "it seems", "you know", "I think", "I suppose", "as far as I can see",
 )
 PRESENTERS: tuple[str, ...] = (
-    "I see", "and then", "and over here", "in this picture", "at the same time", "in the drawing",
-    "on the left", "on the right side", "meanwhile",
+    "I see", "and then", "and over here", "I can see", "you can see", "in the drawing",
+    "on the left", "on the right side", "meanwhile", "it looks like",
 )
 INV_PROMPTS: tuple[str, ...] = (
     "just tell me everything you see happening in that picture .",
@@ -389,8 +404,17 @@ INV_FOLLOWUPS: tuple[str, ...] = (
     "anything else ?", "mhm .", "okay .", "what else ?", "good .", "anything else going on ?",
 )
 
-FRAGMENTS: tuple[str, ...] = ("&f", "&wa", "&b", "&s", "&k", "&st", "&th", "&d", "&m")
+# Phonological fragments, written &+f in current CHAT and &f in older Pitt files.
+FRAGMENTS: tuple[str, ...] = ("f", "wa", "b", "s", "k", "st", "th", "d", "m")
 EVENTS_CODES: tuple[str, ...] = ("&=laughs", "&=clears:throat", "&=sighs", "&=points")
+# Talk the transcribers exclude from analysis ([+ exc]): asides to the investigator.
+EXCLUDED: tuple[str, ...] = (
+    "mhm .", "alright .", "okay .", "should I start ?", "you want me to tell you what's going on ?",
+    "I can't see it too good .", "is that what you want ?", "oh boy .",
+)
+BACKCHANNELS: tuple[str, ...] = ("mhm .", "yeah .", "okay .", "uhhuh .")
+# -ing words that are no progressive forms: never written fallin(g)
+_NOT_ING = frozenset({"thing", "something", "nothing", "anything", "everything", "morning", "ceiling"})
 # Phonological paraphasias: (said, target).
 PARAPHASIAS: dict[str, str] = {
     "cookie": "cootie", "cookies": "tookies", "stool": "stoop", "sink": "sint", "water": "wawer",
@@ -430,8 +454,9 @@ class Speaker:
     gender: str
     mmse: int | None
     verbosity: float  # style factor independent of severity: some people just talk more
-    notation: str  # "old" (&uh) or "new" (&-uh) filler codes
+    notation: str  # "old" (&uh, &f, CLAN %mor) or "new" (&-uh, &+f, UD-style %mor, %wor, @G)
     with_mor: bool
+    drops_g: bool  # says "fallin" for "falling", written fallin(g)
     utterances: list[str] = field(default_factory=list)
 
 
@@ -456,11 +481,11 @@ def _poisson(rng: random.Random, lam: float) -> int:
 def draw_speaker(rng: random.Random, sid: str, label: str, split: str) -> Speaker:
     if label == "AD":
         # Mild cases (low s) describe the picture about as well as a terse control.
-        severity = _clip(rng.gauss(0.63, 0.20), 0.05, 1.0)
+        severity = _clip(rng.gauss(0.64, 0.165), 0.05, 1.0)
         mmse: int | None = int(round(_clip(29.0 - 15.0 * severity + rng.gauss(0, 2.2), 8, 28)))
         age = int(round(_clip(rng.gauss(69.5, 6.8), 53, 80)))
     else:
-        severity = _clip(rng.gauss(0.28, 0.17), 0.0, 0.95)
+        severity = _clip(rng.gauss(0.27, 0.14), 0.0, 0.95)
         mmse = int(round(_clip(30.0 - 3.0 * severity + rng.gauss(0, 1.1), 25, 30)))
         age = int(round(_clip(rng.gauss(66.0, 6.5), 50, 80)))
         # The real ADReSS control metadata has a few missing MMSE scores.
@@ -478,6 +503,7 @@ def draw_speaker(rng: random.Random, sid: str, label: str, split: str) -> Speake
         verbosity=rng.gauss(0.0, 0.35),
         notation="new" if rng.random() < 0.5 else "old",
         with_mor=rng.random() < 0.4,
+        drops_g=rng.random() < 0.3,
     )
 
 
@@ -486,50 +512,86 @@ def draw_speaker(rng: random.Random, sid: str, label: str, split: str) -> Speake
 # ---------------------------------------------------------------------------------------
 
 
-def _fill(rng: random.Random, template: str) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: rng.choice(SLOTS[m.group(1)]), template)
+# Once a person or thing was named, a speaker may refer to it with a pronoun: slot ->
+# (subject form, object form). A slot followed by a verb takes the subject form.
+_PRONOUNS: dict[str, tuple[str, str]] = {
+    "boy": ("he", "him"), "girl": ("she", "her"), "woman": ("she", "her"), "kids": ("they", "them"),
+    "cookie": ("they", "them"), "jar": ("it", "it"), "stool_def": ("it", "it"),
+}
+_CONTRACTED = {"he": "he's", "she": "she's", "it": "it's", "they": "they're"}
+_SLOT = re.compile(r"\{(\w+)\}(?=('s| is| are| has| wants| doesn't)?)")
+
+
+def _fill(rng: random.Random, template: str, named: set[str] | None = None, pronoun_p: float = 0.0) -> str:
+    """Fills the slots; what was ``named`` before may come back as a pronoun (``named`` is updated)."""
+
+    def fill(m: re.Match) -> str:
+        slot, verb = m.group(1), m.group(2)
+        if named is not None and slot in _PRONOUNS:
+            seen = slot in named
+            named.add(slot)
+            if seen and rng.random() < pronoun_p:
+                subject, obj = _PRONOUNS[slot]
+                return subject if verb or m.start() == 0 else obj
+        return rng.choice(SLOTS[slot])
+
+    text = _SLOT.sub(fill, template)
+    # "he is" -> "he's" most of the time, as people say it
+    return re.sub(r"\b(he|she|it|they) (is|are)\b",
+                  lambda m: _CONTRACTED[m.group(1)] if rng.random() < 0.6 else m.group(0), text)
+
+
+@dataclass(frozen=True)
+class _Phrase:
+    pos: float  # speaking-order key
+    template: str
+    prefix: str = ""
+    suffix: str = ""
 
 
 def plan_phrases(rng: random.Random, sp: Speaker) -> list[str]:
     """Clean phrases (no disfluencies) in speaking order."""
     s, v = sp.severity, sp.verbosity
-    vague_p = _clip(0.05 + 0.75 * s + rng.gauss(0, 0.06), 0.0, 0.9)
-    tail_p = _clip(0.8 - 0.5 * s + 0.25 * v, 0.05, 0.95)
-    phrases: list[tuple[float, str]] = []  # (position key, text)
+    vague_p = _clip(VAGUE[0] + VAGUE[1] * s + rng.gauss(0, 0.06), 0.0, 0.9)
+    tail_p = _clip(0.35 - 0.15 * s + 0.2 * v, 0.05, 0.9)
+    phrases: list[_Phrase] = []
     for rank, ev in enumerate(EVENTS):
-        p = _sigmoid(ev.salience - 0.7 - 3.0 * s + 0.8 * v)
+        p = _sigmoid(ev.salience + MENTION[0] - MENTION[1] * s + 0.5 * v)
         n = 1 if rng.random() < p else 0
         # Healthy talkers elaborate on the big events; impaired ones perseverate on them.
-        if n and rng.random() < 0.12 + 0.35 * max(v, 0) + 0.6 * s:
+        if n and rng.random() < 0.05 + 0.2 * max(v, 0) + 0.3 * s:
             n = 2
         for k in range(n):
             vague = rng.random() < vague_p
-            text = _fill(rng, rng.choice(ev.vague if vague else ev.specific))
+            template = rng.choice(ev.vague if vague else ev.specific)
             if not vague and ev.tails and rng.random() < tail_p:
-                text = f"{text} {rng.choice(ev.tails)}"
-            pos = rank + rng.gauss(0, 1.2 + 2.5 * s) + 4 * k * (0.5 + s)
-            phrases.append((pos, text))
-    n_comments = min(len(COMMENTS), _poisson(rng, _clip(5.2 - 2.0 * s + 2.0 * v, 0.3, 9.0)))
+                template = f"{template} {rng.choice(ev.tails)}"
+            phrases.append(_Phrase(rank + rng.gauss(0, 1.2 + 2.5 * s) + 4 * k * (0.5 + s), template))
+    n_comments = min(len(COMMENTS), _poisson(rng, _clip(COMMENTS_RATE - 1.0 * s + 1.5 * v, 0.2, 6.0)))
     for text in rng.sample(COMMENTS, n_comments):
-        phrases.append((rng.uniform(0, len(EVENTS)), _fill(rng, text)))
+        phrases.append(_Phrase(rng.uniform(0, len(EVENTS)), text))
     # Hedges and presenters lengthen descriptions the way real talk does; empty talk
     # (added below) stays bare.
-    hedge_p = _clip(0.5 - 0.3 * s + 0.15 * v, 0.1, 0.75)
-    dressed: list[tuple[float, str]] = []
-    for pos, text in phrases:
+    hedge_p = _clip(HEDGE_P - 0.15 * s + 0.15 * v, 0.05, 0.6)
+    dressed: list[_Phrase] = []
+    for ph in phrases:
         roll = rng.random()
         if roll < hedge_p / 2:
-            text = f"{rng.choice(HEDGES)} {text}"
+            ph = _Phrase(ph.pos, ph.template, prefix=rng.choice(HEDGES))
         elif roll < hedge_p:
-            text = f"{text} {rng.choice(HEDGES)}"
-        elif roll < hedge_p + 0.2 and not text.startswith(("there", "it's", "you", "outside", "up ")):
-            text = f"{rng.choice(PRESENTERS)} {text}"
-        dressed.append((pos, text))
-    n_empty = min(len(EMPTY), _poisson(rng, 0.8 + 14.0 * s * s))
+            ph = _Phrase(ph.pos, ph.template, suffix=rng.choice(HEDGES))
+        elif roll < hedge_p + 0.1 and not ph.template.startswith(("there", "it's", "you", "outside", "up ")):
+            ph = _Phrase(ph.pos, ph.template, prefix=rng.choice(PRESENTERS))
+        dressed.append(ph)
+    n_empty = min(len(EMPTY), _poisson(rng, EMPTY_RATE[0] + EMPTY_RATE[1] * s * s))
     for text in rng.sample(EMPTY, n_empty):
-        dressed.append((rng.uniform(0, len(EVENTS) + 2), text))
-    dressed.sort(key=lambda t: t[0])
-    out = [text for _, text in dressed]
+        dressed.append(_Phrase(rng.uniform(0, len(EVENTS) + 2), text))
+    dressed.sort(key=lambda ph: ph.pos)
+    # Filled in speaking order, so a person named once can be "he" or "she" from then on.
+    named: set[str] = set()
+    pronoun_p = _clip(PRONOUN_P[0] + PRONOUN_P[1] * s, 0.0, 0.95)
+    out = [" ".join(x for x in (ph.prefix, _fill(rng, ph.template, named, pronoun_p), ph.suffix) if x)
+           for ph in dressed]
     if not out:
         out = [rng.choice(EMPTY)]
     if rng.random() < 0.6:
@@ -540,7 +602,7 @@ def plan_phrases(rng: random.Random, sp: Speaker) -> list[str]:
 def group_utterances(rng: random.Random, phrases: list[str], sp: Speaker) -> list[list[str]]:
     """Join some phrases with 'and' into longer utterances (healthy speakers more often)."""
     groups: list[list[str]] = []
-    join_p = _clip(0.35 - 0.2 * sp.severity + 0.15 * sp.verbosity, 0.05, 0.6)
+    join_p = _clip(JOIN_P + 0.1 * sp.severity + 0.1 * sp.verbosity, 0.02, 0.5)
     for ph in phrases:
         if groups and len(groups[-1]) < 3 and rng.random() < join_p:
             groups[-1].append(ph)
@@ -571,16 +633,16 @@ def rates_for(rng: random.Random, sp: Speaker) -> Rates:
     s = sp.severity
 
     def jitter(x: float) -> float:
-        return max(0.0, x * math.exp(rng.gauss(0, 0.35)))
+        return max(0.0, x * math.exp(rng.gauss(0, 0.3)))
 
     return Rates(
-        filler=jitter(0.015 + 0.07 * s),
-        repeat=jitter(0.006 + 0.035 * s),
-        revise=jitter(0.012 + 0.10 * s),
+        filler=jitter(0.027 + 0.012 * s),  # Pitt: fillers are about as common in HC as in AD
+        repeat=jitter(0.003 + 0.012 * s),
+        revise=jitter(0.003 + 0.055 * s),
         fragment=jitter(0.004 + 0.02 * s),
-        pause=jitter(0.006 + 0.03 * s),
-        trail=jitter(0.02 + 0.20 * s),
-        unintelligible=jitter(0.002 + 0.025 * s * s),
+        pause=jitter(0.005 + 0.025 * s),
+        trail=jitter(0.005 + 0.11 * s * s),
+        unintelligible=jitter(0.007 * s * s),
         paraphasia=jitter(0.02 + 0.2 * s * s),
         event=jitter(0.005 + 0.01 * s),
     )
@@ -605,7 +667,7 @@ def render_utterance(rng: random.Random, words: list[str], sp: Speaker, r: Rates
         if rng.random() < r.event:
             out.append(rng.choice(EVENTS_CODES))
         if rng.random() < r.fragment:
-            out.append(rng.choice(FRAGMENTS))
+            out.append(("&+" if sp.notation == "new" else "&") + rng.choice(FRAGMENTS))
         if rng.random() < r.unintelligible:
             out.append("xxx")
         roll = rng.random()
@@ -639,7 +701,10 @@ def render_utterance(rng: random.Random, words: list[str], sp: Speaker, r: Rates
             spoken.append(w)
             i += 1
             continue
-        out.append(w)
+        if sp.drops_g and w.endswith("ing") and w not in _NOT_ING and rng.random() < 0.5:
+            out.append(f"{w[:-1]}(g)")  # said "fallin", meant "falling"
+        else:
+            out.append(w)
         spoken.append(w)
         i += 1
     if trail:
@@ -649,6 +714,31 @@ def render_utterance(rng: random.Random, words: list[str], sp: Speaker, r: Rates
     else:
         out.append(rng.choices((".", "?", "!"), weights=(0.97, 0.015, 0.015))[0])
     return " ".join(out), spoken
+
+
+# CLAN part-of-speech codes -> the UD-style ones of current DementiaBank releases.
+_UD_POS = {
+    "det:art": "det", "det:dem": "det", "det:poss": "det", "qn": "det", "pro:sub": "pron", "pro:per": "pron",
+    "pro:obj": "pron", "pro:dem": "pron", "pro:indef": "pron", "pro:int": "pron", "pro": "pron", "n": "noun",
+    "v": "verb", "part": "verb", "aux": "aux", "cop": "aux", "mod": "aux", "prep": "adp", "coord": "cconj",
+    "adv": "adv", "inf": "part", "neg": "part", "co": "intj", "post": "adv",
+}
+_UD_FEATURES = (("-PRESP", "-Part-Pres-S"), ("-PL", "-Plur"), ("&3S", "-Fin-Ind-Pres-S3"), ("&PRES", "-Fin-Ind-Pres"),
+                ("-3S", "-Fin-Ind-Pres-S3"))
+
+
+def ud_mor(mor: str) -> str:
+    """A CLAN-style %mor line in the UD-style notation (``n|cookie-PL`` -> ``noun|cookie-Plur``)."""
+    items = []
+    for item in mor.split(" "):
+        parts = []
+        for word in item.split("~"):
+            pos, sep, rest = word.partition("|")
+            for old, new in _UD_FEATURES:
+                rest = rest.replace(old, new)
+            parts.append(f"{_UD_POS.get(pos, pos)}{sep}{rest}" if sep else word)
+        items.append("~".join(parts))
+    return " ".join(items)
 
 
 def mor_tiers(words: list[str], terminator: str) -> tuple[str, str]:
@@ -709,6 +799,14 @@ def wrap_tier(line: str, width: int = 78) -> str:
     return head + "\t" + "\n\t".join(parts)
 
 
+def wor_tier(words: list[str], terminator: str, span: tuple[int, int]) -> str:
+    """A %wor tier: each word said with its own media bullet, the utterance's time shared evenly."""
+    start, end = span
+    step = (end - start) // max(1, len(words))
+    timed = [f"{w} \x15{start + i * step}_{start + (i + 1) * step}\x15" for i, w in enumerate(words)]
+    return " ".join([*timed, terminator])
+
+
 def write_chat(rng: random.Random, sp: Speaker) -> str:
     rates = rates_for(rng, sp)
     phrases = plan_phrases(rng, sp)
@@ -725,23 +823,39 @@ def write_chat(rng: random.Random, sp: Speaker) -> str:
         "@ID:\teng|Pitt|INV|||||Investigator|||",
         f"@Media:\t{sp.id}, audio",
     ]
+    if sp.notation == "new" and rng.random() < 0.5:
+        lines.append("@G:\tCookie")  # a gem: the task this stretch of talk belongs to
     t = rng.randint(0, 2500)
 
-    def bullet(dur: int) -> str:
+    def tier(speaker: str, text: str, with_bullet: bool) -> tuple[int, int] | None:
+        """Appends a main tier; returns its media times (ms) when it got a bullet."""
         nonlocal t
-        start, t = t, t + dur
-        t += rng.randint(150, 1200)
-        return f" \x15{start}_{start + dur}\x15"
-
-    def tier(speaker: str, text: str, with_bullet: bool) -> None:
-        dur = 300 * max(1, len(text.split()))
-        lines.append(wrap_tier(f"*{speaker}:\t{text}" + (bullet(dur) if with_bullet else "")))
+        span = None
+        if with_bullet:
+            dur = 300 * max(1, len(text.split()))
+            span = (t, t + dur)
+            t += dur + rng.randint(150, 1200)
+            text += f" \x15{span[0]}_{span[1]}\x15"
+        lines.append(wrap_tier(f"*{speaker}:\t{text}"))
+        return span
 
     use_bullets = rng.random() < 0.8
-    tier("INV", rng.choice(INV_PROMPTS), use_bullets)
+    prompt = rng.choice(INV_PROMPTS)
+    overlapped = rng.random() < 0.15
+    if overlapped:
+        # the participant starts while the investigator is still talking: an unscoped [>]
+        # on one word, and a lazy overlap (+<) on the reply
+        words = prompt.split()
+        k = rng.randint(1, len(words) - 3)
+        prompt = " ".join([*words[: k + 1], "[>]", *words[k + 1 :]])
+    tier("INV", prompt, use_bullets)
+    if overlapped:
+        tier("PAR", f"+< {rng.choice(('okay', 'alright', 'mhm'))} [<] . [+ exc]", use_bullets)
+    elif rng.random() < 0.25:
+        tier("PAR", f"{rng.choice(EXCLUDED)} [+ exc]", use_bullets)
     followups_left = 1 + int(rng.random() < 0.5 + 0.4 * sp.severity)
     for gi, group in enumerate(groups):
-        words: list[str] = []
+        words = []
         for pi, ph in enumerate(group):
             toks = ph.split()
             if pi > 0 and toks[0] != "and":
@@ -750,14 +864,20 @@ def write_chat(rng: random.Random, sp: Speaker) -> str:
                 words.extend(rng.choice(OPENERS).split())
             words.extend(toks)
         main, spoken = render_utterance(rng, words, sp, rates)
-        tier("PAR", main, use_bullets and rng.random() < 0.85)
+        span = tier("PAR", main, use_bullets and rng.random() < 0.85)
         if sp.with_mor and spoken and rng.random() < 0.7:
             mor, gra = mor_tiers(spoken, main.split()[-1])
-            lines.append(wrap_tier(f"%mor:\t{mor}"))
+            lines.append(wrap_tier(f"%mor:\t{ud_mor(mor) if sp.notation == 'new' else mor}"))
             lines.append(wrap_tier(f"%gra:\t{gra}"))
+            if sp.notation == "new" and span is not None:
+                lines.append(wrap_tier(f"%wor:\t{wor_tier(spoken, main.split()[-1], span)}"))
+        if gi < len(groups) - 1 and rng.random() < 0.07:
+            tier("INV", f"+< {rng.choice(BACKCHANNELS)}", use_bullets)
         if followups_left and gi in (len(groups) // 2, len(groups) - 2) and len(groups) > 3:
             tier("INV", rng.choice(INV_FOLLOWUPS), use_bullets)
             followups_left -= 1
+            if rng.random() < 0.15:
+                tier("PAR", f"{rng.choice(EXCLUDED)} [+ exc]", use_bullets)
     lines.append("@End")
     return "\n".join(lines) + "\n"
 
@@ -790,32 +910,30 @@ def draw_cohort(seed: int) -> tuple[list[Speaker], dict[str, str]]:
 # cohort needs no spaCy and stays byte-identical. Update by hand after changing the bank.
 MEASURED_STATS = """\
 Class means on this cohort (seed 2020), read with `detect.readers.load_corpus()` and
-measured with `detect.markers.MarkerExtractor` (rates are per word):
+measured with `detect.markers.MarkerExtractor` (rates are per word), next to what the same
+extractor measures on the real DementiaBank Pitt cookie transcripts (548 transcripts):
 
-| marker | AD | HC |
-|---|---:|---:|
-| iu_coverage | 0.282 | 0.487 |
-| iu_count | 6.487 | 11.192 |
-| words | 102.577 | 126.192 |
-| pronoun_ratio | 0.338 | 0.223 |
-| mattr | 0.755 | 0.792 |
-| mean_utterance_length | 9.016 | 12.011 |
-| filler_rate | 0.051 | 0.028 |
-| retracing_rate | 0.074 | 0.044 |
-| pause_rate | 0.021 | 0.012 |
-| trailing_off_rate | 0.015 | 0.007 |
-| disfluency_rate | 0.171 | 0.095 |
-| words (median) | 101.0 | 129.5 |
-| MMSE (mean, range) | 20.0 (12-28) | 29.2 (26-30) |
-| age (mean) | 67.8 | 66.3 |
+| marker | AD | real AD | HC | real HC |
+|---|---:|---:|---:|---:|
+| iu_coverage | 0.501 | 0.511 | 0.669 | 0.655 |
+| words | 98.6 | 96.7 | 110.7 | 105.5 |
+| mattr | 0.803 | 0.814 | 0.832 | 0.821 |
+| mean_utterance_length | 7.86 | 7.71 | 8.48 | 8.29 |
+| pronoun_ratio | 0.389 | 0.409 | 0.329 | 0.332 |
+| noun_rate | 0.205 | 0.209 | 0.222 | 0.234 |
+| filler_rate | 0.033 | 0.035 | 0.032 | 0.032 |
+| retracing_rate | 0.038 | 0.037 | 0.019 | 0.018 |
+| pause_rate | 0.024 | 0.020 | 0.011 | 0.012 |
+| disfluency_rate | 0.104 | 0.101 | 0.064 | 0.064 |
+| words (median) | 97.5 | | 108.5 | |
+| MMSE (mean, range) | 19.2 (9-27) | | 29.1 (27-30) | |
+| age (mean) | 68.7 | | 66.0 | |
 
-Markers-only logistic regression (all 16 markers standardised): 5-fold speaker-grouped CV
-accuracy on train 0.814; train -> test accuracy 0.667.
+`cookiebench detect cv` (speaker-grouped 5-fold x 3 seeds) on the whole cohort: markers
+accuracy 0.761, TF-IDF 0.788 (on real Pitt: 0.743 and 0.773).
 
-Published ADReSS figures it was calibrated toward: information-unit coverage about 0.27 (AD)
-vs 0.45 (HC), pronoun ratio about 0.35 vs 0.23, median about 95 vs 115 words, markers-only
-baselines around 70-85% accuracy. With 54 speakers a class, one seed's means wander a few
-points around the generator's targets (other seeds: CV accuracy 0.69-0.83).
+With 54 speakers a class, one seed's means wander a few points around the generator's
+targets, and so does accuracy (markers-only over seeds 1-7: 0.71-0.81).
 """
 
 
@@ -849,9 +967,11 @@ many of the Cookie-Theft events are described, how vaguely (pronouns, "thing", "
 there"), and the rates of fillers, retracings, fragments, pauses and trailing-offs all
 follow from it. Phrasings come from a bank with several wordings per information unit.
 The CHAT mixes the notations real Pitt files have: old `&uh` and new `&-uh` fillers,
-fragments (`&wa`), events (`&=laughs`), `xxx`, pauses, `[/]` `[//]` `[///]` retracings,
-`[: target] [* p:w]` error codes, `+...` and `+/.`, media bullets, continuation lines,
-and `%mor`/`%gra` tiers on some files.
+fragments (`&wa`, `&+wa`), events (`&=laughs`), `xxx`, pauses, `[/]` `[//]` `[///]`
+retracings, `[: target] [* p:w]` error codes, shortenings (`fallin(g)`), `+...` and `+/.`,
+asides excluded with `[+ exc]`, overlaps (`[>]` on one word, `+<` on the reply), media
+bullets, continuation lines, `@G` gems, and `%mor`/`%gra` tiers (CLAN-style in old files,
+UD-style with `%wor` word timings in new ones).
 
 ## Regenerate
 

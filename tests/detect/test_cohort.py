@@ -1,7 +1,10 @@
-"""The shipped simulated cohort: reproducible, ADReSS-shaped, and calibrated like ADReSS.
+"""The shipped simulated cohort: reproducible, ADReSS-shaped, and calibrated to real Pitt.
 
 Calibration is measured the way every user will see it: through the real reader
-(:func:`detect.readers.load_corpus`) and the real markers (:class:`MarkerExtractor`, spaCy).
+(:func:`detect.readers.load_corpus`) and the real markers (:class:`MarkerExtractor`, spaCy),
+against the class means the same extractor measures on the real Pitt cookie transcripts
+(issue 9): iu_coverage AD 0.511 / HC 0.655, pronoun_ratio 0.409 / 0.332, words 96.7 / 105.5,
+retracing_rate 0.037 / 0.018, disfluency_rate 0.101 / 0.064.
 """
 
 from __future__ import annotations
@@ -120,8 +123,9 @@ def test_metadata_is_plausible(corpus):
 def test_chat_uses_the_notations_real_pitt_files_have():
     texts = [p.read_text(encoding="utf-8") for p in sorted(SHIPPED.rglob("*.cha"))]
     every = "".join(texts)
-    for code in ("&uh", "&-uh", "&um", "&-um", "&=", "xxx", "(.)", "(..)", "(...)", "[/]", "[//]", "[///]",
-                 "[* p:w]", "+...", "+/.", " ?", " !", "\n%mor:\t", "\n%gra:\t", "\x15", "\n\t"):
+    for code in ("&uh", "&-uh", "&um", "&-um", "&+", "&=", "xxx", "(.)", "(..)", "(...)", "[/]", "[//]", "[///]",
+                 "[* p:w]", "+...", "+/.", " ?", " !", "\n%mor:\t", "\n%gra:\t", "\n%wor:\t", "\x15", "\n\t",
+                 "(g) ", "[+ exc]", "\n*INV:\t+< ", "\n*PAR:\t+< ", " [>] ", " [<] ", "\n@G:\t", " noun|", " n|"):
         assert code in every, f"no file uses {code!r}"
     old = sum("&uh" in t or "&um" in t for t in texts)
     new = sum("&-uh" in t or "&-um" in t for t in texts)
@@ -148,23 +152,30 @@ def test_phrasings_vary(corpus):
 
 def test_information_unit_coverage_is_calibrated(markers):
     means = markers.groupby("label")["iu_coverage"].mean()
-    assert 0.20 <= means["AD"] <= 0.34
-    assert 0.38 <= means["HC"] <= 0.52
+    assert 0.46 <= means["AD"] <= 0.56
+    assert 0.60 <= means["HC"] <= 0.71
     # Overlapping, not separable: some AD speakers cover more units than some controls.
     assert markers[markers.label == "AD"]["iu_coverage"].max() > markers[markers.label == "HC"]["iu_coverage"].min()
 
 
 def test_pronoun_ratio_is_calibrated(markers):
     means = markers.groupby("label")["pronoun_ratio"].mean()
-    assert 0.28 <= means["AD"] <= 0.42
-    assert 0.17 <= means["HC"] <= 0.30
+    assert 0.35 <= means["AD"] <= 0.46
+    assert 0.28 <= means["HC"] <= 0.38
+
+
+def test_disfluency_rates_are_calibrated(markers):
+    means = markers.groupby("label")[["filler_rate", "retracing_rate", "disfluency_rate"]].mean()
+    # Pitt: fillers are about as frequent in HC as in AD; retracings twice as frequent in AD
+    assert abs(means.loc["AD", "filler_rate"] - means.loc["HC", "filler_rate"]) < 0.01
+    assert 0.03 <= means.loc["AD", "retracing_rate"] <= 0.045 and 0.012 <= means.loc["HC", "retracing_rate"] <= 0.025
+    assert 0.085 <= means.loc["AD", "disfluency_rate"] <= 0.12 and 0.05 <= means.loc["HC", "disfluency_rate"] <= 0.08
 
 
 def test_ad_speakers_say_less_and_hesitate_more(markers):
     ad, hc = markers[markers.label == "AD"], markers[markers.label == "HC"]
     assert ad["words"].median() < hc["words"].median()
-    assert 70 <= ad["words"].median() <= 115 and 95 <= hc["words"].median() <= 140
-    assert ad["filler_rate"].mean() > hc["filler_rate"].mean()
+    assert 85 <= ad["words"].mean() <= 110 and 95 <= hc["words"].mean() <= 120
     assert ad["retracing_rate"].mean() > hc["retracing_rate"].mean()
     assert ad["trailing_off_rate"].mean() > hc["trailing_off_rate"].mean()
     # Wide spread: the shortest HC description is shorter than the longest AD one.
@@ -179,11 +190,15 @@ def test_markers_only_classifier_is_realistic_not_perfect(markers):
 
     from detect.markers import MARKERS
 
-    train = markers[markers.split == "train"]
-    X = train[list(MARKERS)].to_numpy()
-    y = (train.label == "AD").to_numpy().astype(int)
-    # The scaler sits inside the pipeline so each fold standardises on its own training part.
+    X = markers[list(MARKERS)].to_numpy()
+    y = (markers.label == "AD").to_numpy().astype(int)
+    # As `detect cv --classifier markers`: speaker-grouped 5-fold x 3 seeds over the whole cohort;
+    # the scaler sits inside the pipeline so each fold standardises on its own training part.
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    scores = cross_val_score(model, X, y, groups=train.speaker.to_numpy(),
-                             cv=StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=0))
-    assert 0.65 <= scores.mean() <= 0.92, f"5-fold grouped CV accuracy {scores.mean():.3f}"
+    accuracy = np.mean([
+        cross_val_score(model, X, y, groups=markers.speaker.to_numpy(),
+                        cv=StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)).mean()
+        for seed in (0, 1, 2)
+    ])
+    # real Pitt: 0.743 with the project's markers detector
+    assert 0.70 <= accuracy <= 0.85, f"5-fold x 3 grouped CV accuracy {accuracy:.3f}"
