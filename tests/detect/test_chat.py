@@ -1,4 +1,9 @@
-"""Every CHAT convention the readers must handle, one case each."""
+"""The CHAT reader's functions, and the bad-input suite: what it rejects, and what it only notes.
+
+Validation is about the speaker read: only an unreadable participant tier (or an unreadable
+file) is an error, one line naming file, line and fix; quirks elsewhere are notes. The
+conventions, one fixture each by chapter of the CHAT manual, are in test_chat_conformance.py.
+"""
 
 import pytest
 
@@ -108,34 +113,37 @@ def test_read_takes_participant_speech_only(tmp_path):
     assert chat.participants["PAR"]["group"] == "ProbableAD"
 
 
-def _write(tmp_path, name, data: bytes):
-    path = tmp_path / name
-    path.write_bytes(data)
-    return path
+# -- validation: about the speaker read ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("data", "message", "line"),
     [
-        (b"", "file is empty"),
-        (b"   \n\n", "file is empty"),
-        (b"\x00\x01\x02PK\x03\x04binary", "binary file"),
-        ("@UTF8\n@Begin\n*PAR:\tcaf\xe9 .\n@End\n".encode("latin-1"), "not UTF-8"),
-        (CHA.replace("@End\n", "").encode(), "no @End"),
-        (CHA.replace("*PAR:", "*INV:").encode(), "no *PAR line"),
-        (CHA.replace("@Begin\n", "").encode(), "no @Begin"),
-        (CHA.replace("*INV:\tanything else ?\n", "anything else ?\n").encode(), "line does not start with"),
-        (CHA.replace("[+ exc]", "[+ exc").encode(), "unbalanced"),
+        (b"", "file is empty", None),
+        (b"   \n\n", "file is empty", None),
+        (b"\x00\x01\x02PK\x03\x04binary", "binary file", None),
+        ("@UTF8\n@Begin\n*PAR:\tcaf\xe9 .\n@End\n".encode("latin-1"), "not UTF-8", 3),
+        (CHA.replace("@End\n", "").encode(), "no @End", None),
+        (CHA.replace("*PAR:", "*INV:").encode(), "no *PAR line", None),
+        (CHA.replace("@Begin\n", "").encode(), "no @Begin", None),
+        # a line that may be participant speech, but is no tier and no continuation
+        (CHA.replace("*INV:\tanything else ?\n", "anything else ?\n").encode(), "line does not start with", 15),
+        (CHA.replace("[+ exc]", "[+ exc").encode(), "unbalanced [ ]", 13),
+        (CHA.replace("[/] boy", "[/ [/] boy").encode(), "unbalanced [ ]", 10),
+        (CHA.replace("no .", "<no more .").encode(), "unbalanced < >", 16),
+        (CHA.replace("*PAR:\tno .\n@End", "@End\n*PAR:\tno .").encode(), "*PAR speech after @End", 17),
     ],
 )
-def test_bad_files_get_a_one_line_error_naming_the_file(tmp_path, data, message):
+def test_bad_files_get_a_one_line_error_naming_file_line_and_fix(tmp_path, data, message, line):
     path = _write(tmp_path, "bad.cha", data)
     with pytest.raises(CorpusError) as info:
         read_chat(path)
     text = str(info.value)
     assert message in text
-    assert str(path) in text
+    assert text.startswith(f"{path}:{line}: " if line else f"{path}: ")
     assert "\n" not in text
+    if data.strip() and b"\x00" not in data:
+        assert text.endswith(")"), "a bad transcript's error says what to do, in parentheses"
 
 
 def test_errors_name_the_line(tmp_path):
@@ -145,3 +153,37 @@ def test_errors_name_the_line(tmp_path):
     latin = _write(tmp_path, "latin.cha", "@UTF8\n@Begin\n*PAR:\tok .\n*PAR:\tcaf\xe9 .\n@End\n".encode("latin-1"))
     with pytest.raises(CorpusError, match=r"latin.cha:4: not UTF-8"):
         read_chat(latin)
+
+
+@pytest.mark.parametrize(
+    ("change", "note"),
+    [
+        # other speakers' main tiers are never checked: unclosed codes, lazy overlaps, unscoped [>]
+        (("*INV:\tjust tell me what you see .", "*INV:\t+< tell me all [>] of <the things [+ exc ."), None),
+        # a line without a prefix after another speaker's tier, a dependent tier, or a header
+        (("*INV:\tanything else ?\n", "*INV:\tanything else ?\nwhat else\n"), "line 16: stray line"),
+        (("%gra:\t1|2|JCT 2|0|ROOT\n", "%gra:\t1|2|JCT 2|0|ROOT\nJCT ROOT\n"), "line 13: stray line"),
+        (("@Media:\ta, audio\n", "@Media:\ta, audio\naudio file lost\n"), "line 9: stray line"),
+        (("%gra:\t1|2|JCT", "%gra 1|2|JCT"), "line 12: malformed dependent tier"),
+        (("@ID:\teng|Pitt|INV|||||Investigator|||", "@ID:\tINV"), "line 7: malformed @ID"),
+        (("@End\n", "@End\nthe end\n"), "line 18: text after @End"),
+        # the participant's own tiers: what the reader does not know, and a missing terminator
+        (("*PAR:\tno .", "*PAR:\tno [zz] ."), "line 16: unknown code: [zz]"),
+        (("*PAR:\tno .", "*PAR:\tno"), "line 16: no terminator"),
+    ],
+)
+def test_quirks_outside_the_participants_words_are_noted_not_fatal(tmp_path, change, note):
+    path = _write(tmp_path, "quirky.cha", CHA.replace(*change).encode())
+    assert CHA.replace(*change) != CHA
+    chat = read_chat(path)
+    assert [u.raw.split(" \x15")[0] for u in chat.speech()][-1] in ("no .", "no [zz] .", "no")
+    if note is None:
+        assert chat.notes == ()
+    else:
+        assert len(chat.notes) == 1 and str(chat.notes[0]).startswith(note)
+
+
+def _write(tmp_path, name, data: bytes):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
