@@ -21,6 +21,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
+from detect.readers import ReadOptions, Visits, log_read_report
+
 models_app = typer.Typer(help="Base models: prepare the local SmolLM2 folder.", no_args_is_help=True)
 augment_app = typer.Typer(help="Preference pairs, generator training and generation.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -51,11 +54,9 @@ def _strategies(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def _transcripts(corpus: Path | None, split: str):
-    from detect.readers import load_corpus
-
-    loaded = load_corpus(corpus)
-    return loaded if split == "all" else loaded.by_split(split)
+def _transcripts(corpus: Path | None, split: str, read: ReadOptions):
+    loaded, report = read.load(corpus)
+    return (loaded if split == "all" else loaded.by_split(split)), report
 
 
 def _stage_progress():
@@ -96,6 +97,9 @@ def pairs(
     rejected_per_chosen: Annotated[int, typer.Option(help="Real pairing: other-style texts per chosen text.")] = 2,
     max_pairs: Annotated[int | None, typer.Option(help="Cap per (style, strategy).")] = None,
     seed: Annotated[int, typer.Option(help="Seed for sampling and degradation.")] = 0,
+    skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """Build DPO preference pairs from real transcripts (and degradations, and SFT samples)."""
     from augment.pairs import PairConfig, build_pairs, read_samples, write_pairs
@@ -106,7 +110,7 @@ def pairs(
                             rejected_per_chosen=rejected_per_chosen, max_pairs_per_strategy=max_pairs, seed=seed)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
-    transcripts = _transcripts(corpus, split)
+    transcripts, _ = _transcripts(corpus, split, read_options(skip_bad, report, visits))
     sample_texts = read_samples(samples) if samples else None
     with _stage_progress() as progress:
         progress.add_task(f"building pairs from {len(transcripts)} transcripts", total=None)
@@ -157,6 +161,9 @@ def train(
     tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI (default: the local store under mlflow/).")] = None,
     experiment: Annotated[str, typer.Option(help="MLflow experiment.")] = "cookiebench-generators",
     track: Annotated[bool, typer.Option("--track/--no-track", help="Log to MLflow.")] = True,
+    skip_bad: SkipBadOpt = False,
+    read_report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """SFT then DPO of AD-style and/or HC-style LoRA adapters; resumes an interrupted run in the same --out."""
     from augment.pairs import PairConfig
@@ -187,11 +194,13 @@ def train(
         )
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None
-    transcripts = _transcripts(corpus, split)
+    transcripts, read = _transcripts(corpus, split, read_options(skip_bad, read_report, visits))
     with _stage_progress() as progress:
         task = progress.add_task("starting", total=None)
         report = train_generators(transcripts, out, config,
                                   on_stage=lambda label: progress.update(task, description=label))
+    if report.run_id:
+        log_read_report(read, report.run_id)
 
     table = Table(title=f"Markers: samples vs real ({report.comparison_path})")
     table.add_column("group")

@@ -26,6 +26,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from augment.serve import BASE_NAME, ServeConfig, VLLMServer, adapter_hash, adapter_meta, find_adapters
+from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
+from detect.readers import Visits
 
 logger = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -152,6 +154,9 @@ def generate_command(
     startup_timeout: TimeoutOpt = 600.0,
     threads: ThreadsOpt = None,
     cpu_bind: BindOpt = "nobind",
+    skip_bad: SkipBadOpt = False,
+    read_report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """Generate N synthetic descriptions of one style into a resumable JSONL file."""
     from augment.generate import GenerationError, InProcessEngine, RetryPolicy, SamplingConfig, run_generation
@@ -175,9 +180,9 @@ def generate_command(
     serve_adapters: dict = {}
     if prompt_only:
         from augment.prompt_only import FewShotPrompter, PromptOnlyConfig
-        from detect.readers import load_corpus
 
-        training = [t for t in load_corpus(corpus) if t.split in ("train", None)]
+        corpus_read, _ = read_options(skip_bad, read_report, visits).load(corpus)
+        training = [t for t in corpus_read if t.split in ("train", None)]
         prompter = FewShotPrompter(training, style, PromptOnlyConfig(shots=shots, seed=seed))
         prompts, parent_ids, model = prompter, prompter.parents, model or BASE_NAME
         generator = GeneratorInfo(kind="prompt-only", base_model=base_model or "smollm2-135m-instruct",
@@ -269,17 +274,19 @@ def filter_command(
     min_iu_coverage: Annotated[float, typer.Option(help="Least information-unit coverage to count as on topic.")] = 0.1,
     require_style: Annotated[bool, typer.Option(help="Also require the style check when counting what passes.")] = False,
     only_passing: Annotated[bool, typer.Option(help="Write only the records that pass (default: all, with verdicts).")] = False,
+    skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """Record every filter's verdict on each record; print a pass/fail table."""
     from augment.filters import FilterConfig, apply_filters, select, summary
     from augment.synthetic import read_records, write_records
-    from detect.readers import load_corpus
 
     items = read_records(records)
     base = FilterConfig(privacy_ngram=privacy_ngram, min_iu_coverage=min_iu_coverage)
     require = (*base.require, "style") if require_style else base.require
     config = FilterConfig(privacy_ngram=privacy_ngram, min_iu_coverage=min_iu_coverage, require=require)
-    training = [t for t in load_corpus(corpus) if t.split in ("train", None)]
+    training = [t for t in read_options(skip_bad, report, visits).load(corpus)[0] if t.split in ("train", None)]
     checked = apply_filters(items, config=config, training=training)
     passing = select(checked, require)
     write_records(out, passing if only_passing else checked)
@@ -299,13 +306,15 @@ def classic_command(
     intensity: Annotated[float, typer.Option(help="Share of words (sentences for shuffle) each op touches.")] = 0.1,
     per_transcript: Annotated[int, typer.Option(help="Augmented copies per real transcript.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """EDA-style augmentation of real training transcripts."""
     from augment.classic import ClassicConfig, classic_augment
     from augment.synthetic import write_records
-    from detect.readers import load_corpus
 
-    training = [t for t in load_corpus(corpus) if t.split in ("train", None)]
+    training = [t for t in read_options(skip_bad, report, visits).load(corpus)[0] if t.split in ("train", None)]
     try:
         config = ClassicConfig(ops=tuple(o.strip() for o in ops.split(",") if o.strip()), intensity=intensity, seed=seed)
     except ValueError as exc:

@@ -54,7 +54,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from detect.errors import CorpusError
+from detect.errors import CorpusError, NoSpeechError
 from detect.records import Disfluencies
 
 # Filler words, as spoken. In CHAT, old files write them &uh, newer &-uh.
@@ -220,7 +220,7 @@ def _parse(path: Path, text: str, speaker: str) -> ChatFile:
     if not has_end:
         raise CorpusError(path, "no @End line: the file looks truncated", fix="re-export it, or add '@End' if complete")
     if not any(u.speaker == speaker for u in utterances):
-        raise CorpusError(path, f"no *{speaker} line: no participant speech to read", fix="check the speaker code")
+        raise NoSpeechError(path, f"no *{speaker} line: no participant speech to read", fix="check the speaker code")
     conversation_analysis = any(h.name == "Options" and "CA" in h.pieces[0] for h in headers)
     for i, u in enumerate(utterances):
         if u.speaker == speaker:

@@ -1,4 +1,9 @@
-"""`cookiebench corpus ...`: read a corpus and take a first look at it."""
+"""`cookiebench corpus ...`: read a corpus and take a first look at it.
+
+Also home of the reading options every command that reads a corpus shares
+(``--skip-bad``, ``--report``, ``--visits``): declared once here, reused by ``detect``,
+``augment`` and ``benchmark``, and turned into :class:`~detect.readers.ReadOptions`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from detect.readers import ReadReport, load_corpus
+from detect.readers import ReadOptions, ReadReport, Visits
 
 corpus_app = typer.Typer(help="Read transcripts and look at them.", no_args_is_help=True)
 console = Console()
@@ -19,25 +24,46 @@ PathArg = Annotated[
     Path | None,
     typer.Argument(help="Corpus folder (ADReSS, Pitt, .cha files) or a .csv/.jsonl file. Default: the simulated cohort."),
 ]
-SkipBad = Annotated[bool, typer.Option("--skip-bad", help="Leave out bad files (listed) instead of stopping.")]
-ReportOpt = Annotated[Path | None, typer.Option(help="With --skip-bad: write the skipped files and reasons here.")]
+SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Leave out bad files (each listed) instead of stopping.")]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", help="Write what the read skipped, left out and noted to this file, one line each."),
+]
+VisitsOpt = Annotated[
+    Visits,
+    typer.Option("--visits", help="A speaker whose diagnosis changed between visits (Pitt): all = every visit with its "
+                                  "own label, stratified by the last; exclude-changed = leave such speakers out; "
+                                  "first / last = one visit per speaker."),
+]
+
+
+def read_options(skip_bad: bool = False, report: Path | None = None, visits: Visits = Visits.all) -> ReadOptions:
+    """The shared options of a command as :class:`ReadOptions` (``ReadOptions(...).load(path)`` reads)."""
+    return ReadOptions(skip_bad=skip_bad, report=report, visits=visits)
+
+
+def with_flags(options: ReadOptions, skip_bad: bool, report: Path | None, visits: Visits) -> ReadOptions:
+    """A config's reading options with the command-line flags that were given laid over them."""
+    given = {"skip_bad": True} if skip_bad else {}
+    given |= {"report": report} if report is not None else {}
+    given |= {"visits": visits} if visits != Visits.all else {}
+    return options.model_copy(update=given)
 
 
 @corpus_app.command()
 def inspect(
     path: PathArg = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    skip_bad: SkipBad = False,
+    skip_bad: SkipBadOpt = False,
     report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """A newcomer's first look: layout, speakers and transcripts per class and split, marker means by class."""
-    read = ReadReport(layout="?", root=Path("."))
-    corpus = load_corpus(path, skip_bad=skip_bad, report=read)
-    from detect.markers import marker_means_by_label  # spaCy loads only once the corpus is known good
+    corpus, read = read_options(skip_bad, report, visits).load(path)
+    from detect.markers import MarkerExtractor, marker_means_by_label  # spaCy loads once the corpus is known good
 
-    means = marker_means_by_label(corpus)
-    if report is not None:
-        read.write(report)
+    with console.status(f"measuring markers of {len(corpus)} transcripts"):
+        means = marker_means_by_label(corpus, MarkerExtractor(show_progress=False))
 
     if as_json:
         payload = {
@@ -47,6 +73,9 @@ def inspect(
             "speakers": len(corpus.speakers()),
             "counts": corpus.counts(),
             "skipped": [str(e) for e in read.skipped],
+            "left_out": read.left_out,
+            "visits": read.visits,
+            "excluded_utterances": read.excluded_utterances,
             "marker_means": {str(label): row.dropna().to_dict() for label, row in means.iterrows()},
             "digest": corpus.digest(),
         }
@@ -72,10 +101,20 @@ def inspect(
     for marker in means.columns:
         table.add_row(marker, *(f"{means.loc[label, marker]:.3f}" for label in means.index))
     console.print(table)
-    if read.skipped:
-        console.print(f"[red]{len(read.skipped)} file(s) skipped:[/red]")
-        for error in read.skipped:
-            console.print(f"  {error}", markup=False, highlight=False)
+    print_read_summary(read)
+
+
+def print_read_summary(read: ReadReport) -> None:
+    """One line: what the read left out (each item was logged as it happened; --report keeps them)."""
+    parts = [f"{n} {what}" for n, what in (
+        (len(read.skipped), "file(s) skipped"),
+        (len(read.left_out), "transcript(s) without participant speech left out"),
+        (len(read.visits), "speaker(s) whose diagnosis changed between visits"),
+        (read.excluded_utterances, "utterance(s) marked [+ exc] left out"),
+        (len(read.notes), "file(s) with notes"),
+    ) if n]
+    if parts:
+        console.print("read: " + "; ".join(parts), markup=False, highlight=False)
 
 
 def _default_root() -> Path:

@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
 from detect.errors import UserError
+from detect.readers import Visits, log_read_report
 
 detect_app = typer.Typer(help="Train and evaluate AD detectors (BERT, TF-IDF, markers).", no_args_is_help=True)
 console = Console()
@@ -55,13 +57,6 @@ ExperimentOpt = Annotated[str, typer.Option(help="MLflow experiment name.")]
 TrackingOpt = Annotated[
     str | None, typer.Option(help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI, else sqlite under mlflow/.")
 ]
-SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Leave out unreadable transcripts instead of stopping.")]
-
-
-def _load_corpus(path: Path | None, skip_bad: bool):
-    from detect.readers import load_corpus
-
-    return load_corpus(path, skip_bad=skip_bad)
 
 
 def _parse_value(raw: str) -> Any:
@@ -125,12 +120,14 @@ def cv(
     experiment: ExperimentOpt = "cookiebench-detect",
     tracking_uri: TrackingOpt = None,
     skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """Evaluate a detector with speaker-grouped cross-validation (or the ADReSS split), logged to MLflow."""
     from detect.cv import run_cv
 
     detector_config = build_config(classifier.value, config, set_)
-    data = _load_corpus(corpus, skip_bad)
+    data, read = read_options(skip_bad, report, visits).load(corpus)
     if within is not None:
         if within not in ("train", "test"):
             raise ConfigError(f"--within {within!r}: use train or test")
@@ -158,6 +155,7 @@ def cv(
         result.summary_frame().to_csv(out / "summary.csv", index=False)
         result.predictions_frame().to_csv(out / "predictions.csv", index=False)
         console.print(f"tables written to {out}")
+    log_read_report(read, run_id)
     console.print(f"MLflow run id: [bold]{run_id}[/bold]")
 
 
@@ -173,6 +171,8 @@ def train(
     experiment: ExperimentOpt = "cookiebench-detect",
     tracking_uri: TrackingOpt = None,
     skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """Fit a detector on a corpus; save it to a folder and/or log it to MLflow as a model."""
     from detect.classifiers import make_detector, preflight
@@ -182,7 +182,8 @@ def train(
     if not track and out is None:
         raise ConfigError("--no-track needs --out: otherwise the fitted model would be lost")
     detector_config = preflight(classifier.value, build_config(classifier.value, config, set_))
-    data = evaluable(_load_corpus(corpus, skip_bad))
+    loaded, read = read_options(skip_bad, report, visits).load(corpus)
+    data = evaluable(loaded)
     if split == "auto":
         split = "train" if len(data.by_split("train")) else "all"
     if split not in ("train", "test", "all"):
@@ -203,6 +204,7 @@ def train(
                   **tracking.provenance_params(fit_on)}
         with tracking.parent_run(f"train-{classifier.value}", params=params, tags={"stage": "detect"}) as run:
             tracking.log_corpus_dataset(fit_on, name=f"corpus-{fit_on.digest()}", context="training")
+            log_read_report(read)
             with console.status(f"fitting {classifier.value} on {len(fit_on)} transcripts"):
                 detector.fit(list(fit_on))
             info = getattr(detector, "train_info_", None)
@@ -228,6 +230,8 @@ def predict(
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="P(AD) at or above this is predicted AD.")] = 0.5,
     tracking_uri: TrackingOpt = None,
     skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """Score transcripts with a trained detector; with labels present, also print the metrics."""
     import pandas as pd
@@ -243,7 +247,7 @@ def predict(
 
         tracking.use_tracking_uri(tracking_uri)
         detector = load_logged_detector(model)
-    data = _load_corpus(corpus, skip_bad)
+    data, _ = read_options(skip_bad, report, visits).load(corpus)
     with console.status(f"scoring {len(data)} transcripts"):
         p_ad = detector.predict_proba(list(data))
     frame = pd.DataFrame({

@@ -13,9 +13,7 @@ class UserError(Exception):
 
 
 class CorpusError(UserError):
-    """Bad input data: a transcript, a metadata file, a CSV/JSONL row.
-
-    """
+    """Bad input data: a transcript, a metadata file, a CSV/JSONL row."""
 
     def __init__(self, path: str | Path, problem: str, *, line: int | None = None, fix: str = ""):
         self.path = str(path)
@@ -27,3 +25,10 @@ class CorpusError(UserError):
         if fix:
             message += f" ({fix})"
         super().__init__(message)
+
+
+class NoSpeechError(CorpusError):
+    """A well-formed transcript in which the speaker read says nothing: no bad input, nothing to read.
+
+    The readers leave such transcripts out (and list them) rather than stop a strict read.
+    """

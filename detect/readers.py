@@ -3,6 +3,24 @@
 :func:`load_corpus` finds the layout and reads it. Strict by default: the first bad file
 stops the read with a one-line :class:`~detect.errors.CorpusError`. With ``skip_bad=True``
 the bad files are left out and listed in :attr:`ReadReport.skipped`, never silently.
+A transcript in which the participant says nothing (no ``*PAR`` line, or only events and
+``xxx``) is no bad input: it is left out in either mode, and listed in
+:attr:`ReadReport.left_out`.
+
+Everything a read did is in its :class:`ReadReport` (``--report FILE`` writes it, one line
+each, and :func:`log_read_report` puts it in MLflow): files skipped and why, transcripts
+left out, the visit policy's decision for every speaker whose diagnosis changed, the
+``[+ exc]`` utterances left out, and the notes of the CHAT reader (quirks it tolerated).
+The console gets one line per file with notes; the notes themselves at ``--verbose``.
+
+Visits: in Pitt a speaker is seen once a year or so, and a diagnosis can change between
+visits (a Control visit, then Dementia ones). The data is right as released, so the
+reader has a policy (:class:`Visits`, ``--visits``) and says what it did, one line per
+such speaker. ``all`` (default): every visit is read with its own label, splits group
+the speaker's visits together and stratify by the last diagnosis
+(:meth:`~detect.records.Corpus.speaker_labels`). ``exclude-changed``: such speakers
+are left out. ``first`` / ``last``: one visit per speaker, every speaker. Whatever the
+policy, splits stay speaker-grouped.
 
 ADReSS 2020 layout::
 
@@ -11,6 +29,10 @@ ADReSS 2020 layout::
     test/meta_data.txt                                    ID ; age ; gender
     test/meta_data_test.txt  (released labels)            ID ; age ; gender ; Label ; mmse
     test/transcription/S160.cha
+
+Test labels come from the label file (``meta_data_test.txt``, ``test_labels.txt`` or
+``test_results.txt``, which may hold only ``ID ; Label``); age, gender and MMSE from
+whichever of the two files has them.
 
 Pitt layout::
 
@@ -23,33 +45,104 @@ import csv
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from importlib import resources
 from pathlib import Path
 
-from detect.chat import (
-    clean_utterance, clean_verbatim, count_disfluencies, is_excluded, read_chat, verbatim_utterance,
-)
-from detect.errors import CorpusError
+from pydantic import BaseModel, ConfigDict, Field
+
+from detect.chat import Note, clean_text, clean_verbatim, disfluencies, read_chat, verbatim_text
+from detect.errors import CorpusError, NoSpeechError
 from detect.records import Corpus, Label, Transcript
 
 log = logging.getLogger(__name__)
 
 LAYOUTS = ("adress", "pitt", "chat-folder", "csv", "jsonl")
 TEST_LABEL_FILES = ("meta_data_test.txt", "test_labels.txt", "test_results.txt")
+SPEAKER = "PAR"  # the participant: the only speaker whose speech is read
+
+
+class Visits(str, Enum):
+    """What to do with a speaker whose diagnosis changed between visits (see the module doc)."""
+
+    all = "all"
+    exclude_changed = "exclude-changed"
+    first = "first"
+    last = "last"
 
 
 @dataclass
 class ReadReport:
-    """What a read found: the layout, and every file left out with the reason."""
+    """What a read found and did: the layout, files skipped, transcripts left out, visits, notes."""
 
     layout: str
     root: Path
-    skipped: list[CorpusError] = field(default_factory=list)
+    skipped: list[CorpusError] = field(default_factory=list)  # bad input (--skip-bad)
+    left_out: list[str] = field(default_factory=list)  # "path: reason", transcripts without speech to read
+    visits: list[str] = field(default_factory=list)  # one line per speaker whose diagnosis changed
+    notes: dict[str, list[Note]] = field(default_factory=dict)  # file -> what the CHAT reader tolerated
+    excluded_utterances: int = 0  # [+ exc]
+
+    def lines(self) -> list[str]:
+        """The report, one line per item, each starting with its kind."""
+        return [
+            *(f"skipped: {e}" for e in self.skipped),
+            *(f"left out: {line}" for line in self.left_out),
+            *(f"visits: {line}" for line in self.visits),
+            *(f"note: {path}: {note}" for path, notes in self.notes.items() for note in notes),
+        ]
 
     def write(self, path: Path) -> None:
-        path.write_text("".join(f"{e}\n" for e in self.skipped), encoding="utf-8")
+        path.write_text("".join(f"{line}\n" for line in self.lines()), encoding="utf-8")
+
+
+class ReadOptions(BaseModel):
+    """How a command reads its corpus: ``--skip-bad``, ``--report``, ``--visits``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    skip_bad: bool = Field(False, description="Leave out bad files (listed) instead of stopping at the first.")
+    # excluded from dumps: where the report goes changes no result (nor a config's digest)
+    report: Path | None = Field(None, exclude=True,
+                                description="Write what the read skipped, left out and noted to this file.")
+    visits: Visits = Field(Visits.all, description="Speakers whose diagnosis changed between visits: all (each "
+                                                   "visit with its label, stratified by the last), exclude-changed, "
+                                                   "first or last (one visit per speaker).")
+
+    def load(self, path: str | Path | None = None, report: ReadReport | None = None) -> tuple[Corpus, ReadReport]:
+        """Reads ``path`` (None: the simulated cohort) with these options; writes the report if asked.
+
+        ``report``: a :class:`ReadReport` to fill in (default: a new one); it is returned too.
+        """
+        read = report if report is not None else ReadReport("?", Path("."))
+        try:
+            corpus = load_corpus(path, skip_bad=self.skip_bad, report=read, visits=self.visits)
+        finally:
+            if self.report is not None:
+                self.report.parent.mkdir(parents=True, exist_ok=True)
+                read.write(self.report)
+        return corpus, read
+
+
+def log_read_report(report: ReadReport, run_id: str | None = None) -> None:
+    """Puts a read report in MLflow: ``corpus/read_report.txt`` and counts as metrics.
+
+    Into ``run_id``, or the active run; the tracking URI must be set (it is, after
+    :func:`detect.tracking.setup_tracking`).
+    """
+    import mlflow
+
+    run_id = run_id or mlflow.active_run().info.run_id
+    client = mlflow.MlflowClient()
+    client.log_text(run_id, "".join(f"{line}\n" for line in report.lines()) or "nothing skipped or noted\n",
+                    "corpus/read_report.txt")
+    for name, value in (("corpus_skipped_files", len(report.skipped)), ("corpus_left_out", len(report.left_out)),
+                        ("corpus_changed_diagnosis", len(report.visits)),
+                        ("corpus_excluded_utterances", report.excluded_utterances)):
+        client.log_metric(run_id, name, value)
 
 
 def default_corpus_path() -> Path:
@@ -81,64 +174,139 @@ def detect_layout(path: Path) -> str:
 
 
 def load_corpus(
-    path: str | Path | None = None, *, skip_bad: bool = False, report: ReadReport | None = None
+    path: str | Path | None = None, *, skip_bad: bool = False, report: ReadReport | None = None,
+    visits: Visits | str = Visits.all,
 ) -> Corpus:
     """Reads a corpus in any known layout (None: the shipped simulated cohort).
 
-    Pass a :class:`ReadReport` to learn the layout and what was skipped.
+    Pass a :class:`ReadReport` to learn the layout and everything the read left out;
+    ``visits`` is the policy for speakers whose diagnosis changed (:class:`Visits`).
     """
     root = Path(path) if path is not None else default_corpus_path()
+    visits = Visits(visits)
     layout = detect_layout(root)
     report = report if report is not None else ReadReport(layout, root)
     report.layout, report.root = layout, root
-    reader: Callable[[Path, Callable[[CorpusError], None]], Iterator[Transcript]] = {
+    reader: Callable[[Path, _Reading], Iterator[Transcript]] = {
         "adress": _read_adress,
         "pitt": _read_pitt,
         "chat-folder": _read_chat_folder,
         "csv": _read_csv,
         "jsonl": _read_jsonl,
     }[layout]
-
-    def on_error(error: CorpusError) -> None:
-        if not skip_bad:
-            raise error
-        log.warning("skipped %s", error)
-        report.skipped.append(error)
-
-    transcripts = list(reader(root, on_error))
+    transcripts = list(reader(root, _Reading(report, skip_bad)))
     if not transcripts:
-        raise CorpusError(root, f"no transcripts could be read ({layout} layout)", fix="see the skipped files above")
+        raise CorpusError(root, f"no transcripts could be read ({layout} layout)", fix="see the files skipped or left out above")
     try:
         corpus = Corpus(transcripts, layout=layout, root=str(root))
     except ValueError as e:
         raise CorpusError(root, str(e)) from None
-    log.info("read %d transcripts from %s (%s layout)", len(corpus), root, layout)
+    corpus = apply_visit_policy(corpus, visits, report)
+    if report.excluded_utterances:
+        log.info("left out %d utterance(s) marked [+ exc] (excluded from analysis by the transcribers)",
+                 report.excluded_utterances)
+    log.info("read %d transcripts from %s (%s layout)%s", len(corpus), root, layout,
+             f"; {len(report.skipped)} file(s) skipped" if report.skipped else "")
     return corpus
+
+
+# -- visits ----------------------------------------------------------------------------------------
+
+
+def _visit_counts(visits: list[Transcript]) -> str:
+    """'1 HC visit, 3 AD visits', labels in the order they were first seen."""
+    counts = Counter(t.label.value for t in visits if t.label is not None)
+    return ", ".join(f"{n} {label} visit{'' if n == 1 else 's'}" for label, n in counts.items())
+
+
+def apply_visit_policy(corpus: Corpus, visits: Visits, report: ReadReport) -> Corpus:
+    """Applies ``visits`` (see the module doc); one line per speaker whose diagnosis changed."""
+    changed = corpus.changed_diagnosis()
+    for speaker, seen in changed.items():
+        labels = [t.label.value for t in seen if t.label is not None]
+        what = {
+            Visits.all: f"labelled per visit, grouped by speaker, stratified by the last diagnosis ({labels[-1]})",
+            Visits.exclude_changed: "left out (--visits exclude-changed)",
+            Visits.first: f"kept the first visit only ({labels[0]})",
+            Visits.last: f"kept the last visit only ({labels[-1]})",
+        }[visits]
+        line = f"speaker {speaker}: {_visit_counts(seen)} ({' -> '.join(labels)}): {what}"
+        report.visits.append(line)
+        log.info("%s", line)
+    if visits == Visits.all:
+        return corpus
+    if visits == Visits.exclude_changed:
+        return corpus.filter(lambda t: t.speaker_id not in changed)
+    keep = {(v[0] if visits == Visits.first else v[-1]).id for v in corpus.visits().values()}
+    kept = corpus.filter(lambda t: t.id in keep)
+    if len(kept) < len(corpus):
+        log.info("kept the %s visit of each speaker: %d of %d transcripts", visits.value, len(kept), len(corpus))
+    return kept
 
 
 # -- CHAT-based layouts ------------------------------------------------------------------------
 
 
-def _from_chat(path: Path, **fields) -> Transcript:
-    chat = read_chat(path)
-    raws = [u.raw for u in chat.speech() if not is_excluded(u.raw)]
-    clean = " ".join(c for c in map(clean_utterance, raws) if c)
-    if not clean:
-        raise CorpusError(path, "participant speech is empty after cleaning", fix="check the *PAR lines")
-    par = chat.participants.get("PAR", {})
-    fields.setdefault("age", _chat_age(par.get("age", "")))
-    fields.setdefault("gender", par.get("sex") or None)
-    if fields.get("label") is None and "label_from_header" in fields:
-        fields["label"] = _group_label(par.get("group", ""))
-    fields.pop("label_from_header", None)
-    return Transcript(
-        text=clean,
-        verbatim=" ".join(v for v in map(verbatim_utterance, raws) if v),
-        utterances=tuple(raws),
-        disfluencies=count_disfluencies(raws),
-        path=str(path),
-        **fields,
-    )
+class _Reading:
+    """Where the readers send what they find: bad files (raised or skipped), notes, left-outs."""
+
+    def __init__(self, report: ReadReport, skip_bad: bool):
+        self.report = report
+        self.skip_bad = skip_bad
+
+    def error(self, error: CorpusError) -> None:
+        if not self.skip_bad:
+            raise error
+        log.warning("skipped %s", error)
+        self.report.skipped.append(error)
+
+    def chat(self, path: Path, **fields) -> Transcript | None:
+        """The transcript of one .cha file; None when it is bad (skipped) or holds no speech to read."""
+        try:
+            chat = read_chat(path, speaker=SPEAKER)
+        except NoSpeechError:
+            return self._left_out(path, f"no *{SPEAKER} line: the participant says nothing")
+        except CorpusError as e:
+            self.error(e)
+            return None
+        if chat.notes:
+            self._notes(path, list(chat.notes))
+        # [+ exc]: the transcribers excluded these from analysis; so do the text and the counts
+        speech = [u for u in chat.speech(SPEAKER) if u.parsed is not None and not u.parsed.excluded]
+        self.report.excluded_utterances += len(chat.speech(SPEAKER)) - len(speech)
+        parsed = [u.parsed for u in speech]
+        clean = " ".join(c for c in map(clean_text, parsed) if c)
+        if not clean:
+            return self._left_out(path, f"no words in the *{SPEAKER} lines (only events, xxx, excluded talk ...)")
+        par = chat.participants.get(SPEAKER, {})
+        if fields.get("age") is None:  # metadata first, else the @ID header
+            fields["age"] = _chat_age(par.get("age", ""))
+        if fields.get("gender") is None:
+            fields["gender"] = par.get("sex") or None
+        if fields.get("label") is None and "label_from_header" in fields:
+            fields["label"] = _group_label(par.get("group", ""))
+        fields.pop("label_from_header", None)
+        return Transcript(
+            text=clean,
+            verbatim=" ".join(v for v in map(verbatim_text, parsed) if v),
+            utterances=tuple(u.raw for u in speech),
+            disfluencies=disfluencies(parsed),
+            path=str(path),
+            **fields,
+        )
+
+    def _left_out(self, path: Path, reason: str) -> None:
+        log.warning("left out %s: %s", path, reason)
+        self.report.left_out.append(f"{path}: {reason}")
+        return None
+
+    def _notes(self, path: Path, notes: list[Note]) -> None:
+        self.report.notes[str(path)] = notes
+        kinds = Counter(n.kind for n in notes)
+        log.info("%s: %s (tolerated; --verbose for details)", path,
+                 ", ".join(f"{n} x {kind}" for kind, n in kinds.most_common()))
+        for note in notes:
+            log.debug("%s: %s", path, note)
 
 
 def _chat_age(age: str) -> float | None:
@@ -223,7 +391,8 @@ def _gender(value: str | None) -> str | None:
     return {"0": "male", "1": "female"}.get(value.strip(), value.strip().lower())
 
 
-def _read_adress(root: Path, on_error) -> Iterator[Transcript]:
+def _read_adress(root: Path, reading: _Reading) -> Iterator[Transcript]:
+    on_error = reading.error
     train = root / "train"
     if train.is_dir():
         metas = {group: _read_meta(train / f"{group}_meta_data.txt", on_error) for group in ("cc", "cd")}
@@ -250,11 +419,10 @@ def _read_adress(root: Path, on_error) -> Iterator[Transcript]:
                 if row is None:
                     on_error(CorpusError(cha, f"no row for {sid} in {meta_path.name}", fix="add its metadata row"))
                     continue
-                try:
-                    yield _from_chat(cha, id=sid, speaker_id=sid, label=label, split="train",
-                                     age=row.age, gender=row.gender, mmse=row.mmse)
-                except CorpusError as e:
-                    on_error(e)
+                t = reading.chat(cha, id=sid, speaker_id=sid, label=label, split="train",
+                                 age=row.age, gender=row.gender, mmse=row.mmse)
+                if t is not None:
+                    yield t
 
     test = root / "test"
     if test.is_dir():
@@ -266,19 +434,19 @@ def _read_adress(root: Path, on_error) -> Iterator[Transcript]:
                 break
         for cha in sorted((test / "transcription").glob("*.cha")):
             sid = cha.stem
-            row = labels.get(sid) or meta.get(sid)
-            if row is None and (meta or labels):
+            rows = [r for r in (meta.get(sid), labels.get(sid)) if r is not None]
+            if not rows and (meta or labels):
                 on_error(CorpusError(cha, f"no row for {sid} in the test metadata", fix="add its metadata row"))
                 continue
-            try:
-                yield _from_chat(
-                    cha, id=sid, speaker_id=sid, split="test",
-                    label=labels[sid].label if sid in labels else None,
-                    age=row.age if row else None, gender=row.gender if row else None,
-                    mmse=row.mmse if row else None,
-                )
-            except CorpusError as e:
-                on_error(e)
+            t = reading.chat(
+                cha, id=sid, speaker_id=sid, split="test",
+                label=labels[sid].label if sid in labels else None,
+                # the label file may hold only ID ; Label: each field from whichever file has it
+                age=_first(r.age for r in rows), gender=_first(r.gender for r in rows),
+                mmse=_first(r.mmse for r in rows),
+            )
+            if t is not None:
+                yield t
         for sid, row in {**meta, **labels}.items():
             if not (test / "transcription" / f"{sid}.cha").exists():
                 source = test / ("meta_data.txt" if sid in meta else next(n for n in TEST_LABEL_FILES if (test / n).exists()))
@@ -289,7 +457,11 @@ def _read_adress(root: Path, on_error) -> Iterator[Transcript]:
 _PITT_NAME = re.compile(r"^(?P<speaker>\d+)-(?P<session>\d+)$")
 
 
-def _read_pitt(root: Path, on_error) -> Iterator[Transcript]:
+def _first(values: Iterator) -> object:
+    return next((v for v in values if v is not None), None)
+
+
+def _read_pitt(root: Path, reading: _Reading) -> Iterator[Transcript]:
     groups = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
     for group, label in (("control", Label.HC), ("dementia", Label.AD)):
         if group not in groups:
@@ -298,22 +470,20 @@ def _read_pitt(root: Path, on_error) -> Iterator[Transcript]:
         for cha in sorted(folder.glob("*.cha")):
             match = _PITT_NAME.match(cha.stem)
             if not match:
-                on_error(CorpusError(cha, "file name is not SPEAKER-SESSION.cha (e.g. 001-2.cha)",
+                reading.error(CorpusError(cha, "file name is not SPEAKER-SESSION.cha (e.g. 001-2.cha)",
                                      fix="rename it so speaker and session can be read"))
                 continue
-            try:
-                yield _from_chat(cha, id=f"{group}/{cha.stem}", speaker_id=match["speaker"], label=label,
-                                 session=int(match["session"]))
-            except CorpusError as e:
-                on_error(e)
+            t = reading.chat(cha, id=f"{group}/{cha.stem}", speaker_id=match["speaker"], label=label,
+                             session=int(match["session"]))
+            if t is not None:
+                yield t
 
 
-def _read_chat_folder(root: Path, on_error) -> Iterator[Transcript]:
+def _read_chat_folder(root: Path, reading: _Reading) -> Iterator[Transcript]:
     for cha in sorted(root.glob("*.cha")):
-        try:
-            yield _from_chat(cha, id=cha.stem, speaker_id=cha.stem, label=None, label_from_header=True)
-        except CorpusError as e:
-            on_error(e)
+        t = reading.chat(cha, id=cha.stem, speaker_id=cha.stem, label=None, label_from_header=True)
+        if t is not None:
+            yield t
 
 
 # -- tabular layouts ---------------------------------------------------------------------------
@@ -350,7 +520,7 @@ def _str(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _read_csv(path: Path, on_error) -> Iterator[Transcript]:
+def _read_csv(path: Path, reading: _Reading) -> Iterator[Transcript]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -364,12 +534,12 @@ def _read_csv(path: Path, on_error) -> Iterator[Transcript]:
                 try:
                     yield _from_row(path, reader.line_num, row)
                 except CorpusError as e:
-                    on_error(e)
+                    reading.error(e)
     except UnicodeDecodeError:
         raise CorpusError(path, "not UTF-8 text", fix="save the CSV as UTF-8") from None
 
 
-def _read_jsonl(path: Path, on_error) -> Iterator[Transcript]:
+def _read_jsonl(path: Path, reading: _Reading) -> Iterator[Transcript]:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
@@ -382,9 +552,9 @@ def _read_jsonl(path: Path, on_error) -> Iterator[Transcript]:
             if not isinstance(row, dict):
                 raise ValueError("not a JSON object")
         except ValueError as e:
-            on_error(CorpusError(path, f"invalid JSON: {e}", line=number, fix="one JSON object per line"))
+            reading.error(CorpusError(path, f"invalid JSON: {e}", line=number, fix="one JSON object per line"))
             continue
         try:
             yield _from_row(path, number, row)
         except CorpusError as e:
-            on_error(e)
+            reading.error(e)

@@ -96,7 +96,12 @@ class Corpus(Sequence[Transcript]):
     """An ordered, immutable collection of transcripts with speaker-aware helpers.
 
     Speakers, not transcripts, are the unit of independence: Pitt has several sessions
-    per speaker, so every split helper here works on speaker ids.
+    per speaker, so every split helper here works on speaker ids. A label belongs to a
+    visit: in a longitudinal study a speaker's diagnosis can change between visits (a
+    Control visit, then Dementia ones), and each transcript keeps the label of its visit.
+    Stratification needs one label per speaker: :meth:`speaker_labels` gives the last
+    diagnosis. :func:`detect.readers.load_corpus` decides, by its ``visits`` policy,
+    whether such speakers are kept at all.
     """
 
     def __init__(self, transcripts: Iterable[Transcript], *, layout: str = "memory", root: str | None = None):
@@ -108,12 +113,6 @@ class Corpus(Sequence[Transcript]):
             if t.id in seen:
                 raise ValueError(f"duplicate transcript id {t.id!r}: ids must be unique within a corpus")
             seen.add(t.id)
-        labels_by_speaker: dict[str, set[Label | None]] = {}
-        for t in self._items:
-            labels_by_speaker.setdefault(t.speaker_id, set()).add(t.label)
-        mixed = [s for s, labels in labels_by_speaker.items() if len(labels - {None}) > 1]
-        if mixed:
-            raise ValueError(f"speaker(s) {mixed[:5]} carry both AD and HC labels: fix the labels before use")
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
@@ -134,13 +133,32 @@ class Corpus(Sequence[Transcript]):
         """Speaker ids in first-seen order."""
         return list(dict.fromkeys(t.speaker_id for t in self._items))
 
-    def speaker_labels(self) -> dict[str, Label | None]:
-        """One label per speaker (a speaker's sessions all share it; checked on construction)."""
-        out: dict[str, Label | None] = {}
+    def visits(self) -> dict[str, list[Transcript]]:
+        """Each speaker's transcripts in visit order: by session number, else in corpus order."""
+        out: dict[str, list[Transcript]] = {}
         for t in self._items:
-            if out.get(t.speaker_id) is None:
-                out[t.speaker_id] = t.label
+            out.setdefault(t.speaker_id, []).append(t)
+        for visits in out.values():
+            # stable sort: transcripts without a session keep their order, before numbered ones
+            visits.sort(key=lambda t: -1 if t.session is None else t.session)
         return out
+
+    def speaker_labels(self) -> dict[str, Label | None]:
+        """One label per speaker, for stratifying speaker-grouped splits: the last diagnosis.
+
+        Most speakers carry one label on every visit; for one whose diagnosis changed, the
+        label of the last labelled visit (see :meth:`visits`).
+        """
+        out: dict[str, Label | None] = {}
+        for speaker, visits in self.visits().items():
+            labelled = [t.label for t in visits if t.label is not None]
+            out[speaker] = labelled[-1] if labelled else None
+        return out
+
+    def changed_diagnosis(self) -> dict[str, list[Transcript]]:
+        """Speakers whose visits carry both AD and HC labels, with their visits in order."""
+        return {speaker: visits for speaker, visits in self.visits().items()
+                if len({t.label for t in visits} - {None}) > 1}
 
     def by_speakers(self, speakers: Iterable[str]) -> Corpus:
         wanted = set(speakers)

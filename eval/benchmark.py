@@ -47,7 +47,7 @@ from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records,
 from detect import cv
 from detect.errors import UserError
 from detect.markers import MarkerExtractor
-from detect.readers import default_corpus_path, load_corpus
+from detect.readers import ReadReport, default_corpus_path, log_read_report
 from detect.records import Corpus, Label, Transcript
 from eval.config import GENERATED, BenchmarkConfig
 
@@ -88,8 +88,8 @@ def group_key(train_speakers) -> str:
     return hashlib.sha256("\n".join(sorted(train_speakers)).encode()).hexdigest()[:10]
 
 
-def plan(config: BenchmarkConfig) -> tuple[Corpus, list[cv.Fold], dict[str, Group]]:
-    corpus = cv.evaluable(load_corpus(config.corpus))
+def plan(config: BenchmarkConfig, read: ReadReport | None = None) -> tuple[Corpus, list[cv.Fold], dict[str, Group]]:
+    corpus = cv.evaluable(config.reading.load(config.corpus, read)[0])
     seeds = list(range(config.protocol.seed, config.protocol.seed + config.protocol.repeats))
     protocol = "adress" if config.protocol.split == "adress" else "kfold"
     folds = cv.make_folds(corpus, protocol=protocol, folds=config.protocol.folds, seeds=seeds)
@@ -427,7 +427,8 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     (run_dir / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
 
     with clock.stage("plan"):
-        corpus, folds, groups = plan(config)
+        read = ReadReport("?", Path("."))
+        corpus, folds, groups = plan(config, read)
         extractor = MarkerExtractor(cache_dir=run_dir / "cache")
     logger.info("%d folds in %d training groups, %d transcripts", len(folds), len(groups), len(corpus))
 
@@ -485,6 +486,8 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
             marker_frame=marker_frame, run_dir=run_dir, timings=clock.seconds, simulated=simulated,
             tracking_uri=tracking_uri,
         )
+        if run_id:
+            log_read_report(read, run_id)
     return BenchmarkResult(scores, table, quality, run_id, report, clock.seconds)
 
 

@@ -12,6 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, with_flags
+from detect.readers import Visits
+
 # Wide enough for the summary table when output goes to a file or CI log.
 console = Console(width=None if sys.stdout.isatty() else 150)
 
@@ -20,6 +23,9 @@ def benchmark(
     config: Annotated[str, typer.Option(help="A shipped profile (demo, full, tiny) or a YAML file.")] = "demo",
     corpus: Annotated[Path | None, typer.Option(help="Override the config's corpus.")] = None,
     output_dir: Annotated[Path | None, typer.Option(help="Override where runs/<name>/ state goes.")] = None,
+    skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
 ) -> None:
     """Run (or resume) the benchmark: augmentation conditions x ratios x classifiers, paired against none."""
     from eval.analysis import format_table
@@ -27,6 +33,7 @@ def benchmark(
     from eval.config import load_config
 
     settings = load_config(config, corpus=corpus, output_dir=output_dir)
+    settings = settings.model_copy(update={"reading": with_flags(settings.reading, skip_bad, report, visits)})
     console.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.split}, "
                   f"{settings.protocol.folds} folds x {settings.protocol.repeats} seeds; "
                   f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}; "
@@ -45,6 +52,7 @@ def benchmark(
         except KeyboardInterrupt:
             again = ["cookiebench", "benchmark", "--config", str(config)]
             again += [f"--corpus={corpus}"] * (corpus is not None) + [f"--output-dir={output_dir}"] * (output_dir is not None)
+            again += ["--skip-bad"] * skip_bad + [f"--report={report}"] * (report is not None) + [f"--visits={visits.value}"] * (visits != Visits.all)
             console.print(f"[yellow]interrupted; finished work is kept in {settings.run_dir()}. Resume with:[/yellow] "
                           f"{shlex.join(again)}")
             raise typer.Exit(code=130) from None

@@ -64,6 +64,9 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
     )
     for noisy in ("httpx", "httpx2", "httpcore", "openai"):  # one line per request drowns the progress bars
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Libraries warn through `warnings` (type hints, deprecations ...): not our output; --verbose shows them.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.ERROR)
     # Offline by design: nothing is ever fetched from a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from detect.errors import UserError
+from detect.readers import ReadOptions
 
 Condition = Literal["none", "classic", "prompt-only", "sft", "dpo"]
 CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
@@ -74,6 +75,7 @@ class TrackingConfig(_Strict):
 class BenchmarkConfig(_Strict):
     name: str = Field(..., min_length=1)
     corpus: Path | None = Field(None, description="Corpus path; default: the simulated cohort.")
+    reading: ReadOptions = Field(ReadOptions(), description="How the corpus is read: skip_bad, report, visits.")
     protocol: ProtocolConfig = ProtocolConfig()
     conditions: tuple[Condition, ...] = CONDITIONS
     ratios: tuple[float, ...] = Field((0.5, 1.0, 2.0), description="Synthetic per real transcript, per class.")

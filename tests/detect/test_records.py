@@ -25,11 +25,22 @@ def test_digest_ignores_order_but_not_content():
     assert a.digest() == b.digest() != c.digest()
 
 
-def test_corpus_rejects_duplicate_ids_and_mixed_labels():
+def test_corpus_rejects_duplicate_ids():
     with pytest.raises(ValueError, match="duplicate transcript id"):
         Corpus([t("x", "1"), t("x", "2")])
-    with pytest.raises(ValueError, match="both AD and HC"):
-        Corpus([t("x", "1", "AD"), t("y", "1", "HC")])
+
+
+def test_a_diagnosis_that_changes_between_visits_stays_per_visit_and_stratifies_by_the_last():
+    # Pitt is longitudinal: speaker 1 was a control at session 0, then diagnosed (sessions 1, 3);
+    # files are read Control/ before Dementia/, so corpus order is not visit order
+    corpus = Corpus([t("d3", "1", "AD", session=3), t("c0", "1", "HC", session=0), t("d1", "1", "AD", session=1),
+                     t("b1", "2", "HC"), t("b2", "2", None)])
+    assert [x.id for x in corpus.visits()["1"]] == ["c0", "d1", "d3"]
+    assert corpus.speaker_labels() == {"1": Label.AD, "2": Label.HC}
+    assert list(corpus.changed_diagnosis()) == ["1"]
+    assert [x.label for x in corpus.by_speakers(["1"])] == [Label.AD, Label.HC, Label.AD]  # each visit its own
+    back_again = Corpus([t("a", "3", "AD", session=0), t("b", "3", "HC", session=1)])
+    assert back_again.speaker_labels() == {"3": Label.HC}
 
 
 def test_real_and_synthetic():
