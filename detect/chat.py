@@ -42,7 +42,7 @@ verbatim    ``uh the boy boy is gonna fall...`` what was said, readable; what th
 ==========  ===========================================================================
 
 Utterances with the postcode ``[+ exc]`` (excluded from analysis by the transcribers) are
-:func:`excluded <is_excluded>`: the readers leave them out of the text and the counts.
+marked (:attr:`Parsed.excluded`): the readers leave them out of the text and the counts.
 :func:`clean_verbatim` maps verbatim text (real or generated) to clean text and counts, so
 synthetic descriptions get the same features as real ones. The conventions, one test each,
 are in ``tests/detect/test_chat_conformance.py`` and the README's CHAT table.
@@ -69,7 +69,6 @@ _PAUSE = re.compile(r"\((?:\.{1,3}|\d+(?::\d+)?(?:\.\d*)?)\)")  # (.) (..) (...)
 _RETRACE = re.compile(r"/{1,3}[-?]?")  # [/] [//] [///] [/-] [/?]
 _REPEAT = re.compile(r"x\s*(\d+)")  # [x 3]: said three times
 _REPLACE = re.compile(r"::?\s+(.*)", re.S)  # [: target], [:: target]
-_EXCLUDED = re.compile(r"\[\+\s*exc\s*\]")
 _LINKERS = frozenset({"+<", "++", "+^", '+"', "+,", "+≈", "+≋"})
 _TRAIL_OFF = frozenset({"+...", "+..?"})
 _QUESTION = frozenset({"?", "+..?", "+/?", "+//?", "+!?", "+/??", "+?"})
@@ -354,7 +353,7 @@ def _apply_ampersand(token: str, units: list[_Unit], counts: dict[str, int]) -> 
     kind, rest = token[1:2], token[2:]
     if kind == "-":
         counts["fillers"] += 1
-        units.append(_Unit([_word(rest).lower()], []))  # said, not meant: verbatim only
+        units.append(_Unit(_word(rest).lower().split(), []))  # said, not meant: verbatim only
     elif kind == "+":
         counts["fragments"] += 1
     elif kind in ("=", "~", "*", "{", "}"):
@@ -407,11 +406,6 @@ def _check_brackets(path: Path, u: ChatUtterance) -> None:
 
 
 # -- cleaning -----------------------------------------------------------------------------------
-
-
-def is_excluded(raw: str) -> bool:
-    """``[+ exc]``: the transcribers excluded the utterance from analysis."""
-    return bool(_EXCLUDED.search(raw))
 
 
 def _ending(parsed: Parsed, *, verbatim: bool) -> str:
