@@ -78,8 +78,8 @@ class Visits(str, Enum):
 class ReadReport:
     """What a read found and did: the layout, files skipped, transcripts left out, visits, notes."""
 
-    layout: str
-    root: Path
+    layout: str = "?"  # filled in by load_corpus
+    root: Path = Path(".")
     skipped: list[CorpusError] = field(default_factory=list)  # bad input (--skip-bad)
     left_out: list[str] = field(default_factory=list)  # "path: reason", transcripts without speech to read
     visits: list[str] = field(default_factory=list)  # one line per speaker whose diagnosis changed
@@ -117,7 +117,7 @@ class ReadOptions(BaseModel):
 
         ``report``: a :class:`ReadReport` to fill in (default: a new one); it is returned too.
         """
-        read = report if report is not None else ReadReport("?", Path("."))
+        read = report if report is not None else ReadReport()
         try:
             corpus = load_corpus(path, skip_bad=self.skip_bad, report=read, visits=self.visits)
         finally:

@@ -427,7 +427,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     (run_dir / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
 
     with clock.stage("plan"):
-        read = ReadReport("?", Path("."))
+        read = ReadReport()
         corpus, folds, groups = plan(config, read)
         extractor = MarkerExtractor(cache_dir=run_dir / "cache")
     logger.info("%d folds in %d training groups, %d transcripts", len(folds), len(groups), len(corpus))

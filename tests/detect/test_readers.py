@@ -48,7 +48,7 @@ def make_adress(root, *, cc=("S001", "S002"), cd=("S003", "S004"), test=("S005",
 
 def test_adress_layout(tmp_path):
     root = make_adress(tmp_path)
-    report = ReadReport("?", root)
+    report = ReadReport()
     corpus = load_corpus(root, report=report)
     assert report.layout == "adress" and not report.skipped
     assert len(corpus) == 6 and len(corpus.speakers()) == 6
@@ -183,7 +183,7 @@ def test_skip_bad_keeps_going_and_lists_every_skipped_file(tmp_path):
     (root / "train/transcription/cc/S001.cha").write_text(cha().replace("@End\n", ""))  # truncated
     (root / "train/transcription/cd/S003.cha").write_bytes(b"\x00\x00binary")
     (root / "test/transcription/S005.cha").write_bytes(b"")
-    report = ReadReport("?", root)
+    report = ReadReport()
     corpus = load_corpus(root, skip_bad=True, report=report)
     assert sorted(t.id for t in corpus) == ["S002", "S004", "S006"]
     reasons = " | ".join(str(e) for e in report.skipped)
@@ -218,7 +218,7 @@ def test_transcripts_without_participant_words_are_left_out_not_fatal(tmp_path):
     (root / "test/transcription/S006.cha").write_text(
         cha().replace("*PAR:\t&uh the boy is on the stool .", "*PAR:\t&=laughs xxx .")
         .replace("the water is &-um overflowing +...", "mhm . [+ exc]"))
-    report = ReadReport("?", root)
+    report = ReadReport()
     corpus = load_corpus(root, report=report)  # strict, and still read
     assert sorted(t.id for t in corpus) == ["S001", "S002", "S003", "S005"]
     assert [line.split(": ", 1)[1] for line in report.left_out] == [
@@ -247,7 +247,7 @@ PITT = ["Control/001-0", "Control/001-2", "Control/002-0", "Control/003-1", "Con
 
 
 def test_changed_diagnosis_default_policy_reads_every_visit_and_says_so(tmp_path, caplog):
-    report = ReadReport("?", tmp_path)
+    report = ReadReport()
     with caplog.at_level("INFO", logger="detect.readers"):
         corpus = load_corpus(make_pitt(tmp_path, PITT), report=report)
     assert len(corpus) == 12
@@ -278,7 +278,7 @@ def test_changed_diagnosis_speaker_visits_stay_in_one_fold(tmp_path):
     (Visits.last, ["dementia/123-3"], 7, "kept the last visit only (AD)"),
 ])
 def test_changed_diagnosis_alternative_policies(tmp_path, policy, ids_123, n, says):
-    report = ReadReport("?", tmp_path)
+    report = ReadReport()
     corpus = load_corpus(make_pitt(tmp_path, PITT), report=report, visits=policy)
     assert [t.id for t in corpus if t.speaker_id == "123"] == ids_123
     assert len(corpus) == n and len(corpus.speakers()) == (6 if policy == Visits.exclude_changed else 7)
@@ -362,7 +362,7 @@ def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
     with pytest.raises(CorpusError, match="011-0.cha: binary"):
         plan(config)
     config = config.model_copy(update={"reading": with_flags(config.reading, True, None, Visits.exclude_changed)})
-    read = ReadReport("?", root)
+    read = ReadReport()
     corpus, _, _ = plan(config, read)
     assert len(read.skipped) == 1 and "123" not in corpus.speakers()
     assert config.digest() != load_config("tiny", corpus=root, output_dir=tmp_path / "runs").digest()

@@ -183,6 +183,8 @@ def test_mlflow_holds_parent_children_plots_and_report(benchmark_run):
     assert parent.data.params["corpus_digest"] == corpus.digest()
     artifacts = {a.path for a in client.list_artifacts(result.run_id, "report")}
     assert {"report/delta_f1.png", "report/report.html", "report/report.md", "report/scores.csv"} <= artifacts
+    assert "corpus/read_report.txt" in {a.path for a in client.list_artifacts(result.run_id, "corpus")}
+    assert parent.data.metrics["corpus_skipped_files"] == 0
     dpo_child = next(r for r in children if r.info.run_name.startswith("tfidf-dpo"))
     assert len(client.get_metric_history(dpo_child.info.run_id, "f1")) == len(benchmark_run["folds"])
     assert 0 < dpo_child.data.metrics["synthetic_used"] <= dpo_child.data.metrics["synthetic_wanted"]
