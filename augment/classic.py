@@ -29,9 +29,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from detect.records import Label, Transcript
-
+from augment.prompts import LABEL_STYLE
 from augment.synthetic import GeneratorInfo, SyntheticDescription
+from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def classic_augment(
             out.append(
                 SyntheticDescription(
                     id=f"classic-{op}-{t.id}-{copy}",
-                    style="ad" if t.label == Label.AD else "hc",
+                    style=LABEL_STYLE[t.label],
                     text=text,
                     generator=GeneratorInfo(kind="classic", method=op, config_hash=f"i{config.intensity:g}-s{config.seed}"),
                     parent_ids=(t.id,),

@@ -21,24 +21,16 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from augment.prompts import StyleChoice
+
 models_app = typer.Typer(help="Base models: prepare the local SmolLM2 folder.", no_args_is_help=True)
 augment_app = typer.Typer(help="Preference pairs, generator training and generation.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
-class StyleChoice(str, Enum):
-    ad = "ad"
-    hc = "hc"
-    both = "both"
-
-
 class ModeChoice(str, Enum):
     separate = "separate"
     conditional = "conditional"
-
-
-def _styles(style: StyleChoice) -> tuple[str, ...]:
-    return ("ad", "hc") if style == StyleChoice.both else (style.value,)
 
 
 def _strategies(text: str) -> tuple[str, ...]:
@@ -101,7 +93,7 @@ def pairs(
     from augment.pairs import PairConfig, build_pairs, read_samples, write_pairs
 
     try:
-        config = PairConfig(strategies=_strategies(strategies), styles=_styles(style), mode=mode.value,
+        config = PairConfig(strategies=_strategies(strategies), styles=style.styles(), mode=mode.value,
                             min_margin=min_margin, degrade_intensity=intensity,
                             rejected_per_chosen=rejected_per_chosen, max_pairs_per_strategy=max_pairs, seed=seed)
     except ValueError as e:
@@ -171,7 +163,7 @@ def train(
 
     try:
         config = GeneratorConfig(
-            styles=_styles(style), mode=mode.value, base_model=str(base_model) if base_model else None,
+            styles=style.styles(), mode=mode.value, base_model=str(base_model) if base_model else None,
             sft=CookieSFTConfig(output_dir=str(out), num_train_epochs=sft_epochs, learning_rate=sft_lr,
                                 max_length=max_length, per_device_train_batch_size=batch_size, seed=seed,
                                 min_transcripts=min_transcripts),

@@ -16,14 +16,14 @@ Run::
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from detect.records import Label, Transcript
+from detect.hashing import digest
+from detect.records import Transcript
 
-from augment.prompts import PROMPT_VERSION, TASK, Style, task_messages
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, TASK, Style, task_messages
 
 Messages = list[dict[str, str]]
 
@@ -47,8 +47,7 @@ class FewShotPrompter:
     def __init__(self, training: Sequence[Transcript], style: Style, config: PromptOnlyConfig | None = None):
         self.config = config or PromptOnlyConfig()
         self.style = style
-        label = Label.AD if style == "ad" else Label.HC
-        self.pool = sorted((t for t in training if t.label == label and (t.verbatim or t.text).strip()), key=lambda t: t.id)
+        self.pool = sorted((t for t in training if t.label == STYLE_LABEL[style] and (t.verbatim or t.text).strip()), key=lambda t: t.id)
         if self.config.shots and len(self.pool) < self.config.shots:
             raise ValueError(
                 f"prompt-only {style.upper()} needs {self.config.shots} training transcripts of that label, found {len(self.pool)}"
@@ -72,6 +71,5 @@ class FewShotPrompter:
 
     def config_hash(self) -> str:
         """Identifies the prompt set: template version, shots, seed and the example pool."""
-        payload = "|".join([PROMPT_VERSION, str(self.config.shots), str(self.config.max_example_words), str(self.config.seed),
-                            *(t.id for t in self.pool)])
-        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+        return digest("|".join([PROMPT_VERSION, str(self.config.shots), str(self.config.max_example_words),
+                                str(self.config.seed), *(t.id for t in self.pool)]), 12)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
 import json
 import logging
 import math
@@ -48,18 +47,11 @@ from typing import Any
 from trl import DPOConfig, SFTConfig
 
 from augment.base_model import MARKER_FILE, resolve_base_model
-from augment.pairs import (
-    MARGIN_MARKERS,
-    STYLE_LABEL,
-    PairConfig,
-    PairSet,
-    StyleAxis,
-    build_pairs,
-    real_verbatim,
-    verbatim_markers,
-    write_pairs,
-)
-from augment.prompts import PROMPT_VERSION, STYLES, Mode, Style, completion_messages, task_messages
+from augment.pairs import PairConfig, PairSet, build_pairs, write_pairs
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, completion_messages, task_messages
+from augment.style_axis import STYLE_MARKERS, StyleAxis
+from detect.hashing import digest
+from detect.markers import real_verbatim, verbatim_markers
 from detect.errors import UserError
 from detect.records import Corpus, Transcript
 
@@ -230,10 +222,6 @@ def lora_fields(lora: Any) -> dict[str, Any]:
     return out
 
 
-def _hash(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def base_model_identity(folder: Path) -> dict[str, str]:
     """Name and content digest of a base-model folder (cheap: no weights are read)."""
     marker = folder / MARKER_FILE
@@ -242,7 +230,7 @@ def base_model_identity(folder: Path) -> dict[str, str]:
         return {"name": "SmolLM2-135M-Instruct", "digest": meta.get("gguf_sha256", "")[:16]}
     config = (folder / "config.json").read_text()
     weights = sorted(str(p.stat().st_size) for p in folder.glob("*.safetensors"))
-    return {"name": folder.name, "digest": _hash([config, weights])}
+    return {"name": folder.name, "digest": digest([config, weights])}
 
 
 # -- results ----------------------------------------------------------------------------------------
@@ -498,7 +486,7 @@ def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[str]
 
     stage_dir = unit_dir / "sft"
     adapter = stage_dir / "adapter"
-    config_hash = _hash({"stage": "sft", "args": _semantic(args), "lora": lora_fields(lora), "mode": mode,
+    config_hash = digest({"stage": "sft", "args": _semantic(args), "lora": lora_fields(lora), "mode": mode,
                          "styles": list(styles), "prompt": PROMPT_VERSION, "base": identity, "data": data_digest})
     meta = _read_meta(adapter)
     if meta and meta.get("config_hash") == config_hash:
@@ -544,8 +532,8 @@ def run_dpo(base: Path, sft: StageResult, pairs: Sequence[Any], styles: Sequence
         )
     stage_dir = unit_dir / "dpo"
     adapter = stage_dir / "adapter"
-    pairs_digest = _hash(sorted(p.id for p in pairs))
-    config_hash = _hash({"stage": "dpo", "sft": sft.config_hash, "args": _semantic(args), "pairs": pairs_digest})
+    pairs_digest = digest(sorted(p.id for p in pairs))
+    config_hash = digest({"stage": "dpo", "sft": sft.config_hash, "args": _semantic(args), "pairs": pairs_digest})
     meta = _read_meta(adapter)
     if meta and meta.get("config_hash") == config_hash:
         logger.info("DPO %s: cached adapter %s", "+".join(styles), adapter)
@@ -602,16 +590,15 @@ def _save_adapter(model, adapter: Path) -> None:
 # -- marker comparison ------------------------------------------------------------------------------
 
 
-COMPARE_MARKERS: tuple[str, ...] = (*MARGIN_MARKERS, "mattr", "filler_rate", "trailing_off_rate")
+COMPARE_MARKERS: tuple[str, ...] = (*STYLE_MARKERS, "mattr", "filler_rate", "trailing_off_rate")
 
 
 def compare_markers(transcripts: Sequence[Transcript], samples: Mapping[str, Sequence[str]], extractor: Any = None):
     """Mean markers of real AD, real HC and each sample group (``"sft:ad"`` -> texts), with a style score.
 
     ``style_score`` is the position on the AD-HC axis fitted to the real transcripts
-    (:class:`augment.pairs.StyleAxis`): positive is AD-like, negative HC-like.
+    (:class:`augment.style_axis.StyleAxis`): positive is AD-like, negative HC-like.
     """
-    import pandas as pd
 
     groups: dict[str, list[str]] = {
         "real AD": [real_verbatim(t) for t in transcripts if t.label == STYLE_LABEL["ad"]],
@@ -634,7 +621,7 @@ def plot_comparison(table, path: Path) -> Path:
     matplotlib.use("Agg")  # headless
     import matplotlib.pyplot as plt
 
-    columns = ["style_score", *MARGIN_MARKERS]
+    columns = ["style_score", *STYLE_MARKERS]
     fig, axes = plt.subplots(1, len(columns), figsize=(3.0 * len(columns), 0.45 * len(table) + 1.2), sharey=True)
     colours = ["#b2182b" if "AD" in g or g.endswith(":ad") else "#2166ac" if "HC" in g or g.endswith(":hc")
                else "#777777" for g in table.index]

@@ -19,26 +19,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from detect.errors import UserError
+from detect.classifiers import DETECTORS
+from detect.errors import ConfigError
 
 detect_app = typer.Typer(help="Train and evaluate AD detectors (BERT, TF-IDF, markers).", no_args_is_help=True)
 console = Console()
 
 
-class ClassifierName(str, Enum):
-    bert = "bert"
-    tfidf = "tfidf"
-    markers = "markers"
-    majority = "majority"
+ClassifierName = Enum("ClassifierName", {name: name for name in DETECTORS}, type=str)
 
 
 class SplitName(str, Enum):
     kfold = "kfold"
     adress = "adress"
-
-
-class ConfigError(UserError):
-    """A bad --config file or --set value."""
 
 
 CorpusOpt = Annotated[

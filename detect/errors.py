@@ -12,6 +12,10 @@ class UserError(Exception):
     """
 
 
+class ConfigError(UserError):
+    """A configuration (a YAML profile, a config file, a ``--set`` value) that cannot be used as written."""
+
+
 class CorpusError(UserError):
     """Bad input data: a transcript, a metadata file, a CSV/JSONL row.
 

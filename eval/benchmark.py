@@ -22,7 +22,6 @@ Protocol (see ARCHITECTURE.md):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -42,18 +41,18 @@ from augment import generate as generation
 from augment import prompt_only
 from augment import serve as serving
 from augment import train as generator_training
-from augment.prompts import task_messages
+from augment.prompts import STYLE_LABEL, task_messages
 from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records, write_records
 from detect import cv
 from detect.errors import UserError
+from detect.hashing import digest
 from detect.markers import MarkerExtractor
 from detect.readers import default_corpus_path, load_corpus
-from detect.records import Corpus, Label, Transcript
+from detect.records import Corpus, Transcript
 from eval.config import GENERATED, BenchmarkConfig
 
 logger = logging.getLogger(__name__)
 
-STYLE_LABEL = {"ad": Label.AD, "hc": Label.HC}
 SCORE_KEYS = ["classifier", "condition", "ratio", "seed", "fold"]
 QUALITY_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate", "mean_utterance_length")
 
@@ -85,7 +84,7 @@ class BenchmarkResult:
 
 
 def group_key(train_speakers) -> str:
-    return hashlib.sha256("\n".join(sorted(train_speakers)).encode()).hexdigest()[:10]
+    return digest("\n".join(sorted(train_speakers)), 10)
 
 
 def plan(config: BenchmarkConfig) -> tuple[Corpus, list[cv.Fold], dict[str, Group]]:

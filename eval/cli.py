@@ -67,3 +67,7 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
     # Offline by design: nothing is ever fetched from a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+if __name__ == "__main__":  # python -m eval.cli ...
+    app()

@@ -7,8 +7,6 @@ any other value is a path to a YAML file of the same shape.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 from dataclasses import fields
 from importlib import resources
 from pathlib import Path
@@ -17,15 +15,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from detect.errors import UserError
+from detect.errors import ConfigError
+from detect.hashing import digest
 
 Condition = Literal["none", "classic", "prompt-only", "sft", "dpo"]
 CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
 GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
-
-
-class ConfigError(UserError):
-    """A benchmark config that cannot be used as written."""
 
 
 class _Strict(BaseModel):
@@ -103,10 +98,11 @@ class BenchmarkConfig(_Strict):
     @field_validator("classifiers")
     @classmethod
     def _known_classifiers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = {"bert", "tfidf", "markers", "majority"}
-        unknown = [c for c in value if c not in known]
+        from detect.classifiers import DETECTORS
+
+        unknown = [c for c in value if c not in DETECTORS]
         if unknown or not value:
-            raise ValueError(f"unknown classifier(s) {unknown}; choose from {sorted(known)}")
+            raise ValueError(f"unknown classifier(s) {unknown}; choose from {sorted(DETECTORS)}")
         return value
 
     @property
@@ -117,7 +113,7 @@ class BenchmarkConfig(_Strict):
         return self.output_dir or Path("runs") / self.name
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+        return digest(self.model_dump(mode="json"), 12)
 
 
 def profiles() -> dict[str, Path]:

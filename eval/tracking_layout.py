@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 
 from detect import tracking
+from detect.metrics import METRICS
 from eval.report import delta_f1_chart, marker_distributions, ratio_curve, write_report
 
 logger = logging.getLogger(__name__)
-METRICS = ("f1", "macro_f1", "accuracy", "auroc", "sensitivity", "specificity")
 PLOT_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate")
 
 

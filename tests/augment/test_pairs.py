@@ -17,13 +17,12 @@ from augment.pairs import (
     read_samples,
     read_summary,
     summary_path,
-    verbatim_markers,
     write_pairs,
 )
 from augment.prompts import render, task_messages
 from detect.chat import clean_verbatim
 from detect.errors import CorpusError
-from detect.markers import MarkerExtractor
+from detect.markers import MarkerExtractor, verbatim_markers
 from detect.records import Label
 
 
