@@ -7,7 +7,7 @@ any other value is a path to a YAML file of the same shape.
 from __future__ import annotations
 
 import difflib
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -165,11 +165,14 @@ def _one_line(path: Path, error: ValidationError, prefix: tuple[str, ...] = ()) 
 
 
 def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str, Any]]]:
-    """The sections handed to a component as a mapping: (key, the dataclass that takes it, options)."""
+    """The sections handed to a component as a mapping: (key, the class that takes it, options).
+
+    The class is a (pydantic or TRL) dataclass, or a detector (a scikit-learn estimator).
+    """
     from augment.classic import ClassicConfig
     from augment.filters import FilterConfig
     from augment.train import CookieDPOConfig, CookieSFTConfig, PairConfig, SampleConfig
-    from detect.classifiers import config_class
+    from detect.classifiers import detector_class
 
     g = config.generator
     sections = [
@@ -182,7 +185,7 @@ def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str
         ("filters", FilterConfig, config.filters),
     ]
     for name, options in config.classifier_options.items():
-        sections.append((f"classifier_options.{name}", config_class(name), options))
+        sections.append((f"classifier_options.{name}", detector_class(name), options))
     return sections
 
 
@@ -190,15 +193,18 @@ def _check_options(path: Path, where: str, cls: type, options: dict[str, Any]) -
     """Unknown keys and wrong types in a component's options fail at load, not an hour into a run."""
     from pydantic import TypeAdapter
 
-    known = [f.name for f in fields(cls)]
+    known = [f.name for f in fields(cls)] if is_dataclass(cls) else cls._get_param_names()
     for key in options:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(f"{path}: {where}.{key}: unknown key{hint}")
     try:
-        TypeAdapter(cls).validate_python(options)
+        if is_dataclass(cls):
+            TypeAdapter(cls).validate_python(options)
+        else:  # a detector: scikit-learn's parameter constraints, whose message names the parameter
+            cls(**options)._validate_params()
     except ValidationError as error:
         raise _one_line(path, error, prefix=(where,)) from None
-    except (TypeError, ValueError) as error:  # raised by the dataclass's own __post_init__ checks
+    except (TypeError, ValueError) as error:  # a TRL config's own __post_init__ checks, or a detector's
         raise ConfigError(f"{path}: {where}: {error}") from None

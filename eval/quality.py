@@ -69,7 +69,7 @@ def tstr_f1(corpus: Corpus, groups: Mapping[str, Group], condition: str) -> floa
         for fold in group.folds:
             test = corpus.by_speakers(fold.test_speakers)
             detector = make_detector("tfidf", seed=fold.seed).fit(synthetic)
-            scores.append(binary_metrics(test.y(), detector.predict_proba(test))["f1"])
+            scores.append(binary_metrics(test.y(), detector.p_ad(test))["f1"])
     return float(np.mean(scores)) if scores else float("nan")
 
 
