@@ -22,6 +22,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from augment.prompts import StyleChoice
+from detect.errors import one_line
 
 models_app = typer.Typer(help="Base models: prepare the local SmolLM2 folder.", no_args_is_help=True)
 augment_app = typer.Typer(help="Preference pairs, generator training and generation.", no_args_is_help=True)
@@ -97,7 +98,7 @@ def pairs(
                             min_margin=min_margin, degrade_intensity=intensity,
                             rejected_per_chosen=rejected_per_chosen, max_pairs_per_strategy=max_pairs, seed=seed)
     except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise typer.BadParameter(one_line(e)) from None
     transcripts = _transcripts(corpus, split)
     sample_texts = read_samples(samples) if samples else None
     with _stage_progress() as progress:
@@ -152,14 +153,9 @@ def train(
 ) -> None:
     """SFT then DPO of AD-style and/or HC-style LoRA adapters; resumes an interrupted run in the same --out."""
     from augment.pairs import PairConfig
-    from augment.train import (
-        CookieDPOConfig,
-        CookieSFTConfig,
-        GeneratorConfig,
-        SampleConfig,
-        default_lora_config,
-        train_generators,
-    )
+    from augment.sampling import SampleConfig
+    from augment.stages import CookieDPOConfig, CookieSFTConfig, default_lora_config
+    from augment.train import GeneratorConfig, train_generators
 
     try:
         config = GeneratorConfig(
@@ -178,7 +174,7 @@ def train(
             tracking_uri=tracking_uri, experiment=experiment, track=track,
         )
     except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise typer.BadParameter(one_line(e)) from None
     transcripts = _transcripts(corpus, split)
     with _stage_progress() as progress:
         task = progress.add_task("starting", total=None)

@@ -25,7 +25,10 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from typing import Literal, get_args
+
+from pydantic import Field, model_validator
+from pydantic.dataclasses import dataclass
 
 from augment.prompts import Style
 from augment.style_axis import STYLE_MARKERS, StyleAxis
@@ -43,53 +46,39 @@ _TRIPLE = re.compile(r"(.)\1\1")
 _VOWELLESS_OK = frozenset({"hm", "hmm", "mm", "mhm", "shh", "psst", "nth", "tsk", "st", "nd", "rd", "th"})
 
 
+VerdictName = Literal["length", "garbage", "on_topic", "duplicate", "privacy", "style"]
+VERDICTS: tuple[VerdictName, ...] = get_args(VerdictName)
+
+
 @dataclass
 class FilterConfig:
     """Thresholds for :func:`apply_filters`; defaults suit 50-300-word descriptions."""
 
-    min_words: int = field(default=15, metadata={"help": "Fewer words than this fails 'length'."})
-    max_words: int = field(default=400, metadata={"help": "More words than this fails 'length'."})
-    loop_ngram: int = field(default=3, metadata={"help": "n for the repeated-n-gram loop check."})
-    max_repeated_ngram_share: float = field(
-        default=0.35, metadata={"help": "Largest share of word n-grams that repeat an earlier one."}
-    )
-    max_repeat_run: int = field(
-        default=4, metadata={"help": "Longest run of one word repeated back to back (the the the ...)."}
-    )
-    max_nonword_share: float = field(default=0.15, metadata={"help": "Largest share of non-word tokens."})
-    min_iu_coverage: float = field(
-        default=0.1, metadata={"help": "Least Cookie Theft information-unit coverage for 'on_topic'."}
-    )
-    near_duplicate_jaccard: float = field(
-        default=0.8, metadata={"help": "Word-5-gram Jaccard at or above which a record is a near duplicate."}
-    )
-    privacy_ngram: int = field(
-        default=8, metadata={"help": "Words in a run shared with a real transcript that fails 'privacy'."}
-    )
-    style_markers: tuple[str, ...] = field(
-        default=STYLE_MARKERS, metadata={"help": "Markers of the style axis the style check uses."}
-    )
-    style_min_score: float = field(
-        default=0.0, metadata={"help": "How far onto its style's side of the axis a record must lie (0: the midpoint)."}
-    )
-    require: tuple[str, ...] = field(
-        default=("length", "garbage", "on_topic", "duplicate", "privacy"),
-        metadata={"help": "Verdicts a record must pass to be selected; add 'style' to cherry-pick by style."},
-    )
+    min_words: int = Field(15, gt=0, description="Fewer words than this fails 'length'.")
+    max_words: int = Field(400, gt=0, description="More words than this fails 'length'.")
+    loop_ngram: int = Field(3, ge=1, description="n for the repeated-n-gram loop check.")
+    max_repeated_ngram_share: float = Field(
+        0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one.")
+    max_repeat_run: int = Field(4, ge=1, description="Longest run of one word repeated back to back (the the the ...).")
+    max_nonword_share: float = Field(0.15, ge=0, le=1, description="Largest share of non-word tokens.")
+    min_iu_coverage: float = Field(0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'.")
+    near_duplicate_jaccard: float = Field(
+        0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
+    privacy_ngram: int = Field(
+        8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy' (shorter runs are common phrases).")
+    style_markers: tuple[str, ...] = Field(
+        STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
+    style_min_score: float = Field(
+        0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint).")
+    require: tuple[VerdictName, ...] = Field(
+        ("length", "garbage", "on_topic", "duplicate", "privacy"),
+        description="Verdicts a record must pass to be selected; add 'style' to cherry-pick by style.")
 
-    def __post_init__(self):
-        if not 0 < self.min_words <= self.max_words:
-            raise ValueError(f"need 0 < min_words <= max_words, got {self.min_words}, {self.max_words}")
-        if self.privacy_ngram < 3:
-            raise ValueError(f"privacy_ngram must be >= 3 (shorter runs are common phrases), got {self.privacy_ngram}")
-        if not 0 < self.near_duplicate_jaccard <= 1:
-            raise ValueError(f"near_duplicate_jaccard must be in (0, 1], got {self.near_duplicate_jaccard}")
-        unknown = set(self.require) - set(VERDICTS)
-        if unknown:
-            raise ValueError(f"unknown verdict(s) in require: {sorted(unknown)}; choose from {VERDICTS}")
-
-
-VERDICTS = ("length", "garbage", "on_topic", "duplicate", "privacy", "style")
+    @model_validator(mode="after")
+    def _length_bounds(self) -> FilterConfig:
+        if self.min_words > self.max_words:
+            raise ValueError(f"need min_words <= max_words, got {self.min_words}, {self.max_words}")
+        return self
 
 
 # -- text normalisation -------------------------------------------------------------

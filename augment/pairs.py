@@ -31,14 +31,15 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass as config_dataclass
 
 from augment.degrade import DegradeConfig, degrade
-from augment.prompts import MODES, PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, task_messages
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, task_messages
 from augment.style_axis import STYLE_MARKERS, StyleAxis
 from detect.errors import CorpusError, UserError
 from detect.hashing import digest
@@ -107,41 +108,24 @@ class PairsSummary(BaseModel):
 # -- configuration ---------------------------------------------------------------------------------
 
 
-@dataclass
+@config_dataclass
 class PairConfig:
     """How pairs are built."""
 
     # what
-    strategies: tuple[str, ...] = field(default=("real", "degraded"), metadata={"help": "Any of real, degraded, generated.", "choices": STRATEGIES})
-    styles: tuple[str, ...] = field(default=("ad", "hc"), metadata={"help": "Target styles to build pairs for.", "choices": STYLES})
-    mode: str = field(default="separate", metadata={"help": "Prompt mode.", "choices": MODES})
+    strategies: tuple[Strategy, ...] = Field(("real", "degraded"), min_length=1, description="Any of real, degraded, generated.")
+    styles: tuple[Style, ...] = Field(("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
+    mode: Mode = Field("separate", description="Prompt mode.")
     # how many
-    rejected_per_chosen: int = field(default=2, metadata={"help": "Real pairing: other-style texts drawn per chosen text."})
-    degraded_per_transcript: int = field(default=1, metadata={"help": "Degradation: degraded versions per HC transcript."})
-    max_pairs_per_strategy: int | None = field(default=None, metadata={"help": "Cap per (style, strategy), kept at random."})
+    rejected_per_chosen: int = Field(2, ge=1, description="Real pairing: other-style texts drawn per chosen text.")
+    degraded_per_transcript: int = Field(1, ge=1, description="Degradation: degraded versions per HC transcript.")
+    max_pairs_per_strategy: int | None = Field(None, ge=1, description="Cap per (style, strategy), kept at random.")
     # filtering
-    min_margin: float = field(default=0.2, metadata={"help": "Drop pairs whose style-axis margin is below this."})
-    min_transcripts: int = field(default=4, metadata={"help": "Fewer transcripts of a style than this is an error."})
+    min_margin: float = Field(0.2, description="Drop pairs whose style-axis margin is below this.")
+    min_transcripts: int = Field(4, ge=1, description="Fewer transcripts of a style than this is an error.")
     # degradation
-    degrade_intensity: float = field(default=0.6, metadata={"help": "Degradation intensity, 0 to 1."})
-    seed: int = field(default=0, metadata={"help": "Seed for sampling and degradation."})
-
-    def __post_init__(self):
-        self.strategies = tuple(self.strategies)
-        self.styles = tuple(self.styles)
-        for name, values, allowed in (("strategies", self.strategies, STRATEGIES), ("styles", self.styles, STYLES)):
-            bad = [v for v in values if v not in allowed]
-            if bad or not values:
-                raise ValueError(f"{name} must be a non-empty subset of {allowed}, got {values}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.rejected_per_chosen < 1 or self.degraded_per_transcript < 1:
-            raise ValueError("rejected_per_chosen and degraded_per_transcript must be >= 1")
-        if self.max_pairs_per_strategy is not None and self.max_pairs_per_strategy < 1:
-            raise ValueError(f"max_pairs_per_strategy must be >= 1 or None, got {self.max_pairs_per_strategy}")
-        if self.min_transcripts < 1:
-            raise ValueError(f"min_transcripts must be >= 1, got {self.min_transcripts}")
-        DegradeConfig(intensity=self.degrade_intensity)  # validates the range
+    degrade_intensity: float = Field(0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
+    seed: int = Field(0, description="Seed for sampling and degradation.")
 
 
 @dataclass

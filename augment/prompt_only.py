@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from detect.hashing import digest
 from detect.records import Transcript
@@ -30,15 +32,9 @@ Messages = list[dict[str, str]]
 
 @dataclass
 class PromptOnlyConfig:
-    shots: int = field(default=3, metadata={"help": "Real examples of the style per prompt."})
-    max_example_words: int = field(default=120, metadata={"help": "Each example is cut to this many words (context length)."})
-    seed: int = field(default=0, metadata={"help": "Example draw for record i uses seed + i."})
-
-    def __post_init__(self):
-        if self.shots < 0:
-            raise ValueError(f"shots must be >= 0, got {self.shots}")
-        if self.max_example_words <= 0:
-            raise ValueError(f"max_example_words must be > 0, got {self.max_example_words}")
+    shots: int = Field(3, ge=0, description="Real examples of the style per prompt.")
+    max_example_words: int = Field(120, gt=0, description="Each example is cut to this many words (context length).")
+    seed: int = Field(0, description="Example draw for record i uses seed + i.")
 
 
 class FewShotPrompter:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import ValidationError
+
 
 class UserError(Exception):
     """Base of every error caused by the user's input or setup, in any package.
@@ -31,3 +33,19 @@ class CorpusError(UserError):
         if fix:
             message += f" ({fix})"
         super().__init__(message)
+
+
+def one_line(error: Exception, prefix: tuple[str, ...] = ()) -> str:
+    """An error as one line; for a pydantic ``ValidationError``: ``dotted.key: problem`` of the first problem."""
+    if not isinstance(error, ValidationError):
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in (*prefix, *first["loc"])) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key"
+    elif first["type"] == "value_error":  # a validator's own message says it all
+        problem = str(first["ctx"]["error"])
+    else:
+        problem = f"{first['msg']} (got {first.get('input')!r})"
+    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{key}: {problem}{more}"

@@ -267,9 +267,7 @@ def keep(config: BenchmarkConfig, group: Group, condition: str, records: list[Sy
                                              extractor=extractor)
     require = filter_config.require
     if condition == "classic":
-        # Classic copies are edits of real training transcripts by design: the privacy verdict
-        # is recorded for the report, but it cannot be a reason to drop them.
-        require = tuple(r for r in require if r != "privacy")
+        require = classic_augmentation.selection_require(require)
     passed = synthetic_filters.select(judged, require)
     group.records[condition] = judged
     group.synthetic[condition] = [r.to_transcript(condition=condition) for r in passed]

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from detect.errors import ConfigError
+from detect.errors import ConfigError, one_line
 from detect.hashing import digest
 
 Condition = Literal["none", "classic", "prompt-only", "sft", "dpo"]
@@ -38,9 +38,9 @@ class GeneratorConfig(_Strict):
     base_model: Path | None = Field(None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct.")
     mode: Literal["separate", "conditional"] = "separate"
     pairs: dict[str, Any] = Field(default_factory=dict, description="augment.pairs options.")
-    sft: dict[str, Any] = Field(default_factory=dict, description="augment.train SFT options.")
-    dpo: dict[str, Any] = Field(default_factory=dict, description="augment.train DPO options.")
-    sampling: dict[str, Any] = Field(default_factory=dict, description="augment.train samples after each stage.")
+    sft: dict[str, Any] = Field(default_factory=dict, description="augment.stages.CookieSFTConfig options.")
+    dpo: dict[str, Any] = Field(default_factory=dict, description="augment.stages.CookieDPOConfig options.")
+    sampling: dict[str, Any] = Field(default_factory=dict, description="augment.sampling.SampleConfig: samples after each stage.")
 
 
 class GenerationConfig(_Strict):
@@ -152,16 +152,7 @@ def load_config(name_or_path: str | Path, **overrides: Any) -> BenchmarkConfig:
 
 def _one_line(path: Path, error: ValidationError, prefix: tuple[str, ...] = ()) -> ConfigError:
     """The first problem of a validation error as ``path: dotted.key: problem``."""
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in (*prefix, *first["loc"])) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        problem = "unknown key"
-    elif first["type"] == "value_error":  # a validator's or __post_init__'s own message says it all
-        problem = str(first["ctx"]["error"])
-    else:
-        problem = f"{first['msg']} (got {first.get('input')!r})"
-    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return ConfigError(f"{path}: {key}: {problem}{more}")
+    return ConfigError(f"{path}: {one_line(error, prefix)}")
 
 
 def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str, Any]]]:
@@ -171,7 +162,9 @@ def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str
     """
     from augment.classic import ClassicConfig
     from augment.filters import FilterConfig
-    from augment.train import CookieDPOConfig, CookieSFTConfig, PairConfig, SampleConfig
+    from augment.pairs import PairConfig
+    from augment.sampling import SampleConfig
+    from augment.stages import CookieDPOConfig, CookieSFTConfig
     from detect.classifiers import detector_class
 
     g = config.generator
