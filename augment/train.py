@@ -40,8 +40,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +60,7 @@ from augment.stages import (
     run_dpo,
     run_sft,
 )
+from detect import tracking
 from detect.markers import real_verbatim
 from detect.records import Corpus, Transcript
 
@@ -137,62 +137,6 @@ def _check_transcripts(transcripts: Sequence[Transcript], styles: Sequence[str],
             )
 
 
-# -- MLflow -----------------------------------------------------------------------------------------
-
-
-def _mlflow_callback(stage: str):
-    from transformers import TrainerCallback
-
-    class StageCurves(TrainerCallback):
-        """Trainer logs -> MLflow metrics of the active run, prefixed by stage (sft/loss, dpo/rewards/margins)."""
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            import mlflow
-
-            if mlflow.active_run() is None or not logs:
-                return
-            metrics = {f"{stage}/{k}": float(v) for k, v in logs.items()
-                       if isinstance(v, int | float) and math.isfinite(float(v))}
-            if metrics:
-                mlflow.log_metrics(metrics, step=state.global_step)
-
-    return StageCurves()
-
-
-@contextlib.contextmanager
-def _tracking(config: GeneratorConfig, name: str, params: Mapping[str, Any]) -> Iterator[Any]:
-    if not config.track:
-        yield None
-        return
-    from detect.tracking import parent_run, setup_tracking
-
-    setup_tracking(config.experiment, config.tracking_uri)
-    with parent_run(name, params=params) as run:
-        yield run
-
-
-@contextlib.contextmanager
-def _child(config: GeneratorConfig, name: str, params: Mapping[str, Any]) -> Iterator[None]:
-    if not config.track:
-        yield
-        return
-    from detect.tracking import child_run
-
-    with child_run(name, params=params):
-        yield
-
-
-def _log_artifacts(config: GeneratorConfig, path: Path, artifact_path: str) -> None:
-    if not config.track:
-        return
-    import mlflow
-
-    if path.is_dir():
-        mlflow.log_artifacts(str(path), artifact_path=artifact_path)
-    elif path.is_file():
-        mlflow.log_artifact(str(path), artifact_path=artifact_path)
-
-
 # -- the pipeline -----------------------------------------------------------------------------------
 
 
@@ -225,7 +169,10 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
     }
     units: dict[str, UnitResult] = {}
     samples_for_table: dict[str, list[str]] = {}
-    with _tracking(config, f"generators-{config.mode}", params) as run:
+    # Untracked (config.track off, e.g. inside the benchmark): no run is opened and nothing is logged.
+    parent = tracking.experiment_run(config.experiment, f"generators-{config.mode}", uri=config.tracking_uri,
+                                     params=params)
+    with parent if config.track else contextlib.nullcontext() as run:
         if config.sampling.base:
             notify("sampling the base model")
             model, tokenizer = load_base_model(base)
@@ -237,7 +184,8 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
             del model
         for unit, styles in config.units().items():
             unit_dir = out_dir / unit
-            with _child(config, unit, {"styles": ",".join(styles)}):
+            child = tracking.child_run(unit, params={"styles": ",".join(styles)})
+            with child if config.track else contextlib.nullcontext():
                 result = _train_unit(base, transcripts, unit, styles, unit_dir, config, identity=identity,
                                      data_digest=data_digest, extractor=extractor, notify=notify)
             units[unit] = result
@@ -258,14 +206,12 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
             "data_digest": data_digest, "base_model": identity,
         }
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        if run is not None:
-            import mlflow
-
-            mlflow.log_table(table.reset_index(), artifact_file="markers/markers.json")
+        if config.track:
+            tracking.log_frame(table.reset_index(), "markers/markers.json")
             for path in (comparison_path, plot_path, out_dir / "report.json"):
-                _log_artifacts(config, path, "markers")
-            mlflow.log_metrics({f"style_score/{g.replace(':', '_').replace(' ', '_')}": float(v)
-                                for g, v in table["style_score"].items()})
+                tracking.log_path(path, "markers")
+            tracking.log_metrics({f"style_score/{g.replace(':', '_').replace(' ', '_')}": v
+                                  for g, v in table["style_score"].items()})
     return TrainReport(out_dir=out_dir, units=units, comparison=table, comparison_path=comparison_path,
                        plot_path=plot_path, run_id=run.info.run_id if run is not None else None)
 
@@ -274,11 +220,11 @@ def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles
                 config: GeneratorConfig, *, identity: dict[str, str], data_digest: str, extractor: Any,
                 notify: Callable[[str], None]) -> UnitResult:
     unit_dir.mkdir(parents=True, exist_ok=True)
-    callbacks = [_mlflow_callback("sft")] if config.track else []
     notify(f"{unit}: SFT")
     sft = run_sft(base, transcripts, styles, config.mode, config.sft, config.lora, unit_dir, identity=identity,
-                  data_digest=data_digest, callbacks=callbacks)
-    _log_artifacts(config, sft.adapter, f"adapters/{unit}/sft")
+                  data_digest=data_digest, callbacks=_curves(config, "sft"))
+    if config.track:
+        tracking.log_path(sft.adapter, f"adapters/{unit}/sft")
     samples: dict[str, dict[str, list[str]]] = {}
 
     notify(f"{unit}: sampling after SFT")
@@ -291,29 +237,30 @@ def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles
         pair_config = PairConfig(**{**asdict(config.pairs), "styles": styles, "mode": config.mode})
         pair_set: PairSet = build_pairs(transcripts, pair_config, samples=samples["sft"], extractor=extractor)
         pairs_path = write_pairs(unit_dir / "pairs.jsonl", pair_set.pairs, pair_set.summary)
-        _log_artifacts(config, pairs_path, f"pairs/{unit}")
-        _log_artifacts(config, unit_dir / "pairs.summary.json", f"pairs/{unit}")
         if config.track:
-            import mlflow
-
-            mlflow.log_metrics({"pairs/total": len(pair_set.pairs),
-                                "pairs/dropped_margin": sum(pair_set.summary.dropped_margin.values()),
-                                "pairs/dropped_duplicates": pair_set.summary.dropped_duplicates})
+            tracking.log_path(pairs_path, f"pairs/{unit}")
+            tracking.log_path(unit_dir / "pairs.summary.json", f"pairs/{unit}")
+            tracking.log_metrics({"pairs/total": len(pair_set.pairs),
+                                  "pairs/dropped_margin": sum(pair_set.summary.dropped_margin.values()),
+                                  "pairs/dropped_duplicates": pair_set.summary.dropped_duplicates})
         notify(f"{unit}: DPO")
-        callbacks = [_mlflow_callback("dpo")] if config.track else []
         dpo = run_dpo(base, sft, pair_set.pairs, styles, config.mode, config.dpo, unit_dir, identity=identity,
-                      data_digest=data_digest, callbacks=callbacks)
-        _log_artifacts(config, dpo.adapter, f"adapters/{unit}/dpo")
+                      data_digest=data_digest, callbacks=_curves(config, "dpo"))
+        if config.track:
+            tracking.log_path(dpo.adapter, f"adapters/{unit}/dpo")
         notify(f"{unit}: sampling after DPO")
         samples["dpo"] = _sample(base, dpo.adapter, styles, config)
     if config.track:
-        import mlflow
-
-        mlflow.log_metrics({f"sft/final/{k}": v for k, v in sft.metrics.items()})
+        tracking.log_metrics({f"sft/final/{k}": v for k, v in sft.metrics.items()})
         if dpo is not None:
-            mlflow.log_metrics({f"dpo/final/{k}".replace("/rewards/", "/rewards_"): v for k, v in dpo.metrics.items()})
+            tracking.log_metrics({f"dpo/final/{k}".replace("/rewards/", "/rewards_"): v for k, v in dpo.metrics.items()})
     write_samples(unit_dir / "samples.jsonl", samples)
     return UnitResult(name=unit, styles=styles, sft=sft, dpo=dpo, pairs_path=pairs_path, samples=samples)
+
+
+def _curves(config: GeneratorConfig, stage: str) -> list[Any]:
+    """Trainer callbacks: the stage's curves into MLflow when tracked."""
+    return [tracking.trainer_metrics(stage)] if config.track else []
 
 
 def _sample(base: Path, adapter: Path, styles: tuple[str, ...], config: GeneratorConfig) -> dict[str, list[str]]:

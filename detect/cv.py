@@ -17,7 +17,6 @@ or tracked in MLflow (parent run, one child per fold and seed)::
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -231,8 +230,8 @@ def evaluate_folds(
             Prediction(t.id, t.speaker_id, fold.seed, fold.fold, label, float(p))
             for t, label, p in zip(test, y, p_ad, strict=True)
         )
-        logger.info("%s seed %d fold %d: %s", classifier, fold.seed, fold.fold,
-                    {m: round(getattr(row, m), 3) for m in METRICS})
+        logger.debug("%s seed %d fold %d: %s", classifier, fold.seed, fold.fold,
+                     {m: round(getattr(row, m), 3) for m in METRICS})
         if on_fold:
             on_fold(FoldOutcome(fold, row, test, p_ad, detector))
     return result
@@ -286,8 +285,6 @@ def run_cv(
     ``final_fit``, a detector fitted on all training data logged as a pyfunc model.
     Returns the result and the parent run id.
     """
-    import mlflow
-
     from detect import tracking
     from detect.classifiers.mlflow_model import log_detector
 
@@ -296,7 +293,6 @@ def run_cv(
     real = evaluable(corpus)
     plan = make_folds(real, protocol=protocol, folds=folds, seeds=seeds)
     base = preflight(classifier, options)
-    tracking.setup_tracking(experiment, tracking_uri)
     if on_plan:
         on_plan(len(plan))
     params = {
@@ -304,7 +300,8 @@ def run_cv(
         "seeds": ",".join(map(str, seeds)), "extra_train": extra_train is not None,
         "config": params_to_json(base), **tracking.provenance_params(real),
     }
-    with tracking.parent_run(f"{protocol}-{classifier}", params=params, tags={"stage": "detect"}) as parent:
+    with tracking.experiment_run(experiment, f"{protocol}-{classifier}", uri=tracking_uri, params=params,
+                                 tags={"stage": "detect"}) as parent:
         tracking.log_corpus_dataset(real, name=f"corpus-{real.digest()}", context="evaluation")
 
         def log_child(outcome: FoldOutcome) -> None:
@@ -312,14 +309,13 @@ def run_cv(
             name = f"seed{m.seed}-fold{m.fold}"
             with tracking.child_run(name, params={"seed": m.seed, "fold": m.fold, "n_train": m.n_train,
                                                   "n_test": m.n_test, "n_extra": m.n_extra}):
-                mlflow.log_metrics({k: v for k, v in m.as_dict().items() if k in METRICS and not math.isnan(v)})
+                tracking.log_metrics({k: getattr(m, k) for k in METRICS})
                 tracking.log_confusion_matrix(outcome.test.y(), (outcome.p_ad >= 0.5).astype(int),
                                               title=f"{classifier} {name}")
             # Steps let the MLflow UI chart a metric across folds x seeds on the parent too.
             step = len(result_rows)
             result_rows.append(m)
-            mlflow.log_metrics({f"fold_{k}": v for k, v in m.as_dict().items()
-                                if k in METRICS and not math.isnan(v)}, step=step)
+            tracking.log_metrics({f"fold_{k}": getattr(m, k) for k in METRICS}, step=step)
             if on_fold:
                 on_fold(outcome)
 
@@ -327,13 +323,12 @@ def run_cv(
         result = evaluate_folds(real, plan, classifier, base, extra_train=extra_train, on_fold=log_child,
                                 protocol=protocol)
         for metric, s in result.summary.items():
-            values = {f"{metric}_mean": s.mean, f"{metric}_sd": s.sd, f"{metric}_ci_low": s.ci_low,
-                      f"{metric}_ci_high": s.ci_high}
-            mlflow.log_metrics({k: v for k, v in values.items() if not math.isnan(v)})
-        tracking.log_table_artifact(result.rows_frame(), "folds.csv")
-        tracking.log_table_artifact(result.summary_frame(), "summary.csv")
+            tracking.log_metrics({f"{metric}_mean": s.mean, f"{metric}_sd": s.sd, f"{metric}_ci_low": s.ci_low,
+                                  f"{metric}_ci_high": s.ci_high})
+        tracking.log_frame(result.rows_frame(), "folds.csv")
+        tracking.log_frame(result.summary_frame(), "summary.csv")
         preds = result.predictions_frame()
-        tracking.log_table_artifact(preds, "predictions.csv")
+        tracking.log_frame(preds, "predictions.csv")
         tracking.log_confusion_matrix(preds["y_true"], (preds["p_ad"] >= 0.5).astype(int),
                                       title=f"{classifier}: all folds x seeds")
         if final_fit:
