@@ -12,6 +12,7 @@ as one line with exit code 1.
 from __future__ import annotations
 
 import json
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from augment.prompts import StyleChoice
 from detect.errors import one_line
+from detect.logs import log_file
 
 models_app = typer.Typer(help="Base models: prepare the local SmolLM2 folder.", no_args_is_help=True)
 augment_app = typer.Typer(help="Preference pairs, generator training and generation.", no_args_is_help=True)
@@ -176,7 +178,9 @@ def train(
     except ValueError as e:
         raise typer.BadParameter(one_line(e)) from None
     transcripts = _transcripts(corpus, split)
-    with _stage_progress() as progress:
+    log_path = out / "logs" / f"train-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    console.print(f"log (transformers, TRL, training steps): {log_path}")
+    with log_file(log_path), _stage_progress() as progress:
         task = progress.add_task("starting", total=None)
         report = train_generators(transcripts, out, config,
                                   on_stage=lambda label: progress.update(task, description=label))

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
+from transformers.trainer_callback import PrinterCallback
 from trl import DPOConfig, SFTConfig
 
 from augment.adapters import cached_meta, lora_fields, save_adapter, training_fields, write_card
@@ -29,6 +31,7 @@ from augment.base_model import load_base_model
 from augment.prompts import PROMPT_VERSION, STYLE_LABEL, Mode, completion_messages, task_messages
 from detect.errors import UserError
 from detect.hashing import digest
+from detect.logs import FILE_ONLY
 from detect.markers import real_verbatim
 from detect.records import Transcript
 
@@ -61,6 +64,7 @@ class CookieSFTConfig(SFTConfig):
     bf16: bool | None = field(default=False, metadata={"help": "bf16 mixed precision (off: CPUs are often slower in it)."})
     # Overridden defaults (logging / checkpoints)
     logging_steps: float = field(default=1, metadata={"help": "Log every n steps (curves need points)."})
+    disable_tqdm: bool | None = field(default=True, metadata={"help": "No trainer progress bar: the caller's display owns the console, steps go to the log."})
     save_strategy: str = field(default="steps", metadata={"help": "When to checkpoint (resume needs checkpoints)."})
     save_steps: float = field(default=10, metadata={"help": "Checkpoint every n steps."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept."})
@@ -93,6 +97,7 @@ class CookieDPOConfig(DPOConfig):
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations."})
     bf16: bool | None = field(default=False, metadata={"help": "bf16 mixed precision."})
     logging_steps: float = field(default=1, metadata={"help": "Log every n steps."})
+    disable_tqdm: bool | None = field(default=True, metadata={"help": "No trainer progress bar (steps go to the log)."})
     save_strategy: str = field(default="steps", metadata={"help": "When to checkpoint."})
     save_steps: float = field(default=10, metadata={"help": "Checkpoint every n steps."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept."})
@@ -156,6 +161,19 @@ def dpo_dataset(pairs: Sequence[Any]):
 # -- stages -----------------------------------------------------------------------------------------
 
 
+class _StepLog(TrainerCallback):
+    """Each trainer log (loss, rewards, learning rate) as one log line for the log file, not
+    ``print()`` on the console, which belongs to the caller's progress display."""
+
+    def __init__(self, stage: str):
+        self.stage = stage
+
+    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+        if logs:
+            shown = {k: round(v, 5) if isinstance(v, float) else v for k, v in logs.items()}
+            logger.info("%s step %d: %s", self.stage, state.global_step, shown, extra=FILE_ONLY)
+
+
 def sft_hash(args: CookieSFTConfig, lora: Any, *, mode: Mode, styles: Sequence[str], identity: dict[str, str],
              data_digest: str) -> str:
     """The SFT adapter's cache key: everything that can change its weights (see :mod:`augment.adapters`)."""
@@ -204,8 +222,10 @@ def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[str]
     model, tokenizer = load_base_model(base)
     trainer = SFTTrainer(
         model=model, args=replace(args, output_dir=str(stage_dir / "checkpoints")), train_dataset=dataset,
-        processing_class=tokenizer, peft_config=copy.deepcopy(lora), callbacks=list(callbacks),  # PEFT mutates it
+        processing_class=tokenizer, peft_config=copy.deepcopy(lora),  # PEFT mutates it
+        callbacks=[*callbacks, _StepLog("SFT")],
     )
+    trainer.remove_callback(PrinterCallback)  # print()s every step's dict; _StepLog logs it instead
     start = time.perf_counter()
     if resume:
         logger.info("SFT %s: resuming from %s", "+".join(styles), resume)
@@ -255,8 +275,9 @@ def run_dpo(base: Path, sft: StageResult, pairs: Sequence[Any], styles: Sequence
     score_set = dataset.select(range(n_score)) if n_score else None
     trainer = DPOTrainer(
         model=model, ref_model=None, args=replace(args, output_dir=str(stage_dir / "checkpoints")), train_dataset=dataset,
-        eval_dataset=score_set, processing_class=tokenizer, callbacks=list(callbacks),
+        eval_dataset=score_set, processing_class=tokenizer, callbacks=[*callbacks, _StepLog("DPO")],
     )
+    trainer.remove_callback(PrinterCallback)
     metrics: dict[str, float] = {}
     if score_set is not None and not resume:
         metrics.update({f"step0_{k.removeprefix('eval_')}": float(v) for k, v in trainer.evaluate().items()
