@@ -9,15 +9,15 @@ Two modes:
 The prompt-only baseline reuses the ``conditional`` prompt on the bare base model.
 
 Prompts are chat messages (``[{"role": ..., "content": ...}]``), TRL's conversational
-format; :func:`render` applies the tokenizer's chat template when a flat string is needed
-(vLLM completions, hashing, logging). :data:`PROMPT_VERSION` is part of every adapter's
-config hash, so editing a template here invalidates cached adapters.
+format, which trainers and the OpenAI-compatible chat endpoint render with the model's
+own chat template. :data:`PROMPT_VERSION` is part of every adapter's config hash, so
+editing a template here invalidates cached adapters.
 """
 
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from detect.hashing import digest
 from detect.records import Label
@@ -75,13 +75,6 @@ def task_messages(style: Style | None = None, mode: Mode = "separate") -> list[M
 def completion_messages(text: str) -> list[Message]:
     """The assistant turn holding a description (TRL's conversational completion)."""
     return [{"role": "assistant", "content": text}]
-
-
-def render(tokenizer: Any, messages: list[Message], *, add_generation_prompt: bool = True) -> str:
-    """The messages as the flat string the model reads, via the tokenizer's chat template."""
-    if not getattr(tokenizer, "chat_template", None):
-        raise ValueError("the tokenizer has no chat template; use a chat (instruct) base model")
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
 PROMPT_VERSION = digest([SYSTEM, TASK, STYLE_HINTS], 12)

@@ -85,9 +85,6 @@ class SyntheticDescription(BaseModel):
         """True when every recorded verdict passed (a record with no verdicts passes)."""
         return all(v.passed for v in self.verdicts.values())
 
-    def with_verdict(self, name: str, verdict: Verdict) -> SyntheticDescription:
-        return self.model_copy(update={"verdicts": {**self.verdicts, name: verdict}})
-
     def to_transcript(self, *, condition: str | None = None) -> Transcript:
         """A synthetic training :class:`Transcript` (clean text + disfluency counts)."""
         from detect.chat import clean_verbatim  # lead's module; imported late so records load without it

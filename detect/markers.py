@@ -427,10 +427,6 @@ class MarkerExtractor:
         """The units each text mentions (cached like the markers)."""
         return [f.info_units for f in self.text_features(texts)]
 
-    def clear_cache(self) -> None:
-        """Forgets the in-memory cache (the disk cache, if any, stays)."""
-        self._memory.clear()
-
 
 def marker_means_by_label(corpus: Corpus | Sequence[Transcript], extractor: MarkerExtractor | None = None) -> pd.DataFrame:
     """Mean of each marker per label: index ``AD``/``HC`` (``?`` for unlabelled), columns :data:`MARKERS`."""

@@ -73,7 +73,7 @@ def test_privacy_indexes_verbatim_too_and_the_ngram_length_is_configurable():
 
 
 def test_select_never_waves_through_a_record_without_a_privacy_verdict():
-    r = rec(COOKIE).with_verdict("length", Verdict(passed=True))
+    r = rec(COOKIE).model_copy(update={"verdicts": {"length": Verdict(passed=True)}})
     assert select([r], require=("length",)) == [r]
     assert select([r], require=("length", "privacy")) == []
 
