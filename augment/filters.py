@@ -25,7 +25,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Literal, get_args
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic.dataclasses import dataclass
@@ -47,7 +47,6 @@ _VOWELLESS_OK = frozenset({"hm", "hmm", "mm", "mhm", "shh", "psst", "nth", "tsk"
 
 
 VerdictName = Literal["length", "garbage", "on_topic", "duplicate", "privacy", "style"]
-VERDICTS: tuple[VerdictName, ...] = get_args(VerdictName)
 
 
 @dataclass

@@ -103,8 +103,10 @@ def _extractor(cache_dir: str | None):
     return MarkerExtractor(cache_dir=cache_dir)
 
 
-def _class_weight(value: str) -> str | None:
-    return None if value == "none" else value
+def _logistic(C: float, class_weight: str, seed: int) -> LogisticRegression:
+    """The classifier head of the TF-IDF and marker baselines."""
+    return LogisticRegression(C=C, class_weight=None if class_weight == "none" else class_weight, max_iter=2000,
+                              random_state=seed)
 
 
 _SEED = [Interval(Integral, None, None, closed="neither")]
@@ -199,8 +201,7 @@ class TfidfDetector(SklearnDetector):
             ("text", FunctionTransformer(transcript_texts)),
             ("tfidf", TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=self.min_df,
                                       max_features=self.max_features, sublinear_tf=self.sublinear_tf, lowercase=True)),
-            ("clf", LogisticRegression(C=self.C, class_weight=_class_weight(self.class_weight), max_iter=2000,
-                                       random_state=self.seed)),
+            ("clf", _logistic(self.C, self.class_weight, self.seed)),
         ])
 
 
@@ -252,8 +253,7 @@ class MarkersDetector(SklearnDetector):
             # A rate is undefined for an empty transcript; the training median stands in.
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
-            ("clf", LogisticRegression(C=self.C, class_weight=_class_weight(self.class_weight), max_iter=2000,
-                                       random_state=self.seed)),
+            ("clf", _logistic(self.C, self.class_weight, self.seed)),
         ])
 
 
