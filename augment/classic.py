@@ -27,15 +27,19 @@ import logging
 import random
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import Literal, get_args
 
-from detect.records import Label, Transcript
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
+from augment.prompts import LABEL_STYLE
 from augment.synthetic import GeneratorInfo, SyntheticDescription
+from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
 
-OPS = ("noise", "deletion", "swap", "disfluency", "shuffle")
+Op = Literal["noise", "deletion", "swap", "disfluency", "shuffle"]
+OPS: tuple[Op, ...] = get_args(Op)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -43,16 +47,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 class ClassicConfig:
     """Which operations to apply and how hard."""
 
-    ops: tuple[str, ...] = field(default=OPS, metadata={"help": "Operations to use, one per augmented copy, in turn.", "choices": OPS})
-    intensity: float = field(default=0.1, metadata={"help": "Share of words (or sentences) an operation touches, in [0, 1]."})
-    seed: int = field(default=0, metadata={"help": "Seed of the random generator; same seed, same output."})
-
-    def __post_init__(self):
-        if not 0.0 <= self.intensity <= 1.0:
-            raise ValueError(f"intensity must be in [0, 1], got {self.intensity}")
-        bad = [op for op in self.ops if op not in OPS]
-        if bad or not self.ops:
-            raise ValueError(f"unknown classic op(s) {bad or self.ops!r}; choose from {OPS}")
+    ops: tuple[Op, ...] = Field(OPS, min_length=1, description="Operations to use, one per augmented copy, in turn.")
+    intensity: float = Field(0.1, ge=0.0, le=1.0, description="Share of words (or sentences) an operation touches.")
+    seed: int = Field(0, description="Seed of the random generator; same seed, same output.")
 
 
 def _count(n: int, intensity: float, rng: random.Random) -> int:
@@ -166,7 +163,7 @@ def classic_augment(
             out.append(
                 SyntheticDescription(
                     id=f"classic-{op}-{t.id}-{copy}",
-                    style="ad" if t.label == Label.AD else "hc",
+                    style=LABEL_STYLE[t.label],
                     text=text,
                     generator=GeneratorInfo(kind="classic", method=op, config_hash=f"i{config.intensity:g}-s{config.seed}"),
                     parent_ids=(t.id,),
@@ -175,6 +172,11 @@ def classic_augment(
     return out
 
 
-# Classic copies are real speech by construction, so they always fail 'privacy'; they stay
-# inside the training fold and are never shared, so the verdict is recorded but not required.
-REQUIRE = ("length", "garbage", "on_topic", "duplicate")
+def selection_require(require: Sequence[str]) -> tuple[str, ...]:
+    """The verdicts a classic copy must pass: those asked for, but never 'privacy'.
+
+    Classic copies are edits of real training transcripts by design, so they always fail
+    'privacy'; they stay inside the training fold and are never shared, so the verdict is
+    recorded for the report but cannot be a reason to drop them.
+    """
+    return tuple(r for r in require if r != "privacy")

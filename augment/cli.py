@@ -12,6 +12,7 @@ as one line with exit code 1.
 from __future__ import annotations
 
 import json
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -23,25 +24,18 @@ from rich.table import Table
 
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
 from detect.readers import ReadOptions, Visits, log_read_report
+from augment.prompts import StyleChoice
+from detect.errors import one_line
+from detect.logs import log_file
 
 models_app = typer.Typer(help="Base models: prepare the local SmolLM2 folder.", no_args_is_help=True)
 augment_app = typer.Typer(help="Preference pairs, generator training and generation.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
-class StyleChoice(str, Enum):
-    ad = "ad"
-    hc = "hc"
-    both = "both"
-
-
 class ModeChoice(str, Enum):
     separate = "separate"
     conditional = "conditional"
-
-
-def _styles(style: StyleChoice) -> tuple[str, ...]:
-    return ("ad", "hc") if style == StyleChoice.both else (style.value,)
 
 
 def _strategies(text: str) -> tuple[str, ...]:
@@ -105,11 +99,11 @@ def pairs(
     from augment.pairs import PairConfig, build_pairs, read_samples, write_pairs
 
     try:
-        config = PairConfig(strategies=_strategies(strategies), styles=_styles(style), mode=mode.value,
+        config = PairConfig(strategies=_strategies(strategies), styles=style.styles(), mode=mode.value,
                             min_margin=min_margin, degrade_intensity=intensity,
                             rejected_per_chosen=rejected_per_chosen, max_pairs_per_strategy=max_pairs, seed=seed)
     except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise typer.BadParameter(one_line(e)) from None
     transcripts, _ = _transcripts(corpus, split, read_options(skip_bad, report, visits))
     sample_texts = read_samples(samples) if samples else None
     with _stage_progress() as progress:
@@ -167,18 +161,13 @@ def train(
 ) -> None:
     """SFT then DPO of AD-style and/or HC-style LoRA adapters; resumes an interrupted run in the same --out."""
     from augment.pairs import PairConfig
-    from augment.train import (
-        CookieDPOConfig,
-        CookieSFTConfig,
-        GeneratorConfig,
-        SampleConfig,
-        default_lora_config,
-        train_generators,
-    )
+    from augment.sampling import SampleConfig
+    from augment.stages import CookieDPOConfig, CookieSFTConfig, default_lora_config
+    from augment.train import GeneratorConfig, train_generators
 
     try:
         config = GeneratorConfig(
-            styles=_styles(style), mode=mode.value, base_model=str(base_model) if base_model else None,
+            styles=style.styles(), mode=mode.value, base_model=str(base_model) if base_model else None,
             sft=CookieSFTConfig(output_dir=str(out), num_train_epochs=sft_epochs, learning_rate=sft_lr,
                                 max_length=max_length, per_device_train_batch_size=batch_size, seed=seed,
                                 min_transcripts=min_transcripts),
@@ -193,9 +182,11 @@ def train(
             tracking_uri=tracking_uri, experiment=experiment, track=track,
         )
     except ValueError as e:
-        raise typer.BadParameter(str(e)) from None
+        raise typer.BadParameter(one_line(e)) from None
     transcripts, read = _transcripts(corpus, split, read_options(skip_bad, read_report, visits))
-    with _stage_progress() as progress:
+    log_path = out / "logs" / f"train-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    console.print(f"log (transformers, TRL, training steps): {log_path}")
+    with log_file(log_path), _stage_progress() as progress:
         task = progress.add_task("starting", total=None)
         report = train_generators(transcripts, out, config,
                                   on_stage=lambda label: progress.update(task, description=label))

@@ -18,7 +18,9 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from detect.info_units import ENTITIES
 
@@ -43,23 +45,15 @@ _SENTENCE = re.compile(r"[^.?!…]+(?:\.\.\.|…|[.?!])?")
 
 @dataclass(frozen=True)
 class DegradeConfig:
-    """How hard to degrade. Each rate is the chance of its edit at ``intensity=1``."""
+    """How hard to degrade. Each rate is the chance of its edit at ``intensity=1``; all lie in [0, 1]."""
 
-    intensity: float = field(default=0.5, metadata={"help": "Scales every edit, 0 (none) to 1 (most)."})
-    drop_info_unit: float = field(default=0.5, metadata={"help": "Drop a sentence that names an information unit."})
-    vague_noun: float = field(default=0.6, metadata={"help": "Replace an information-unit noun with a pronoun or 'thing'."})
-    filler: float = field(default=0.12, metadata={"help": "Insert uh/um before a word (x3 at a sentence start)."})
-    repetition: float = field(default=0.08, metadata={"help": "Repeat a word or two as said ('the the')."})
-    revision: float = field(default=0.04, metadata={"help": "Name a wrong unit, then correct it ('the girl the boy')."})
-    trail_off: float = field(default=0.35, metadata={"help": "Cut a sentence short and end it with '...'."})
-
-    def __post_init__(self):
-        if not 0.0 <= self.intensity <= 1.0:
-            raise ValueError(f"intensity must be in [0, 1], got {self.intensity}")
-        for name in ("drop_info_unit", "vague_noun", "filler", "repetition", "revision", "trail_off"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {value}")
+    intensity: float = Field(0.5, ge=0.0, le=1.0, description="Scales every edit, 0 (none) to 1 (most).")
+    drop_info_unit: float = Field(0.5, ge=0.0, le=1.0, description="Drop a sentence that names an information unit.")
+    vague_noun: float = Field(0.6, ge=0.0, le=1.0, description="Replace an information-unit noun with a pronoun or 'thing'.")
+    filler: float = Field(0.12, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start).")
+    repetition: float = Field(0.08, ge=0.0, le=1.0, description="Repeat a word or two as said ('the the').")
+    revision: float = Field(0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl the boy').")
+    trail_off: float = Field(0.35, ge=0.0, le=1.0, description="Cut a sentence short and end it with '...'.")
 
     def p(self, name: str) -> float:
         return min(1.0, getattr(self, name) * self.intensity)

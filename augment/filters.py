@@ -15,22 +15,27 @@ Filters (verdict names):
   estimated with bottom-k sketches) of an earlier record.
 - ``privacy``: shares a run of ``privacy_ngram`` words (default 8) with a real training
   transcript: patient speech must not leak into synthetic data.
-- ``style``: the record's markers lie on its style's side of the AD/HC midpoints learned
-  from real transcripts.
+- ``style``: the record lies on its style's side of the AD-HC style axis
+  (:mod:`augment.style_axis`) fitted to the real training transcripts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from typing import Literal
 
-from detect.chat import FILLERS
-from detect.records import Label, Transcript
+from pydantic import Field, model_validator
+from pydantic.dataclasses import dataclass
 
+from augment.prompts import Style
+from augment.style_axis import STYLE_MARKERS, StyleAxis
 from augment.synthetic import SyntheticDescription, Verdict
+from detect.chat import FILLERS
+from detect.hashing import int_hash
+from detect.records import Label, Transcript
 
 logger = logging.getLogger(__name__)
 
@@ -39,65 +44,40 @@ _VOWEL = re.compile(r"[aeiouy]")
 _TRIPLE = re.compile(r"(.)\1\1")
 # Short English words without a vowel letter (y counts as a vowel above).
 _VOWELLESS_OK = frozenset({"hm", "hmm", "mm", "mhm", "shh", "psst", "nth", "tsk", "st", "nd", "rd", "th"})
-# Markers whose AD/HC medians decide the style check; directions are learned, not assumed.
-DEFAULT_STYLE_MARKERS = (
-    "iu_coverage",
-    "pronoun_ratio",
-    "mattr",
-    "filler_rate",
-    "idea_density",
-    "trailing_off_rate",
-    "mean_utterance_length",
-)
+
+
+VerdictName = Literal["length", "garbage", "on_topic", "duplicate", "privacy", "style"]
 
 
 @dataclass
 class FilterConfig:
     """Thresholds for :func:`apply_filters`; defaults suit 50-300-word descriptions."""
 
-    min_words: int = field(default=15, metadata={"help": "Fewer words than this fails 'length'."})
-    max_words: int = field(default=400, metadata={"help": "More words than this fails 'length'."})
-    loop_ngram: int = field(default=3, metadata={"help": "n for the repeated-n-gram loop check."})
-    max_repeated_ngram_share: float = field(
-        default=0.35, metadata={"help": "Largest share of word n-grams that repeat an earlier one."}
-    )
-    max_repeat_run: int = field(
-        default=4, metadata={"help": "Longest run of one word repeated back to back (the the the ...)."}
-    )
-    max_nonword_share: float = field(default=0.15, metadata={"help": "Largest share of non-word tokens."})
-    min_iu_coverage: float = field(
-        default=0.1, metadata={"help": "Least Cookie Theft information-unit coverage for 'on_topic'."}
-    )
-    near_duplicate_jaccard: float = field(
-        default=0.8, metadata={"help": "Word-5-gram Jaccard at or above which a record is a near duplicate."}
-    )
-    privacy_ngram: int = field(
-        default=8, metadata={"help": "Words in a run shared with a real transcript that fails 'privacy'."}
-    )
-    style_markers: tuple[str, ...] = field(
-        default=DEFAULT_STYLE_MARKERS, metadata={"help": "Markers voted on by the style check."}
-    )
-    style_min_agreement: float = field(
-        default=0.5, metadata={"help": "Share of style markers that must sit on the record's side."}
-    )
-    require: tuple[str, ...] = field(
-        default=("length", "garbage", "on_topic", "duplicate", "privacy"),
-        metadata={"help": "Verdicts a record must pass to be selected; add 'style' to cherry-pick by style."},
-    )
+    min_words: int = Field(15, gt=0, description="Fewer words than this fails 'length'.")
+    max_words: int = Field(400, gt=0, description="More words than this fails 'length'.")
+    loop_ngram: int = Field(3, ge=1, description="n for the repeated-n-gram loop check.")
+    max_repeated_ngram_share: float = Field(
+        0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one.")
+    max_repeat_run: int = Field(4, ge=1, description="Longest run of one word repeated back to back (the the the ...).")
+    max_nonword_share: float = Field(0.15, ge=0, le=1, description="Largest share of non-word tokens.")
+    min_iu_coverage: float = Field(0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'.")
+    near_duplicate_jaccard: float = Field(
+        0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
+    privacy_ngram: int = Field(
+        8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy' (shorter runs are common phrases).")
+    style_markers: tuple[str, ...] = Field(
+        STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
+    style_min_score: float = Field(
+        0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint).")
+    require: tuple[VerdictName, ...] = Field(
+        ("length", "garbage", "on_topic", "duplicate", "privacy"),
+        description="Verdicts a record must pass to be selected; add 'style' to cherry-pick by style.")
 
-    def __post_init__(self):
-        if not 0 < self.min_words <= self.max_words:
-            raise ValueError(f"need 0 < min_words <= max_words, got {self.min_words}, {self.max_words}")
-        if self.privacy_ngram < 3:
-            raise ValueError(f"privacy_ngram must be >= 3 (shorter runs are common phrases), got {self.privacy_ngram}")
-        if not 0 < self.near_duplicate_jaccard <= 1:
-            raise ValueError(f"near_duplicate_jaccard must be in (0, 1], got {self.near_duplicate_jaccard}")
-        unknown = set(self.require) - set(VERDICTS)
-        if unknown:
-            raise ValueError(f"unknown verdict(s) in require: {sorted(unknown)}; choose from {VERDICTS}")
-
-
-VERDICTS = ("length", "garbage", "on_topic", "duplicate", "privacy", "style")
+    @model_validator(mode="after")
+    def _length_bounds(self) -> FilterConfig:
+        if self.min_words > self.max_words:
+            raise ValueError(f"need min_words <= max_words, got {self.min_words}, {self.max_words}")
+        return self
 
 
 # -- text normalisation -------------------------------------------------------------
@@ -124,10 +104,6 @@ def content_words(text: str) -> list[str]:
 
 def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
-
-
-def _h(obj: object) -> int:
-    return int.from_bytes(hashlib.blake2b(repr(obj).encode(), digest_size=8).digest(), "big")
 
 
 # -- single-record checks ---------------------------------------------------------------
@@ -198,7 +174,7 @@ class PrivacyIndex:
         for t in transcripts:
             for source in {t.text, t.verbatim} - {""}:
                 for gram in _ngrams(content_words(source), n):
-                    self._index.setdefault(_h(gram), t.id)
+                    self._index.setdefault(int_hash(gram), t.id)
         logger.debug("privacy index: %d %d-grams", len(self._index), n)
 
     def __len__(self) -> int:
@@ -207,7 +183,7 @@ class PrivacyIndex:
     def verdict(self, text: str) -> Verdict:
         tokens = content_words(text)
         for gram in _ngrams(tokens, self.n):
-            hit = self._index.get(_h(gram))
+            hit = self._index.get(int_hash(gram))
             if hit is not None:
                 # The detail names the transcript, not the words: the words are the patient's.
                 return Verdict(passed=False, score=1.0, detail=f"shares a {self.n}-word run with real transcript {hit}")
@@ -219,7 +195,7 @@ class PrivacyIndex:
 
 def _sketch(tokens: Sequence[str], *, n: int = 5, k: int = 64) -> tuple[frozenset[int], frozenset[int]]:
     """(all shingle hashes, bottom-k of them): the bottom-k serves as an LSH-like candidate key."""
-    shingles = frozenset(_h(g) for g in _ngrams(tokens, n)) or frozenset({_h(tuple(tokens))})
+    shingles = frozenset(int_hash(g) for g in _ngrams(tokens, n)) or frozenset({int_hash(tuple(tokens))})
     return shingles, frozenset(sorted(shingles)[:k])
 
 
@@ -263,46 +239,14 @@ def duplicate_verdicts(texts: Sequence[str], config: FilterConfig) -> list[Verdi
 # -- style --------------------------------------------------------------------------------
 
 
-@dataclass
-class StyleReference:
-    """Per-marker AD and HC medians from real transcripts; the midpoint splits the styles."""
-
-    ad: dict[str, float]
-    hc: dict[str, float]
-
-    @classmethod
-    def fit(cls, markers, labels: Sequence[Label | None], names: Sequence[str] = DEFAULT_STYLE_MARKERS) -> StyleReference:
-        """``markers``: a DataFrame (rows aligned with ``labels``) from ``MarkerExtractor``."""
-        names = [n for n in names if n in markers.columns]
-        if not names:
-            raise ValueError("none of the style markers were computed; check MarkerExtractor's columns")
-        is_ad = [lab == Label.AD for lab in labels]
-        is_hc = [lab == Label.HC for lab in labels]
-        if not any(is_ad) or not any(is_hc):
-            raise ValueError("the style reference needs real transcripts of both labels (AD and HC)")
-        return cls(
-            ad={n: float(markers.loc[is_ad, n].median()) for n in names},
-            hc={n: float(markers.loc[is_hc, n].median()) for n in names},
-        )
-
-    def verdict(self, markers: dict[str, float], style: str, min_agreement: float) -> Verdict:
-        votes, sides = 0, []
-        usable = [n for n in self.ad if n in markers and self.ad[n] != self.hc[n]]
-        for n in usable:
-            mid = (self.ad[n] + self.hc[n]) / 2
-            looks_ad = (markers[n] > mid) == (self.ad[n] > self.hc[n])
-            on_side = looks_ad if style == "ad" else not looks_ad
-            votes += on_side
-            if not on_side:
-                sides.append(n)
-        if not usable:
-            return Verdict(passed=False, detail="no style marker differs between AD and HC in the reference")
-        share = votes / len(usable)
-        ok = share >= min_agreement
-        detail = f"{votes}/{len(usable)} markers on the {style.upper()} side"
-        if sides:
-            detail += f" (off: {', '.join(sides)})"
-        return Verdict(passed=ok, score=share, detail=detail)
+def style_verdict(axis: StyleAxis, markers: dict[str, float], style: Style, min_score: float) -> Verdict:
+    """Passes when the record lies at least ``min_score`` onto its style's side of the style axis."""
+    side = axis.side(style, markers)
+    if math.isnan(side):
+        return Verdict(passed=False, detail="a style marker is undefined for this text")
+    ok = side >= min_score
+    where = "on the" if side >= 0 else "off the"
+    return Verdict(passed=ok, score=side, detail=f"{where} {style.upper()} side of the style axis ({side:+.2f})")
 
 
 # -- the pipeline -----------------------------------------------------------------------------
@@ -325,12 +269,12 @@ def apply_filters(
     config: FilterConfig | None = None,
     training: Sequence[Transcript] | None = None,
     extractor=None,
-    style_reference: StyleReference | None = None,
+    style_axis: StyleAxis | None = None,
 ) -> list[SyntheticDescription]:
     """Returns the records with markers and every verdict recorded (none dropped).
 
     ``training``: the real transcripts the generator was trained (or prompted) from. They
-    feed the privacy index and, when ``style_reference`` is not given, the style midpoints.
+    feed the privacy index and, when ``style_axis`` is not given, the style axis.
     Without them the privacy and style verdicts are not recorded (and a warning says so).
     """
     config = config or FilterConfig()
@@ -342,10 +286,8 @@ def apply_filters(
         extractor = MarkerExtractor()
     marker_rows = compute_markers(records, extractor)
     privacy = PrivacyIndex(training, n=config.privacy_ngram) if training else None
-    if style_reference is None and training:
-        labelled = [t for t in training if t.label is not None]
-        if {t.label for t in labelled} == {Label.AD, Label.HC}:
-            style_reference = StyleReference.fit(extractor.transform(labelled), [t.label for t in labelled], config.style_markers)
+    if style_axis is None and training and {t.label for t in training} >= {Label.AD, Label.HC}:
+        style_axis = StyleAxis.from_transcripts(training, extractor, config.style_markers)
     if privacy is None:
         logger.warning("no training transcripts given: privacy verdicts not recorded")
     dup = duplicate_verdicts([r.text for r in records], config)
@@ -358,8 +300,8 @@ def apply_filters(
         verdicts["duplicate"] = dup_v
         if privacy is not None:
             verdicts["privacy"] = privacy.verdict(rec.text)
-        if style_reference is not None:
-            verdicts["style"] = style_reference.verdict(markers, rec.style, config.style_min_agreement)
+        if style_axis is not None:
+            verdicts["style"] = style_verdict(style_axis, markers, rec.style, config.style_min_score)
         out.append(rec.model_copy(update={"verdicts": verdicts, "markers": markers}))
     return out
 

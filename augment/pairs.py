@@ -12,48 +12,45 @@ Three strategies, selectable and combinable (:class:`PairConfig` ``strategies``)
     The SFT model's own samples, rejected against a real text of the target style when
     they are further from that style than it is.
 
-How far a text is from a style is measured on a *style axis* fitted to the given
-transcripts: each margin marker (information-unit coverage, length, pronoun ratio,
-disfluency rate) is standardised and weighted by how far AD and HC means lie apart
-(a diagonal discriminant), so a positive score is AD-like. A pair's margin is how much
+How far a text is from a style is measured on the :class:`~augment.style_axis.StyleAxis`
+fitted to the given transcripts (positive is AD-like). A pair's margin is how much
 further toward the target style the chosen text lies than the rejected one; pairs under
 ``min_margin`` are dropped and counted, as are exact duplicates.
 
 Markers are always computed from the verbatim rendering (what generators write), via
-:func:`detect.chat.clean_verbatim`, so real, degraded and generated texts are measured
-the same way.
+:func:`detect.markers.verbatim_markers`, so real, degraded and generated texts are
+measured the same way.
 
 Files: one :class:`PreferencePair` per JSONL line, and ``<name>.summary.json`` beside it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import math
-import os
 import random
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass as config_dataclass
 
 from augment.degrade import DegradeConfig, degrade
-from augment.prompts import MODES, PROMPT_VERSION, STYLES, Mode, Style, task_messages
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, task_messages
+from augment.style_axis import STYLE_MARKERS, StyleAxis
 from detect.errors import CorpusError, UserError
-from detect.records import Label, Transcript
+from detect.hashing import digest
+from detect.io import read_jsonl, read_models, write_atomic, write_jsonl
+from detect.markers import real_verbatim, verbatim_markers
+from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
 
 Strategy = Literal["real", "degraded", "generated"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
-MARGIN_MARKERS: tuple[str, ...] = ("iu_coverage", "words", "pronoun_ratio", "disfluency_rate")
-STYLE_LABEL: dict[Style, Label] = {"ad": Label.AD, "hc": Label.HC}
 
 
 class PairsError(UserError):
@@ -108,109 +105,27 @@ class PairsSummary(BaseModel):
     prompt_version: str = PROMPT_VERSION
 
 
-# -- markers of verbatim text ---------------------------------------------------------------------
-
-
-def verbatim_transcript(text: str, *, id: str, label: Label | None = None) -> Transcript:
-    """A throwaway :class:`Transcript` for verbatim text, so :class:`MarkerExtractor` can read it."""
-    from detect.chat import clean_verbatim
-
-    clean, disfluencies = clean_verbatim(text)
-    return Transcript(id=id, speaker_id=id, label=label, text=clean, verbatim=text, disfluencies=disfluencies)
-
-
-def verbatim_markers(texts: Sequence[str], extractor: Any = None):
-    """Markers (:data:`detect.markers.MARKERS` columns) of verbatim texts, one row per text, in order."""
-    from detect.markers import MarkerExtractor
-
-    extractor = extractor or MarkerExtractor()
-    frame = extractor.transform([verbatim_transcript(t, id=f"t{i}") for i, t in enumerate(texts)])
-    return frame.reset_index(drop=True)
-
-
-def real_verbatim(t: Transcript) -> str:
-    """The verbatim rendering of a real transcript (clean text when a reader kept none)."""
-    return t.verbatim or t.text
-
-
-class StyleAxis(BaseModel):
-    """A diagonal discriminant between AD and HC on :data:`MARGIN_MARKERS`, fitted to the given texts.
-
-    ``score`` is positive for AD-like text and negative for HC-like; its unit is roughly
-    a pooled standard deviation.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    mean_ad: dict[str, float]
-    mean_hc: dict[str, float]
-    scale: dict[str, float]
-
-    @classmethod
-    def fit(cls, ad_rows: Any, hc_rows: Any) -> StyleAxis:
-        mean_ad = {m: float(ad_rows[m].mean()) for m in MARGIN_MARKERS}
-        mean_hc = {m: float(hc_rows[m].mean()) for m in MARGIN_MARKERS}
-        scale = {}
-        for m in MARGIN_MARKERS:
-            pooled = math.sqrt((float(ad_rows[m].var(ddof=0)) + float(hc_rows[m].var(ddof=0))) / 2)
-            scale[m] = pooled if pooled > 1e-9 else 1.0
-        return cls(mean_ad=mean_ad, mean_hc=mean_hc, scale=scale)
-
-    def weights(self) -> dict[str, float]:
-        """Standardised AD-minus-HC difference per marker, normalised to sum |w| = 1."""
-        raw = {m: (self.mean_ad[m] - self.mean_hc[m]) / self.scale[m] for m in MARGIN_MARKERS}
-        total = sum(abs(v) for v in raw.values()) or 1.0
-        return {m: v / total for m, v in raw.items()}
-
-    def score(self, row: Mapping[str, float]) -> float:
-        w = self.weights()
-        mid = {m: (self.mean_ad[m] + self.mean_hc[m]) / 2 for m in MARGIN_MARKERS}
-        return sum(w[m] * (float(row[m]) - mid[m]) / self.scale[m] for m in MARGIN_MARKERS)
-
-    def toward(self, style: Style, chosen: Mapping[str, float], rejected: Mapping[str, float]) -> float:
-        """How much further toward ``style`` the chosen text lies than the rejected one."""
-        sign = 1.0 if style == "ad" else -1.0
-        return sign * (self.score(chosen) - self.score(rejected))
-
-
 # -- configuration ---------------------------------------------------------------------------------
 
 
-@dataclass
+@config_dataclass
 class PairConfig:
     """How pairs are built."""
 
     # what
-    strategies: tuple[str, ...] = field(default=("real", "degraded"), metadata={"help": "Any of real, degraded, generated.", "choices": STRATEGIES})
-    styles: tuple[str, ...] = field(default=("ad", "hc"), metadata={"help": "Target styles to build pairs for.", "choices": STYLES})
-    mode: str = field(default="separate", metadata={"help": "Prompt mode.", "choices": MODES})
+    strategies: tuple[Strategy, ...] = Field(("real", "degraded"), min_length=1, description="Any of real, degraded, generated.")
+    styles: tuple[Style, ...] = Field(("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
+    mode: Mode = Field("separate", description="Prompt mode.")
     # how many
-    rejected_per_chosen: int = field(default=2, metadata={"help": "Real pairing: other-style texts drawn per chosen text."})
-    degraded_per_transcript: int = field(default=1, metadata={"help": "Degradation: degraded versions per HC transcript."})
-    max_pairs_per_strategy: int | None = field(default=None, metadata={"help": "Cap per (style, strategy), kept at random."})
+    rejected_per_chosen: int = Field(2, ge=1, description="Real pairing: other-style texts drawn per chosen text.")
+    degraded_per_transcript: int = Field(1, ge=1, description="Degradation: degraded versions per HC transcript.")
+    max_pairs_per_strategy: int | None = Field(None, ge=1, description="Cap per (style, strategy), kept at random.")
     # filtering
-    min_margin: float = field(default=0.2, metadata={"help": "Drop pairs whose style-axis margin is below this."})
-    min_transcripts: int = field(default=4, metadata={"help": "Fewer transcripts of a style than this is an error."})
+    min_margin: float = Field(0.2, description="Drop pairs whose style-axis margin is below this.")
+    min_transcripts: int = Field(4, ge=1, description="Fewer transcripts of a style than this is an error.")
     # degradation
-    degrade_intensity: float = field(default=0.6, metadata={"help": "Degradation intensity, 0 to 1."})
-    seed: int = field(default=0, metadata={"help": "Seed for sampling and degradation."})
-
-    def __post_init__(self):
-        self.strategies = tuple(self.strategies)
-        self.styles = tuple(self.styles)
-        for name, values, allowed in (("strategies", self.strategies, STRATEGIES), ("styles", self.styles, STYLES)):
-            bad = [v for v in values if v not in allowed]
-            if bad or not values:
-                raise ValueError(f"{name} must be a non-empty subset of {allowed}, got {values}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if self.rejected_per_chosen < 1 or self.degraded_per_transcript < 1:
-            raise ValueError("rejected_per_chosen and degraded_per_transcript must be >= 1")
-        if self.max_pairs_per_strategy is not None and self.max_pairs_per_strategy < 1:
-            raise ValueError(f"max_pairs_per_strategy must be >= 1 or None, got {self.max_pairs_per_strategy}")
-        if self.min_transcripts < 1:
-            raise ValueError(f"min_transcripts must be >= 1, got {self.min_transcripts}")
-        DegradeConfig(intensity=self.degrade_intensity)  # validates the range
+    degrade_intensity: float = Field(0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
+    seed: int = Field(0, description="Seed for sampling and degradation.")
 
 
 @dataclass
@@ -233,8 +148,7 @@ class _Candidate:
 
 
 def _pair_id(style: str, prompt: list[dict[str, str]], chosen: str, rejected: str) -> str:
-    payload = json.dumps([style, prompt, chosen, rejected], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return digest([style, prompt, chosen, rejected], 16)
 
 
 def build_pairs(
@@ -309,7 +223,7 @@ def build_pairs(
             dropped_margin[key] += 1
             continue
         seen.add(pair_id)
-        deltas = MarkerDeltas(**{m: float(chosen_row[m] - rejected_row[m]) for m in MARGIN_MARKERS})
+        deltas = MarkerDeltas(**{m: float(chosen_row[m] - rejected_row[m]) for m in STYLE_MARKERS})
         pairs.append(PreferencePair(
             id=pair_id, style=c.style, mode=config.mode, strategy=c.strategy, prompt=prompt,
             chosen=c.chosen, rejected=c.rejected, chosen_source=c.chosen_source,
@@ -389,7 +303,7 @@ def summarize(pairs: Sequence[PreferencePair], *, dropped_margin: Mapping[str, i
         dropped_duplicates=dropped_duplicates,
         mean_margin={k: round(sum(p.margin for p in v) / len(v), 4) for k, v in sorted(groups.items())},
         mean_deltas={
-            k: {m: round(sum(getattr(p.deltas, m) for p in v) / len(v), 4) for m in MARGIN_MARKERS}
+            k: {m: round(sum(getattr(p.deltas, m) for p in v) / len(v), 4) for m in STYLE_MARKERS}
             for k, v in sorted(groups.items())
         },
         transcripts={s: sum(1 for t in transcripts if t.label == STYLE_LABEL[s]) for s in STYLES},
@@ -409,50 +323,17 @@ def summary_path(path: str | Path) -> Path:
 
 def write_pairs(path: str | Path, pairs: Iterable[PreferencePair], summary: PairsSummary | None = None) -> Path:
     """Writes pairs as JSONL (atomically: a temp file renamed into place) and the summary beside it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     pairs = list(pairs)
-    _atomic_write(path, "".join(p.model_dump_json() + "\n" for p in pairs))
+    write_jsonl(path, (p.model_dump_json() for p in pairs))
     summary = summary or summarize(pairs)
-    _atomic_write(summary_path(path), summary.model_dump_json(indent=2) + "\n")
-    return path
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(summary_path(path), summary.model_dump_json(indent=2) + "\n")
+    return Path(path)
 
 
 def read_pairs(path: str | Path) -> list[PreferencePair]:
     """Reads a pairs JSONL file; a bad line raises :class:`CorpusError` naming the file and line."""
-    path = Path(path)
     fix = "rebuild it with `cookiebench augment pairs`"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise CorpusError(path, "pairs file not found", fix="build one with `cookiebench augment pairs`") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise CorpusError(path, f"cannot read pairs file: {e}", fix=fix) from None
-    pairs = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise CorpusError(path, f"not valid JSON ({e.msg}, column {e.colno})", line=number, fix=fix) from None
-        try:
-            pairs.append(PreferencePair.model_validate(data))
-        except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(str(part) for part in first["loc"]) or "record"
-            raise CorpusError(path, f"bad pair: {where}: {first['msg']}", line=number, fix=fix) from None
+    pairs = read_models(path, PreferencePair, what="pair", fix=fix)
     if not pairs:
         raise CorpusError(path, "pairs file holds no pairs", fix=fix)
     return pairs
@@ -468,20 +349,9 @@ def read_samples(path: str | Path, *, stage: str | None = "sft") -> dict[str, li
 
     Lines with a ``stage`` other than ``stage`` are skipped (``None`` keeps all).
     """
-    path = Path(path)
     fix = "each line needs {\"style\": \"ad\"|\"hc\", \"text\": \"...\"}"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise CorpusError(path, f"cannot read samples file: {e.strerror or e}", fix="check the path") from None
     out: dict[str, list[str]] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise CorpusError(path, f"not valid JSON ({e.msg})", line=number, fix=fix) from None
+    for number, data in read_jsonl(path, fix=fix):
         if not isinstance(data, dict) or data.get("style") not in STYLES or not isinstance(data.get("text"), str):
             raise CorpusError(path, "not a sample record", line=number, fix=fix)
         if stage is not None and data.get("stage", stage) != stage:

@@ -16,29 +16,25 @@ Run::
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
-from detect.records import Label, Transcript
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
-from augment.prompts import PROMPT_VERSION, TASK, Style, task_messages
+from detect.hashing import digest
+from detect.records import Transcript
+
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, TASK, Style, task_messages
 
 Messages = list[dict[str, str]]
 
 
 @dataclass
 class PromptOnlyConfig:
-    shots: int = field(default=3, metadata={"help": "Real examples of the style per prompt."})
-    max_example_words: int = field(default=120, metadata={"help": "Each example is cut to this many words (context length)."})
-    seed: int = field(default=0, metadata={"help": "Example draw for record i uses seed + i."})
-
-    def __post_init__(self):
-        if self.shots < 0:
-            raise ValueError(f"shots must be >= 0, got {self.shots}")
-        if self.max_example_words <= 0:
-            raise ValueError(f"max_example_words must be > 0, got {self.max_example_words}")
+    shots: int = Field(3, ge=0, description="Real examples of the style per prompt.")
+    max_example_words: int = Field(120, gt=0, description="Each example is cut to this many words (context length).")
+    seed: int = Field(0, description="Example draw for record i uses seed + i.")
 
 
 class FewShotPrompter:
@@ -47,8 +43,7 @@ class FewShotPrompter:
     def __init__(self, training: Sequence[Transcript], style: Style, config: PromptOnlyConfig | None = None):
         self.config = config or PromptOnlyConfig()
         self.style = style
-        label = Label.AD if style == "ad" else Label.HC
-        self.pool = sorted((t for t in training if t.label == label and (t.verbatim or t.text).strip()), key=lambda t: t.id)
+        self.pool = sorted((t for t in training if t.label == STYLE_LABEL[style] and (t.verbatim or t.text).strip()), key=lambda t: t.id)
         if self.config.shots and len(self.pool) < self.config.shots:
             raise ValueError(
                 f"prompt-only {style.upper()} needs {self.config.shots} training transcripts of that label, found {len(self.pool)}"
@@ -72,6 +67,5 @@ class FewShotPrompter:
 
     def config_hash(self) -> str:
         """Identifies the prompt set: template version, shots, seed and the example pool."""
-        payload = "|".join([PROMPT_VERSION, str(self.config.shots), str(self.config.max_example_words), str(self.config.seed),
-                            *(t.id for t in self.pool)])
-        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+        return digest("|".join([PROMPT_VERSION, str(self.config.shots), str(self.config.max_example_words),
+                                str(self.config.seed), *(t.id for t in self.pool)]), 12)

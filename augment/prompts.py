@@ -9,22 +9,38 @@ Two modes:
 The prompt-only baseline reuses the ``conditional`` prompt on the bare base model.
 
 Prompts are chat messages (``[{"role": ..., "content": ...}]``), TRL's conversational
-format; :func:`render` applies the tokenizer's chat template when a flat string is needed
-(vLLM completions, hashing, logging). :data:`PROMPT_VERSION` is part of every adapter's
-config hash, so editing a template here invalidates cached adapters.
+format, which trainers and the OpenAI-compatible chat endpoint render with the model's
+own chat template. :data:`PROMPT_VERSION` is part of every adapter's config hash, so
+editing a template here invalidates cached adapters.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any, Literal, get_args
+from enum import Enum
+from typing import Literal, get_args
+
+from detect.hashing import digest
+from detect.records import Label
 
 Style = Literal["ad", "hc"]
 Mode = Literal["separate", "conditional"]
 STYLES: tuple[Style, ...] = get_args(Style)
 MODES: tuple[Mode, ...] = get_args(Mode)
 Message = dict[str, str]
+# A style writes like one class of speaker; synthetic text in that style is labelled so.
+STYLE_LABEL: dict[Style, Label] = {"ad": Label.AD, "hc": Label.HC}
+LABEL_STYLE: dict[Label, Style] = {label: style for style, label in STYLE_LABEL.items()}
+
+
+class StyleChoice(str, Enum):
+    """A style, or both, as the command line offers it."""
+
+    ad = "ad"
+    hc = "hc"
+    both = "both"
+
+    def styles(self) -> tuple[Style, ...]:
+        return STYLES if self is StyleChoice.both else (self.value,)
 
 # The model cannot see the picture, so the scene is named in a few words: enough for the
 # base model to stay on topic, too few to copy most information units from, so coverage
@@ -61,16 +77,4 @@ def completion_messages(text: str) -> list[Message]:
     return [{"role": "assistant", "content": text}]
 
 
-def render(tokenizer: Any, messages: list[Message], *, add_generation_prompt: bool = True) -> str:
-    """The messages as the flat string the model reads, via the tokenizer's chat template."""
-    if not getattr(tokenizer, "chat_template", None):
-        raise ValueError("the tokenizer has no chat template; use a chat (instruct) base model")
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-
-
-def _version() -> str:
-    payload = json.dumps([SYSTEM, TASK, STYLE_HINTS], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
-
-
-PROMPT_VERSION = _version()
+PROMPT_VERSION = digest([SYSTEM, TASK, STYLE_HINTS], 12)

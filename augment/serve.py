@@ -42,6 +42,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from augment.adapters import ADAPTER_META
 from detect.errors import CorpusError, UserError
 
 logger = logging.getLogger(__name__)
@@ -68,9 +69,6 @@ def is_cpu_build() -> bool:
     import torch
 
     return not torch.cuda.is_available()
-
-
-ADAPTER_META = "cookiebench-adapter.json"  # written by augment.train beside each adapter
 
 
 def _adapter_in(unit: Path, stage: str) -> Path | None:

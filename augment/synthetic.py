@@ -6,27 +6,25 @@ benchmark never need to know which one produced a line.
 
 The file is append-only JSONL: each record is written with a single ``os.write`` on a
 descriptor opened with ``O_APPEND`` and fsynced, so a crash or Ctrl-C leaves at most one
-torn last line, which :func:`read_records` drops (and :func:`repair` truncates) on resume.
+torn last line, which :func:`read_records` drops (and :func:`detect.io.repair` truncates) on resume
+(the mechanics are :mod:`detect.io`'s, shared by every JSONL file of the project).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from detect.records import Label, Source, Transcript
+from augment.prompts import STYLE_LABEL, Style
+from detect.hashing import digest
+from detect.io import JsonlAppender, read_models, write_jsonl
+from detect.records import Source, Transcript
 
 logger = logging.getLogger(__name__)
-
-Style = Literal["ad", "hc"]
-
 
 class GeneratorInfo(BaseModel):
     """What produced the text: enough to reproduce it and to group results by generator."""
@@ -87,9 +85,6 @@ class SyntheticDescription(BaseModel):
         """True when every recorded verdict passed (a record with no verdicts passes)."""
         return all(v.passed for v in self.verdicts.values())
 
-    def with_verdict(self, name: str, verdict: Verdict) -> SyntheticDescription:
-        return self.model_copy(update={"verdicts": {**self.verdicts, name: verdict}})
-
     def to_transcript(self, *, condition: str | None = None) -> Transcript:
         """A synthetic training :class:`Transcript` (clean text + disfluency counts)."""
         from detect.chat import clean_verbatim  # lead's module; imported late so records load without it
@@ -98,7 +93,7 @@ class SyntheticDescription(BaseModel):
         return Transcript(
             id=self.id,
             speaker_id=f"synth-{self.id}",  # each synthetic text is its own "speaker": never split across folds
-            label=Label.AD if self.style == "ad" else Label.HC,
+            label=STYLE_LABEL[self.style],
             text=clean,
             verbatim=self.text,
             disfluencies=disfluencies,
@@ -113,90 +108,29 @@ class SyntheticDescription(BaseModel):
 
 
 def prompt_hash(prompt: Any) -> str:
-    return hashlib.sha256(json.dumps(prompt, sort_keys=True).encode()).hexdigest()[:16]
+    return digest(prompt, 16)
 
 
 # -- JSONL ------------------------------------------------------------------------
 
+_FIX = "fix or delete that line and rerun"
+
 
 def read_records(path: str | Path) -> list[SyntheticDescription]:
-    """Records of a JSONL file; a torn last line (interrupted write) is skipped with a warning.
-
-    A malformed line anywhere else is a real corruption and raises ``ValueError`` naming
-    the file and line.
-    """
-    path = Path(path)
-    if not path.exists():
-        return []
-    lines = path.read_bytes().split(b"\n")
-    out: list[SyntheticDescription] = []
-    for i, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            out.append(SyntheticDescription.model_validate_json(raw))
-        except ValueError as exc:
-            if i == len(lines):  # no newline after it: the write was cut short
-                logger.warning("%s:%d: dropping a torn last line (interrupted write)", path, i)
-                continue
-            raise ValueError(f"{path}:{i}: not a synthetic-description record ({exc.__class__.__name__}); "
-                             "fix or delete that line and rerun") from None
-    return out
+    """Records of a JSONL file (none if it does not exist yet); a torn last line (interrupted
+    write) is skipped with a warning, a bad line anywhere else raises a one-line
+    :class:`~detect.errors.CorpusError` naming the file and line."""
+    return read_models(path, SyntheticDescription, what="synthetic-description record", fix=_FIX,
+                       missing_ok=True, torn_tail_ok=True)
 
 
-def repair(path: str | Path) -> int:
-    """Truncate a torn last line so appends start on a fresh line; returns bytes removed."""
-    path = Path(path)
-    if not path.exists():
-        return 0
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return 0
-    keep = data.rfind(b"\n") + 1
-    with open(path, "r+b") as fh:
-        fh.truncate(keep)
-    logger.warning("%s: removed %d bytes of a torn last line", path, len(data) - keep)
-    return len(data) - keep
-
-
-class RecordWriter:
-    """Append-only JSONL writer: one ``os.write`` + fsync per record, so lines never interleave."""
-
-    def __init__(self, path: str | Path, *, fsync: bool = True):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        repair(self.path)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._fsync = fsync
+class RecordWriter(JsonlAppender):
+    """Append-only record file (:class:`detect.io.JsonlAppender`): one write + fsync per record."""
 
     def write(self, record: SyntheticDescription) -> None:
-        line = (record.model_dump_json() + "\n").encode()
-        written = os.write(self._fd, line)
-        assert written == len(line), f"short write to {self.path}: {written}/{len(line)} bytes"
-        if self._fsync:
-            os.fsync(self._fd)
-
-    def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
-
-    def __enter__(self) -> RecordWriter:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        self.write_line(record.model_dump_json())
 
 
 def write_records(path: str | Path, records: Iterable[SyntheticDescription]) -> Path:
     """Write a whole file atomically (temp file + rename), e.g. after filtering."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for r in records:
-            fh.write(r.model_dump_json() + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_jsonl(path, (r.model_dump_json() for r in records))

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_dpo.py                  # both variants, 16 pairs each
     .venv/bin/python bench/bench_dpo.py --pairs 32 --max-length 224
 
-Both variants run the production path (:func:`augment.train.run_dpo`: the SFT adapter
+Both variants run the production path (:func:`augment.stages.run_dpo`: the SFT adapter
 trained further, its frozen copy as reference) on the same pairs from the simulated
 cohort, each in its own subprocess so that peak resident memory is that variant's alone.
 "live" scores the reference at every step (adapter switched to the frozen copy);
@@ -42,9 +42,9 @@ def _one(variant: str, pairs: int, max_length: int, batch_size: int, threads: in
     torch.set_num_threads(threads)
     from peft import get_peft_model
 
-    from augment.base_model import prepare_base_model
+    from augment.base_model import load_base_model, prepare_base_model
     from augment.pairs import PairConfig, build_pairs
-    from augment.train import CookieDPOConfig, StageResult, _load, default_lora_config, run_dpo
+    from augment.stages import CookieDPOConfig, StageResult, default_lora_config, run_dpo
     from detect.readers import load_corpus
 
     base = prepare_base_model()
@@ -53,7 +53,7 @@ def _one(variant: str, pairs: int, max_length: int, batch_size: int, threads: in
     chosen = pair_set.pairs[:pairs]
     with tempfile.TemporaryDirectory() as tmp:
         # A fresh LoRA adapter stands in for the SFT adapter: same shapes, same code path.
-        model, _ = _load(base)
+        model, _ = load_base_model(base)
         sft_dir = Path(tmp) / "sft"
         get_peft_model(model, default_lora_config()).save_pretrained(str(sft_dir))
         del model

@@ -7,7 +7,7 @@ condition, in one run, so the ratios are fair even on a machine shared with othe
 - ``hf``: ``model.generate`` on one padded batch of all prompts (the baseline).
 - ``vllm-eager``: a ``cookiebench serve`` server + OpenAI client (``generate_batch``), eager.
 - ``vllm-compiled``: the same, with graph compilation (slow first start, cached after).
-- ``vllm-lora``: eager server with a LoRA adapter (the shape ``augment.train`` trains).
+- ``vllm-lora``: eager server with a LoRA adapter (the shape ``augment.stages`` trains).
 - ``vllm-merged``: eager server with that adapter folded into full weights (the benchmark's
   default on the CPU build: one server per generator).
 - ``inproc-merged``: ``vllm.LLM`` in a process of its own (``InProcessEngine``), merged
@@ -51,12 +51,12 @@ DEFAULT_PATH = "inproc-merged"
 
 
 def make_adapter(base: Path, out: Path) -> Path:
-    """A LoRA of the shape ``augment.train`` trains (its default config), with random B."""
+    """A LoRA of the shape ``augment.stages`` trains (its default config), with random B."""
     import torch
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from augment.train import default_lora_config
+    from augment.stages import default_lora_config
 
     if (out / "adapter_config.json").is_file():
         return out

@@ -17,16 +17,15 @@ or tracked in MLflow (parent run, one child per fold and seed)::
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from detect.classifiers import make_config, make_detector, preflight
-from detect.classifiers.base import config_to_dict
+from detect.classifiers import make_detector, preflight
+from detect.classifiers.base import params_to_json
 from detect.errors import CorpusError
 from detect.metrics import METRICS, FoldMetrics, MetricSummary, aggregate, binary_metrics
 from detect.records import Corpus, Label, Transcript
@@ -194,7 +193,6 @@ class FoldOutcome:
     metrics: FoldMetrics
     test: Corpus
     p_ad: np.ndarray
-    config: Any
     detector: Any
 
 
@@ -202,7 +200,7 @@ def evaluate_folds(
     corpus: Corpus,
     folds: Sequence[Fold],
     classifier: str,
-    config: Any = None,
+    options: Mapping[str, Any] | None = None,
     *,
     extra_train: ExtraTrain | None = None,
     on_fold: Callable[[FoldOutcome], None] | None = None,
@@ -214,17 +212,16 @@ def evaluate_folds(
     set only; they are never scored, and any that overlap the test fold raise ``LeakageError``.
     """
     corpus = evaluable(corpus)
-    base = preflight(classifier, config)
-    result = CVResult(classifier, config_to_dict(base), protocol)
+    base = preflight(classifier, options)
+    result = CVResult(classifier, params_to_json(base), protocol)
     for fold in folds:
         train = corpus.by_speakers(fold.train_speakers)
         test = corpus.by_speakers(fold.test_speakers)
         extras = list(extra_train(train)) if extra_train else []
         fit_on = [*train, *extras]
         _check_no_leak(fold, fit_on, test)
-        fold_config = make_config(classifier, base, seed=fold.seed)
-        detector = make_detector(classifier, fold_config).fit(fit_on)
-        p_ad = np.asarray(detector.predict_proba(test), dtype=float)
+        detector = make_detector(classifier, base, seed=fold.seed).fit(fit_on)
+        p_ad = detector.p_ad(test)
         y = test.y()
         row = FoldMetrics(seed=fold.seed, fold=fold.fold, n_train=len(fit_on), n_test=len(test),
                           n_extra=len(extras), **binary_metrics(y, p_ad))
@@ -233,17 +230,17 @@ def evaluate_folds(
             Prediction(t.id, t.speaker_id, fold.seed, fold.fold, label, float(p))
             for t, label, p in zip(test, y, p_ad, strict=True)
         )
-        logger.info("%s seed %d fold %d: %s", classifier, fold.seed, fold.fold,
-                    {m: round(getattr(row, m), 3) for m in METRICS})
+        logger.debug("%s seed %d fold %d: %s", classifier, fold.seed, fold.fold,
+                     {m: round(getattr(row, m), 3) for m in METRICS})
         if on_fold:
-            on_fold(FoldOutcome(fold, row, test, p_ad, fold_config, detector))
+            on_fold(FoldOutcome(fold, row, test, p_ad, detector))
     return result
 
 
 def cross_validate(
     corpus: Corpus,
     classifier: str,
-    config: Any = None,
+    options: Mapping[str, Any] | None = None,
     *,
     protocol: str = "kfold",
     folds: int = 5,
@@ -261,14 +258,14 @@ def cross_validate(
         raise ValueError("need at least one seed (repeats >= 1)")
     real = evaluable(corpus)
     plan = make_folds(real, protocol=protocol, folds=folds, seeds=seeds)
-    return evaluate_folds(real, plan, classifier, config, extra_train=extra_train, on_fold=on_fold, protocol=protocol)
+    return evaluate_folds(real, plan, classifier, options, extra_train=extra_train, on_fold=on_fold, protocol=protocol)
 
 
 # -- tracked in MLflow ----------------------------------------------------------
 def run_cv(
     corpus: Corpus,
     classifier: str,
-    config: Any = None,
+    options: Mapping[str, Any] | None = None,
     *,
     protocol: str = "kfold",
     folds: int = 5,
@@ -288,8 +285,6 @@ def run_cv(
     ``final_fit``, a detector fitted on all training data logged as a pyfunc model.
     Returns the result and the parent run id.
     """
-    import mlflow
-
     from detect import tracking
     from detect.classifiers.mlflow_model import log_detector
 
@@ -297,16 +292,16 @@ def run_cv(
     seeds = list(seeds) if seeds is not None else list(range(repeats))
     real = evaluable(corpus)
     plan = make_folds(real, protocol=protocol, folds=folds, seeds=seeds)
-    base = preflight(classifier, config)
-    tracking.setup_tracking(experiment, tracking_uri)
+    base = preflight(classifier, options)
     if on_plan:
         on_plan(len(plan))
     params = {
         "classifier": classifier, "protocol": protocol, "folds": folds if protocol == "kfold" else 1,
         "seeds": ",".join(map(str, seeds)), "extra_train": extra_train is not None,
-        "config": config_to_dict(base), **tracking.provenance_params(real),
+        "config": params_to_json(base), **tracking.provenance_params(real),
     }
-    with tracking.parent_run(f"{protocol}-{classifier}", params=params, tags={"stage": "detect"}) as parent:
+    with tracking.experiment_run(experiment, f"{protocol}-{classifier}", uri=tracking_uri, params=params,
+                                 tags={"stage": "detect"}) as parent:
         tracking.log_corpus_dataset(real, name=f"corpus-{real.digest()}", context="evaluation")
 
         def log_child(outcome: FoldOutcome) -> None:
@@ -314,14 +309,13 @@ def run_cv(
             name = f"seed{m.seed}-fold{m.fold}"
             with tracking.child_run(name, params={"seed": m.seed, "fold": m.fold, "n_train": m.n_train,
                                                   "n_test": m.n_test, "n_extra": m.n_extra}):
-                mlflow.log_metrics({k: v for k, v in m.as_dict().items() if k in METRICS and not math.isnan(v)})
+                tracking.log_metrics({k: getattr(m, k) for k in METRICS})
                 tracking.log_confusion_matrix(outcome.test.y(), (outcome.p_ad >= 0.5).astype(int),
                                               title=f"{classifier} {name}")
             # Steps let the MLflow UI chart a metric across folds x seeds on the parent too.
             step = len(result_rows)
             result_rows.append(m)
-            mlflow.log_metrics({f"fold_{k}": v for k, v in m.as_dict().items()
-                                if k in METRICS and not math.isnan(v)}, step=step)
+            tracking.log_metrics({f"fold_{k}": getattr(m, k) for k in METRICS}, step=step)
             if on_fold:
                 on_fold(outcome)
 
@@ -329,18 +323,17 @@ def run_cv(
         result = evaluate_folds(real, plan, classifier, base, extra_train=extra_train, on_fold=log_child,
                                 protocol=protocol)
         for metric, s in result.summary.items():
-            values = {f"{metric}_mean": s.mean, f"{metric}_sd": s.sd, f"{metric}_ci_low": s.ci_low,
-                      f"{metric}_ci_high": s.ci_high}
-            mlflow.log_metrics({k: v for k, v in values.items() if not math.isnan(v)})
-        tracking.log_table_artifact(result.rows_frame(), "folds.csv")
-        tracking.log_table_artifact(result.summary_frame(), "summary.csv")
+            tracking.log_metrics({f"{metric}_mean": s.mean, f"{metric}_sd": s.sd, f"{metric}_ci_low": s.ci_low,
+                                  f"{metric}_ci_high": s.ci_high})
+        tracking.log_frame(result.rows_frame(), "folds.csv")
+        tracking.log_frame(result.summary_frame(), "summary.csv")
         preds = result.predictions_frame()
-        tracking.log_table_artifact(preds, "predictions.csv")
+        tracking.log_frame(preds, "predictions.csv")
         tracking.log_confusion_matrix(preds["y_true"], (preds["p_ad"] >= 0.5).astype(int),
                                       title=f"{classifier}: all folds x seeds")
         if final_fit:
             train = real.by_split("train") if protocol == "adress" else real
-            detector = make_detector(classifier, make_config(classifier, base, seed=seeds[0]))
+            detector = make_detector(classifier, base, seed=seeds[0])
             extras = list(extra_train(train)) if extra_train else []
             detector.fit([*train, *extras])
             log_detector(detector)

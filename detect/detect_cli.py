@@ -19,28 +19,21 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from detect.classifiers import DETECTORS
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
-from detect.errors import UserError
+from detect.errors import ConfigError
 from detect.readers import Visits, log_read_report
 
 detect_app = typer.Typer(help="Train and evaluate AD detectors (BERT, TF-IDF, markers).", no_args_is_help=True)
 console = Console()
 
 
-class ClassifierName(str, Enum):
-    bert = "bert"
-    tfidf = "tfidf"
-    markers = "markers"
-    majority = "majority"
+ClassifierName = Enum("ClassifierName", {name: name for name in DETECTORS}, type=str)
 
 
 class SplitName(str, Enum):
     kfold = "kfold"
     adress = "adress"
-
-
-class ConfigError(UserError):
-    """A bad --config file or --set value."""
 
 
 CorpusOpt = Annotated[
@@ -68,23 +61,18 @@ def _parse_value(raw: str) -> Any:
         return raw  # a bare string such as a model path
 
 
-def build_config(classifier: str, config_file: Path | None, sets: list[str] | None) -> Any:
-    """Config file, then --set overrides, validated by the detector's config dataclass."""
-    from detect.classifiers import config_class, load_config_file, make_config
+def build_options(classifier: str, config_file: Path | None, sets: list[str] | None) -> dict[str, Any]:
+    """Detector parameters: the config file, then --set overrides, checked against the detector's constraints."""
+    from detect.classifiers import load_options_file, preflight
 
     try:
-        base = load_config_file(classifier, config_file) if config_file else make_config(classifier)
-        overrides: dict[str, Any] = {}
+        options = load_options_file(config_file) if config_file else {}
         for item in sets or []:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-            overrides[key.strip()] = _parse_value(value.strip())
-        known = {f for f in config_class(classifier).__dataclass_fields__}
-        unknown = sorted(set(overrides) - known)
-        if unknown:
-            raise ConfigError(f"--set: unknown option(s) {unknown} for {classifier}; known: {sorted(known)}")
-        return make_config(classifier, base, **overrides)
+            options[key.strip()] = _parse_value(value.strip())
+        return preflight(classifier, options)
     except (ValueError, TypeError, OSError) as exc:
         where = f"{config_file}: " if config_file else ""
         raise ConfigError(f"{where}{str(exc).splitlines()[0]}") from exc
@@ -126,7 +114,7 @@ def cv(
     """Evaluate a detector with speaker-grouped cross-validation (or the ADReSS split), logged to MLflow."""
     from detect.cv import run_cv
 
-    detector_config = build_config(classifier.value, config, set_)
+    detector_options = build_options(classifier.value, config, set_)
     data, read = read_options(skip_bad, report, visits).load(corpus)
     if within is not None:
         if within not in ("train", "test"):
@@ -143,7 +131,7 @@ def cv(
             progress.update(task, advance=1, last=f"seed {m.seed} fold {m.fold}: F1 {_fmt(m.f1)} acc {_fmt(m.accuracy)}")
 
         result, run_id = run_cv(
-            data, classifier.value, detector_config, protocol=split.value, folds=folds, repeats=repeats,
+            data, classifier.value, detector_options, protocol=split.value, folds=folds, repeats=repeats,
             experiment=experiment, tracking_uri=tracking_uri, final_fit=final_fit, on_fold=on_fold,
             on_plan=lambda n: progress.update(task, total=n),
         )
@@ -175,13 +163,13 @@ def train(
     visits: VisitsOpt = Visits.all,
 ) -> None:
     """Fit a detector on a corpus; save it to a folder and/or log it to MLflow as a model."""
-    from detect.classifiers import make_detector, preflight
-    from detect.classifiers.base import config_to_dict
+    from detect.classifiers import make_detector
+    from detect.classifiers.base import params_to_json
     from detect.cv import check_two_classes, evaluable
 
     if not track and out is None:
         raise ConfigError("--no-track needs --out: otherwise the fitted model would be lost")
-    detector_config = preflight(classifier.value, build_config(classifier.value, config, set_))
+    detector_options = build_options(classifier.value, config, set_)
     loaded, read = read_options(skip_bad, report, visits).load(corpus)
     data = evaluable(loaded)
     if split == "auto":
@@ -190,7 +178,7 @@ def train(
         raise ConfigError(f"--split {split!r}: use train, test or all")
     fit_on = data if split == "all" else data.by_split(split)
     check_two_classes(fit_on, what=f"{split} split" if split != "all" else "corpus")
-    detector = make_detector(classifier.value, detector_config)
+    detector = make_detector(classifier.value, detector_options)
 
     run_id = None
     if track:
@@ -200,7 +188,7 @@ def train(
         from detect.classifiers.mlflow_model import log_detector
 
         tracking.setup_tracking(experiment, tracking_uri)
-        params = {"classifier": classifier.value, "split": split, "config": config_to_dict(detector_config),
+        params = {"classifier": classifier.value, "split": split, "config": params_to_json(detector_options),
                   **tracking.provenance_params(fit_on)}
         with tracking.parent_run(f"train-{classifier.value}", params=params, tags={"stage": "detect"}) as run:
             tracking.log_corpus_dataset(fit_on, name=f"corpus-{fit_on.digest()}", context="training")
@@ -249,7 +237,7 @@ def predict(
         detector = load_logged_detector(model)
     data, _ = read_options(skip_bad, report, visits).load(corpus)
     with console.status(f"scoring {len(data)} transcripts"):
-        p_ad = detector.predict_proba(list(data))
+        p_ad = detector.p_ad(list(data))
     frame = pd.DataFrame({
         "id": [t.id for t in data],
         "speaker_id": [t.speaker_id for t in data],

@@ -22,10 +22,10 @@ subtree or within a few words) one of its anchors, e.g. "take" near "cookie".
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from detect.hashing import digest
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -206,7 +206,7 @@ def lexicon_digest() -> str:
                     for k, v in ACTIONS.items()},
         "window": WINDOW,
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+    return digest(payload, 12)
 
 
 # -- matching ---------------------------------------------------------------------------------

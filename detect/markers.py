@@ -34,7 +34,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sqlite3
@@ -49,8 +48,9 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from tqdm.auto import tqdm
 
+from detect.hashing import digest
 from detect.info_units import INFO_UNITS, SPACY_MODEL, coverage, find_info_units, lexicon_digest
-from detect.records import Corpus, Disfluencies, Transcript
+from detect.records import Corpus, Disfluencies, Label, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,7 @@ class MarkerExtractor:
         if self._salt is None:
             meta = self.nlp.meta
             self._salt = f"{FEATURES_VERSION}|{meta.get('name')}|{meta.get('version')}|{lexicon_digest()}"
-        return hashlib.sha256(f"{self._salt}\0{text}".encode()).hexdigest()
+        return digest(f"{self._salt}\0{text}", None)
 
     # -- text features ------------------------------------------------------------------------
     def text_features(self, texts: Sequence[str]) -> list[TextFeatures]:
@@ -427,10 +427,6 @@ class MarkerExtractor:
         """The units each text mentions (cached like the markers)."""
         return [f.info_units for f in self.text_features(texts)]
 
-    def clear_cache(self) -> None:
-        """Forgets the in-memory cache (the disk cache, if any, stays)."""
-        self._memory.clear()
-
 
 def marker_means_by_label(corpus: Corpus | Sequence[Transcript], extractor: MarkerExtractor | None = None) -> pd.DataFrame:
     """Mean of each marker per label: index ``AD``/``HC`` (``?`` for unlabelled), columns :data:`MARKERS`."""
@@ -440,3 +436,31 @@ def marker_means_by_label(corpus: Corpus | Sequence[Transcript], extractor: Mark
     # group by position, not by id: a plain list of transcripts may repeat an id
     means = frame.reset_index(drop=True).groupby(labels, sort=True).mean()
     return means.reindex(columns=list(MARKERS))
+
+
+# -- verbatim text (what generators write) -------------------------------------------------------
+
+
+def verbatim_transcript(text: str, *, id: str, label: Label | None = None) -> Transcript:
+    """A throwaway :class:`Transcript` for verbatim text (fillers as uh/um, '...'), so the
+    extractor reads a generated description exactly as it reads a real one."""
+    from detect.chat import clean_verbatim
+
+    clean, disfluencies = clean_verbatim(text)
+    return Transcript(id=id, speaker_id=id, label=label, text=clean, verbatim=text, disfluencies=disfluencies)
+
+
+def real_verbatim(t: Transcript) -> str:
+    """The verbatim rendering of a real transcript (its clean text when the reader kept none)."""
+    return t.verbatim or t.text
+
+
+def verbatim_markers(texts: Sequence[str], extractor: MarkerExtractor | None = None) -> pd.DataFrame:
+    """:data:`MARKERS` of verbatim texts, one row per text, in order (index 0..n-1).
+
+    Real, degraded and generated texts measured this way are comparable: all of them go
+    through :func:`detect.chat.clean_verbatim` first.
+    """
+    extractor = extractor or MarkerExtractor()
+    frame = extractor.transform([verbatim_transcript(t, id=f"t{i}") for i, t in enumerate(texts)])
+    return frame.reset_index(drop=True)

@@ -1,21 +1,28 @@
-"""MLflow helpers every stage shares: where the store is, a fast reachability check, runs, provenance.
+"""The one MLflow layer: where the store is, runs, and how metrics, tables, files and curves are logged.
+
+Every stage that tracks (``detect cv``/``train``, generator training, the benchmark) goes
+through these helpers, so runs look alike in the UI: a parent run per invocation with
+provenance params, nested child runs, metrics without NaNs, tables as CSV/JSON artifacts.
 
 Default store: ``sqlite:///<home>/mlflow/mlflow.db`` with artifacts in ``<home>/mlflow/artifacts``,
 where ``<home>`` is ``$COOKIEBENCH_HOME`` or the repository root. ``MLFLOW_TRACKING_URI``
 points everything at another store (a team server) instead. Typical use::
 
-    experiment_id = setup_tracking("cookiebench-detect")
-    with parent_run("cv-bert", params=provenance_params(corpus)) as run:
+    with experiment_run("cookiebench-detect", "cv-bert", params=provenance_params(corpus)) as run:
         with child_run("seed0-fold0", params={"fold": 0}):
-            mlflow.log_metrics({...})
+            log_metrics({"f1": 0.8, "auroc": float("nan")})  # the NaN is left out
+        log_frame(folds, "folds.csv")
+
+The helpers log into the active run (MLflow's fluent API); a caller that may run untracked
+simply does not open one and does not call them.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import subprocess
-import tempfile
 import urllib.error
 import urllib.request
 import warnings
@@ -35,7 +42,6 @@ ENV_HOME = "COOKIEBENCH_HOME"
 ENV_URI = "MLFLOW_TRACKING_URI"
 ENV_PROJECT_RUN = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
 DEFAULT_TIMEOUT_S = 3.0
-_NOISY = ("mlflow", "alembic", "sqlalchemy", "urllib3", "git")
 
 
 class TrackingError(UserError):
@@ -63,15 +69,6 @@ def artifact_root_for(uri: str) -> str | None:
         return None
     db = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
     return (db.parent / "artifacts").as_uri() if db else None
-
-
-def quiet_mlflow() -> None:
-    """MLflow, alembic and friends log migrations and retries at INFO; keep the console for results."""
-    for name in _NOISY:
-        logging.getLogger(name).setLevel(logging.WARNING)
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    # A progress bar per artifact copy drowns the fold progress bar in the console.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def check_tracking_uri(uri: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
@@ -115,7 +112,6 @@ def setup_tracking(experiment: str, uri: str | None = None, *, timeout: float = 
     from mlflow.tracking import MlflowClient
 
     uri = uri or default_tracking_uri()
-    quiet_mlflow()
     check_tracking_uri(uri, timeout=timeout)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(tracking_uri=uri)
@@ -128,7 +124,9 @@ def setup_tracking(experiment: str, uri: str | None = None, *, timeout: float = 
         return experiment_id
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        experiment_id = client.create_experiment(experiment, artifact_location=artifact_root_for(uri))
+        # Open on the runs table, not on the GenAI overview of MLflow 3 ("0 traces").
+        experiment_id = client.create_experiment(experiment, artifact_location=artifact_root_for(uri),
+                                                 tags={"mlflow.experimentKind": "custom_model_development"})
     else:
         experiment_id = found.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
@@ -140,7 +138,6 @@ def use_tracking_uri(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
     import mlflow
 
     uri = uri or default_tracking_uri()
-    quiet_mlflow()
     check_tracking_uri(uri, timeout=timeout)
     mlflow.set_tracking_uri(uri)
     return uri
@@ -196,6 +193,15 @@ def parent_run(name: str, *, params: Mapping[str, Any] | None = None,
 
 
 @contextmanager
+def experiment_run(experiment: str, name: str, *, uri: str | None = None, params: Mapping[str, Any] | None = None,
+                   tags: Mapping[str, str] | None = None) -> Iterator[Any]:
+    """:func:`setup_tracking` then :func:`parent_run`: the usual way a stage starts tracking."""
+    setup_tracking(experiment, uri)
+    with parent_run(name, params=params, tags=tags) as run:
+        yield run
+
+
+@contextmanager
 def child_run(name: str, *, params: Mapping[str, Any] | None = None,
               tags: Mapping[str, str] | None = None) -> Iterator[Any]:
     """A nested run (one fold, one seed, one condition) under the active parent."""
@@ -209,26 +215,77 @@ def child_run(name: str, *, params: Mapping[str, Any] | None = None,
         yield run
 
 
+def finite(values: Mapping[str, Any]) -> dict[str, float]:
+    """The values that are finite numbers, as floats (MLflow charts break on NaN, and None is no number)."""
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            continue
+        if math.isfinite(float(value)):
+            out[key] = float(value)
+    return out
+
+
+def log_metrics(values: Mapping[str, Any], *, step: int | None = None) -> None:
+    """Metrics into the active run; NaN, infinite and non-numeric values are left out."""
+    import mlflow
+
+    metrics = finite(values)
+    if metrics:
+        mlflow.log_metrics(metrics, step=step)
+
+
+def log_frame(frame: Any, artifact_file: str) -> None:
+    """A DataFrame as an artifact of the active run: ``.csv`` as text, ``.json`` as an MLflow table."""
+    import mlflow
+
+    if artifact_file.endswith(".json"):
+        mlflow.log_table(frame, artifact_file=artifact_file)
+    else:
+        mlflow.log_text(frame.to_csv(index=False), artifact_file)
+
+
+def log_path(path: str | Path, artifact_path: str | None = None) -> None:
+    """A file or a whole folder (if it exists) as artifacts of the active run, under ``artifact_path``."""
+    import mlflow
+
+    path = Path(path)
+    if path.is_dir():
+        mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+    elif path.is_file():
+        mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+
+def trainer_metrics(prefix: str) -> Any:
+    """A transformers ``TrainerCallback`` logging every trainer log (loss, rewards, ...) into the
+    active run as ``<prefix>/<name>`` at the trainer's global step: the curves of a stage."""
+    from transformers import TrainerCallback
+
+    class TrainerMetrics(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+            import mlflow
+
+            if mlflow.active_run() is not None and logs:
+                log_metrics({f"{prefix}/{k}": v for k, v in logs.items()}, step=state.global_step)
+
+    return TrainerMetrics()
+
+
 def log_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], *, artifact_file: str = "confusion_matrix.png",
                          title: str | None = None) -> np.ndarray:
     """Plot HC/AD confusion counts into the active run; returns the 2x2 matrix."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: no display on servers or CI
-    import matplotlib.pyplot as plt
     import mlflow
+    from matplotlib.figure import Figure
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
     matrix = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=[0, 1])
-    fig, ax = plt.subplots(figsize=(3.6, 3.2))
-    try:
-        ConfusionMatrixDisplay(matrix, display_labels=["HC", "AD"]).plot(ax=ax, colorbar=False)
-        if title:
-            ax.set_title(title, fontsize=9)
-        fig.tight_layout()
-        mlflow.log_figure(fig, artifact_file)
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(3.6, 3.2))  # no pyplot: no global backend state, nothing to close
+    ax = fig.subplots()
+    ConfusionMatrixDisplay(matrix, display_labels=["HC", "AD"]).plot(ax=ax, colorbar=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    mlflow.log_figure(fig, artifact_file)
     return matrix
 
 
@@ -245,26 +302,19 @@ def corpus_frame(transcripts: Sequence[Any]):
     })
 
 
-def log_corpus_dataset(corpus: Any, *, name: str, context: str = "evaluation") -> None:
-    """Record the evaluated transcripts as an MLflow dataset input of the active run."""
+def log_dataset(frame: Any, *, name: str, context: str, source: str | None = None, targets: str = "label") -> None:
+    """A DataFrame as an MLflow dataset input of the active run (``context``: training or evaluation)."""
     import mlflow
     import mlflow.data
 
-    root = getattr(corpus, "root", None)
     with warnings.catch_warnings():
         # MLflow registers its local-file source twice and warns that a path is ambiguous.
         warnings.filterwarnings("ignore", message=".*dataset source can be interpreted in multiple ways.*")
-        dataset = mlflow.data.from_pandas(corpus_frame(corpus), name=name, targets="label",
-                                          source=str(root) if root else None)
+        dataset = mlflow.data.from_pandas(frame, name=name, targets=targets, source=source)
     mlflow.log_input(dataset, context=context)
 
 
-def log_table_artifact(frame: Any, artifact_file: str) -> None:
-    """A DataFrame as a CSV artifact of the active run."""
-    import mlflow
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(artifact_file).name
-        frame.to_csv(path, index=False)
-        parent = str(Path(artifact_file).parent)
-        mlflow.log_artifact(str(path), artifact_path=None if parent == "." else parent)
+def log_corpus_dataset(corpus: Any, *, name: str, context: str = "evaluation") -> None:
+    """Record the evaluated transcripts as an MLflow dataset input of the active run."""
+    root = getattr(corpus, "root", None)
+    log_dataset(corpus_frame(corpus), name=name, context=context, source=str(root) if root else None)

@@ -22,7 +22,6 @@ Protocol (see ARCHITECTURE.md):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -42,20 +41,20 @@ from augment import generate as generation
 from augment import prompt_only
 from augment import serve as serving
 from augment import train as generator_training
-from augment.prompts import task_messages
+from augment.prompts import STYLE_LABEL, task_messages
 from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records, write_records
 from detect import cv
 from detect.errors import UserError
+from detect.hashing import digest
 from detect.markers import MarkerExtractor
 from detect.readers import ReadReport, default_corpus_path, log_read_report
-from detect.records import Corpus, Label, Transcript
+from detect.records import Corpus, Transcript
 from eval.config import GENERATED, BenchmarkConfig
+from eval.quality import quality_table
 
 logger = logging.getLogger(__name__)
 
-STYLE_LABEL = {"ad": Label.AD, "hc": Label.HC}
 SCORE_KEYS = ["classifier", "condition", "ratio", "seed", "fold"]
-QUALITY_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate", "mean_utterance_length")
 
 
 class BenchmarkError(UserError):
@@ -85,7 +84,7 @@ class BenchmarkResult:
 
 
 def group_key(train_speakers) -> str:
-    return hashlib.sha256("\n".join(sorted(train_speakers)).encode()).hexdigest()[:10]
+    return digest("\n".join(sorted(train_speakers)), 10)
 
 
 def plan(config: BenchmarkConfig, read: ReadReport | None = None) -> tuple[Corpus, list[cv.Fold], dict[str, Group]]:
@@ -268,9 +267,7 @@ def keep(config: BenchmarkConfig, group: Group, condition: str, records: list[Sy
                                              extractor=extractor)
     require = filter_config.require
     if condition == "classic":
-        # Classic copies are edits of real training transcripts by design: the privacy verdict
-        # is recorded for the report, but it cannot be a reason to drop them.
-        require = tuple(r for r in require if r != "privacy")
+        require = classic_augmentation.selection_require(require)
     passed = synthetic_filters.select(judged, require)
     group.records[condition] = judged
     group.synthetic[condition] = [r.to_transcript(condition=condition) for r in passed]
@@ -325,78 +322,6 @@ def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
         raise BenchmarkError(
             f"{path}: scores from a different config; use another output_dir or delete the file to start over")
     return scores
-
-
-# -- quality of synthetic data -----------------------------------------------------------------
-
-
-def distinct_n(texts: list[str], n: int) -> float:
-    grams = [tuple(words[i:i + n]) for words in (t.lower().split() for t in texts) for i in range(len(words) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else float("nan")
-
-
-def self_similarity(texts: list[str], pairs: int = 200, seed: int = 0) -> float:
-    """Mean Jaccard similarity of word-trigram sets over random pairs (1 = copies)."""
-    if len(texts) < 2:
-        return float("nan")
-    sets = [{tuple(w[i:i + 3]) for i in range(len(w) - 2)} for w in (t.lower().split() for t in texts)]
-    rng = np.random.default_rng(seed)
-    scores = []
-    for _ in range(pairs):
-        a, b = rng.choice(len(sets), size=2, replace=False)
-        union = sets[a] | sets[b]
-        scores.append(len(sets[a] & sets[b]) / len(union) if union else 1.0)
-    return float(np.mean(scores))
-
-
-def quality_table(config: BenchmarkConfig, corpus: Corpus, groups: dict[str, Group],
-                  extractor: MarkerExtractor) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per condition x style: marker distance to real, diversity, filter rejections, TSTR F1."""
-    real = extractor.transform(list(corpus))
-    real["group"] = [f"real {t.label.value}" for t in corpus]
-    spread = real[list(QUALITY_MARKERS)].std().replace(0, 1)
-    rows, marker_frames = [], [real]
-    for condition in (c for c in config.conditions if c != "none"):
-        all_records = [r for g in groups.values() for r in g.records.get(condition, [])]
-        if not all_records:
-            continue
-        tstr = tstr_f1(corpus, groups, condition)
-        for style, label in STYLE_LABEL.items():
-            records = [r for r in all_records if r.style == style]
-            passed = [t for g in groups.values() for t in g.synthetic.get(condition, []) if t.label == label]
-            if not records:
-                continue
-            frame = pd.DataFrame([r.markers for r in records if r.markers])
-            frame["group"] = f"{condition} {label.value}"
-            marker_frames.append(frame)
-            same = real[real.group == f"real {label.value}"]
-            row = {"condition": condition, "style": label.value, "records": len(records), "passed": len(passed),
-                   "privacy_rejected": sum(1 for r in records if "privacy" in r.verdicts and not r.verdicts["privacy"].passed)}
-            for marker in QUALITY_MARKERS:
-                if marker in frame:
-                    row[f"d_{marker}"] = abs(frame[marker].mean() - same[marker].mean()) / spread[marker]
-            texts = [r.text for r in records]
-            row.update({"distinct_1": distinct_n(texts, 1), "distinct_2": distinct_n(texts, 2),
-                        "self_similarity": self_similarity(texts), "tstr_f1": tstr})
-            rows.append(row)
-    return pd.DataFrame(rows), pd.concat(marker_frames, ignore_index=True)
-
-
-def tstr_f1(corpus: Corpus, groups: dict[str, Group], condition: str) -> float:
-    """Train on synthetic only (TF-IDF), test on the real test speakers of each fold."""
-    from detect.classifiers import make_detector
-    from detect.metrics import binary_metrics
-
-    scores = []
-    for group in groups.values():
-        synthetic = group.synthetic.get(condition, [])
-        if len({t.label for t in synthetic}) < 2:
-            continue
-        for fold in group.folds:
-            test = corpus.by_speakers(fold.test_speakers)
-            detector = make_detector("tfidf", seed=fold.seed).fit(synthetic)
-            scores.append(binary_metrics(test.y(), detector.predict_proba(test))["f1"])
-    return float(np.mean(scores)) if scores else float("nan")
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -479,7 +404,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
         n_train = np.mean([len(f.train_speakers) for f in folds])
         test_fraction = 0.0 if config.protocol.split == "adress" else float(n_test / n_train)
         table = summary_table(scores, test_fraction=test_fraction)
-        quality, marker_frame = quality_table(config, corpus, groups, extractor)
+        quality, marker_frame = quality_table(corpus, groups, config.conditions, extractor)
         simulated = Path(config.corpus or default_corpus_path()).resolve() == default_corpus_path().resolve()
         run_id, report = tracking_layout.log_benchmark(
             config, corpus=corpus, groups=groups, scores=scores, table=table, quality=quality,

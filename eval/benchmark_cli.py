@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, with_flags
 from detect.readers import Visits
+from detect.logs import log_file
 
 # Wide enough for the summary table when output goes to a file or CI log.
 console = Console(width=None if sys.stdout.isatty() else 150)
@@ -34,12 +36,14 @@ def benchmark(
 
     settings = load_config(config, corpus=corpus, output_dir=output_dir)
     settings = settings.model_copy(update={"reading": with_flags(settings.reading, skip_bad, report, visits)})
+    log_path = Path(settings.run_dir()) / "logs" / f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}.log"
     console.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.split}, "
                   f"{settings.protocol.folds} folds x {settings.protocol.repeats} seeds; "
                   f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}; "
                   f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}")
-    with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bars:
+    console.print(f"log (transformers, TRL, vLLM, MLflow, training steps): {log_path}")
+    with log_file(log_path), Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), console=console) as bars:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -67,5 +71,6 @@ def benchmark(
     console.print("ΔF1: mean paired difference with a 95% bootstrap interval; p: Nadeau-Bengio corrected t-test.")
     console.print("wall time by stage: " + ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items()))
     console.print(f"report: {result.report}")
+    console.print(f"log: {log_path}")
     console.print(f"MLflow run {result.run_id} in experiment {settings.experiment!r}: `make ui`, then "
                   "http://127.0.0.1:5000")

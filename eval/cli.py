@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 
 import typer
@@ -22,6 +21,7 @@ from augment.serve_cli import serve
 from detect.corpus_cli import corpus_app
 from detect.detect_cli import detect_app
 from detect.errors import UserError
+from detect.logs import setup_console
 from eval.benchmark_cli import benchmark
 
 
@@ -52,21 +52,29 @@ app.command("benchmark")(benchmark)
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+def main(
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Debug logging; third-party logs and progress bars on the console too."),
+    threads: int | None = typer.Option(None, min=1, help="torch CPU threads (default: torch's choice)."),
+) -> None:
     """Evaluate and augment AD detection from Cookie Theft descriptions.
 
     Numbers on the shipped simulated cohort are not clinical results.
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        handlers=[RichHandler(show_path=False, rich_tracebacks=False)],
-    )
-    for noisy in ("httpx", "httpx2", "httpcore", "openai"):  # one line per request drowns the progress bars
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Libraries warn through `warnings` (type hints, deprecations ...): not our output; --verbose shows them.
-    logging.captureWarnings(True)
-    logging.getLogger("py.warnings").setLevel(logging.DEBUG if verbose else logging.ERROR)
-    # Offline by design: nothing is ever fetched from a model hub.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # The console shows cookiebench's progress and results; libraries log to the run's log file.
+    setup_console(RichHandler(show_path=False, rich_tracebacks=False), verbose=verbose)
+    # Process settings belong to the program, not to the libraries: set once, here.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline by design: nothing is fetched from a model hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")  # MLflow's git probe
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    if not verbose:  # library progress bars (tqdm: datasets, markers, vLLM) would cut through ours
+        os.environ.setdefault("TQDM_DISABLE", "1")
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+if __name__ == "__main__":  # python -m eval.cli ...
+    app()

@@ -7,9 +7,7 @@ any other value is a path to a YAML file of the same shape.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
-from dataclasses import fields
+from dataclasses import fields, is_dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -17,16 +15,13 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from detect.errors import UserError
+from detect.errors import ConfigError, one_line
+from detect.hashing import digest
 from detect.readers import ReadOptions
 
 Condition = Literal["none", "classic", "prompt-only", "sft", "dpo"]
 CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
 GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
-
-
-class ConfigError(UserError):
-    """A benchmark config that cannot be used as written."""
 
 
 class _Strict(BaseModel):
@@ -44,9 +39,9 @@ class GeneratorConfig(_Strict):
     base_model: Path | None = Field(None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct.")
     mode: Literal["separate", "conditional"] = "separate"
     pairs: dict[str, Any] = Field(default_factory=dict, description="augment.pairs options.")
-    sft: dict[str, Any] = Field(default_factory=dict, description="augment.train SFT options.")
-    dpo: dict[str, Any] = Field(default_factory=dict, description="augment.train DPO options.")
-    sampling: dict[str, Any] = Field(default_factory=dict, description="augment.train samples after each stage.")
+    sft: dict[str, Any] = Field(default_factory=dict, description="augment.stages.CookieSFTConfig options.")
+    dpo: dict[str, Any] = Field(default_factory=dict, description="augment.stages.CookieDPOConfig options.")
+    sampling: dict[str, Any] = Field(default_factory=dict, description="augment.sampling.SampleConfig: samples after each stage.")
 
 
 class GenerationConfig(_Strict):
@@ -105,10 +100,11 @@ class BenchmarkConfig(_Strict):
     @field_validator("classifiers")
     @classmethod
     def _known_classifiers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = {"bert", "tfidf", "markers", "majority"}
-        unknown = [c for c in value if c not in known]
+        from detect.classifiers import DETECTORS
+
+        unknown = [c for c in value if c not in DETECTORS]
         if unknown or not value:
-            raise ValueError(f"unknown classifier(s) {unknown}; choose from {sorted(known)}")
+            raise ValueError(f"unknown classifier(s) {unknown}; choose from {sorted(DETECTORS)}")
         return value
 
     @property
@@ -119,7 +115,7 @@ class BenchmarkConfig(_Strict):
         return self.output_dir or Path("runs") / self.name
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()[:12]
+        return digest(self.model_dump(mode="json"), 12)
 
 
 def profiles() -> dict[str, Path]:
@@ -158,24 +154,20 @@ def load_config(name_or_path: str | Path, **overrides: Any) -> BenchmarkConfig:
 
 def _one_line(path: Path, error: ValidationError, prefix: tuple[str, ...] = ()) -> ConfigError:
     """The first problem of a validation error as ``path: dotted.key: problem``."""
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in (*prefix, *first["loc"])) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        problem = "unknown key"
-    elif first["type"] == "value_error":  # a validator's or __post_init__'s own message says it all
-        problem = str(first["ctx"]["error"])
-    else:
-        problem = f"{first['msg']} (got {first.get('input')!r})"
-    more = f" (+{error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return ConfigError(f"{path}: {key}: {problem}{more}")
+    return ConfigError(f"{path}: {one_line(error, prefix)}")
 
 
 def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str, Any]]]:
-    """The sections handed to a component as a mapping: (key, the dataclass that takes it, options)."""
+    """The sections handed to a component as a mapping: (key, the class that takes it, options).
+
+    The class is a (pydantic or TRL) dataclass, or a detector (a scikit-learn estimator).
+    """
     from augment.classic import ClassicConfig
     from augment.filters import FilterConfig
-    from augment.train import CookieDPOConfig, CookieSFTConfig, PairConfig, SampleConfig
-    from detect.classifiers import config_class
+    from augment.pairs import PairConfig
+    from augment.sampling import SampleConfig
+    from augment.stages import CookieDPOConfig, CookieSFTConfig
+    from detect.classifiers import detector_class
 
     g = config.generator
     sections = [
@@ -188,7 +180,7 @@ def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str
         ("filters", FilterConfig, config.filters),
     ]
     for name, options in config.classifier_options.items():
-        sections.append((f"classifier_options.{name}", config_class(name), options))
+        sections.append((f"classifier_options.{name}", detector_class(name), options))
     return sections
 
 
@@ -196,15 +188,18 @@ def _check_options(path: Path, where: str, cls: type, options: dict[str, Any]) -
     """Unknown keys and wrong types in a component's options fail at load, not an hour into a run."""
     from pydantic import TypeAdapter
 
-    known = [f.name for f in fields(cls)]
+    known = [f.name for f in fields(cls)] if is_dataclass(cls) else cls._get_param_names()
     for key in options:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise ConfigError(f"{path}: {where}.{key}: unknown key{hint}")
     try:
-        TypeAdapter(cls).validate_python(options)
+        if is_dataclass(cls):
+            TypeAdapter(cls).validate_python(options)
+        else:  # a detector: scikit-learn's parameter constraints, whose message names the parameter
+            cls(**options)._validate_params()
     except ValidationError as error:
         raise _one_line(path, error, prefix=(where,)) from None
-    except (TypeError, ValueError) as error:  # raised by the dataclass's own __post_init__ checks
+    except (TypeError, ValueError) as error:  # a TRL config's own __post_init__ checks, or a detector's
         raise ConfigError(f"{path}: {where}: {error}") from None

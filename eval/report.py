@@ -5,13 +5,10 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure  # not pyplot: plots are files, no backend or global figure state
 
-matplotlib.use("Agg")  # headless: plots are files and MLflow artifacts, never windows
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from eval.analysis import format_table, sentences  # noqa: E402
+from eval.analysis import format_table, sentences
 
 SIMULATED_NOTE = (
     "The corpus is the shipped simulated cohort: these numbers show the pipeline working, "
@@ -25,8 +22,8 @@ def delta_f1_chart(table: pd.DataFrame, path: Path) -> Path:
     classifiers = list(dict.fromkeys(aug.classifier))
     bars = max(1, len(aug) // max(1, len(classifiers)))
     panel_width = max(5.5, 0.75 * bars)  # room for every condition x ratio label
-    fig, axes = plt.subplots(1, max(1, len(classifiers)), figsize=(panel_width * max(1, len(classifiers)), 4.5),
-                             squeeze=False)
+    fig = Figure(figsize=(panel_width * max(1, len(classifiers)), 4.5))
+    axes = fig.subplots(1, max(1, len(classifiers)), squeeze=False)
     for ax, classifier in zip(axes[0], classifiers):
         rows = aug[aug.classifier == classifier].reset_index(drop=True)
         labels = [f"{c}\n×{r:g}" for c, r in zip(rows.condition, rows.ratio)]
@@ -42,14 +39,14 @@ def delta_f1_chart(table: pd.DataFrame, path: Path) -> Path:
         ax.set_title(f"{classifier}: ΔF1 with 95% bootstrap CI")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
 def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
     """Mean F1 over the augmentation ratio, one line per condition, `none` as a reference line."""
     classifiers = list(dict.fromkeys(table.classifier))
-    fig, axes = plt.subplots(1, len(classifiers), figsize=(5.5 * len(classifiers), 4), squeeze=False)
+    fig = Figure(figsize=(5.5 * len(classifiers), 4))
+    axes = fig.subplots(1, len(classifiers), squeeze=False)
     for ax, classifier in zip(axes[0], classifiers):
         rows = table[table.classifier == classifier]
         base = rows[rows.condition == "none"]
@@ -64,14 +61,14 @@ def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
 def marker_distributions(markers: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> Path:
     """Box plots of markers, real vs synthetic per style. `markers` has columns group + markers."""
     present = [c for c in columns if c in markers.columns]
-    fig, axes = plt.subplots(1, len(present), figsize=(3.2 * len(present), 4), squeeze=False)
+    fig = Figure(figsize=(3.2 * len(present), 4))
+    axes = fig.subplots(1, len(present), squeeze=False)
     groups = list(dict.fromkeys(markers.group))
     for ax, column in zip(axes[0], present):
         data = [markers.loc[markers.group == g, column].dropna() for g in groups]
@@ -80,7 +77,6 @@ def marker_distributions(markers: pd.DataFrame, path: Path, columns: tuple[str, 
         ax.tick_params(axis="x", labelrotation=60, labelsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 

@@ -9,29 +9,22 @@ fold in a fixed order) and their mean, sd and paired delta against `none`.
 from __future__ import annotations
 
 import logging
-import math
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from detect import tracking
+from detect.metrics import METRICS
 from eval.report import delta_f1_chart, marker_distributions, ratio_curve, write_report
 
 logger = logging.getLogger(__name__)
-METRICS = ("f1", "macro_f1", "accuracy", "auroc", "sensitivity", "specificity")
 PLOT_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate")
-
-
-def _finite(values: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in values.items() if v is not None and not (isinstance(v, float) and math.isnan(v))}
 
 
 def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.DataFrame, quality: pd.DataFrame,
                   marker_frame: pd.DataFrame, run_dir: Path, timings: dict[str, float], simulated: bool,
                   tracking_uri: str | None = None) -> tuple[str, Path]:
     """Writes plots and the report into ``run_dir/report`` and logs everything; returns (run id, report.html)."""
-    import mlflow
 
     folder = run_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
@@ -50,14 +43,11 @@ def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.Dat
     _, report = write_report(folder, title=f"cookiebench: {config.name}", table=table, quality=quality,
                              images=images, context=context, simulated=simulated)
 
-    experiment_id = tracking.setup_tracking(config.experiment, tracking_uri or config.tracking.uri)
-    # Open the experiment on its runs table, not on the GenAI overview of MLflow 3.
-    mlflow.MlflowClient().set_experiment_tag(experiment_id, "mlflow.experimentKind", "custom_model_development")
     params = {"config": config.model_dump(mode="json"), **tracking.provenance_params(corpus)}
-    with tracking.parent_run(f"benchmark-{config.name}", params=params,
-                             tags={"stage": "benchmark", "simulated": str(simulated)}) as parent:
+    with tracking.experiment_run(config.experiment, f"benchmark-{config.name}", uri=tracking_uri or config.tracking.uri,
+                                 params=params, tags={"stage": "benchmark", "simulated": str(simulated)}) as parent:
         tracking.log_corpus_dataset(corpus, name=f"corpus-{corpus.digest()}", context="evaluation")
-        mlflow.log_metrics({f"time_{k}_s": v for k, v in timings.items()})
+        tracking.log_metrics({f"time_{k}_s": v for k, v in timings.items()})
         cell_order = scores[["seed", "fold"]].drop_duplicates().sort_values(["seed", "fold"]).reset_index(drop=True)
         step_of = {(r.seed, r.fold): i for i, r in cell_order.iterrows()}
         for row in table.itertuples():
@@ -67,38 +57,32 @@ def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.Dat
             with tracking.child_run(name, params={"classifier": row.classifier, "condition": row.condition,
                                                   "ratio": row.ratio}):
                 for cell in cells.itertuples():
-                    mlflow.log_metrics(_finite({m: getattr(cell, m) for m in METRICS}),
-                                       step=step_of[(cell.seed, cell.fold)])
-                mlflow.log_metrics(_finite({
+                    tracking.log_metrics({m: getattr(cell, m) for m in METRICS}, step=step_of[(cell.seed, cell.fold)])
+                tracking.log_metrics({
                     "f1_mean": row.f1_mean, "f1_sd": row.f1_sd, "auroc_mean": row.auroc_mean,
                     "delta_f1": row.delta_f1, "delta_f1_low": row.delta_f1_low, "delta_f1_high": row.delta_f1_high,
                     "p_f1": row.p_f1, "delta_auroc": row.delta_auroc, "p_auroc": row.p_auroc,
                     "synthetic_used": row.synthetic, "synthetic_wanted": row.wanted,
-                }))
+                })
                 _log_synthetic_dataset(groups, row.condition)
-            mlflow.log_metrics(_finite({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean}))
-        mlflow.log_artifacts(str(folder), artifact_path="report")
-        synthetic = run_dir / "synthetic"
-        if synthetic.is_dir():
-            mlflow.log_artifacts(str(synthetic), artifact_path="synthetic")
+            tracking.log_metrics({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean})
+        tracking.log_path(folder, "report")
+        tracking.log_path(run_dir / "synthetic", "synthetic")
         for group in groups.values():
             generators = run_dir / "generators" / group.key
             for stage, units in group.adapters.items():
                 for unit, adapter in units.items():
-                    mlflow.log_artifacts(str(adapter), artifact_path=f"adapters/{group.key}/{stage}-{unit}")
+                    tracking.log_path(adapter, f"adapters/{group.key}/{stage}-{unit}")
             for pairs in sorted(generators.glob("*/pairs*.json*")):
-                mlflow.log_artifact(str(pairs), artifact_path=f"pairs/{group.key}/{pairs.parent.name}")
+                tracking.log_path(pairs, f"pairs/{group.key}/{pairs.parent.name}")
         run_id = parent.info.run_id
     return run_id, report
 
 
 def _log_synthetic_dataset(groups, condition: str) -> None:
     """The synthetic training data of a condition as an MLflow dataset input (context: training)."""
-    import mlflow
-
     rows = [{"id": t.id, "label": t.label.value if t.label else None, "generator": t.source.generator,
              "group": key, "text": t.text} for key, g in groups.items() for t in g.synthetic.get(condition, [])]
     if not rows:
         return
-    dataset = mlflow.data.from_pandas(pd.DataFrame(rows), name=f"synthetic-{condition}", targets="label")
-    mlflow.log_input(dataset, context="training")
+    tracking.log_dataset(pd.DataFrame(rows), name=f"synthetic-{condition}", context="training")

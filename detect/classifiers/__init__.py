@@ -1,9 +1,9 @@
-"""AD detectors behind one contract, built by name and reloaded from their folders.
+"""AD detectors: scikit-learn classifiers over transcripts, built by name and reloaded from their folders.
 
 >>> from detect.classifiers import make_detector, DETECTORS
 >>> sorted(DETECTORS)
 ['bert', 'majority', 'markers', 'tfidf']
->>> make_detector("tfidf", {"C": 2.0}).config.C
+>>> make_detector("tfidf", {"C": 2.0}).get_params()["C"]
 2.0
 """
 
@@ -11,22 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from detect.classifiers.base import Detector, ModelFolderError, config_from_dict, read_manifest
-from detect.classifiers.bert import BertConfig, BertDetector, check_classifier_folder, default_model_path
-from detect.classifiers.sklearn_models import (
-    MajorityConfig,
-    MajorityDetector,
-    MarkersConfig,
-    MarkersDetector,
-    TfidfConfig,
-    TfidfDetector,
-)
+from detect.classifiers.base import Detector, DetectorMixin, ModelFolderError, read_manifest
+from detect.classifiers.bert import BertDetector, check_classifier_folder, default_model_path
+from detect.classifiers.sklearn_models import MajorityDetector, MarkersDetector, TfidfDetector
 
-DETECTORS: dict[str, type] = {
+DETECTORS: dict[str, type[DetectorMixin]] = {
     BertDetector.name: BertDetector,
     TfidfDetector.name: TfidfDetector,
     MarkersDetector.name: MarkersDetector,
@@ -34,42 +26,40 @@ DETECTORS: dict[str, type] = {
 }
 
 
-def config_class(name: str) -> type:
+def detector_class(name: str) -> type[DetectorMixin]:
     if name not in DETECTORS:
         raise ValueError(f"unknown classifier {name!r}; choose from {sorted(DETECTORS)}")
-    return DETECTORS[name].config_cls
+    return DETECTORS[name]
 
 
-def make_config(name: str, config: Any = None, **overrides: Any) -> Any:
-    """A validated config for detector ``name`` from None, a mapping, or a config instance, plus overrides."""
-    cls = config_class(name)
-    if config is None:
-        config = cls()
-    elif isinstance(config, Mapping):
-        config = config_from_dict(cls, dict(config), source=f"{name} config")
-    elif not isinstance(config, cls):
-        raise TypeError(f"{name} takes a {cls.__name__} or a mapping, got {type(config).__name__}")
-    return replace(config, **overrides) if overrides else config
+def make_detector(name: str, options: Mapping[str, Any] | None = None, **overrides: Any) -> DetectorMixin:
+    """A fresh, unfitted detector of kind ``name`` ("bert", "tfidf", "markers", "majority").
 
-
-def make_detector(name: str, config: Any = None, **overrides: Any) -> Detector:
-    """A fresh, unfitted detector of kind ``name`` ("bert", "tfidf", "markers", "majority")."""
-    config = make_config(name, config, **overrides)
-    return DETECTORS[name](config)
-
-
-def preflight(name: str, config: Any = None) -> Any:
-    """Validate what can be checked before any training: the config, and a BERT model folder.
-
-    Returns the validated config. Raises ModelFolderError / ValueError with one-line messages.
+    ``options`` and ``overrides`` are its parameters; an unknown one is a ``ValueError``
+    naming it. Values are checked at ``fit`` (or earlier by :func:`preflight`).
     """
-    config = make_config(name, config)
+    cls = detector_class(name)
+    params = {**(options or {}), **overrides}
+    known = cls._get_param_names()
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown} for {name}; known: {known}")
+    return cls(**params)
+
+
+def preflight(name: str, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Check what can be checked before any training: every parameter, and a BERT model folder.
+
+    Returns the detector's full parameters. Raises ModelFolderError / ValueError with one-line messages.
+    """
+    detector = make_detector(name, options)
+    detector._validate_params()
     if name == BertDetector.name:
-        check_classifier_folder(config.model_name_or_path or default_model_path())
-    return config
+        check_classifier_folder(detector.model_name_or_path or default_model_path())
+    return detector.get_params()
 
 
-def load_detector(directory: str | Path) -> Detector:
+def load_detector(directory: str | Path) -> DetectorMixin:
     """Reload any saved detector; the folder's ``detector.json`` says which kind."""
     manifest = read_manifest(directory)
     name = manifest["detector"]
@@ -78,8 +68,8 @@ def load_detector(directory: str | Path) -> Detector:
     return DETECTORS[name].load(directory)
 
 
-def load_config_file(name: str, path: str | Path) -> Any:
-    """A config for ``name`` from a JSON or YAML file of field values."""
+def load_options_file(path: str | Path) -> dict[str, Any]:
+    """Detector parameters from a JSON or YAML file holding one mapping."""
     text = Path(path).read_text()
     if str(path).endswith((".yaml", ".yml")):
         import yaml
@@ -88,34 +78,21 @@ def load_config_file(name: str, path: str | Path) -> Any:
     else:
         data = json.loads(text)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping of {config_class(name).__name__} fields")
-    return make_config(name, data)
-
-
-def config_help(name: str) -> dict[str, str]:
-    """Field name -> help text, for command-line listings."""
-    cls = config_class(name)
-    assert is_dataclass(cls)
-    return {f.name: f.metadata.get("help", "") for f in fields(cls)}
+        raise ValueError(f"{path}: expected a mapping of detector parameters")
+    return data
 
 
 __all__ = [
     "DETECTORS",
-    "BertConfig",
     "BertDetector",
     "Detector",
-    "MajorityConfig",
     "MajorityDetector",
-    "MarkersConfig",
     "MarkersDetector",
     "ModelFolderError",
-    "TfidfConfig",
     "TfidfDetector",
-    "config_class",
-    "config_help",
-    "load_config_file",
+    "detector_class",
     "load_detector",
-    "make_config",
+    "load_options_file",
     "make_detector",
     "preflight",
 ]

@@ -1,7 +1,9 @@
 """The one contract every AD detector keeps, and the folder format it saves to.
 
-A detector is fitted on transcripts and returns P(AD) per transcript; it saves to a folder
-holding ``detector.json`` (which detector, its config) beside its own payload, so
+A detector is a scikit-learn classifier (``get_params``, ``clone``, ``fit(X, y=None)``,
+``predict_proba`` with ``classes_ = [0, 1]``, 1 = AD) whose ``X`` is a list of
+transcripts or plain texts. It saves to a folder holding ``detector.json`` (which
+detector, its parameters under ``config``) beside its own payload, so
 :func:`detect.classifiers.load_detector` can reload any of them without being told the kind.
 """
 
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import asdict, fields
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
 from detect.errors import UserError
 from detect.records import Label, Transcript
@@ -38,16 +41,110 @@ class ModelFolderError(UserError):
         super().__init__(message)
 
 
+def labels_of(transcripts: Sequence[Transcript]) -> np.ndarray:
+    """1 = AD, 0 = HC; a fit on unlabelled data is a caller's bug, so it raises."""
+    missing = [t.id for t in transcripts if t.label is None]
+    if missing:
+        raise ValueError(f"{len(missing)} training transcript(s) have no label, e.g. {missing[0]!r}")
+    return np.array([1 if t.label == Label.AD else 0 for t in transcripts], dtype=int)
+
+
+def as_transcripts(X: Iterable[Transcript | str]) -> list[Transcript]:
+    """Transcripts as they are; plain strings read as verbatim speech (fillers, '...')."""
+    items = list(X)
+    if all(isinstance(x, Transcript) for x in items):
+        return items
+    from detect.markers import verbatim_transcript
+
+    return [x if isinstance(x, Transcript) else verbatim_transcript(str(x), id=f"x{i}") for i, x in enumerate(items)]
+
+
+def params_to_json(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as JSON gives them back (tuples become lists), for manifests and MLflow."""
+    return json.loads(json.dumps(params, default=str))
+
+
+class DetectorMixin(ClassifierMixin, BaseEstimator):
+    """What every AD detector shares: a scikit-learn classifier over transcripts (or texts).
+
+    Subclasses take their parameters as keyword-only ``__init__`` arguments and store them
+    untouched, declare ``_parameter_constraints``, and implement ``_fit(X, y)``,
+    ``predict_proba(X)``, ``_save_payload(folder)`` and ``_load_payload(folder)``. Labels:
+    1 = AD, 0 = HC; ``y`` defaults to the transcripts' own labels.
+    """
+
+    name: ClassVar[str]
+
+    def fit(self, X: Sequence[Transcript | str], y: Any = None) -> Self:
+        self._validate_params()
+        X = as_transcripts(X)
+        y = labels_of(X) if y is None else np.asarray(y, dtype=int)
+        if len(y) != len(X):
+            raise ValueError(f"X has {len(X)} transcripts but y has {len(y)} labels")
+        if len(np.unique(y)) < 2:
+            raise ValueError("the training set holds one class only; a detector needs both AD and HC")
+        self._fit(X, y)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _fit(self, X: list[Transcript], y: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def predict_proba(self, X: Sequence[Transcript | str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def p_ad(self, X: Sequence[Transcript | str]) -> np.ndarray:
+        """P(AD) per transcript: the second column of :meth:`predict_proba`."""
+        return self.predict_proba(X)[:, 1]
+
+    def predict(self, X: Sequence[Transcript | str]) -> np.ndarray:
+        """1 (AD) where P(AD) >= 0.5, else 0 (HC)."""
+        return (self.p_ad(X) >= 0.5).astype(int)
+
+    def save(self, directory: str | Path) -> Path:
+        """The fitted detector as a folder: ``detector.json`` (kind, parameters) and its payload."""
+        check_is_fitted(self)
+        out = write_manifest(directory, self.name, self.get_params(), **self._manifest_extra())
+        self._save_payload(out)
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Self:
+        manifest = read_manifest(directory)
+        if manifest["detector"] != cls.name:
+            raise ModelFolderError(directory, f"holds a {manifest['detector']!r} detector, not {cls.name!r}")
+        known = cls._get_param_names()
+        dropped = sorted(set(manifest["config"]) - set(known))
+        if dropped:  # written by an older version; these options are gone
+            logger.warning("%s: ignoring retired option(s) %s", directory, dropped)
+        detector = cls(**{k: v for k, v in manifest["config"].items() if k in known})
+        detector.classes_ = np.array([0, 1])
+        detector._load_payload(Path(directory), manifest)
+        return detector
+
+    def _manifest_extra(self) -> dict[str, Any]:
+        return {}
+
+    def _save_payload(self, folder: Path) -> None:
+        raise NotImplementedError
+
+    def _load_payload(self, folder: Path, manifest: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
 @runtime_checkable
 class Detector(Protocol):
     """Fit on transcripts, score P(AD), save to and load from a folder."""
 
     name: ClassVar[str]
-    config: Any
 
-    def fit(self, train: Sequence[Transcript]) -> Self: ...
+    def fit(self, X: Sequence[Transcript | str], y: Any = None) -> Self: ...
 
-    def predict_proba(self, transcripts: Sequence[Transcript]) -> np.ndarray: ...
+    def predict_proba(self, X: Sequence[Transcript | str]) -> np.ndarray: ...
+
+    def p_ad(self, X: Sequence[Transcript | str]) -> np.ndarray: ...
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
     def save(self, directory: str | Path) -> Path: ...
 
@@ -55,35 +152,10 @@ class Detector(Protocol):
     def load(cls, directory: str | Path) -> Self: ...
 
 
-def labels_of(transcripts: Sequence[Transcript]) -> np.ndarray:
-    """1 = AD, 0 = HC; a fit on unlabelled or one-class data is a caller's bug, so it raises."""
-    missing = [t.id for t in transcripts if t.label is None]
-    if missing:
-        raise ValueError(f"{len(missing)} training transcript(s) have no label, e.g. {missing[0]!r}")
-    y = np.array([1 if t.label == Label.AD else 0 for t in transcripts], dtype=int)
-    if len(np.unique(y)) < 2:
-        raise ValueError("the training set holds one class only; a detector needs both AD and HC")
-    return y
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    data = asdict(config)
-    # tuples become lists in JSON; the dataclasses turn them back in __post_init__.
-    return json.loads(json.dumps(data))
-
-
-def config_from_dict(config_cls: type, data: dict[str, Any], *, source: str = "config") -> Any:
-    known = {f.name for f in fields(config_cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"{source}: unknown option(s) {unknown} for {config_cls.__name__}; known: {sorted(known)}")
-    return config_cls(**data)
-
-
-def write_manifest(directory: str | Path, name: str, config: Any, **extra: Any) -> Path:
+def write_manifest(directory: str | Path, name: str, params: dict[str, Any], **extra: Any) -> Path:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {"format": FORMAT_VERSION, "detector": name, "config": config_to_dict(config), **extra}
+    manifest = {"format": FORMAT_VERSION, "detector": name, "config": params_to_json(params), **extra}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
     return out
 

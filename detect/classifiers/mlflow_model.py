@@ -54,7 +54,7 @@ with warnings.catch_warnings():
         def predict(self, context, model_input, params=None):  # noqa: ANN001
             import pandas as pd
 
-            p_ad = self.detector.predict_proba(frame_to_transcripts(model_input))
+            p_ad = self.detector.p_ad(frame_to_transcripts(model_input))
             return pd.DataFrame({"p_ad": p_ad})
 
 

@@ -1,7 +1,9 @@
 """Classic baselines as scikit-learn Pipelines over transcripts: TF-IDF, linguistic markers, majority.
 
-Each pipeline takes a list of :class:`~detect.records.Transcript` as ``X``, so every fitted
-step (vectorizer, scaler, imputer) learns from the fold's training transcripts only.
+Each detector is a scikit-learn classifier (parameters validated by
+``_parameter_constraints`` at fit) whose pipeline takes a list of
+:class:`~detect.records.Transcript` as ``X``, so every fitted step (vectorizer, scaler,
+imputer) learns from the fold's training transcripts only.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -22,15 +24,10 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from detect.classifiers.base import (
-    ModelFolderError,
-    config_from_dict,
-    labels_of,
-    read_manifest,
-    write_manifest,
-)
+from detect.classifiers.base import DetectorMixin, ModelFolderError, as_transcripts
 from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
@@ -106,168 +103,181 @@ def _extractor(cache_dir: str | None):
     return MarkerExtractor(cache_dir=cache_dir)
 
 
-def _class_weight(value: str) -> str | None:
-    return None if value == "none" else value
+def _logistic(C: float, class_weight: str, seed: int) -> LogisticRegression:
+    """The classifier head of the TF-IDF and marker baselines."""
+    return LogisticRegression(C=C, class_weight=None if class_weight == "none" else class_weight, max_iter=2000,
+                              random_state=seed)
 
 
-# -- configs --------------------------------------------------------------------
-@dataclass
-class TfidfConfig:
-    # features
-    ngram_max: int = field(default=2, metadata={"help": "Word n-grams from 1 to this length."})
-    min_df: int = field(default=2, metadata={"help": "Drop terms seen in fewer training transcripts."})
-    max_features: int | None = field(default=20000, metadata={"help": "Keep this many most frequent terms; None keeps all."})
-    sublinear_tf: bool = field(default=True, metadata={"help": "Use 1 + log(tf): long descriptions do not dominate."})
-    # model
-    C: float = field(default=1.0, metadata={"help": "Inverse L2 regularisation strength of the logistic regression."})
-    class_weight: str = field(default="balanced", metadata={"help": "Reweight classes.", "choices": CLASS_WEIGHTS})
-    seed: int = field(default=0, metadata={"help": "Random state of the solver."})
-
-    def __post_init__(self) -> None:
-        if self.ngram_max < 1:
-            raise ValueError(f"ngram_max must be >= 1, got {self.ngram_max}")
-        if self.min_df < 1:
-            raise ValueError(f"min_df must be >= 1, got {self.min_df}")
-        if self.max_features is not None and self.max_features < 1:
-            raise ValueError(f"max_features must be >= 1 or None, got {self.max_features}")
-        if self.C <= 0:
-            raise ValueError(f"C must be > 0, got {self.C}")
-        if self.class_weight not in CLASS_WEIGHTS:
-            raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got {self.class_weight!r}")
+_SEED = [Interval(Integral, None, None, closed="neither")]
+_C = [Interval(Real, 0, None, closed="neither")]
+_CLASS_WEIGHT = [StrOptions(set(CLASS_WEIGHTS))]
 
 
-@dataclass
-class MarkersConfig:
-    # features
-    columns: tuple[str, ...] | None = field(
-        default=None, metadata={"help": "Marker columns to use; None = all of detect.markers.MARKERS."}
-    )
-    cache_dir: str | None = field(
-        default=None, metadata={"help": "Folder for the marker extractor's SQLite cache; None = in memory."}
-    )
-    # model
-    C: float = field(default=1.0, metadata={"help": "Inverse L2 regularisation strength of the logistic regression."})
-    class_weight: str = field(default="balanced", metadata={"help": "Reweight classes.", "choices": CLASS_WEIGHTS})
-    seed: int = field(default=0, metadata={"help": "Random state of the solver."})
+class SklearnDetector(DetectorMixin):
+    """A detector whose model is one scikit-learn Pipeline over transcripts (``pipeline_``)."""
 
-    def __post_init__(self) -> None:
-        if self.columns is not None:
-            self.columns = tuple(self.columns)
-            if not self.columns:
-                raise ValueError("columns must name at least one marker, or be None for all")
-        if self.C <= 0:
-            raise ValueError(f"C must be > 0, got {self.C}")
-        if self.class_weight not in CLASS_WEIGHTS:
-            raise ValueError(f"class_weight must be one of {CLASS_WEIGHTS}, got {self.class_weight!r}")
-
-
-@dataclass
-class MajorityConfig:
-    strategy: str = field(
-        default="prior",
-        metadata={"help": "DummyClassifier strategy: prior predicts the majority class, scores the class prior.",
-                  "choices": ("prior", "most_frequent")},
-    )
-    seed: int = field(default=0, metadata={"help": "Unused by these strategies; kept so every config has a seed."})
-
-    def __post_init__(self) -> None:
-        if self.strategy not in ("prior", "most_frequent"):
-            raise ValueError(f"strategy must be 'prior' or 'most_frequent', got {self.strategy!r}")
-
-
-# -- detectors ------------------------------------------------------------------
-class SklearnDetector:
-    """A detector whose model is one scikit-learn Pipeline over transcripts."""
-
-    name: ClassVar[str]
-    config_cls: ClassVar[type]
-
-    def __init__(self, config: Any = None):
-        self.config = config if config is not None else self.config_cls()
-        if not isinstance(self.config, self.config_cls):
-            raise TypeError(f"{type(self).__name__} takes a {self.config_cls.__name__}, got {type(self.config).__name__}")
-        self.pipeline_: Pipeline | None = None
-
-    def build_pipeline(self) -> Pipeline:
+    def _pipeline(self) -> Pipeline:
         raise NotImplementedError
 
-    def fit(self, train: Sequence[Transcript]) -> Self:
-        y = labels_of(train)
-        self.pipeline_ = self.build_pipeline().fit(list(train), y)
-        return self
+    def _fit(self, X: list[Transcript], y: np.ndarray) -> None:
+        self.pipeline_ = self._pipeline().fit(X, y)
 
-    def predict_proba(self, transcripts: Sequence[Transcript]) -> np.ndarray:
-        if self.pipeline_ is None:
-            raise RuntimeError(f"{self.name} detector is not fitted; call fit() or load() first")
-        if len(transcripts) == 0:
-            return np.zeros(0, dtype=float)
-        proba = self.pipeline_.predict_proba(list(transcripts))
-        classes = list(self.pipeline_.classes_)
-        return proba[:, classes.index(1)].astype(float)
+    def predict_proba(self, X: Sequence[Transcript | str]) -> np.ndarray:
+        """(n, 2) probabilities of HC and AD, in the order of ``classes_``."""
+        check_is_fitted(self, "pipeline_")
+        X = as_transcripts(X)
+        if not X:
+            return np.zeros((0, 2), dtype=float)
+        return self.pipeline_.predict_proba(X).astype(float)
 
-    def save(self, directory: str | Path) -> Path:
-        if self.pipeline_ is None:
-            raise RuntimeError(f"{self.name} detector is not fitted; nothing to save")
-        out = write_manifest(directory, self.name, self.config)
-        joblib.dump(self.pipeline_, out / PIPELINE_FILE)
-        return out
+    def _save_payload(self, folder: Path) -> None:
+        joblib.dump(self.pipeline_, folder / PIPELINE_FILE)
 
-    @classmethod
-    def load(cls, directory: str | Path) -> Self:
-        manifest = read_manifest(directory)
-        if manifest["detector"] != cls.name:
-            raise ModelFolderError(directory, f"holds a {manifest['detector']!r} detector, not {cls.name!r}")
-        detector = cls(config_from_dict(cls.config_cls, manifest["config"], source=str(directory)))
-        path = Path(directory) / PIPELINE_FILE
+    def _load_payload(self, folder: Path, manifest: dict[str, Any]) -> None:
+        path = folder / PIPELINE_FILE
         if not path.exists():
-            raise ModelFolderError(directory, f"{PIPELINE_FILE} is missing", fix="retrain the detector")
-        detector.pipeline_ = joblib.load(path)
-        return detector
+            raise ModelFolderError(folder, f"{PIPELINE_FILE} is missing", fix="retrain the detector")
+        self.pipeline_ = joblib.load(path)
 
 
 class TfidfDetector(SklearnDetector):
-    """Word n-gram TF-IDF + logistic regression: the bag-of-words baseline."""
+    """Word n-gram TF-IDF + logistic regression: the bag-of-words baseline.
+
+    Parameters
+    ----------
+    ngram_max : int, default=2
+        Word n-grams from 1 to this length.
+    min_df : int, default=2
+        Drop terms seen in fewer training transcripts.
+    max_features : int or None, default=20000
+        Keep this many most frequent terms; None keeps all.
+    sublinear_tf : bool, default=True
+        Use 1 + log(tf), so long descriptions do not dominate.
+    C : float, default=1.0
+        Inverse L2 regularisation strength of the logistic regression.
+    class_weight : {"balanced", "none"}, default="balanced"
+        Reweight classes by inverse frequency, or not.
+    seed : int, default=0
+        Random state of the solver.
+
+    Attributes
+    ----------
+    pipeline_ : Pipeline
+        text -> TF-IDF -> logistic regression, fitted on the training transcripts only.
+    classes_ : ndarray of shape (2,)
+        ``[0, 1]``: HC, AD.
+
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> clone(TfidfDetector(C=2.0)).set_params(seed=3).get_params()["C"]
+    2.0
+    """
 
     name = "tfidf"
-    config_cls = TfidfConfig
+    _parameter_constraints: ClassVar[dict] = {
+        "ngram_max": [Interval(Integral, 1, None, closed="left")],
+        "min_df": [Interval(Integral, 1, None, closed="left")],
+        "max_features": [Interval(Integral, 1, None, closed="left"), None],
+        "sublinear_tf": ["boolean"],
+        "C": _C,
+        "class_weight": _CLASS_WEIGHT,
+        "seed": _SEED,
+    }
 
-    def build_pipeline(self) -> Pipeline:
-        c = self.config
+    def __init__(self, *, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 20000,
+                 sublinear_tf: bool = True, C: float = 1.0, class_weight: str = "balanced", seed: int = 0):
+        self.ngram_max = ngram_max
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.C = C
+        self.class_weight = class_weight
+        self.seed = seed
+
+    def _pipeline(self) -> Pipeline:
         return Pipeline([
             ("text", FunctionTransformer(transcript_texts)),
-            ("tfidf", TfidfVectorizer(ngram_range=(1, c.ngram_max), min_df=c.min_df, max_features=c.max_features,
-                                      sublinear_tf=c.sublinear_tf, lowercase=True)),
-            ("clf", LogisticRegression(C=c.C, class_weight=_class_weight(c.class_weight), max_iter=2000,
-                                       random_state=c.seed)),
+            ("tfidf", TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=self.min_df,
+                                      max_features=self.max_features, sublinear_tf=self.sublinear_tf, lowercase=True)),
+            ("clf", _logistic(self.C, self.class_weight, self.seed)),
         ])
 
 
 class MarkersDetector(SklearnDetector):
-    """Standardised linguistic markers (information units, lexis, disfluency) + logistic regression."""
+    """Standardised linguistic markers (information units, lexis, disfluency) + logistic regression.
+
+    Parameters
+    ----------
+    columns : sequence of str or None, default=None
+        Marker columns to use; None uses all of :data:`detect.markers.MARKERS`.
+    cache_dir : str or None, default=None
+        Folder for the marker extractor's SQLite cache; None keeps it in memory.
+    C : float, default=1.0
+        Inverse L2 regularisation strength of the logistic regression.
+    class_weight : {"balanced", "none"}, default="balanced"
+        Reweight classes by inverse frequency, or not.
+    seed : int, default=0
+        Random state of the solver.
+
+    Attributes
+    ----------
+    pipeline_ : Pipeline
+        markers -> median imputation -> standard scaling -> logistic regression.
+    classes_ : ndarray of shape (2,)
+        ``[0, 1]``: HC, AD.
+    """
 
     name = "markers"
-    config_cls = MarkersConfig
+    _parameter_constraints: ClassVar[dict] = {
+        "columns": [list, tuple, None],
+        "cache_dir": [str, None],
+        "C": _C,
+        "class_weight": _CLASS_WEIGHT,
+        "seed": _SEED,
+    }
 
-    def build_pipeline(self) -> Pipeline:
-        c = self.config
+    def __init__(self, *, columns: Sequence[str] | None = None, cache_dir: str | None = None, C: float = 1.0,
+                 class_weight: str = "balanced", seed: int = 0):
+        self.columns = columns
+        self.cache_dir = cache_dir
+        self.C = C
+        self.class_weight = class_weight
+        self.seed = seed
+
+    def _pipeline(self) -> Pipeline:
         return Pipeline([
-            ("markers", MarkerFeatures(columns=c.columns, cache_dir=c.cache_dir)),
+            ("markers", MarkerFeatures(columns=None if self.columns is None else tuple(self.columns),
+                                       cache_dir=self.cache_dir)),
             # A rate is undefined for an empty transcript; the training median stands in.
             ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ("scale", StandardScaler()),
-            ("clf", LogisticRegression(C=c.C, class_weight=_class_weight(c.class_weight), max_iter=2000,
-                                       random_state=c.seed)),
+            ("clf", _logistic(self.C, self.class_weight, self.seed)),
         ])
 
 
 class MajorityDetector(SklearnDetector):
-    """Always the training majority: the floor every table shows."""
+    """Always the training majority: the floor every table shows.
+
+    Parameters
+    ----------
+    strategy : {"prior", "most_frequent"}, default="prior"
+        :class:`~sklearn.dummy.DummyClassifier` strategy: prior predicts the majority class
+        and scores the class prior.
+    seed : int, default=0
+        Unused by these strategies; kept so that every detector takes a seed.
+    """
 
     name = "majority"
-    config_cls = MajorityConfig
+    _parameter_constraints: ClassVar[dict] = {"strategy": [StrOptions({"prior", "most_frequent"})], "seed": _SEED}
 
-    def build_pipeline(self) -> Pipeline:
+    def __init__(self, *, strategy: str = "prior", seed: int = 0):
+        self.strategy = strategy
+        self.seed = seed
+
+    def _pipeline(self) -> Pipeline:
         return Pipeline([
             ("text", FunctionTransformer(transcript_texts)),
-            ("clf", DummyClassifier(strategy=self.config.strategy)),
+            ("clf", DummyClassifier(strategy=self.strategy)),
         ])

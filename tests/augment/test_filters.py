@@ -8,13 +8,14 @@ import pytest
 from augment.filters import (
     FilterConfig,
     PrivacyIndex,
-    StyleReference,
     apply_filters,
     duplicate_verdicts,
     garbage_verdict,
     length_verdict,
     select,
+    style_verdict,
 )
+from augment.style_axis import StyleAxis
 from augment.synthetic import GeneratorInfo, SyntheticDescription, Verdict
 from detect.records import Label, Transcript
 
@@ -72,7 +73,7 @@ def test_privacy_indexes_verbatim_too_and_the_ngram_length_is_configurable():
 
 
 def test_select_never_waves_through_a_record_without_a_privacy_verdict():
-    r = rec(COOKIE).with_verdict("length", Verdict(passed=True))
+    r = rec(COOKIE).model_copy(update={"verdicts": {"length": Verdict(passed=True)}})
     assert select([r], require=("length",)) == [r]
     assert select([r], require=("length", "privacy")) == []
 
@@ -113,15 +114,19 @@ def test_exact_and_near_duplicates_are_marked_and_the_first_copy_kept():
 # -- style -----------------------------------------------------------------------------------------
 
 
-def test_style_check_uses_learned_directions():
-    frame = pd.DataFrame({"iu_coverage": [0.2, 0.3, 0.7, 0.8], "pronoun_ratio": [0.6, 0.5, 0.2, 0.3]})
-    ref = StyleReference.fit(frame, [Label.AD, Label.AD, Label.HC, Label.HC], names=("iu_coverage", "pronoun_ratio"))
+def test_style_check_reads_the_axis_fitted_to_real_transcripts():
+    ad = pd.DataFrame({"iu_coverage": [0.2, 0.3], "pronoun_ratio": [0.6, 0.5]})
+    hc = pd.DataFrame({"iu_coverage": [0.7, 0.8], "pronoun_ratio": [0.2, 0.3]})
+    axis = StyleAxis.fit(ad, hc, markers=("iu_coverage", "pronoun_ratio"))  # directions learned, not assumed
     ad_like = {"iu_coverage": 0.25, "pronoun_ratio": 0.55}
-    assert ref.verdict(ad_like, "ad", 0.5).passed
-    hc_verdict = ref.verdict(ad_like, "hc", 0.5)
-    assert not hc_verdict.passed and "0/2" in hc_verdict.detail
+    assert style_verdict(axis, ad_like, "ad", 0.0).passed
+    hc_verdict = style_verdict(axis, ad_like, "hc", 0.0)
+    assert not hc_verdict.passed and "off the HC side" in hc_verdict.detail
+    # a record barely on its side passes at the midpoint, not when a margin is asked for
+    barely = {"iu_coverage": 0.49, "pronoun_ratio": 0.41}
+    assert style_verdict(axis, barely, "ad", 0.0).passed and not style_verdict(axis, barely, "ad", 0.5).passed
     with pytest.raises(ValueError, match="both labels"):
-        StyleReference.fit(frame, [Label.AD] * 4, names=("iu_coverage",))
+        StyleAxis.fit(ad, hc.iloc[:0], markers=("iu_coverage",))
 
 
 # -- the whole pipeline, real markers ----------------------------------------------------------------

@@ -17,13 +17,12 @@ from augment.pairs import (
     read_samples,
     read_summary,
     summary_path,
-    verbatim_markers,
     write_pairs,
 )
-from augment.prompts import render, task_messages
+from augment.prompts import task_messages
 from detect.chat import clean_verbatim
 from detect.errors import CorpusError
-from detect.markers import MarkerExtractor
+from detect.markers import MarkerExtractor, verbatim_markers
 from detect.records import Label
 
 
@@ -144,7 +143,7 @@ def test_conditional_prompts_name_the_style(train_slice, extractor, base_model_d
     assert prompts["ad"] != prompts["hc"] and "Alzheimer" in prompts["ad"][-1]["content"]
     assert task_messages("ad", "separate") == task_messages("hc", "separate")
     tokenizer = AutoTokenizer.from_pretrained(base_model_dir)
-    text = render(tokenizer, prompts["ad"])
+    text = tokenizer.apply_chat_template(prompts["ad"], tokenize=False, add_generation_prompt=True)
     assert text.rstrip().endswith("assistant") and "Alzheimer" in text
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -11,18 +12,18 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from augment.base_model import BaseModelError  # noqa: E402
 from augment.pairs import PairConfig  # noqa: E402
-from augment.train import (  # noqa: E402
-    ADAPTER_META,
+from augment.adapters import ADAPTER_META, NON_WEIGHT_FIELDS, load_adapter  # noqa: E402
+from augment.sampling import SampleConfig  # noqa: E402
+from augment.stages import (  # noqa: E402
     CookieDPOConfig,
     CookieSFTConfig,
-    GeneratorConfig,
     GeneratorError,
-    SampleConfig,
     default_lora_config,
-    load_adapter,
+    dpo_hash,
     run_sft,
-    train_generators,
+    sft_hash,
 )
+from augment.train import GeneratorConfig, train_generators  # noqa: E402
 from detect.records import Label  # noqa: E402
 
 # Tiny lengths and steps: each slow test must stay within a few minutes on 2 shared cores.
@@ -170,13 +171,55 @@ def test_a_base_model_that_is_not_a_causal_lm_is_refused(slice_, tmp_path):
         train_generators(slice_, tmp_path / "run", tiny_config(tmp_path, base_model=str(minilm_dir()), track=False))
 
 
-def test_configs_validate_and_keep_cpu_friendly_defaults():
-    sft = CookieSFTConfig(output_dir="unused")
-    dpo = CookieDPOConfig(output_dir="unused")
-    assert sft.bf16 is False and dpo.bf16 is False and not sft.gradient_checkpointing
-    assert sft.learning_rate == 2e-4 and dpo.beta == 0.1 and dpo.loss_type == ["sigmoid"]
+# -- the adapter cache key: whole configs minus what cannot change the weights ----------------------
+IDENTITY = {"name": "smollm2", "digest": "x"}
+
+
+def _dpo_key(**changes) -> str:
+    return dpo_hash(CookieDPOConfig(**{"output_dir": "a", **changes}), sft_hash="s", pairs_digest="p")
+
+
+def _sft_key(lora=None, **changes) -> str:
+    return sft_hash(CookieSFTConfig(**{"output_dir": "a", **changes}), lora or default_lora_config(), mode="separate",
+                    styles=("ad",), identity=IDENTITY, data_digest="d")
+
+
+@pytest.mark.parametrize("change", [
+    {"loss_type": ["ipo"]}, {"f_divergence_type": "js_divergence"}, {"beta": 0.3}, {"label_smoothing": 0.1},
+    {"use_weighting": True}, {"learning_rate": 1e-4}, {"seed": 1}, {"max_length": 256}, {"score_pairs": 0},
+])
+def test_a_field_that_can_change_dpo_weights_invalidates_the_cached_adapter(change):
+    assert _dpo_key(**change) != _dpo_key()
+
+
+@pytest.mark.parametrize("change", [
+    {"output_dir": "elsewhere"}, {"logging_steps": 5}, {"report_to": "mlflow"}, {"save_steps": 3},
+    {"save_total_limit": 1}, {"disable_tqdm": True}, {"min_pairs": 2}, {"run_name": "again"},
+])
+def test_logging_output_and_checkpoint_fields_keep_the_cached_adapter(change):
+    assert _dpo_key(**change) == _dpo_key()
+
+
+def test_sft_key_covers_training_and_lora_fields_but_not_where_peft_loads_from():
+    assert _sft_key(neftune_noise_alpha=5.0) != _sft_key()  # a field no allow-list would have named
+    assert _sft_key(lora=default_lora_config(r=8)) != _sft_key()
+    lora = default_lora_config()
+    lora.base_model_name_or_path = "/somewhere/else"  # PEFT fills this in on load
+    assert _sft_key(lora=lora) == _sft_key()
+    assert _sft_key(logging_steps=7, output_dir="b") == _sft_key()
+
+
+def test_every_deny_listed_field_is_a_real_training_option():
+    names = {f.name for cls in (CookieSFTConfig, CookieDPOConfig) for f in dataclasses.fields(cls)}
+    assert NON_WEIGHT_FIELDS <= names, sorted(NON_WEIGHT_FIELDS - names)  # a typo would hash a field it meant to skip
+
+
+def test_configs_reject_bad_values_and_split_units_by_mode():
     with pytest.raises(ValueError, match="min_pairs"):
         CookieDPOConfig(output_dir="unused", min_pairs=0)
     with pytest.raises(ValueError, match="styles"):
         GeneratorConfig(styles=("xx",))
+    with pytest.raises(ValueError, match="temperature"):
+        SampleConfig(temperature=0)
     assert GeneratorConfig(mode="conditional").units() == {"cond": ("ad", "hc")}
+    assert GeneratorConfig(styles=("hc",)).units() == {"hc": ("hc",)}

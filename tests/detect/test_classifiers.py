@@ -11,14 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from detect.classifiers import (
-    BertConfig,
-    ModelFolderError,
-    load_detector,
-    make_config,
-    make_detector,
-    preflight,
-)
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_score
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import check_no_attributes_set_in_init, check_parameters_default_constructible
+
+from detect.classifiers import DETECTORS, ModelFolderError, load_detector, make_detector, preflight
 from detect.classifiers.bert import check_classifier_folder
 from detect.errors import UserError
 from detect.records import Label, Transcript
@@ -50,7 +48,10 @@ def y_of(ts: list[Transcript]) -> np.ndarray:
 def test_sklearn_detector_fits_saves_and_reloads_identically(name, tmp_path):
     train, test = transcripts(12, 12, seed=1), transcripts(5, 5, seed=2, prefix="x")
     detector = make_detector(name).fit(train)
-    p = detector.predict_proba(test)
+    proba = detector.predict_proba(test)
+    assert proba.shape == (10, 2) and list(detector.classes_) == [0, 1]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    p = detector.p_ad(test)
     assert p.shape == (10,) and ((p >= 0) & (p <= 1)).all()
     if name != "majority":
         # vocabularies differ by class, so both learners separate them
@@ -60,21 +61,23 @@ def test_sklearn_detector_fits_saves_and_reloads_identically(name, tmp_path):
     assert manifest["detector"] == name
     reloaded = load_detector(tmp_path / name)
     assert type(reloaded) is type(detector)
-    np.testing.assert_array_equal(reloaded.predict_proba(test), p)
+    np.testing.assert_array_equal(reloaded.p_ad(test), p)
+    assert reloaded.get_params() == detector.get_params()
 
 
 def test_majority_scores_the_training_prior():
     detector = make_detector("majority").fit(transcripts(6, 18))
-    np.testing.assert_allclose(detector.predict_proba(transcripts(2, 2, prefix="x")), 0.25)
+    np.testing.assert_allclose(detector.p_ad(transcripts(2, 2, prefix="x")), 0.25)
 
 
 def test_tfidf_vocabulary_comes_from_training_only():
     train = transcripts(8, 8)
+    train[0] = train[0].model_copy(update={"text": train[0].text + " giraffe"})
     detector = make_detector("tfidf", {"min_df": 1}).fit(train)
-    vocab = detector.pipeline_.named_steps["tfidf"].vocabulary_
-    assert "zebra" not in vocab
     unseen = [Transcript(id="z", speaker_id="z", label=None, text="zebra zebra zebra")]
-    assert detector.predict_proba(unseen).shape == (1,)
+    assert detector.p_ad(unseen).shape == (1,)  # scoring a new word does not refit the vocabulary
+    vocab = detector.pipeline_.named_steps["tfidf"].vocabulary_
+    assert "giraffe" in vocab and "zebra" not in vocab
 
 
 def test_fit_on_one_class_raises():
@@ -82,16 +85,35 @@ def test_fit_on_one_class_raises():
         make_detector("tfidf").fit(transcripts(6, 0))
 
 
-def test_configs_validate_and_reject_unknown_options():
-    with pytest.raises(ValueError, match="max_length"):
-        BertConfig(max_length=0)
-    with pytest.raises(ValueError, match="class_weight"):
-        make_config("tfidf", {"class_weight": "sometimes"})
-    with pytest.raises(ValueError, match="unknown option"):
-        make_config("markers", {"colums": ["words"]})
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_detectors_keep_the_scikit_learn_estimator_contract(name):
+    check_parameters_default_constructible(name, DETECTORS[name]())
+    check_no_attributes_set_in_init(name, DETECTORS[name]())
+    detector = make_detector(name, seed=7)
+    twin = clone(detector).set_params(seed=8)
+    assert detector.get_params()["seed"] == 7 and twin.get_params()["seed"] == 8
+
+
+def test_parameters_are_checked_by_name_before_training():
+    with pytest.raises(InvalidParameterError, match="'max_length' parameter of BertDetector"):
+        preflight("bert", {"max_length": 0})
+    with pytest.raises(InvalidParameterError, match="'class_weight' parameter of TfidfDetector"):
+        preflight("tfidf", {"class_weight": "sometimes"})
+    with pytest.raises(ValueError, match="stride"):
+        preflight("bert", {"max_length": 64, "stride": 32})
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['colums'\]"):
+        make_detector("markers", {"colums": ["words"]})
     with pytest.raises(ValueError, match="unknown classifier"):
         make_detector("svm")
-    assert make_config("markers", {"columns": ["words", "mattr"]}).columns == ("words", "mattr")
+    with pytest.raises(InvalidParameterError, match="'C' parameter"):  # fit checks too
+        make_detector("tfidf", C=-1.0).fit(transcripts(4, 4))
+
+
+def test_detectors_work_inside_plain_scikit_learn_code():
+    texts = [t.text for t in transcripts(10, 10, seed=3)]
+    y = [1] * 10 + [0] * 10
+    scores = cross_val_score(make_detector("tfidf", min_df=1), texts, y, cv=2, scoring="accuracy")
+    assert scores.min() > 0.8  # clone, fit(X, y) on plain texts, predict: the vocabularies differ by class
 
 
 def test_markers_detector_uses_the_chosen_columns(tmp_path):
@@ -128,7 +150,7 @@ def test_loading_a_folder_without_manifest_says_what_to_do(tmp_path):
 
 
 # -- BERT (real all-MiniLM-L6-v2, small slice) ------------------------------------------------
-TINY_BERT = {"epochs": 2, "max_length": 64, "stride": 8, "batch_size": 8, "learning_rate": 1e-4, "num_threads": 2}
+TINY_BERT = {"epochs": 2, "max_length": 64, "stride": 8, "batch_size": 8, "learning_rate": 1e-4}
 
 
 @pytest.mark.slow
@@ -145,7 +167,7 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
     windows, owner, cut = detector._windows([t.text for t in long_test])
     assert len(windows) > 2 and cut == 0, "long transcripts are chunked, not cut"
 
-    p = detector.predict_proba(test)
+    p = detector.p_ad(test)
     assert p.shape == (10,) and ((p > 0) & (p < 1)).all()
     # two epochs on a toy task with a clear lexical signal: AD scored above HC on average
     assert p[y_of(test) == 1].mean() > p[y_of(test) == 0].mean()
@@ -153,13 +175,13 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
     detector.save(tmp_path / "bert")
     assert (tmp_path / "bert" / "model" / "config.json").exists()
     reloaded = load_detector(tmp_path / "bert")
-    np.testing.assert_allclose(reloaded.predict_proba(test), p, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(reloaded.p_ad(test), p, rtol=0, atol=1e-6)
 
     # truncation is logged with a count, never silent
     cut_detector = load_detector(tmp_path / "bert")
-    cut_detector.config.long_text = "truncate"
+    cut_detector.set_params(long_text="truncate")
     with caplog.at_level(logging.WARNING, logger="detect.classifiers.bert"):
-        cut_detector.predict_proba(long_test)
+        cut_detector.p_ad(long_test)
     assert "2 of 2 transcripts to score were cut" in caplog.text
 
 
@@ -167,6 +189,6 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
 def test_bert_same_seed_same_model():
     train, test = transcripts(8, 8, words=20, seed=8), transcripts(3, 3, words=20, seed=9, prefix="x")
     config = {**TINY_BERT, "epochs": 1, "val_fraction": 0.0}
-    a = make_detector("bert", config).fit(train).predict_proba(test)
-    b = make_detector("bert", config).fit(train).predict_proba(test)
+    a = make_detector("bert", config).fit(train).p_ad(test)
+    b = make_detector("bert", config).fit(train).p_ad(test)
     np.testing.assert_allclose(a, b, atol=1e-6)

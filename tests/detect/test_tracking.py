@@ -121,7 +121,7 @@ def test_run_cv_logs_parent_children_metrics_artifacts_and_a_reloadable_model(st
     frame = pd.DataFrame({"text": [t.text for t in corpus]})
     via_pyfunc = pyfunc.predict(frame)["p_ad"].to_numpy()
     detector = load_logged_detector(run_id)
-    np.testing.assert_allclose(detector.predict_proba(list(corpus)), via_pyfunc)
+    np.testing.assert_allclose(detector.p_ad(list(corpus)), via_pyfunc)
     assert via_pyfunc[:10].min() > via_pyfunc[10:].max()  # AD speakers first, HC after
 
 
@@ -157,7 +157,7 @@ def test_cli_cv_train_predict(store, tmp_path):
     run_id = train.output.split("MLflow run id:")[1].split()[0]
     params = MlflowClient(store).get_run(run_id).data.params
     assert params["split"] == "train" and params["config.min_df"] == "1"
-    assert load_detector(tmp_path / "model").config.min_df == 1
+    assert load_detector(tmp_path / "model").get_params()["min_df"] == 1
 
     for model in (str(tmp_path / "model"), run_id):
         out = tmp_path / f"scores-{len(model)}.csv"

@@ -78,9 +78,9 @@ class DataPathAudit:
             detector = real_make(*args, **kwargs)
             real_fit = detector.fit
 
-            def fit(train):
+            def fit(train, y=None):
                 self.fits.append(self._speakers_behind(train))
-                return real_fit(train)
+                return real_fit(train, y)
 
             detector.fit = fit
             return detector

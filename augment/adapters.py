@@ -1,0 +1,144 @@
+"""A trained LoRA adapter on disk: its metadata, its cache key and its model card.
+
+Beside PEFT's own files each adapter folder holds ``cookiebench-adapter.json``
+(:data:`ADAPTER_META`: stage, styles, mode, base model, config hash, data digest, metrics)
+and a ``README.md`` model card. A stage is skipped when its adapter's ``config_hash``
+matches the one it would be trained with (:func:`cached_meta`).
+
+The hash covers the *whole* TRL training config and the whole PEFT LoRA config, minus a
+deny-list of fields that cannot change the learned weights (:data:`NON_WEIGHT_FIELDS`:
+paths, logging, reporting, checkpoint cadence, hub uploads, our own input checks). A
+field that TRL or PEFT adds later is therefore in the hash until someone shows it cannot
+matter: a stale adapter is never reused because a new option was forgotten.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from augment.base_model import MARKER_FILE, load_base_model
+from detect.hashing import digest
+
+ADAPTER_META = "cookiebench-adapter.json"
+
+# Training-argument fields (transformers/TRL) that cannot change the weights a stage learns.
+NON_WEIGHT_FIELDS: frozenset[str] = frozenset({
+    # where things go and what the run is called
+    "output_dir", "run_name", "project", "resume_from_checkpoint",
+    # logging and reporting
+    "logging_strategy", "logging_steps", "logging_first_step", "logging_nan_inf_filter", "log_level",
+    "log_level_replica", "log_on_each_node", "report_to", "disable_tqdm", "skip_memory_metrics",
+    "include_num_input_tokens_seen", "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
+    # checkpoints (a resume continues from the same state)
+    "save_strategy", "save_steps", "save_total_limit", "save_only_model", "save_on_each_node",
+    "enable_jit_checkpoint", "restore_callback_states_from_checkpoint",
+    # the hub
+    "push_to_hub", "hub_token", "hub_private_repo", "hub_model_id", "hub_strategy", "hub_always_push", "hub_revision",
+    # how evaluation results are gathered (not when, nor which model is kept)
+    "eval_accumulation_steps", "eval_do_concat_batches", "eval_use_gather_object", "batch_eval_metrics",
+    "include_for_metrics",
+    # host resources
+    "dataloader_pin_memory", "dataloader_persistent_workers", "dataloader_prefetch_factor", "dataset_num_proc",
+    "ddp_timeout", "local_rank",
+    # cookiebench's own input checks (CookieSFTConfig, CookieDPOConfig)
+    "min_transcripts", "min_pairs",
+})
+
+# LoRA-config fields PEFT fills in or flips when it loads an adapter, which do not shape the weights.
+NON_WEIGHT_LORA_FIELDS: frozenset[str] = frozenset({"base_model_name_or_path", "revision", "inference_mode"})
+
+
+def training_fields(args: Any) -> dict[str, Any]:
+    """A TRL config's fields that can change what is learned (all but :data:`NON_WEIGHT_FIELDS`)."""
+    return {k: v for k, v in args.to_dict().items() if k not in NON_WEIGHT_FIELDS}
+
+
+def lora_fields(lora: Any) -> dict[str, Any]:
+    """A LoRA config's fields that can change the adapter (all but :data:`NON_WEIGHT_LORA_FIELDS`)."""
+    out = {k: v for k, v in lora.to_dict().items() if k not in NON_WEIGHT_LORA_FIELDS}
+    if isinstance(out.get("target_modules"), list | set | tuple):
+        out["target_modules"] = sorted(out["target_modules"])  # a set in PEFT: no stable order
+    return out
+
+
+def base_model_identity(folder: Path) -> dict[str, str]:
+    """Name and content digest of a base-model folder (cheap: no weights are read)."""
+    marker = folder / MARKER_FILE
+    if marker.is_file():
+        meta = json.loads(marker.read_text())
+        return {"name": "SmolLM2-135M-Instruct", "digest": meta.get("gguf_sha256", "")[:16]}
+    config = (folder / "config.json").read_text()
+    weights = sorted(str(p.stat().st_size) for p in folder.glob("*.safetensors"))
+    return {"name": folder.name, "digest": digest([config, weights])}
+
+
+def read_meta(adapter: Path) -> dict[str, Any] | None:
+    """The adapter's metadata, or None when the folder holds no finished adapter."""
+    meta = adapter / ADAPTER_META
+    if not (meta.is_file() and (adapter / "adapter_model.safetensors").is_file()):
+        return None
+    try:
+        return json.loads(meta.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def cached_meta(adapter: Path, config_hash: str) -> dict[str, Any] | None:
+    """The metadata of a finished adapter trained with exactly ``config_hash``, else None."""
+    meta = read_meta(adapter)
+    return meta if meta and meta.get("config_hash") == config_hash else None
+
+
+def load_adapter(base_model: str | Path | None, adapter: str | Path, *, merge: bool = False):
+    """``(model, tokenizer)``: the base model with a trained adapter on top, ready to generate.
+
+    ``merge`` folds the adapter into the weights: generation then runs at base-model speed
+    (an unmerged adapter adds a matmul per layer), but the adapter can no longer be trained.
+    """
+    from peft import PeftModel
+
+    model, tokenizer = load_base_model(base_model)
+    model = PeftModel.from_pretrained(model, str(adapter))
+    return (model.merge_and_unload() if merge else model), tokenizer
+
+
+def save_adapter(model: Any, adapter: Path) -> None:
+    """Only the trained adapter ("default"), swapped into place whole; TRL's frozen "ref" copy stays behind."""
+    tmp = adapter.with_name(adapter.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    model.save_pretrained(str(tmp), selected_adapters=["default"])
+    if adapter.exists():
+        shutil.rmtree(adapter)
+    tmp.rename(adapter)
+
+
+def write_card(adapter: Path, meta: Mapping[str, Any]) -> None:
+    """:data:`ADAPTER_META` and a model card (``README.md``) into the adapter folder."""
+    (adapter / ADAPTER_META).write_text(json.dumps(meta, indent=2, sort_keys=True, default=str) + "\n")
+    styles = "+".join(s.upper() for s in meta["styles"])
+    metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in sorted(meta["metrics"].items()) if isinstance(v, float | int))
+    card = f"""---
+base_model: {meta["base_model"]["name"]}
+library_name: peft
+tags: [cookiebench, lora, {meta["stage"]}, {"-".join(meta["styles"])}-style]
+---
+# cookiebench {styles}-style generator ({meta["stage"].upper()}, {meta["mode"]} mode)
+
+Describes the Cookie Theft picture in the {styles} style, as verbatim speech (fillers as
+uh/um, repetitions as said, '...' for trailing off). Trained on simulated or research
+transcripts; not a clinical tool.
+
+- base model: `{meta["base_model"]["name"]}` (digest `{meta["base_model"]["digest"]}`)
+- config hash: `{meta["config_hash"]}`; data digest: `{meta["data_digest"]}`; prompt version: `{meta["prompt_version"]}`
+- trained on {meta["examples"]} examples in {meta["seconds"]:.0f} s
+
+| metric | value |
+|---|---|
+{metrics}
+"""
+    (adapter / "README.md").write_text(card)

@@ -1,0 +1,105 @@
+"""Logging for the command line: cookiebench on the console, everything else in a log file.
+
+A command's console shows one progress display per stage and cookiebench's own INFO lines;
+what third-party libraries log (transformers, TRL, datasets, vLLM, MLflow, Python
+warnings) and trainers' per-step logs go to a log file under the run folder instead, and
+on the console too with ``--verbose``.
+
+- :func:`setup_console` (the ``cookiebench`` callback) installs the console handler.
+- :func:`log_file` (a command that owns a run folder) adds the file for the length of the
+  run and routes the libraries that print on their own handlers (transformers, datasets)
+  into it.
+- ``logger.info(..., extra=FILE_ONLY)`` marks a line for the file only (per-step trainer logs).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+OURS: tuple[str, ...] = ("detect", "augment", "eval", "bench", "__main__")
+FILE_ONLY = {"console": False}
+_QUIET = ("httpx", "httpcore", "openai")  # one line per HTTP request: noise even in a file
+
+
+class ConsoleFilter(logging.Filter):
+    """Passes cookiebench's own records (unless marked :data:`FILE_ONLY`) and anyone's errors;
+    everything with ``verbose``."""
+
+    def __init__(self, verbose: bool = False):
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.verbose:
+            return True
+        if not getattr(record, "console", True):
+            return False
+        return record.name.split(".")[0] in OURS or record.levelno >= logging.ERROR
+
+
+def setup_console(handler: logging.Handler, *, verbose: bool = False) -> None:
+    """Make ``handler`` the console: INFO (DEBUG with ``verbose``) through :class:`ConsoleFilter`.
+
+    Python warnings become log records (``py.warnings``), so they land in the log file too.
+    Calling it again replaces the previous console handler.
+    """
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for old in [h for h in root.handlers if getattr(h, "_cookiebench_console", False)]:
+        root.removeHandler(old)
+    handler.addFilter(ConsoleFilter(verbose))
+    handler._cookiebench_console = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    logging.captureWarnings(True)
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@contextmanager
+def log_file(path: str | Path) -> Iterator[Path]:
+    """Every log record, ours and third-party, also goes to ``path`` while the block runs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    restore = _route_libraries()
+    try:
+        yield path
+    finally:
+        restore()
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _route_libraries() -> Callable[[], None]:
+    """transformers and datasets print through handlers of their own; send their records to
+    ours (console filter, log file) instead. Returns what undoes it."""
+    undo: list[Callable[[], None]] = []
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - a declared dependency
+        hf_logging = None
+    if hf_logging is not None:
+        hf_logging.disable_default_handler()
+        hf_logging.enable_propagation()
+        undo += [hf_logging.enable_default_handler, hf_logging.disable_propagation]
+    try:
+        import datasets.utils.logging  # noqa: F401 - configures the library's own handler, removed below
+    except ImportError:  # pragma: no cover - a declared dependency
+        pass
+    library = logging.getLogger("datasets")
+    own = list(library.handlers)
+    for handler in own:
+        library.removeHandler(handler)
+    undo.append(lambda: [library.addHandler(h) for h in own])
+
+    def restore() -> None:
+        for step in undo:
+            step()
+
+    return restore
