@@ -17,8 +17,7 @@ import typer
 from rich.logging import RichHandler
 from typer.core import TyperGroup
 
-from augment.cli import augment_app, models_app
-from augment.serve_cli import serve
+from augment.cli import augment_app, models_app, serve
 from detect.corpus_cli import corpus_app
 from detect.detect_cli import detect_app
 from detect.errors import UserError
@@ -67,3 +66,7 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
     # Offline by design: nothing is ever fetched from a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+if __name__ == "__main__":  # python -m eval.cli, as the `cookiebench` script
+    app(prog_name="cookiebench")
