@@ -107,7 +107,8 @@ class InProcessEngine:
         indices = list(range(len(prompts))) if indices is None else list(indices)
         assert len(indices) == len(prompts), f"{len(indices)} indices for {len(prompts)} prompts"
         lora = self._lora(model)
-        for start in range(0, len(prompts), max(1, chunk)):
+        chunk = max(1, chunk)
+        for start in range(0, len(prompts), chunk):
             part = indices[start:start + chunk]
             params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, min_p=sampling.min_p,
                                      max_tokens=sampling.max_tokens, seed=sampling.seed + i, ignore_eos=sampling.ignore_eos,

@@ -140,6 +140,7 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     from dataclasses import replace
 
     from augment import runner
+    from augment.serve import merge_adapter
     from augment.synthetic import read_records
     from eval.benchmark import generation_backend, generation_jobs, plan, sampling_config
     from eval.config import load_config
@@ -149,6 +150,8 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     group = next(iter(groups.values()))
     group.adapters = {stage: {"cond": make_adapter(base, work / f"{stage}-cond", seed=i + 1)}
                       for i, stage in enumerate(("sft", "dpo"))}
+    for units in group.adapters.values():  # merged once, into the cache both paths read: not timed
+        merge_adapter(units["cond"], base_model=base)
     run_dir = work / where
     jobs = [j.job for j in generation_jobs(config, group, run_dir)]
     backend = replace(generation_backend(config, run_dir), where=where, threads=threads)

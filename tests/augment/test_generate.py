@@ -29,6 +29,7 @@ from augment.synthetic import GeneratorInfo, read_records
 from eval.cli import app
 
 from .fake_endpoint import FakeEndpoint
+from .processes import living
 
 PROMPT = [{"role": "user", "content": "Describe the Cookie Theft picture as a patient would."}]
 FAST = RetryPolicy(attempts=3, timeout_s=5)
@@ -324,17 +325,6 @@ def test_cli_in_process_generation_is_the_cpu_default_and_resumes_to_exactly_n(a
     assert sorted(ids) == sorted(record_id("ad", "ad", 0, i) for i in range(5))
 
 
-def _living(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
-
-
 def _sigkill_and_wait_for_the_family(proc: subprocess.Popen, deadline_s: float = 60.0) -> list[int]:
     """SIGKILLs ``proc`` alone (as the OOM killer would) and returns its descendants still alive at the deadline."""
     family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
@@ -342,9 +332,9 @@ def _sigkill_and_wait_for_the_family(proc: subprocess.Popen, deadline_s: float =
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     stop = time.monotonic() + deadline_s
-    while _living(family) and time.monotonic() < stop:
+    while living(family) and time.monotonic() < stop:
         time.sleep(0.2)
-    left = _living(family)
+    left = living(family)
     for pid in left:  # do not leave them to the next test
         os.kill(pid, signal.SIGKILL)
     return left

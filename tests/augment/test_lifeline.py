@@ -9,20 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
+from .processes import living
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _living(pids: list[int]) -> list[int]:
-    alive = []
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-        except psutil.NoSuchProcess:
-            pass
-    return alive
 
 
 def test_a_launched_family_dies_when_its_parent_is_killed(tmp_path):
@@ -37,13 +26,13 @@ def test_a_launched_family_dies_when_its_parent_is_killed(tmp_path):
         while not (pidfile.exists() and pidfile.read_text().endswith("\n")) and time.monotonic() < deadline:
             time.sleep(0.1)
         family = [int(pid) for pid in pidfile.read_text().split()]
-        assert len(_living(family)) == 3
+        assert len(living(family)) == 3
         os.kill(parent.pid, signal.SIGKILL)  # as the OOM killer would: no finally block runs
         parent.wait(timeout=30)
         deadline = time.monotonic() + 30
-        while _living(family) and time.monotonic() < deadline:
+        while living(family) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = _living(family)
+        left = living(family)
     finally:
         if parent.poll() is None:
             parent.kill()
@@ -63,4 +52,4 @@ def test_stop_ends_the_child_and_its_children(tmp_path):
     family = [int(pid) for pid in pidfile.read_text().split()]
     lifeline.stop(proc, grace_s=5)
     assert proc.poll() is not None
-    assert _living(family) == []
+    assert living(family) == []
