@@ -1,8 +1,14 @@
-"""Command groups of :mod:`augment`: ``cookiebench models ...`` and ``cookiebench augment ...``.
+"""Command groups of :mod:`augment`: ``cookiebench models ...``, ``cookiebench augment ...`` and ``cookiebench serve``.
 
     cookiebench models prepare [--force]
     cookiebench augment pairs --out pairs.jsonl [--strategies real,degraded] [--style both]
     cookiebench augment train --style ad|hc|both --mode separate|conditional --out runs/generators
+    cookiebench serve --adapters runs/generators                  # base, ad, hc on 127.0.0.1:8000
+    cookiebench augment generate --endpoint http://127.0.0.1:8000/v1 --style ad --n 200 --out synth-ad.jsonl
+    cookiebench augment generate --adapters runs/generators --style hc --n 200 --out synth-hc.jsonl
+    cookiebench augment generate --prompt-only --style ad --n 200 --out po-ad.jsonl
+    cookiebench augment filter synth-ad.jsonl --out synth-ad.filtered.jsonl
+    cookiebench augment classic --out classic.jsonl --intensity 0.1
 
 Each command parses its options, builds the typed configs and calls one library function;
 bad input raises a :class:`detect.errors.UserError`, which the ``cookiebench`` app prints
@@ -12,6 +18,7 @@ as one line with exit code 1.
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from enum import Enum
 from pathlib import Path
@@ -19,7 +26,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
@@ -205,9 +220,259 @@ def train(
     typer.echo(json.dumps(summary, indent=2))
 
 
-# `cookiebench augment generate` is registered below by the serving module (one line).
-from augment.serve_cli import classic_command, filter_command, generate_command  # noqa: E402
+# -- serve and generate -----------------------------------------------------------------------------
 
-augment_app.command("generate")(generate_command)
-augment_app.command("filter")(filter_command)
-augment_app.command("classic")(classic_command)
+
+class OneStyle(str, Enum):
+    ad = "ad"
+    hc = "hc"
+
+
+AdaptersOpt = Annotated[Path | None, typer.Option(help="Adapters: `cookiebench augment train` output, or a folder of ad/ and hc/ LoRA adapters.")]
+StageOpt = Annotated[str, typer.Option(help="Which training stage's adapters: dpo or sft.")]
+BaseOpt = Annotated[str | None, typer.Option("--base-model", help="Base model folder (default: the prepared SmolLM2).")]
+PortOpt = Annotated[int, typer.Option(help="Port (0: a free one).")]
+KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="COOKIEBENCH_API_KEY", help="Bearer key the server requires / the client sends.")]
+EagerOpt = Annotated[bool, typer.Option("--eager/--compiled", help="Eager: starts in seconds; compiled: faster generation, slow first start.")]
+TimeoutOpt = Annotated[float, typer.Option("--startup-timeout", help="Seconds to wait for vLLM to become ready.")]
+ThreadsOpt = Annotated[int | None, typer.Option(help="CPU build: OpenMP threads for vLLM (default: all cores; use 1 on a busy shared machine).")]
+BindOpt = Annotated[str, typer.Option(help="CPU build: VLLM_CPU_OMP_THREADS_BIND (nobind, auto, or core ids); unpinned ran 1.3x faster on 2 cores.")]
+
+
+def serve(
+    adapters: AdaptersOpt = None,
+    only: Annotated[str | None, typer.Option(help="Serve only this adapter (e.g. ad).")] = None,
+    merged: Annotated[bool, typer.Option(help="Fold the adapter into full weights (faster on CPU); one adapter per server.")] = False,
+    stage: StageOpt = "dpo",
+    base_model: BaseOpt = None,
+    host: Annotated[str, typer.Option(help="Bind address. Loopback by default; anything else exposes the server.")] = "127.0.0.1",
+    port: PortOpt = 8000,
+    api_key: KeyOpt = None,
+    eager: EagerOpt = False,
+    max_model_len: Annotated[int, typer.Option(help="Longest prompt + completion, in tokens.")] = 2048,
+    startup_timeout: TimeoutOpt = 600.0,
+    log: Annotated[Path | None, typer.Option(help="Server log file (default: a temp file).")] = None,
+    threads: ThreadsOpt = None,
+    cpu_bind: BindOpt = "nobind",
+) -> None:
+    """Start a vLLM OpenAI-compatible server with the base model and the style adapters; Ctrl-C stops it."""
+    from augment.serve import ServeConfig, VLLMServer, find_adapters
+
+    found = find_adapters(adapters, stage=stage) if adapters else {}
+    if only is not None:
+        if only not in found:
+            raise typer.BadParameter(f"no adapter named {only!r}; found {sorted(found)}", param_hint="--only")
+        found = {only: found[only]}
+    elif merged and len(found) > 1:
+        raise typer.BadParameter(f"--merged serves one adapter; choose it with --only ({' or '.join(sorted(found))})")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(f"[yellow]warning: binding to {host}: the server is reachable from other machines"
+                      f"{'' if api_key else ' and has no --api-key'}[/yellow]")
+    server = VLLMServer(ServeConfig(base_model=base_model, adapters=found, merged=merged, host=host, port=port,
+                                    api_key=api_key, enforce_eager=eager, startup_timeout_s=startup_timeout,
+                                    max_model_len=max_model_len, log_path=log, omp_threads=threads, cpu_bind=cpu_bind))
+    with console.status("starting vLLM (the first compiled start takes minutes)..."):
+        server.start()
+    try:
+        table = Table(title="vLLM server")
+        table.add_column("endpoint")
+        table.add_column("models")
+        table.add_column("log")
+        table.add_row(server.url, ", ".join(server.model_names), str(server.log_path))
+        Console().print(table)
+        console.print("Ctrl-C stops the server.")
+        while server.alive():
+            time.sleep(1.0)
+        console.print(f"[red]the server exited; log tail:[/red]\n{server.log_tail()}")
+        raise typer.Exit(code=1)
+    except KeyboardInterrupt:
+        console.print("stopping...")
+    finally:
+        server.stop()
+
+
+def _resume_command(ctx: typer.Context) -> str:
+    """This command as given on the command line, to print for a resume (options set by environment left out)."""
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name != "COMMANDLINE":  # Typer vendors Click: compare by name
+            continue
+        value = ctx.params[param.name]
+        if getattr(param, "is_flag", False):
+            words.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            words += [*param.opts[:1], str(value.value if isinstance(value, Enum) else value)]
+    return shlex.join(words)
+
+
+def _generation_progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+    )
+
+
+@augment_app.command()
+def generate(
+    ctx: typer.Context,
+    style: Annotated[OneStyle, typer.Option(help="Which style to generate.")],
+    n: Annotated[int, typer.Option(help="Records the output file must hold when done.", min=1)],
+    out: Annotated[Path, typer.Option(help="JSONL file; appended to, so a rerun resumes.")],
+    endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1.")] = None,
+    adapters: AdaptersOpt = None,
+    prompt_only: Annotated[bool, typer.Option("--prompt-only", help="Few-shot prompting of the bare base model (the baseline).")] = False,
+    model: Annotated[str | None, typer.Option(help="Model name: an adapter under --adapters, or a model the --endpoint serves (default: the style, 'cond', or 'base' for --prompt-only).")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="For --prompt-only: corpus whose training split gives the examples (default: the simulated cohort).")] = None,
+    shots: Annotated[int, typer.Option(help="For --prompt-only: real examples per prompt.")] = 3,
+    stage: StageOpt = "dpo",
+    merged: Annotated[bool | None, typer.Option(
+        "--merged/--no-merged",
+        help="With --adapters: the adapter merged into full weights, or base + LoRA. Default: merged on the CPU build "
+             "(vLLM's CPU LoRA path ran at 0.2x the merged rate in `make bench`), LoRA otherwise.")] = None,
+    in_process: Annotated[bool | None, typer.Option(
+        "--in-process/--server",
+        help="With --adapters or --prompt-only: vllm.LLM without a server (in a worker process), or a vLLM server started and "
+             "stopped here. Default: in-process on the CPU build (1.5x the merged server's rate on 2 cores in `make bench`: no "
+             "API-server process competes for the cores), a server otherwise.")] = None,
+    base_model: BaseOpt = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.9,
+    min_p: Annotated[float, typer.Option(help="Min-p truncation: keep tokens at least this share of the top one's probability (0: off).")] = 0.05,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass (1: off; slow on the CPU build).")] = 1.0,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per description.")] = 160,
+    seed: Annotated[int, typer.Option(help="Seed of record 0; record i uses seed + i.")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight on a server; prompts per engine call in-process (Ctrl-C loses at most that many).")] = 16,
+    retries: Annotated[int, typer.Option(help="Tries per request (HTTP faults: the openai client's retries; malformed completions) before it counts as failed.")] = 4,
+    request_timeout: Annotated[float, typer.Option(help="Per-request timeout in seconds.")] = 300.0,
+    api_key: KeyOpt = None,
+    eager: EagerOpt = True,
+    port: PortOpt = 0,
+    startup_timeout: TimeoutOpt = 600.0,
+    threads: ThreadsOpt = None,
+    cpu_bind: BindOpt = "nobind",
+    skip_bad: SkipBadOpt = False,
+    read_report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
+) -> None:
+    """Generate N synthetic descriptions of one style into a resumable JSONL file."""
+    from augment import runner
+    from augment.generate import RetryPolicy, SamplingConfig
+    from augment.serve import BASE_NAME, adapter_meta, find_adapters
+
+    if endpoint is None and adapters is None and not prompt_only:
+        raise typer.BadParameter("give --endpoint URL, --adapters DIR, or --prompt-only")
+    if in_process is not None and endpoint is not None:
+        raise typer.BadParameter("--in-process/--server start vLLM here; they do not take --endpoint")
+    style_name = OneStyle(style).value
+    try:
+        sampling = SamplingConfig(temperature=temperature, min_p=min_p, top_p=top_p, max_tokens=max_tokens, seed=seed)
+        retry = RetryPolicy(attempts=retries, timeout_s=request_timeout)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from None
+    backend = runner.Backend(
+        endpoint=endpoint, api_key=api_key, where="auto" if in_process is None else "in-process" if in_process else "server",
+        weights="auto" if merged is None else "merged" if merged else "lora", enforce_eager=eager, port=port,
+        threads=threads, cpu_bind=cpu_bind, startup_timeout_s=startup_timeout, concurrency=concurrency, retry=retry)
+
+    if prompt_only:
+        from augment.prompt_only import FewShotPrompter, PromptOnlyConfig
+
+        if model is not None and endpoint is None:
+            raise typer.BadParameter(f"the local base model is {BASE_NAME!r}; --model names a model on --endpoint")
+        corpus_read, _ = read_options(skip_bad, read_report, visits).load(corpus)
+        training = [t for t in corpus_read if t.split in ("train", None)]
+        prompter = FewShotPrompter(training, style_name, PromptOnlyConfig(shots=shots, seed=seed))
+        job = runner.prompt_only_job(out, n, style_name, prompter, base_model=base_model, name=model or BASE_NAME)
+    else:
+        found = find_adapters(adapters, stage=stage) if adapters else {}
+        name = model or (style_name if style_name in found or not found else "cond" if "cond" in found else next(iter(found)))
+        if found and name not in found:
+            raise typer.BadParameter(f"no adapter named {name!r} in {adapters}; found {sorted(found)}", param_hint="--model")
+        adapter = found.get(name)
+        mode = (adapter_meta(adapter).get("mode") if adapter else None) or ("conditional" if name == "cond" else "separate")
+        job = runner.adapter_job(out, n, style_name, name, adapter, mode=mode, base_model=base_model)
+
+    resume = _resume_command(ctx)
+    _, have = runner.pending(job, backend, sampling)
+    with _generation_progress() as progress:
+        task = progress.add_task(f"{style_name.upper()} {job.generator.name}", total=n, completed=have, rate="")
+        clock = {"first": 0.0, "records": 0, "tokens": 0}
+
+        def on_record(record) -> None:
+            now = time.monotonic()
+            clock["first"] = clock["first"] or now  # the rate counts generation, not vLLM's start-up
+            clock["records"] += 1
+            clock["tokens"] += record.completion_tokens or 0
+            elapsed = now - clock["first"]
+            rate = f"{60 * (clock['records'] - 1) / elapsed:.1f} desc/min {clock['tokens'] / elapsed:.0f} tok/s" if elapsed else ""
+            progress.update(task, advance=1, rate=rate)
+
+        try:
+            (report,) = runner.run_jobs([job], backend, sampling, on_record=on_record, resume_command=resume)
+        except KeyboardInterrupt:
+            console.print(f"[yellow]interrupted; {out} is valid. Resume with:[/yellow] {resume}")
+            raise typer.Exit(code=130) from None
+    console.print(f"{report.total}/{n} records in {out} ({report.written} new, {report.already_there} already there)")
+
+
+# -- filter and classic -----------------------------------------------------------------------------
+
+
+@augment_app.command("filter")
+def filter_records(
+    records: Annotated[Path, typer.Argument(help="Synthetic JSONL from `augment generate` or `augment classic`.")],
+    out: Annotated[Path, typer.Option(help="Filtered JSONL: every record with its verdicts and markers.")],
+    corpus: Annotated[Path | None, typer.Option(help="Real corpus the generator was trained from; its training split feeds the privacy and style checks (default: the simulated cohort).")] = None,
+    privacy_ngram: Annotated[int, typer.Option(help="Shared word run with a real transcript that fails privacy.")] = 8,
+    min_iu_coverage: Annotated[float, typer.Option(help="Least information-unit coverage to count as on topic.")] = 0.1,
+    require_style: Annotated[bool, typer.Option(help="Also require the style check when counting what passes.")] = False,
+    only_passing: Annotated[bool, typer.Option(help="Write only the records that pass (default: all, with verdicts).")] = False,
+    skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
+) -> None:
+    """Record every filter's verdict on each record; print a pass/fail table."""
+    from augment.filters import FilterConfig, apply_filters, select, summary
+    from augment.synthetic import read_records, write_records
+
+    items = read_records(records)
+    base = FilterConfig(privacy_ngram=privacy_ngram, min_iu_coverage=min_iu_coverage)
+    require = (*base.require, "style") if require_style else base.require
+    config = FilterConfig(privacy_ngram=privacy_ngram, min_iu_coverage=min_iu_coverage, require=require)
+    training = [t for t in read_options(skip_bad, report, visits).load(corpus)[0] if t.split in ("train", None)]
+    checked = apply_filters(items, config=config, training=training)
+    passing = select(checked, require)
+    write_records(out, passing if only_passing else checked)
+    table = Table(title=f"{records.name}: {len(passing)}/{len(checked)} pass {', '.join(require)}")
+    table.add_column("verdict")
+    table.add_column("passed", justify="right")
+    table.add_column("failed", justify="right")
+    for name, counts in summary(checked).items():
+        table.add_row(name, str(counts["passed"]), str(counts["failed"]))
+    Console().print(table)
+
+
+@augment_app.command()
+def classic(
+    out: Annotated[Path, typer.Option(help="JSONL of augmented copies (same record format as generated text).")],
+    corpus: Annotated[Path | None, typer.Option(help="Corpus whose training split is augmented (default: the simulated cohort).")] = None,
+    ops: Annotated[str, typer.Option(help="Comma-separated: noise,deletion,swap,disfluency,shuffle.")] = "noise,deletion,swap,disfluency,shuffle",
+    intensity: Annotated[float, typer.Option(help="Share of words (sentences for shuffle) each op touches.")] = 0.1,
+    per_transcript: Annotated[int, typer.Option(help="Augmented copies per real transcript.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
+) -> None:
+    """EDA-style augmentation of real training transcripts."""
+    from augment.classic import ClassicConfig, classic_augment
+    from augment.synthetic import write_records
+
+    training = [t for t in read_options(skip_bad, report, visits).load(corpus)[0] if t.split in ("train", None)]
+    try:
+        config = ClassicConfig(ops=tuple(o.strip() for o in ops.split(",") if o.strip()), intensity=intensity, seed=seed)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    records = classic_augment(training, config, per_transcript=per_transcript)
+    write_records(out, records)
+    console.print(f"{len(records)} augmented copies of {len(training)} training transcripts in {out}")

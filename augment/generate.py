@@ -1,16 +1,21 @@
-"""Batch generation of synthetic descriptions through an OpenAI-compatible endpoint.
+"""Batch generation of synthetic descriptions, and the resumable JSONL file it fills.
 
-One path, :func:`generate_batch`, sends every prompt through the OpenAI client with
-bounded concurrency (asyncio + a semaphore), retrying connection errors, timeouts, 5xx
-and garbled responses with exponential backoff. :func:`run_generation` wraps it into a
-resumable job: record ``i`` is the ``i``-th prompt sampled with seed ``seed + i`` and id
+:func:`generate_batch` sends every prompt to an OpenAI-compatible endpoint with bounded
+concurrency (asyncio + a semaphore). HTTP faults (connection errors, timeouts, 408, 429,
+5xx) are retried by the openai client itself, with its own backoff; this module adds only
+what the client cannot know: a completion without choices or text is asked for again a
+bounded number of times, and the run stops once ``max_failed_requests`` requests failed.
+
+:func:`run_generation` wraps it (or an engine of :mod:`augment.engine`) into a resumable
+job: record ``i`` is the ``i``-th prompt sampled with seed ``seed + i`` and id
 ``<style>-<model>-s<seed>-<i>``, appended atomically to a JSONL file the moment it
 arrives, so a rerun with the same arguments only asks for the missing indices and ends
-with exactly ``n`` unique records. Ctrl-C cancels in-flight requests; what was written
-stays valid.
+with exactly ``n`` unique records; a rerun with any other sampling setting (the seed
+included) is refused. Ctrl-C cancels in-flight requests; what was written stays valid.
+:func:`read_generation` reads the file back in record order, whatever the arrival order.
 
-:func:`generate_in_process` is the server-less alternative (``vllm.LLM`` in this
-process, one ``generate`` call for the whole batch), for one-machine runs.
+Which generator runs where (endpoint, vLLM server, in-process engine) is decided in
+:mod:`augment.runner`.
 
 Run::
 
@@ -24,12 +29,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import random
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from detect.errors import UserError
 
@@ -79,8 +82,9 @@ class SamplingConfig:
             raise ValueError(f"max_tokens must be > 0, got {self.max_tokens}")
 
     def info(self, index: int) -> SamplingInfo:
+        """What record ``index`` was sampled with: every field of this config, its own seed."""
         return SamplingInfo(seed=self.seed + index, temperature=self.temperature, top_p=self.top_p, min_p=self.min_p,
-                            max_tokens=self.max_tokens)
+                            max_tokens=self.max_tokens, ignore_eos=self.ignore_eos)
 
     def vllm_extras(self) -> dict[str, Any]:
         """vLLM's own sampling fields, beyond the OpenAI API (sent in the request body)."""
@@ -92,21 +96,20 @@ class SamplingConfig:
 
 @dataclass
 class RetryPolicy:
-    """How hard to try before giving up."""
+    """How hard to try before giving up.
 
-    attempts: int = field(default=4, metadata={"help": "Tries per request (connection errors, timeouts, 5xx, garbage)."})
-    backoff_s: float = field(default=1.0, metadata={"help": "First backoff; doubles per retry, with jitter."})
-    max_backoff_s: float = field(default=30.0, metadata={"help": "Longest single backoff."})
+    ``attempts`` bounds both kinds of retry: the openai client's own for HTTP faults
+    (``max_retries = attempts - 1``, its exponential backoff, honouring ``Retry-After``)
+    and ours for malformed completions (a 200 without choices or text, or not JSON).
+    """
+
+    attempts: int = field(default=4, metadata={"help": "Tries per request (HTTP faults, malformed completions)."})
     timeout_s: float = field(default=300.0, metadata={"help": "Per-request timeout."})
     max_failed_requests: int = field(default=1, metadata={"help": "Requests that may exhaust their tries before the run stops."})
 
     def __post_init__(self):
         if self.attempts < 1 or self.max_failed_requests < 1:
             raise ValueError("attempts and max_failed_requests must be >= 1")
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        base = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-        return base * (0.5 + rng.random() / 2)  # jitter: concurrent retries do not stampede
 
 
 @dataclass(frozen=True)
@@ -117,33 +120,26 @@ class Completion:
     completion_tokens: int | None
 
 
-class _Retryable(Exception):
-    """A response we cannot use but might on another try (no choices, no text)."""
+class Engine(Protocol):
+    """What :func:`run_generation` needs of a server-less engine (:class:`augment.engine.EngineProcess`)."""
+
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *, indices: Sequence[int],
+                 model: str | None, chunk: int) -> Iterator[Completion]: ...
 
 
-def _retryable_errors() -> tuple[type[BaseException], ...]:
-    import httpx
-    import openai
-
-    return (
-        openai.APIConnectionError,  # includes APITimeoutError
-        openai.InternalServerError,  # 5xx
-        openai.RateLimitError,
-        openai.APIResponseValidationError,
-        json.JSONDecodeError,
-        httpx.TransportError,
-        _Retryable,
-    )
+class _Malformed(Exception):
+    """A 200 response we cannot use, but might on another try (no choices, no text, not JSON)."""
 
 
-def _async_client(client: Any, timeout_s: float):
-    """An ``AsyncOpenAI`` for ``client`` (sync or async), without the client's own retries."""
+def async_client(client: Any, retry: RetryPolicy):
+    """An ``AsyncOpenAI`` on ``client``'s endpoint (sync or async client) that retries HTTP faults per ``retry``."""
     from openai import AsyncOpenAI, OpenAI
 
+    options = dict(max_retries=retry.attempts - 1, timeout=retry.timeout_s)
     if isinstance(client, AsyncOpenAI):
-        return client.with_options(max_retries=0, timeout=timeout_s)
+        return client.with_options(**options)
     if isinstance(client, OpenAI):
-        return AsyncOpenAI(base_url=str(client.base_url), api_key=client.api_key, max_retries=0, timeout=timeout_s)
+        return AsyncOpenAI(base_url=str(client.base_url), api_key=client.api_key, **options)
     raise TypeError(f"expected an openai.OpenAI or AsyncOpenAI client, got {type(client).__name__}")
 
 
@@ -163,7 +159,7 @@ def generate_batch(
     ``on_result`` is called in this thread, once per completion, as each arrives (for
     appending to a file, a progress bar). Returns the completions in arrival order.
     Raises :class:`GenerationError` after ``retry.max_failed_requests`` requests exhausted
-    their tries, or at once on a non-retryable error (bad model name, auth).
+    their tries, or at once on a request the endpoint refuses (bad model name, auth).
     """
     retry = retry or RetryPolicy()
     indices = list(range(len(prompts))) if indices is None else list(indices)
@@ -173,13 +169,18 @@ def generate_batch(
     return asyncio.run(_generate(client, prompts, sampling, model, indices, concurrency, retry, on_result))
 
 
+def _is_refusal(exc: Exception) -> bool:
+    """An HTTP error the openai client does not retry: the request itself is wrong, retrying cannot help."""
+    import openai
+
+    return isinstance(exc, openai.APIStatusError) and exc.status_code < 500 and exc.status_code not in (408, 409, 429)
+
+
 async def _generate(client, prompts, sampling, model, indices, concurrency, retry, on_result) -> list[Completion]:
     import openai
 
-    aclient = _async_client(client, retry.timeout_s)
-    retryable = _retryable_errors()
+    aclient = async_client(client, retry)
     semaphore = asyncio.Semaphore(max(1, concurrency))
-    rng = random.Random(sampling.seed)
     results: list[Completion] = []
     failures: list[str] = []
 
@@ -200,26 +201,26 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
                     choices = getattr(response, "choices", None)
                     text = choices[0].message.content if choices else None
                     if not isinstance(text, str):
-                        raise _Retryable("malformed completion (no choices or no text)")
-                    # An empty text is an answer, not a fault: a seeded request would give it
-                    # again on every retry. It is recorded and the length filter rejects it.
-                    usage = getattr(response, "usage", None)
-                    return Completion(index, text.strip(), choices[0].finish_reason, getattr(usage, "completion_tokens", None))
-                except openai.APIStatusError as exc:
-                    if not isinstance(exc, retryable):
+                        raise _Malformed("malformed completion (no choices or no text)")
+                except (_Malformed, openai.APIResponseValidationError, json.JSONDecodeError) as exc:
+                    if attempt < retry.attempts:
+                        logger.warning("record %d: %s (try %d/%d); asking again", index, _short(exc), attempt, retry.attempts)
+                        continue
+                    failures.append(f"record {index}: {_short(exc)}")
+                    raise _GaveUp from None
+                except openai.APIError as exc:  # the client has already retried what it could
+                    if _is_refusal(exc):
                         raise GenerationError(
                             f"{aclient.base_url}: request for model {model!r} refused with HTTP {exc.status_code}: "
                             f"{_short(exc)} (check --endpoint, the model name and --api-key)"
                         ) from None
-                    error: BaseException = exc
-                except retryable as exc:
-                    error = exc
-                if attempt < retry.attempts:
-                    wait = retry.delay(attempt, rng)
-                    logger.warning("record %d: %s (try %d/%d); retrying in %.1fs", index, _short(error), attempt, retry.attempts, wait)
-                    await asyncio.sleep(wait)
-            failures.append(f"record {index}: {_short(error)}")
-            raise _GaveUp(failures[-1])
+                    failures.append(f"record {index}: {_short(exc)}")
+                    raise _GaveUp from None
+                # An empty text is an answer, not a fault: a seeded request would give it
+                # again on every retry. It is recorded and the length filter rejects it.
+                usage = getattr(response, "usage", None)
+                return Completion(index, text.strip(), choices[0].finish_reason, getattr(usage, "completion_tokens", None))
+            raise AssertionError("unreachable: the last attempt returns or raises")
 
     tasks = [asyncio.ensure_future(one(k)) for k in range(len(prompts))]
     try:
@@ -229,8 +230,8 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
             except _GaveUp:
                 if len(failures) >= retry.max_failed_requests:
                     raise GenerationError(
-                        f"{aclient.base_url}: gave up after {len(failures)} request(s) failed {retry.attempts} times "
-                        f"(last: {failures[-1]})"
+                        f"{aclient.base_url}: gave up after {len(failures)} request(s) failed {retry.attempts} "
+                        f"time(s) (last: {failures[-1]})"
                     ) from None
                 continue
             results.append(completion)
@@ -272,23 +273,51 @@ def record_id(style: str, model: str, seed: int, index: int) -> str:
     return f"{style}-{model}-s{seed}-{index:06d}"
 
 
-def _check_same_run(existing: Sequence[SyntheticDescription], out: Path, style: str, generator: GeneratorInfo, sampling: SamplingConfig) -> None:
+def record_index(record: SyntheticDescription) -> int:
+    """The index ``i`` of a generated record (the end of its id); -1 for a record of another kind."""
+    tail = record.id.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def read_generation(path: str | Path) -> list[SyntheticDescription]:
+    """The records of a generation file in record order (concurrent runs append in arrival order).
+
+    Selecting the first ``n`` that pass a filter then picks the same records on every rerun.
+    """
+    return sorted(read_records(path), key=record_index)
+
+
+def _check_same_run(existing: Sequence[SyntheticDescription], out: Path, style: str, model: str,
+                    generator: GeneratorInfo, sampling: SamplingConfig) -> None:
+    """Every record in ``out`` must be one this run would write: same id, style, generator and sampling."""
     for rec in existing:
-        theirs = rec.sampling
-        if rec.style != style or rec.generator != generator or theirs is None or (
-            theirs.temperature, theirs.top_p, theirs.min_p, theirs.max_tokens) != (
-                sampling.temperature, sampling.top_p, sampling.min_p, sampling.max_tokens):
+        index = record_index(rec)
+        ours = {"style": style, "generator": generator, "sampling": sampling.info(index),
+                "id": record_id(style, model, sampling.seed, index)}
+        theirs = {"style": rec.style, "generator": rec.generator, "sampling": rec.sampling, "id": rec.id}
+        differ = [key for key in ours if ours[key] != theirs[key]]
+        if differ:
+            key = differ[0]
+            if key == "sampling" and rec.sampling is not None:
+                a, b = rec.sampling.model_dump(), ours["sampling"].model_dump()
+                what = ", ".join(f"{k} {a[k]} (this run: {b[k]})" for k in a if a[k] != b[k])
+            else:
+                what = f"{key} {_brief(theirs[key])} (this run: {_brief(ours[key])})"
             raise GenerationError(
-                f"{out}: holds records from a different run (record {rec.id}: style {rec.style}, generator "
-                f"{rec.generator.tag()}); resume with the same arguments or write to another --out"
+                f"{out}: holds records from a different run (record {rec.id}: {what}); "
+                "resume with the same arguments or write to another --out"
             )
+
+
+def _brief(value: Any) -> str:
+    return value.tag() if isinstance(value, GeneratorInfo) else str(value)
 
 
 def pending_indices(out: str | Path, n: int, *, style: str, model: str, sampling: SamplingConfig, generator: GeneratorInfo) -> tuple[list[int], int]:
     """Indices in ``range(n)`` not yet in ``out``, and how many of ``range(n)`` are there."""
     out = Path(out)
     existing = read_records(out)
-    _check_same_run(existing, out, style, generator, sampling)
+    _check_same_run(existing, out, style, model, generator, sampling)
     have = {r.id for r in existing}
     missing = [i for i in range(n) if record_id(style, model, sampling.seed, i) not in have]
     return missing, n - len(missing)
@@ -304,7 +333,7 @@ def run_generation(
     generator: GeneratorInfo,
     sampling: SamplingConfig | None = None,
     client: Any = None,
-    engine: InProcessEngine | None = None,
+    engine: Engine | None = None,
     concurrency: int = 16,
     retry: RetryPolicy | None = None,
     on_record: Callable[[SyntheticDescription], None] | None = None,
@@ -314,9 +343,10 @@ def run_generation(
     """Completes ``out`` to exactly ``n`` records for this run, appending what is missing.
 
     ``prompts``: the prompt of record ``i`` (a callable, or a sequence of at least ``n``).
-    Exactly one of ``client`` (an OpenAI client on a server) or ``engine`` (in-process vLLM).
-    On a give-up the :class:`GenerationError` says how many records are safely written
-    and, when given, ``resume_command``.
+    Exactly one of ``client`` (an OpenAI client on a server; ``model`` is the served name)
+    or ``engine`` (vLLM without a server; ``concurrency`` prompts per chunk). On a give-up
+    the :class:`GenerationError` says how many records are safely written and, when
+    given, ``resume_command``.
     """
     if (client is None) == (engine is None):
         raise ValueError("pass exactly one of client= or engine=")
@@ -351,7 +381,7 @@ def run_generation(
 
         try:
             if engine is not None:
-                for c in engine.generate(batch, sampling, indices=missing):
+                for c in engine.generate(batch, sampling, indices=missing, model=model, chunk=concurrency):
                     write(c)
             else:
                 generate_batch(client, batch, sampling, model=model, indices=missing, concurrency=concurrency, retry=retry, on_result=write)
@@ -359,83 +389,3 @@ def run_generation(
             hint = f"; resume with: {resume_command}" if resume_command else "; rerun with the same arguments to resume"
             raise GenerationError(f"{exc} -- {report.total}/{n} records are safely in {out}{hint}") from None
     return report
-
-
-# -- in-process vLLM ----------------------------------------------------------------------
-
-
-class InProcessEngine:
-    """``vllm.LLM`` in this process: no server, one ``generate`` call per batch.
-
-    On the CPU build the engine must run in this process (``VLLM_ENABLE_V1_MULTIPROCESSING=0``)
-    and needs ``OMP_NUM_THREADS``; both are set here, before vLLM is imported, if unset.
-    """
-
-    def __init__(self, model: str | Path, *, lora: str | Path | None = None, enforce_eager: bool = True,
-                 max_model_len: int = 2048, kv_cache_gib: int = 1, omp_threads: int | None = None):
-        from augment.serve import is_cpu_build
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        if is_cpu_build():
-            os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(kv_cache_gib))
-            if omp_threads:
-                os.environ["OMP_NUM_THREADS"] = str(omp_threads)
-            # Without it the in-process CPU engine runs 20-60x slower.
-            os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
-        from vllm import LLM
-
-        kwargs: dict[str, Any] = {}
-        if is_cpu_build():  # see augment.serve.cpu_scheduler_args
-            kwargs.update(enable_chunked_prefill=False, max_num_batched_tokens=max(max_model_len, 4096))
-        if lora is not None:
-            rank = json.loads((Path(lora) / "adapter_config.json").read_text()).get("r", 8)
-            kwargs.update(enable_lora=True, max_loras=1, max_lora_rank=max(8, rank))
-        self.lora = Path(lora) if lora else None
-        self.llm = LLM(model=str(model), enforce_eager=enforce_eager, max_model_len=max_model_len,
-                       generation_config="vllm", trust_remote_code=False, **kwargs)
-
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *,
-                 indices: Sequence[int] | None = None) -> Iterator[Completion]:
-        """Completions in the order they finish, the whole list batched continuously.
-
-        Requests go straight to the engine (``add_request``/``step``) rather than through
-        ``LLM.chat``, which returns only when every request is done: here each record can
-        be written, and the progress bar move, the moment it is finished. Requests still
-        running when the caller stops (Ctrl-C, an error) are aborted.
-        """
-        from vllm import SamplingParams
-        from vllm.lora.request import LoRARequest
-        from vllm.sampling_params import RequestOutputKind
-
-        indices = list(range(len(prompts))) if indices is None else list(indices)
-        engine = self.llm.llm_engine
-        tokenizer = self.llm.get_tokenizer()
-        lora = LoRARequest(self.lora.name, 1, str(self.lora)) if self.lora else None
-        pending: dict[str, int] = {}
-        try:
-            for i, messages in zip(indices, prompts):
-                text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-                params = SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, min_p=sampling.min_p,
-                                        max_tokens=sampling.max_tokens, seed=sampling.seed + i,
-                                        ignore_eos=sampling.ignore_eos, output_kind=RequestOutputKind.FINAL_ONLY)
-                request_id = f"cookiebench-{i}"
-                # the chat template already holds the special tokens
-                engine.add_request(request_id, {"prompt_token_ids": tokenizer(text, add_special_tokens=False).input_ids},
-                                   params, lora_request=lora)
-                pending[request_id] = i
-            while pending:
-                for output in engine.step():
-                    if output.finished and output.request_id in pending:
-                        first = output.outputs[0]
-                        yield Completion(pending.pop(output.request_id), first.text.strip(), first.finish_reason,
-                                         len(first.token_ids))
-        finally:
-            if pending:
-                engine.abort_request(list(pending))
-
-
-def generate_in_process(model: str | Path, prompts: Sequence[Messages], sampling: SamplingConfig, *,
-                        lora: str | Path | None = None, enforce_eager: bool = True) -> list[Completion]:
-    """One-shot convenience: build an :class:`InProcessEngine` and generate the whole batch."""
-    return list(InProcessEngine(model, lora=lora, enforce_eager=enforce_eager).generate(prompts, sampling))

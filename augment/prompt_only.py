@@ -6,12 +6,12 @@ then a real training transcript of that style as the answer. The examples are dr
 seed ``seed + i`` from the *training* transcripts only, and recorded as ``parent_ids`` so
 the privacy filter and the report know which real speech the model saw.
 
-It is served the same way as the adapters (the server's ``base`` model) and goes
-through the same :func:`augment.generate.run_generation` and filters.
+It runs the same way as the adapters (:mod:`augment.runner`: the base model, ``base``) and
+goes through the same :func:`augment.generate.run_generation` and filters.
 
 Run::
 
-    cookiebench augment generate --adapters NONE --prompt-only --style ad --n 200 --out po-ad.jsonl
+    cookiebench augment generate --prompt-only --style ad --n 200 --out po-ad.jsonl
 """
 
 from __future__ import annotations

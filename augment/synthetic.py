@@ -53,6 +53,7 @@ class SamplingInfo(BaseModel):
     top_p: float = 0.95
     min_p: float = 0.0  # records written before min-p was the default carry none
     max_tokens: int = 160
+    ignore_eos: bool = False  # benchmarks of speed: every record exactly max_tokens long
 
 
 class Verdict(BaseModel):

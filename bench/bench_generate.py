@@ -10,16 +10,21 @@ condition, in one run, so the ratios are fair even on a machine shared with othe
 - ``vllm-lora``: eager server with a LoRA adapter (the shape ``augment.stages`` trains).
 - ``vllm-merged``: eager server with that adapter folded into full weights (the benchmark's
   default on the CPU build: one server per generator).
-- ``inproc-merged``: ``vllm.LLM`` in a process of its own (``InProcessEngine``), merged
-  weights, eager: what ``cookiebench augment generate --adapters`` does by default on the
-  CPU build.
+- ``inproc-merged``: ``vllm.LLM`` without a server (``augment.engine.EngineProcess``: the
+  engine in a worker process), merged weights, eager: what ``cookiebench augment generate
+  --adapters`` does by default on the CPU build.
 - ``inproc-compiled``: the same, with graph compilation (``--compiled``).
 - ``hf-top-p``, ``inproc-top-p``: ``hf`` and ``inproc-merged`` with top-p 0.95 instead of
   min-p, the sampler the project used before: vLLM's CPU top-p sorts the vocabulary of every
   sequence at every step.
+- ``jobs-server``, ``jobs-in-process``: the benchmark's own generation jobs for one fold
+  group of the ``demo`` profile (prompt-only, sft and dpo x AD and HC; its sampling, record
+  counts and three vLLM starts; random adapters stand in for trained ones) through
+  ``augment.runner.run_jobs`` with a vLLM server per generator, or an in-process engine per
+  generator. Timed end to end (start-ups included): what the demo's generation stage costs.
 
-Start-up is timed apart from generation; rates count generation only. The in-process
-conditions each run in a child process, so no engine outlives its measurement.
+Start-up is timed apart from generation in the other conditions; rates count generation
+only. Every vLLM runs in a child process, so none outlives its measurement.
 
 Run::
 
@@ -35,8 +40,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,12 +48,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
 
 CONDITIONS = ("hf", "vllm-eager", "vllm-compiled", "vllm-lora", "vllm-merged", "inproc-merged", "inproc-compiled",
-              "hf-top-p", "inproc-top-p")
+              "hf-top-p", "inproc-top-p", "jobs-server", "jobs-in-process")
 TOP_P = {"min_p": 0.0, "top_p": 0.95}  # the -top-p conditions' sampling, instead of the default min-p
 DEFAULT_PATH = "inproc-merged"
+INPROC = ("inproc-merged", "inproc-compiled", "inproc-top-p")
 
 
-def make_adapter(base: Path, out: Path) -> Path:
+def make_adapter(base: Path, out: Path, seed: int = 0) -> Path:
     """A LoRA of the shape ``augment.stages`` trains (its default config), with random B."""
     import torch
     from peft import get_peft_model
@@ -62,7 +66,7 @@ def make_adapter(base: Path, out: Path) -> Path:
         return out
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True)
     peft_model = get_peft_model(model, default_lora_config())
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in peft_model.named_parameters():
             if "lora_B" in name:
@@ -115,29 +119,50 @@ def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: i
             "descriptions": len(results), "concurrency": concurrency}
 
 
-def bench_inproc(model: Path, prompt, n: int, tokens: int, *, eager: bool, top_p: bool = False) -> dict:
-    from augment.generate import InProcessEngine, SamplingConfig
+def bench_inproc(config, prompt, n: int, tokens: int, *, top_p: bool = False) -> dict:
+    from augment.engine import EngineProcess
+    from augment.generate import SamplingConfig
 
     t0 = time.perf_counter()
-    engine = InProcessEngine(model, enforce_eager=eager)
-    startup = time.perf_counter() - t0
-    sampling = SamplingConfig(max_tokens=tokens, ignore_eos=True, **(TOP_P if top_p else {}))
-    list(engine.generate([prompt] * 2, sampling))
-    t0 = time.perf_counter()
-    results = list(engine.generate([prompt] * n, sampling))
-    elapsed = time.perf_counter() - t0
+    with EngineProcess(config) as engine:
+        startup = time.perf_counter() - t0
+        sampling = SamplingConfig(max_tokens=tokens, ignore_eos=True, **(TOP_P if top_p else {}))
+        list(engine.generate([prompt] * 2, sampling))  # warm-up, as for the servers
+        t0 = time.perf_counter()
+        results = list(engine.generate([prompt] * n, sampling, chunk=n))
+        elapsed = time.perf_counter() - t0
     return {"startup_s": startup, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in results),
             "descriptions": len(results)}
 
 
-def inproc_in_child(cond: str, model: Path, n: int, tokens: int) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", cond, "--model", str(model),
-           "--n", str(n), "--tokens", str(tokens)]
-    done = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TQDM_DISABLE": "1"})
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise RuntimeError(f"{cond} failed: {done.stderr.strip().splitlines()[-3:]}")
-    return json.loads(lines[-1].removeprefix("BENCH_RESULT "))
+def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
+    """The demo benchmark's generation jobs for one fold group, end to end through augment.runner."""
+    from dataclasses import replace
+
+    from augment import runner
+    from augment.serve import merge_adapter
+    from augment.synthetic import read_records
+    from eval.benchmark import generation_backend, generation_jobs, plan, sampling_config
+    from eval.config import load_config
+
+    config = load_config("demo")
+    _, _, groups = plan(config)
+    group = next(iter(groups.values()))
+    group.adapters = {stage: {"cond": make_adapter(base, work / f"{stage}-cond", seed=i + 1)}
+                      for i, stage in enumerate(("sft", "dpo"))}
+    for units in group.adapters.values():  # merged once, into the cache both paths read: not timed
+        merge_adapter(units["cond"], base_model=base)
+    run_dir = work / where
+    jobs = [j.job for j in generation_jobs(config, group, run_dir)]
+    backend = replace(generation_backend(config, run_dir), where=where, threads=threads)
+    t0 = time.perf_counter()
+    runner.run_jobs(jobs, backend, sampling_config(config))
+    elapsed = time.perf_counter() - t0
+    records = [r for job in jobs for r in read_records(job.out)]
+    return {"startup_s": 0.0, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in records),
+            "descriptions": len(records), "jobs": len(jobs),
+            "vllm_starts": len(runner.batches(jobs, runner.placement(backend))),
+            "note": "wall time of the whole stage, vLLM start-ups included; rate = tokens / wall"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,31 +172,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="Requests in flight for server conditions.")
     parser.add_argument("--only", default=",".join(CONDITIONS), help=f"Comma-separated subset of {CONDITIONS}.")
     parser.add_argument("--out", default="bench-results/generate.json")
-    parser.add_argument("--worker", choices=("inproc-merged", "inproc-compiled", "inproc-top-p"), help=argparse.SUPPRESS)
-    parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
     # Called by `python -m bench` (argv there belongs to the runner): defaults.
     args = parser.parse_args(argv if argv is not None else (None if __name__ == "__main__" else []))
     from augment.prompts import task_messages
 
-    if args.worker:  # one in-process condition, in the child process inproc_in_child started
-        r = bench_inproc(args.model, task_messages("ad", "separate"), args.n, args.tokens,
-                         eager=args.worker != "inproc-compiled", top_p=args.worker == "inproc-top-p")
-        print("BENCH_RESULT " + json.dumps(r), flush=True)
-        return
     wanted = [c.strip() for c in args.only.split(",") if c.strip()]
     unknown = set(wanted) - set(CONDITIONS)
     if unknown:
         parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {CONDITIONS}")
 
     from augment.base_model import prepare_base_model
-    from augment.serve import ServeConfig, is_cpu_build, merge_adapter
+    from augment.serve import ServeConfig, VLLMConfig, is_cpu_build, merge_adapter
 
     base = prepare_base_model()
     prompt = task_messages("ad", "separate")
     work = Path(tempfile.mkdtemp(prefix="bench-generate-"))
-    adapter = make_adapter(base, work / "ad") if set(wanted) - {"hf", "hf-top-p", "vllm-eager", "vllm-compiled"} else None
+    adapter = make_adapter(base, work / "ad") if set(wanted) & {"vllm-lora", "vllm-merged", *INPROC} else None
     threads = int(os.environ["OMP_NUM_THREADS"])
-    common = dict(port=0, max_model_len=1024, omp_threads=threads, startup_timeout_s=900)
+    common = dict(max_model_len=1024, omp_threads=threads, startup_timeout_s=900)
 
     results: dict[str, dict] = {}
     for cond in wanted:
@@ -180,21 +198,24 @@ def main(argv: list[str] | None = None) -> None:
         if cond in ("hf", "hf-top-p"):
             r = bench_hf(base, prompt, args.n, args.tokens, top_p=cond == "hf-top-p")
         elif cond == "vllm-eager":
-            r = bench_server(ServeConfig(enforce_eager=True, **common), "base", prompt, args.n, args.tokens, args.concurrency)
+            r = bench_server(ServeConfig(port=0, enforce_eager=True, **common), "base", prompt, args.n, args.tokens, args.concurrency)
         elif cond == "vllm-compiled":
-            r = bench_server(ServeConfig(enforce_eager=False, **common), "base", prompt, args.n, args.tokens, args.concurrency)
+            r = bench_server(ServeConfig(port=0, enforce_eager=False, **common), "base", prompt, args.n, args.tokens, args.concurrency)
         elif cond == "vllm-lora":
-            r = bench_server(ServeConfig(enforce_eager=True, adapters={"ad": adapter}, **common), "ad", prompt, args.n, args.tokens, args.concurrency)
+            r = bench_server(ServeConfig(port=0, enforce_eager=True, adapters={"ad": adapter}, **common), "ad", prompt, args.n, args.tokens, args.concurrency)
         elif cond == "vllm-merged":
             t0 = time.perf_counter()
             merge_adapter(adapter, work / "ad-merged", base_model=base)
             merge_s = time.perf_counter() - t0
-            r = bench_server(ServeConfig(enforce_eager=True, adapters={"ad": adapter}, merged=True, **common), "ad",
+            r = bench_server(ServeConfig(port=0, enforce_eager=True, adapters={"ad": adapter}, merged=True, **common), "ad",
                              prompt, args.n, args.tokens, args.concurrency)
             r["merge_s"] = merge_s
-        else:
+        elif cond in INPROC:
             merged = merge_adapter(adapter, work / "ad-merged", base_model=base)
-            r = inproc_in_child(cond, merged, args.n, args.tokens)
+            r = bench_inproc(VLLMConfig(base_model=str(merged), enforce_eager=cond != "inproc-compiled", **common),
+                             prompt, args.n, args.tokens, top_p=cond == "inproc-top-p")
+        else:
+            r = bench_jobs(cond.removeprefix("jobs-"), base, work, threads)
         # Other jobs share the machine: the 1-minute load average says how much.
         r["load_avg_1m"] = [load_before, os.getloadavg()[0]]
         r["tokens_per_s"] = r["tokens"] / r["generate_s"]
@@ -205,19 +226,25 @@ def main(argv: list[str] | None = None) -> None:
 
     for name, r in results.items():  # each against HF with the same sampler
         hf = results.get("hf-top-p" if name.endswith("top-p") else "hf")
-        if hf:
+        if hf and not name.startswith("jobs-"):
             r["speedup_vs_hf"] = r["tokens_per_s"] / hf["tokens_per_s"]
     if "vllm-lora" in results and "vllm-merged" in results:
         results["vllm-merged"]["speedup_vs_lora"] = results["vllm-merged"]["tokens_per_s"] / results["vllm-lora"]["tokens_per_s"]
+    if "vllm-merged" in results and "inproc-merged" in results:
+        results["inproc-merged"]["speedup_vs_merged_server"] = (results["inproc-merged"]["tokens_per_s"]
+                                                                / results["vllm-merged"]["tokens_per_s"])
+    if "jobs-server" in results and "jobs-in-process" in results:
+        jobs = results["jobs-in-process"]
+        jobs["wall_ratio_server_over_in_process"] = results["jobs-server"]["generate_s"] / jobs["generate_s"]
+        jobs["speedup_vs_server"] = jobs["tokens_per_s"] / results["jobs-server"]["tokens_per_s"]
     payload = {
         "benchmark": "generate",
         "n": args.n,
         "tokens_per_description": args.tokens,
         "sampling": {"default": "temperature 0.9, min_p 0.05", "-top-p conditions": "temperature 0.9, top_p 0.95",
-                     "ignore_eos": True},
+                     "ignore_eos": True, "jobs- conditions": "the demo profile's (max_tokens 128, stops at EOS)"},
         "machine": {"cpus": len(os.sched_getaffinity(0)), "omp_threads": threads, "cpu_build": is_cpu_build(),
-                    "vllm_cpu_omp_threads_bind": {"servers": ServeConfig().cpu_bind,
-                                                  "in_process": os.environ.get("VLLM_CPU_OMP_THREADS_BIND", "auto")},
+                    "vllm_cpu_omp_threads_bind": ServeConfig().cpu_bind,
                     "platform": platform.platform(), "note": "shared with other jobs: compare ratios within one run"},
         "default_path": f"{DEFAULT_PATH} (cookiebench augment generate --adapters on the CPU build: in-process vLLM, "
                         "merged weights, eager)",

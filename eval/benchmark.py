@@ -9,9 +9,11 @@ Protocol (see ARCHITECTURE.md):
    *group*: one set of generators and synthetic data.
 2. **Generators** per group, from that group's training speakers only: SFT then DPO
    adapters (:func:`augment.train.train_generators`, cached by a hash of data and config).
-3. **Synthetic data** per group x condition x style through one vLLM server (adapters by
-   name, the bare base model for prompt-only), filtered; classic augmentation of the
-   group's training transcripts. Every file is resumable JSONL under ``runs/<name>/``.
+3. **Synthetic data** per group x condition x style, through :mod:`augment.runner` (on the
+   CPU build: one in-process vLLM engine per generator, adapter merged, started and
+   stopped in turn; elsewhere one server with the adapters by name; or
+   ``generation.endpoint``), read back in record order and filtered; classic augmentation
+   of the group's training transcripts. Every file is resumable JSONL under ``runs/<name>/``.
 4. **Classifiers** per classifier x condition x ratio x fold: trained on the fold's real
    training transcripts plus ``ratio`` synthetic per real (per class), tested on the fold's
    real test transcripts. Each finished cell is appended to ``scores.csv`` at once, so an
@@ -38,11 +40,10 @@ import pandas as pd
 from augment import classic as classic_augmentation
 from augment import filters as synthetic_filters
 from augment import generate as generation
-from augment import prompt_only
-from augment import serve as serving
+from augment import prompt_only, runner
 from augment import train as generator_training
-from augment.prompts import STYLE_LABEL, task_messages
-from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records, write_records
+from augment.prompts import STYLE_LABEL
+from augment.synthetic import SyntheticDescription, write_records
 from detect import cv
 from detect.errors import UserError
 from detect.hashing import digest
@@ -145,19 +146,14 @@ class GenerationJob:
 
     group: str
     condition: str
-    style: str
-    out: Path
-    n: int
-    model: str
-    prompts: Callable[[int], Any]
-    parents: Callable[[int], tuple[str, ...]]
-    info: GeneratorInfo
+    job: runner.Job
 
 
 def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> list[GenerationJob]:
     # Generated beyond the largest ratio's need by `oversample`: the filters reject some.
     top = {style: math.ceil(n * config.generation.oversample)
            for style, n in needed(group.train, max(config.ratios)).items()}
+    base_model = str(config.generator.base_model) if config.generator.base_model else None
     train_ids = tuple(t.id for t in group.train)
     jobs = []
     for condition in (c for c in config.conditions if c in GENERATED):
@@ -167,19 +163,14 @@ def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> lis
                 prompter = prompt_only.FewShotPrompter(
                     list(group.train), style,
                     prompt_only.PromptOnlyConfig(shots=config.generation.few_shot, seed=config.protocol.seed))
-                jobs.append(GenerationJob(
-                    group.key, condition, style, out, top[style], serving.BASE_NAME, prompter, prompter.parents,
-                    GeneratorInfo(kind="prompt-only", base_model=serving.BASE_NAME, adapter=serving.BASE_NAME,
-                                  config_hash=prompter.config_hash(), method="few-shot")))
-                continue
-            unit = "cond" if config.generator.mode == "conditional" else style
-            model = served_name(group, condition, unit)
-            messages = task_messages(style, config.generator.mode)
-            # Every record of an adapter descends from all of the group's training transcripts.
-            jobs.append(GenerationJob(
-                group.key, condition, style, out, top[style], model, lambda i, m=messages: m, lambda i: train_ids,
-                GeneratorInfo(kind="merged" if serves_merged(config) else "lora", base_model=serving.BASE_NAME,
-                              adapter=model, config_hash=serving.adapter_hash(group.adapters[condition][unit]))))
+                job = runner.prompt_only_job(out, top[style], style, prompter, base_model=base_model)
+            else:
+                unit = "cond" if config.generator.mode == "conditional" else style
+                # Every record of an adapter descends from all of the group's training transcripts.
+                job = runner.adapter_job(out, top[style], style, served_name(group, condition, unit),
+                                         group.adapters[condition][unit], mode=config.generator.mode,
+                                         base_model=base_model, parents=lambda i: train_ids)
+            jobs.append(GenerationJob(group.key, condition, job))
     return jobs
 
 
@@ -189,66 +180,19 @@ def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
                                      seed=config.protocol.seed * 100_000)
 
 
-def pending(config: BenchmarkConfig, job: GenerationJob) -> int:
-    missing, _ = generation.pending_indices(job.out, job.n, style=job.style, model=job.model,
-                                            sampling=sampling_config(config), generator=job.info)
-    return len(missing)
+def generation_backend(config: BenchmarkConfig, run_dir: Path) -> runner.Backend:
+    """Where the benchmark's generators run: :func:`augment.runner.placement` decides from these."""
+    g = config.generation
+    return runner.Backend(endpoint=g.endpoint, where=g.backend, weights=g.adapters, enforce_eager=g.enforce_eager,
+                          concurrency=g.concurrency, log_dir=run_dir / "logs")
 
 
-def serves_merged(config: BenchmarkConfig) -> bool:
-    """Whether each trained generator gets a server of its own with the adapter merged in."""
-    if config.generation.endpoint:
-        return False  # the given server serves what it serves: adapters by name
-    choice = config.generation.adapters
-    return serving.is_cpu_build() if choice == "auto" else choice == "merged"
-
-
-def servers(config: BenchmarkConfig, groups: dict[str, Group],
-            jobs: list[GenerationJob]) -> list[tuple[serving.ServeConfig | None, list[GenerationJob]]]:
-    """The jobs to run on each server, one server at a time (None: the configured endpoint)."""
-    if config.generation.endpoint:
-        return [(None, jobs)]
-    adapters = {served_name(g, stage, unit): path
-                for g in groups.values() for stage, units in g.adapters.items() for unit, path in units.items()}
-    common = dict(base_model=str(config.generator.base_model) if config.generator.base_model else None,
-                  port=0, enforce_eager=config.generation.enforce_eager)
-    if not serves_merged(config):
-        wanted = {job.model for job in jobs} - {serving.BASE_NAME}
-        return [(serving.ServeConfig(adapters={m: adapters[m] for m in sorted(wanted)}, **common), jobs)]
-    by_model: dict[str, list[GenerationJob]] = {}
-    for job in jobs:
-        by_model.setdefault(job.model, []).append(job)
-    return [(serving.ServeConfig(adapters={} if model == serving.BASE_NAME else {model: adapters[model]},
-                                 merged=model != serving.BASE_NAME, **common), batch)
-            for model, batch in by_model.items()]
-
-
-@contextmanager
-def generation_endpoint(config: BenchmarkConfig, serve_config: serving.ServeConfig | None):
-    """An OpenAI client on the configured endpoint, or on a vLLM server started for these jobs."""
-    if serve_config is None:
-        from openai import OpenAI
-
-        yield OpenAI(base_url=config.generation.endpoint, api_key="EMPTY")
-        return
-    with serving.VLLMServer(serve_config) as server:
-        yield server.client()
-
-
-def run_jobs(config: BenchmarkConfig, groups: dict[str, Group], jobs: list[GenerationJob],
+def run_jobs(config: BenchmarkConfig, jobs: list[GenerationJob], run_dir: Path,
              tell: Callable[[str, int, int], None]) -> None:
-    done = 0
-    for serve_config, batch in servers(config, groups, jobs):
-        with generation_endpoint(config, serve_config) as client:
-            for job in batch:
-                tell("generating", done, len(jobs))
-                generation.run_generation(
-                    job.out, job.prompts, n=job.n, style=job.style, model=job.model, generator=job.info,
-                    sampling=sampling_config(config), client=client, concurrency=config.generation.concurrency,
-                    parent_ids=job.parents, resume_command=f"cookiebench benchmark --config {config.name}",
-                )
-                done += 1
-    tell("generating", len(jobs), len(jobs))
+    """Completes every generation file (a finished run starts no vLLM)."""
+    runner.run_jobs([j.job for j in jobs], generation_backend(config, run_dir), sampling_config(config),
+                    on_job=lambda done, total: tell("generating", done, total),
+                    resume_command=f"cookiebench benchmark --config {config.name}")
 
 
 def classic_group(config: BenchmarkConfig, group: Group, extractor: MarkerExtractor) -> None:
@@ -367,13 +311,12 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     if any(c in GENERATED for c in config.conditions):
         with clock.stage("generation"):
             jobs = [job for group in groups.values() for job in generation_jobs(config, group, run_dir)]
-            todo = [job for job in jobs if pending(config, job)]
-            if todo:  # a finished run resumes without starting a server
-                run_jobs(config, groups, todo, tell)
+            run_jobs(config, jobs, run_dir, tell)
             for group in groups.values():
                 for condition in (c for c in config.conditions if c in GENERATED):
-                    records = [r for job in jobs if job.group == group.key and job.condition == condition
-                               if job.out.exists() for r in read_records(job.out)]
+                    # in record order, not arrival order: a rerun selects the same records
+                    records = [r for j in jobs if j.group == group.key and j.condition == condition
+                               for r in generation.read_generation(j.job.out)]
                     keep(config, group, condition, records, extractor)
     if "classic" in config.conditions:
         with clock.stage("classic"):

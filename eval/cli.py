@@ -16,8 +16,7 @@ import typer
 from rich.logging import RichHandler
 from typer.core import TyperGroup
 
-from augment.cli import augment_app, models_app
-from augment.serve_cli import serve
+from augment.cli import augment_app, models_app, serve
 from detect.corpus_cli import corpus_app
 from detect.detect_cli import detect_app
 from detect.errors import UserError
@@ -76,5 +75,5 @@ def main(
         torch.set_num_threads(threads)
 
 
-if __name__ == "__main__":  # python -m eval.cli ...
-    app()
+if __name__ == "__main__":  # python -m eval.cli, as the `cookiebench` script
+    app(prog_name="cookiebench")

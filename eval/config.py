@@ -52,9 +52,13 @@ class GenerationConfig(_Strict):
     concurrency: int = Field(8, ge=1)
     enforce_eager: bool = Field(True, description="vLLM without graph compilation: fast start, lower throughput.")
     endpoint: str | None = Field(None, description="Use a running vLLM server instead of starting one.")
+    backend: Literal["auto", "in-process", "server"] = Field(
+        "auto", description="Without an endpoint, run vLLM in-process (vllm.LLM in a worker process, no HTTP) or as an "
+                            "OpenAI-compatible server (auto: in-process on the CPU build, a server elsewhere; see "
+                            "augment.runner).")
     adapters: Literal["auto", "lora", "merged"] = Field(
-        "auto", description="Serve the trained generators as LoRA adapters on one server, or each merged into full "
-                            "weights on a server of its own (auto: merged on the CPU build, where vLLM's LoRA path "
+        "auto", description="Run the trained generators as LoRA adapters on one vLLM, or each merged into full "
+                            "weights on a vLLM of its own (auto: merged on the CPU build, where vLLM's LoRA path "
                             "ran at 0.2x the merged rate in `make bench`; LoRA elsewhere).")
     few_shot: int = Field(3, ge=0, description="Real examples in a prompt-only prompt.")
     oversample: float = Field(

@@ -2,13 +2,19 @@
 
 Only for the retry and give-up paths: the real behaviour is tested against a real vLLM
 server. ``behaviour(n, body)`` gets the 1-based request count and the parsed request and
-returns one of ``"ok"``, ``"500"``, ``"timeout"``, ``"garbage"``, ``"empty"`` (no choices),
-``"blank"`` (a completion whose text is ""), ``"404"``.
+returns one of ``"ok"``, ``"slow"`` (ok after ``hang_s``), ``"500"`` (any status code),
+``"timeout"`` (no answer for ``hang_s``), ``"drop"`` (the connection closes without an
+answer, as when a server dies mid-batch), ``"garbage"`` (not JSON), ``"empty"`` (no
+choices), ``"blank"`` (a completion whose text is "").
+
+Error responses carry ``Retry-After-Ms: 10``, which the openai client honours, so its
+retries take milliseconds in tests.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -46,10 +52,13 @@ class FakeEndpoint:
                     outer.requests.append(body)
                     n = len(outer.requests)
                 mode = outer.behaviour(n, body)
-                if mode == "timeout":
+                if mode in ("timeout", "slow"):
                     time.sleep(outer.hang_s)
                     mode = "ok"
-                if mode == "ok":
+                if mode == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                elif mode == "ok":
                     self._send(200, json.dumps(completion_body(body)).encode())
                 elif mode == "garbage":
                     self._send(200, b"{not json at all <<<")
@@ -68,6 +77,8 @@ class FakeEndpoint:
                 try:
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")
+                    if code >= 400:
+                        self.send_header("Retry-After-Ms", "10")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
                     self.wfile.write(payload)

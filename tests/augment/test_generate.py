@@ -1,4 +1,4 @@
-"""Batch generation: retries and give-up on a fault-injecting fake, resume on a real vLLM server."""
+"""Batch generation: retries and give-up on a fault-injecting fake, resume on real vLLM (server and engine)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,37 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
+import time
 
+import psutil
 import pytest
 from openai import OpenAI
+from typer.testing import CliRunner
 
+from augment.engine import EngineProcess
 from augment.generate import (
     GenerationError,
     RetryPolicy,
     SamplingConfig,
     generate_batch,
+    read_generation,
     record_id,
     run_generation,
 )
+from augment.serve import VLLMConfig, find_adapters, is_cpu_build
 from augment.synthetic import GeneratorInfo, read_records
+from eval.cli import app
 
 from .fake_endpoint import FakeEndpoint
+from .processes import living
 
 PROMPT = [{"role": "user", "content": "Describe the Cookie Theft picture as a patient would."}]
-FAST = RetryPolicy(attempts=3, backoff_s=0.01, max_backoff_s=0.05, timeout_s=5)
+FAST = RetryPolicy(attempts=3, timeout_s=5)
 GEN = GeneratorInfo(kind="lora", base_model="smollm2", adapter="ad")
 
 
 def client_for(url: str) -> OpenAI:
-    return OpenAI(base_url=url, api_key="EMPTY", max_retries=0)
+    return OpenAI(base_url=url, api_key="EMPTY")
 
 
 def run(url, out, n, **kw):
@@ -48,11 +55,14 @@ def assert_exact(out, n, seed=7):
     assert len(ids) == len(set(ids)) == n
 
 
-def test_retries_5xx_garbage_empty_and_timeouts_then_succeeds(tmp_path):
-    faults = {1: "500", 2: "garbage", 3: "empty", 4: "timeout", 5: "503"}
-    with FakeEndpoint(lambda n, body: faults.get(n, "ok"), hang_s=2.0) as fake:
-        retry = RetryPolicy(attempts=6, backoff_s=0.01, max_backoff_s=0.05, timeout_s=0.5)
+def test_http_faults_are_retried_by_the_client_malformed_completions_by_us(tmp_path):
+    # record 0 meets every fault in turn: the openai client retries the 500, the timeout, the 503
+    # and the dropped connection; a body that is not JSON or has no choices comes back to us
+    faults = {1: "500", 2: "garbage", 3: "empty", 4: "timeout", 5: "503", 6: "drop"}
+    with FakeEndpoint(lambda n, body: faults.get(n, "ok"), hang_s=6.0) as fake:
+        retry = RetryPolicy(attempts=6, timeout_s=2.0)  # well above an answer's time on a loaded machine
         report = run(fake.url, tmp_path / "s.jsonl", 3, retry=retry, concurrency=1)
+        assert len(fake.requests) == len(faults) + 3  # each fault cost one request, no more
     assert report.written == 3
     assert_exact(tmp_path / "s.jsonl", 3)
     # each record's seed is recorded and was the one sent
@@ -64,12 +74,23 @@ def test_retries_5xx_garbage_empty_and_timeouts_then_succeeds(tmp_path):
     assert records[record_id("ad", "ad", 7, 0)].sampling.min_p == 0.05
 
 
+def test_a_malformed_completion_is_asked_for_a_bounded_number_of_times(tmp_path):
+    with FakeEndpoint(lambda n, body: "empty") as fake:
+        with pytest.raises(GenerationError, match="malformed completion") as err:
+            run(fake.url, tmp_path / "s.jsonl", 2, concurrency=1)
+        assert len(fake.requests) == FAST.attempts
+    assert "0/2 records are safely in" in str(err.value)
+
+
 def test_gives_up_with_resume_command_then_resumes_losslessly(tmp_path):
     out = tmp_path / "s.jsonl"
     with FakeEndpoint(lambda n, body: "ok" if n <= 3 else "500") as fake:
         with pytest.raises(GenerationError) as err:
             run(fake.url, out, 6, concurrency=1, resume_command="cookiebench augment generate --n 6 --out s.jsonl")
+        # the 4th record's tries are the openai client's own (1 + attempts - 1), not tries x retries
+        assert len(fake.requests) == 3 + FAST.attempts
     message = str(err.value)
+    assert "\n" not in message
     assert "gave up" in message and "3/6 records" in message
     assert "resume with: cookiebench augment generate --n 6 --out s.jsonl" in message
     assert len(read_records(out)) == 3
@@ -81,6 +102,17 @@ def test_gives_up_with_resume_command_then_resumes_losslessly(tmp_path):
     assert report.already_there == 3 and report.written == 3
     assert out.read_text().startswith(first)  # nothing rewritten
     assert_exact(out, 6)
+
+
+def test_failure_budget_lets_some_requests_fail_before_the_run_stops(tmp_path):
+    out = tmp_path / "s.jsonl"
+    failing = {8, 10}  # the seeds of records 1 and 3
+    with FakeEndpoint(lambda n, body: "500" if body["seed"] in failing else "ok") as fake:
+        report = run(fake.url, out, 5, concurrency=1, retry=RetryPolicy(attempts=1, max_failed_requests=3))
+    assert report.written == 3 and {r.sampling.seed for r in read_records(out)} == {7, 9, 11}
+    with FakeEndpoint(lambda n, body: "500" if body["seed"] in failing else "ok") as fake:
+        with pytest.raises(GenerationError, match="gave up after 2 request"):
+            run(fake.url, out, 5, concurrency=1, retry=RetryPolicy(attempts=1, max_failed_requests=2))
 
 
 def test_blank_completion_is_recorded_once_and_fails_the_length_filter(tmp_path):
@@ -131,12 +163,25 @@ def test_interrupt_leaves_valid_file_and_rerun_completes(tmp_path):
     assert_exact(out, 8)
 
 
-def test_rerun_with_other_sampling_is_refused(tmp_path):
+@pytest.mark.parametrize("change", [{"seed": 8}, {"temperature": 0.3}, {"min_p": 0.1}, {"max_tokens": 99},
+                                    {"ignore_eos": True}])
+def test_resume_with_any_other_sampling_setting_is_refused(tmp_path, change):
     out = tmp_path / "s.jsonl"
     with FakeEndpoint(lambda n, body: "ok") as fake:
         run(fake.url, out, 2)
-        with pytest.raises(GenerationError, match="different run"):
-            run(fake.url, out, 2, sampling=SamplingConfig(seed=7, temperature=0.3))
+        with pytest.raises(GenerationError, match=f"different run .*{next(iter(change))}"):
+            run(fake.url, out, 3, sampling=SamplingConfig(**{"seed": 7, **change}))
+        assert len(fake.requests) == 2
+    assert_exact(out, 2)
+
+
+def test_records_are_read_back_in_record_order_whatever_the_arrival_order(tmp_path):
+    out = tmp_path / "s.jsonl"
+    with FakeEndpoint(lambda n, body: "slow" if body["seed"] == 7 else "ok", hang_s=1.0) as fake:
+        run(fake.url, out, 4, concurrency=4)
+    arrival = [r.id for r in read_records(out)]
+    assert arrival[-1] == record_id("ad", "ad", 7, 0)  # record 0 was held back: it arrived last
+    assert [r.id for r in read_generation(out)] == [record_id("ad", "ad", 7, i) for i in range(4)]
 
 
 # -- real vLLM --------------------------------------------------------------------------------
@@ -154,8 +199,6 @@ def test_generate_batch_by_adapter_name(vllm_server):
 
 @pytest.mark.slow
 def test_server_killed_mid_batch_then_restart_and_rerun_gives_exactly_n(vllm_server, tmp_path):
-    import psutil
-
     out, n = tmp_path / "synth.jsonl", 12
     sampling = SamplingConfig(max_tokens=48, seed=3)
     family = [vllm_server.process.pid] + [c.pid for c in psutil.Process(vllm_server.process.pid).children(recursive=True)]
@@ -165,7 +208,7 @@ def test_server_killed_mid_batch_then_restart_and_rerun_gives_exactly_n(vllm_ser
             os.killpg(vllm_server.process.pid, signal.SIGKILL)  # a crash, not a clean stop
 
     kw = dict(n=n, style="ad", model="ad", generator=GEN, sampling=sampling, concurrency=4,
-              retry=RetryPolicy(attempts=2, backoff_s=0.2, timeout_s=60))
+              retry=RetryPolicy(attempts=2, timeout_s=60))
     with pytest.raises(GenerationError, match="resume"):
         run_generation(out, [PROMPT] * n, client=vllm_server.client(), on_record=crash_after_three, **kw)
     partial = read_records(out)
@@ -183,33 +226,48 @@ def test_server_killed_mid_batch_then_restart_and_rerun_gives_exactly_n(vllm_ser
     assert [r.id for r in records[: len(partial)]] == [r.id for r in partial]  # none lost or rewritten
 
 
+@pytest.mark.slow
+def test_engine_process_serves_adapters_by_name_in_chunks_and_stops_clean(adapters_dir, tmp_path):
+    """vllm.LLM (public API) in a worker process: base and LoRA adapters by name, seeded, a chunk at a time."""
+    config = VLLMConfig(adapters=find_adapters(adapters_dir), enforce_eager=True, max_model_len=1024, omp_threads=1,
+                        log_path=tmp_path / "engine.log")
+    greedy = SamplingConfig(temperature=0.0, max_tokens=24, seed=0)
+    sampled = SamplingConfig(max_tokens=16, seed=5)
+    with EngineProcess(config) as engine:
+        pid = engine.process.pid
+        family = [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
+        outs = {name: next(engine.generate([PROMPT], greedy, model=name, chunk=1)).text for name in ("base", "ad", "hc")}
+        chunked = list(engine.generate([PROMPT] * 5, sampled, indices=[10, 11, 12, 13, 14], model="ad", chunk=2))
+        again = list(engine.generate([PROMPT] * 2, sampled, indices=[12, 13], model="ad", chunk=8))
+    assert all(outs.values()) and len(set(outs.values())) == 3, outs  # the adapters are really applied
+    assert [c.index for c in chunked] == [10, 11, 12, 13, 14]
+    assert all(c.text and c.completion_tokens for c in chunked)
+    # record i is seeded seed + i: the same record comes out the same in another chunk
+    assert [c.text for c in again] == [c.text for c in chunked[2:4]]
+    assert not [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    # this process's environment was never touched: the engine's settings went to the child only
+    assert "VLLM_ENABLE_V1_MULTIPROCESSING" not in os.environ
+
+
 # -- the command line ------------------------------------------------------------------------------
 
 
-def _cli():
-    import typer
-
-    from augment.serve_cli import generate_command
-    from eval.cli import _OneLineErrors
-
-    app = typer.Typer(cls=_OneLineErrors)
-    app.command("generate")(generate_command)
-    app.command("noop")(lambda: None)  # two commands keep "generate" a subcommand
-    return app
-
-
 def test_cli_generate_against_an_endpoint_then_give_up_names_the_resume_command(tmp_path):
-    from typer.testing import CliRunner
-
     out = tmp_path / "synth.jsonl"
-    args = ["generate", "--style", "hc", "--n", "5", "--out", str(out), "--retries", "2", "--concurrency", "1"]
+    args = ["augment", "generate", "--style", "hc", "--n", "5", "--out", str(out), "--retries", "2",
+            "--concurrency", "1", "--no-merged"]
     with FakeEndpoint(lambda n, body: "ok" if n <= 2 else "500") as fake:
-        result = CliRunner().invoke(_cli(), [*args, "--endpoint", fake.url])
+        result = CliRunner().invoke(app, [*args, "--endpoint", fake.url], prog_name="cookiebench")
     assert result.exit_code == 1, result.output
-    assert "gave up" in result.output and "2/5 records" in result.output and "resume with: cookiebench augment generate" in result.output
+    said = " ".join(result.output.split())
+    assert "gave up" in said and "2/5 records" in said
+    # the resume command is the command as given (from Click's context), options in declaration order
+    resume = said.split("resume with: ", 1)[1]
+    assert resume.startswith(f"cookiebench augment generate --style hc --n 5 --out {out} --endpoint {fake.url} "
+                             "--no-merged --concurrency 1 --retries 2"), resume
     assert "Traceback" not in result.output
     with FakeEndpoint(lambda n, body: "ok") as fake:
-        result = CliRunner().invoke(_cli(), [*args, "--endpoint", fake.url])
+        result = CliRunner().invoke(app, [*args, "--endpoint", fake.url], prog_name="cookiebench")
         assert [b["model"] for b in fake.requests] == ["hc"] * 3
         assert fake.requests[0]["messages"][-1]["role"] == "user"
     assert result.exit_code == 0, result.output
@@ -217,32 +275,115 @@ def test_cli_generate_against_an_endpoint_then_give_up_names_the_resume_command(
     assert len(records) == len({r.id for r in records}) == 5 and {r.style for r in records} == {"hc"}
 
 
+def test_cli_rejects_in_process_with_an_endpoint_and_a_local_model_name_for_prompt_only(tmp_path):
+    common = ["augment", "generate", "--style", "ad", "--n", "2", "--out", str(tmp_path / "x.jsonl")]
+
+    def error(*args: str) -> str:
+        result = CliRunner().invoke(app, [*common, *args])
+        assert result.exit_code == 2, result.output
+        return " ".join(result.output.replace("│", " ").split())  # rich draws the error in a box
+
+    assert "do not take --endpoint" in error("--endpoint", "http://127.0.0.1:9/v1", "--in-process")
+    assert "the local base model is 'base'" in error("--prompt-only", "--model", "mine")
+    assert "give --endpoint URL, --adapters DIR, or --prompt-only" in error()
+
+
+def _cookiebench(*args: str, **kwargs) -> subprocess.Popen:
+    """`cookiebench ARGS` in a child (vLLM's settings stay out of this process), in a session of its own."""
+    return subprocess.Popen([sys.executable, "-m", "eval.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True, **kwargs)
+
+
 @pytest.mark.slow
 def test_cli_in_process_generation_is_the_cpu_default_and_resumes_to_exactly_n(adapters_dir, tmp_path):
-    """vllm.LLM in a child process (its engine settings stay out of this one), adapter merged in."""
-    from augment.serve import is_cpu_build
-
+    """vllm.LLM in a worker process, adapter merged in."""
     out = tmp_path / "synth.jsonl"
 
-    def generate(n: int) -> subprocess.CompletedProcess:
+    def generate(n: int) -> tuple[int, str]:
         args = ["augment", "generate", "--adapters", str(adapters_dir), "--style", "ad", "--n", str(n),
-                "--max-tokens", "24", "--out", str(out)]
+                "--max-tokens", "24", "--out", str(out), "--threads", "1"]
         if not is_cpu_build():
-            args.append("--in-process")
-        cookiebench = Path(sys.executable).with_name("cookiebench")
-        return subprocess.run([str(cookiebench), *args], capture_output=True, text=True, timeout=600)
+            args += ["--in-process", "--merged"]
+        proc = _cookiebench(*args)
+        stdout, stderr = proc.communicate(timeout=600)
+        return proc.returncode, stdout + stderr  # logs on stdout, progress and messages on stderr
 
-    first = generate(3)
-    assert first.returncode == 0, first.stderr[-3000:]
+    code, said = generate(3)
+    assert code == 0, said[-3000:]
     before = out.read_text()
     records = read_records(out)
     assert len(records) == 3 and all(r.text for r in records)
     assert {r.generator.kind for r in records} == {"merged"} and {r.generator.adapter for r in records} == {"ad"}
+    assert "vLLM engine" in said and "vLLM server" not in said  # the in-process engine ran, not a server
 
-    second = generate(5)
-    assert second.returncode == 0, second.stderr[-3000:]
-    said = " ".join(second.stderr.split())  # rich wraps long lines
+    code, said = generate(5)
+    assert code == 0, said[-3000:]
+    said = " ".join(said.split())  # rich wraps long lines
     assert "5/5 records" in said and "(2 new, 3 already there)" in said
     assert out.read_text().startswith(before)
     ids = [r.id for r in read_records(out)]
     assert sorted(ids) == sorted(record_id("ad", "ad", 0, i) for i in range(5))
+
+
+def _sigkill_and_wait_for_the_family(proc: subprocess.Popen, deadline_s: float = 60.0) -> list[int]:
+    """SIGKILLs ``proc`` alone (as the OOM killer would) and returns its descendants still alive at the deadline."""
+    family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    assert family, "nothing was started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    stop = time.monotonic() + deadline_s
+    while living(family) and time.monotonic() < stop:
+        time.sleep(0.2)
+    left = living(family)
+    for pid in left:  # do not leave them to the next test
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
+@pytest.mark.slow
+def test_generate_killed_with_sigkill_leaves_no_engine_process(adapters_dir, tmp_path):
+    out = tmp_path / "synth.jsonl"
+    proc = _cookiebench("augment", "generate", "--adapters", str(adapters_dir), "--style", "hc", "--n", "400",
+                        "--max-tokens", "32", "--concurrency", "2", "--out", str(out), "--threads", "1",
+                        *([] if is_cpu_build() else ["--in-process"]))
+    try:
+        deadline = time.monotonic() + 600
+        while not read_records(out) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert read_records(out), "no record within 10 minutes"
+        assert _sigkill_and_wait_for_the_family(proc) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(read_generation(out)) < 400  # it really was killed mid-generation
+
+
+@pytest.mark.slow
+def test_serve_killed_with_sigkill_leaves_no_server_process_and_frees_the_port(tmp_path):
+    import socket
+    import urllib.request
+
+    from augment.serve import free_port
+
+    port = free_port()
+    proc = _cookiebench("serve", "--port", str(port), "--eager", "--threads", "1", "--max-model-len", "1024",
+                        "--log", str(tmp_path / "server.log"))
+    try:
+        deadline = time.monotonic() + 600
+        healthy = False
+        while not healthy and proc.poll() is None and time.monotonic() < deadline:
+            try:
+                healthy = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200
+            except OSError:
+                time.sleep(1)
+        assert healthy, (tmp_path / "server.log").read_text()[-3000:]
+        assert _sigkill_and_wait_for_the_family(proc) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with socket.socket() as s:
+        # as a server binds (SO_REUSEADDR: connections in TIME_WAIT do not count): nothing listens there any more
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+        s.listen()

@@ -30,8 +30,7 @@ def _flag(cmd: list[str], name: str) -> list[str]:
 
 def test_command_binds_loopback_serves_named_adapters_and_never_trusts_remote_code(adapters_dir, base_model_dir):
     server = VLLMServer(ServeConfig(adapters=find_adapters(adapters_dir), port=0, enforce_eager=True, api_key="s3cret"))
-    cmd = server.command()
-    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    cmd = server.arguments()
     assert _flag(cmd, "--host") == ["127.0.0.1"]
     assert _flag(cmd, "--model") == [str(base_model_dir)]
     assert _flag(cmd, "--served-model-name") == ["base"]
@@ -43,6 +42,9 @@ def test_command_binds_loopback_serves_named_adapters_and_never_trusts_remote_co
     assert env["VLLM_API_KEY"] == "s3cret" and env["HF_HUB_OFFLINE"] == "1"
     if is_cpu_build():
         assert env["VLLM_CPU_KVCACHE_SPACE"] == "1" and env["OMP_NUM_THREADS"] and env["VLLM_CACHE_ROOT"]
+        assert env["VLLM_CPU_OMP_THREADS_BIND"] == "nobind" and "VLLM_ENABLE_V1_MULTIPROCESSING" not in env
+        # the in-process engine: the same settings, and the engine inside the worker process itself
+        assert server.config.environment(in_process=True)["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"
     assert server.model_names == ["base", "ad", "hc"]
     with pytest.raises(ValueError, match="never enabled"):
         ServeConfig(extra_args=("--trust-remote-code",))

@@ -247,3 +247,73 @@ def test_a_rerun_resumes_without_retraining_or_rescoring(benchmark_run):
     assert len(again.scores) == before
     assert audit.generators_cached and all(audit.generators_cached), "a generator was trained again"
     assert [f for f in audit.fits if f["real"] in train_sets] == []
+
+
+def _one_group_jobs(config, run_dir):
+    """The generation jobs of the first training group, with its (cached) generators."""
+    from eval.benchmark import generation_jobs, train_group_generators
+
+    _, _, groups = plan(config)
+    group = next(iter(groups.values()))
+    train_group_generators(config, group, run_dir)
+    return generation_jobs(config, group, run_dir)
+
+
+def test_the_server_backend_completes_a_generation_file_like_the_in_process_engine(benchmark_run, tmp_path):
+    """`generation.backend: server` stays a working path: it regenerates a deleted file to the same records."""
+    from augment.generate import read_generation
+    from augment.runner import placement
+    from eval.benchmark import generation_backend, run_jobs
+
+    config = benchmark_run["config"]
+    run_dir = tmp_path / "run"
+    shutil.copytree(config.run_dir(), run_dir)
+    jobs = [j for j in _one_group_jobs(config, run_dir) if j.condition == "dpo" and j.job.style == "ad"]
+    before = read_generation(jobs[0].job.out)
+    jobs[0].job.out.unlink()
+    server = config.model_copy(update={"generation": config.generation.model_copy(update={"backend": "server"})})
+    assert placement(generation_backend(server, run_dir)).where == "server"
+    seen = []
+    run_jobs(server, jobs, run_dir, lambda stage, done, total: seen.append((done, total)))
+    after = read_generation(jobs[0].job.out)
+    assert seen[-1] == (1, 1)
+    assert [r.id for r in after] == [r.id for r in before] and all(r.text for r in after)
+    assert [(r.generator, r.sampling, r.prompt_hash) for r in after] == [
+        (r.generator, r.sampling, r.prompt_hash) for r in before]
+    assert (run_dir / "logs").is_dir() and any((run_dir / "logs").glob("vllm-server-*.log"))
+
+
+def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process(benchmark_run, tiny_corpus, tmp_path):
+    import psutil
+
+    config = benchmark_run["config"]
+    run_dir = tmp_path / "run"
+    shutil.copytree(config.run_dir(), run_dir)
+    victim = _one_group_jobs(config, run_dir)[-1].job.out
+    victim.unlink()  # one file to generate again: the rerun starts a vLLM for it
+    log = open(tmp_path / "benchmark.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "eval.cli", "benchmark", "--config", "tiny", "--corpus", str(tiny_corpus),
+         "--output-dir", str(run_dir)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"})
+    try:
+        deadline, family = time.monotonic() + 600, []
+        while proc.poll() is None and time.monotonic() < deadline:
+            family = psutil.Process(proc.pid).children(recursive=True)
+            if any("augment.lifeline" in " ".join(p.cmdline()) for p in family if p.is_running()):
+                break
+            time.sleep(0.5)
+        assert proc.poll() is None, (tmp_path / "benchmark.log").read_text()[-3000:]
+        time.sleep(5)  # let the vLLM process spawn what it spawns
+        family = psutil.Process(proc.pid).children(recursive=True)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        gone, alive = psutil.wait_procs(family, timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    for p in alive:
+        p.kill()
+    assert alive == [], "vLLM processes outlived the benchmark"

@@ -1,0 +1,270 @@
+"""vLLM without a server: ``vllm.LLM`` in a worker process of its own.
+
+:class:`InProcessEngine` drives vLLM's public offline API (``LLM.chat`` with one
+``SamplingParams`` per record, carrying its seed, and a ``LoRARequest`` for an adapter
+asked for by name). ``LLM.chat`` returns only when its whole list is done, so a batch
+goes in chunks of ``chunk`` prompts: each chunk's records are handed on (and written)
+as soon as it finishes, and an interruption loses at most one chunk.
+
+:class:`EngineProcess` runs that engine in a child process (``python -m augment.engine``,
+under :mod:`augment.lifeline`, so it dies with us) and streams the completions back over
+a pipe. A process of its own, rather than ``vllm.LLM`` in the caller's, because the CPU
+build's settings are read from the environment at start-up
+(:meth:`augment.serve.VLLMConfig.environment`: ``OMP_NUM_THREADS``,
+``VLLM_CPU_OMP_THREADS_BIND``, ``VLLM_ENABLE_V1_MULTIPROCESSING=0``...) and its CPU worker
+pins threads and replaces ``torch.set_num_threads`` for the rest of the process: none of
+that may leak into a benchmark that trains classifiers afterwards. The child's
+environment is built for it and handed to ``Popen``; no ``os.environ`` is written.
+
+Run::
+
+    with EngineProcess(VLLMConfig(adapters={"ad": Path("runs/generators/ad/dpo/adapter")}, merged=True,
+                                  enforce_eager=True)) as engine:
+        for completion in engine.generate(prompts, SamplingConfig(seed=0), model="ad"):
+            ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from augment.generate import Completion, GenerationError, Messages, SamplingConfig
+from augment.serve import ServeError, VLLMConfig, cpu_max_batched_tokens, is_cpu_build, lora_rank
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK = 64  # prompts per LLM.chat call: what an interruption can lose, and the batch vLLM sees at once
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """What the worker loads: a model folder and the LoRA adapters it serves by name."""
+
+    model: str
+    loras: dict[str, str]
+    enforce_eager: bool = True
+    max_model_len: int = 2048
+    max_num_seqs: int | None = None
+    dtype: str = "auto"
+
+    @classmethod
+    def of(cls, config: VLLMConfig) -> EngineSpec:
+        model, loras = config.weights()
+        return cls(model=str(model), loras={name: str(path) for name, path in loras.items()},
+                   enforce_eager=config.enforce_eager, max_model_len=config.max_model_len,
+                   max_num_seqs=config.max_num_seqs, dtype=config.dtype)
+
+
+class InProcessEngine:
+    """``vllm.LLM`` in this process.
+
+    Expects the environment of :meth:`augment.serve.VLLMConfig.environment` with
+    ``in_process=True`` to be in place before vLLM is first imported (it reads it then);
+    :class:`EngineProcess` starts a process with it. On the CPU build, after this engine
+    starts, ``torch.set_num_threads`` no longer works in this process (vLLM's CPU worker
+    replaces it).
+    """
+
+    def __init__(self, spec: EngineSpec):
+        from vllm import LLM
+
+        if is_cpu_build() and "OMP_NUM_THREADS" not in os.environ:
+            logger.warning("OMP_NUM_THREADS is not set: the CPU build's in-process engine runs 20-60x slower")
+        kwargs: dict[str, Any] = {}
+        if is_cpu_build():  # whole prefills: see augment.serve.cpu_scheduler_args
+            kwargs.update(enable_chunked_prefill=False, max_num_batched_tokens=cpu_max_batched_tokens(spec.max_model_len))
+        if spec.loras:
+            kwargs.update(enable_lora=True, max_loras=len(spec.loras), max_lora_rank=lora_rank(spec.loras))
+        if spec.max_num_seqs:
+            kwargs["max_num_seqs"] = spec.max_num_seqs
+        self.loras = dict(spec.loras)
+        self.llm = LLM(model=spec.model, enforce_eager=spec.enforce_eager, max_model_len=spec.max_model_len,
+                       dtype=spec.dtype, generation_config="vllm", trust_remote_code=False, **kwargs)
+
+    def _lora(self, model: str | None):
+        from vllm.lora.request import LoRARequest
+
+        if model is None or model not in self.loras:
+            return None  # the model folder itself: the base model, or an adapter merged into it
+        return LoRARequest(model, list(self.loras).index(model) + 1, self.loras[model])
+
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *, indices: Sequence[int] | None = None,
+                 model: str | None = None, chunk: int = DEFAULT_CHUNK) -> Iterator[Completion]:
+        """Completions of ``prompts`` (``prompts[k]`` seeded ``seed + indices[k]``), a chunk at a time, in order."""
+        from vllm import SamplingParams
+
+        indices = list(range(len(prompts))) if indices is None else list(indices)
+        assert len(indices) == len(prompts), f"{len(indices)} indices for {len(prompts)} prompts"
+        lora = self._lora(model)
+        chunk = max(1, chunk)
+        for start in range(0, len(prompts), chunk):
+            part = indices[start:start + chunk]
+            params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, min_p=sampling.min_p,
+                                     max_tokens=sampling.max_tokens, seed=sampling.seed + i, ignore_eos=sampling.ignore_eos,
+                                     min_tokens=sampling.max_tokens if sampling.ignore_eos else 0)
+                      for i in part]
+            outputs = self.llm.chat(list(prompts[start:start + chunk]), params, use_tqdm=False, lora_request=lora)
+            for i, output in zip(part, outputs):
+                first = output.outputs[0]
+                yield Completion(i, first.text.strip(), first.finish_reason, len(first.token_ids))
+
+
+class EngineProcess:
+    """An :class:`InProcessEngine` in a child process that dies with this one; a context manager."""
+
+    def __init__(self, config: VLLMConfig):
+        self.config = config
+        self.process = None
+        self._conn: Connection | None = None
+        self._requests = 0  # generate calls sent; the worker tags every message with the call's number
+        self._log_handle = None
+
+    @property
+    def log_path(self) -> Path | None:
+        return self.config.log_path
+
+    def start(self) -> EngineProcess:
+        from augment import lifeline
+
+        if self.process is not None:
+            raise ServeError("engine already started")
+        spec = EngineSpec.of(self.config)
+        ours, theirs = multiprocessing.Pipe()
+        self._log_handle = self.config.open_log("vllm-engine-")
+        logger.info("starting vLLM engine on %s%s (log: %s)", spec.model,
+                    f" with adapters {sorted(spec.loras)}" if spec.loras else "", self.log_path)
+        try:
+            self.process = lifeline.launch(
+                "augment.engine", [str(theirs.fileno()), json.dumps(spec.__dict__)],
+                env=self.config.environment(in_process=True), stdout=self._log_handle, pass_fds=(theirs.fileno(),))
+        finally:
+            theirs.close()
+        self._conn = ours
+        try:
+            self._wait_ready(self.config.startup_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._conn.poll(1.0):
+                try:
+                    _, kind, detail = self._conn.recv()
+                except (EOFError, OSError):
+                    kind, detail = "exited", f"exited with code {self.process.wait(timeout=30)}"
+                if kind == "ready":
+                    logger.info("vLLM engine ready")
+                    return
+                raise ServeError(f"vLLM engine failed to start ({detail}); log {self.log_path}:\n{self.log_tail()}")
+            if self.process.poll() is not None:
+                raise ServeError(f"vLLM engine exited with code {self.process.returncode} during start-up; "
+                                 f"log {self.log_path}:\n{self.log_tail()}")
+        raise ServeError(f"vLLM engine not ready after {timeout_s:.0f}s (raise --startup-timeout?); "
+                         f"log {self.log_path}:\n{self.log_tail()}")
+
+    def _receive(self, when: str) -> tuple[int, str, Any]:
+        try:
+            return self._conn.recv()
+        except (EOFError, OSError):
+            code = self.process.wait(timeout=30) if self.process else None
+            logger.error("vLLM engine log %s ends:\n%s", self.log_path, self.log_tail())
+            raise GenerationError(f"vLLM engine exited with code {code} {when} (log {self.log_path})") from None
+
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *, indices: Sequence[int] | None = None,
+                 model: str | None = None, chunk: int = DEFAULT_CHUNK) -> Iterator[Completion]:
+        """As :meth:`InProcessEngine.generate`, each chunk's completions as the worker finishes it.
+
+        A call left unfinished (the caller stopped iterating) leaves the worker busy with
+        it until it is done; the next call skips what is left of it.
+        """
+        if self._conn is None:
+            raise ServeError("engine not started")
+        indices = list(range(len(prompts))) if indices is None else list(indices)
+        self._requests += 1
+        self._conn.send((self._requests, (list(prompts), sampling, indices, model, chunk)))
+        while True:
+            request, kind, detail = self._receive("while generating")
+            if request != self._requests:
+                continue  # the rest of an earlier call that was not read to the end
+            if kind == "completion":
+                yield detail
+            elif kind == "done":
+                return
+            else:
+                raise GenerationError(f"vLLM engine failed: {detail} (log {self.log_path})")
+
+    def log_tail(self, lines: int = 30) -> str:
+        return self.config.log_tail(lines)
+
+    def stop(self) -> None:
+        """Stops the worker; idempotent."""
+        from augment import lifeline
+
+        if self._conn is not None:
+            self._conn.close()  # EOF on its pipe: an idle worker exits at once
+            self._conn = None
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:  # still generating for a call nobody reads any more
+                pass
+            lifeline.stop(self.process, grace_s=5.0)
+            self.process = None
+            logger.info("vLLM engine stopped")
+        if self._log_handle:
+            self._log_handle.close()
+            self._log_handle = None
+
+    def __enter__(self) -> EngineProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def main(argv: list[str]) -> None:
+    """The worker: ``python -m augment.engine FD SPEC_JSON``, started by :class:`EngineProcess`.
+
+    Every message to the parent is ``(call number, kind, detail)``; call 0 is the start-up.
+    """
+    conn = Connection(int(argv[0]))
+    try:
+        engine = InProcessEngine(EngineSpec(**json.loads(argv[1])))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it with the log tail
+        conn.send((0, "error", f"{type(exc).__name__}: {exc}"))
+        raise
+    conn.send((0, "ready", None))
+    while True:
+        try:
+            request, (prompts, sampling, indices, model, chunk) = conn.recv()
+        except EOFError:  # the parent closed the pipe: done
+            # Nothing is left to save, and vLLM's interpreter shutdown took 12 s on the loaded
+            # 2-core machine: leave at once.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        try:
+            for completion in engine.generate(prompts, sampling, indices=indices, model=model, chunk=chunk):
+                conn.send((request, "completion", completion))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            conn.send((request, "error", f"{type(exc).__name__}: {exc}"))
+            continue
+        conn.send((request, "done", None))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

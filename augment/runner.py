@@ -1,0 +1,262 @@
+"""Which generator, where: from a description to a running generation.
+
+The one place that decides how synthetic descriptions are generated; ``cookiebench
+augment generate`` and the benchmark both call it::
+
+    job = adapter_job("synth-ad.jsonl", 200, "ad", "ad", Path("runs/generators/ad/dpo/adapter"), mode="separate")
+    run_jobs([job], Backend(), SamplingConfig(seed=0))
+
+A :class:`Job` says which :class:`Generator` (a LoRA adapter, or the bare base model with
+few-shot prompts) fills which resumable JSONL file; a :class:`Backend` says where it runs,
+and :func:`placement` decides, once:
+
+- ``endpoint`` given: an OpenAI-compatible server someone else runs; each generator is
+  asked for by the name that server gives it, and its records are tagged ``lora``.
+- otherwise vLLM is started here, ``where``: ``in-process`` (``vllm.LLM`` without HTTP, in
+  a worker process of its own, :mod:`augment.engine`) or ``server`` (vLLM's
+  OpenAI-compatible server, :mod:`augment.serve`). ``auto``: in-process on the CPU build,
+  where it ran at 1.5x the merged server's rate in `make bench` (no API-server process
+  competes for the cores) and starts faster; a server elsewhere.
+- ``weights``: ``merged`` (each adapter folded into full weights, one vLLM per generator,
+  started and stopped in turn) or ``lora`` (one vLLM for the base model and every adapter,
+  by name). ``auto``: merged on the CPU build, where vLLM's LoRA path ran at 0.2x the
+  merged rate; LoRA elsewhere (one GPU process for all adapters).
+
+:func:`run_jobs` runs the jobs not complete yet (a finished run starts nothing), one vLLM
+at a time, and returns a report per job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from augment.base_model import MODEL_NAME
+from augment.generate import (
+    Engine,
+    GenerationReport,
+    Messages,
+    RetryPolicy,
+    SamplingConfig,
+    pending_indices,
+    run_generation,
+)
+from augment.prompts import Style, task_messages
+from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, adapter_hash, is_cpu_build
+from augment.synthetic import GeneratorInfo, SyntheticDescription
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Generator:
+    """A generator to sample from: a LoRA adapter, or the base model itself."""
+
+    name: str  # the model name in requests and in record ids; "base" for the local base model
+    adapter: Path | None = None  # LoRA adapter folder; None: the base model, or a model the endpoint serves as `name`
+    base_model: str | None = None  # local HF folder (default: the prepared SmolLM2)
+    config_hash: str | None = None  # the adapter's content hash, or the prompt set's
+    method: str | None = None  # the prompt-only baseline: "few-shot-<shots>"
+
+    def info(self, merged: bool) -> GeneratorInfo:
+        """What its records are tagged with; ``merged``: the adapter runs folded into the weights."""
+        base = self.base_model or MODEL_NAME
+        if self.method:
+            return GeneratorInfo(kind="prompt-only", base_model=base, method=self.method, config_hash=self.config_hash)
+        kind = "merged" if merged and self.adapter is not None else "lora"
+        return GeneratorInfo(kind=kind, base_model=base, adapter=self.name, config_hash=self.config_hash)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One resumable JSONL file: ``n`` records of one style from one generator."""
+
+    out: Path
+    n: int
+    style: Style
+    generator: Generator
+    prompts: Callable[[int], Messages]  # the prompt of record i
+    parents: Callable[[int], tuple[str, ...]] | None = None  # real transcripts behind record i
+
+
+def adapter_job(out: str | Path, n: int, style: Style, name: str, adapter: str | Path | None, *, mode: str,
+                base_model: str | None = None, parents: Callable[[int], tuple[str, ...]] | None = None) -> Job:
+    """A trained generator's job: the task prompt of ``mode`` (separate or conditional) for every record.
+
+    ``adapter`` None: a model an endpoint serves under ``name``.
+    """
+    messages = task_messages(style, mode)
+    adapter = Path(adapter) if adapter is not None else None
+    generator = Generator(name, adapter=adapter, base_model=base_model,
+                          config_hash=adapter_hash(adapter) if adapter is not None else None)
+    return Job(Path(out), n, style, generator, lambda i: messages, parents)
+
+
+def prompt_only_job(out: str | Path, n: int, style: Style, prompter, *, base_model: str | None = None,
+                    name: str = BASE_NAME) -> Job:
+    """The prompt-only baseline's job: the base model, few-shot prompts of :class:`augment.prompt_only.FewShotPrompter`."""
+    generator = Generator(name, base_model=base_model, config_hash=prompter.config_hash(),
+                          method=f"few-shot-{prompter.config.shots}")
+    return Job(Path(out), n, style, generator, prompter, prompter.parents)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where generation runs (see the module docstring for ``where`` and ``weights``)."""
+
+    # -- where ------------------------------------------------------------------------
+    endpoint: str | None = None  # a running OpenAI-compatible server; None: start vLLM here
+    api_key: str | None = None
+    where: Literal["auto", "in-process", "server"] = "auto"
+    weights: Literal["auto", "merged", "lora"] = "auto"
+    # -- the vLLM started here --------------------------------------------------------
+    enforce_eager: bool = True  # no graph compilation: starts in seconds
+    max_model_len: int = 2048
+    port: int = 0  # server only; 0 picks a free one
+    threads: int | None = None  # CPU build: OpenMP threads (default: all cores)
+    cpu_bind: str | None = "nobind"  # CPU build: VLLM_CPU_OMP_THREADS_BIND
+    startup_timeout_s: float = 600.0
+    log_dir: Path | None = None  # vLLM logs go here (default: temp files)
+    # -- requests ---------------------------------------------------------------------
+    concurrency: int = 16  # requests in flight on a server; prompts per chunk in-process
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The decision: where generation runs, and whether adapters run merged into full weights."""
+
+    where: Literal["endpoint", "in-process", "server"]
+    merged: bool
+
+
+def placement(backend: Backend) -> Placement:
+    """The one decision of endpoint / in-process / server and merged / LoRA (see the module docstring)."""
+    if backend.endpoint:
+        return Placement("endpoint", merged=False)  # the endpoint serves what it serves, by name
+    cpu = is_cpu_build()
+    where = backend.where if backend.where != "auto" else ("in-process" if cpu else "server")
+    merged = backend.weights == "merged" if backend.weights != "auto" else cpu
+    return Placement(where, merged)
+
+
+def record_info(job: Job, backend: Backend) -> GeneratorInfo:
+    return job.generator.info(placement(backend).merged)
+
+
+def pending(job: Job, backend: Backend, sampling: SamplingConfig) -> tuple[list[int], int]:
+    """Indices of ``job`` still to generate, and how many are there (refuses a file of another run)."""
+    return pending_indices(job.out, job.n, style=job.style, model=job.generator.name, sampling=sampling,
+                           generator=record_info(job, backend))
+
+
+def batches(jobs: Sequence[Job], where: Placement) -> list[list[Job]]:
+    """Jobs that share one running vLLM, in order of first appearance.
+
+    An endpoint serves them all; LoRA: one vLLM per base model; merged: one per generator
+    (and one for the base model's jobs).
+    """
+    if where.where == "endpoint":
+        return [list(jobs)] if jobs else []
+    groups: dict[tuple, list[Job]] = {}
+    for job in jobs:
+        g = job.generator
+        key = (g.base_model, g.name if where.merged and g.adapter is not None else None)
+        groups.setdefault(key, []).append(job)
+    return list(groups.values())
+
+
+@dataclass
+class Running:
+    """A started generation: an OpenAI client on a server, or an engine."""
+
+    placement: Placement
+    backend: Backend
+    client: Any = None
+    engine: Engine | None = None
+
+    def run(self, job: Job, sampling: SamplingConfig, *, on_record: Callable[[SyntheticDescription], None] | None = None,
+            resume_command: str | None = None) -> GenerationReport:
+        return run_generation(
+            job.out, job.prompts, n=job.n, style=job.style, model=job.generator.name,
+            generator=job.generator.info(self.placement.merged), sampling=sampling, client=self.client,
+            engine=self.engine, concurrency=self.backend.concurrency, retry=self.backend.retry, on_record=on_record,
+            resume_command=resume_command, parent_ids=job.parents,
+        )
+
+
+def vllm_config(generators: Sequence[Generator], backend: Backend, where: Placement) -> VLLMConfig:
+    """The vLLM that runs ``generators`` (one batch of :func:`batches`): a server's or an engine's."""
+    local_base = [g.name for g in generators if g.adapter is None and g.name != BASE_NAME]
+    if local_base:
+        raise ValueError(f"{local_base}: without an endpoint, the base model is asked for as {BASE_NAME!r}")
+    adapters = {g.name: g.adapter for g in generators if g.adapter is not None}
+    names = "-".join(sorted(adapters)) or BASE_NAME
+    options = dict(
+        base_model=generators[0].base_model, adapters=adapters, merged=where.merged and bool(adapters),
+        enforce_eager=backend.enforce_eager, max_model_len=backend.max_model_len, omp_threads=backend.threads,
+        cpu_bind=backend.cpu_bind, startup_timeout_s=backend.startup_timeout_s,
+        log_path=backend.log_dir / f"vllm-{where.where}-{names[:80]}.log" if backend.log_dir else None,
+    )
+    if where.where == "server":
+        return ServeConfig(**options, port=backend.port, api_key=backend.api_key)
+    return VLLMConfig(**options)
+
+
+@contextmanager
+def started(generators: Sequence[Generator], backend: Backend) -> Iterator[Running]:
+    """The generation ``generators`` run on: a client on the endpoint, or vLLM started here (stopped on exit)."""
+    where = placement(backend)
+    if where.where == "endpoint":
+        from openai import OpenAI
+
+        yield Running(where, backend, client=OpenAI(base_url=backend.endpoint, api_key=backend.api_key or "EMPTY"))
+        return
+    config = vllm_config(generators, backend, where)
+    if where.where == "server":
+        with VLLMServer(config) as server:
+            yield Running(where, backend, client=server.client())
+    else:
+        from augment.engine import EngineProcess
+
+        with EngineProcess(config) as engine:
+            yield Running(where, backend, engine=engine)
+
+
+def run_jobs(jobs: Sequence[Job], backend: Backend, sampling: SamplingConfig, *,
+             on_record: Callable[[SyntheticDescription], None] | None = None,
+             on_job: Callable[[int, int], None] | None = None,
+             resume_command: str | None = None) -> list[GenerationReport]:
+    """Completes every job's file, starting vLLM only for the jobs with records missing.
+
+    Every file is checked against this run before anything starts. ``on_job(done, total)``
+    is called before each job and at the end; reports come in the order of ``jobs``.
+    """
+    reports: dict[int, GenerationReport] = {}
+    todo: list[Job] = []
+    for job in jobs:
+        missing, have = pending(job, backend, sampling)
+        if missing:
+            todo.append(job)
+        else:
+            reports[id(job)] = GenerationReport(out=job.out, requested=job.n, already_there=have, written=0)
+    done = len(jobs) - len(todo)
+    where = placement(backend)
+    todo_batches = batches(todo, where)
+    logger.info("generation: %d of %d files to complete; %s%s", len(todo), len(jobs),
+                backend.endpoint or f"{len(todo_batches)} vLLM start(s), {where.where}",
+                ", adapters merged" if where.merged and not backend.endpoint else "")
+    for batch in todo_batches:
+        with started([job.generator for job in batch], backend) as running:
+            for job in batch:
+                if on_job is not None:
+                    on_job(done, len(jobs))
+                reports[id(job)] = running.run(job, sampling, on_record=on_record, resume_command=resume_command)
+                done += 1
+    if on_job is not None:
+        on_job(len(jobs), len(jobs))
+    return [reports[id(job)] for job in jobs]
