@@ -22,7 +22,7 @@ def benchmark(
     output_dir: Annotated[Path | None, typer.Option(help="Override where runs/<name>/ state goes.")] = None,
 ) -> None:
     """Run (or resume) the benchmark: augmentation conditions x ratios x classifiers, paired against none."""
-    from eval.analysis import format_table
+    from eval.analysis import format_table, interval_note
     from eval.benchmark import run_benchmark
     from eval.config import load_config
 
@@ -56,7 +56,7 @@ def benchmark(
     for row in shown.itertuples(index=False):
         table.add_row(*map(str, row))
     console.print(table)
-    console.print("ΔF1: mean paired difference with a 95% bootstrap interval; p: Nadeau-Bengio corrected t-test.")
+    console.print(interval_note(result.table))
     console.print("wall time by stage: " + ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items()))
     console.print(f"report: {result.report}")
     console.print(f"MLflow run {result.run_id} in experiment {settings.experiment!r}: `make ui`, then "
