@@ -72,7 +72,9 @@ class CVResult:
 
     @property
     def summary(self) -> dict[str, MetricSummary]:
-        return aggregate(self.rows)
+        """Per metric: corrected t over K-fold cells, or a bootstrap over test speakers for the fixed split."""
+        fixed = self.protocol == "adress"
+        return aggregate(self.rows, protocol=self.protocol, predictions=self.predictions_frame() if fixed else None)
 
     def rows_frame(self):
         import pandas as pd

@@ -1,22 +1,37 @@
-"""Binary AD-detection metrics for one fold, and their aggregate over folds x seeds.
+"""Binary AD-detection metrics for one fold, and their summary over folds x seeds.
 
 AD is the positive class (1) everywhere: F1, sensitivity and the AUROC's ranking are
-about finding AD speakers; specificity is the HC recall. Every value is computed by
-scikit-learn so the numbers mean what the literature means by them.
+about finding AD speakers; specificity is the HC recall. Every value of one fold is
+computed by scikit-learn so the numbers mean what the literature means by them.
+
+One summary per protocol, each giving an interval and a p-value from one distribution (so
+an interval excludes 0 exactly when p < 0.05):
+
+* repeated K-fold CV: :func:`summarize`, the Nadeau-Bengio corrected t-interval over cells;
+* one fixed test set scored under several seeds (the ADReSS split): :func:`speaker_bootstrap`,
+  a stratified bootstrap over test speakers and seeds.
+
+Both summarise a metric or, given a baseline, the paired difference to it.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
+from typing import Literal
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, recall_score, roc_auc_score
 
+logger = logging.getLogger(__name__)
+
 METRICS: tuple[str, ...] = ("f1", "macro_f1", "accuracy", "auroc", "sensitivity", "specificity")
 DEFAULT_THRESHOLD = 0.5
+PREDICTION_COLUMNS: tuple[str, ...] = ("seed", "id", "speaker_id", "y_true", "p_ad")
 
 
 @dataclass(frozen=True)
@@ -37,18 +52,6 @@ class FoldMetrics:
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class MetricSummary:
-    """Mean, sample standard deviation and a 95% t-interval of one metric over n evaluations."""
-
-    metric: str
-    mean: float
-    sd: float
-    ci_low: float
-    ci_high: float
-    n: int
 
 
 def binary_metrics(y_true: Sequence[int], proba: Sequence[float], *, threshold: float = DEFAULT_THRESHOLD) -> dict[str, float]:
@@ -79,24 +82,228 @@ def binary_metrics(y_true: Sequence[int], proba: Sequence[float], *, threshold: 
     }
 
 
-def summarize(values: Iterable[float], metric: str = "", *, confidence: float = 0.95) -> MetricSummary:
-    """Mean, sd (ddof=1) and a t-interval; NaNs (e.g. AUROC on a one-class fold) are left out."""
+
+
+def weighted_metrics(y_true: Sequence[int], proba: Sequence[float], weights, *, metrics: Sequence[str] = METRICS,
+                     threshold: float = DEFAULT_THRESHOLD) -> dict[str, np.ndarray]:
+    """:func:`binary_metrics` under case weights, for many weightings at once.
+
+    ``weights`` is (b, n): row k says how often each of the n transcripts was drawn in
+    resample k (a bootstrap resample is such a weighting). Returns a (b,) array per metric
+    asked for; with weights of 1 the values are :func:`binary_metrics` (tested against
+    scikit-learn's ``sample_weight``), and a metric that is undefined there is NaN here too.
+    """
+    y = np.asarray(y_true, dtype=bool)
+    p = np.asarray(proba, dtype=float)
+    w = np.atleast_2d(np.asarray(weights, dtype=float))
+    pred = p >= threshold
+    tp, fn = w @ (y & pred), w @ (y & ~pred)
+    fp, tn = w @ (~y & pred), w @ (~y & ~pred)
+    f1_ad = _ratio(2 * tp, 2 * tp + fp + fn, empty=0.0)  # zero_division=0, as in binary_metrics
+    formulas = {
+        "f1": lambda: f1_ad,
+        "macro_f1": lambda: (f1_ad + _ratio(2 * tn, 2 * tn + fn + fp, empty=0.0)) / 2,
+        "accuracy": lambda: _ratio(tp + tn, tp + fn + fp + tn, empty=math.nan),
+        "auroc": lambda: _weighted_auroc(y, p, w),  # the costly one: only when asked for
+        "sensitivity": lambda: _ratio(tp, tp + fn, empty=math.nan),
+        "specificity": lambda: _ratio(tn, tn + fp, empty=math.nan),
+    }
+    return {m: formulas[m]() for m in metrics}
+
+
+def _ratio(num: np.ndarray, den: np.ndarray, *, empty: float) -> np.ndarray:
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), empty)
+
+
+def _weighted_auroc(y: np.ndarray, scores: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Mann-Whitney form: the weighted share of (AD, HC) pairs ranked right, ties counting half."""
+    order = np.argsort(scores, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(scores[order])) + 1]  # one group per distinct score
+    ranked = w[:, order]
+    ad = np.add.reduceat(ranked * y[order], starts, axis=1)  # (b, scores): weight of each class at each score
+    hc = np.add.reduceat(ranked * ~y[order], starts, axis=1)
+    hc_below = np.cumsum(hc, axis=1) - hc
+    wins = (ad * (hc_below + 0.5 * hc)).sum(axis=1)
+    return _ratio(wins, ad.sum(axis=1) * hc.sum(axis=1), empty=math.nan)
+
+
+# -- summaries ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    """A metric, or its paired difference to a baseline, over n cells (seeds x folds).
+
+    ``sd`` is the spread of the n cell values. The interval and ``p`` (two-sided, mean = 0:
+    meaningful for differences) come from one distribution, named by ``method``, so the
+    interval excludes 0 exactly when p < 1 - confidence. A t summary of one value has no
+    variance to estimate: sd, interval and p are NaN (shown as "n/a"), never a zero-width
+    interval that would claim certainty.
+    """
+
+    metric: str
+    mean: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    n: int
+    p: float = math.nan
+    method: str = "t"
+
+
+def nadeau_bengio_fraction(n_test, n_train) -> float:
+    """Nadeau-Bengio's n_test / n_train, averaged over cells (n_train: real training transcripts)."""
+    return float(np.mean(np.asarray(n_test, dtype=float) / np.asarray(n_train, dtype=float)))
+
+
+def summarize(values: Iterable[float], metric: str = "", *, test_fraction: float = 0.0,
+              confidence: float = 0.95) -> MetricSummary:
+    """Mean, sd, t-interval and t-test of mean = 0 over J cells, corrected for K-fold CV.
+
+    Cells of repeated K-fold CV are not independent (their training sets overlap), so the
+    plain variance of the mean, var/J, is too small. Nadeau & Bengio (2003, Machine Learning
+    52:239) use ``(1/J + n_test/n_train) * var`` instead; ``test_fraction`` is that
+    n_test/n_train, 0 for the plain t-interval and paired t-test. Interval and p share this
+    variance and J - 1 degrees of freedom. NaNs (AUROC on a one-class fold) are left out.
+
+    Examples
+    --------
+    >>> s = summarize([0.02, 0.04, 0.03, 0.05], "delta_f1", test_fraction=0.25)
+    >>> round(s.mean, 3), s.ci_low > 0, s.p < 0.05
+    (0.035, True, True)
+    >>> math.isnan(summarize([0.7]).ci_low)
+    True
+    """
+    if test_fraction < 0:
+        raise ValueError(f"test_fraction is n_test / n_train, >= 0; got {test_fraction}")
+    method = "corrected t" if test_fraction > 0 else "t"
     arr = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     n = int(arr.size)
     if n == 0:
-        return MetricSummary(metric, math.nan, math.nan, math.nan, math.nan, 0)
+        return MetricSummary(metric, math.nan, math.nan, math.nan, math.nan, 0, math.nan, method)
     mean = float(arr.mean())
     if n == 1:
-        return MetricSummary(metric, mean, math.nan, math.nan, math.nan, 1)
+        return MetricSummary(metric, mean, math.nan, math.nan, math.nan, 1, math.nan, method)
     sd = float(arr.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=n - 1) * sd / math.sqrt(n))
-    return MetricSummary(metric, mean, sd, mean - half, mean + half, n)
+    se = sd * math.sqrt(1 / n + test_fraction)
+    if se == 0:  # identical cells: the interval is the point, and it excludes 0 unless it is 0
+        return MetricSummary(metric, mean, sd, mean, mean, n, 1.0 if mean == 0 else 0.0, method)
+    low, high = stats.t.interval(confidence, df=n - 1, loc=mean, scale=se)
+    p = float(2 * stats.t.sf(abs(mean) / se, df=n - 1))
+    return MetricSummary(metric, mean, sd, float(low), float(high), n, p, method)
 
 
-def aggregate(rows: Sequence[FoldMetrics], *, metrics: Sequence[str] = METRICS) -> dict[str, MetricSummary]:
-    """One :class:`MetricSummary` per metric over all rows (folds x seeds)."""
+def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline: pd.DataFrame | None = None,
+                      confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> MetricSummary:
+    """A metric on one fixed test set scored under several seeds, or its paired difference to a baseline.
+
+    ``predictions`` (and ``baseline``): one row per test transcript and seed, with the columns of
+    :data:`PREDICTION_COLUMNS`; the baseline holds the same transcripts, and only seeds present in
+    both are used. The statistic is the metric averaged over seeds, minus the baseline's on the
+    same resample. ``scipy.stats.bootstrap`` resamples AD speakers, HC speakers and seeds, each
+    with replacement and independently: stratified by class, so every resample keeps the test
+    set's balance and AUROC stays defined; a speaker drawn twice brings all their transcripts
+    twice; seeds, because the classifiers' own randomness is part of what a rerun would change.
+
+    The interval takes the percentile interval's order statistics, and p = 2 min(P*(d <= 0),
+    P*(d >= 0)) over the same draws: one rule, so 0 is outside the interval exactly when
+    p < 1 - confidence (scipy's own percentile interval interpolates between draws and could
+    disagree with any p-value at the edge).
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose from {list(METRICS)}")
+    ids, y, speakers, proba, seeds = _by_transcript(predictions)
+    values = [proba]
+    if baseline is not None:
+        base_ids, base_y, _, base_proba, base_seeds = _by_transcript(baseline)
+        if list(base_ids) != list(ids) or not np.array_equal(base_y, y):
+            raise ValueError("a paired bootstrap needs the same test transcripts (and labels) in both arms")
+        common = sorted(set(seeds) & set(base_seeds))
+        if not common:
+            raise ValueError(f"no seed in both arms: {seeds} vs {base_seeds}")
+        proba = proba[[seeds.index(s) for s in common]]
+        values = [proba, base_proba[[base_seeds.index(s) for s in common]]]
+        seeds = common
+
+    def per_seed(weights: np.ndarray) -> np.ndarray:
+        """(b, n) transcript weights -> (b, seeds) metric, minus the baseline's."""
+        arms = [np.stack([weighted_metrics(y, p, weights, metrics=[metric])[metric] for p in arm], axis=1)
+                for arm in values]
+        return arms[0] - arms[1] if len(arms) == 2 else arms[0]
+
+    codes, names = pd.factorize(pd.Series(speakers))
+    speaker_label = pd.Series(y, index=codes).groupby(level=0).first()
+    by_class = [speaker_label.index[speaker_label == c].to_numpy() for c in (1, 0)]
+    n_seeds = len(seeds)
+    observed = per_seed(np.ones((1, y.size)))[0]  # one value per seed, on the test set as it is
+    sd = float(observed.std(ddof=1)) if n_seeds > 1 else math.nan
+    if min(len(c) for c in by_class) < 2:
+        logger.warning("%s: a speaker bootstrap needs 2 AD and 2 HC test speakers at least; interval n/a", metric)
+        return MetricSummary(metric, float(observed.mean()), sd, math.nan, math.nan, n_seeds, math.nan,
+                             "speaker bootstrap")
+
+    def statistic(*draws: np.ndarray, axis: int = -1) -> np.ndarray:
+        draws = [np.atleast_2d(d) for d in draws]
+        counts = _counts(np.concatenate(draws[:2], axis=1), len(names))  # (b, speakers)
+        cells = per_seed(counts[:, codes])
+        seed_weights = _counts(draws[2], n_seeds) if n_seeds > 1 else np.ones_like(cells)
+        return (cells * seed_weights).sum(axis=1) / n_seeds
+
+    data = (*by_class, np.arange(n_seeds)) if n_seeds > 1 else tuple(by_class)
+    draws = stats.bootstrap(data, statistic, n_resamples=resamples, vectorized=True, method="percentile",
+                            rng=np.random.default_rng(seed)).bootstrap_distribution
+    low, high, p = _percentile_interval(draws, confidence)
+    return MetricSummary(metric, float(observed.mean()), sd, low, high, n_seeds, p, "speaker bootstrap")
+
+
+def _by_transcript(predictions: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """ids, labels and speakers (sorted by id) and P(AD) as (seeds, transcripts)."""
+    missing = [c for c in PREDICTION_COLUMNS if c not in predictions]
+    if missing:
+        raise ValueError(f"predictions lack column(s) {missing}; expected {list(PREDICTION_COLUMNS)}")
+    wide = predictions.pivot(index="id", columns="seed", values="p_ad").sort_index()
+    if wide.isna().any().any():
+        raise ValueError("every seed must score the same test transcripts (a fixed split)")
+    first = predictions.drop_duplicates("id").set_index("id").loc[wide.index]
+    seeds = [int(s) for s in wide.columns]
+    return (wide.index.to_numpy(), first.y_true.to_numpy(dtype=int), first.speaker_id.to_numpy(),
+            wide.to_numpy().T, seeds)
+
+
+def _counts(draws: np.ndarray, size: int) -> np.ndarray:
+    """(b, k) drawn indices -> (b, size): how often each index was drawn."""
+    rows = draws.shape[0]
+    flat = (draws + size * np.arange(rows)[:, None]).ravel()
+    return np.bincount(flat, minlength=rows * size).reshape(rows, size)
+
+
+def _percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """(low, high, p) from a bootstrap distribution; 0 outside [low, high] <=> p < 1 - confidence."""
+    d = np.sort(draws[np.isfinite(draws)])
+    if d.size == 0:
+        return math.nan, math.nan, math.nan
+    # k-th smallest and k-th largest draw, k = ceil(B * alpha / 2): low > 0 exactly when fewer
+    # than B * alpha / 2 draws are <= 0, which is p < alpha below (rounded so 0.05 stays 0.05).
+    k = max(1, math.ceil(round(d.size * (1 - confidence) / 2, 9)))
+    p = min(1.0, 2 * min(int((d <= 0).sum()), int((d >= 0).sum())) / d.size)
+    return float(d[k - 1]), float(d[d.size - k]), p
+
+
+def aggregate(rows: Sequence[FoldMetrics], *, metrics: Sequence[str] = METRICS,
+              protocol: Literal["kfold", "adress"] = "kfold", predictions: pd.DataFrame | None = None,
+              ) -> dict[str, MetricSummary]:
+    """One :class:`MetricSummary` per metric over all rows (folds x seeds).
+
+    K-fold: :func:`summarize`, corrected by the rows' n_test / n_train (real transcripts).
+    The fixed ADReSS split: :func:`speaker_bootstrap` of the out-of-fold ``predictions``.
+    """
     names = {f.name for f in fields(FoldMetrics)}
     unknown = [m for m in metrics if m not in names]
     if unknown:
         raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRICS)}")
-    return {m: summarize((getattr(r, m) for r in rows), m) for m in metrics}
+    if protocol == "adress":
+        if predictions is None:
+            raise ValueError("the fixed-split summary bootstraps test speakers: pass the predictions")
+        return {m: speaker_bootstrap(predictions, m) for m in metrics}
+    fraction = nadeau_bengio_fraction([r.n_test for r in rows], [r.n_train - r.n_extra for r in rows]) if rows else 0.0
+    return {m: summarize((getattr(r, m) for r in rows), m, test_fraction=fraction) for m in metrics}

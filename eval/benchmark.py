@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from augment import classic as classic_augmentation
@@ -56,6 +55,7 @@ from eval.quality import quality_table
 logger = logging.getLogger(__name__)
 
 SCORE_KEYS = ["classifier", "condition", "ratio", "seed", "fold"]
+PREDICTIONS = "predictions.csv"  # beside scores.csv: each cell's out-of-fold P(AD), one row per test transcript
 
 
 class BenchmarkError(UserError):
@@ -255,7 +255,21 @@ def score_cell(config: BenchmarkConfig, corpus: Corpus, group: Group, classifier
     )
     row = result.rows[0].as_dict()
     wanted = 0 if condition == "none" else sum(needed(group.train, ratio).values())
-    return {"classifier": classifier, "condition": condition, "ratio": ratio, **row, "n_wanted": wanted}
+    keys = {"classifier": classifier, "condition": condition, "ratio": ratio}
+    # Written before the cell's score, so a cell with a score always has its predictions.
+    predictions = result.predictions_frame().assign(**keys, config_digest=config.digest())
+    path = Path(config.run_dir()) / PREDICTIONS
+    predictions.to_csv(path, mode="a", header=not path.exists(), index=False)
+    return {**keys, **row, "n_wanted": wanted}
+
+
+def load_predictions(path: Path, config_digest: str) -> pd.DataFrame:
+    """Kept predictions of this config; a cell scored twice (killed between its two writes) keeps its last."""
+    if not path.exists():
+        return pd.DataFrame(columns=[*SCORE_KEYS, "id", "speaker_id", "y_true", "p_ad"])
+    kept = pd.read_csv(path, dtype={"id": str, "speaker_id": str, "config_digest": str})
+    kept = kept[kept.config_digest == config_digest]  # also drops a line cut short: the digest comes last
+    return kept.drop_duplicates([*SCORE_KEYS, "id"], keep="last")
 
 
 def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
@@ -343,10 +357,8 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     from eval.analysis import summary_table
 
     with clock.stage("report"):
-        n_test = np.mean([len(f.test_speakers) for f in folds])
-        n_train = np.mean([len(f.train_speakers) for f in folds])
-        test_fraction = 0.0 if config.protocol.split == "adress" else float(n_test / n_train)
-        table = summary_table(scores, test_fraction=test_fraction)
+        table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
+                              predictions=load_predictions(run_dir / PREDICTIONS, digest))
         quality, marker_frame = quality_table(corpus, groups, config.conditions, extractor)
         simulated = Path(config.corpus or default_corpus_path()).resolve() == default_corpus_path().resolve()
         run_id, report = tracking_layout.log_benchmark(

@@ -30,7 +30,7 @@ def benchmark(
     visits: VisitsOpt = Visits.all,
 ) -> None:
     """Run (or resume) the benchmark: augmentation conditions x ratios x classifiers, paired against none."""
-    from eval.analysis import format_table
+    from eval.analysis import format_table, interval_note
     from eval.benchmark import run_benchmark
     from eval.config import load_config
 
@@ -68,7 +68,7 @@ def benchmark(
     for row in shown.itertuples(index=False):
         table.add_row(*map(str, row))
     console.print(table)
-    console.print("ΔF1: mean paired difference with a 95% bootstrap interval; p: Nadeau-Bengio corrected t-test.")
+    console.print(interval_note(result.table))
     console.print("wall time by stage: " + ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items()))
     console.print(f"report: {result.report}")
     console.print(f"log: {log_path}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: plots are files, no backend or global figure state
 
-from eval.analysis import format_table, sentences
+from eval.analysis import format_table, interval_note, sentences
 
 SIMULATED_NOTE = (
     "The corpus is the shipped simulated cohort: these numbers show the pipeline working, "
@@ -28,15 +28,18 @@ def delta_f1_chart(table: pd.DataFrame, path: Path) -> Path:
         rows = aug[aug.classifier == classifier].reset_index(drop=True)
         labels = [f"{c}\n×{r:g}" for c, r in zip(rows.condition, rows.ratio)]
         x = range(len(rows))
-        err = [rows.delta_f1 - rows.delta_f1_low, rows.delta_f1_high - rows.delta_f1]
-        colors = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray"
+        colors = ["tab:green" if lo > 0 else "tab:red" if hi < 0 else "tab:gray"  # NaN (n/a): gray
                   for lo, hi in zip(rows.delta_f1_low, rows.delta_f1_high)]
         ax.bar(x, rows.delta_f1, color=colors, alpha=0.7)
-        ax.errorbar(x, rows.delta_f1, yerr=err, fmt="none", ecolor="black", capsize=3)
+        known = rows[rows.delta_f1_low.notna() & rows.delta_f1_high.notna()]  # no bar for an n/a interval
+        ax.errorbar(known.index, known.delta_f1, yerr=[known.delta_f1 - known.delta_f1_low,
+                                                       known.delta_f1_high - known.delta_f1],
+                    fmt="none", ecolor="black", capsize=3)
         ax.axhline(0, color="black", linewidth=0.8)
         ax.set_xticks(list(x), labels, fontsize=8, rotation=30, ha="right", rotation_mode="anchor")
         ax.set_ylabel("ΔF1 vs no augmentation")
-        ax.set_title(f"{classifier}: ΔF1 with 95% bootstrap CI")
+        methods = ", ".join(m for m in dict.fromkeys(rows.interval) if m)
+        ax.set_title(f"{classifier}: ΔF1 with 95% CI ({methods})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
@@ -96,7 +99,9 @@ def write_report(
     md = [f"# {title}", ""]
     if simulated:
         md += [f"> **{SIMULATED_NOTE}**", ""]
-    md += ["## What moved F1", "", *[f"- {s}" for s in lines], "", "## Summary", "", shown.to_markdown(index=False), ""]
+    note = interval_note(table)
+    md += ["## What moved F1", "", *[f"- {s}" for s in lines], "", "## Summary", "", shown.to_markdown(index=False), "",
+           note, ""]
     if quality is not None and not quality.empty:
         md += ["## Synthetic data quality", "", quality.to_markdown(index=False, floatfmt=".3f"), ""]
     md += ["## Run", "", *[f"- {k}: {v}" for k, v in context.items()], ""]
@@ -108,7 +113,7 @@ def write_report(
     if simulated:
         body.append(f"<p style='background:#fff3cd;padding:8px'><b>{html.escape(SIMULATED_NOTE)}</b></p>")
     body.append("<h2>What moved F1</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in lines) + "</ul>")
-    body.append("<h2>Summary</h2>" + shown.to_html(index=False, border=0))
+    body.append("<h2>Summary</h2>" + shown.to_html(index=False, border=0) + f"<p>{html.escape(note)}</p>")
     if quality is not None and not quality.empty:
         body.append("<h2>Synthetic data quality</h2>" + quality.to_html(index=False, border=0, float_format="%.3f"))
     body.append("<h2>Run</h2><ul>" + "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>"

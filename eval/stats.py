@@ -1,103 +1,128 @@
-"""Paired comparisons of a condition against the no-augmentation baseline.
+"""A condition against the no-augmentation baseline, and what its gain is worth in real data.
 
-Every condition is scored on the same (seed, fold) cells, so the unit of comparison is the
-per-cell difference ``d = metric(condition) - metric(none)``. Two summaries of those J
-differences:
+Every condition is scored on the same cells as `none`, so the comparison is paired. The
+interval and p-value follow the protocol (both from :mod:`detect.metrics`, one distribution each):
 
-* a percentile bootstrap interval for the mean difference (resampling cells);
-* the Nadeau-Bengio corrected resampled t-test. Plain paired t-tests over CV folds are
-  over-confident because the training sets of different folds overlap; Nadeau & Bengio
-  (2003, Machine Learning 52:239) inflate the variance by ``n_test / n_train``:
-  ``t = mean(d) / sqrt((1/J + n_test/n_train) * var(d))`` with J - 1 degrees of freedom.
+* repeated K-fold CV: per-cell differences, Nadeau-Bengio corrected t (:func:`detect.metrics.summarize`);
+* the fixed ADReSS split: a paired bootstrap over test speakers and seeds of the out-of-fold
+  predictions (:func:`detect.metrics.speaker_bootstrap`).
+
+The positive control `real` adds reserve real transcripts at the same ratios as the synthetic
+conditions; :class:`RealCurve` reads a synthetic ΔF1 off its learning curve as an equivalent
+amount of real data.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
-from scipy import stats
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+
+from detect.metrics import MetricSummary, nadeau_bengio_fraction, speaker_bootstrap, summarize
+
+CELL = ["seed", "fold"]
+Protocol = Literal["kfold", "adress"]
+
+
+def delta_over_cells(condition: pd.DataFrame, baseline: pd.DataFrame, metric: str, *,
+                     confidence: float = 0.95) -> MetricSummary:
+    """K-fold: ``metric`` differences on the (seed, fold) cells both frames hold, corrected t.
+
+    n_test / n_train comes from the baseline's cells (real training transcripts only: the
+    correction is for overlapping samples of the corpus, and extras are not sampled from it).
+    """
+    a, b = condition.set_index(CELL)[metric], baseline.set_index(CELL)
+    common = a.index.intersection(b.index)
+    fraction = nadeau_bengio_fraction(b.n_test, b.n_train - b.get("n_extra", 0))
+    return summarize(a.loc[common] - b.loc[common, metric], metric, test_fraction=fraction, confidence=confidence)
+
+
+def delta_over_speakers(condition: pd.DataFrame, baseline: pd.DataFrame, metric: str, *,
+                        confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> MetricSummary:
+    """The fixed split: paired bootstrap of ``metric`` over test speakers and seeds (predictions frames)."""
+    return speaker_bootstrap(condition, metric, baseline=baseline, confidence=confidence, resamples=resamples,
+                             seed=seed)
+
+
+# -- equivalent amount of real data --------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Summary:
-    """Mean, spread and a 95% t-interval of one metric over (seed, fold) cells."""
+class Equivalent:
+    """A ΔF1 read off the real-data curve: extra real transcripts per training transcript.
 
-    mean: float
-    sd: float
+    A bound outside the curve's range is clipped to its end and flagged "<" or ">" (the
+    curve says only that it is below no extra data, or beyond the largest real ratio).
+    """
+
+    ratio: float
     low: float
     high: float
-    n: int
+    ratio_flag: str = ""
+    low_flag: str = ""
+    high_flag: str = ""
+
+    def __str__(self) -> str:
+        interval = ("n/a" if math.isnan(self.low) else
+                    f"{self.low_flag}{self.low:.2g}, {self.high_flag}{self.high:.2g}")
+        return f"{self.ratio_flag}{self.ratio:.2g} [{interval}]"
 
 
 @dataclass(frozen=True)
-class PairedComparison:
-    """A condition against the baseline on the same cells."""
+class RealCurve:
+    """ΔF1 against the ratio of added real transcripts, made non-decreasing, through (0, 0).
 
-    delta: float  # mean difference, condition - baseline
-    low: float  # bootstrap 95% interval of the mean difference
-    high: float
-    t: float  # Nadeau-Bengio corrected t statistic
-    p: float  # two-sided p-value, J - 1 degrees of freedom
-    n: int  # number of paired cells
-
-
-def summarize(values, confidence: float = 0.95) -> Summary:
-    """Mean, sample sd and a t-interval; a single value gets a zero-width interval."""
-    x = np.asarray(values, dtype=float)
-    x = x[~np.isnan(x)]
-    if x.size == 0:
-        return Summary(float("nan"), float("nan"), float("nan"), float("nan"), 0)
-    mean = float(x.mean())
-    if x.size == 1:
-        return Summary(mean, 0.0, mean, mean, 1)
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df=x.size - 1)) * sd / np.sqrt(x.size)
-    return Summary(mean, sd, mean - half, mean + half, int(x.size))
-
-
-def bootstrap_interval(
-    differences, *, confidence: float = 0.95, resamples: int = 10_000, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of paired differences."""
-    d = np.asarray(differences, dtype=float)
-    if d.size == 0:
-        return float("nan"), float("nan")
-    if d.size == 1:
-        return float(d[0]), float(d[0])
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, size=(resamples, d.size))].mean(axis=1)
-    alpha = (1 - confidence) / 2
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
-
-
-def corrected_t_test(differences, *, test_fraction: float) -> tuple[float, float]:
-    """Nadeau-Bengio corrected resampled t-test; ``test_fraction`` = n_test / n_train.
-
-    With a fixed train/test split (one test set reused across seeds) the correction does not
-    apply in the same way; pass ``test_fraction=0`` there to get the plain paired t-test.
+    The mean ΔF1 per ratio is noisy and may dip; an equivalent amount of data needs a curve
+    that can be inverted, so it is the isotonic (non-decreasing) fit with ΔF1 >= 0 (adding no
+    data gains nothing), interpolated linearly between ratios. Only the synthetic condition's
+    interval is mapped through it: the curve's own uncertainty is not in the equivalent's
+    interval.
     """
-    d = np.asarray(differences, dtype=float)
-    j = d.size
-    if j < 2:
-        return float("nan"), float("nan")
-    variance = d.var(ddof=1)
-    if variance == 0:
-        mean = d.mean()
-        return (float("inf") * np.sign(mean), 0.0) if mean != 0 else (0.0, 1.0)
-    t = d.mean() / np.sqrt((1 / j + test_fraction) * variance)
-    p = 2 * stats.t.sf(abs(t), df=j - 1)
-    return float(t), float(p)
 
+    ratios: np.ndarray  # 0 first, increasing
+    gains: np.ndarray  # 0 first, non-decreasing
 
-def paired_comparison(
-    condition, baseline, *, test_fraction: float, confidence: float = 0.95, seed: int = 0
-) -> PairedComparison:
-    """Compares aligned per-cell scores (same order of (seed, fold) cells in both)."""
-    a, b = np.asarray(condition, dtype=float), np.asarray(baseline, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(f"paired scores must align: {a.shape} vs {b.shape} cells")
-    d = a - b
-    low, high = bootstrap_interval(d, confidence=confidence, seed=seed)
-    t, p = corrected_t_test(d, test_fraction=test_fraction)
-    return PairedComparison(float(d.mean()), low, high, t, p, int(d.size))
+    @classmethod
+    def fit(cls, ratios, deltas) -> RealCurve:
+        x, y = np.asarray(ratios, dtype=float), np.asarray(deltas, dtype=float)
+        keep = (x > 0) & np.isfinite(y)
+        if not keep.any():
+            raise ValueError("the real-data curve needs ΔF1 at one ratio > 0 at least")
+        order = np.argsort(x[keep])
+        x, y = x[keep][order], y[keep][order]
+        fitted = IsotonicRegression(y_min=0.0, increasing=True).fit_transform(x, y)
+        return cls(np.r_[0.0, x], np.r_[0.0, fitted])
+
+    @property
+    def gains_anything(self) -> bool:
+        return bool(self.gains[-1] > 0)
+
+    def inverse(self, gain: float, *, lowest: bool) -> tuple[float, str]:
+        """The least (``lowest``) or greatest ratio whose ΔF1 is ``gain``, and "<"/">" when off the curve."""
+        x, y = self.ratios, self.gains
+        if gain < y[0]:
+            return float(x[0]), "<"
+        if gain > y[-1]:
+            return float(x[-1]), ">"
+        # On a flat stretch every ratio of it has this gain: take its first or its last.
+        i = int(np.searchsorted(y, gain, side="left")) if lowest else int(np.searchsorted(y, gain, side="right")) - 1
+        if y[i] == gain:
+            return float(x[i]), ""
+        j = i - 1 if lowest else i + 1  # y[j] < gain < y[i] or the other way round: a rising segment
+        return float(x[j] + (gain - y[j]) * (x[i] - x[j]) / (y[i] - y[j])), ""
+
+    def equivalent(self, delta: float, low: float, high: float) -> Equivalent | None:
+        """A synthetic condition's ΔF1 (and its interval) as real data; None if real data gains nothing."""
+        if not self.gains_anything or math.isnan(delta):
+            return None
+        first, flag = self.inverse(delta, lowest=True)
+        last, _ = self.inverse(delta, lowest=False)
+        if math.isnan(low) or math.isnan(high):
+            return Equivalent((first + last) / 2, math.nan, math.nan, flag)
+        lo, lo_flag = self.inverse(low, lowest=True)
+        hi, hi_flag = self.inverse(high, lowest=False)
+        return Equivalent((first + last) / 2, lo, hi, flag, lo_flag, hi_flag)

@@ -186,6 +186,7 @@ def test_summary_is_mean_sd_and_t_interval():
     assert s.mean == pytest.approx(np.mean(values))
     assert s.sd == pytest.approx(np.std(values, ddof=1))
     assert (s.ci_low, s.ci_high) == (pytest.approx(low), pytest.approx(high))
-    rows = [FoldMetrics(seed=0, fold=i, n_train=10, n_test=5, f1=v, macro_f1=v, accuracy=v, auroc=v,
+    rows = [FoldMetrics(seed=0, fold=i, n_train=12, n_test=5, n_extra=2, f1=v, macro_f1=v, accuracy=v, auroc=v,
                         sensitivity=v, specificity=v) for i, v in enumerate(values)]
-    assert aggregate(rows)["accuracy"] == s.__class__("accuracy", s.mean, s.sd, s.ci_low, s.ci_high, s.n)
+    # K-fold rows: corrected by n_test / n_train of real training transcripts (extras left out)
+    assert aggregate(rows)["accuracy"] == summarize(values, "accuracy", test_fraction=5 / 10)

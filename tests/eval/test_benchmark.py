@@ -19,14 +19,16 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from augment import classic as classic_augmentation
 from augment import prompt_only
 from augment import train as generator_training
 from detect import cv
+from detect.metrics import binary_metrics
 from detect.readers import load_corpus
-from eval.benchmark import group_key, plan, run_benchmark
+from eval.benchmark import PREDICTIONS, group_key, load_predictions, plan, run_benchmark
 from eval.config import load_config
 
 pytestmark = pytest.mark.slow
@@ -150,6 +152,30 @@ def test_every_cell_is_scored_once(benchmark_run):
         assert len(records) == math.ceil(math.ceil(max(config.ratios) * n_ad) * config.generation.oversample)
     assert "What moved F1" in result.report.read_text()
     assert set(result.quality.condition) == conditions - {"none"}
+
+
+def test_every_cell_keeps_its_out_of_fold_predictions(benchmark_run):
+    config, corpus, result = benchmark_run["config"], benchmark_run["corpus"], benchmark_run["result"]
+    kept = load_predictions(Path(config.run_dir()) / PREDICTIONS, config.digest())
+    for cell in result.scores.itertuples():
+        rows = kept[(kept.classifier == cell.classifier) & (kept.condition == cell.condition)
+                    & (kept.ratio == cell.ratio) & (kept.seed == cell.seed) & (kept.fold == cell.fold)]
+        assert len(rows) == cell.n_test and set(rows.speaker_id) <= set(corpus.speakers())
+        assert binary_metrics(rows.y_true, rows.p_ad)["f1"] == pytest.approx(cell.f1)
+
+
+def test_kept_predictions_resume_to_the_last_write_of_each_cell(tmp_path):
+    path = tmp_path / PREDICTIONS
+    cell = {"classifier": "tfidf", "condition": "none", "ratio": 0.0}
+    first = pd.DataFrame([{"id": "007", "speaker_id": "S1", "seed": 0, "fold": 0, "y_true": 1, "p_ad": 0.2, **cell,
+                           "config_digest": "0123"}])
+    first.to_csv(path, index=False)
+    first.assign(p_ad=0.9).to_csv(path, mode="a", header=False, index=False)  # the cell scored again after a kill
+    first.assign(config_digest="other").to_csv(path, mode="a", header=False, index=False)
+    with path.open("a") as handle:
+        handle.write("008,S2,0,0,1,0.7,tfidf,none,0.0,01")  # a line cut short by the kill
+    kept = load_predictions(path, "0123")
+    assert kept[["id", "p_ad"]].values.tolist() == [["007", 0.9]]
 
 
 def test_no_test_fold_speaker_reaches_any_training_data(benchmark_run):
