@@ -361,7 +361,6 @@ def test_generate_killed_with_sigkill_leaves_no_engine_process(adapters_dir, tmp
 
 @pytest.mark.slow
 def test_serve_killed_with_sigkill_leaves_no_server_process_and_frees_the_port(tmp_path):
-    import socket
     import urllib.request
 
     from augment.serve import free_port
@@ -382,8 +381,7 @@ def test_serve_killed_with_sigkill_leaves_no_server_process_and_frees_the_port(t
     finally:
         if proc.poll() is None:
             proc.kill()
-    with socket.socket() as s:
-        # as a server binds (SO_REUSEADDR: connections in TIME_WAIT do not count): nothing listens there any more
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        s.listen()
+    # Nothing listens on the port any more. (Not a bind() probe: a socket of some other test's client that
+    # happens to have this ephemeral port number would fail it without any server being left.)
+    on_port = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port]
+    assert not [c for c in on_port if c.status == psutil.CONN_LISTEN], on_port
