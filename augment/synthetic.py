@@ -52,6 +52,7 @@ class SamplingInfo(BaseModel):
     temperature: float = 0.9
     top_p: float = 0.95
     min_p: float = 0.0  # records written before min-p was the default carry none
+    frequency_penalty: float = 0.0  # nor, before it was, a frequency penalty
     max_tokens: int = 160
     ignore_eos: bool = False  # benchmarks of speed: every record exactly max_tokens long
 

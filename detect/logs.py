@@ -77,8 +77,8 @@ def log_file(path: str | Path) -> Iterator[Path]:
 
 
 def _route_libraries() -> Callable[[], None]:
-    """transformers and datasets print through handlers of their own; send their records to
-    ours (console filter, log file) instead. Returns what undoes it."""
+    """transformers, datasets and MLflow print through handlers of their own; send their
+    records to ours (console filter, log file) instead. Returns what undoes it."""
     undo: list[Callable[[], None]] = []
     try:
         from transformers.utils import logging as hf_logging
@@ -92,14 +92,30 @@ def _route_libraries() -> Callable[[], None]:
         import datasets.utils.logging  # noqa: F401 - configures the library's own handler, removed below
     except ImportError:  # pragma: no cover - a declared dependency
         pass
-    library = logging.getLogger("datasets")
-    own = list(library.handlers)
-    for handler in own:
-        library.removeHandler(handler)
-    undo.append(lambda: [library.addHandler(h) for h in own])
+    try:
+        import mlflow  # noqa: F401 - on import it gives its logger a stderr handler and stops propagation
+    except ImportError:  # pragma: no cover - a declared dependency
+        pass
+    for name in ("datasets", "mlflow"):
+        undo.append(_propagate_only(logging.getLogger(name)))
 
     def restore() -> None:
-        for step in undo:
+        for step in reversed(undo):
             step()
 
     return restore
+
+
+def _propagate_only(library: logging.Logger) -> Callable[[], None]:
+    """Take ``library``'s own handlers off and let its records reach ours; returns what undoes it."""
+    own, propagate = list(library.handlers), library.propagate
+    for handler in own:
+        library.removeHandler(handler)
+    library.propagate = True
+
+    def undo() -> None:
+        library.propagate = propagate
+        for handler in own:
+            library.addHandler(handler)
+
+    return undo

@@ -143,6 +143,16 @@ def use_tracking_uri(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
     return uri
 
 
+def run_url(run_id: str, *, ui: str = "http://127.0.0.1:5000") -> str:
+    """The address of a run's page: on the tracking server itself, or in ``make ui`` for a local store."""
+    import mlflow
+
+    uri = mlflow.get_tracking_uri()
+    base = uri.rstrip("/") if urlparse(uri).scheme in ("http", "https") else ui
+    experiment_id = mlflow.MlflowClient().get_run(run_id).info.experiment_id
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
 def git_commit(path: str | Path | None = None) -> str:
     """HEAD of the repository holding this code, '+dirty' when it has local changes; 'unknown' outside git."""
     cwd = Path(path) if path else Path(__file__).resolve().parent

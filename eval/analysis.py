@@ -22,6 +22,9 @@ from eval.stats import Protocol, RealCurve, delta_over_cells, delta_over_speaker
 logger = logging.getLogger(__name__)
 
 REAL = "real"  # the positive control: reserve real transcripts added at the same ratios
+FLIPPED = "flipped"  # the negative control: the same transcripts with the wrong label
+CONTROL_ROLE = {REAL: " (the positive control: more real data)",
+                FLIPPED: " (the negative control: real data with the wrong label; it must hurt)"}
 INTERVAL_NOTE = {
     "corrected t": "95% Nadeau-Bengio corrected t-interval over folds x seeds, and its t-test",
     "speaker bootstrap": "95% paired bootstrap over test speakers and seeds, and its p-value",
@@ -108,7 +111,7 @@ def add_real_equivalents(table: pd.DataFrame) -> pd.DataFrame:
 
     Read off the same classifier's `real` rows (ΔF1 against ratio, see :class:`RealCurve`).
     New columns: ``real_equivalent`` (and ``_low``/``_high``, clipped to the curve's ends) and
-    ``real_equivalent_text``, e.g. "0.3 [<0, 0.6]"; NaN / "—" for `none` and `real` rows,
+    ``real_equivalent_text``, e.g. "0.3 [<0, 0.6]"; NaN / "—" for `none` and the control rows,
     "n/a" where real data gained nothing or has no ΔF1 (no curve to read).
     """
     columns: dict[str, list] = {"real_equivalent": [], "real_equivalent_low": [], "real_equivalent_high": [],
@@ -118,7 +121,7 @@ def add_real_equivalents(table: pd.DataFrame) -> pd.DataFrame:
               for classifier, rows in real.groupby("classifier", sort=False)}
     for row in table.itertuples():
         curve = curves.get(row.classifier)
-        compared = row.condition not in ("none", REAL)
+        compared = row.condition not in ("none", REAL, FLIPPED)
         found = curve.equivalent(row.delta_f1, row.delta_f1_low, row.delta_f1_high) if compared and curve else None
         columns["real_equivalent"].append(found.ratio if found else math.nan)
         columns["real_equivalent_low"].append(found.low if found else math.nan)
@@ -163,17 +166,21 @@ def sentences(table: pd.DataFrame) -> list[str]:
                    f"{base.f1_mean.iloc[0]:.3f} (sd {_number(base.f1_sd.iloc[0], '.3f')} over "
                    f"{int(base.cells.iloc[0])} cell{'s' * (int(base.cells.iloc[0]) != 1)}).")
         for condition, rows in group[group.condition != "none"].groupby("condition", sort=False):
-            best = rows.loc[rows.delta_f1.fillna(-math.inf).idxmax()]
-            kind = "real" if condition == REAL else "synthetic"
+            # The negative control is judged where it should hurt most, everything else at its best.
+            best = (rows.loc[rows.ratio.idxmax()] if condition == FLIPPED
+                    else rows.loc[rows.delta_f1.fillna(-math.inf).idxmax()])
+            control = condition in (REAL, FLIPPED)
+            kind = "real" if control else "synthetic"
             used = "" if math.isnan(best.synthetic) else f", {best.synthetic:.0f} {kind} transcripts per training set"
             if best.synthetic < 0.9 * best.wanted:  # NaN (older scores) compares False
-                why = "the reserve holds no more" if condition == REAL else "the rest failed the filters"
+                why = "the reserve holds no more" if control else "the rest failed the filters"
                 used += f" of the {best.wanted:.0f} the ratio asks for: {why}"
             worth = best.get("real_equivalent_text", "—")
             worth = (f"; worth {worth} extra real transcripts per training transcript"
                      if isinstance(worth, str) and worth != "—" else "")
             out.append(
-                f"{condition} moves F1 by {_number(best.delta_f1, '+.3f')} at its best ratio {best.ratio:g} "
+                f"{condition}{CONTROL_ROLE.get(condition, '')} moves F1 by {_number(best.delta_f1, '+.3f')} at "
+                f"{'ratio' if condition == FLIPPED else 'its best ratio'} {best.ratio:g} "
                 f"(95% CI {_interval(best.delta_f1_low, best.delta_f1_high)}, p {_p(best.p_f1, equals=True)}, "
                 f"{best.interval}{used}{worth}): {verdict(best.delta_f1_low, best.delta_f1_high)}."
             )

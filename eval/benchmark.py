@@ -6,7 +6,10 @@ Protocol (see ARCHITECTURE.md):
 
 1. **Folds** by speaker, stratified by label, repeated over seeds (or the fixed ADReSS split).
    Folds that share the same training speakers (the ADReSS split over seeds) share one
-   *group*: one set of generators and synthetic data.
+   *group*: one set of generators and synthetic data. With ``protocol.reserve``, a seeded,
+   stratified share of each fold's training speakers is held back: everything (generators
+   included) trains on the rest, and the controls add the reserve's transcripts, `real` as
+   labelled (what more real data is worth) and `flipped` with the wrong label (it must hurt).
 2. **Generators** per group, from that group's training speakers only: SFT then DPO
    adapters (:func:`augment.train.train_generators`, cached by a hash of data and config).
 3. **Synthetic data** per group x condition x style, through :mod:`augment.runner` (on the
@@ -18,12 +21,15 @@ Protocol (see ARCHITECTURE.md):
    training transcripts plus ``ratio`` synthetic per real (per class), tested on the fold's
    real test transcripts. Each finished cell is appended to ``scores.csv`` at once, so an
    interrupted benchmark resumes where it stopped.
-5. **Statistics**, quality of the synthetic data, MLflow (parent run, child per condition x
-   ratio x classifier) and a report in sentences.
+5. **Statistics**, quality of the synthetic data and a report in sentences. MLflow's parent
+   run opens when the benchmark starts (system metrics on), takes each cell as it finishes,
+   ends FAILED if the benchmark dies and is continued by its resume; children per condition x
+   ratio x classifier at the end.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -34,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from augment import classic as classic_augmentation
@@ -48,8 +55,8 @@ from detect.errors import UserError
 from detect.hashing import digest
 from detect.markers import MarkerExtractor
 from detect.readers import ReadReport, default_corpus_path, log_read_report
-from detect.records import Corpus, Transcript
-from eval.config import GENERATED, BenchmarkConfig
+from detect.records import Corpus, Label, Source, Transcript
+from eval.config import CONTROLS, GENERATED, BenchmarkConfig
 from eval.quality import quality_table
 
 logger = logging.getLogger(__name__)
@@ -72,6 +79,8 @@ class Group:
     synthetic: dict[str, list[Transcript]] = field(default_factory=dict)  # condition -> passed, in record order
     records: dict[str, list[SyntheticDescription]] = field(default_factory=dict)  # condition -> all, with verdicts
     adapters: dict[str, dict[str, Path]] = field(default_factory=dict)  # stage -> unit -> adapter folder
+    reserve: list[Transcript] = field(default_factory=list)  # held-back real transcripts, in a seeded order
+    short: set[tuple[str, float, str]] = field(default_factory=set)  # (condition, ratio, style) already warned of
 
 
 @dataclass
@@ -89,17 +98,47 @@ def group_key(train_speakers) -> str:
 
 
 def plan(config: BenchmarkConfig, read: ReadReport | None = None) -> tuple[Corpus, list[cv.Fold], dict[str, Group]]:
+    """Folds and their training groups. With ``protocol.reserve``, each fold trains on its base
+    speakers only; the reserve is kept on the group for the `real` and `flipped` controls."""
     corpus = cv.evaluable(config.reading.load(config.corpus, read)[0])
     seeds = list(range(config.protocol.seed, config.protocol.seed + config.protocol.repeats))
     protocol = "adress" if config.protocol.split == "adress" else "kfold"
-    folds = cv.make_folds(corpus, protocol=protocol, folds=config.protocol.folds, seeds=seeds)
+    folds = []
     groups: dict[str, Group] = {}
-    for fold in folds:
-        key = group_key(fold.train_speakers)
+    for fold in cv.make_folds(corpus, protocol=protocol, folds=config.protocol.folds, seeds=seeds):
+        base, reserve = split_reserve(corpus, fold.train_speakers, config.protocol.reserve, config.protocol.seed)
+        fold = dataclasses.replace(fold, train_speakers=base)
+        folds.append(fold)
+        key = group_key(base)
         if key not in groups:
-            groups[key] = Group(key, corpus.by_speakers(fold.train_speakers), [])
+            groups[key] = Group(key, corpus.by_speakers(base), [], reserve=_shuffled(corpus.by_speakers(reserve),
+                                                                                     config.protocol.seed))
         groups[key].folds.append(fold)
     return corpus, folds, groups
+
+
+def split_reserve(corpus: Corpus, speakers: tuple[str, ...], share: float,
+                  seed: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(base, reserve): ``share`` of the speakers, stratified by label, held back.
+
+    Seeded by the protocol seed alone, so folds with the same training speakers (the ADReSS
+    split over seeds) keep one base, and one set of generators.
+    """
+    if share == 0:
+        return speakers, ()
+    from sklearn.model_selection import train_test_split
+
+    labels = corpus.speaker_labels()
+    ordered = sorted(speakers)
+    base, reserve = train_test_split(ordered, test_size=share, random_state=seed,
+                                     stratify=[labels[s].value for s in ordered])
+    return tuple(sorted(base)), tuple(sorted(reserve))
+
+
+def _shuffled(corpus: Corpus, seed: int) -> list[Transcript]:
+    """A fixed random order, so the controls' ratios take nested, unsorted subsets."""
+    order = np.random.default_rng(seed).permutation(len(corpus))
+    return [corpus[int(i)] for i in order]
 
 
 def needed(train: Corpus, ratio: float) -> dict[str, int]:
@@ -177,6 +216,7 @@ def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> lis
 def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
     g = config.generation
     return generation.SamplingConfig(temperature=g.temperature, min_p=g.min_p, top_p=g.top_p, max_tokens=g.max_tokens,
+                                     frequency_penalty=g.frequency_penalty,
                                      seed=config.protocol.seed * 100_000)
 
 
@@ -221,18 +261,33 @@ def keep(config: BenchmarkConfig, group: Group, condition: str, records: list[Sy
 
 
 def extras_for(group: Group, condition: str, ratio: float) -> list[Transcript]:
-    """The first ratio x n_real passing records per class: nested sets across ratios."""
+    """The first ratio x n_real records per class: nested sets across ratios.
+
+    Synthetic conditions draw passing records in record order; the controls draw the
+    group's reserve (`real` as labelled, `flipped` with the other label).
+    """
     if condition == "none":
         return []
-    pool = group.synthetic.get(condition, [])
+    pool = group.reserve if condition in CONTROLS else group.synthetic.get(condition, [])
     out: list[Transcript] = []
     for style, n in needed(group.train, ratio).items():
         of_style = [t for t in pool if t.label == STYLE_LABEL[style]]
-        if len(of_style) < n:
-            logger.warning("group %s %s x%g: %d %s records pass the filters, %d wanted", group.key, condition,
-                           ratio, len(of_style), style, n)
-        out += of_style[:n]
+        if len(of_style) < n and (condition, ratio, style) not in group.short:
+            group.short.add((condition, ratio, style))  # once, not once per seed and fold
+            what = "reserve transcripts are" if condition in CONTROLS else "records pass the filters"
+            logger.warning("group %s %s x%g: %d %s %s, %d wanted", group.key, condition, ratio, len(of_style),
+                           style, what, n)
+        out += [_as_control(t, condition) for t in of_style[:n]] if condition in CONTROLS else of_style[:n]
     return out
+
+
+def _as_control(transcript: Transcript, condition: str) -> Transcript:
+    """A reserve transcript as the control adds it; `flipped` swaps its label (and id, to stay unique)."""
+    update: dict[str, Any] = {"source": Source(kind="real", condition=condition, parent_ids=(transcript.id,))}
+    if condition == "flipped":
+        update |= {"id": f"{transcript.id}~flipped",
+                   "label": Label.HC if transcript.label == Label.AD else Label.AD}
+    return transcript.model_copy(update=update)
 
 
 # -- classifiers -------------------------------------------------------------------------------
@@ -303,7 +358,6 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     """Runs (or resumes) the whole protocol and returns scores, the summary table and the report."""
     from eval import tracking_layout
 
-    tell = progress or (lambda stage, done, total: None)
     clock = Stopwatch()
     run_dir = Path(config.run_dir())
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -312,9 +366,24 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     with clock.stage("plan"):
         read = ReadReport()
         corpus, folds, groups = plan(config, read)
-        extractor = MarkerExtractor(cache_dir=run_dir / "cache")
-    logger.info("%d folds in %d training groups, %d transcripts", len(folds), len(groups), len(corpus))
+    simulated = Path(config.corpus or default_corpus_path()).resolve() == default_corpus_path().resolve()
+    with tracking_layout.benchmark_run(config, corpus, run_dir, simulated=simulated,
+                                       tracking_uri=tracking_uri) as run_id:
+        log_read_report(read, run_id)
+        scores, table, quality, report = _run(config, corpus, folds, groups, run_dir, clock,
+                                              progress or (lambda stage, done, total: None), simulated)
+    return BenchmarkResult(scores, table, quality, run_id, report, clock.seconds)
 
+
+def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: dict[str, Group], run_dir: Path,
+         clock: Stopwatch, tell: Callable[[str, int, int], None],
+         simulated: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Path]:
+    """The stages, inside the parent MLflow run."""
+    from eval import tracking_layout
+    from eval.analysis import summary_table
+
+    extractor = MarkerExtractor(cache_dir=run_dir / "cache")
+    logger.info("%d folds in %d training groups, %d transcripts", len(folds), len(groups), len(corpus))
     trained = [c for c in ("sft", "dpo") if c in config.conditions]
     if trained:
         with clock.stage("generators"):
@@ -336,12 +405,14 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
         with clock.stage("classic"):
             for group in groups.values():
                 classic_group(config, group, extractor)
+    tracking_layout.log_samples(groups)
 
     scores_path = run_dir / "scores.csv"
     digest = config.digest()
     scores = load_scores(scores_path, digest)
     done = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
     todo = cells(config, folds)
+    step_of = {(fold.seed, fold.fold): i for i, fold in enumerate(folds)}
     with clock.stage("classifiers"):
         for i, (classifier, condition, ratio, fold) in enumerate(todo):
             tell("classifying", i, len(todo))
@@ -351,24 +422,19 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
             row = score_cell(config, corpus, group, classifier, condition, ratio, fold)
             row["config_digest"] = digest
             pd.DataFrame([row]).to_csv(scores_path, mode="a", header=not scores_path.exists(), index=False)
+            tracking_layout.log_cell(row, step_of[(fold.seed, fold.fold)])
         tell("classifying", len(todo), len(todo))
     scores = load_scores(scores_path, digest)
-
-    from eval.analysis import summary_table
 
     with clock.stage("report"):
         table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
                               predictions=load_predictions(run_dir / PREDICTIONS, digest))
         quality, marker_frame = quality_table(corpus, groups, config.conditions, extractor)
-        simulated = Path(config.corpus or default_corpus_path()).resolve() == default_corpus_path().resolve()
-        run_id, report = tracking_layout.log_benchmark(
+        report = tracking_layout.log_benchmark(
             config, corpus=corpus, groups=groups, scores=scores, table=table, quality=quality,
             marker_frame=marker_frame, run_dir=run_dir, timings=clock.seconds, simulated=simulated,
-            tracking_uri=tracking_uri,
         )
-        if run_id:
-            log_read_report(read, run_id)
-    return BenchmarkResult(scores, table, quality, run_id, report, clock.seconds)
+    return scores, table, quality, report
 
 
 __all__ = ["BenchmarkResult", "run_benchmark", "plan", "extras_for"]

@@ -37,8 +37,7 @@ def benchmark(
     settings = load_config(config, corpus=corpus, output_dir=output_dir)
     settings = settings.model_copy(update={"reading": with_flags(settings.reading, skip_bad, report, visits)})
     log_path = Path(settings.run_dir()) / "logs" / f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    console.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.split}, "
-                  f"{settings.protocol.folds} folds x {settings.protocol.repeats} seeds; "
+    console.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.describe()}; "
                   f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}; "
                   f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}")
     console.print(f"log (transformers, TRL, vLLM, MLflow, training steps): {log_path}")
@@ -68,9 +67,13 @@ def benchmark(
     for row in shown.itertuples(index=False):
         table.add_row(*map(str, row))
     console.print(table)
-    console.print(interval_note(result.table))
+    console.print(interval_note(result.table), markup=False)
     console.print("wall time by stage: " + ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items()))
     console.print(f"report: {result.report}")
     console.print(f"log: {log_path}")
-    console.print(f"MLflow run {result.run_id} in experiment {settings.experiment!r}: `make ui`, then "
-                  "http://127.0.0.1:5000")
+    from detect.tracking import run_url
+
+    url = run_url(result.run_id)
+    local = url.startswith("http://127.0.0.1:5000/")
+    console.print(f"MLflow run of this benchmark (table, ΔF1 chart, samples): {url}"
+                  + ("  (start the UI with `make ui`)" if local else ""))

@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from detect.errors import ConfigError, one_line
 from detect.hashing import digest
 from detect.readers import ReadOptions
 
-Condition = Literal["none", "classic", "prompt-only", "sft", "dpo"]
+Condition = Literal["none", "classic", "prompt-only", "sft", "dpo", "real", "flipped"]
 CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
 GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
+# The controls: `real` adds held-back real transcripts (what more real data is worth: it must
+# help); `flipped` adds the same transcripts with the wrong label (it must hurt).
+CONTROLS: tuple[str, ...] = ("real", "flipped")
 
 
 class _Strict(BaseModel):
@@ -29,10 +32,21 @@ class _Strict(BaseModel):
 
 
 class ProtocolConfig(_Strict):
+    """How speakers are split into training and test; ``describe()`` says it in words."""
+
     split: Literal["cv", "adress"] = Field("cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split.")
     folds: int = Field(5, ge=2, description="K in speaker-grouped stratified K-fold.")
     repeats: int = Field(3, ge=1, description="CV repeated over this many seeds (with split=adress: classifier seeds).")
     seed: int = Field(0, description="First seed; repeats use seed, seed+1, ...")
+    reserve: float = Field(
+        0.0, ge=0, lt=1, description="Share of each fold's training speakers held back (stratified, seeded by `seed`) "
+                                     "as the reserve the `real` and `flipped` controls draw from; every condition, "
+                                     "generators included, trains on the rest only. 0: no reserve.")
+
+    def describe(self) -> str:
+        split = f"{self.folds}-fold CV" if self.split == "cv" else "the fixed ADReSS split"
+        held = f", {self.reserve:.0%} of training speakers held back" if self.reserve else ""
+        return f"{split} x {self.repeats} seed{'s' * (self.repeats != 1)}{held}"
 
 
 class GeneratorConfig(_Strict):
@@ -49,6 +63,7 @@ class GenerationConfig(_Strict):
     min_p: float = Field(0.05, ge=0, lt=1, description="Min-p truncation (see augment.generate.SamplingConfig).")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (1: off).")
     max_tokens: int = Field(160, ge=8)
+    frequency_penalty: float = Field(0.3, ge=-2, le=2, description="See augment.generate.SamplingConfig.")
     concurrency: int = Field(8, ge=1)
     enforce_eager: bool = Field(True, description="vLLM without graph compilation: fast start, lower throughput.")
     endpoint: str | None = Field(None, description="Use a running vLLM server instead of starting one.")
@@ -69,6 +84,8 @@ class GenerationConfig(_Strict):
 class TrackingConfig(_Strict):
     experiment: str | None = Field(None, description="MLflow experiment; default: cookiebench-<name>.")
     uri: str | None = Field(None, description="Tracking URI; default: $MLFLOW_TRACKING_URI or the local store.")
+    system_metrics: bool = Field(True, description="CPU, memory (and GPU) use of the machine on the parent run's "
+                                                   "System metrics tab.")
 
 
 class BenchmarkConfig(_Strict):
@@ -93,6 +110,14 @@ class BenchmarkConfig(_Strict):
         if "none" not in value:
             raise ValueError("'none' must be among the conditions: every comparison is against it")
         return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _controls_need_a_reserve(self) -> BenchmarkConfig:
+        controls = [c for c in self.conditions if c in CONTROLS]
+        if controls and self.protocol.reserve == 0:
+            raise ValueError(f"conditions {controls} draw on held-back real speakers: set protocol.reserve "
+                             "(e.g. 0.4) or drop them")
+        return self
 
     @field_validator("ratios")
     @classmethod

@@ -1,14 +1,20 @@
 """The benchmark's MLflow layout.
 
-One experiment per benchmark; a parent run per invocation holding the config, corpus digest,
-code version, summary metrics, plots, the report, synthetic JSONL and adapters; one child
-run per condition x ratio x classifier with the per-cell metrics as steps (cell i = seed,
-fold in a fixed order) and their mean, sd and paired delta against `none`.
+One experiment per benchmark; one parent run per benchmark *state folder*: it opens when the
+benchmark starts (with system metrics), takes each classifier cell as it finishes
+(``cell_f1/<classifier>-<condition>-x<ratio>``, step = the cell's fold), a reviewer's table of
+the synthetic samples once they are filtered, and at the end the summary metrics, plots,
+report, synthetic JSONL and adapters, and one child run per condition x ratio x classifier
+(per-cell metrics as steps, their mean, sd and paired delta against `none`). A benchmark that
+dies leaves the run FAILED with what it had done; its resume reopens the same run.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -19,12 +25,76 @@ from eval.report import delta_f1_chart, marker_distributions, ratio_curve, write
 
 logger = logging.getLogger(__name__)
 PLOT_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate")
+RUN_STATE = "mlflow-run.json"  # in the state folder: the parent run a resume continues
+SAMPLE_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "disfluency_rate")
+
+
+@contextmanager
+def benchmark_run(config, corpus, run_dir: Path, *, simulated: bool, tracking_uri: str | None = None) -> Iterator[str]:
+    """The benchmark's parent run for the length of the block; yields its id.
+
+    A resume (same state folder, config and store) of a benchmark that did not finish reopens
+    the run its first start made; MLflow marks the run FAILED if the block raises, FINISHED
+    otherwise.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking_uri or config.tracking.uri or tracking.default_tracking_uri()
+    tracking.setup_tracking(config.experiment, uri)
+    state_file = run_dir / RUN_STATE
+    previous = json.loads(state_file.read_text()) if state_file.exists() else {}
+    run_id = None
+    if previous.get("config_digest") == config.digest() and previous.get("tracking_uri") == uri:
+        try:
+            info = mlflow.MlflowClient(uri).get_run(previous["run_id"]).info
+            run_id = None if info.status == "FINISHED" else info.run_id  # a finished one is rerun as a new run
+        except MlflowException:
+            logger.warning("MLflow run %s of the last start is gone from %s: starting a new run", previous["run_id"], uri)
+    with mlflow.start_run(run_id=run_id, run_name=None if run_id else f"benchmark-{config.name}",
+                          tags=None if run_id else {"stage": "benchmark", "simulated": str(simulated)},
+                          log_system_metrics=config.tracking.system_metrics) as parent:
+        if run_id:
+            logger.info("resuming MLflow run %s", run_id)
+        else:
+            mlflow.log_params(tracking.flatten_params(
+                {"config": config.model_dump(mode="json"), **tracking.provenance_params(corpus)}))
+            state_file.write_text(json.dumps({"run_id": parent.info.run_id, "config_digest": config.digest(),
+                                              "tracking_uri": uri}) + "\n")
+        yield parent.info.run_id
+
+
+def cell_name(classifier: str, condition: str, ratio: float) -> str:
+    return f"{classifier}-{condition}" + ("" if condition == "none" else f"-x{float(ratio):g}")
+
+
+def log_cell(row: dict, step: int) -> None:
+    """One finished classifier cell into the parent run, as it finishes."""
+    name = cell_name(row["classifier"], row["condition"], row["ratio"])
+    tracking.log_metrics({f"cell_f1/{name}": row["f1"], f"cell_auroc/{name}": row["auroc"]}, step=step)
+
+
+def log_samples(groups) -> None:
+    """Every synthetic record, with its filter verdicts and markers, as one MLflow table
+    (Artifacts > synthetic_samples.json): what the classifiers were trained on, readable."""
+    import mlflow
+
+    rows = []
+    for key, group in groups.items():
+        for condition, records in group.records.items():
+            for r in records:
+                failed = sorted(name for name, verdict in r.verdicts.items() if not verdict.passed)
+                rows.append({"group": key, "condition": condition, "style": r.style, "generator": r.generator.tag(),
+                             "passed": not failed, "failed_filters": ", ".join(failed), "text": r.text,
+                             **{m: round(float(r.markers[m]), 4) for m in SAMPLE_MARKERS if m in (r.markers or {})}})
+    if rows:
+        mlflow.log_table(data=pd.DataFrame(rows), artifact_file="synthetic_samples.json")
 
 
 def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.DataFrame, quality: pd.DataFrame,
-                  marker_frame: pd.DataFrame, run_dir: Path, timings: dict[str, float], simulated: bool,
-                  tracking_uri: str | None = None) -> tuple[str, Path]:
-    """Writes plots and the report into ``run_dir/report`` and logs everything; returns (run id, report.html)."""
+                  marker_frame: pd.DataFrame, run_dir: Path, timings: dict[str, float], simulated: bool) -> Path:
+    """Writes plots and the report into ``run_dir/report`` and logs everything into the active
+    (parent) run; returns report.html."""
 
     folder = run_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
@@ -37,46 +107,42 @@ def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.Dat
     context = {
         "benchmark": config.name, "config digest": config.digest(), "corpus": str(corpus.root),
         "corpus digest": corpus.digest(), "code": tracking.git_commit(),
-        "folds": f"{config.protocol.split}, {config.protocol.folds} folds x {config.protocol.repeats} seeds",
+        "protocol": config.protocol.describe(),
         "wall time by stage (s)": ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
     }
     _, report = write_report(folder, title=f"cookiebench: {config.name}", table=table, quality=quality,
                              images=images, context=context, simulated=simulated)
 
-    params = {"config": config.model_dump(mode="json"), **tracking.provenance_params(corpus)}
-    with tracking.experiment_run(config.experiment, f"benchmark-{config.name}", uri=tracking_uri or config.tracking.uri,
-                                 params=params, tags={"stage": "benchmark", "simulated": str(simulated)}) as parent:
-        tracking.log_corpus_dataset(corpus, name=f"corpus-{corpus.digest()}", context="evaluation")
-        tracking.log_metrics({f"time_{k}_s": v for k, v in timings.items()})
-        cell_order = scores[["seed", "fold"]].drop_duplicates().sort_values(["seed", "fold"]).reset_index(drop=True)
-        step_of = {(r.seed, r.fold): i for i, r in cell_order.iterrows()}
-        for row in table.itertuples():
-            name = f"{row.classifier}-{row.condition}" + ("" if row.condition == "none" else f"-x{row.ratio:g}")
-            cells = scores[(scores.classifier == row.classifier) & (scores.condition == row.condition)
-                           & (scores.ratio.astype(float) == float(row.ratio))]
-            with tracking.child_run(name, params={"classifier": row.classifier, "condition": row.condition,
-                                                  "ratio": row.ratio}):
-                for cell in cells.itertuples():
-                    tracking.log_metrics({m: getattr(cell, m) for m in METRICS}, step=step_of[(cell.seed, cell.fold)])
-                tracking.log_metrics({
-                    "f1_mean": row.f1_mean, "f1_sd": row.f1_sd, "auroc_mean": row.auroc_mean,
-                    "delta_f1": row.delta_f1, "delta_f1_low": row.delta_f1_low, "delta_f1_high": row.delta_f1_high,
-                    "p_f1": row.p_f1, "delta_auroc": row.delta_auroc, "p_auroc": row.p_auroc,
-                    "synthetic_used": row.synthetic, "synthetic_wanted": row.wanted,
-                })
-                _log_synthetic_dataset(groups, row.condition)
-            tracking.log_metrics({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean})
-        tracking.log_path(folder, "report")
-        tracking.log_path(run_dir / "synthetic", "synthetic")
-        for group in groups.values():
-            generators = run_dir / "generators" / group.key
-            for stage, units in group.adapters.items():
-                for unit, adapter in units.items():
-                    tracking.log_path(adapter, f"adapters/{group.key}/{stage}-{unit}")
-            for pairs in sorted(generators.glob("*/pairs*.json*")):
-                tracking.log_path(pairs, f"pairs/{group.key}/{pairs.parent.name}")
-        run_id = parent.info.run_id
-    return run_id, report
+    tracking.log_corpus_dataset(corpus, name=f"corpus-{corpus.digest()}", context="evaluation")
+    tracking.log_metrics({f"time_{k}_s": v for k, v in timings.items()})
+    cell_order = scores[["seed", "fold"]].drop_duplicates().sort_values(["seed", "fold"]).reset_index(drop=True)
+    step_of = {(r.seed, r.fold): i for i, r in cell_order.iterrows()}
+    for row in table.itertuples():
+        name = cell_name(row.classifier, row.condition, row.ratio)
+        cells = scores[(scores.classifier == row.classifier) & (scores.condition == row.condition)
+                       & (scores.ratio.astype(float) == float(row.ratio))]
+        with tracking.child_run(name, params={"classifier": row.classifier, "condition": row.condition,
+                                              "ratio": row.ratio}):
+            for cell in cells.itertuples():
+                tracking.log_metrics({m: getattr(cell, m) for m in METRICS}, step=step_of[(cell.seed, cell.fold)])
+            tracking.log_metrics({
+                "f1_mean": row.f1_mean, "f1_sd": row.f1_sd, "auroc_mean": row.auroc_mean,
+                "delta_f1": row.delta_f1, "delta_f1_low": row.delta_f1_low, "delta_f1_high": row.delta_f1_high,
+                "p_f1": row.p_f1, "delta_auroc": row.delta_auroc, "p_auroc": row.p_auroc,
+                "synthetic_used": row.synthetic, "synthetic_wanted": row.wanted,
+            })
+            _log_synthetic_dataset(groups, row.condition)
+        tracking.log_metrics({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean})
+    tracking.log_path(folder, "report")
+    tracking.log_path(run_dir / "synthetic", "synthetic")
+    for group in groups.values():
+        generators = run_dir / "generators" / group.key
+        for stage, units in group.adapters.items():
+            for unit, adapter in units.items():
+                tracking.log_path(adapter, f"adapters/{group.key}/{stage}-{unit}")
+        for pairs in sorted(generators.glob("*/pairs*.json*")):
+            tracking.log_path(pairs, f"pairs/{group.key}/{pairs.parent.name}")
+    return report
 
 
 def _log_synthetic_dataset(groups, condition: str) -> None:

@@ -208,7 +208,8 @@ class BertDetector(DetectorMixin):
         from sklearn.model_selection import StratifiedGroupKFold
 
         everything = list(range(len(train)))
-        real = [i for i, t in enumerate(train) if not t.is_synthetic]
+        # The fold's own transcripts: not synthetic ones, nor real ones a benchmark control added.
+        real = [i for i, t in enumerate(train) if not t.is_synthetic and t.source.condition is None]
         if self.val_fraction == 0 or not real:
             return everything, []
         speakers = {train[i].speaker_id: y[i] for i in real}
@@ -226,7 +227,7 @@ class BertDetector(DetectorMixin):
         val_ids = {train[i].id for i in val}
         # A synthetic transcript derived from a validation transcript would leak it into training.
         fit = [i for i in everything if i not in set(val)
-               and not (train[i].is_synthetic and val_ids.intersection(train[i].source.parent_ids))]
+               and not val_ids.intersection(train[i].source.parent_ids)]
         return fit, val
 
     # -- the contract -------------------------------------------------------------

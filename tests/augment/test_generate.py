@@ -70,8 +70,9 @@ def test_http_faults_are_retried_by_the_client_malformed_completions_by_us(tmp_p
     assert records[record_id("ad", "ad", 7, 2)].sampling.seed == 9
     assert {b["seed"] for b in fake.requests} == {7, 8, 9}
     # min-p (vLLM's own field) travels in the body; top-p is off by default
-    assert all(b["min_p"] == 0.05 and b["top_p"] == 1.0 for b in fake.requests)
+    assert all(b["min_p"] == 0.05 and b["top_p"] == 1.0 and b["frequency_penalty"] == 0.3 for b in fake.requests)
     assert records[record_id("ad", "ad", 7, 0)].sampling.min_p == 0.05
+    assert records[record_id("ad", "ad", 7, 0)].sampling.frequency_penalty == 0.3
 
 
 def test_a_malformed_completion_is_asked_for_a_bounded_number_of_times(tmp_path):
@@ -164,7 +165,7 @@ def test_interrupt_leaves_valid_file_and_rerun_completes(tmp_path):
 
 
 @pytest.mark.parametrize("change", [{"seed": 8}, {"temperature": 0.3}, {"min_p": 0.1}, {"max_tokens": 99},
-                                    {"ignore_eos": True}])
+                                    {"ignore_eos": True}, {"frequency_penalty": 0.0}])
 def test_resume_with_any_other_sampling_setting_is_refused(tmp_path, change):
     out = tmp_path / "s.jsonl"
     with FakeEndpoint(lambda n, body: "ok") as fake:
@@ -383,5 +384,12 @@ def test_serve_killed_with_sigkill_leaves_no_server_process_and_frees_the_port(t
             proc.kill()
     # Nothing listens on the port any more. (Not a bind() probe: a socket of some other test's client that
     # happens to have this ephemeral port number would fail it without any server being left.)
-    on_port = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port]
-    assert not [c for c in on_port if c.status == psutil.CONN_LISTEN], on_port
+    # The kernel may take a moment after the processes are gone to drop their sockets.
+    deadline = time.monotonic() + 30
+    while True:
+        on_port = [c for c in psutil.net_connections("tcp") if c.laddr and c.laddr.port == port]
+        listening = [c for c in on_port if c.status == psutil.CONN_LISTEN]
+        if not listening or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert not listening, on_port

@@ -110,3 +110,14 @@ def test_real_server_is_healthy_on_loopback_and_lists_base_and_adapters(vllm_ser
     assert vllm_server.url.startswith("http://127.0.0.1:")
     assert set(vllm_server.list_models()) == {"base", "ad", "hc"}
     assert vllm_server.alive()
+
+
+def test_auto_dtype_is_float32_on_a_cpu_without_native_bf16(tmp_path):
+    from augment.serve import VLLMConfig, cpu_dtype, is_cpu_build
+
+    avx2, bf16 = tmp_path / "avx2", tmp_path / "bf16"
+    avx2.write_text("flags\t\t: fpu sse2 avx avx2 fma\n")
+    bf16.write_text("flags\t\t: fpu sse2 avx avx2 avx512f avx512_bf16 amx_bf16\n")
+    assert cpu_dtype(avx2) == "float32" and cpu_dtype(bf16) == "auto"
+    assert VLLMConfig(dtype="bfloat16").engine_dtype() == "bfloat16"  # an explicit choice is kept
+    assert VLLMConfig().engine_dtype() == (cpu_dtype() if is_cpu_build() else "auto")

@@ -27,7 +27,7 @@ from augment.train import GeneratorConfig, train_generators  # noqa: E402
 from detect.records import Label  # noqa: E402
 
 # Tiny lengths and steps: each slow test must stay within a few minutes on 2 shared cores.
-MAX_LENGTH = 72  # the prompt is ~50 tokens, so ~20 tokens of each description are learned
+MAX_LENGTH = 192  # the prompt (with the scene) is ~165 tokens, so ~25 tokens of each description are learned
 
 
 @pytest.fixture(scope="module")

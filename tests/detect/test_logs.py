@@ -6,6 +6,7 @@ import io
 import logging
 import warnings
 
+import mlflow  # noqa: F401 - on import it takes its logger off ours, as in every real run
 import pytest
 
 from detect.logs import FILE_ONLY, log_file, setup_console
@@ -13,12 +14,17 @@ from detect.logs import FILE_ONLY, log_file, setup_console
 
 @pytest.fixture()
 def console():
+    from transformers.utils import logging as hf_logging
+
     root = logging.getLogger()
-    saved = (root.level, list(root.handlers))
+    saved = (root.level, list(root.handlers), hf_logging.get_verbosity())
+    # transformers' own default (warnings on): an earlier import (vLLM's) may have lowered it
+    hf_logging.set_verbosity_warning()
     stream = io.StringIO()
     yield stream
     root.setLevel(saved[0])
     root.handlers[:] = saved[1]
+    hf_logging.set_verbosity(saved[2])
     logging.captureWarnings(False)
 
 
