@@ -1,50 +1,47 @@
-"""The command line's logging: cookiebench on the console, libraries and trainer steps in the run's log file."""
+"""The command line's logging: cookiebench on the console, libraries and trainer steps in the run's log file.
+
+Each case runs in a fresh interpreter, as a command does: logging is process-wide state, and
+what earlier tests imported (vLLM, TRL) or configured would otherwise decide the outcome.
+"""
 
 from __future__ import annotations
 
-import io
-import logging
-import warnings
+import json
+import subprocess
+import sys
 
-import mlflow  # noqa: F401 - on import it takes its logger off ours, as in every real run
-import pytest
-
+CASE = """
+import io, json, logging, sys, warnings
+import mlflow  # on import it gives its logger a handler of its own, as in every real run
+from transformers.utils import logging as hf_logging
 from detect.logs import FILE_ONLY, log_file, setup_console
 
-
-@pytest.fixture()
-def console():
-    from transformers.utils import logging as hf_logging
-
-    root = logging.getLogger()
-    saved = (root.level, list(root.handlers), hf_logging.get_verbosity())
-    # transformers' own default (warnings on): an earlier import (vLLM's) may have lowered it
-    hf_logging.set_verbosity_warning()
-    stream = io.StringIO()
-    yield stream
-    root.setLevel(saved[0])
-    root.handlers[:] = saved[1]
-    hf_logging.set_verbosity(saved[2])
-    logging.captureWarnings(False)
-
-
-def emit_one_of_each() -> None:
+verbose, path = sys.argv[1] == "1", sys.argv[2]
+console = io.StringIO()
+setup_console(logging.StreamHandler(console), verbose=verbose)
+setup_console(logging.StreamHandler(console), verbose=verbose)  # a second call replaces, never doubles
+with log_file(path):
     logging.getLogger("eval.benchmark").info("ours: info")
     logging.getLogger("augment.stages").info("ours: step dict", extra=FILE_ONLY)
     logging.getLogger("mlflow.store").info("theirs: info")
     logging.getLogger("trl.trainer").error("theirs: error")
-    from transformers.utils import logging as hf_logging
-
     hf_logging.get_logger("transformers.trainer").warning("theirs: transformers warning")
     warnings.warn("theirs: a python warning", UserWarning, stacklevel=1)
+print(json.dumps(console.getvalue()))
+"""
 
 
-def test_console_shows_ours_and_errors_the_log_file_everything(console, tmp_path):
-    setup_console(logging.StreamHandler(console))
-    with log_file(tmp_path / "logs" / "run.log") as path:
-        emit_one_of_each()
-    shown, kept = console.getvalue(), path.read_text()
-    assert "ours: info" in shown and "theirs: error" in shown
+def run_case(verbose: bool, path) -> tuple[str, str]:
+    """(what the console showed, what the log file kept)."""
+    done = subprocess.run([sys.executable, "-c", CASE, "1" if verbose else "0", str(path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), path.read_text()
+
+
+def test_console_shows_ours_and_errors_the_log_file_everything(tmp_path):
+    shown, kept = run_case(False, tmp_path / "logs" / "run.log")
+    assert shown.count("ours: info") == 1 and "theirs: error" in shown
     for quiet in ("step dict", "theirs: info", "transformers warning", "python warning"):
         assert quiet not in shown, quiet
     for line in ("ours: info", "ours: step dict", "theirs: info", "theirs: error", "transformers warning",
@@ -52,11 +49,8 @@ def test_console_shows_ours_and_errors_the_log_file_everything(console, tmp_path
         assert line in kept, line
 
 
-def test_verbose_shows_everything_on_the_console_too(console, tmp_path):
-    setup_console(logging.StreamHandler(console), verbose=True)
-    setup_console(logging.StreamHandler(console), verbose=True)  # a second call replaces, never doubles
-    with log_file(tmp_path / "run.log"):
-        emit_one_of_each()
-    shown = console.getvalue()
+def test_verbose_shows_everything_on_the_console_too(tmp_path):
+    shown, _ = run_case(True, tmp_path / "run.log")
     assert shown.count("ours: info") == 1
-    assert "ours: step dict" in shown and "theirs: info" in shown and "transformers warning" in shown
+    for line in ("ours: step dict", "theirs: info", "transformers warning", "python warning"):
+        assert line in shown, line
