@@ -17,12 +17,11 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from detect.metrics import MetricSummary, summarize
+from eval.config import FLIPPED, REAL  # the controls: see eval.config.CONTROLS
 from eval.stats import Protocol, RealCurve, delta_over_cells, delta_over_speakers
 
 logger = logging.getLogger(__name__)
 
-REAL = "real"  # the positive control: reserve real transcripts added at the same ratios
-FLIPPED = "flipped"  # the negative control: the same transcripts with the wrong label
 CONTROL_ROLE = {REAL: " (the positive control: more real data)",
                 FLIPPED: " (the negative control: real data with the wrong label; it must hurt)"}
 INTERVAL_NOTE = {

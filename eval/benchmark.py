@@ -268,16 +268,17 @@ def extras_for(group: Group, condition: str, ratio: float) -> list[Transcript]:
     """
     if condition == "none":
         return []
-    pool = group.reserve if condition in CONTROLS else group.synthetic.get(condition, [])
+    control = condition in CONTROLS
+    pool = group.reserve if control else group.synthetic.get(condition, [])
     out: list[Transcript] = []
     for style, n in needed(group.train, ratio).items():
         of_style = [t for t in pool if t.label == STYLE_LABEL[style]]
         if len(of_style) < n and (condition, ratio, style) not in group.short:
             group.short.add((condition, ratio, style))  # once, not once per seed and fold
-            what = "reserve transcripts are" if condition in CONTROLS else "records pass the filters"
+            what = "reserve transcripts are" if control else "records pass the filters"
             logger.warning("group %s %s x%g: %d %s %s, %d wanted", group.key, condition, ratio, len(of_style),
                            style, what, n)
-        out += [_as_control(t, condition) for t in of_style[:n]] if condition in CONTROLS else of_style[:n]
+        out += [_as_control(t, condition) for t in of_style[:n]] if control else of_style[:n]
     return out
 
 

@@ -24,7 +24,8 @@ CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
 GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
 # The controls: `real` adds held-back real transcripts (what more real data is worth: it must
 # help); `flipped` adds the same transcripts with the wrong label (it must hurt).
-CONTROLS: tuple[str, ...] = ("real", "flipped")
+REAL, FLIPPED = "real", "flipped"
+CONTROLS: tuple[str, ...] = (REAL, FLIPPED)
 
 
 class _Strict(BaseModel):
