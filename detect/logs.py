@@ -119,3 +119,19 @@ def _propagate_only(library: logging.Logger) -> Callable[[], None]:
             library.addHandler(handler)
 
     return undo
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' per-call progress bars and notices for a block, then restore them."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()

