@@ -430,10 +430,13 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
     with clock.stage("report"):
         table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
                               predictions=load_predictions(run_dir / PREDICTIONS, digest))
-        quality, marker_frame = quality_table(corpus, groups, config.conditions, extractor)
+        quality, marker_frame, quality_report = quality_table(
+            corpus, groups, config.conditions, extractor, synthetic_filters.FilterConfig(**config.filters),
+            seed=config.protocol.seed)
         report = tracking_layout.log_benchmark(
             config, corpus=corpus, groups=groups, scores=scores, table=table, quality=quality,
-            marker_frame=marker_frame, run_dir=run_dir, timings=clock.seconds, simulated=simulated,
+            quality_report=quality_report, marker_frame=marker_frame, run_dir=run_dir, timings=clock.seconds,
+            simulated=simulated,
         )
     return scores, table, quality, report
 
