@@ -59,12 +59,29 @@ def benchmark_report(corpus: Corpus, groups: Mapping[str, Group], conditions: Se
                           test=f"the {folds} real test fold(s) of the benchmark")
 
 
+def generation_outcomes(groups: Mapping[str, Group]) -> pd.DataFrame:
+    """Per generated condition x style, summed over groups: records generated, how many the largest
+    ratio wants to pass the filters, and the most generation rounds a group took."""
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for group in groups.values():
+        for (condition, style), outcome in getattr(group, "generation", {}).items():
+            row = rows.setdefault((condition, style.upper()), {"generated": 0, "wanted": 0, "rounds": 0})
+            row["generated"] += outcome.generated
+            row["wanted"] += outcome.wanted
+            row["rounds"] = max(row["rounds"], outcome.rounds)
+    frame = pd.DataFrame([{"condition": c, "style": s, **row} for (c, s), row in rows.items()],
+                         columns=["condition", "style", "generated", "wanted", "rounds"])
+    return frame
+
+
 def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Sequence[str],
                   extractor: MarkerExtractor, filters: FilterConfig | None = None,
                   seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, QualityReport]:
     """The report as a table (one row per condition x style), the marker frame, and the report."""
     report = benchmark_report(corpus, groups, conditions, extractor, filters, seed)
     table = report.frame().rename(columns={"generator": "condition"})
+    if len(table):
+        table = table.merge(generation_outcomes(groups), on=["condition", "style"], how="left")
     real = extractor.transform(list(corpus))
     real["group"] = [f"real {t.label.value}" for t in corpus]
     frames = [real]

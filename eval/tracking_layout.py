@@ -125,6 +125,9 @@ def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.Dat
     tracking.log_metrics({f"time_{k}_s": v for k, v in timings.items()})
     if quality_report is not None:
         tracking.log_metrics(quality_report.metrics())
+    for row in quality.to_dict("records"):  # how each generated condition x style ended: wanted vs passed
+        tracking.log_metrics({f"generation/{row['condition']}/{row['style']}/{key}": row[key]
+                              for key in ("generated", "passed", "wanted", "rounds") if key in row})
     cell_order = scores[["seed", "fold"]].drop_duplicates().sort_values(["seed", "fold"]).reset_index(drop=True)
     step_of = {(r.seed, r.fold): i for i, r in cell_order.iterrows()}
     for row in table.itertuples():
