@@ -273,10 +273,15 @@ def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed
 
 
 def train_test(splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETECTORS,
-               seed: int = 0) -> list[TrainTest]:
-    """TSTR and TRTR F1 per detector, each the mean over the splits whose synthetic data has both classes."""
+               seed: int = 0, trtr_cache: dict | None = None) -> list[TrainTest]:
+    """TSTR and TRTR F1 per detector, each the mean over the splits whose synthetic data has both classes.
+
+    ``trtr_cache``: TRTR F1 by (detector, train ids, test ids), shared across generators, which
+    are tested on the same real splits (a benchmark's conditions)."""
     from detect.classifiers import make_detector
     from detect.metrics import binary_metrics
+
+    trtr_cache = {} if trtr_cache is None else trtr_cache
 
     usable = [s for s in splits if {t.label for t in s.synthetic} >= {Label.AD, Label.HC} and len(s.test)]
     out = []
@@ -285,9 +290,12 @@ def train_test(splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETEC
         for split in usable:
             y = [1 if t.label == Label.AD else 0 for t in split.test]
             synthetic_detector = make_detector(name, seed=seed).fit(list(split.synthetic))
-            real_detector = make_detector(name, seed=seed).fit(list(split.train))
             tstr.append(binary_metrics(y, synthetic_detector.p_ad(list(split.test)))["f1"])
-            trtr.append(binary_metrics(y, real_detector.p_ad(list(split.test)))["f1"])
+            key = (name, tuple(t.id for t in split.train), tuple(t.id for t in split.test))
+            if key not in trtr_cache:
+                real_detector = make_detector(name, seed=seed).fit(list(split.train))
+                trtr_cache[key] = binary_metrics(y, real_detector.p_ad(list(split.test)))["f1"]
+            trtr.append(trtr_cache[key])
         a = float(np.mean(tstr)) if tstr else float("nan")
         b = float(np.mean(trtr)) if trtr else float("nan")
         out.append(TrainTest(detector=name, tstr_f1=a, trtr_f1=b, ratio=a / b if b else float("nan"),
@@ -314,6 +322,7 @@ def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcrip
     filters = filters or FilterConfig()
     real = [t for t in real if t.label is not None]
     ref = _reference(real, extractor, seed)
+    trtr: dict = {}
     out = []
     for gen in generators:
         records = list(gen.records)
@@ -326,7 +335,8 @@ def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcrip
                   for style in STYLE_LABEL if any(r.style == style for r in records)]
         splits = gen.splits if gen.splits is not None else [
             Split(s.train, s.test, [r.to_transcript() for r in passed]) for s in test_splits]
-        out.append(GeneratorQuality(generator=gen.name, styles=styles, utility=train_test(splits, seed=seed)))
+        out.append(GeneratorQuality(generator=gen.name, styles=styles,
+                                    utility=train_test(splits, seed=seed, trtr_cache=trtr)))
     return QualityReport(generators=out, test=test, filters=tuple(filters.require))
 
 
