@@ -15,7 +15,8 @@ Protocol (see ARCHITECTURE.md):
 3. **Synthetic data** per group x condition x style, through :mod:`augment.runner` (on the
    CPU build: one in-process vLLM engine per generator, adapter merged, started and
    stopped in turn; elsewhere one server with the adapters by name; or
-   ``generation.endpoint``), read back in record order and filtered; classic augmentation
+   ``generation.endpoint``), read back in record order and filtered, in rounds until enough
+   records pass for the largest ratio (``generation.max_rounds``); classic augmentation
    of the group's training transcripts. Every file is resumable JSONL under ``runs/<name>/``.
 4. **Classifiers** per classifier x condition x ratio x fold: trained on the fold's real
    training transcripts plus ``ratio`` synthetic per real (per class), tested on the fold's
