@@ -130,6 +130,7 @@ class StyleQuality(BaseModel):
 
 class GeneratorQuality(BaseModel):
     generator: str
+    required: tuple[str, ...]  # the verdicts a record had to pass
     styles: list[StyleQuality]
     utility: list[TrainTest]
 
@@ -172,6 +173,8 @@ class QualityReport(BaseModel):
         """A short table per generator x style, and the marker means behind the distances."""
         frame = self.frame()
         lines = [f"Filters required: {', '.join(self.filters)}. TSTR/TRTR tested on {self.test}.", ""]
+        lines += [f"{g.generator} had to pass {', '.join(g.required)}." for g in self.generators
+                  if g.required != self.filters]
         if frame.empty:
             return "\n".join(lines + ["No synthetic records."])
         lines += [frame.to_markdown(index=False, floatfmt=".3f"), "", "Marker means (synthetic vs real class):", ""]
@@ -329,15 +332,26 @@ def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcrip
         if records and not all(r.verdicts for r in records):
             records = apply_filters(records, config=filters, training=list(privacy_training or real),
                                     extractor=extractor)
-        passed = select(records, gen.require or filters.require)
+        require = tuple(gen.require or _required(records, filters))
+        passed = select(records, require)
         styles = [_style_quality(style, [r for r in records if r.style == style],
                                  [r for r in passed if r.style == style], ref, extractor, seed)
                   for style in STYLE_LABEL if any(r.style == style for r in records)]
         splits = gen.splits if gen.splits is not None else [
             Split(s.train, s.test, [r.to_transcript() for r in passed]) for s in test_splits]
-        out.append(GeneratorQuality(generator=gen.name, styles=styles,
+        out.append(GeneratorQuality(generator=gen.name, required=require, styles=styles,
                                     utility=train_test(splits, seed=seed, trtr_cache=trtr)))
     return QualityReport(generators=out, test=test, filters=tuple(filters.require))
+
+
+def _required(records: Sequence[SyntheticDescription], filters: FilterConfig) -> tuple[str, ...]:
+    """The verdicts a generator's records must pass: classic copies edit real transcripts and
+    fail 'privacy' by design, so for them it is not required (:func:`augment.classic.selection_require`)."""
+    from augment.classic import selection_require
+
+    if records and all(r.generator.kind == "classic" for r in records):
+        return selection_require(filters.require)
+    return tuple(filters.require)
 
 
 def generator_name(record: SyntheticDescription) -> str:

@@ -42,13 +42,11 @@ def _generators(pattern: str, corpus):
         for path in paths:
             by_stem.setdefault(path.name.split(".")[0], []).extend(read_records(path))
         return [GeneratorData(name, records) for name, records in by_stem.items()], f"{len(paths)} file(s) {pattern}"
-    from augment.classic import ClassicConfig, classic_augment, selection_require
-    from augment.filters import FilterConfig
+    from augment.classic import ClassicConfig, classic_augment
 
     training = [t for t in corpus if t.split in ("train", None)]
     copies = classic_augment(training, ClassicConfig(seed=0))
-    return ([GeneratorData(name, records, require=selection_require(FilterConfig().require))
-             for name, records in by_generator(copies).items()],
+    return ([GeneratorData(name, records) for name, records in by_generator(copies).items()],
             f"classic copies of {len(training)} training transcripts (no files matched {pattern})")
 
 

@@ -51,6 +51,7 @@ def benchmark_report(corpus: Corpus, groups: Mapping[str, Group], conditions: Se
     generators = []
     for condition in (c for c in conditions if any(c in g.records for g in groups.values())):
         records = [r for g in groups.values() for r in g.records.get(condition, [])]
+        # as the benchmark selected them (augment.classic.selection_require for classic copies)
         require = selection_require(filters.require) if condition == "classic" else filters.require
         generators.append(GeneratorData(condition, records, require=tuple(require),
                                         splits=_splits(corpus, groups, condition)))

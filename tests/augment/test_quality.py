@@ -155,3 +155,16 @@ def test_cli_bad_synthetic_line_is_one_line_naming_file_and_line(corpus_csv, syn
     assert result.exit_code == 1
     error = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(error) == 1 and f"{bad}:2:" in error[0]
+
+
+def test_classic_copies_are_not_required_to_pass_privacy(corpus_csv):
+    corpus = load_corpus(corpus_csv)
+    train = real_reference(corpus)
+    copies = [SyntheticDescription(id=f"classic-{t.id}", style=t.label.value.lower(), text=t.verbatim,
+                                   generator=GeneratorInfo(kind="classic", method="swap")) for t in train]
+    report = quality_report([GeneratorData("classic", copies)], train)
+    (generator,) = report.generators
+    assert "privacy" not in generator.required
+    # every copy fails privacy; the HC ones pass the rest, the AD ones name under 10% of the
+    # information units and fail on-topic
+    assert [(s.style, s.passed, s.privacy_rejected) for s in generator.styles] == [("ad", 0, 4), ("hc", 4, 4)]
