@@ -544,7 +544,10 @@ def _records_of(path: Path) -> list:
 
     if not path.is_file():
         raise CorpusError(path, "no such synthetic JSONL file", fix="give the file `augment generate` wrote")
-    return read_records(path)
+    records = read_records(path)
+    if not records:
+        raise CorpusError(path, "holds no synthetic records", fix="give the file `augment generate` wrote")
+    return records
 
 
 def _quality_tables(result) -> list[Table]:
