@@ -15,7 +15,8 @@ Protocol (see ARCHITECTURE.md):
 3. **Synthetic data** per group x condition x style, through :mod:`augment.runner` (on the
    CPU build: one in-process vLLM engine per generator, adapter merged, started and
    stopped in turn; elsewhere one server with the adapters by name; or
-   ``generation.endpoint``), read back in record order and filtered; classic augmentation
+   ``generation.endpoint``), read back in record order and filtered, in rounds until enough
+   records pass for the largest ratio (``generation.max_rounds``); classic augmentation
    of the group's training transcripts. Every file is resumable JSONL under ``runs/<name>/``.
 4. **Classifiers** per classifier x condition x ratio x fold: trained on the fold's real
    training transcripts plus ``ratio`` synthetic per real (per class), tested on the fold's
@@ -69,6 +70,21 @@ class BenchmarkError(UserError):
     """The benchmark cannot go on as configured."""
 
 
+@dataclass(frozen=True)
+class GenerationOutcome:
+    """How one generation file of a group ended: records generated over how many rounds, and
+    how many of them pass the filters against how many the largest ratio wants."""
+
+    generated: int
+    passed: int
+    wanted: int
+    rounds: int
+
+    @property
+    def short(self) -> bool:
+        return self.passed < self.wanted
+
+
 @dataclass
 class Group:
     """Folds that share one training set, and so one set of generators and synthetic data."""
@@ -81,6 +97,7 @@ class Group:
     adapters: dict[str, dict[str, Path]] = field(default_factory=dict)  # stage -> unit -> adapter folder
     reserve: list[Transcript] = field(default_factory=list)  # held-back real transcripts, in a seeded order
     short: set[tuple[str, float, str]] = field(default_factory=set)  # (condition, ratio, style) already warned of
+    generation: dict[tuple[str, str], GenerationOutcome] = field(default_factory=dict)  # (condition, style)
 
 
 @dataclass
@@ -211,6 +228,62 @@ def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> lis
                                          base_model=base_model, parents=lambda i: train_ids)
             jobs.append(GenerationJob(group.key, condition, job))
     return jobs
+
+
+def generate_synthetic(config: BenchmarkConfig, groups: dict[str, Group], run_dir: Path, extractor: MarkerExtractor,
+                       tell: Callable[[str, int, int], None]) -> None:
+    """Generates, filters and keeps each group's synthetic data, in rounds, until every file has
+    enough passing records for the largest ratio or ``generation.max_rounds`` is spent.
+
+    A round's size depends only on the records of the rounds before it, read in record order
+    up to that round's size, so a resumed benchmark replays the same rounds over the records
+    already on disk (nothing is generated twice) and keeps the same records.
+    """
+    jobs = [job for group in groups.values() for job in generation_jobs(config, group, run_dir)]
+    first = [j.job.n for j in jobs]
+    conditions = [c for c in config.conditions if c in GENERATED]
+    for round_ in range(1, config.generation.max_rounds + 1):
+        run_jobs(config, jobs, run_dir, tell)
+        for group in groups.values():
+            for condition in conditions:
+                # in record order, not arrival order, and only this round's share of the file:
+                # a rerun selects the same records
+                records = [r for j in jobs if j.group == group.key and j.condition == condition
+                           for r in generation.read_generation(j.job.out) if generation.record_index(r) < j.job.n]
+                keep(config, group, condition, records, extractor)
+        topped, grew = [], False
+        for j, n_first in zip(jobs, first):
+            group = groups[j.group]
+            passed = sum(1 for t in group.synthetic[j.condition] if t.label == STYLE_LABEL[j.job.style])
+            wanted = needed(group.train, max(config.ratios))[j.job.style]
+            group.generation[(j.condition, j.job.style)] = GenerationOutcome(j.job.n, passed, wanted, round_)
+            more = top_up(passed, wanted, j.job.n, n_first, config.generation.oversample)
+            topped.append(dataclasses.replace(j, job=dataclasses.replace(j.job, n=j.job.n + more)) if more else j)
+            grew |= more > 0
+        if round_ == config.generation.max_rounds or not grew:
+            break
+        logger.info("generation round %d: %d of %d files short of passing records; generating more", round_ + 1,
+                    sum(a is not b for a, b in zip(topped, jobs)), len(jobs))
+        jobs = topped
+    for group in groups.values():
+        for (condition, style), outcome in group.generation.items():
+            if outcome.short:
+                logger.warning("group %s %s %s: %d of the %d records the largest ratio wants pass the filters after "
+                               "%d generation round(s) of %d records; cells that want more use what there is "
+                               "(raise generation.max_rounds or generation.oversample, or loosen filters)",
+                               group.key, condition, style.upper(), outcome.passed, outcome.wanted, outcome.rounds,
+                               outcome.generated)
+
+
+def top_up(passed: int, wanted: int, generated: int, first: int, oversample: float) -> int:
+    """Records to add to a file that is short: the shortfall over the pass rate so far, with the
+    same margin as the first round; never more than the first round asked for (a generator
+    whose output hardly ever passes should not eat the machine)."""
+    if passed >= wanted or generated == 0:
+        return 0
+    rate = passed / generated
+    guess = math.ceil((wanted - passed) * oversample / rate) if rate else first
+    return max(1, min(first, guess))
 
 
 def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
@@ -394,14 +467,7 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
             tell("training generators", len(groups), len(groups))
     if any(c in GENERATED for c in config.conditions):
         with clock.stage("generation"):
-            jobs = [job for group in groups.values() for job in generation_jobs(config, group, run_dir)]
-            run_jobs(config, jobs, run_dir, tell)
-            for group in groups.values():
-                for condition in (c for c in config.conditions if c in GENERATED):
-                    # in record order, not arrival order: a rerun selects the same records
-                    records = [r for j in jobs if j.group == group.key and j.condition == condition
-                               for r in generation.read_generation(j.job.out)]
-                    keep(config, group, condition, records, extractor)
+            generate_synthetic(config, groups, run_dir, extractor, tell)
     if "classic" in config.conditions:
         with clock.stage("classic"):
             for group in groups.values():
@@ -430,10 +496,13 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
     with clock.stage("report"):
         table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
                               predictions=load_predictions(run_dir / PREDICTIONS, digest))
-        quality, marker_frame = quality_table(corpus, groups, config.conditions, extractor)
+        quality, marker_frame, quality_report = quality_table(
+            corpus, groups, config.conditions, extractor, synthetic_filters.FilterConfig(**config.filters),
+            seed=config.protocol.seed)
         report = tracking_layout.log_benchmark(
             config, corpus=corpus, groups=groups, scores=scores, table=table, quality=quality,
-            marker_frame=marker_frame, run_dir=run_dir, timings=clock.seconds, simulated=simulated,
+            quality_report=quality_report, marker_frame=marker_frame, run_dir=run_dir, timings=clock.seconds,
+            simulated=simulated,
         )
     return scores, table, quality, report
 

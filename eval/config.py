@@ -80,6 +80,11 @@ class GenerationConfig(_Strict):
     oversample: float = Field(
         1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "
                                       "filters (the table shows used/wanted per cell when they still fall short).")
+    max_rounds: int = Field(
+        3, ge=1, le=20, description="Generation rounds per file, the first included: while fewer records of a style "
+                                    "pass the filters than the largest ratio needs, another round asks for the "
+                                    "shortfall / the pass rate so far (x oversample), at most as many as the first "
+                                    "round. 1: no top-up.")
 
 
 class TrackingConfig(_Strict):

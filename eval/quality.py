@@ -1,17 +1,15 @@
-"""How good is the synthetic data, apart from what it does to detection?
+"""The benchmark's view of synthetic-data quality: :mod:`augment.quality` per condition.
 
-Per condition x style, :func:`quality_table` reports
+The measures themselves live in :mod:`augment.quality` (``cookiebench augment evaluate``
+runs the same report on any JSONL file); this module only says what a benchmark hands
+it: per generated condition (and classic augmentation), every record of every training
+group with its filter verdicts, and, for TSTR against TRTR, each group's folds: the
+group's passing records and real training transcripts, tested on the fold's real test
+speakers. The real reference (class means, SDs, texts, the style detector) is the whole
+real corpus: these measures judge synthetic text, never a test speaker's score.
 
-- **fidelity**: the distance of each marker's synthetic mean from the real class's mean,
-  in real standard deviations (``d_<marker>``);
-- **diversity**: distinct-n (:func:`distinct_n`) and the mean trigram Jaccard of random
-  pairs (:func:`self_similarity`; 1 means copies);
-- **filters**: records, how many passed, how many the privacy filter rejected;
-- **utility**: TSTR F1 (:func:`tstr_f1`): a TF-IDF detector trained on synthetic text only
-  and tested on each fold's real test speakers.
-
-The marker frame it returns beside the table (real and synthetic rows, a ``group`` column)
-feeds the report's marker-distribution plot.
+:func:`quality_table` also returns the marker frame (real and synthetic rows, a ``group``
+column) behind the report's marker-distribution plot.
 """
 
 from __future__ import annotations
@@ -19,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
+from augment.classic import selection_require
+from augment.filters import FilterConfig
+from augment.quality import QUALITY_MARKERS, GeneratorData, QualityReport, Split, quality_report
 from augment.prompts import STYLE_LABEL
 from detect.markers import MarkerExtractor
 from detect.records import Corpus
@@ -29,81 +29,72 @@ from detect.records import Corpus
 if TYPE_CHECKING:
     from eval.benchmark import Group
 
-QUALITY_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate", "mean_utterance_length")
 
-
-def distinct_n(texts: Sequence[str], n: int) -> float:
-    """Distinct word n-grams / all word n-grams over the texts (1: no n-gram repeats).
-
-    >>> distinct_n(["the boy the boy", "a girl"], 2)
-    0.75
-    """
-    grams = [tuple(words[i:i + n]) for words in (t.lower().split() for t in texts) for i in range(len(words) - n + 1)]
-    return len(set(grams)) / len(grams) if grams else float("nan")
-
-
-def self_similarity(texts: Sequence[str], pairs: int = 200, seed: int = 0) -> float:
-    """Mean Jaccard similarity of word-trigram sets over random pairs (1 = copies)."""
-    if len(texts) < 2:
-        return float("nan")
-    sets = [{tuple(w[i:i + 3]) for i in range(len(w) - 2)} for w in (t.lower().split() for t in texts)]
-    rng = np.random.default_rng(seed)
-    scores = []
-    for _ in range(pairs):
-        a, b = rng.choice(len(sets), size=2, replace=False)
-        union = sets[a] | sets[b]
-        scores.append(len(sets[a] & sets[b]) / len(union) if union else 1.0)
-    return float(np.mean(scores))
-
-
-def tstr_f1(corpus: Corpus, groups: Mapping[str, Group], condition: str) -> float:
-    """Train on synthetic only (TF-IDF), test on the real test speakers of each fold; mean F1."""
-    from detect.classifiers import make_detector
-    from detect.metrics import binary_metrics
-
-    scores = []
+def _splits(corpus: Corpus, groups: Mapping[str, Group], condition: str) -> list[Split]:
+    splits = []
     for group in groups.values():
-        synthetic = group.synthetic.get(condition, [])
-        if len({t.label for t in synthetic}) < 2:
-            continue
+        tested = set()
         for fold in group.folds:
-            test = corpus.by_speakers(fold.test_speakers)
-            detector = make_detector("tfidf", seed=fold.seed).fit(synthetic)
-            scores.append(binary_metrics(test.y(), detector.p_ad(test))["f1"])
-    return float(np.mean(scores)) if scores else float("nan")
+            if fold.test_speakers in tested:  # the fixed split over seeds: the same test set again
+                continue
+            tested.add(fold.test_speakers)
+            splits.append(Split(list(group.train), list(corpus.by_speakers(fold.test_speakers)),
+                                group.synthetic.get(condition, [])))
+    return splits
+
+
+def benchmark_report(corpus: Corpus, groups: Mapping[str, Group], conditions: Sequence[str],
+                     extractor: MarkerExtractor, filters: FilterConfig | None = None,
+                     seed: int = 0) -> QualityReport:
+    """The quality report with one generator per synthetic condition, named by the condition."""
+    filters = filters or FilterConfig()
+    generators = []
+    for condition in (c for c in conditions if any(c in g.records for g in groups.values())):
+        records = [r for g in groups.values() for r in g.records.get(condition, [])]
+        # as the benchmark selected them (augment.classic.selection_require for classic copies)
+        require = selection_require(filters.require) if condition == "classic" else filters.require
+        generators.append(GeneratorData(condition, records, require=tuple(require),
+                                        splits=_splits(corpus, groups, condition)))
+    folds = sum(len({f.test_speakers for f in g.folds}) for g in groups.values())
+    return quality_report(generators, list(corpus), filters=filters, extractor=extractor, seed=seed,
+                          test=f"the {folds} real test fold(s) of the benchmark")
+
+
+def generation_outcomes(groups: Mapping[str, Group]) -> pd.DataFrame:
+    """Per generated condition x style, summed over groups: records generated, how many the largest
+    ratio wants to pass the filters, and the most generation rounds a group took."""
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for group in groups.values():
+        for (condition, style), outcome in getattr(group, "generation", {}).items():
+            row = rows.setdefault((condition, style.upper()), {"generated": 0, "wanted": 0, "rounds": 0})
+            row["generated"] += outcome.generated
+            row["wanted"] += outcome.wanted
+            row["rounds"] = max(row["rounds"], outcome.rounds)
+    frame = pd.DataFrame([{"condition": c, "style": s, **row} for (c, s), row in rows.items()],
+                         columns=["condition", "style", "generated", "wanted", "rounds"])
+    return frame
 
 
 def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Sequence[str],
-                  extractor: MarkerExtractor) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per condition x style: marker distance to real, diversity, filter rejections, TSTR F1.
-
-    Returns the table and the marker frame (real and synthetic rows, labelled by ``group``).
-    """
+                  extractor: MarkerExtractor, filters: FilterConfig | None = None,
+                  seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, QualityReport]:
+    """The report as a table (one row per condition x style), the marker frame, and the report."""
+    report = benchmark_report(corpus, groups, conditions, extractor, filters, seed)
+    table = report.frame().rename(columns={"generator": "condition"})
+    if len(table):
+        table = table.merge(generation_outcomes(groups), on=["condition", "style"], how="left")
     real = extractor.transform(list(corpus))
     real["group"] = [f"real {t.label.value}" for t in corpus]
-    spread = real[list(QUALITY_MARKERS)].std().replace(0, 1)
-    rows, marker_frames = [], [real]
-    for condition in (c for c in conditions if c != "none"):
-        all_records = [r for g in groups.values() for r in g.records.get(condition, [])]
-        if not all_records:
-            continue
-        tstr = tstr_f1(corpus, groups, condition)
+    frames = [real]
+    for condition in table.condition.unique() if len(table) else ():
         for style, label in STYLE_LABEL.items():
-            records = [r for r in all_records if r.style == style]
-            passed = [t for g in groups.values() for t in g.synthetic.get(condition, []) if t.label == label]
-            if not records:
-                continue
-            frame = pd.DataFrame([r.markers for r in records if r.markers])
-            frame["group"] = f"{condition} {label.value}"
-            marker_frames.append(frame)
-            same = real[real.group == f"real {label.value}"]
-            row = {"condition": condition, "style": label.value, "records": len(records), "passed": len(passed),
-                   "privacy_rejected": sum(1 for r in records if "privacy" in r.verdicts and not r.verdicts["privacy"].passed)}
-            for marker in QUALITY_MARKERS:
-                if marker in frame:
-                    row[f"d_{marker}"] = abs(frame[marker].mean() - same[marker].mean()) / spread[marker]
-            texts = [r.text for r in records]
-            row.update({"distinct_1": distinct_n(texts, 1), "distinct_2": distinct_n(texts, 2),
-                        "self_similarity": self_similarity(texts), "tstr_f1": tstr})
-            rows.append(row)
-    return pd.DataFrame(rows), pd.concat(marker_frames, ignore_index=True)
+            marked = [r.markers for g in groups.values() for r in g.records.get(condition, [])
+                      if r.style == style and r.markers]
+            if marked:
+                frame = pd.DataFrame(marked)
+                frame["group"] = f"{condition} {label.value}"
+                frames.append(frame)
+    return table, pd.concat(frames, ignore_index=True), report
+
+
+__all__ = ["QUALITY_MARKERS", "benchmark_report", "quality_table"]

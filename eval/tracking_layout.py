@@ -92,15 +92,23 @@ def log_samples(groups) -> None:
 
 
 def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.DataFrame, quality: pd.DataFrame,
-                  marker_frame: pd.DataFrame, run_dir: Path, timings: dict[str, float], simulated: bool) -> Path:
+                  marker_frame: pd.DataFrame, run_dir: Path, timings: dict[str, float], simulated: bool,
+                  quality_report=None) -> Path:
     """Writes plots and the report into ``run_dir/report`` and logs everything into the active
-    (parent) run; returns report.html."""
+    (parent) run; returns report.html.
+
+    ``quality_report`` (:class:`augment.quality.QualityReport`): the generation-quality report
+    per condition and style, the same as ``cookiebench augment evaluate`` writes, as
+    ``report/quality.json`` and as ``quality/<condition>/<style>/<measure>`` metrics.
+    """
 
     folder = run_dir / "report"
     folder.mkdir(parents=True, exist_ok=True)
     scores.to_csv(folder / "scores.csv", index=False)
     table.to_csv(folder / "summary.csv", index=False)
     quality.to_csv(folder / "quality.csv", index=False)
+    if quality_report is not None:
+        (folder / "quality.json").write_text(quality_report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     images = [delta_f1_chart(table, folder / "delta_f1.png"), ratio_curve(table, folder / "ratio_curve.png")]
     if len(set(marker_frame.group)) > 2:
         images.append(marker_distributions(marker_frame, folder / "marker_distributions.png", PLOT_MARKERS))
@@ -115,6 +123,11 @@ def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.Dat
 
     tracking.log_corpus_dataset(corpus, name=f"corpus-{corpus.digest()}", context="evaluation")
     tracking.log_metrics({f"time_{k}_s": v for k, v in timings.items()})
+    if quality_report is not None:
+        tracking.log_metrics(quality_report.metrics())
+    for row in quality.to_dict("records"):  # how each generated condition x style ended: wanted vs passed
+        tracking.log_metrics({f"generation/{row['condition']}/{row['style']}/{key}": row[key]
+                              for key in ("generated", "passed", "wanted", "rounds") if key in row})
     cell_order = scores[["seed", "fold"]].drop_duplicates().sort_values(["seed", "fold"]).reset_index(drop=True)
     step_of = {(r.seed, r.fold): i for i, r in cell_order.iterrows()}
     for row in table.itertuples():

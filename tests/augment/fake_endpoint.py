@@ -6,6 +6,8 @@ returns one of ``"ok"``, ``"slow"`` (ok after ``hang_s``), ``"500"`` (any status
 ``"timeout"`` (no answer for ``hang_s``), ``"drop"`` (the connection closes without an
 answer, as when a server dies mid-batch), ``"garbage"`` (not JSON), ``"empty"`` (no
 choices), ``"blank"`` (a completion whose text is "").
+``text(body)``, when given, writes the completion of an ``"ok"`` request (default: one
+fixed sentence with the seed in it).
 
 Error responses carry ``Retry-After-Ms: 10``, which the openai client honours, so its
 retries take milliseconds in tests.
@@ -21,9 +23,10 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-def completion_body(body: dict) -> dict:
+def completion_body(body: dict, text: str | None = None) -> dict:
     seed = body.get("seed", 0)
-    text = f"the boy is on the stool taking a cookie and uh the mother is washing dishes seed {seed}"
+    if text is None:
+        text = f"the boy is on the stool taking a cookie and uh the mother is washing dishes seed {seed}"
     return {
         "id": f"cmpl-{seed}",
         "object": "chat.completion",
@@ -35,8 +38,10 @@ def completion_body(body: dict) -> dict:
 
 
 class FakeEndpoint:
-    def __init__(self, behaviour: Callable[[int, dict], str], *, hang_s: float = 5.0):
+    def __init__(self, behaviour: Callable[[int, dict], str], *, hang_s: float = 5.0,
+                 text: Callable[[dict], str] | None = None):
         self.behaviour = behaviour
+        self.text = text
         self.hang_s = hang_s
         self.requests: list[dict] = []
         self._lock = threading.Lock()
@@ -59,7 +64,8 @@ class FakeEndpoint:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
                 elif mode == "ok":
-                    self._send(200, json.dumps(completion_body(body)).encode())
+                    text = outer.text(body) if outer.text is not None else None
+                    self._send(200, json.dumps(completion_body(body, text)).encode())
                 elif mode == "garbage":
                     self._send(200, b"{not json at all <<<")
                 elif mode == "empty":

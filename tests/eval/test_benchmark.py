@@ -144,14 +144,18 @@ def test_every_cell_is_scored_once(benchmark_run):
         cells = result.scores[result.scores.condition == condition]
         assert (cells.n_extra > 0).all(), f"{condition}: no synthetic transcript reached training"
         assert (cells.n_extra <= cells.n_wanted).all()
-    # generation asks for `oversample` times what the largest ratio needs, per group and style
+    # generation's first round asks for `oversample` times what the largest ratio needs, per group and
+    # style; each further round (only for a file short of passing records) at most as many again
     for fold in folds:
         group = group_key(fold.train_speakers)
         n_ad = sum(1 for t in benchmark_run["corpus"].by_speakers(fold.train_speakers) if t.label.value == "AD")
         records = (Path(config.run_dir()) / "synthetic" / group / "dpo-ad.jsonl").read_text().splitlines()
-        assert len(records) == math.ceil(math.ceil(max(config.ratios) * n_ad) * config.generation.oversample)
+        first = math.ceil(math.ceil(max(config.ratios) * n_ad) * config.generation.oversample)
+        assert first <= len(records) <= first * config.generation.max_rounds
     assert "What moved F1" in result.report.read_text()
     assert set(result.quality.condition) == conditions - {"none"}
+    generated = result.quality[result.quality.condition.isin(["prompt-only", "sft", "dpo"])]
+    assert (generated.rounds >= 1).all() and (generated.wanted > 0).all()
 
 
 def test_every_cell_keeps_its_out_of_fold_predictions(benchmark_run):
@@ -211,6 +215,10 @@ def test_mlflow_holds_parent_children_plots_and_report(benchmark_run):
     assert {"report/delta_f1.png", "report/report.html", "report/report.md", "report/scores.csv"} <= artifacts
     assert "corpus/read_report.txt" in {a.path for a in client.list_artifacts(result.run_id, "corpus")}
     assert parent.data.metrics["corpus_skipped_files"] == 0
+    # the generation-quality report per condition and style, as `augment evaluate` writes it
+    assert "report/quality.json" in artifacts
+    assert 0 <= parent.data.metrics["quality/dpo/AD/pass_rate"] <= 1
+    assert parent.data.metrics["generation/dpo/AD/wanted"] > 0
     dpo_child = next(r for r in children if r.info.run_name.startswith("tfidf-dpo"))
     assert len(client.get_metric_history(dpo_child.info.run_id, "f1")) == len(benchmark_run["folds"])
     assert 0 < dpo_child.data.metrics["synthetic_used"] <= dpo_child.data.metrics["synthetic_wanted"]

@@ -1,40 +1,45 @@
-"""Synthetic-data quality: diversity measures on hand-built texts, TSTR on the simulated cohort."""
+"""The benchmark's quality table: augment.quality's report, one generator per condition,
+TSTR tested on each group's real test folds (hand-written fixture of tests/augment/test_quality.py)."""
 
 from __future__ import annotations
 
-import math
 from types import SimpleNamespace
 
 import pytest
 
-from detect import cv
+from augment.filters import apply_filters, select
+from augment.synthetic import GeneratorInfo, SyntheticDescription
+from detect.cv import Fold
 from detect.readers import load_corpus
-from eval.quality import distinct_n, self_similarity, tstr_f1
-
-TEXTS = ["the boy takes a cookie from the jar", "the mother dries a plate at the sink",
-         "water runs over the sink onto the floor"]
+from eval.quality import quality_table
+from tests.augment.quality_fixture import REAL, records, write_corpus
 
 
-def test_distinct_n_counts_repeated_ngrams():
-    assert distinct_n(TEXTS, 1) < 1.0  # "the", "sink" repeat
-    assert distinct_n(["a b a b a b"], 2) == pytest.approx(2 / 5)
-    assert distinct_n(TEXTS * 2, 2) == pytest.approx(distinct_n(TEXTS, 2) / 2)
-    assert math.isnan(distinct_n(["one"], 2))
+def test_quality_table_has_a_row_per_condition_and_style_and_tests_on_the_folds(tmp_path):
+    from detect.markers import MarkerExtractor
 
+    corpus = load_corpus(write_corpus(tmp_path / "real.csv"))
+    train = corpus.by_split("train")
+    fold = Fold(0, 0, tuple(train.speakers()), tuple(corpus.by_split("test").speakers()))
+    generated = apply_filters(records(), training=list(train))
+    # classic copies edit real training transcripts: 'privacy' fails by design and is not required
+    copies = apply_filters([SyntheticDescription(id=f"classic-{t.id}", style=t.label.value.lower(), text=t.verbatim,
+                                                 generator=GeneratorInfo(kind="classic", method="swap"))
+                            for t in train], training=list(train))
+    group = SimpleNamespace(
+        train=train, folds=[fold, Fold(1, 0, fold.train_speakers, fold.test_speakers)],  # two seeds, one test set
+        records={"sft": generated, "classic": copies},
+        synthetic={"sft": [r.to_transcript() for r in select(generated)],
+                   "classic": [r.to_transcript() for r in copies]})
+    table, markers, report = quality_table(corpus, {"g": group}, ["none", "classic", "sft"], MarkerExtractor())
 
-def test_self_similarity_is_one_for_copies_and_low_for_different_texts():
-    assert self_similarity([TEXTS[0]] * 4) == 1.0
-    assert self_similarity(TEXTS) < 0.2
-    assert self_similarity(TEXTS, seed=1) == self_similarity(TEXTS, seed=1)
-    assert math.isnan(self_similarity(TEXTS[:1]))
-
-
-def test_tstr_trains_on_the_synthetic_set_and_tests_on_each_fold():
-    corpus = cv.evaluable(load_corpus())
-    folds = cv.make_folds(corpus, folds=2, seeds=[0])
-    # Stand-in "synthetic" data: the real transcripts of the other fold, which must transfer well.
-    groups = {f"g{f.fold}": SimpleNamespace(folds=[f], synthetic={"copy": list(corpus.by_speakers(f.train_speakers))})
-              for f in folds}
-    assert tstr_f1(corpus, groups, "copy") > 0.6
-    one_class = {"g": SimpleNamespace(folds=folds, synthetic={"copy": list(corpus.by_label(corpus[0].label))})}
-    assert math.isnan(tstr_f1(corpus, one_class, "copy"))
+    assert table[["condition", "style"]].values.tolist() == [["classic", "AD"], ["classic", "HC"],
+                                                             ["sft", "AD"], ["sft", "HC"]]
+    by = table.set_index(["condition", "style"])
+    assert by.loc[("classic", "HC"), "passed"] == 4 and by.loc[("classic", "HC"), "privacy_rejected"] == 4
+    assert by.loc[("sft", "HC"), "passed"] == 3 and by.loc[("sft", "HC"), "pass_rate"] == 0.75
+    # TSTR of classic copies = TRTR: the copies are the training set
+    assert by.loc[("classic", "AD"), "tstr_ratio_tfidf"] == pytest.approx(1.0)
+    assert all(u.splits == 1 for g in report.generators for u in g.utility)
+    assert {"real AD", "real HC", "sft AD", "sft HC", "classic AD"} <= set(markers.group)
+    assert len(REAL) == len(markers[markers.group.str.startswith("real")])

@@ -1,0 +1,399 @@
+"""How good are synthetic descriptions, apart from what they do to one benchmark cell?
+
+One implementation, two callers: ``cookiebench augment evaluate SYNTH.jsonl`` and the
+benchmark's report (:mod:`eval.quality` hands it each condition's records and folds).
+Per generator and style, :func:`quality_report` measures
+
+- **filters**: records, how many pass the filters (the records' own verdicts when every
+  record has them, else :func:`augment.filters.apply_filters` is run), privacy rejections;
+- **fidelity**: each marker of :data:`QUALITY_MARKERS` (:mod:`detect.markers`) as the
+  synthetic mean against the real class mean, and their distance in real class standard
+  deviations, signed: ``(synthetic - real) / real sd`` (-1: one SD too low);
+- **style accuracy**: the share of the style's records that a ``markers`` detector trained
+  on the real transcripts labels as the style's class (AD style -> AD);
+- **diversity**: distinct-2 and self-similarity, against the range the real class shows
+  over random samples of the same size (both depend on how many texts there are);
+- **utility** (per generator, over both styles): TSTR against TRTR for ``tfidf`` and
+  ``markers``: F1 on the same real test speakers of a detector trained on synthetic data
+  only, and of one trained on the real training transcripts; their ratio.
+
+Everything measured on synthetic text uses the records that pass the filters: that is
+what augmentation would train on. The result is a :class:`QualityReport` (pydantic): JSON
+for files and MLflow, one flat row per generator x style (:meth:`QualityReport.frame`),
+Markdown for reports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from augment.filters import FilterConfig, apply_filters, select
+from augment.prompts import STYLE_LABEL, Style
+from augment.synthetic import SyntheticDescription
+from detect.records import Label, Transcript
+
+QUALITY_MARKERS: tuple[str, ...] = ("iu_coverage", "words", "pronoun_ratio", "mattr", "mean_utterance_length",
+                                    "disfluency_rate", "retracing_rate", "filler_rate")
+UTILITY_DETECTORS: tuple[str, ...] = ("tfidf", "markers")
+STYLE_DETECTOR = "markers"
+REAL_SAMPLES = 20  # random real samples behind the real range of distinct-2 and self-similarity
+
+
+# -- diversity --------------------------------------------------------------------------------
+
+
+def distinct_n(texts: Sequence[str], n: int) -> float:
+    """Distinct word n-grams / all word n-grams over the texts (1: no n-gram repeats).
+
+    >>> distinct_n(["the boy the boy", "a girl"], 2)
+    0.75
+    """
+    grams = [tuple(words[i:i + n]) for words in (t.lower().split() for t in texts) for i in range(len(words) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else float("nan")
+
+
+def self_similarity(texts: Sequence[str], pairs: int = 200, seed: int = 0) -> float:
+    """Mean Jaccard similarity of word-trigram sets over random pairs (1 = copies)."""
+    if len(texts) < 2:
+        return float("nan")
+    sets = [{tuple(w[i:i + 3]) for i in range(len(w) - 2)} for w in (t.lower().split() for t in texts)]
+    rng = np.random.default_rng(seed)
+    scores = []
+    for _ in range(pairs):
+        a, b = rng.choice(len(sets), size=2, replace=False)
+        union = sets[a] | sets[b]
+        scores.append(len(sets[a] & sets[b]) / len(union) if union else 1.0)
+    return float(np.mean(scores))
+
+
+def real_range(texts: Sequence[str], size: int, measure, *, samples: int = REAL_SAMPLES,
+               seed: int = 0) -> tuple[float, float]:
+    """(min, max) of ``measure`` over ``samples`` random subsets of ``size`` real texts.
+
+    Distinct-n falls as texts are added, so a synthetic set is only comparable with real
+    sets of its own size; when ``size`` covers every real text the range is one value.
+    """
+    size = min(size, len(texts))
+    if size < 1:
+        return float("nan"), float("nan")
+    if size == len(texts):
+        value = measure(list(texts))
+        return value, value
+    rng = np.random.default_rng(seed)
+    values = [measure([texts[i] for i in rng.choice(len(texts), size=size, replace=False)]) for _ in range(samples)]
+    finite = [v for v in values if not math.isnan(v)]
+    return (min(finite), max(finite)) if finite else (float("nan"), float("nan"))
+
+
+# -- results ----------------------------------------------------------------------------------
+
+
+class MarkerDistance(BaseModel):
+    """One marker of one style's synthetic records against the real class."""
+
+    marker: str
+    synthetic_mean: float
+    real_mean: float
+    real_sd: float
+    distance: float  # (synthetic_mean - real_mean) / real_sd; NaN when the real SD is 0 or unknown
+
+
+class TrainTest(BaseModel):
+    """Train on synthetic, test on real (TSTR) against train on real, test on real (TRTR), same test speakers."""
+
+    detector: str
+    tstr_f1: float
+    trtr_f1: float
+    ratio: float  # tstr_f1 / trtr_f1: 1 means synthetic data teaches as much as real data
+    splits: int  # test sets averaged over
+
+
+class StyleQuality(BaseModel):
+    style: Style
+    records: int
+    passed: int
+    pass_rate: float
+    privacy_rejected: int
+    style_accuracy: float
+    markers: list[MarkerDistance]
+    distinct_2: float
+    distinct_2_real: tuple[float, float]
+    self_similarity: float
+    self_similarity_real: tuple[float, float]
+
+
+class GeneratorQuality(BaseModel):
+    generator: str
+    required: tuple[str, ...]  # the verdicts a record had to pass
+    styles: list[StyleQuality]
+    utility: list[TrainTest]
+
+
+class QualityReport(BaseModel):
+    """The report: per generator, per style; ``test`` says which real speakers TSTR/TRTR were tested on."""
+
+    generators: list[GeneratorQuality]
+    test: str
+    filters: tuple[str, ...]
+
+    def frame(self) -> pd.DataFrame:
+        """One row per generator x style; utility columns repeat the generator's values."""
+        rows = []
+        for g in self.generators:
+            for s in g.styles:
+                row = {"generator": g.generator, "style": s.style.upper(), "records": s.records, "passed": s.passed,
+                       "pass_rate": s.pass_rate, "privacy_rejected": s.privacy_rejected,
+                       "style_accuracy": s.style_accuracy}
+                row |= {f"d_{m.marker}": m.distance for m in s.markers}
+                row |= {"distinct_2": s.distinct_2, "distinct_2_real_low": s.distinct_2_real[0],
+                        "distinct_2_real_high": s.distinct_2_real[1], "self_similarity": s.self_similarity,
+                        "self_similarity_real_low": s.self_similarity_real[0],
+                        "self_similarity_real_high": s.self_similarity_real[1]}
+                for u in g.utility:
+                    row |= {f"tstr_f1_{u.detector}": u.tstr_f1, f"trtr_f1_{u.detector}": u.trtr_f1,
+                            f"tstr_ratio_{u.detector}": u.ratio}
+                rows.append(row)
+        return pd.DataFrame(rows)
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metric names for MLflow: ``quality/<generator>/<style>/<column>``."""
+        out = {}
+        for row in self.frame().to_dict("records"):
+            prefix = f"quality/{_metric_safe(row['generator'])}/{row['style']}"
+            out |= {f"{prefix}/{k}": v for k, v in row.items() if k not in ("generator", "style")}
+        return out
+
+    def markdown(self) -> str:
+        """A short table per generator x style, and the marker means behind the distances."""
+        frame = self.frame()
+        lines = [f"Filters required: {', '.join(self.filters)}. TSTR/TRTR tested on {self.test}.", ""]
+        lines += [f"{g.generator} had to pass {', '.join(g.required)}." for g in self.generators
+                  if g.required != self.filters]
+        if frame.empty:
+            return "\n".join(lines + ["No synthetic records."])
+        lines += [frame.to_markdown(index=False, floatfmt=".3f"), "", "Marker means (synthetic vs real class):", ""]
+        marker_rows = [{"generator": g.generator, "style": s.style.upper(), "marker": m.marker,
+                        "synthetic": m.synthetic_mean, "real": m.real_mean, "real sd": m.real_sd,
+                        "distance (sd)": m.distance}
+                       for g in self.generators for s in g.styles for m in s.markers]
+        lines.append(pd.DataFrame(marker_rows).to_markdown(index=False, floatfmt=".3f"))
+        return "\n".join(lines) + "\n"
+
+
+def _metric_safe(name: str) -> str:
+    # MLflow metric names allow letters, digits, _ - . space : and /
+    return "".join(c if c.isalnum() or c in "_-. :/" else "_" for c in name)
+
+
+# -- inputs -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Split:
+    """One real train/test split, and the synthetic training data that stands in for ``train``."""
+
+    train: Sequence[Transcript]
+    test: Sequence[Transcript]
+    synthetic: Sequence[Transcript]
+
+
+@dataclass
+class GeneratorData:
+    """What one generator produced (every record, with or without verdicts) and where to test it.
+
+    ``splits``: for TSTR/TRTR; ``None``: one split per test set of the report, with this
+    generator's passing records as the synthetic data.
+    """
+
+    name: str
+    records: Sequence[SyntheticDescription]
+    require: tuple[str, ...] | None = None  # verdicts a record must pass; None: the filter config's
+    splits: Sequence[Split] | None = None
+
+
+@dataclass
+class _Reference:
+    """The real side: marker frame, class means and SDs, texts per class, the style detector."""
+
+    markers: pd.DataFrame
+    texts: dict[Label, list[str]]
+    style_detector: object
+
+
+def _reference(real: Sequence[Transcript], extractor, seed: int) -> _Reference:
+    from detect.classifiers import make_detector
+
+    frame = extractor.transform(list(real))
+    frame["label"] = [t.label for t in real]
+    detector = make_detector(STYLE_DETECTOR, seed=seed).fit(list(real))
+    return _Reference(frame, {label: [t.text for t in real if t.label == label] for label in Label}, detector)
+
+
+def _marker_rows(records: Sequence[SyntheticDescription], extractor) -> pd.DataFrame:
+    """Markers of each record: its own when the filters stored them, else measured now."""
+    if records and all(set(QUALITY_MARKERS) <= set(r.markers) for r in records):
+        return pd.DataFrame([r.markers for r in records])
+    return extractor.transform([r.to_transcript() for r in records]).reset_index(drop=True)
+
+
+def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed: Sequence[SyntheticDescription],
+                   ref: _Reference, extractor, seed: int) -> StyleQuality:
+    label = STYLE_LABEL[style]
+    real = ref.markers[ref.markers.label == label]
+    synthetic = _marker_rows(passed, extractor)
+    distances = []
+    for marker in QUALITY_MARKERS:
+        syn_mean = float(synthetic[marker].mean()) if len(synthetic) else float("nan")
+        real_mean = float(real[marker].mean())
+        real_sd = float(real[marker].std(ddof=1)) if len(real) > 1 else float("nan")
+        distance = (syn_mean - real_mean) / real_sd if real_sd and not math.isnan(real_sd) else float("nan")
+        distances.append(MarkerDistance(marker=marker, synthetic_mean=syn_mean, real_mean=real_mean,
+                                        real_sd=real_sd, distance=distance))
+    transcripts = [r.to_transcript() for r in passed]
+    if transcripts:
+        predicted = ref.style_detector.predict(transcripts)
+        accuracy = float(np.mean([p == (1 if label == Label.AD else 0) for p in predicted]))
+    else:
+        accuracy = float("nan")
+    texts = [t.text for t in transcripts]
+    real_texts = ref.texts[label]
+    return StyleQuality(
+        style=style, records=len(records), passed=len(passed),
+        pass_rate=len(passed) / len(records) if records else float("nan"),
+        privacy_rejected=sum(1 for r in records if "privacy" in r.verdicts and not r.verdicts["privacy"].passed),
+        style_accuracy=accuracy, markers=distances,
+        distinct_2=distinct_n(texts, 2),
+        distinct_2_real=real_range(real_texts, len(texts), lambda t: distinct_n(t, 2), seed=seed),
+        self_similarity=self_similarity(texts, seed=seed),
+        self_similarity_real=real_range(real_texts, len(texts), lambda t: self_similarity(t, seed=seed), seed=seed),
+    )
+
+
+def train_test(splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETECTORS,
+               seed: int = 0, trtr_cache: dict | None = None) -> list[TrainTest]:
+    """TSTR and TRTR F1 per detector, each the mean over the splits whose synthetic data has both classes.
+
+    ``trtr_cache``: TRTR F1 by (detector, train ids, test ids), shared across generators, which
+    are tested on the same real splits (a benchmark's conditions)."""
+    from detect.classifiers import make_detector
+    from detect.metrics import binary_metrics
+
+    trtr_cache = {} if trtr_cache is None else trtr_cache
+
+    usable = [s for s in splits if {t.label for t in s.synthetic} >= {Label.AD, Label.HC} and len(s.test)]
+    out = []
+    for name in detectors:
+        tstr, trtr = [], []
+        for split in usable:
+            y = [1 if t.label == Label.AD else 0 for t in split.test]
+            synthetic_detector = make_detector(name, seed=seed).fit(list(split.synthetic))
+            tstr.append(binary_metrics(y, synthetic_detector.p_ad(list(split.test)))["f1"])
+            key = (name, tuple(t.id for t in split.train), tuple(t.id for t in split.test))
+            if key not in trtr_cache:
+                real_detector = make_detector(name, seed=seed).fit(list(split.train))
+                trtr_cache[key] = binary_metrics(y, real_detector.p_ad(list(split.test)))["f1"]
+            trtr.append(trtr_cache[key])
+        a = float(np.mean(tstr)) if tstr else float("nan")
+        b = float(np.mean(trtr)) if trtr else float("nan")
+        out.append(TrainTest(detector=name, tstr_f1=a, trtr_f1=b, ratio=a / b if b else float("nan"),
+                             splits=len(tstr)))
+    return out
+
+
+def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcript], *,
+                   test_splits: Sequence[Split] = (), test: str = "", filters: FilterConfig | None = None,
+                   privacy_training: Sequence[Transcript] | None = None, extractor=None,
+                   seed: int = 0) -> QualityReport:
+    """The quality of each generator's records against ``real`` (labelled real transcripts).
+
+    ``real`` gives the class means, SDs and texts and trains the style detector. Records
+    without verdicts are filtered here, with ``privacy_training`` (default: ``real``) as the
+    transcripts they must not copy. ``test_splits``: the real train/test splits for a
+    generator without splits of its own (their ``synthetic`` is ignored); ``test``
+    describes them in words.
+    """
+    if extractor is None:
+        from detect.markers import MarkerExtractor
+
+        extractor = MarkerExtractor(show_progress=False)
+    filters = filters or FilterConfig()
+    real = [t for t in real if t.label is not None]
+    ref = _reference(real, extractor, seed)
+    trtr: dict = {}
+    out = []
+    for gen in generators:
+        records = list(gen.records)
+        if records and not all(r.verdicts for r in records):
+            records = apply_filters(records, config=filters, training=list(privacy_training or real),
+                                    extractor=extractor)
+        require = tuple(gen.require or _required(records, filters))
+        passed = select(records, require)
+        styles = [_style_quality(style, [r for r in records if r.style == style],
+                                 [r for r in passed if r.style == style], ref, extractor, seed)
+                  for style in STYLE_LABEL if any(r.style == style for r in records)]
+        splits = gen.splits if gen.splits is not None else [
+            Split(s.train, s.test, [r.to_transcript() for r in passed]) for s in test_splits]
+        out.append(GeneratorQuality(generator=gen.name, required=require, styles=styles,
+                                    utility=train_test(splits, seed=seed, trtr_cache=trtr)))
+    return QualityReport(generators=out, test=test, filters=tuple(filters.require))
+
+
+def _required(records: Sequence[SyntheticDescription], filters: FilterConfig) -> tuple[str, ...]:
+    """The verdicts a generator's records must pass: classic copies edit real transcripts and
+    fail 'privacy' by design, so for them it is not required (:func:`augment.classic.selection_require`)."""
+    from augment.classic import selection_require
+
+    if records and all(r.generator.kind == "classic" for r in records):
+        return selection_require(filters.require)
+    return tuple(filters.require)
+
+
+def generator_name(record: SyntheticDescription) -> str:
+    """Which generator a record comes from, over both styles: a separate-mode pair of adapters
+    (``ad`` and ``hc``, or ``<group>-dpo-ad`` and ``<group>-dpo-hc``) is one generator."""
+    info = record.generator
+    if info.kind in ("prompt-only", "classic"):
+        return f"{info.kind}:{info.method}" if info.method and info.kind == "prompt-only" else info.kind
+    name = info.adapter or ""
+    for unit in ("ad", "hc", "cond"):
+        if name == unit:
+            name = ""
+        elif name.endswith(f"-{unit}"):
+            name = name[: -len(unit) - 1]
+    return f"{info.kind}:{name}" if name else info.kind
+
+
+def by_generator(records: Sequence[SyntheticDescription]) -> dict[str, list[SyntheticDescription]]:
+    """Records grouped by :func:`generator_name`, in order of first appearance."""
+    out: dict[str, list[SyntheticDescription]] = {}
+    for r in records:
+        out.setdefault(generator_name(r), []).append(r)
+    return out
+
+
+def evaluation_splits(corpus: Sequence[Transcript], *, folds: int = 5, seed: int = 0) -> tuple[list[Split], str]:
+    """The corpus's own test split when it has one with both classes, else speaker-grouped folds."""
+    from detect import cv
+    from detect.records import Corpus
+
+    corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
+    train, test = corpus.by_split("train"), corpus.by_split("test")
+    if {t.label for t in test} >= {Label.AD, Label.HC} and {t.label for t in train} >= {Label.AD, Label.HC}:
+        return [Split(list(train), list(test), [])], f"the corpus test split ({len(test.speakers())} speakers)"
+    corpus = cv.evaluable(corpus)
+    made = cv.speaker_folds(corpus, n_splits=folds, seed=seed)
+    return ([Split(list(corpus.by_speakers(f.train_speakers)), list(corpus.by_speakers(f.test_speakers)), [])
+             for f in made], f"{folds} speaker-grouped folds of the corpus")
+
+
+def real_reference(corpus: Sequence[Transcript]) -> list[Transcript]:
+    """The real transcripts a report compares with: the training split when there is one."""
+    train = [t for t in corpus if t.split == "train" and t.label is not None]
+    return train if {t.label for t in train} >= {Label.AD, Label.HC} else [t for t in corpus if t.label is not None]
+

@@ -1,0 +1,170 @@
+"""The generation-quality report (augment/quality.py) and `cookiebench augment evaluate`.
+
+The fixture is hand-written (no patient speech): a real corpus of 4 AD and 4 HC training
+transcripts plus 2 + 2 test ones, and 8 synthetic records built so that what the report
+must say can be worked out by hand: which records fail which filter, word counts, bigrams.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from augment.quality import (
+    GeneratorData,
+    distinct_n,
+    evaluation_splits,
+    generator_name,
+    quality_report,
+    real_range,
+    real_reference,
+    self_similarity,
+)
+from augment.synthetic import GeneratorInfo, SyntheticDescription, write_records
+from detect.readers import load_corpus
+
+from .quality_fixture import HC_PASSED_WORDS, HC_TRAIN_WORDS, REAL, SYNTHETIC, records, write_corpus
+
+@pytest.fixture(scope="module")
+def corpus_csv(tmp_path_factory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("real") / "real.csv")
+
+
+@pytest.fixture(scope="module")
+def synthetic_jsonl(tmp_path_factory) -> Path:
+    return write_records(tmp_path_factory.mktemp("synthetic") / "synth.jsonl", records())
+
+
+@pytest.fixture(scope="module")
+def report(corpus_csv):
+    corpus = load_corpus(corpus_csv)
+    splits, test = evaluation_splits(corpus)
+    return quality_report([GeneratorData("merged", records())], real_reference(corpus), test_splits=splits, test=test)
+
+
+def test_fixture_word_counts_are_what_the_expectations_assume():
+    assert [len(text.split()) for _, label, split, text in REAL if label == "HC" and split == "train"] == HC_TRAIN_WORDS
+    assert [len(text.split()) for style, text in SYNTHETIC[:3]] == HC_PASSED_WORDS
+
+
+def test_pass_rate_and_privacy_rejections_come_from_the_filters(report):
+    (generator,) = report.generators
+    styles = {s.style: s for s in generator.styles}
+    assert (styles["hc"].records, styles["hc"].passed, styles["hc"].privacy_rejected) == (4, 3, 1)
+    assert (styles["ad"].records, styles["ad"].passed, styles["ad"].privacy_rejected) == (4, 3, 0)
+    assert styles["hc"].pass_rate == styles["ad"].pass_rate == 0.75
+
+
+def test_marker_distance_is_in_real_class_standard_deviations(report):
+    hc = {s.style: s for s in report.generators[0].styles}["hc"]
+    words = {m.marker: m for m in hc.markers}["words"]
+    real_mean = 27.5  # (23 + 27 + 28 + 32) / 4
+    real_sd = math.sqrt((4.5 ** 2 + 0.5 ** 2 + 0.5 ** 2 + 4.5 ** 2) / 3)
+    assert words.real_mean == pytest.approx(real_mean)
+    assert words.real_sd == pytest.approx(real_sd)
+    assert words.synthetic_mean == pytest.approx(50 / 3)  # (17 + 15 + 18) / 3: the privacy copy does not count
+    assert words.distance == pytest.approx((50 / 3 - real_mean) / real_sd)
+    ad = {s.style: s for s in report.generators[0].styles}["ad"]
+    pronouns = {m.marker: m for m in ad.markers}["pronoun_ratio"]
+    assert pronouns.distance == pytest.approx((pronouns.synthetic_mean - pronouns.real_mean) / pronouns.real_sd)
+
+
+def test_clear_cut_styles_are_recognised_by_a_detector_trained_on_real_text(report):
+    styles = {s.style: s for s in report.generators[0].styles}
+    assert styles["ad"].style_accuracy == 1.0
+    assert styles["hc"].style_accuracy == 1.0
+
+
+def test_distinct_2_of_the_passing_records(report):
+    hc = {s.style: s for s in report.generators[0].styles}["hc"]
+    # 16 + 14 + 17 bigrams of the clean texts (each ends in "word."); only "from the" repeats.
+    assert hc.distinct_2 == pytest.approx(46 / 47)
+    low, high = hc.distinct_2_real  # 3-text samples of the 4 real HC training texts
+    assert 0 < low <= high <= 1
+
+
+def test_tstr_and_trtr_test_on_the_corpus_test_split(report):
+    assert report.test == "the corpus test split (4 speakers)"
+    utility = {u.detector: u for u in report.generators[0].utility}
+    assert set(utility) == {"tfidf", "markers"}
+    for u in utility.values():
+        assert u.splits == 1
+        assert u.ratio == pytest.approx(u.tstr_f1 / u.trtr_f1)
+    assert utility["markers"].trtr_f1 == 1.0  # the test texts are as clear-cut as the training ones
+
+
+def test_frame_and_metrics_carry_one_row_per_generator_and_style(report):
+    frame = report.frame()
+    assert frame[["generator", "style"]].values.tolist() == [["merged", "AD"], ["merged", "HC"]]
+    metrics = report.metrics()
+    assert metrics["quality/merged/HC/pass_rate"] == 0.75
+    assert metrics["quality/merged/AD/style_accuracy"] == 1.0
+
+
+def test_diversity_measures_on_hand_built_texts():
+    texts = ["the boy takes a cookie from the jar", "the mother dries a plate at the sink",
+             "water runs over the sink onto the floor"]
+    assert distinct_n(["a b a b a b"], 2) == pytest.approx(2 / 5)
+    assert distinct_n(texts * 2, 2) == pytest.approx(distinct_n(texts, 2) / 2)
+    assert math.isnan(distinct_n(["one"], 2))
+    assert self_similarity([texts[0]] * 4) == 1.0
+    assert self_similarity(texts) < 0.2
+    assert math.isnan(self_similarity(texts[:1]))
+    # a sample as large as the real set is the real set: one value
+    assert real_range(texts, 5, lambda t: distinct_n(t, 2)) == (distinct_n(texts, 2),) * 2
+
+
+def test_separate_adapters_of_one_set_are_one_generator():
+    def rec(adapter, kind="merged", method=None):
+        return SyntheticDescription(id="x-0", style="ad", text="t",
+                                    generator=GeneratorInfo(kind=kind, adapter=adapter, method=method))
+
+    assert generator_name(rec("ad")) == generator_name(rec("hc")) == "merged"
+    assert generator_name(rec("g1-dpo-ad")) == generator_name(rec("g1-dpo-hc")) == "merged:g1-dpo"
+    assert generator_name(rec(None, "prompt-only", "few-shot-3")) == "prompt-only:few-shot-3"
+
+
+def test_cli_prints_the_report_and_writes_json_and_markdown(corpus_csv, synthetic_jsonl, tmp_path):
+    from eval.cli import app
+
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(app, ["augment", "evaluate", str(synthetic_jsonl), "--corpus", str(corpus_csv),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "3/4" in result.output and "TSTR" in result.output
+    saved = json.loads(out.read_text())
+    assert [s["passed"] for s in saved["generators"][0]["styles"]] == [3, 3]
+    md = tmp_path / "report.md"
+    result = CliRunner().invoke(app, ["augment", "evaluate", str(synthetic_jsonl), "--corpus", str(corpus_csv),
+                                      "--out", str(md)])
+    assert result.exit_code == 0, result.output
+    assert "| merged" in md.read_text()
+
+
+def test_cli_bad_synthetic_line_is_one_line_naming_file_and_line(corpus_csv, synthetic_jsonl, tmp_path):
+    from eval.cli import app
+
+    bad = tmp_path / "bad.jsonl"
+    lines = synthetic_jsonl.read_text().splitlines()
+    bad.write_text("\n".join([lines[0], '{"id": "x", "style": "ad"}', *lines[1:]]) + "\n")
+    result = CliRunner().invoke(app, ["augment", "evaluate", str(bad), "--corpus", str(corpus_csv)])
+    assert result.exit_code == 1
+    error = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and f"{bad}:2:" in error[0]
+
+
+def test_classic_copies_are_not_required_to_pass_privacy(corpus_csv):
+    corpus = load_corpus(corpus_csv)
+    train = real_reference(corpus)
+    copies = [SyntheticDescription(id=f"classic-{t.id}", style=t.label.value.lower(), text=t.verbatim,
+                                   generator=GeneratorInfo(kind="classic", method="swap")) for t in train]
+    report = quality_report([GeneratorData("classic", copies)], train)
+    (generator,) = report.generators
+    assert "privacy" not in generator.required
+    # every copy fails privacy; the HC ones pass the rest, the AD ones name under 10% of the
+    # information units and fail on-topic
+    assert [(s.style, s.passed, s.privacy_rejected) for s in generator.styles] == [("ad", 0, 4), ("hc", 4, 4)]
