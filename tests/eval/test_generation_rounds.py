@@ -113,3 +113,20 @@ def test_a_file_still_short_after_the_last_round_says_so(tmp_path, caplog):
         assert outcome.short
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "rounds" in r.getMessage()]
     assert len(warnings) == 2 and "3 of the 4 records" in warnings[0]
+
+
+def test_a_rerun_from_scratch_trains_every_cell_on_the_same_synthetic_records(tmp_path):
+    """Requests finish in another order each time (early seeds answer last here); every cell
+    must still get the same records, so a fresh rerun repeats the experiment, not a new one."""
+    from eval.benchmark import extras_for
+
+    def run_once(folder, slow_below: int) -> dict:
+        folder.mkdir()
+        behaviour = lambda n, body: "slow" if body["seed"] < slow_below else "ok"  # noqa: E731
+        with FakeEndpoint(behaviour, text=description, hang_s=0.3) as fake:
+            group = run(config_for(folder, fake.url, max_rounds=1))
+        return {ratio: [(t.id, t.text, t.label) for t in extras_for(group, "prompt-only", ratio)] for ratio in (0.5, 1.0)}
+
+    first, second = run_once(tmp_path / "a", slow_below=0), run_once(tmp_path / "b", slow_below=3)
+    assert first[1.0] and first == second
+    assert set(first[0.5]) < set(first[1.0]), "ratios are nested subsets"
