@@ -503,9 +503,8 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
                 classic_unit, shared, unit_dir, key, trains[key], here_extractor,
                 kind="classic", resources=x.cell, returns=2)
     for key, group in groups.items():
-        pools[(key, "none")] = ex.share([])
-        for condition in (c for c in config.conditions if c in CONTROLS):
-            pools[(key, condition)] = ex.share(group.reserve)
+        for condition in (c for c in config.conditions if c == "none" or c in CONTROLS):
+            pools[(key, condition)] = ex.share(pool_of(group, condition))
 
     scores_path = run_dir / "scores.csv"
     digest = config.digest()
