@@ -350,7 +350,11 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
 
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory):
-    """A 2-CPU Ray cluster on loopback for this module; its workers see the fault hook's path."""
+    """A 2-CPU Ray cluster on this machine for this module; its workers see the fault hook's path.
+
+    (Ray binds its node to the machine's own address even when asked for 127.0.0.1:
+    ``ray._private.services.resolve_ip_for_localhost``.)
+    """
     import ray
 
     from eval.executors import FAULT_ENV
