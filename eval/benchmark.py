@@ -38,7 +38,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from detect.readers import ReadReport, default_corpus_path, log_read_report
 from detect.records import Corpus, Label, Source, Transcript
 from eval.config import CONTROLS, GENERATED, BenchmarkConfig
 from eval.quality import quality_table
+
+if TYPE_CHECKING:
+    from eval.executors import Executor
 
 logger = logging.getLogger(__name__)
 
@@ -459,7 +462,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
 
 def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: dict[str, Group], run_dir: Path,
          clock: Stopwatch, tell: Callable[[str, int, int], None], simulated: bool,
-         ex) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Path]:
+         ex: Executor) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Path]:
     """The stages, inside the parent MLflow run: the work graph is submitted to the executor
     ``ex`` whole, then its results are taken in the order of the stages (see eval/executors.py).
     A stage's time is how long the driver waited for it after the one before."""

@@ -182,9 +182,12 @@ class RayExecutor:
             ray.shutdown()
 
 
+Executor = LocalExecutor | RayExecutor
+
+
 @contextmanager
 def executor(config: ExecutorConfig, *, run_id: str | None = None,
-             tracking_uri: str | None = None) -> Iterator[LocalExecutor | RayExecutor]:
+             tracking_uri: str | None = None) -> Iterator[Executor]:
     if config.kind == "local":
         yield LocalExecutor()
         return
