@@ -418,6 +418,16 @@ def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
     return scores
 
 
+def in_cell_order(frame: pd.DataFrame, order: dict[tuple, int]) -> pd.DataFrame:
+    """Rows in the order of the cells, stable within a cell: the order the local executor writes
+    them in; Ray writes them as they finish, and the table keeps the order it reads."""
+    rank = [order.get(key, len(order))
+            for key in frame[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False, name=None)]
+    if all(a <= b for a, b in zip(rank, rank[1:])):
+        return frame
+    return frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -552,11 +562,12 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
             tracking_layout.log_cell(row, step_of[(fold.seed, fold.fold)])
             finished += 1
             tell("classifying", finished, len(todo))
-    scores = load_scores(scores_path, digest)
+    order = {(c, condition, float(r), fold.seed, fold.fold): i for i, (c, condition, r, fold) in enumerate(todo)}
+    scores = in_cell_order(load_scores(scores_path, digest), order)
 
     with clock.stage("report"):
         table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
-                              predictions=load_predictions(run_dir / PREDICTIONS, digest))
+                              predictions=in_cell_order(load_predictions(run_dir / PREDICTIONS, digest), order))
         quality, marker_frame = quality_table(corpus, groups, config.conditions, extractor)
         report = tracking_layout.log_benchmark(
             config, corpus=corpus, groups=groups, scores=scores, table=table, quality=quality,
