@@ -521,19 +521,28 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
 
     scores_path = run_dir / "scores.csv"
     digest = config.digest()
-    scores = load_scores(scores_path, digest)
-    done_cells = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
     todo = cells(config, folds)
     step_of = {(fold.seed, fold.fold): i for i, fold in enumerate(folds)}
     shared_corpus = ex.share(corpus)
-    submitted = []  # (cell, its result) for the cells not scored yet, in table order
-    for classifier, condition, ratio, fold in todo:
-        if (classifier, condition, float(ratio), fold.seed, fold.fold) in done_cells:
-            continue
-        key = group_key(fold.train_speakers)
-        submitted.append(((classifier, condition, ratio, fold), ex.submit(
-            score_cell, shared, shared_corpus, trains[key], pools[(key, condition)], classifier, condition, ratio,
-            fold, kind="cell", resources=x.cell, gpu=classifier == "bert")))
+
+    def submit_cells() -> list:
+        """(cell, its result) for the cells not scored yet, in table order."""
+        scores = load_scores(scores_path, digest)
+        done_cells = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
+        submitted = []
+        for classifier, condition, ratio, fold in todo:
+            if (classifier, condition, float(ratio), fold.seed, fold.fold) in done_cells:
+                continue
+            key = group_key(fold.train_speakers)
+            submitted.append(((classifier, condition, ratio, fold), ex.submit(
+                score_cell, shared, shared_corpus, trains[key], pools[(key, condition)], classifier, condition,
+                ratio, fold, kind="cell", resources=x.cell, gpu=classifier == "bert")))
+        return submitted
+
+    # On Ray the cells go to the cluster before the driver waits for anything, so that each starts
+    # as soon as its synthetic data is there; locally they are taken after the synthetic data, as
+    # they always were (the scores file is read then, too).
+    submitted = [] if ex.local else submit_cells()
 
     if adapters:
         with clock.stage("generators"):
@@ -551,6 +560,8 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
                         group.synthetic[condition] = ex.get(pools[(key, condition)])
     tracking_layout.log_samples(groups)
 
+    if ex.local:
+        submitted = submit_cells()
     with clock.stage("classifiers"):
         finished = len(todo) - len(submitted)
         tell("classifying", finished, len(todo))
