@@ -8,7 +8,7 @@ STAMP := $(VENV)/.setup-$(shell cat pyproject.toml requirements/*.txt scripts/se
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser demo test bench ui clean
+.PHONY: setup browser demo test bench gpu-check ui clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ test: setup browser
 ## Benchmarks: results land in bench-results/*.json.
 bench: setup
 	$(BIN)/python -m bench
+
+## On a machine with an NVIDIA GPU: GPU setup, tiny profile, `make bench` and GPU timings (bench-results/gpu/).
+gpu-check:
+	bash scripts/gpu_check.sh
 
 ## The MLflow UI over the local store, on loopback.
 ui: setup

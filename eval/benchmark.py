@@ -39,7 +39,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,9 @@ from detect.readers import ReadReport, default_corpus_path, log_read_report
 from detect.records import Corpus, Label, Source, Transcript
 from eval.config import CONTROLS, GENERATED, BenchmarkConfig
 from eval.quality import quality_table
+
+if TYPE_CHECKING:
+    from eval.executors import Executor
 
 logger = logging.getLogger(__name__)
 
@@ -180,13 +183,18 @@ def generator_config(config: BenchmarkConfig, run_dir: Path) -> generator_traini
     )
 
 
-def train_group_generators(config: BenchmarkConfig, group: Group, run_dir: Path) -> None:
-    report = generator_training.train_generators(
-        list(group.train), run_dir / "generators" / group.key, generator_config(config, run_dir)
-    )
-    group.adapters["sft"] = {unit: r.sft.adapter for unit, r in report.units.items()}
+def train_unit(config: BenchmarkConfig, key: str, train: Corpus, run_dir: Path) -> dict[str, dict[str, Path]]:
+    """Unit of work: a group's generators (SFT, then DPO); stage -> unit -> adapter folder."""
+    report = generator_training.train_generators(list(train), run_dir / "generators" / key,
+                                                 generator_config(config, run_dir))
+    adapters = {"sft": {unit: r.sft.adapter for unit, r in report.units.items()}}
     if any(r.dpo for r in report.units.values()):
-        group.adapters["dpo"] = {unit: r.dpo.adapter for unit, r in report.units.items() if r.dpo}
+        adapters["dpo"] = {unit: r.dpo.adapter for unit, r in report.units.items() if r.dpo}
+    return adapters
+
+
+def train_group_generators(config: BenchmarkConfig, group: Group, run_dir: Path) -> None:
+    group.adapters = train_unit(config, group.key, group.train, run_dir)
 
 
 # -- synthetic data ----------------------------------------------------------------------------
@@ -206,6 +214,7 @@ class GenerationJob:
 
 
 def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> list[GenerationJob]:
+    """The group's files, one per generated condition and style."""
     # Generated beyond the largest ratio's need by `oversample`: the filters reject some.
     top = {style: math.ceil(n * config.generation.oversample)
            for style, n in needed(group.train, max(config.ratios)).items()}
@@ -250,7 +259,8 @@ def generate_synthetic(config: BenchmarkConfig, groups: dict[str, Group], run_di
                 # a rerun selects the same records
                 records = [r for j in jobs if j.group == group.key and j.condition == condition
                            for r in generation.read_generation(j.job.out) if generation.record_index(r) < j.job.n]
-                keep(config, group, condition, records, extractor)
+                group.records[condition], group.synthetic[condition] = judge(
+                    config, run_dir, group.key, group.train, condition, records, extractor)
         topped, grew = [], False
         for j, n_first in zip(jobs, first):
             group = groups[j.group]
@@ -308,51 +318,74 @@ def run_jobs(config: BenchmarkConfig, jobs: list[GenerationJob], run_dir: Path,
                     resume_command=f"cookiebench benchmark --config {config.name}")
 
 
-def classic_group(config: BenchmarkConfig, group: Group, extractor: MarkerExtractor) -> None:
+def classic_unit(config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus,
+                 extractor: MarkerExtractor | None) -> tuple[list[SyntheticDescription], list[Transcript]]:
+    """Unit of work: classic augmentation of a group's training transcripts, filtered."""
     per = math.ceil(max(config.ratios))
     options = {"seed": config.protocol.seed, **config.classic}
     records = classic_augmentation.classic_augment(
-        list(group.train), classic_augmentation.ClassicConfig(**options), per_transcript=per)
-    keep(config, group, "classic", records, extractor)
+        list(train), classic_augmentation.ClassicConfig(**options), per_transcript=per)
+    return judge(config, run_dir, key, train, "classic", records, extractor)
 
 
-def keep(config: BenchmarkConfig, group: Group, condition: str, records: list[SyntheticDescription],
-         extractor: MarkerExtractor) -> None:
-    """Filters (every verdict recorded), then keeps the passing records in record order."""
+def judge(config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus, condition: str,
+          records: list[SyntheticDescription],
+          extractor: MarkerExtractor | None) -> tuple[list[SyntheticDescription], list[Transcript]]:
+    """Filters (every verdict recorded, also in ``<condition>.filtered.jsonl``); returns all
+    records with their verdicts and the passing ones as transcripts, in record order."""
+    extractor = extractor or MarkerExtractor(cache_dir=run_dir / "cache")  # on a worker: its own
     filter_config = synthetic_filters.FilterConfig(**config.filters)
-    judged = synthetic_filters.apply_filters(records, config=filter_config, training=list(group.train),
+    judged = synthetic_filters.apply_filters(records, config=filter_config, training=list(train),
                                              extractor=extractor)
     require = filter_config.require
     if condition == "classic":
         require = classic_augmentation.selection_require(require)
     passed = synthetic_filters.select(judged, require)
-    group.records[condition] = judged
-    group.synthetic[condition] = [r.to_transcript(condition=condition) for r in passed]
-    write_records(Path(config.run_dir()) / "synthetic" / group.key / f"{condition}.filtered.jsonl", judged)
-    logger.info("group %s %s: %d of %d synthetic records pass the filters", group.key, condition,
-                len(passed), len(judged))
+    write_records(run_dir / "synthetic" / key / f"{condition}.filtered.jsonl", judged)
+    logger.info("group %s %s: %d of %d synthetic records pass the filters", key, condition, len(passed), len(judged))
+    return judged, [r.to_transcript(condition=condition) for r in passed]
 
 
-def extras_for(group: Group, condition: str, ratio: float) -> list[Transcript]:
-    """The first ratio x n_real records per class: nested sets across ratios.
+Short = list[tuple[str, int, int]]  # (style, available, wanted) for each style that fell short
+
+
+def pool_of(group: Group, condition: str) -> list[Transcript]:
+    """What a condition draws its extras from: passing records, or the reserve for the controls."""
+    return group.reserve if condition in CONTROLS else group.synthetic.get(condition, [])
+
+
+def draw_extras(train: Corpus, pool: list[Transcript], condition: str, ratio: float) -> tuple[list[Transcript], Short]:
+    """The first ratio x n_real records per class of the pool: nested sets across ratios.
 
     Synthetic conditions draw passing records in record order; the controls draw the
     group's reserve (`real` as labelled, `flipped` with the other label).
     """
     if condition == "none":
-        return []
+        return [], []
     control = condition in CONTROLS
-    pool = group.reserve if control else group.synthetic.get(condition, [])
     out: list[Transcript] = []
-    for style, n in needed(group.train, ratio).items():
+    short: Short = []
+    for style, n in needed(train, ratio).items():
         of_style = [t for t in pool if t.label == STYLE_LABEL[style]]
-        if len(of_style) < n and (condition, ratio, style) not in group.short:
-            group.short.add((condition, ratio, style))  # once, not once per seed and fold
-            what = "reserve transcripts are" if control else "records pass the filters"
-            logger.warning("group %s %s x%g: %d %s %s, %d wanted", group.key, condition, ratio, len(of_style),
-                           style, what, n)
+        if len(of_style) < n:
+            short.append((style, len(of_style), n))
         out += [_as_control(t, condition) for t in of_style[:n]] if control else of_style[:n]
-    return out
+    return out, short
+
+
+def warn_short(group: Group, condition: str, ratio: float, short: Short) -> None:
+    for style, have, n in short:
+        if (condition, ratio, style) not in group.short:
+            group.short.add((condition, ratio, style))  # once, not once per seed and fold
+            what = "reserve transcripts are" if condition in CONTROLS else "records pass the filters"
+            logger.warning("group %s %s x%g: %d %s %s, %d wanted", group.key, condition, ratio, have, style, what, n)
+
+
+def extras_for(group: Group, condition: str, ratio: float) -> list[Transcript]:
+    """The extras a cell of this group, condition and ratio trains on (see :func:`draw_extras`)."""
+    extras, short = draw_extras(group.train, pool_of(group, condition), condition, ratio)
+    warn_short(group, condition, ratio, short)
+    return extras
 
 
 def _as_control(transcript: Transcript, condition: str) -> Transcript:
@@ -376,20 +409,31 @@ def cells(config: BenchmarkConfig, folds: list[cv.Fold]) -> list[tuple[str, str,
     return out
 
 
-def score_cell(config: BenchmarkConfig, corpus: Corpus, group: Group, classifier: str, condition: str,
-               ratio: float, fold: cv.Fold) -> dict[str, Any]:
-    result = cv.evaluate_folds(
-        corpus, [fold], classifier, config.classifier_options.get(classifier),
-        extra_train=lambda train: extras_for(group, condition, ratio),
-    )
+def score_cell(config: BenchmarkConfig, corpus: Corpus, train: Corpus, pool: list[Transcript], classifier: str,
+               condition: str, ratio: float, fold: cv.Fold) -> tuple[dict[str, Any], pd.DataFrame, Short]:
+    """Unit of work: one classifier cell. Returns its score row, its out-of-fold predictions and
+    the styles whose extras fell short; it writes nothing (the driver keeps the state files)."""
+    short: Short = []
+
+    def extras(_fold_train: Corpus) -> list[Transcript]:
+        drawn, short[:] = draw_extras(train, pool, condition, ratio)
+        return drawn
+
+    result = cv.evaluate_folds(corpus, [fold], classifier, config.classifier_options.get(classifier),
+                               extra_train=extras)
     row = result.rows[0].as_dict()
-    wanted = 0 if condition == "none" else sum(needed(group.train, ratio).values())
+    wanted = 0 if condition == "none" else sum(needed(train, ratio).values())
     keys = {"classifier": classifier, "condition": condition, "ratio": ratio}
-    # Written before the cell's score, so a cell with a score always has its predictions.
     predictions = result.predictions_frame().assign(**keys, config_digest=config.digest())
-    path = Path(config.run_dir()) / PREDICTIONS
+    return {**keys, **row, "n_wanted": wanted}, predictions, short
+
+
+def record_cell(run_dir: Path, row: dict[str, Any], predictions: pd.DataFrame) -> None:
+    """A finished cell into the state files: predictions first, so a cell with a score always has them."""
+    path = run_dir / PREDICTIONS
     predictions.to_csv(path, mode="a", header=not path.exists(), index=False)
-    return {**keys, **row, "n_wanted": wanted}
+    scores_path = run_dir / "scores.csv"
+    pd.DataFrame([row]).to_csv(scores_path, mode="a", header=not scores_path.exists(), index=False)
 
 
 def load_predictions(path: Path, config_digest: str) -> pd.DataFrame:
@@ -411,6 +455,16 @@ def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
     return scores
 
 
+def in_cell_order(frame: pd.DataFrame, order: dict[tuple, int]) -> pd.DataFrame:
+    """Rows in the order of the cells, stable within a cell: the order the local executor writes
+    them in; Ray writes them as they finish, and the table keeps the order it reads."""
+    rank = [order.get(key, len(order))
+            for key in frame[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False, name=None)]
+    if all(a <= b for a, b in zip(rank, rank[1:])):
+        return frame
+    return frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+
+
 # -- the run -----------------------------------------------------------------------------------
 
 
@@ -430,7 +484,10 @@ class Stopwatch:
 def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int], None] | None = None,
                   tracking_uri: str | None = None) -> BenchmarkResult:
     """Runs (or resumes) the whole protocol and returns scores, the summary table and the report."""
+    import mlflow
+
     from eval import tracking_layout
+    from eval.executors import executor
 
     clock = Stopwatch()
     run_dir = Path(config.run_dir())
@@ -444,58 +501,105 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     with tracking_layout.benchmark_run(config, corpus, run_dir, simulated=simulated,
                                        tracking_uri=tracking_uri) as run_id:
         log_read_report(read, run_id)
-        scores, table, quality, report = _run(config, corpus, folds, groups, run_dir, clock,
-                                              progress or (lambda stage, done, total: None), simulated)
+        with executor(config.executor, run_id=run_id, tracking_uri=mlflow.get_tracking_uri()) as ex:
+            scores, table, quality, report = _run(config, corpus, folds, groups, run_dir, clock,
+                                                  progress or (lambda stage, done, total: None), simulated, ex)
     return BenchmarkResult(scores, table, quality, run_id, report, clock.seconds)
 
 
 def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: dict[str, Group], run_dir: Path,
-         clock: Stopwatch, tell: Callable[[str, int, int], None],
-         simulated: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Path]:
-    """The stages, inside the parent MLflow run."""
+         clock: Stopwatch, tell: Callable[[str, int, int], None], simulated: bool,
+         ex: Executor) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Path]:
+    """The stages, inside the parent MLflow run: the work graph is submitted to the executor
+    ``ex`` whole, then its results are taken in the order of the stages (see eval/executors.py).
+    A stage's time is how long the driver waited for it after the one before."""
     from eval import tracking_layout
     from eval.analysis import summary_table
 
     extractor = MarkerExtractor(cache_dir=run_dir / "cache")
     logger.info("%d folds in %d training groups, %d transcripts", len(folds), len(groups), len(corpus))
+    x = config.executor
+    # Workers may start elsewhere than here: they get absolute paths (the same folder, on a
+    # filesystem every node mounts, for a cluster of several machines).
+    unit_dir = run_dir if ex.local else run_dir.resolve()
+    shared = ex.share(config)
+    trains = {key: ex.share(group.train) for key, group in groups.items()}
+    here_extractor = ex.here(extractor)
+
     trained = [c for c in ("sft", "dpo") if c in config.conditions]
-    if trained:
-        with clock.stage("generators"):
-            for i, group in enumerate(groups.values()):
-                tell("training generators", i, len(groups))
-                train_group_generators(config, group, run_dir)
-            tell("training generators", len(groups), len(groups))
-    if any(c in GENERATED for c in config.conditions):
-        with clock.stage("generation"):
-            generate_synthetic(config, groups, run_dir, extractor, tell)
+    adapters = {key: ex.submit(train_unit, shared, key, trains[key], unit_dir, kind="train", resources=x.train,
+                               gpu=True) for key in groups} if trained else {}
+    judged: dict[tuple[str, str], Any] = {}
+    pools: dict[tuple[str, str], Any] = {}
     if "classic" in config.conditions:
-        with clock.stage("classic"):
-            for group in groups.values():
-                classic_group(config, group, extractor)
-    tracking_layout.log_samples(groups)
+        for key in groups:
+            judged[(key, "classic")], pools[(key, "classic")] = ex.submit(
+                classic_unit, shared, unit_dir, key, trains[key], here_extractor,
+                kind="classic", resources=x.cell, returns=2)
+    for key, group in groups.items():
+        for condition in (c for c in config.conditions if c == "none" or c in CONTROLS):
+            pools[(key, condition)] = ex.share(pool_of(group, condition))
 
     scores_path = run_dir / "scores.csv"
     digest = config.digest()
-    scores = load_scores(scores_path, digest)
-    done = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
     todo = cells(config, folds)
     step_of = {(fold.seed, fold.fold): i for i, fold in enumerate(folds)}
-    with clock.stage("classifiers"):
-        for i, (classifier, condition, ratio, fold) in enumerate(todo):
-            tell("classifying", i, len(todo))
-            if (classifier, condition, float(ratio), fold.seed, fold.fold) in done:
+    shared_corpus = ex.share(corpus)
+
+    def submit_cells() -> list:
+        """(cell, its result) for the cells not scored yet, in table order."""
+        scores = load_scores(scores_path, digest)
+        done_cells = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
+        submitted = []
+        for classifier, condition, ratio, fold in todo:
+            if (classifier, condition, float(ratio), fold.seed, fold.fold) in done_cells:
                 continue
-            group = groups[group_key(fold.train_speakers)]
-            row = score_cell(config, corpus, group, classifier, condition, ratio, fold)
+            key = group_key(fold.train_speakers)
+            submitted.append(((classifier, condition, ratio, fold), ex.submit(
+                score_cell, shared, shared_corpus, trains[key], pools[(key, condition)], classifier, condition,
+                ratio, fold, kind="cell", resources=x.cell, gpu=classifier == "bert")))
+        return submitted
+
+
+    if adapters:
+        with clock.stage("generators"):
+            for i, (key, ref) in enumerate(adapters.items()):
+                tell("training generators", i, len(groups))
+                groups[key].adapters = ex.get(ref)
+            tell("training generators", len(groups), len(groups))
+    if any(c in GENERATED for c in config.conditions):
+        # On the driver under either executor: the top-up rounds decide each round's size from
+        # the filters' verdicts on the round before (vLLM itself batches a round's requests).
+        with clock.stage("generation"):
+            generate_synthetic(config, groups, run_dir, extractor, tell)
+        for key, group in groups.items():
+            for condition in (c for c in config.conditions if c in GENERATED):
+                pools[(key, condition)] = ex.share(group.synthetic[condition])
+    if "classic" in config.conditions:
+        with clock.stage("classic"):
+            for key, group in groups.items():
+                group.records["classic"] = ex.get(judged[(key, "classic")])
+                group.synthetic["classic"] = ex.get(pools[(key, "classic")])
+    tracking_layout.log_samples(groups)
+
+    submitted = submit_cells()
+    with clock.stage("classifiers"):
+        finished = len(todo) - len(submitted)
+        tell("classifying", finished, len(todo))
+        for i, (row, predictions, short) in ex.as_completed([ref for _, ref in submitted]):
+            (classifier, condition, ratio, fold) = submitted[i][0]
+            warn_short(groups[group_key(fold.train_speakers)], condition, ratio, short)
             row["config_digest"] = digest
-            pd.DataFrame([row]).to_csv(scores_path, mode="a", header=not scores_path.exists(), index=False)
+            record_cell(run_dir, row, predictions)
             tracking_layout.log_cell(row, step_of[(fold.seed, fold.fold)])
-        tell("classifying", len(todo), len(todo))
-    scores = load_scores(scores_path, digest)
+            finished += 1
+            tell("classifying", finished, len(todo))
+    order = {(c, condition, float(r), fold.seed, fold.fold): i for i, (c, condition, r, fold) in enumerate(todo)}
+    scores = in_cell_order(load_scores(scores_path, digest), order)
 
     with clock.stage("report"):
         table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
-                              predictions=load_predictions(run_dir / PREDICTIONS, digest))
+                              predictions=in_cell_order(load_predictions(run_dir / PREDICTIONS, digest), order))
         quality, marker_frame, quality_report = quality_table(
             corpus, groups, config.conditions, extractor, synthetic_filters.FilterConfig(**config.filters),
             seed=config.protocol.seed)

@@ -25,6 +25,10 @@ def benchmark(
     config: Annotated[str, typer.Option(help="A shipped profile (demo, full, tiny) or a YAML file.")] = "demo",
     corpus: Annotated[Path | None, typer.Option(help="Override the config's corpus.")] = None,
     output_dir: Annotated[Path | None, typer.Option(help="Override where runs/<name>/ state goes.")] = None,
+    executor: Annotated[str | None, typer.Option(
+        help="local (one process) or ray (Ray tasks); overrides the config's executor.kind.")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster for --executor ray: auto, ray://host:10001; default: start a local cluster.")] = None,
     skip_bad: SkipBadOpt = False,
     report: ReportOpt = None,
     visits: VisitsOpt = Visits.all,
@@ -34,7 +38,8 @@ def benchmark(
     from eval.benchmark import run_benchmark
     from eval.config import load_config
 
-    settings = load_config(config, corpus=corpus, output_dir=output_dir)
+    settings = load_config(config, corpus=corpus, output_dir=output_dir,
+                           executor=executor_override(config, executor, address))
     settings = settings.model_copy(update={"reading": with_flags(settings.reading, skip_bad, report, visits)})
     log_path = Path(settings.run_dir()) / "logs" / f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}.log"
     console.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.describe()}; "
@@ -55,6 +60,7 @@ def benchmark(
         except KeyboardInterrupt:
             again = ["cookiebench", "benchmark", "--config", str(config)]
             again += [f"--corpus={corpus}"] * (corpus is not None) + [f"--output-dir={output_dir}"] * (output_dir is not None)
+            again += [f"--executor={executor}"] * (executor is not None) + [f"--address={address}"] * (address is not None)
             again += ["--skip-bad"] * skip_bad + [f"--report={report}"] * (report is not None) + [f"--visits={visits.value}"] * (visits != Visits.all)
             console.print(f"[yellow]interrupted; finished work is kept in {settings.run_dir()}. Resume with:[/yellow] "
                           f"{shlex.join(again)}")
@@ -77,3 +83,13 @@ def benchmark(
     local = url.startswith("http://127.0.0.1:5000/")
     console.print(f"MLflow run of this benchmark (table, ΔF1 chart, samples): {url}"
                   + ("  (start the UI with `make ui`)" if local else ""))
+
+
+def executor_override(config: str, kind: str | None, address: str | None) -> dict | None:
+    """The config's executor section with the command line's choices on top (checked on load)."""
+    if kind is None and address is None:
+        return None
+    from eval.config import load_config
+
+    current = load_config(config).executor.model_dump(exclude_unset=True)
+    return {**current, **({"kind": kind} if kind else {}), **({"address": address} if address else {})}

@@ -94,6 +94,36 @@ class TrackingConfig(_Strict):
                                                    "System metrics tab.")
 
 
+class TaskResources(_Strict):
+    """What one Ray task of a kind asks the cluster for (Ray schedules on these, it does not enforce them)."""
+
+    num_cpus: float = Field(1, gt=0)
+    num_gpus: float | None = Field(None, ge=0, description="None: 1 when the cluster has a GPU (training, generation "
+                                                             "and BERT cells), else 0.")
+    memory_gb: float | None = Field(None, gt=0, description="Memory to reserve on the worker's node; none: no reservation.")
+
+
+class ExecutorConfig(_Strict):
+    """Where the units of work run: here in one process (``local``), or as Ray tasks (``ray``).
+
+    Not part of the config digest: the same benchmark resumes under either executor.
+    """
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = Field(None, description="Ray cluster: `auto` (the one `ray start` runs here), "
+                                                  "`ray://host:10001`; none: start a local cluster.")
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of a local cluster started here; default: all.")
+    max_retries: int = Field(3, ge=0, description="Times Ray reruns a task whose worker died.")
+    train: TaskResources = TaskResources(num_cpus=1, memory_gb=4)
+    cell: TaskResources = TaskResources(num_cpus=1, memory_gb=1)
+
+    @model_validator(mode="after")
+    def _address_needs_ray(self) -> ExecutorConfig:
+        if self.address and self.kind != "ray":
+            raise ValueError("an address is a Ray cluster's: set kind: ray or drop the address")
+        return self
+
+
 class BenchmarkConfig(_Strict):
     name: str = Field(..., min_length=1)
     corpus: Path | None = Field(None, description="Corpus path; default: the simulated cohort.")
@@ -108,6 +138,7 @@ class BenchmarkConfig(_Strict):
     classic: dict[str, Any] = Field(default_factory=dict, description="augment.classic options.")
     filters: dict[str, Any] = Field(default_factory=dict, description="augment.filters options.")
     tracking: TrackingConfig = TrackingConfig()
+    executor: ExecutorConfig = ExecutorConfig()
     output_dir: Path | None = Field(None, description="Where synthetic data, adapters and state go; default runs/<name>.")
 
     @field_validator("conditions")
@@ -150,7 +181,8 @@ class BenchmarkConfig(_Strict):
         return self.output_dir or Path("runs") / self.name
 
     def digest(self) -> str:
-        return digest(self.model_dump(mode="json"), 12)
+        # Where the work runs does not change what it computes: a run resumes under either executor.
+        return digest(self.model_dump(mode="json", exclude={"executor"}), 12)
 
 
 def profiles() -> dict[str, Path]:

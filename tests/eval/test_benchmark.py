@@ -28,7 +28,7 @@ from augment import train as generator_training
 from detect import cv
 from detect.metrics import binary_metrics
 from detect.readers import load_corpus
-from eval.benchmark import PREDICTIONS, group_key, load_predictions, plan, run_benchmark
+from eval.benchmark import PREDICTIONS, SCORE_KEYS, group_key, load_predictions, plan, run_benchmark
 from eval.config import load_config
 
 pytestmark = pytest.mark.slow
@@ -351,3 +351,116 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
     for p in alive:
         p.kill()
     assert alive == [], "vLLM processes outlived the benchmark"
+
+
+# -- the Ray executor: the same graph as Ray tasks on a local cluster ---------------------------
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A 2-CPU Ray cluster on this machine for this module; its workers see the fault hook's path.
+
+    (Ray binds its node to the machine's own address even when asked for 127.0.0.1:
+    ``ray._private.services.resolve_ip_for_localhost``.)
+    """
+    import ray
+
+    from eval.executors import FAULT_ENV
+
+    fault = tmp_path_factory.mktemp("fault") / "kill-one-cell"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(FAULT_ENV, str(fault))  # before the cluster starts: its workers inherit it
+        ray.init(num_cpus=2, include_dashboard=False)
+        try:
+            yield fault
+        finally:
+            ray.shutdown()
+
+
+def _on_ray(benchmark_run, tmp_path, **update):
+    """The tiny benchmark's config on the Ray executor, in a copy of its state folder without its
+    scores: adapters and generation files are cached, so the run trains and generates nothing new
+    and scores every cell again."""
+    from eval.config import ExecutorConfig
+
+    config = benchmark_run["config"]
+    run_dir = tmp_path / "run"
+    shutil.copytree(config.run_dir(), run_dir,
+                    ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS, "mlflow-run.json", "report"))
+    return config.model_copy(update={"output_dir": run_dir, "executor": ExecutorConfig(kind="ray"), **update})
+
+
+def _sorted(frame, keys):
+    return frame.drop(columns="config_digest").sort_values(keys).reset_index(drop=True)
+
+
+@pytest.mark.timeout(600)
+def test_the_ray_executor_writes_the_scores_the_local_executor_wrote(benchmark_run, ray_cluster, tmp_path):
+    config = _on_ray(benchmark_run, tmp_path)
+    local = benchmark_run["result"]
+    result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    pd.testing.assert_frame_equal(_sorted(result.scores, SCORE_KEYS), _sorted(local.scores, SCORE_KEYS))
+    pd.testing.assert_frame_equal(result.table, local.table)
+    keys = [*SCORE_KEYS, "id"]
+    predictions = [_sorted(load_predictions(Path(c.run_dir()) / PREDICTIONS, c.digest()), keys)
+                   for c in (config, benchmark_run["config"])]
+    pd.testing.assert_frame_equal(*predictions)
+    assert {"generators", "generation", "classic", "classifiers"} <= set(result.timings)
+
+
+@pytest.mark.timeout(300)
+def test_a_ray_worker_killed_in_a_cell_is_retried_and_nothing_is_lost_or_duplicated(benchmark_run, ray_cluster,
+                                                                                    tmp_path):
+    config = _on_ray(benchmark_run, tmp_path, conditions=("none", "classic"))
+    ray_cluster.touch()  # armed: the first cell to finish kills its worker before its result is returned
+    result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    assert not ray_cluster.exists(), "no worker was killed"
+    scores = pd.read_csv(Path(config.run_dir()) / "scores.csv")
+    assert len(scores) == len(benchmark_run["folds"]) * 2 and not scores.duplicated(SCORE_KEYS).any()
+    predictions = pd.read_csv(Path(config.run_dir()) / PREDICTIONS)
+    assert not predictions.duplicated([*SCORE_KEYS, "id"]).any()
+    assert len(predictions) == scores.n_test.sum()
+    local = benchmark_run["result"].scores
+    pd.testing.assert_frame_equal(_sorted(result.scores, SCORE_KEYS),
+                                  _sorted(local[local.condition.isin(config.conditions)], SCORE_KEYS))
+
+
+@pytest.mark.timeout(300)
+def test_ray_workers_log_to_a_tracking_server_named_by_mlflow_tracking_uri(benchmark_run, ray_cluster, tmp_path,
+                                                                         monkeypatch):
+    from mlflow.tracking import MlflowClient
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path}/server.db",
+         "--serve-artifacts", "--artifacts-destination", str(tmp_path / "served"), "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        uri = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{uri}/health", timeout=2).read() == b"OK":
+                    break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail("mlflow server did not come up within 120 s")
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        config = _on_ray(benchmark_run, tmp_path, conditions=("none", "classic"))
+        result = run_benchmark(config)
+        client = MlflowClient(uri)
+        run = client.get_run(result.run_id)
+        assert run.info.status == "FINISHED"
+        # each cell task logged its wall time from its worker, which knew the server from the variable
+        assert len(client.get_metric_history(result.run_id, "task_seconds/cell")) == len(result.scores)
+        assert len(client.get_metric_history(result.run_id, "task_seconds/classic")) == len(
+            {group_key(f.train_speakers) for f in benchmark_run["folds"]})
+        assert "report/report.html" in {a.path for a in client.list_artifacts(result.run_id, "report")}
+        assert list((tmp_path / "served").rglob("report.html")), "artifacts did not go through the server"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -49,6 +49,10 @@ def test_shipped_profiles_load(name):
          "my.yaml: classifier_options.bert: The 'long_text' parameter of BertDetector must be a str among"),
         ("name: x\nprotocol: {folds: 3\n", "my.yaml:3: not valid YAML"),
         ("- a list\n", "expected a mapping"),
+        ("name: x\nexecutor: {kind: spark}\n", "my.yaml: executor.kind: Input should be 'local' or 'ray'"),
+        ("name: x\nexecutor: {address: auto}\n", "my.yaml: executor: an address is a Ray cluster's: set kind: ray"),
+        ("name: x\nexecutor: {kind: ray, cell: {num_gpus: -1}}\n",
+         "my.yaml: executor.cell.num_gpus: Input should be greater than or equal to 0"),
     ],
 )
 def test_mistakes_are_one_line_naming_the_key(tmp_path, text, message):
@@ -67,3 +71,11 @@ def test_overrides_replace_top_level_keys(tmp_path):
     config = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\n"), corpus=str(tmp_path), output_dir=None)
     assert str(config.corpus) == str(tmp_path) and config.output_dir is None
     assert config.run_dir().as_posix() == "runs/x"
+
+
+def test_the_executor_is_not_part_of_the_digest(tmp_path):
+    """A benchmark started on one executor resumes on the other: same digest, same scores file."""
+    local = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\n"))
+    on_ray = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\nexecutor: {kind: ray, address: auto}\n"))
+    assert on_ray.executor.kind == "ray" and on_ray.digest() == local.digest()
+    assert load_config(write(tmp_path, "name: x\nclassifiers: [majority]\n")).digest() != local.digest()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 
 from eval.benchmark import generate_synthetic, plan, top_up
 from eval.config import BenchmarkConfig
