@@ -4,8 +4,10 @@
     cookiebench benchmark --config full --executor ray --address auto   # the cluster `ray start` runs
 
 The benchmark builds its work graph once (:func:`eval.benchmark._run`): it *submits* each unit
-(generator training per group, generation, filtering, each classifier cell) with the handles
-of the units it needs as arguments, then *gets* results in the order it consumes them. The two
+(generator training per group, classic augmentation per group, each classifier cell) with the
+handles of the units it needs as arguments, then *gets* results in the order it consumes them.
+Generation runs on the driver between the two, in rounds whose sizes follow from the filters'
+verdicts on the round before. The two
 executors differ only in when a unit runs:
 
 - :class:`LocalExecutor` runs a unit when its result is first asked for, in this process, so

@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -236,37 +238,43 @@ def _chromium_dom(url: str, profile) -> str:
     return subprocess.run([chromium, *flags, url], capture_output=True, text=True, timeout=120).stdout
 
 
+@contextmanager
+def mlflow_server(*store: str) -> Iterator[str]:
+    """A real `mlflow server` on a free loopback port; yields its URL once /health answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", *store, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=2).read() == b"OK":
+                    break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail("mlflow server did not come up within 120 s")
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def test_mlflow_ui_shows_the_benchmark_and_its_delta_f1_chart(benchmark_run, tmp_path):
     from mlflow.tracking import MlflowClient
 
     config, result, uri = benchmark_run["config"], benchmark_run["result"], benchmark_run["uri"]
     experiment_id = MlflowClient(tracking_uri=uri).get_experiment_by_name(config.experiment).experiment_id
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uri, "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{base}/health", timeout=2).read() == b"OK":
-                    break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail("the MLflow UI did not come up within 120 s")
+    with mlflow_server("--backend-store-uri", uri) as base:
         runs_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs", tmp_path / "a")
         assert f"benchmark-{config.name}" in runs_page
         chart_page = _chromium_dom(
             f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/delta_f1.png", tmp_path / "b")
         assert 'alt="report/delta_f1.png"' in chart_page
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def test_a_rerun_resumes_without_retraining_or_rescoring(benchmark_run):
@@ -430,25 +438,8 @@ def test_ray_workers_log_to_a_tracking_server_named_by_mlflow_tracking_uri(bench
                                                                          monkeypatch):
     from mlflow.tracking import MlflowClient
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path}/server.db",
-         "--serve-artifacts", "--artifacts-destination", str(tmp_path / "served"), "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        uri = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{uri}/health", timeout=2).read() == b"OK":
-                    break
-            except OSError:
-                time.sleep(1)
-        else:
-            pytest.fail("mlflow server did not come up within 120 s")
+    with mlflow_server("--backend-store-uri", f"sqlite:///{tmp_path}/server.db", "--serve-artifacts",
+                       "--artifacts-destination", str(tmp_path / "served")) as uri:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         config = _on_ray(benchmark_run, tmp_path, conditions=("none", "classic"))
         result = run_benchmark(config)
@@ -461,6 +452,3 @@ def test_ray_workers_log_to_a_tracking_server_named_by_mlflow_tracking_uri(bench
             {group_key(f.train_speakers) for f in benchmark_run["folds"]})
         assert "report/report.html" in {a.path for a in client.list_artifacts(result.run_id, "report")}
         assert list((tmp_path / "served").rglob("report.html")), "artifacts did not go through the server"
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
