@@ -106,7 +106,8 @@ class BertDetector(DetectorMixin):
     long_text : {"chunk", "truncate"}, default="chunk"
         chunk: mean-pool P(AD) over windows; truncate: first window only (logged).
     epochs : float, default=4.0
-        (finetune; the options below too, except class_weights and seed) Maximum passes over the training windows.
+        (finetune; so are the options below but eval_batch_size, class_weights and seed) Maximum
+        passes over the training windows.
     batch_size : int, default=16
         Windows per optimisation step.
     eval_batch_size : int, default=32
