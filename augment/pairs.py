@@ -227,9 +227,8 @@ def build_pairs(
         candidates += _degraded_candidates(by_style["hc"], config, rng)
     if "generated" in config.strategies:
         candidates += _generated_candidates(by_style, samples or {}, config, rng)
-    # last, so that adding it leaves the other strategies' draws (and pairs) as they were
-    if "broken" in config.strategies:
-        candidates += _broken_candidates(by_style, samples or {}, config, rng)
+    if "broken" in config.strategies:  # its own draws: adding it leaves the other strategies' pairs as they were
+        candidates += _broken_candidates(by_style, samples or {}, config, random.Random(f"broken/{config.seed}"))
 
     # One marker pass over every distinct text: the extractor batches and caches.
     texts = list(dict.fromkeys([*(real_verbatim(t) for t in transcripts), *(c.chosen for c in candidates),

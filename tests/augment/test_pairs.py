@@ -202,6 +202,14 @@ def test_broken_pairs_are_seeded(train_slice, extractor):
     assert offtopic(text, seed=1) == offtopic(text, seed=1) != offtopic(text, seed=2)
 
 
+def test_adding_broken_leaves_the_other_pairs_alone(train_slice, extractor):
+    config = dict(max_pairs_per_strategy=3, seed=2)
+    without = build_pairs(train_slice, PairConfig(strategies=("real", "degraded"), **config), extractor=extractor).pairs
+    with_broken = build_pairs(train_slice, PairConfig(strategies=("real", "degraded", "broken"), **config),
+                              extractor=extractor).pairs
+    assert [p for p in with_broken if p.strategy != "broken"] == without
+
+
 def test_broken_pairs_take_the_samples_the_filters_reject(train_slice, extractor):
     looping = "the boy is on the stool " * 12
     drifting = " ".join(OFFTOPIC_SENTENCES[:6])
