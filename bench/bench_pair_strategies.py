@@ -14,6 +14,13 @@ The table gives each DPO generator's mean minus the SFT generator's, per style, 
 bootstrap interval of that difference (descriptions resampled within each generator): an
 interval that excludes 0 is movement, one that straddles it is noise at this scale.
 
+Scale: the defaults are the demo's generator settings (``eval/profiles/demo.yaml``) with DPO at
+half the demo's batch and twice its learning rate, 24 descriptions per style and generator,
+one torch thread. On 2 CPU cores shared with other jobs (load 4-11): SFT about 11 minutes
+(two threads; cached on a rerun), each DPO adapter about 3, each generator's 48 descriptions
+about 4 to 5 (a vLLM start each), so about 45 minutes in all. At this scale DPO moves the
+output little: read a cell as movement only when its interval excludes 0.
+
 Run::
 
     python -m bench pair_strategies
@@ -79,11 +86,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max-pairs", type=int, default=8, help="pairs kept per (style, strategy), as in the demo")
     parser.add_argument("--samples", type=int, default=4, help="SFT samples per style for 'generated' and 'broken'")
     parser.add_argument("--max-tokens", type=int, default=128, help="tokens per generated description (the demo's)")
+    # 1 by default: on a shared CPU two OpenMP threads mostly wait for each other (as in bench_dpo)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for training and HF sampling")
     parser.add_argument("--work", type=Path, default=Path("runs") / "bench-pair-strategies")
     parser.add_argument("--out", type=Path, default=OUT)
     # `python -m bench` calls main() with its own argv in sys.argv: parse only what is passed here
     args = parser.parse_args(argv or [])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+
+    torch.set_num_threads(args.threads)
 
     from augment.adapters import base_model_identity, load_adapter
     from augment.base_model import resolve_base_model
@@ -179,7 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
     settings = {"n_per_style": args.n, "sft_steps": args.sft_steps, "dpo_steps": args.dpo_steps,
                 "dpo_batch": dpo_args.per_device_train_batch_size, "max_pairs_per_strategy": args.max_pairs,
                 "sft_samples_per_style": args.samples, "max_tokens": args.max_tokens, "mode": mode,
-                "train_transcripts": len(train), "sft_lr": 4.0e-4, "dpo_lr": args.dpo_lr}
+                "threads": args.threads, "train_transcripts": len(train), "sft_lr": 4.0e-4, "dpo_lr": args.dpo_lr}
     result = {"benchmark": "pair_strategies", "settings": settings, "seconds": seconds, "pairs": pair_summaries,
               "table": table, "cpu_count": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
               "python": platform.python_version()}
