@@ -1,7 +1,7 @@
 """Command groups of :mod:`augment`: ``cookiebench models ...``, ``cookiebench augment ...`` and ``cookiebench serve``.
 
     cookiebench models prepare [--force]
-    cookiebench augment pairs --out pairs.jsonl [--strategies real,degraded] [--style both]
+    cookiebench augment pairs --out pairs.jsonl [--strategies real,degraded,broken] [--style both]
     cookiebench augment train --style ad|hc|both --mode separate|conditional --out runs/generators
     cookiebench serve --adapters runs/generators                  # base, ad, hc on 127.0.0.1:8000
     cookiebench augment generate --endpoint http://127.0.0.1:8000/v1 --style ad --n 200 --out synth-ad.jsonl
@@ -99,8 +99,8 @@ def pairs(
     split: Annotated[str, typer.Option(help="Which transcripts to use: train, test or all. Never pair test speakers you evaluate on.")] = "train",
     style: Annotated[StyleChoice, typer.Option(help="Target style(s) of the pairs.")] = StyleChoice.both,
     mode: Annotated[ModeChoice, typer.Option(help="Prompt mode: separate (one adapter per style) or conditional.")] = ModeChoice.separate,
-    strategies: Annotated[str, typer.Option(help="Comma-separated: real, degraded, generated.")] = "real,degraded",
-    samples: Annotated[Path | None, typer.Option(help="SFT samples JSONL ({style, text} lines), needed by 'generated'.")] = None,
+    strategies: Annotated[str, typer.Option(help="Comma-separated: real, degraded, generated, broken.")] = "real,degraded,broken",
+    samples: Annotated[Path | None, typer.Option(help="SFT samples JSONL ({style, text} lines), needed by 'generated', used by 'broken'.")] = None,
     min_margin: Annotated[float, typer.Option(help="Drop pairs whose style-axis margin is below this.")] = 0.2,
     intensity: Annotated[float, typer.Option(help="Degradation intensity, 0 to 1.")] = 0.6,
     rejected_per_chosen: Annotated[int, typer.Option(help="Real pairing: other-style texts per chosen text.")] = 2,
@@ -127,13 +127,13 @@ def pairs(
     write_pairs(out, result.pairs, result.summary)
 
     table = Table(title=f"{len(result.pairs)} pairs -> {out}")
-    for column in ("style/strategy", "pairs", "dropped (margin)", "mean margin", "Δ IU coverage", "Δ words",
+    for column in ("style/strategy", "pairs", "dropped (margin/filter)", "mean margin", "Δ IU coverage", "Δ words",
                    "Δ pronoun ratio", "Δ disfluency"):
         table.add_column(column, justify="left" if column == "style/strategy" else "right")
     s = result.summary
-    for key in sorted(set(s.by_style_strategy) | set(s.dropped_margin)):
+    for key in sorted(set(s.by_style_strategy) | set(s.dropped_margin) | set(s.dropped_filter)):
         d = s.mean_deltas.get(key, {})
-        table.add_row(key, str(s.by_style_strategy.get(key, 0)), str(s.dropped_margin.get(key, 0)),
+        table.add_row(key, str(s.by_style_strategy.get(key, 0)), str(s.dropped_margin.get(key, 0) + s.dropped_filter.get(key, 0)),
                       f"{s.mean_margin.get(key, 0):.2f}", f"{d.get('iu_coverage', 0):+.3f}", f"{d.get('words', 0):+.1f}",
                       f"{d.get('pronoun_ratio', 0):+.3f}", f"{d.get('disfluency_rate', 0):+.3f}")
     Console().print(table)
@@ -161,7 +161,7 @@ def train(
     lora_alpha: Annotated[int, typer.Option(help="LoRA alpha.")] = 32,
     max_length: Annotated[int, typer.Option(help="Tokens per example (prompt + description).")] = 320,
     batch_size: Annotated[int, typer.Option(help="Examples (SFT) or pairs (DPO) per step.")] = 4,
-    strategies: Annotated[str, typer.Option(help="Pair strategies, comma-separated: real, degraded, generated.")] = "real,degraded,generated",
+    strategies: Annotated[str, typer.Option(help="Pair strategies, comma-separated: real, degraded, generated, broken.")] = "real,degraded,generated,broken",
     min_margin: Annotated[float, typer.Option(help="Drop pairs whose style-axis margin is below this.")] = 0.2,
     max_pairs: Annotated[int | None, typer.Option(help="Pairs kept per (style, strategy).")] = 24,
     min_transcripts: Annotated[int, typer.Option(help="Fewer transcripts of a style than this is an error.")] = 8,

@@ -124,14 +124,18 @@ def is_nonword(token: str) -> bool:
     return not _VOWEL.search(token) or bool(_TRIPLE.search(token)) or len(token) > 20
 
 
+def repeated_ngram_share(text: str, n: int = 3) -> float:
+    """Share of word ``n``-grams that repeat an earlier one: the loop measure of ``garbage``."""
+    grams = _ngrams(words(text), n)
+    return (len(grams) - len(set(grams))) / len(grams) if grams else 0.0
+
+
 def garbage_verdict(text: str, config: FilterConfig) -> Verdict:
     raw_tokens = text.split()
     tokens = words(text)
     if not tokens:
         return Verdict(passed=False, score=1.0, detail="no words")
-    grams = _ngrams(tokens, config.loop_ngram)
-    repeated = len(grams) - len(set(grams)) if grams else 0
-    share = repeated / len(grams) if grams else 0.0
+    share = repeated_ngram_share(text, config.loop_ngram)
     run, longest = 1, 1
     for a, b in zip(tokens, tokens[1:]):
         run = run + 1 if a == b else 1

@@ -1,6 +1,6 @@
 """Preference pairs for DPO: what to prefer, built only from the transcripts given.
 
-Three strategies, selectable and combinable (:class:`PairConfig` ``strategies``):
+Four strategies, selectable and combinable (:class:`PairConfig` ``strategies``):
 
 ``real``
     Same prompt; chosen is a real transcript of the target style, rejected one of the
@@ -11,11 +11,33 @@ Three strategies, selectable and combinable (:class:`PairConfig` ``strategies``)
 ``generated``
     The SFT model's own samples, rejected against a real text of the target style when
     they are further from that style than it is.
+``broken``
+    Chosen is a real transcript of the target style, rejected a broken version of it
+    (:mod:`augment.corrupt`): the same text looping on its last clause, or the same length
+    of talk off the picture; and, when SFT samples are given, those of the style's samples
+    that fail the ``garbage`` or ``on_topic`` filter. The pair is kept only when the project's
+    own filters (:mod:`augment.filters`) pass the chosen text and fail the rejected one.
 
 How far a text is from a style is measured on the :class:`~augment.style_axis.StyleAxis`
 fitted to the given transcripts (positive is AD-like). A pair's margin is how much
 further toward the target style the chosen text lies than the rejected one; pairs under
 ``min_margin`` are dropped and counted, as are exact duplicates.
+
+``broken`` pairs are about staying on the picture and not looping, not about style, so
+the style axis cannot judge them (an off-topic text can lie on either side of it). Their
+margin (``margin_kind`` ``"filter"``) is the gain, chosen over rejected, in the score of
+the filter the rejected text fails: the drop in the share of repeated word 3-grams for a
+loop, the gain in information-unit coverage for a drift; both are fractions in [0, 1].
+Pairs whose filters do not come out as intended are dropped and counted
+(``dropped_filter``).
+
+``broken`` serves AD as well as HC. AD speech repeats words and phrases and leaves the
+picture now and then, so a loop or drift penalty must not teach the AD style to be fluent
+or exhaustive. It does not: the broken text is made from the chosen AD transcript itself
+(its fillers, repetitions and vague words stay; a drift keeps its filler rate), and it goes
+far past anything real AD speech does (every AD transcript of the simulated cohort passes
+both filters: its least IU coverage is about 0.2, twice the on_topic floor), so what the
+pair separates is a degenerate loop or a text with no picture in it, nothing between.
 
 Markers are always computed from the verbatim rendering (what generators write), via
 :func:`detect.markers.verbatim_markers`, so real, degraded and generated texts are
@@ -38,7 +60,9 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass as config_dataclass
 
+from augment.corrupt import CORRUPTIONS
 from augment.degrade import DegradeConfig, degrade
+from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict, repeated_ngram_share
 from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, task_messages
 from augment.style_axis import STYLE_MARKERS, StyleAxis
 from detect.errors import CorpusError, UserError
@@ -49,7 +73,7 @@ from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
 
-Strategy = Literal["real", "degraded", "generated"]
+Strategy = Literal["real", "degraded", "generated", "broken"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 
@@ -69,6 +93,7 @@ class MarkerDeltas(BaseModel):
     words: float
     pronoun_ratio: float
     disfluency_rate: float
+    loop_share: float | None = Field(None, description="Share of repeated word 3-grams (None: a file from before it was recorded).")
 
 
 class PreferencePair(BaseModel):
@@ -86,7 +111,9 @@ class PreferencePair(BaseModel):
     chosen_source: str = Field(description="Transcript id, 'degraded:<id>' or 'sample:<n>'.")
     rejected_source: str
     deltas: MarkerDeltas
-    margin: float = Field(description="Style-axis distance, chosen minus rejected, toward the target style.")
+    margin: float = Field(description="Style-axis distance, chosen minus rejected, toward the target style; "
+                                      "for margin_kind 'filter', the gain in the failed filter's score.")
+    margin_kind: Literal["style_axis", "filter"] = "style_axis"
 
 
 class PairsSummary(BaseModel):
@@ -97,6 +124,8 @@ class PairsSummary(BaseModel):
     dropped_margin: dict[str, int]
     dropped_duplicates: int
     mean_margin: dict[str, float]
+    dropped_filter: dict[str, int] = Field(default_factory=dict, description="Broken pairs whose filters did not come out as intended.")
+    margin_kind: dict[str, str] = Field(default_factory=dict, description="What each group's margin measures.")
     mean_deltas: dict[str, dict[str, float]]
     transcripts: dict[str, int]
     data_digest: str
@@ -113,7 +142,8 @@ class PairConfig:
     """How pairs are built."""
 
     # what
-    strategies: tuple[Strategy, ...] = Field(("real", "degraded"), min_length=1, description="Any of real, degraded, generated.")
+    strategies: tuple[Strategy, ...] = Field(("real", "degraded", "broken"), min_length=1,
+                                             description="Any of real, degraded, generated, broken.")
     styles: tuple[Style, ...] = Field(("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
     mode: Mode = Field("separate", description="Prompt mode.")
     # how many
@@ -123,8 +153,10 @@ class PairConfig:
     # filtering
     min_margin: float = Field(0.2, description="Drop pairs whose style-axis margin is below this.")
     min_transcripts: int = Field(4, ge=1, description="Fewer transcripts of a style than this is an error.")
-    # degradation
+    # degradation and corruption
     degrade_intensity: float = Field(0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
+    corruptions: tuple[Literal["loop", "offtopic"], ...] = Field(
+        ("loop", "offtopic"), min_length=1, description="Broken pairs: the broken versions made, in turns over the chosen texts.")
     seed: int = Field(0, description="Seed for sampling and degradation.")
 
 
@@ -195,6 +227,8 @@ def build_pairs(
         candidates += _degraded_candidates(by_style["hc"], config, rng)
     if "generated" in config.strategies:
         candidates += _generated_candidates(by_style, samples or {}, config, rng)
+    if "broken" in config.strategies:  # its own draws: adding it leaves the other strategies' pairs as they were
+        candidates += _broken_candidates(by_style, samples or {}, config, random.Random(f"broken/{config.seed}"))
 
     # One marker pass over every distinct text: the extractor batches and caches.
     texts = list(dict.fromkeys([*(real_verbatim(t) for t in transcripts), *(c.chosen for c in candidates),
@@ -206,9 +240,11 @@ def build_pairs(
         frame.iloc[[texts.index(real_verbatim(t)) for t in by_style["hc"]]],
     )
 
+    filters = FilterConfig()
     pairs: list[PreferencePair] = []
     seen: set[str] = set()
     dropped_margin: Counter[str] = Counter()
+    dropped_filter: Counter[str] = Counter()
     duplicates = 0
     for c in candidates:
         key = f"{c.style}/{c.strategy}"
@@ -218,22 +254,30 @@ def build_pairs(
             duplicates += 1
             continue
         chosen_row, rejected_row = rows[c.chosen], rows[c.rejected]
-        margin = axis.toward(c.style, chosen_row, rejected_row)
-        if margin < config.min_margin:
-            dropped_margin[key] += 1
-            continue
+        if c.strategy == "broken":
+            margin = _filter_margin(c, chosen_row, rejected_row, filters)
+            if margin is None:
+                dropped_filter[key] += 1
+                continue
+        else:
+            margin = axis.toward(c.style, chosen_row, rejected_row)
+            if margin < config.min_margin:
+                dropped_margin[key] += 1
+                continue
         seen.add(pair_id)
-        deltas = MarkerDeltas(**{m: float(chosen_row[m] - rejected_row[m]) for m in STYLE_MARKERS})
+        deltas = MarkerDeltas(**{m: float(chosen_row[m] - rejected_row[m]) for m in STYLE_MARKERS},
+                              loop_share=repeated_ngram_share(c.chosen) - repeated_ngram_share(c.rejected))
         pairs.append(PreferencePair(
             id=pair_id, style=c.style, mode=config.mode, strategy=c.strategy, prompt=prompt,
             chosen=c.chosen, rejected=c.rejected, chosen_source=c.chosen_source,
             rejected_source=c.rejected_source, deltas=deltas, margin=round(margin, 6),
+            margin_kind="filter" if c.strategy == "broken" else "style_axis",
         ))
     pairs = _cap(pairs, config.max_pairs_per_strategy, rng)
     summary = summarize(pairs, dropped_margin=dropped_margin, dropped_duplicates=duplicates,
-                        transcripts=transcripts, config=config, axis=axis)
-    logger.info("built %d pairs (%s); dropped %d under the margin, %d duplicates", len(pairs),
-                summary.by_style_strategy, sum(dropped_margin.values()), duplicates)
+                        transcripts=transcripts, config=config, axis=axis, dropped_filter=dropped_filter)
+    logger.info("built %d pairs (%s); dropped %d under the margin, %d by the filters, %d duplicates", len(pairs),
+                summary.by_style_strategy, sum(dropped_margin.values()), sum(dropped_filter.values()), duplicates)
     return PairSet(pairs=pairs, summary=summary)
 
 
@@ -275,6 +319,45 @@ def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mappin
     return out
 
 
+def _broken_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
+                       config: PairConfig, rng: random.Random) -> list[_Candidate]:
+    """Each chosen transcript against its broken versions, and the style's SFT samples (the filters sort them later)."""
+    out = []
+    for style in config.styles:
+        chosen = list(by_style[style])
+        rng.shuffle(chosen)
+        if config.max_pairs_per_strategy is not None:  # enough to fill the cap; spares cover filter drops
+            chosen = chosen[:2 * config.max_pairs_per_strategy]
+        for i, t in enumerate(chosen):
+            # one broken version per transcript, the corruptions taking turns: as many pairs as 'degraded' makes
+            kind = config.corruptions[i % len(config.corruptions)]
+            original = real_verbatim(t)
+            try:
+                broken = CORRUPTIONS[kind](original, seed=rng.randrange(2**31)).text
+            except ValueError:  # too short to loop: nothing a generator would be punished for
+                continue
+            out.append(_Candidate(style, "broken", original, broken, t.id, f"{kind}:{t.id}"))
+        for i, sample in enumerate(samples.get(style, ())):
+            if sample.strip():
+                t = rng.choice(by_style[style])
+                out.append(_Candidate(style, "broken", real_verbatim(t), sample, t.id, f"sample:{style}:{i}"))
+    return out
+
+
+def _filter_margin(c: _Candidate, chosen_row: Any, rejected_row: Any, filters: FilterConfig) -> float | None:
+    """The gain in the score of the filter the rejected text fails, or None when the filters disagree with the pair."""
+    chosen_ok = garbage_verdict(c.chosen, filters).passed and on_topic_verdict(dict(chosen_row), filters).passed
+    if not chosen_ok:
+        return None
+    if not garbage_verdict(c.rejected, filters).passed:
+        gain = repeated_ngram_share(c.rejected, filters.loop_ngram) - repeated_ngram_share(c.chosen, filters.loop_ngram)
+    elif not on_topic_verdict(dict(rejected_row), filters).passed:
+        gain = float(chosen_row["iu_coverage"] - rejected_row["iu_coverage"])
+    else:
+        return None
+    return gain if gain > 0 else None
+
+
 def _cap(pairs: list[PreferencePair], cap: int | None, rng: random.Random) -> list[PreferencePair]:
     if cap is None:
         return pairs
@@ -290,7 +373,8 @@ def _cap(pairs: list[PreferencePair], cap: int | None, rng: random.Random) -> li
 
 def summarize(pairs: Sequence[PreferencePair], *, dropped_margin: Mapping[str, int] | None = None,
               dropped_duplicates: int = 0, transcripts: Sequence[Transcript] = (),
-              config: PairConfig | None = None, axis: StyleAxis | None = None) -> PairsSummary:
+              config: PairConfig | None = None, axis: StyleAxis | None = None,
+              dropped_filter: Mapping[str, int] | None = None) -> PairsSummary:
     groups: dict[str, list[PreferencePair]] = {}
     for p in pairs:
         groups.setdefault(f"{p.style}/{p.strategy}", []).append(p)
@@ -302,15 +386,22 @@ def summarize(pairs: Sequence[PreferencePair], *, dropped_margin: Mapping[str, i
         dropped_margin=dict(sorted((dropped_margin or {}).items())),
         dropped_duplicates=dropped_duplicates,
         mean_margin={k: round(sum(p.margin for p in v) / len(v), 4) for k, v in sorted(groups.items())},
-        mean_deltas={
-            k: {m: round(sum(getattr(p.deltas, m) for p in v) / len(v), 4) for m in STYLE_MARKERS}
-            for k, v in sorted(groups.items())
-        },
+        dropped_filter=dict(sorted((dropped_filter or {}).items())),
+        margin_kind={k: "+".join(sorted({p.margin_kind for p in v})) for k, v in sorted(groups.items())},
+        mean_deltas={k: _mean_deltas(v) for k, v in sorted(groups.items())},
         transcripts={s: sum(1 for t in transcripts if t.label == STYLE_LABEL[s]) for s in STYLES},
         data_digest=Corpus(transcripts).digest() if transcripts else "",
         config=json.loads(json.dumps(asdict(config))) if config else {},  # tuples -> lists, as read back
         axis={"weights": axis.weights(), "mean_ad": axis.mean_ad, "mean_hc": axis.mean_hc} if axis else {},
     )
+
+
+def _mean_deltas(pairs: Sequence[PreferencePair]) -> dict[str, float]:
+    out = {m: round(sum(getattr(p.deltas, m) for p in pairs) / len(pairs), 4) for m in STYLE_MARKERS}
+    loops = [p.deltas.loop_share for p in pairs if p.deltas.loop_share is not None]
+    if loops:
+        out["loop_share"] = round(sum(loops) / len(loops), 4)
+    return out
 
 
 # -- files ------------------------------------------------------------------------------------------

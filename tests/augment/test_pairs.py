@@ -8,7 +8,9 @@ import statistics
 import pytest
 from typer.testing import CliRunner
 
+from augment.corrupt import OFFTOPIC_SENTENCES, loop, offtopic
 from augment.degrade import DegradeConfig, degrade
+from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict
 from augment.pairs import (
     PairConfig,
     PairsError,
@@ -22,7 +24,7 @@ from augment.pairs import (
 from augment.prompts import task_messages
 from detect.chat import clean_verbatim
 from detect.errors import CorpusError
-from detect.markers import MarkerExtractor, verbatim_markers
+from detect.markers import MarkerExtractor, real_verbatim, verbatim_markers
 from detect.records import Label
 
 
@@ -151,6 +153,89 @@ def test_too_few_transcripts_is_a_clear_error(train_slice):
     ad_only_two = [t for t in train_slice if t.label == Label.HC] + [t for t in train_slice if t.label == Label.AD][:2]
     with pytest.raises(PairsError, match="only 2 AD transcripts"):
         build_pairs(ad_only_two, PairConfig())
+
+
+# -- broken pairs: loops and off-topic drift -------------------------------------------------------
+
+
+def _verdicts(texts, extractor):
+    """(garbage passed, on_topic passed) per text, with the project's default filters."""
+    frame = verbatim_markers(texts, extractor)
+    config = FilterConfig()
+    return [(garbage_verdict(t, config).passed, on_topic_verdict(dict(frame.iloc[i]), config).passed)
+            for i, t in enumerate(texts)]
+
+
+def test_broken_pairs_reject_what_the_filters_reject(train_slice, extractor):
+    result = build_pairs(train_slice, PairConfig(strategies=("broken",)), extractor=extractor)
+    pairs = result.pairs
+    assert {p.strategy for p in pairs} == {"broken"} and {p.style for p in pairs} == {"ad", "hc"}
+    assert {p.rejected_source.split(":")[0] for p in pairs} == {"loop", "offtopic"}
+    chosen = _verdicts([p.chosen for p in pairs], extractor)
+    rejected = _verdicts([p.rejected for p in pairs], extractor)
+    for p, (c_garbage, c_topic), (r_garbage, r_topic) in zip(pairs, chosen, rejected):
+        assert c_garbage and c_topic, p.chosen_source
+        # a loop fails the loop check, a drift the topic check
+        assert not r_garbage if p.rejected_source.startswith("loop:") else not r_topic, p.rejected_source
+        assert p.margin_kind == "filter" and 0 < p.margin <= 1
+    loops = [p for p in pairs if p.rejected_source.startswith("loop:")]
+    drifts = [p for p in pairs if p.rejected_source.startswith("offtopic:")]
+    assert all(p.deltas.loop_share < 0 for p in loops)
+    assert all(p.deltas.iu_coverage > 0 for p in drifts)
+    # the corruption keeps the length: the pair is not about saying more
+    assert abs(statistics.mean(p.deltas.words for p in pairs)) < 15
+    summary = result.summary
+    assert summary.margin_kind == {"ad/broken": "filter", "hc/broken": "filter"}
+    assert summary.mean_deltas["hc/broken"]["loop_share"] < 0
+
+
+def test_broken_pairs_are_seeded(train_slice, extractor):
+    config = PairConfig(strategies=("broken",), styles=("hc",), max_pairs_per_strategy=4, seed=5)
+    a = build_pairs(train_slice, config, extractor=extractor).pairs
+    b = build_pairs(train_slice, config, extractor=extractor).pairs
+    other = build_pairs(train_slice, PairConfig(strategies=("broken",), styles=("hc",), max_pairs_per_strategy=4,
+                                                seed=6), extractor=extractor).pairs
+    assert a == b and len(a) == 4
+    assert {p.rejected for p in a} != {p.rejected for p in other}
+    text = real_verbatim(train_slice[-1])
+    assert loop(text, seed=1) == loop(text, seed=1) != loop(text, seed=2)
+    assert offtopic(text, seed=1) == offtopic(text, seed=1) != offtopic(text, seed=2)
+
+
+def test_adding_broken_leaves_the_other_pairs_alone(train_slice, extractor):
+    config = dict(max_pairs_per_strategy=3, seed=2)
+    without = build_pairs(train_slice, PairConfig(strategies=("real", "degraded"), **config), extractor=extractor).pairs
+    with_broken = build_pairs(train_slice, PairConfig(strategies=("real", "degraded", "broken"), **config),
+                              extractor=extractor).pairs
+    assert [p for p in with_broken if p.strategy != "broken"] == without
+
+
+def test_broken_pairs_take_the_samples_the_filters_reject(train_slice, extractor):
+    looping = "the boy is on the stool " * 12
+    drifting = " ".join(OFFTOPIC_SENTENCES[:6])
+    fine = real_verbatim(train_slice[-1]) + " and that is all."
+    result = build_pairs(train_slice, PairConfig(strategies=("broken",), styles=("hc",), corruptions=("loop",)),
+                         samples={"hc": [looping, drifting, fine]}, extractor=extractor)
+    from_samples = {p.rejected for p in result.pairs if p.rejected_source.startswith("sample:hc:")}
+    assert looping.strip() in {t.strip() for t in from_samples} and drifting in from_samples
+    assert fine not in from_samples and result.summary.dropped_filter == {"hc/broken": 1}
+
+
+def test_offtopic_sentences_name_no_information_unit():
+    from detect.info_units import find_info_units
+
+    assert all(not find_info_units(s) for s in OFFTOPIC_SENTENCES), "an off-topic sentence names the picture"
+
+
+def test_broken_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="at least 12 words, got 3"):
+        loop("the boy fell", seed=0)
+    with pytest.raises(ValueError, match="empty"):
+        offtopic("  ", seed=0)
+    with pytest.raises(ValueError, match="corruptions"):
+        PairConfig(strategies=("broken",), corruptions=("magic",))
+    with pytest.raises(ValueError, match="corruptions"):
+        PairConfig(strategies=("broken",), corruptions=())
 
 
 # -- files -----------------------------------------------------------------------------------------
