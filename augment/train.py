@@ -19,7 +19,7 @@ Outputs under ``out_dir``::
     <unit>/dpo/adapter/   the same, after DPO (load it on the base model: it holds SFT+DPO)
     <unit>/pairs.jsonl    the DPO pairs, and pairs.summary.json
     <unit>/samples.jsonl  sampled descriptions (stage, style, text)
-    base_samples.jsonl    the bare base model's samples (the reference row)
+    base_samples.jsonl    the bare base model's samples (the reference row); base_samples.key: what they were sampled with
     markers.csv, markers.png, report.json
 
 Adapters are cached by a hash of (config, data): a rerun with the same inputs skips a
@@ -48,7 +48,7 @@ from typing import Any
 from augment.adapters import base_model_identity, load_adapter, lora_fields, training_fields
 from augment.base_model import load_base_model, resolve_base_model
 from augment.comparison import compare_markers, plot_comparison
-from augment.pairs import PairConfig, PairSet, build_pairs, write_pairs
+from augment.pairs import PairConfig, PairSet, build_pairs, read_samples, write_pairs
 from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode
 from augment.sampling import SampleConfig, sample_descriptions, write_samples
 from augment.stages import (
@@ -61,6 +61,7 @@ from augment.stages import (
     run_sft,
 )
 from detect import tracking
+from detect.hashing import digest
 from detect.markers import real_verbatim
 from detect.records import Corpus, Transcript
 
@@ -140,6 +141,29 @@ def _check_transcripts(transcripts: Sequence[Transcript], styles: Sequence[str],
 # -- the pipeline -----------------------------------------------------------------------------------
 
 
+def _cached_samples(path: Path, key: list[Any], label: str, make: Callable[[], dict[str, list[str]]]) -> dict[str, list[str]]:
+    """Samples made by ``make``, reused while ``key`` (the weights, prompts and sampling they came
+    from) is the same: a rerun whose adapters are all cached then loads no model at all."""
+    key_path, key_digest = path.with_suffix(".key"), digest(key, 16)
+    if path.is_file() and key_path.is_file() and key_path.read_text().strip() == key_digest:
+        return read_samples(path, stage=label)
+    samples = make()
+    write_samples(path, {label: samples})
+    key_path.write_text(key_digest + "\n")
+    return samples
+
+
+def _base_samples(base: Path, identity: dict[str, str], styles: Sequence[str], config: GeneratorConfig,
+                  out_dir: Path, notify: Callable[[str], None]) -> dict[str, list[str]]:
+    def make() -> dict[str, list[str]]:
+        notify("sampling the base model")
+        model, tokenizer = load_base_model(base)
+        return sample_descriptions(model, tokenizer, styles, config.mode, config.sampling)
+
+    key = [identity, list(styles), config.mode, PROMPT_VERSION, asdict(config.sampling)]
+    return _cached_samples(out_dir / "base_samples.jsonl", key, "base", make)
+
+
 def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, config: GeneratorConfig | None = None,
                      *, on_stage: Callable[[str], None] | None = None, extractor: Any = None) -> TrainReport:
     """SFT then DPO of each style adapter on ``transcripts`` (one fold's training speakers).
@@ -174,14 +198,10 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
                                      params=params)
     with parent if config.track else contextlib.nullcontext() as run:
         if config.sampling.base:
-            notify("sampling the base model")
-            model, tokenizer = load_base_model(base)
             base_styles = config.styles if config.mode == "conditional" else config.styles[:1]
-            base_samples = sample_descriptions(model, tokenizer, base_styles, config.mode, config.sampling)
+            base_samples = _base_samples(base, identity, base_styles, config, out_dir, notify)
             for style, texts in base_samples.items():
                 samples_for_table[f"base:{style}" if config.mode == "conditional" else "base"] = texts
-            write_samples(out_dir / "base_samples.jsonl", {"base": base_samples})
-            del model
         for unit, styles in config.units().items():
             unit_dir = out_dir / unit
             child = tracking.child_run(unit, params={"styles": ",".join(styles)})
@@ -228,7 +248,7 @@ def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles
     samples: dict[str, dict[str, list[str]]] = {}
 
     notify(f"{unit}: sampling after SFT")
-    samples["sft"] = _sample(base, sft.adapter, styles, config)
+    samples["sft"] = _sample(base, sft, "sft", styles, config)
 
     dpo = None
     pairs_path = None
@@ -249,7 +269,7 @@ def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles
         if config.track:
             tracking.log_path(dpo.adapter, f"adapters/{unit}/dpo")
         notify(f"{unit}: sampling after DPO")
-        samples["dpo"] = _sample(base, dpo.adapter, styles, config)
+        samples["dpo"] = _sample(base, dpo, "dpo", styles, config)
     if config.track:
         tracking.log_metrics({f"sft/final/{k}": v for k, v in sft.metrics.items()})
         if dpo is not None:
@@ -263,6 +283,12 @@ def _curves(config: GeneratorConfig, stage: str) -> list[Any]:
     return [tracking.trainer_metrics(stage)] if config.track else []
 
 
-def _sample(base: Path, adapter: Path, styles: tuple[str, ...], config: GeneratorConfig) -> dict[str, list[str]]:
-    model, tokenizer = load_adapter(base, adapter, merge=True)
-    return sample_descriptions(model, tokenizer, styles, config.mode, config.sampling)
+def _sample(base: Path, stage: StageResult, name: str, styles: tuple[str, ...],
+            config: GeneratorConfig) -> dict[str, list[str]]:
+    """The stage's samples (kept beside its adapter, keyed by the adapter's config hash)."""
+    def make() -> dict[str, list[str]]:
+        model, tokenizer = load_adapter(base, stage.adapter, merge=True)
+        return sample_descriptions(model, tokenizer, styles, config.mode, config.sampling)
+
+    key = [stage.config_hash, list(styles), config.mode, PROMPT_VERSION, asdict(config.sampling)]
+    return _cached_samples(stage.adapter.parent / "samples.jsonl", key, name, make)

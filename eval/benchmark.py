@@ -15,7 +15,8 @@ Protocol (see ARCHITECTURE.md):
 3. **Synthetic data** per group x condition x style, through :mod:`augment.runner` (on the
    CPU build: one in-process vLLM engine per generator, adapter merged, started and
    stopped in turn; elsewhere one server with the adapters by name; or
-   ``generation.endpoint``), read back in record order and filtered, in rounds until enough
+   ``generation.endpoint``; on a Ray cluster with GPUs each round is dealt to one task per GPU,
+   :func:`deal`), read back in record order and filtered, in rounds until enough
    records pass for the largest ratio (``generation.max_rounds``); classic augmentation
    of the group's training transcripts. Every file is resumable JSONL under ``runs/<name>/``.
 4. **Classifiers** per classifier x condition x ratio x fold: trained on the fold's real
@@ -34,6 +35,8 @@ import dataclasses
 import json
 import logging
 import math
+import os
+import platform
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -240,9 +243,10 @@ def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> lis
 
 
 def generate_synthetic(config: BenchmarkConfig, groups: dict[str, Group], run_dir: Path, extractor: MarkerExtractor,
-                       tell: Callable[[str, int, int], None]) -> None:
+                       run_round: Callable[[list[GenerationJob]], None]) -> None:
     """Generates, filters and keeps each group's synthetic data, in rounds, until every file has
     enough passing records for the largest ratio or ``generation.max_rounds`` is spent.
+    ``run_round`` completes a round's files: :func:`run_jobs` here, or shares of them (:func:`deal`) on Ray tasks.
 
     A round's size depends only on the records of the rounds before it, read in record order
     up to that round's size, so a resumed benchmark replays the same rounds over the records
@@ -252,7 +256,7 @@ def generate_synthetic(config: BenchmarkConfig, groups: dict[str, Group], run_di
     first = [j.job.n for j in jobs]
     conditions = [c for c in config.conditions if c in GENERATED]
     for round_ in range(1, config.generation.max_rounds + 1):
-        run_jobs(config, jobs, run_dir, tell)
+        run_round(jobs)
         for group in groups.values():
             for condition in conditions:
                 # in record order, not arrival order, and only this round's share of the file:
@@ -316,6 +320,45 @@ def run_jobs(config: BenchmarkConfig, jobs: list[GenerationJob], run_dir: Path,
     runner.run_jobs([j.job for j in jobs], generation_backend(config, run_dir), sampling_config(config),
                     on_job=lambda done, total: tell("generating", done, total),
                     resume_command=f"cookiebench benchmark --config {config.name}")
+
+
+@dataclass(frozen=True)
+class GenerationShare:
+    """What one generation task did, and where (for the log)."""
+
+    node: str
+    pid: int
+    files: int
+
+
+def generation_unit(config: BenchmarkConfig, jobs: list[GenerationJob], run_dir: Path) -> GenerationShare:
+    """A share of a generation round, on a worker: its files, on a vLLM of its own (its GPU's)."""
+    run_jobs(config, jobs, run_dir, lambda stage, done, total: None)
+    return GenerationShare(platform.node(), os.getpid(), len(jobs))
+
+
+def deal(jobs: list[GenerationJob], workers: int) -> list[list[GenerationJob]]:
+    """A round's unfinished files in at most ``workers`` shares of about equal work.
+
+    A generator's files stay in one share (one vLLM load of it, merged or not); the biggest
+    generator goes to the share with the least work so far. Work is the records a file lacks,
+    counted by its lines, which does not depend on how the driver's vLLM build would serve it.
+    """
+    def missing(job: GenerationJob) -> int:
+        out = job.job.out
+        return max(0, job.job.n - (sum(1 for _ in out.open()) if out.exists() else 0))
+
+    units: dict[tuple[str, str], list[GenerationJob]] = {}
+    for job in jobs:
+        if missing(job):
+            units.setdefault((job.group, job.job.generator.name), []).append(job)
+    shares: list[list[GenerationJob]] = [[] for _ in range(min(workers, len(units)))]
+    work = [0] * len(shares)
+    for unit in sorted(units.values(), key=lambda u: -sum(map(missing, u))):
+        least = work.index(min(work))
+        shares[least] += unit
+        work[least] += sum(map(missing, unit))
+    return shares
 
 
 def classic_unit(config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus,
@@ -448,7 +491,8 @@ def load_predictions(path: Path, config_digest: str) -> pd.DataFrame:
 def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=SCORE_KEYS)
-    scores = pd.read_csv(path)
+    # As text: a digest of only digits would otherwise come back as a number and match nothing.
+    scores = pd.read_csv(path, dtype={"config_digest": str})
     if "config_digest" in scores and set(scores.config_digest) != {config_digest}:
         raise BenchmarkError(
             f"{path}: scores from a different config; use another output_dir or delete the file to start over")
@@ -546,21 +590,6 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
     step_of = {(fold.seed, fold.fold): i for i, fold in enumerate(folds)}
     shared_corpus = ex.share(corpus)
 
-    def submit_cells() -> list:
-        """(cell, its result) for the cells not scored yet, in table order."""
-        scores = load_scores(scores_path, digest)
-        done_cells = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
-        submitted = []
-        for classifier, condition, ratio, fold in todo:
-            if (classifier, condition, float(ratio), fold.seed, fold.fold) in done_cells:
-                continue
-            key = group_key(fold.train_speakers)
-            submitted.append(((classifier, condition, ratio, fold), ex.submit(
-                score_cell, shared, shared_corpus, trains[key], pools[(key, condition)], classifier, condition,
-                ratio, fold, kind="cell", resources=x.cell, gpu=classifier == "bert")))
-        return submitted
-
-
     if adapters:
         with clock.stage("generators"):
             for i, (key, ref) in enumerate(adapters.items()):
@@ -568,10 +597,22 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
                 groups[key].adapters = ex.get(ref)
             tell("training generators", len(groups), len(groups))
     if any(c in GENERATED for c in config.conditions):
-        # On the driver under either executor: the top-up rounds decide each round's size from
-        # the filters' verdicts on the round before (vLLM itself batches a round's requests).
+        # The driver decides each top-up round from the filters' verdicts on the round before;
+        # a round runs here, or dealt to generation workers (one vLLM per GPU).
+        def run_round(jobs: list[GenerationJob]) -> None:
+            if not ex.generation_workers:
+                run_jobs(config, jobs, run_dir, tell)
+                return
+            shares = deal(jobs, ex.generation_workers)
+            refs = [ex.submit(generation_unit, shared, share, unit_dir, kind="generate", resources=x.generate,
+                              gpu=True) for share in shares]
+            tell("generating", 0, len(refs))
+            for done, (_, share) in enumerate(ex.as_completed(refs), 1):
+                logger.info("generation: %d file(s) completed on %s (pid %d)", share.files, share.node, share.pid)
+                tell("generating", done, len(refs))
+
         with clock.stage("generation"):
-            generate_synthetic(config, groups, run_dir, extractor, tell)
+            generate_synthetic(config, groups, run_dir, extractor, run_round)
         for key, group in groups.items():
             for condition in (c for c in config.conditions if c in GENERATED):
                 pools[(key, condition)] = ex.share(group.synthetic[condition])
@@ -582,7 +623,17 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
                 group.synthetic["classic"] = ex.get(pools[(key, "classic")])
     tracking_layout.log_samples(groups)
 
-    submitted = submit_cells()
+    # The cells not scored yet, in table order, with their results to come.
+    scores = load_scores(scores_path, digest)
+    done_cells = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
+    submitted = []
+    for classifier, condition, ratio, fold in todo:
+        if (classifier, condition, float(ratio), fold.seed, fold.fold) in done_cells:
+            continue
+        key = group_key(fold.train_speakers)
+        submitted.append(((classifier, condition, ratio, fold), ex.submit(
+            score_cell, shared, shared_corpus, trains[key], pools[(key, condition)], classifier, condition,
+            ratio, fold, kind="cell", resources=x.cell, gpu=classifier == "bert")))
     with clock.stage("classifiers"):
         finished = len(todo) - len(submitted)
         tell("classifying", finished, len(todo))

@@ -115,12 +115,19 @@ class ExecutorConfig(_Strict):
     num_cpus: int | None = Field(None, ge=1, description="CPUs of a local cluster started here; default: all.")
     max_retries: int = Field(3, ge=0, description="Times Ray reruns a task whose worker died.")
     train: TaskResources = TaskResources(num_cpus=1, memory_gb=4)
+    generate: TaskResources = TaskResources(num_cpus=1, memory_gb=8)
     cell: TaskResources = TaskResources(num_cpus=1, memory_gb=1)
+    generation_workers: int | None = Field(
+        None, ge=0, description="Ray tasks that complete a generation round side by side, each with a vLLM of its "
+                                "own (one GPU each on a cluster with GPUs); none: one per GPU of the cluster, so 0 "
+                                "without GPUs, and generation then runs on the driver.")
 
     @model_validator(mode="after")
-    def _address_needs_ray(self) -> ExecutorConfig:
+    def _ray_options_need_ray(self) -> ExecutorConfig:
         if self.address and self.kind != "ray":
             raise ValueError("an address is a Ray cluster's: set kind: ray or drop the address")
+        if self.generation_workers and self.kind != "ray":
+            raise ValueError("generation_workers are Ray tasks: set kind: ray or drop generation_workers")
         return self
 
 

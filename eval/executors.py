@@ -6,9 +6,10 @@
 The benchmark builds its work graph once (:func:`eval.benchmark._run`): it *submits* each unit
 (generator training per group, classic augmentation per group, each classifier cell) with the
 handles of the units it needs as arguments, then *gets* results in the order it consumes them.
-Generation runs on the driver between the two, in rounds whose sizes follow from the filters'
-verdicts on the round before. The two
-executors differ only in when a unit runs:
+Generation runs between the two, in rounds whose sizes follow from the filters' verdicts on the
+round before: the driver decides each round, and runs it itself or, with ``generation_workers``
+(by default one per GPU of a Ray cluster), deals its files to that many tasks, each with a vLLM
+of its own. The two executors differ only in when a unit runs:
 
 - :class:`LocalExecutor` runs a unit when its result is first asked for, in this process, so
   the order of work (and every file written) is what the sequential benchmark always did.
@@ -64,6 +65,7 @@ class LocalExecutor:
     """Runs each unit in this process, when the benchmark first asks for its result."""
 
     local = True
+    generation_workers = 0  # generation runs in this process
 
     def share(self, value: Any) -> Any:
         return value
@@ -120,7 +122,11 @@ class RayExecutor:
             # No address: a local cluster for this benchmark alone, gone when it ends.
             ray.init(address=config.address, num_cpus=None if config.address else config.num_cpus,
                      include_dashboard=False, logging_level=logging.WARNING)
-        self.gpus = ray.cluster_resources().get("GPU", 0) > 0
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        self.gpus = gpus > 0
+        # One vLLM per GPU by default; on a CPU-only cluster the driver's one vLLM already has
+        # every core of its machine, so generation stays there unless asked otherwise.
+        self.generation_workers = config.generation_workers if config.generation_workers is not None else gpus
         self.run_id = run_id
         # A tracking server is what workers on other machines can reach; a SQLite store is a
         # file on the driver's machine (and concurrent writers would lock it): workers skip it.

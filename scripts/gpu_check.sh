@@ -44,7 +44,8 @@ step "$BIN/python" -c "import torch, vllm; assert torch.cuda.is_available(), 'to
 step bash -c "nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > $OUT/gpu.csv"
 step "$BIN/cookiebench" models prepare
 
-# The whole protocol, small: on the GPU the runner picks a vLLM server with LoRA adapters.
+# The whole protocol, small: on the GPU the runner picks a vLLM server with LoRA adapters; on Ray
+# each generation round goes to one task per GPU (`executor.generation_workers`), each with its vLLM.
 step timed_json tiny-local "$BIN/cookiebench" benchmark --config tiny --output-dir "$OUT/runs/tiny-local"
 step timed_json tiny-ray "$BIN/cookiebench" benchmark --config tiny --output-dir "$OUT/runs/tiny-ray" --executor ray
 

@@ -127,6 +127,9 @@ def test_sft_then_dpo_learns_and_adapters_reload(slice_, tmp_path, base_model_di
     # A rerun with the same config and data reuses both adapters.
     again = train_generators(slice_, tmp_path / "run", tiny_config(tmp_path, track=False))
     assert again.units["ad"].sft.cached and again.units["ad"].dpo.cached
+    # ... and the samples taken from each (kept beside the adapters, keyed by what made them)
+    assert again.units["ad"].samples == report.units["ad"].samples
+    assert (tmp_path / "run" / "ad" / "dpo" / "samples.key").is_file()
 
 
 class _Crash(RuntimeError):

@@ -8,6 +8,7 @@ the speakers it actually saw, and no test-fold speaker may be among them.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import shutil
@@ -30,7 +31,7 @@ from augment import train as generator_training
 from detect import cv
 from detect.metrics import binary_metrics
 from detect.readers import load_corpus
-from eval.benchmark import PREDICTIONS, SCORE_KEYS, group_key, load_predictions, plan, run_benchmark
+from eval.benchmark import PREDICTIONS, SCORE_KEYS, group_key, load_predictions, load_scores, plan, run_benchmark
 from eval.config import load_config
 
 pytestmark = pytest.mark.slow
@@ -182,6 +183,13 @@ def test_kept_predictions_resume_to_the_last_write_of_each_cell(tmp_path):
         handle.write("008,S2,0,0,1,0.7,tfidf,none,0.0,01")  # a line cut short by the kill
     kept = load_predictions(path, "0123")
     assert kept[["id", "p_ad"]].values.tolist() == [["007", 0.9]]
+
+
+def test_a_digest_of_only_digits_reads_back_as_the_same_config(tmp_path):
+    path = tmp_path / "scores.csv"
+    pd.DataFrame([{"classifier": "tfidf", "condition": "none", "ratio": 0.0, "seed": 0, "fold": 0, "f1": 0.5,
+                   "config_digest": "060811081482"}]).to_csv(path, index=False)
+    assert len(load_scores(path, "060811081482")) == 1  # not the number 60811081482
 
 
 def test_no_test_fold_speaker_reaches_any_training_data(benchmark_run):
@@ -452,3 +460,27 @@ def test_ray_workers_log_to_a_tracking_server_named_by_mlflow_tracking_uri(bench
             {group_key(f.train_speakers) for f in benchmark_run["folds"]})
         assert "report/report.html" in {a.path for a in client.list_artifacts(result.run_id, "report")}
         assert list((tmp_path / "served").rglob("report.html")), "artifacts did not go through the server"
+
+
+@pytest.mark.timeout(600)
+def test_ray_generation_workers_complete_a_round_on_ray_tasks(benchmark_run, ray_cluster, tmp_path, caplog):
+    """`generation_workers`: a round's unfinished files dealt to Ray tasks, each with a vLLM of its own
+    (one per GPU on a GPU cluster; here a CPU task), completing the records the driver wrote.
+    How files are dealt to several workers is tested without a model (test_generation_rounds.py)."""
+    from augment.generate import read_generation
+    from eval.config import ExecutorConfig, TaskResources
+
+    config = _on_ray(benchmark_run, tmp_path, conditions=("none", "sft"), executor=ExecutorConfig(
+        kind="ray", generation_workers=2, generate=TaskResources(num_cpus=1)))
+    synthetic = Path(config.run_dir()) / "synthetic"
+    victim = sorted(synthetic.glob("*/sft-hc.jsonl"))[0]
+    before = read_generation(victim)
+    victim.unlink()
+    with caplog.at_level(logging.INFO, logger="eval.benchmark"):
+        result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    after = read_generation(victim)
+    assert [(r.id, r.generator, r.sampling, r.prompt_hash) for r in after] == [
+        (r.id, r.generator, r.sampling, r.prompt_hash) for r in before] and all(r.text for r in after)
+    workers = [r.getMessage() for r in caplog.records if "completed on" in r.getMessage()]
+    assert workers and all(f"(pid {os.getpid()})" not in said for said in workers), workers
+    assert len(result.scores) == 2 * len(benchmark_run["folds"])

@@ -51,6 +51,7 @@ def test_shipped_profiles_load(name):
         ("- a list\n", "expected a mapping"),
         ("name: x\nexecutor: {kind: spark}\n", "my.yaml: executor.kind: Input should be 'local' or 'ray'"),
         ("name: x\nexecutor: {address: auto}\n", "my.yaml: executor: an address is a Ray cluster's: set kind: ray"),
+        ("name: x\nexecutor: {generation_workers: 2}\n", "my.yaml: executor: generation_workers are Ray tasks: set kind: ray"),
         ("name: x\nexecutor: {kind: ray, cell: {num_gpus: -1}}\n",
          "my.yaml: executor.cell.num_gpus: Input should be greater than or equal to 0"),
     ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 
-from eval.benchmark import generate_synthetic, plan, top_up
+from eval.benchmark import generate_synthetic, plan, run_jobs, top_up
 from eval.config import BenchmarkConfig
 from tests.augment.fake_endpoint import FakeEndpoint
 from tests.augment.quality_fixture import write_corpus
@@ -68,7 +68,8 @@ def run(config: BenchmarkConfig):
     from detect.markers import MarkerExtractor
 
     _, _, groups = plan(config)
-    generate_synthetic(config, groups, config.run_dir(), MarkerExtractor(), lambda *args: None)
+    generate_synthetic(config, groups, config.run_dir(), MarkerExtractor(),
+                       lambda jobs: run_jobs(config, jobs, config.run_dir(), lambda *args: None))
     (group,) = groups.values()
     return group
 
@@ -129,3 +130,25 @@ def test_a_rerun_from_scratch_trains_every_cell_on_the_same_synthetic_records(tm
     first, second = run_once(tmp_path / "a", slow_below=0), run_once(tmp_path / "b", slow_below=3)
     assert first[1.0] and first == second
     assert set(first[0.5]) < set(first[1.0]), "ratios are nested subsets"
+
+
+def test_a_round_is_dealt_to_workers_by_generator_in_shares_of_about_equal_work(tmp_path):
+    from augment.runner import Generator, Job
+    from eval.benchmark import GenerationJob, deal
+
+    def job(group, name, style, n, have=0):
+        out = tmp_path / f"{group}-{name}-{style}.jsonl"
+        if have:
+            out.write_text("{}\n" * have)
+        return GenerationJob(group, name, Job(out, n, style, Generator(name), lambda i: []))
+
+    jobs = [job("g1", "sft", "ad", 40), job("g1", "sft", "hc", 40), job("g1", "dpo", "ad", 30),
+            job("g1", "dpo", "hc", 30), job("g2", "sft", "ad", 40, have=40), job("g2", "sft", "hc", 40, have=40),
+            job("g2", "dpo", "ad", 30, have=10), job("g2", "dpo", "hc", 30)]
+    shares = deal(jobs, 2)
+    names = [sorted({(j.group, j.job.generator.name) for j in share}) for share in shares]
+    # g1-sft (80 missing) alone; g1-dpo (60) and g2-dpo (50) together; g2-sft is complete
+    assert names == [[("g1", "sft")], [("g1", "dpo"), ("g2", "dpo")]]
+    assert [j.job.out.name for j in shares[0]] == ["g1-sft-ad.jsonl", "g1-sft-hc.jsonl"]
+    assert len(deal(jobs, 8)) == 3  # no more shares than generators with work
+    assert deal(jobs[4:6], 2) == []  # nothing to generate: no task
