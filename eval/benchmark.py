@@ -344,20 +344,21 @@ def deal(jobs: list[GenerationJob], workers: int) -> list[list[GenerationJob]]:
     generator goes to the share with the least work so far. Work is the records a file lacks,
     counted by its lines, which does not depend on how the driver's vLLM build would serve it.
     """
-    def missing(job: GenerationJob) -> int:
-        out = job.job.out
-        return max(0, job.job.n - (sum(1 for _ in out.open()) if out.exists() else 0))
-
     units: dict[tuple[str, str], list[GenerationJob]] = {}
+    missing: dict[tuple[str, str], int] = {}
     for job in jobs:
-        if missing(job):
-            units.setdefault((job.group, job.job.generator.name), []).append(job)
+        out = job.job.out
+        lacks = max(0, job.job.n - (sum(1 for _ in out.open()) if out.exists() else 0))
+        if lacks:
+            key = (job.group, job.job.generator.name)
+            units.setdefault(key, []).append(job)
+            missing[key] = missing.get(key, 0) + lacks
     shares: list[list[GenerationJob]] = [[] for _ in range(min(workers, len(units)))]
     work = [0] * len(shares)
-    for unit in sorted(units.values(), key=lambda u: -sum(map(missing, u))):
+    for key in sorted(units, key=lambda k: -missing[k]):
         least = work.index(min(work))
-        shares[least] += unit
-        work[least] += sum(map(missing, unit))
+        shares[least] += units[key]
+        work[least] += missing[key]
     return shares
 
 
