@@ -429,6 +429,7 @@ def filter_records(
     privacy_ngram: Annotated[int, typer.Option(help="Shared word run with a real transcript that fails privacy.")] = 8,
     min_iu_coverage: Annotated[float, typer.Option(help="Least information-unit coverage to count as on topic.")] = 0.1,
     require_style: Annotated[bool, typer.Option(help="Also require the style check when counting what passes.")] = False,
+    best_of: Annotated[int, typer.Option(help="Keep one record of each N consecutive ones of a file: the one that passes and lies closest to its style's real class mean (generate N times the records you want).", min=1)] = 1,
     only_passing: Annotated[bool, typer.Option(help="Write only the records that pass (default: all, with verdicts).")] = False,
     skip_bad: SkipBadOpt = False,
     report: ReportOpt = None,
@@ -443,7 +444,7 @@ def filter_records(
     require = (*base.require, "style") if require_style else base.require
     config = FilterConfig(privacy_ngram=privacy_ngram, min_iu_coverage=min_iu_coverage, require=require)
     training = [t for t in read_options(skip_bad, report, visits).load(corpus)[0] if t.split in ("train", None)]
-    checked = apply_filters(items, config=config, training=training)
+    checked = apply_filters(items, config=config, training=training, best_of=best_of)
     passing = select(checked, require)
     write_records(out, passing if only_passing else checked)
     table = Table(title=f"{records.name}: {len(passing)}/{len(checked)} pass {', '.join(require)}")

@@ -17,6 +17,10 @@ Filters (verdict names):
   transcript: patient speech must not leak into synthetic data.
 - ``style``: the record lies on its style's side of the AD-HC style axis
   (:mod:`augment.style_axis`) fitted to the real training transcripts.
+- ``best_of`` (only with ``best_of=n`` > 1): records ``0..n-1``, ``n..2n-1``, ... of one
+  generation file are the n candidates of one description; of those that pass the required
+  filters, the one closest to its style's real class mean on the style markers wins, and
+  the others are never selected.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ _VOWELLESS_OK = frozenset({"hm", "hmm", "mm", "mhm", "shh", "psst", "nth", "tsk"
 
 
 VerdictName = Literal["length", "garbage", "on_topic", "duplicate", "privacy", "style"]
+BEST_OF = "best_of"
 
 
 @dataclass
@@ -253,6 +258,40 @@ def style_verdict(axis: StyleAxis, markers: dict[str, float], style: Style, min_
     return Verdict(passed=ok, score=side, detail=f"{where} {style.upper()} side of the style axis ({side:+.2f})")
 
 
+# -- best of n --------------------------------------------------------------------------------
+
+
+def candidate_group(record: SyntheticDescription, n: int) -> tuple[str, int]:
+    """Which description a record is a candidate for: its file's id prefix and index // n."""
+    prefix, _, tail = record.id.rpartition("-")
+    return prefix, (int(tail) if tail.isdigit() else -1) // n
+
+
+def best_of_verdicts(records: Sequence[SyntheticDescription], n: int, axis: StyleAxis,
+                     require: Sequence[str]) -> list[Verdict]:
+    """One verdict per record (records carry their markers and the ``require`` verdicts): of
+    each group of ``n`` candidates (:func:`candidate_group`), the one that passes ``require``
+    and lies closest to its style's real class mean (:meth:`StyleAxis.distance`) wins."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for k, rec in enumerate(records):
+        groups.setdefault(candidate_group(rec, n), []).append(k)
+    out: list[Verdict] = [Verdict(passed=False)] * len(records)
+    for members in groups.values():
+        eligible = [k for k in members if select([records[k]], require, drawn=False)]
+        distance = {k: d for k in eligible if not math.isnan(d := axis.distance(records[k].style, records[k].markers))}
+        winner = min(distance, key=lambda k: (distance[k], k)) if distance else None
+        for k in members:
+            d = distance.get(k)
+            if k == winner:
+                detail = f"closest to the {records[k].style.upper()} class mean of {len(members)} candidates ({d:.2f} SD)"
+            elif d is None:
+                detail = "failed a required filter" if k not in eligible else "a style marker is undefined"
+            else:
+                detail = f"{d:.2f} SD from the class mean; {records[winner].id} is closer ({distance[winner]:.2f})"
+            out[k] = Verdict(passed=k == winner, score=d, detail=detail)
+    return out
+
+
 # -- the pipeline -----------------------------------------------------------------------------
 
 
@@ -274,12 +313,15 @@ def apply_filters(
     training: Sequence[Transcript] | None = None,
     extractor=None,
     style_axis: StyleAxis | None = None,
+    best_of: int = 1,
 ) -> list[SyntheticDescription]:
     """Returns the records with markers and every verdict recorded (none dropped).
 
     ``training``: the real transcripts the generator was trained (or prompted) from. They
     feed the privacy index and, when ``style_axis`` is not given, the style axis.
     Without them the privacy and style verdicts are not recorded (and a warning says so).
+    ``best_of`` > 1 also records the ``best_of`` verdict (:func:`best_of_verdicts`), which needs
+    the style axis.
     """
     config = config or FilterConfig()
     if not records:
@@ -297,7 +339,7 @@ def apply_filters(
     dup = duplicate_verdicts([r.text for r in records], config)
     out = []
     for rec, markers, dup_v in zip(records, marker_rows, dup):
-        verdicts = dict(rec.verdicts)
+        verdicts = {name: v for name, v in rec.verdicts.items() if name != BEST_OF}  # drawn again below
         verdicts["length"] = length_verdict(rec.text, config)
         verdicts["garbage"] = garbage_verdict(rec.text, config)
         verdicts["on_topic"] = on_topic_verdict(markers, config)
@@ -307,17 +349,27 @@ def apply_filters(
         if style_axis is not None:
             verdicts["style"] = style_verdict(style_axis, markers, rec.style, config.style_min_score)
         out.append(rec.model_copy(update={"verdicts": verdicts, "markers": markers}))
+    if best_of > 1:
+        if style_axis is None:
+            raise ValueError("best-of-n keeps the candidate closest to its real class: it needs training transcripts "
+                             "of both labels (or a style axis)")
+        out = [rec.model_copy(update={"verdicts": {**rec.verdicts, BEST_OF: v}})
+               for rec, v in zip(out, best_of_verdicts(out, best_of, style_axis, config.require))]
     return out
 
 
-def select(records: Iterable[SyntheticDescription], require: Sequence[str] | None = None) -> list[SyntheticDescription]:
+def select(records: Iterable[SyntheticDescription], require: Sequence[str] | None = None, *,
+           drawn: bool = True) -> list[SyntheticDescription]:
     """Records passing every verdict in ``require`` (default: all but style).
 
     A required verdict that was never recorded counts as a failure, so a missing privacy
-    index can never wave records through.
+    index can never wave records through. A record that lost its best-of-n draw is never
+    selected, whatever ``require`` says: it was a spare candidate for another record
+    (``drawn=False`` ignores the draw: what passed the filters, for a pass rate).
     """
     require = FilterConfig().require if require is None else tuple(require)
-    return [r for r in records if all(name in r.verdicts and r.verdicts[name].passed for name in require)]
+    return [r for r in records if all(name in r.verdicts and r.verdicts[name].passed for name in require)
+            and (not drawn or BEST_OF not in r.verdicts or r.verdicts[BEST_OF].passed)]
 
 
 def summary(records: Sequence[SyntheticDescription]) -> dict[str, dict[str, int]]:

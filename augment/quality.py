@@ -117,8 +117,8 @@ class TrainTest(BaseModel):
 class StyleQuality(BaseModel):
     style: Style
     records: int
-    passed: int
-    pass_rate: float
+    passed: int  # records kept: they pass the filters (and won their best-of-n draw, if one was held)
+    pass_rate: float  # share of records that pass the filters, before any best-of-n draw
     privacy_rejected: int
     style_accuracy: float
     markers: list[MarkerDistance]
@@ -243,7 +243,9 @@ def _marker_rows(records: Sequence[SyntheticDescription], extractor) -> pd.DataF
 
 
 def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed: Sequence[SyntheticDescription],
-                   ref: _Reference, extractor, seed: int) -> StyleQuality:
+                   filtered: int, ref: _Reference, extractor, seed: int) -> StyleQuality:
+    """``passed``: the records kept; ``filtered``: how many passed the filters (more than were kept
+    when a best-of-n draw chose among them), which is what ``pass_rate`` reports."""
     label = STYLE_LABEL[style]
     real = ref.markers[ref.markers.label == label]
     synthetic = _marker_rows(passed, extractor)
@@ -265,7 +267,7 @@ def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed
     real_texts = ref.texts[label]
     return StyleQuality(
         style=style, records=len(records), passed=len(passed),
-        pass_rate=len(passed) / len(records) if records else float("nan"),
+        pass_rate=filtered / len(records) if records else float("nan"),
         privacy_rejected=sum(1 for r in records if "privacy" in r.verdicts and not r.verdicts["privacy"].passed),
         style_accuracy=accuracy, markers=distances,
         distinct_2=distinct_n(texts, 2),
@@ -334,8 +336,10 @@ def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcrip
                                     extractor=extractor)
         require = tuple(gen.require or _required(records, filters))
         passed = select(records, require)
+        filtered = select(records, require, drawn=False)
         styles = [_style_quality(style, [r for r in records if r.style == style],
-                                 [r for r in passed if r.style == style], ref, extractor, seed)
+                                 [r for r in passed if r.style == style],
+                                 sum(1 for r in filtered if r.style == style), ref, extractor, seed)
                   for style in STYLE_LABEL if any(r.style == style for r in records)]
         splits = gen.splits if gen.splits is not None else [
             Split(s.train, s.test, [r.to_transcript() for r in passed]) for s in test_splits]

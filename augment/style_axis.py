@@ -100,6 +100,13 @@ class StyleAxis(BaseModel):
         sign = 1.0 if style == "ad" else -1.0
         return sign * (self.score(chosen) - self.score(rejected))
 
+    def distance(self, style: Style, row: Mapping[str, float]) -> float:
+        """Root mean square distance from ``style``'s real class mean, marker by marker in pooled
+        standard deviations (NaN when a marker is undefined): how typical of its class a text is,
+        in every direction, where :meth:`side` says only how far toward it."""
+        mean = self.mean_ad if style == "ad" else self.mean_hc
+        return math.sqrt(sum(((float(row[m]) - mean[m]) / self.scale[m]) ** 2 for m in self.markers) / len(self.markers))
+
     def side(self, style: Style, row: Mapping[str, float]) -> float:
         """How far onto ``style``'s side of the midpoint a text lies (negative: the other side)."""
         return self.score(row) if style == "ad" else -self.score(row)

@@ -219,7 +219,7 @@ class GenerationJob:
 def generation_jobs(config: BenchmarkConfig, group: Group, run_dir: Path) -> list[GenerationJob]:
     """The group's files, one per generated condition and style."""
     # Generated beyond the largest ratio's need by `oversample`: the filters reject some.
-    top = {style: math.ceil(n * config.generation.oversample)
+    top = {style: math.ceil(n * config.generation.oversample) * config.generation.best_of
            for style, n in needed(group.train, max(config.ratios)).items()}
     base_model = str(config.generator.base_model) if config.generator.base_model else None
     train_ids = tuple(t.id for t in group.train)
@@ -271,7 +271,7 @@ def generate_synthetic(config: BenchmarkConfig, groups: dict[str, Group], run_di
             passed = sum(1 for t in group.synthetic[j.condition] if t.label == STYLE_LABEL[j.job.style])
             wanted = needed(group.train, max(config.ratios))[j.job.style]
             group.generation[(j.condition, j.job.style)] = GenerationOutcome(j.job.n, passed, wanted, round_)
-            more = top_up(passed, wanted, j.job.n, n_first, config.generation.oversample)
+            more = top_up(passed, wanted, j.job.n, n_first, config.generation.oversample, config.generation.best_of)
             topped.append(dataclasses.replace(j, job=dataclasses.replace(j.job, n=j.job.n + more)) if more else j)
             grew |= more > 0
         if round_ == config.generation.max_rounds or not grew:
@@ -289,15 +289,16 @@ def generate_synthetic(config: BenchmarkConfig, groups: dict[str, Group], run_di
                                outcome.generated)
 
 
-def top_up(passed: int, wanted: int, generated: int, first: int, oversample: float) -> int:
+def top_up(passed: int, wanted: int, generated: int, first: int, oversample: float, best_of: int = 1) -> int:
     """Records to add to a file that is short: the shortfall over the pass rate so far, with the
     same margin as the first round; never more than the first round asked for (a generator
-    whose output hardly ever passes should not eat the machine)."""
+    whose output hardly ever passes should not eat the machine). Whole groups of ``best_of``
+    candidates."""
     if passed >= wanted or generated == 0:
         return 0
     rate = passed / generated
     guess = math.ceil((wanted - passed) * oversample / rate) if rate else first
-    return max(1, min(first, guess))
+    return best_of * math.ceil(max(1, min(first, guess)) / best_of)
 
 
 def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
@@ -379,14 +380,16 @@ def judge(config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus, condi
     records with their verdicts and the passing ones as transcripts, in record order."""
     extractor = extractor or MarkerExtractor(cache_dir=run_dir / "cache")  # on a worker: its own
     filter_config = synthetic_filters.FilterConfig(**config.filters)
+    best_of = config.generation.best_of if condition in GENERATED else 1
     judged = synthetic_filters.apply_filters(records, config=filter_config, training=list(train),
-                                             extractor=extractor)
+                                             extractor=extractor, best_of=best_of)
     require = filter_config.require
     if condition == "classic":
         require = classic_augmentation.selection_require(require)
     passed = synthetic_filters.select(judged, require)
     write_records(run_dir / "synthetic" / key / f"{condition}.filtered.jsonl", judged)
-    logger.info("group %s %s: %d of %d synthetic records pass the filters", key, condition, len(passed), len(judged))
+    logger.info("group %s %s: %d of %d synthetic records pass the filters%s", key, condition, len(passed), len(judged),
+                f" (best of {best_of})" if best_of > 1 else "")
     return judged, [r.to_transcript(condition=condition) for r in passed]
 
 

@@ -80,6 +80,11 @@ class GenerationConfig(_Strict):
     oversample: float = Field(
         1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "
                                       "filters (the table shows used/wanted per cell when they still fall short).")
+    best_of: int = Field(
+        1, ge=1, le=16, description="Candidates per kept record: of each n consecutive records of a file, the one that "
+                                    "passes the filters and lies closest to its style's real class mean (style markers, "
+                                    "the group's training speakers) is kept (augment.filters.best_of_verdicts); every "
+                                    "generated condition alike. n times the generation.")
     max_rounds: int = Field(
         3, ge=1, le=20, description="Generation rounds per file, the first included: while fewer records of a style "
                                     "pass the filters than the largest ratio needs, another round asks for the "

@@ -59,6 +59,17 @@ def test_pass_rate_and_privacy_rejections_come_from_the_filters(report):
     assert styles["hc"].pass_rate == styles["ad"].pass_rate == 0.75
 
 
+def test_after_a_best_of_n_draw_the_pass_rate_is_the_filters_and_the_measures_read_the_winners(corpus_csv):
+    from augment.filters import apply_filters
+
+    corpus = load_corpus(corpus_csv)
+    drawn = apply_filters(records(), training=list(corpus.by_split("train")), best_of=2)  # pairs 0-1, 2-3, 4-5, 6-7
+    (generator,) = quality_report([GeneratorData("merged", drawn)], real_reference(corpus)).generators
+    for style in generator.styles:
+        # one winner per pair: (0 or 1, 2) for HC (3 fails privacy), (4 or 5, 6) for AD (7 fails length)
+        assert (style.records, style.passed, style.pass_rate) == (4, 2, 0.75)
+
+
 def test_marker_distance_is_in_real_class_standard_deviations(report):
     hc = {s.style: s for s in report.generators[0].styles}["hc"]
     words = {m.marker: m for m in hc.markers}["words"]

@@ -56,12 +56,12 @@ def description(body: dict) -> str:
     return f"{first[seed % 7]} {second[seed % 5]}"
 
 
-def config_for(tmp_path, endpoint: str, max_rounds: int) -> BenchmarkConfig:
+def config_for(tmp_path, endpoint: str, max_rounds: int, best_of: int = 1) -> BenchmarkConfig:
     return BenchmarkConfig(
         name="rounds", corpus=write_corpus(tmp_path / "real.csv"), output_dir=tmp_path / "run",
         protocol={"split": "adress", "repeats": 1}, conditions=["none", "prompt-only"], ratios=[0.5, 1.0],
         classifiers=["tfidf"], generation={"endpoint": endpoint, "few_shot": 1, "concurrency": 4,
-                                           "max_rounds": max_rounds})
+                                           "max_rounds": max_rounds, "best_of": best_of})
 
 
 def run(config: BenchmarkConfig):
@@ -79,6 +79,20 @@ def test_top_up_asks_for_the_shortfall_over_the_pass_rate_bounded_by_the_first_r
     assert top_up(passed=1, wanted=40, generated=60, first=60, oversample=1.5) == 60  # never more than round 1
     assert top_up(passed=0, wanted=4, generated=6, first=6, oversample=1.5) == 6
     assert top_up(passed=4, wanted=4, generated=6, first=6, oversample=1.5) == 0
+    assert top_up(passed=3, wanted=4, generated=6, first=6, oversample=1.5, best_of=2) == 4  # whole pairs
+
+
+def test_best_of_n_generates_n_candidates_per_record_and_keeps_one_of_each(tmp_path):
+    even = lambda n, body: "ok" if body["seed"] % 2 == 0 else "blank"  # noqa: E731
+    with FakeEndpoint(even, text=description) as fake:
+        group = run(config_for(tmp_path, fake.url, max_rounds=3, best_of=2))
+    for style in ("ad", "hc"):
+        # 4 wanted x 1.5 = 6 descriptions of 2 candidates each; one of each pair passes: one round
+        outcome = group.generation[("prompt-only", style)]
+        assert (outcome.generated, outcome.passed, outcome.rounds) == (12, 6, 1)
+        records = [r for r in group.records["prompt-only"] if r.style == style]
+        assert [r.verdicts["best_of"].passed for r in records] == [True, False] * 6
+    assert [t.id.rsplit("-", 1)[1] for t in group.synthetic["prompt-only"]] == [f"{i:06d}" for i in range(0, 12, 2)] * 2
 
 
 def test_short_files_get_more_rounds_and_a_resume_asks_for_nothing(tmp_path):
