@@ -295,37 +295,6 @@ def _cookiebench(*args: str, **kwargs) -> subprocess.Popen:
                             text=True, start_new_session=True, **kwargs)
 
 
-@pytest.mark.slow
-def test_cli_in_process_generation_is_the_cpu_default_and_resumes_to_exactly_n(adapters_dir, tmp_path):
-    """vllm.LLM in a worker process, adapter merged in."""
-    out = tmp_path / "synth.jsonl"
-
-    def generate(n: int) -> tuple[int, str]:
-        args = ["augment", "generate", "--adapters", str(adapters_dir), "--style", "ad", "--n", str(n),
-                "--max-tokens", "24", "--out", str(out), "--threads", "1"]
-        if not is_cpu_build():
-            args += ["--in-process", "--merged"]
-        proc = _cookiebench(*args)
-        stdout, stderr = proc.communicate(timeout=600)
-        return proc.returncode, stdout + stderr  # logs on stdout, progress and messages on stderr
-
-    code, said = generate(3)
-    assert code == 0, said[-3000:]
-    before = out.read_text()
-    records = read_records(out)
-    assert len(records) == 3 and all(r.text for r in records)
-    assert {r.generator.kind for r in records} == {"merged"} and {r.generator.adapter for r in records} == {"ad"}
-    assert "vLLM engine" in said and "vLLM server" not in said  # the in-process engine ran, not a server
-
-    code, said = generate(5)
-    assert code == 0, said[-3000:]
-    said = " ".join(said.split())  # rich wraps long lines
-    assert "5/5 records" in said and "(2 new, 3 already there)" in said
-    assert out.read_text().startswith(before)
-    ids = [r.id for r in read_records(out)]
-    assert sorted(ids) == sorted(record_id("ad", "ad", 0, i) for i in range(5))
-
-
 def _sigkill_and_wait_for_the_family(proc: subprocess.Popen, deadline_s: float = 60.0) -> list[int]:
     """SIGKILLs ``proc`` alone (as the OOM killer would) and returns its descendants still alive at the deadline."""
     family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
@@ -342,11 +311,17 @@ def _sigkill_and_wait_for_the_family(proc: subprocess.Popen, deadline_s: float =
 
 
 @pytest.mark.slow
-def test_generate_killed_with_sigkill_leaves_no_engine_process(adapters_dir, tmp_path):
+def test_cli_in_process_generation_killed_with_sigkill_leaves_no_engine_and_resumes_to_exactly_n(adapters_dir, tmp_path):
+    """vllm.LLM in a worker process, adapter merged in (the CPU default): SIGKILLed mid-run it leaves
+    no engine behind, and a rerun completes the file without losing or repeating a record."""
     out = tmp_path / "synth.jsonl"
-    proc = _cookiebench("augment", "generate", "--adapters", str(adapters_dir), "--style", "hc", "--n", "400",
-                        "--max-tokens", "32", "--concurrency", "2", "--out", str(out), "--threads", "1",
-                        *([] if is_cpu_build() else ["--in-process"]))
+
+    def generate(n: int) -> subprocess.Popen:
+        args = ["augment", "generate", "--adapters", str(adapters_dir), "--style", "ad", "--n", str(n),
+                "--max-tokens", "24", "--concurrency", "2", "--out", str(out), "--threads", "1"]
+        return _cookiebench(*args, *([] if is_cpu_build() else ["--in-process", "--merged"]))
+
+    proc = generate(400)
     try:
         deadline = time.monotonic() + 600
         while not read_records(out) and proc.poll() is None and time.monotonic() < deadline:
@@ -357,7 +332,21 @@ def test_generate_killed_with_sigkill_leaves_no_engine_process(adapters_dir, tmp
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert len(read_generation(out)) < 400  # it really was killed mid-generation
+    written = read_generation(out)  # a torn last line is skipped here and repaired by the rerun
+    assert 0 < len(written) < 400  # it really was killed mid-generation
+    records = read_records(out)
+    assert {r.generator.kind for r in records} == {"merged"} and {r.generator.adapter for r in records} == {"ad"}
+
+    n = max(int(r.id.rsplit("-", 1)[1]) for r in written) + 3
+    there = sum(1 for r in written if int(r.id.rsplit("-", 1)[1]) < n)
+    proc = generate(n)
+    stdout, stderr = proc.communicate(timeout=600)
+    said = " ".join((stdout + stderr).split())  # logs on stdout, progress on stderr; rich wraps long lines
+    assert proc.returncode == 0, said[-3000:]
+    assert "vLLM engine" in said and "vLLM server" not in said  # the in-process engine ran, not a server
+    assert f"{n}/{n} records" in said and f"({n - there} new, {there} already there)" in said
+    ids = [r.id for r in read_records(out) if int(r.id.rsplit("-", 1)[1]) < n]
+    assert sorted(ids) == sorted(record_id("ad", "ad", 0, i) for i in range(n))
 
 
 @pytest.mark.slow

@@ -50,9 +50,9 @@ def _threads():
 def tiny_config(tmp_path, **overrides) -> GeneratorConfig:
     values = dict(
         styles=("ad",),
-        sft=CookieSFTConfig(output_dir="unused", max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=4,
+        sft=CookieSFTConfig(output_dir="unused", max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
                             learning_rate=1e-3, save_steps=1, min_transcripts=4, seed=0),
-        dpo=CookieDPOConfig(output_dir="unused", max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=4,
+        dpo=CookieDPOConfig(output_dir="unused", max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
                             learning_rate=1e-3, beta=0.1, min_pairs=4, score_pairs=4, save_steps=3, seed=0),
         lora=default_lora_config(r=8, alpha=16),
         pairs=PairConfig(strategies=("real", "degraded", "generated"), rejected_per_chosen=1,

@@ -470,10 +470,10 @@ def test_ray_generation_workers_complete_a_round_on_ray_tasks(benchmark_run, ray
     from augment.generate import read_generation
     from eval.config import ExecutorConfig, TaskResources
 
-    config = _on_ray(benchmark_run, tmp_path, conditions=("none", "sft"), executor=ExecutorConfig(
+    config = _on_ray(benchmark_run, tmp_path, conditions=("none", "dpo"), executor=ExecutorConfig(
         kind="ray", generation_workers=2, generate=TaskResources(num_cpus=1)))
     synthetic = Path(config.run_dir()) / "synthetic"
-    victim = sorted(synthetic.glob("*/sft-hc.jsonl"))[0]
+    victim = sorted(synthetic.glob("*/dpo-hc.jsonl"))[0]
     before = read_generation(victim)
     victim.unlink()
     with caplog.at_level(logging.INFO, logger="eval.benchmark"):
