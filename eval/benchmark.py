@@ -153,8 +153,15 @@ def split_reserve(corpus: Corpus, speakers: tuple[str, ...], share: float,
 
     labels = corpus.speaker_labels()
     ordered = sorted(speakers)
-    base, reserve = train_test_split(ordered, test_size=share, random_state=seed,
-                                     stratify=[labels[s].value for s in ordered])
+    try:
+        base, reserve = train_test_split(ordered, test_size=share, random_state=seed,
+                                         stratify=[labels[s].value for s in ordered])
+    except ValueError as error:  # a class too small to split, or a share that leaves one side empty
+        counts = ", ".join(f"{label.value} {sum(labels[s] == label for s in ordered)}" for label in sorted(
+            {labels[s] for s in ordered}, key=lambda label: label.value))
+        raise BenchmarkError(f"protocol.reserve {share}: cannot hold back a stratified share of these {len(ordered)} "
+                             f"training speakers ({counts}): {error}; lower protocol.reserve (0: no reserve, no "
+                             "controls) or use more speakers") from None
     return tuple(sorted(base)), tuple(sorted(reserve))
 
 

@@ -25,6 +25,19 @@ def controls_config(tmp_path, **protocol):
                        tracking={"system_metrics": False})
 
 
+def test_a_reserve_that_cannot_be_stratified_is_a_one_line_error():
+    from detect.readers import load_corpus
+    from eval.benchmark import BenchmarkError, split_reserve
+
+    corpus = load_corpus()
+    labels = corpus.speaker_labels()
+    one_hc = tuple(sorted(s for s in labels if labels[s] == Label.AD)[:5]) + (
+        next(s for s in sorted(labels) if labels[s] == Label.HC),)
+    with pytest.raises(BenchmarkError, match=r"protocol.reserve 0.4: .* 6 training speakers \(AD 5, HC 1\)") as caught:
+        split_reserve(corpus, one_hc, 0.4, seed=0)
+    assert "\n" not in str(caught.value) and "lower protocol.reserve" in str(caught.value)
+
+
 def test_the_reserve_is_stratified_and_held_out_of_every_base(tmp_path):
     corpus, folds, groups = plan(controls_config(tmp_path))
     assert len(groups) == 1, "the fixed split over seeds keeps one base, so one set of generators"
