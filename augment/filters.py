@@ -34,6 +34,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic.dataclasses import dataclass
 
+from augment.generate import record_index
 from augment.prompts import Style
 from augment.style_axis import STYLE_MARKERS, StyleAxis
 from augment.synthetic import SyntheticDescription, Verdict
@@ -263,8 +264,7 @@ def style_verdict(axis: StyleAxis, markers: dict[str, float], style: Style, min_
 
 def candidate_group(record: SyntheticDescription, n: int) -> tuple[str, int]:
     """Which description a record is a candidate for: its file's id prefix and index // n."""
-    prefix, _, tail = record.id.rpartition("-")
-    return prefix, (int(tail) if tail.isdigit() else -1) // n
+    return record.id.rpartition("-")[0], record_index(record) // n
 
 
 def best_of_verdicts(records: Sequence[SyntheticDescription], n: int, axis: StyleAxis,

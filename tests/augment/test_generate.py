@@ -22,6 +22,7 @@ from augment.generate import (
     generate_batch,
     read_generation,
     record_id,
+    record_index,
     run_generation,
 )
 from augment.serve import VLLMConfig, find_adapters, is_cpu_build
@@ -337,15 +338,15 @@ def test_cli_in_process_generation_killed_with_sigkill_leaves_no_engine_and_resu
     records = read_records(out)
     assert {r.generator.kind for r in records} == {"merged"} and {r.generator.adapter for r in records} == {"ad"}
 
-    n = max(int(r.id.rsplit("-", 1)[1]) for r in written) + 3
-    there = sum(1 for r in written if int(r.id.rsplit("-", 1)[1]) < n)
+    n = max(record_index(r) for r in written) + 3
+    there = sum(1 for r in written if record_index(r) < n)
     proc = generate(n)
     stdout, stderr = proc.communicate(timeout=600)
     said = " ".join((stdout + stderr).split())  # logs on stdout, progress on stderr; rich wraps long lines
     assert proc.returncode == 0, said[-3000:]
     assert "vLLM engine" in said and "vLLM server" not in said  # the in-process engine ran, not a server
     assert f"{n}/{n} records" in said and f"({n - there} new, {there} already there)" in said
-    ids = [r.id for r in read_records(out) if int(r.id.rsplit("-", 1)[1]) < n]
+    ids = [r.id for r in read_records(out) if record_index(r) < n]
     assert sorted(ids) == sorted(record_id("ad", "ad", 0, i) for i in range(n))
 
 
