@@ -77,14 +77,19 @@ def test_verify_generates_text(base_model_dir):
 
 
 @pytest.mark.slow
-def test_prepare_into_a_fresh_cache_then_force(tmp_path):
-    folder = prepare_base_model(tmp_path)
-    assert folder == tmp_path / "smollm2-135m-instruct"
-    assert validate_causal_lm_dir(folder) == folder
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".smollm2")], "temporary build folder left behind"
+def test_force_rebuilds_a_prepared_folder_in_another_cache(base_model_dir, tmp_path):
+    # One conversion, not two: the base_model_dir fixture already built a folder from the GGUF
+    # (on a fresh machine, into the default cache); a copy of it stands for an earlier build here.
+    import shutil
+
+    folder = tmp_path / "smollm2-135m-instruct"
+    shutil.copytree(base_model_dir, folder)
     stamp = (folder / MARKER_FILE).stat().st_mtime_ns
+    assert prepare_base_model(tmp_path) == folder and (folder / MARKER_FILE).stat().st_mtime_ns == stamp
     assert prepare_base_model(tmp_path, force=True) == folder
     assert (folder / MARKER_FILE).stat().st_mtime_ns > stamp, "--force must rebuild"
+    assert validate_causal_lm_dir(folder) == folder
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".smollm2")], "temporary build folder left behind"
 
 
 def test_a_bert_folder_is_refused_with_what_to_do():
