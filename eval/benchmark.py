@@ -505,8 +505,8 @@ def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
     # As text: a digest of only digits would otherwise come back as a number and match nothing.
     scores = pd.read_csv(path, dtype={"config_digest": str})
     if "config_digest" in scores and set(scores.config_digest) != {config_digest}:
-        raise BenchmarkError(
-            f"{path}: scores from a different config; use another output_dir or delete the file to start over")
+        raise BenchmarkError(f"{path}: scores from a different config; use another output_dir, or delete "
+                             f"{path.parent} to start over")
     return scores
 
 
@@ -547,6 +547,9 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     clock = Stopwatch()
     run_dir = Path(config.run_dir())
     run_dir.mkdir(parents=True, exist_ok=True)
+    # The state folder of another config (a profile edited since, a new release's demo): say so now,
+    # not after the generators have trained.
+    load_scores(run_dir / "scores.csv", config.digest())
     (run_dir / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
 
     with clock.stage("plan"):

@@ -8,6 +8,8 @@ its resume continues.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from detect.records import Label
@@ -131,3 +133,11 @@ def test_a_benchmark_that_dies_leaves_a_failed_run_and_its_resume_continues_it(t
     assert len(resumed.scores) == cells and not resumed.scores.duplicated(benchmark.SCORE_KEYS).any()
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
     assert len(children) == len(resumed.table)
+
+    # The same state folder under an edited config is refused before any work, in one line naming it.
+    run_dir = Path(config.run_dir())
+    kept = (run_dir / "config.json").read_text()
+    with pytest.raises(benchmark.BenchmarkError, match=f"different config; .* delete {run_dir} to start over"):
+        run_benchmark(controls_config(tmp_path, repeats=1), tracking_uri=uri)
+    assert (run_dir / "config.json").read_text() == kept
+    assert len(client.search_runs([run.info.experiment_id])) == 1 + len(children)  # no new MLflow run
