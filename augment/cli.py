@@ -340,6 +340,7 @@ def generate(
     min_p: Annotated[float, typer.Option(help="Min-p truncation: keep tokens at least this share of the top one's probability (0: off).")] = 0.05,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling mass (1: off; slow on the CPU build).")] = 1.0,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per description.")] = 160,
+    min_tokens: Annotated[int, typer.Option(help="Fewest tokens per description: the end-of-text token waits (0: off).")] = 0,
     frequency_penalty: Annotated[float, typer.Option(help="Penalise a token by how often it was generated already "
                                                           "(fewer loops; 0: off).")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of record 0; record i uses seed + i.")] = 0,
@@ -368,7 +369,7 @@ def generate(
     style_name = OneStyle(style).value
     try:
         sampling = SamplingConfig(temperature=temperature, min_p=min_p, top_p=top_p, max_tokens=max_tokens,
-                                  frequency_penalty=frequency_penalty, seed=seed)
+                                  min_tokens=min_tokens, frequency_penalty=frequency_penalty, seed=seed)
         retry = RetryPolicy(attempts=retries, timeout_s=request_timeout)
     except ValueError as e:
         raise typer.BadParameter(str(e)) from None

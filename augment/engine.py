@@ -113,7 +113,7 @@ class InProcessEngine:
             params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, min_p=sampling.min_p,
                                      frequency_penalty=sampling.frequency_penalty,
                                      max_tokens=sampling.max_tokens, seed=sampling.seed + i, ignore_eos=sampling.ignore_eos,
-                                     min_tokens=sampling.max_tokens if sampling.ignore_eos else 0)
+                                     min_tokens=sampling.floor)
                       for i in part]
             outputs = self.llm.chat(list(prompts[start:start + chunk]), params, use_tqdm=False, lora_request=lora)
             for i, output in zip(part, outputs):

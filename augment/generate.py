@@ -68,6 +68,10 @@ class SamplingConfig:
     min_p: float = field(default=0.05, metadata={"help": "Min-p truncation (0: off)."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1: off)."})
     max_tokens: int = field(default=160, metadata={"help": "Most tokens generated per description."})
+    # A floor on length: a tuned 135M model sometimes ends after one sentence ("The room is just a
+    # mess."), which the length filter then throws away; vLLM holds back the end-of-text token
+    # until min_tokens are out, so the description goes on instead.
+    min_tokens: int = field(default=0, metadata={"help": "Fewest tokens generated per description (0: off)."})
     # A light penalty breaks the loops a small model falls into ("and the boy and the boy ...").
     # Not repetition_penalty: it also punishes the prompt's words, i.e. the scene's nouns that a
     # description has to say.
@@ -84,6 +88,8 @@ class SamplingConfig:
             raise ValueError(f"min_p must be in [0, 1), got {self.min_p}")
         if self.max_tokens <= 0:
             raise ValueError(f"max_tokens must be > 0, got {self.max_tokens}")
+        if not 0 <= self.min_tokens <= self.max_tokens:
+            raise ValueError(f"min_tokens must be in [0, max_tokens={self.max_tokens}], got {self.min_tokens}")
         if not -2 <= self.frequency_penalty <= 2:
             raise ValueError(f"frequency_penalty must be in [-2, 2], got {self.frequency_penalty}")
 
@@ -91,13 +97,20 @@ class SamplingConfig:
         """What record ``index`` was sampled with: every field of this config, its own seed."""
         return SamplingInfo(seed=self.seed + index, temperature=self.temperature, top_p=self.top_p, min_p=self.min_p,
                             frequency_penalty=self.frequency_penalty, max_tokens=self.max_tokens,
-                            ignore_eos=self.ignore_eos)
+                            min_tokens=self.min_tokens, ignore_eos=self.ignore_eos)
+
+    @property
+    def floor(self) -> int:
+        """The fewest tokens vLLM is told to generate (all of them with ``ignore_eos``)."""
+        return self.max_tokens if self.ignore_eos else self.min_tokens
 
     def vllm_extras(self) -> dict[str, Any]:
         """vLLM's own sampling fields, beyond the OpenAI API (sent in the request body)."""
         extras: dict[str, Any] = {"min_p": self.min_p} if self.min_p else {}
         if self.ignore_eos:
-            extras.update(ignore_eos=True, min_tokens=self.max_tokens)
+            extras.update(ignore_eos=True)
+        if self.floor:
+            extras.update(min_tokens=self.floor)
         return extras
 
 

@@ -54,6 +54,7 @@ class SamplingInfo(BaseModel):
     min_p: float = 0.0  # records written before min-p was the default carry none
     frequency_penalty: float = 0.0  # nor, before it was, a frequency penalty
     max_tokens: int = 160
+    min_tokens: int = 0  # nor, before it could be set, a floor on length
     ignore_eos: bool = False  # benchmarks of speed: every record exactly max_tokens long
 
 

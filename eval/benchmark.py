@@ -311,7 +311,7 @@ def top_up(passed: int, wanted: int, generated: int, first: int, oversample: flo
 def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
     g = config.generation
     return generation.SamplingConfig(temperature=g.temperature, min_p=g.min_p, top_p=g.top_p, max_tokens=g.max_tokens,
-                                     frequency_penalty=g.frequency_penalty,
+                                     min_tokens=g.min_tokens, frequency_penalty=g.frequency_penalty,
                                      seed=config.protocol.seed * 100_000)
 
 

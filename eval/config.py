@@ -64,6 +64,7 @@ class GenerationConfig(_Strict):
     min_p: float = Field(0.05, ge=0, lt=1, description="Min-p truncation (see augment.generate.SamplingConfig).")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (1: off).")
     max_tokens: int = Field(160, ge=8)
+    min_tokens: int = Field(0, ge=0, description="Fewest tokens per description (see augment.generate.SamplingConfig).")
     frequency_penalty: float = Field(0.3, ge=-2, le=2, description="See augment.generate.SamplingConfig.")
     concurrency: int = Field(8, ge=1)
     enforce_eager: bool = Field(True, description="vLLM without graph compilation: fast start, lower throughput.")
@@ -90,6 +91,12 @@ class GenerationConfig(_Strict):
                                     "pass the filters than the largest ratio needs, another round asks for the "
                                     "shortfall / the pass rate so far (x oversample), at most as many as the first "
                                     "round. 1: no top-up.")
+
+    @model_validator(mode="after")
+    def _floor_under_ceiling(self) -> GenerationConfig:
+        if self.min_tokens > self.max_tokens:
+            raise ValueError(f"min_tokens ({self.min_tokens}) must not exceed max_tokens ({self.max_tokens})")
+        return self
 
 
 class TrackingConfig(_Strict):

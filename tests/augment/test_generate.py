@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from augment.engine import EngineProcess
 from augment.generate import (
+    Completion,
     GenerationError,
     RetryPolicy,
     SamplingConfig,
@@ -33,6 +35,7 @@ from .fake_endpoint import FakeEndpoint
 from .processes import living
 
 PROMPT = [{"role": "user", "content": "Describe the Cookie Theft picture as a patient would."}]
+SHORT = [{"role": "user", "content": "Answer with one word: is the sky blue?"}]  # short answers stop on their own
 FAST = RetryPolicy(attempts=3, timeout_s=5)
 GEN = GeneratorInfo(kind="lora", base_model="smollm2", adapter="ad")
 
@@ -166,7 +169,7 @@ def test_interrupt_leaves_valid_file_and_rerun_completes(tmp_path):
 
 
 @pytest.mark.parametrize("change", [{"seed": 8}, {"temperature": 0.3}, {"min_p": 0.1}, {"max_tokens": 99},
-                                    {"ignore_eos": True}, {"frequency_penalty": 0.0}])
+                                    {"ignore_eos": True}, {"frequency_penalty": 0.0}, {"min_tokens": 4}])
 def test_resume_with_any_other_sampling_setting_is_refused(tmp_path, change):
     out = tmp_path / "s.jsonl"
     with FakeEndpoint(lambda n, body: "ok") as fake:
@@ -197,6 +200,24 @@ def test_generate_batch_by_adapter_name(vllm_server):
     assert all(outs.values())
     # the adapters are real: greedy outputs differ from the base model's and from each other
     assert len(set(outs.values())) == 3, outs
+
+
+def _floored(sampling: SamplingConfig, complete) -> tuple[Completion, Completion]:
+    """A greedy completion that stops on its own, and the same with min_tokens 16 past where it stopped."""
+    free = complete(sampling)
+    assert free.finish_reason == "stop" and free.completion_tokens + 16 <= sampling.max_tokens, free
+    return free, complete(dataclasses.replace(sampling, min_tokens=free.completion_tokens + 16))
+
+
+@pytest.mark.slow
+def test_min_tokens_holds_back_the_end_of_text_on_real_vllm(vllm_server):
+    client = vllm_server.client()
+    free, floored = _floored(SamplingConfig(temperature=0.0, max_tokens=128, seed=0),
+                             lambda s: generate_batch(client, [SHORT], s, model="base")[0])
+    assert floored.completion_tokens >= free.completion_tokens + 16, (free, floored)
+    assert floored.text.startswith(free.text.rstrip(".!")), (free, floored)  # greedy: the same start, then more
+    with pytest.raises(ValueError, match="min_tokens"):
+        SamplingConfig(max_tokens=16, min_tokens=17)
 
 
 @pytest.mark.slow
@@ -241,11 +262,14 @@ def test_engine_process_serves_adapters_by_name_in_chunks_and_stops_clean(adapte
         outs = {name: next(engine.generate([PROMPT], greedy, model=name, chunk=1)).text for name in ("base", "ad", "hc")}
         chunked = list(engine.generate([PROMPT] * 5, sampled, indices=[10, 11, 12, 13, 14], model="ad", chunk=2))
         again = list(engine.generate([PROMPT] * 2, sampled, indices=[12, 13], model="ad", chunk=8))
+        free, floored = _floored(SamplingConfig(temperature=0.0, max_tokens=128, seed=0),
+                                 lambda s: next(engine.generate([SHORT], s)))
     assert all(outs.values()) and len(set(outs.values())) == 3, outs  # the adapters are really applied
     assert [c.index for c in chunked] == [10, 11, 12, 13, 14]
     assert all(c.text and c.completion_tokens for c in chunked)
     # record i is seeded seed + i: the same record comes out the same in another chunk
     assert [c.text for c in again] == [c.text for c in chunked[2:4]]
+    assert floored.completion_tokens >= free.completion_tokens + 16, (free, floored)  # min_tokens reaches the engine
     assert not [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     # this process's environment was never touched: the engine's settings went to the child only
     assert "VLLM_ENABLE_V1_MULTIPROCESSING" not in os.environ

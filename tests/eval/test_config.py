@@ -37,6 +37,8 @@ def test_shipped_profiles_load(name):
         ("name: x\nfilters: {privacy_ngrams: 8}\n", "my.yaml: filters.privacy_ngrams: unknown key (did you mean privacy_ngram"),
         ("name: x\nfilters: {min_words: 0}\n", "my.yaml: filters.min_words: Input should be greater than 0"),
         ("name: x\nfilters: {min_words: 50, max_words: 20}\n", "my.yaml: filters: need min_words <= max_words"),
+        ("name: x\ngeneration: {max_tokens: 64, min_tokens: 96}\n",
+         "my.yaml: generation: min_tokens (96) must not exceed max_tokens (64)"),
         ("name: x\nfilters: {require: [length, vibes]}\n", "my.yaml: filters.require.1: Input should be"),
         ("name: x\nclassic: {intensity: 7}\n", "my.yaml: classic.intensity: Input should be less than or equal to 1"),
         ("name: x\nclassifiers: [tfidf]\nclassifier_options: {bert: {epochs: 1}}\n",
