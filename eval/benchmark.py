@@ -69,6 +69,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SCORE_KEYS = ["classifier", "condition", "ratio", "seed", "fold"]
+SCORES = "scores.csv"  # a state folder's scored cells, one row each, with the config digest
 PREDICTIONS = "predictions.csv"  # beside scores.csv: each cell's out-of-fold P(AD), one row per test transcript
 
 
@@ -486,7 +487,7 @@ def record_cell(run_dir: Path, row: dict[str, Any], predictions: pd.DataFrame) -
     """A finished cell into the state files: predictions first, so a cell with a score always has them."""
     path = run_dir / PREDICTIONS
     predictions.to_csv(path, mode="a", header=not path.exists(), index=False)
-    scores_path = run_dir / "scores.csv"
+    scores_path = run_dir / SCORES
     pd.DataFrame([row]).to_csv(scores_path, mode="a", header=not scores_path.exists(), index=False)
 
 
@@ -549,7 +550,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     run_dir.mkdir(parents=True, exist_ok=True)
     # The state folder of another config (a profile edited since, a new release's demo): say so now,
     # not after the generators have trained.
-    load_scores(run_dir / "scores.csv", config.digest())
+    load_scores(run_dir / SCORES, config.digest())
     (run_dir / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
 
     with clock.stage("plan"):
@@ -598,7 +599,7 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
         for condition in (c for c in config.conditions if c == "none" or c in CONTROLS):
             pools[(key, condition)] = ex.share(pool_of(group, condition))
 
-    scores_path = run_dir / "scores.csv"
+    scores_path = run_dir / SCORES
     digest = config.digest()
     todo = cells(config, folds)
     step_of = {(fold.seed, fold.fold): i for i, fold in enumerate(folds)}
