@@ -1,7 +1,7 @@
 """Command groups of :mod:`augment`: ``cookiebench models ...``, ``cookiebench augment ...`` and ``cookiebench serve``.
 
     cookiebench models prepare [--force]
-    cookiebench augment pairs --out pairs.jsonl [--strategies real,degraded,broken] [--style both]
+    cookiebench augment pairs --out pairs.jsonl [--strategies real,degraded,broken,disfluent] [--style both]
     cookiebench augment train --style ad|hc|both --mode separate|conditional --out runs/generators
     cookiebench serve --adapters runs/generators                  # base, ad, hc on 127.0.0.1:8000
     cookiebench augment generate --endpoint http://127.0.0.1:8000/v1 --style ad --n 200 --out synth-ad.jsonl
@@ -99,7 +99,7 @@ def pairs(
     split: Annotated[str, typer.Option(help="Which transcripts to use: train, test or all. Never pair test speakers you evaluate on.")] = "train",
     style: Annotated[StyleChoice, typer.Option(help="Target style(s) of the pairs.")] = StyleChoice.both,
     mode: Annotated[ModeChoice, typer.Option(help="Prompt mode: separate (one adapter per style) or conditional.")] = ModeChoice.separate,
-    strategies: Annotated[str, typer.Option(help="Comma-separated: real, degraded, generated, broken.")] = "real,degraded,broken",
+    strategies: Annotated[str, typer.Option(help="Comma-separated: real, degraded, generated, broken, disfluent (AD only).")] = "real,degraded,broken",
     samples: Annotated[Path | None, typer.Option(help="SFT samples JSONL ({style, text} lines), needed by 'generated', used by 'broken'.")] = None,
     min_margin: Annotated[float, typer.Option(help="Drop pairs whose style-axis margin is below this.")] = 0.2,
     intensity: Annotated[float, typer.Option(help="Degradation intensity, 0 to 1.")] = 0.6,

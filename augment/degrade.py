@@ -22,6 +22,7 @@ from collections import Counter
 from pydantic import Field
 from pydantic.dataclasses import dataclass
 
+from detect.chat import FILLERS
 from detect.info_units import ENTITIES
 
 # Information-unit nouns from the shared lexicon, plural forms too; multi-word synonyms are
@@ -133,6 +134,40 @@ def degrade(text: str, config: DegradeConfig | None = None, *, seed: int | rando
         words = _disfluent(words, config, rng, edits)
         out.append((words, ending))
     return Degraded(text=_join(out), edits={k: v for k, v in edits.items() if v > 0})
+
+
+def smooth(text: str) -> str:
+    """The disfluencies taken out: fillers dropped, immediate repetitions said once, trailing-offs ended.
+
+    What the speaker said, as a fluent speaker would say it; everything else (the words
+    chosen, what is named and what is not) stays. :func:`detect.chat.clean_verbatim` counts
+    what this removes.
+
+    >>> smooth("um the boy is is on the the stool. he's taking the... so the so the jar.")
+    "the boy is on the stool. he's taking the. so the jar."
+    """
+    out = []
+    for words, ending in _split(text):
+        kept: list[str] = []
+        capital = words[0][:1].isupper()  # kept when the word that had it ('Uh') goes
+        for word in words:
+            if _bare(word) in FILLERS:
+                continue
+            kept.append(word[:1].upper() + word[1:] if capital and not kept else word)
+        out.append((_said_once(kept), "." if ending == "..." else ending))
+    return _join(out)
+
+
+def _said_once(words: list[str], longest: int = 3) -> list[str]:
+    """Immediate repetitions of 1..``longest`` words collapsed ('so the so the jar' -> 'so the jar')."""
+    out: list[str] = []
+    for word in words:
+        out.append(word)
+        for n in range(longest, 0, -1):
+            if len(out) >= 2 * n and [_bare(w) for w in out[-2 * n:-n]] == [_bare(w) for w in out[-n:]]:
+                del out[-n:]
+                break
+    return out
 
 
 def _vague(words: list[str], config: DegradeConfig, rng: random.Random, edits: Counter) -> list[str]:

@@ -1,6 +1,6 @@
 """Preference pairs for DPO: what to prefer, built only from the transcripts given.
 
-Four strategies, selectable and combinable (:class:`PairConfig` ``strategies``):
+Five strategies, selectable and combinable (:class:`PairConfig` ``strategies``):
 
 ``real``
     Same prompt; chosen is a real transcript of the target style, rejected one of the
@@ -17,6 +17,18 @@ Four strategies, selectable and combinable (:class:`PairConfig` ``strategies``):
     of talk off the picture; and, when SFT samples are given, those of the style's samples
     that fail the ``garbage`` or ``on_topic`` filter. The pair is kept only when the project's
     own filters (:mod:`augment.filters`) pass the chosen text and fail the rejected one.
+``disfluent``
+    AD style only. Chosen is a real AD transcript, rejected the same transcript said fluently
+    (:func:`augment.degrade.smooth`: fillers, immediate repetitions and trailing-offs taken
+    out). Nothing else differs, so the pair is about the disfluencies of AD speech and nothing
+    of its content. Why: a repeated word or phrase ('the the', 'so the so the') is among the
+    markers that best separate AD from HC, and a small generator tuned on AD text writes
+    almost none. Why AD only: HC speakers say uh and um too, and an HC pair of this kind
+    would teach HC a fluency real HC speech does not have.
+
+Strategies apply to every style, or per style (``strategies={"ad": ["disfluent", "broken"],
+"hc": ["real", "degraded", "broken"]}``), when one style's generator needs other lessons than
+the other's.
 
 How far a text is from a style is measured on the :class:`~augment.style_axis.StyleAxis`
 fitted to the given transcripts (positive is AD-like). A pair's margin is how much
@@ -61,7 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass as config_dataclass
 
 from augment.corrupt import CORRUPTIONS
-from augment.degrade import DegradeConfig, degrade
+from augment.degrade import DegradeConfig, degrade, smooth
 from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict, repeated_ngram_share
 from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, task_messages
 from augment.style_axis import STYLE_MARKERS, StyleAxis
@@ -73,7 +85,7 @@ from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
 
-Strategy = Literal["real", "degraded", "generated", "broken"]
+Strategy = Literal["real", "degraded", "generated", "broken", "disfluent"]
 STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 
@@ -142,8 +154,9 @@ class PairConfig:
     """How pairs are built."""
 
     # what
-    strategies: tuple[Strategy, ...] = Field(("real", "degraded", "broken"), min_length=1,
-                                             description="Any of real, degraded, generated, broken.")
+    strategies: tuple[Strategy, ...] | dict[Style, tuple[Strategy, ...]] = Field(
+        ("real", "degraded", "broken"), description="Any of real, degraded, generated, broken, disfluent; "
+                                                     "or per style: {ad: [...], hc: [...]}.")
     styles: tuple[Style, ...] = Field(("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
     mode: Mode = Field("separate", description="Prompt mode.")
     # how many
@@ -158,6 +171,27 @@ class PairConfig:
     corruptions: tuple[Literal["loop", "offtopic"], ...] = Field(
         ("loop", "offtopic"), min_length=1, description="Broken pairs: the broken versions made, in turns over the chosen texts.")
     seed: int = Field(0, description="Seed for sampling and degradation.")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.strategies, dict):
+            missing = [s for s in self.styles if not self.strategies.get(s)]
+            if missing:
+                raise ValueError(f"strategies names none for style(s) {missing}; give each style a list")
+            if "disfluent" in self.strategies.get("hc", ()):
+                raise ValueError("the disfluent strategy makes AD pairs only; take it out of the hc list")
+        elif not self.strategies:
+            raise ValueError("strategies is empty; name at least one of " + ", ".join(STRATEGIES))
+        elif not any(self.styles_for(strategy) for strategy in self.strategies):
+            raise ValueError(f"strategies {list(self.strategies)} make no pairs for style(s) {list(self.styles)}: "
+                             "disfluent makes AD pairs only; add another strategy")
+
+    def styles_for(self, strategy: Strategy) -> list[Style]:
+        """The styles that get ``strategy``'s pairs, in ``styles`` order."""
+        if isinstance(self.strategies, dict):
+            styles = [s for s in self.styles if strategy in self.strategies.get(s, ())]
+        else:
+            styles = list(self.styles) if strategy in self.strategies else []
+        return [s for s in styles if s == "ad"] if strategy == "disfluent" else styles
 
 
 @dataclass
@@ -213,22 +247,24 @@ def build_pairs(
                 f"only {len(by_style[style])} {STYLE_LABEL[style].value} transcripts with text; pairs need at least "
                 f"{config.min_transcripts} of each label (give more transcripts or lower min_transcripts)"
             )
-    if "generated" in config.strategies:
-        missing = [s for s in config.styles if not (samples or {}).get(s)]
+    if config.styles_for("generated"):
+        missing = [s for s in config.styles_for("generated") if not (samples or {}).get(s)]
         if missing:
             raise PairsError(f"the 'generated' strategy needs SFT samples for style(s) {missing}; train SFT first "
                              "or drop 'generated' from the strategies")
     rng = random.Random(config.seed)
 
     candidates: list[_Candidate] = []
-    if "real" in config.strategies:
-        candidates += _real_candidates(by_style, config, rng)
-    if "degraded" in config.strategies:
-        candidates += _degraded_candidates(by_style["hc"], config, rng)
-    if "generated" in config.strategies:
-        candidates += _generated_candidates(by_style, samples or {}, config, rng)
-    if "broken" in config.strategies:  # its own draws: adding it leaves the other strategies' pairs as they were
-        candidates += _broken_candidates(by_style, samples or {}, config, random.Random(f"broken/{config.seed}"))
+    if styles := config.styles_for("real"):
+        candidates += _real_candidates(by_style, styles, config, rng)
+    if styles := config.styles_for("degraded"):
+        candidates += _degraded_candidates(by_style["hc"], styles, config, rng)
+    if styles := config.styles_for("generated"):
+        candidates += _generated_candidates(by_style, samples or {}, styles, rng)
+    if styles := config.styles_for("broken"):  # its own draws: adding it leaves the other strategies' pairs as they were
+        candidates += _broken_candidates(by_style, samples or {}, styles, config, random.Random(f"broken/{config.seed}"))
+    if "ad" in config.styles_for("disfluent"):
+        candidates += _disfluent_candidates(by_style["ad"])
 
     # One marker pass over every distinct text: the extractor batches and caches.
     texts = list(dict.fromkeys([*(real_verbatim(t) for t in transcripts), *(c.chosen for c in candidates),
@@ -281,9 +317,10 @@ def build_pairs(
     return PairSet(pairs=pairs, summary=summary)
 
 
-def _real_candidates(by_style: dict[str, list[Transcript]], config: PairConfig, rng: random.Random) -> list[_Candidate]:
+def _real_candidates(by_style: dict[str, list[Transcript]], styles: Sequence[Style], config: PairConfig,
+                     rng: random.Random) -> list[_Candidate]:
     out = []
-    for style in config.styles:
+    for style in styles:
         other = "hc" if style == "ad" else "ad"
         for chosen in by_style[style]:
             k = min(config.rejected_per_chosen, len(by_style[other]))
@@ -292,7 +329,8 @@ def _real_candidates(by_style: dict[str, list[Transcript]], config: PairConfig, 
     return out
 
 
-def _degraded_candidates(hc: list[Transcript], config: PairConfig, rng: random.Random) -> list[_Candidate]:
+def _degraded_candidates(hc: list[Transcript], styles: Sequence[Style], config: PairConfig,
+                         rng: random.Random) -> list[_Candidate]:
     degrade_config = DegradeConfig(intensity=config.degrade_intensity)
     out = []
     for t in hc:
@@ -300,17 +338,17 @@ def _degraded_candidates(hc: list[Transcript], config: PairConfig, rng: random.R
         for _ in range(config.degraded_per_transcript):
             degraded = degrade(original, degrade_config, seed=rng.randrange(2**31)).text
             source = f"degraded:{t.id}"
-            if "ad" in config.styles:
+            if "ad" in styles:
                 out.append(_Candidate("ad", "degraded", degraded, original, source, t.id))
-            if "hc" in config.styles:
+            if "hc" in styles:
                 out.append(_Candidate("hc", "degraded", original, degraded, t.id, source))
     return out
 
 
 def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
-                          config: PairConfig, rng: random.Random) -> list[_Candidate]:
+                          styles: Sequence[Style], rng: random.Random) -> list[_Candidate]:
     out = []
-    for style in config.styles:
+    for style in styles:
         for i, sample in enumerate(samples.get(style, ())):
             if not sample.strip():
                 continue
@@ -320,10 +358,10 @@ def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mappin
 
 
 def _broken_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
-                       config: PairConfig, rng: random.Random) -> list[_Candidate]:
+                       styles: Sequence[Style], config: PairConfig, rng: random.Random) -> list[_Candidate]:
     """Each chosen transcript against its broken versions, and the style's SFT samples (the filters sort them later)."""
     out = []
-    for style in config.styles:
+    for style in styles:
         chosen = list(by_style[style])
         rng.shuffle(chosen)
         if config.max_pairs_per_strategy is not None:  # enough to fill the cap; spares cover filter drops
@@ -341,6 +379,16 @@ def _broken_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[s
             if sample.strip():
                 t = rng.choice(by_style[style])
                 out.append(_Candidate(style, "broken", real_verbatim(t), sample, t.id, f"sample:{style}:{i}"))
+    return out
+
+
+def _disfluent_candidates(ad: list[Transcript]) -> list[_Candidate]:
+    out = []
+    for t in ad:
+        original = real_verbatim(t)
+        fluent = smooth(original)
+        if fluent != original:
+            out.append(_Candidate("ad", "disfluent", original, fluent, t.id, f"smooth:{t.id}"))
     return out
 
 

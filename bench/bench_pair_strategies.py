@@ -1,11 +1,12 @@
 """Which pair strategy moves which marker: DPO on each strategy alone, against the SFT it continues.
 
 On the simulated cohort's training speakers: one SFT adapter (conditional mode, the demo's
-settings), then one DPO adapter per pair strategy alone (real, degraded, generated, broken)
-and one on all of them together, each continuing that same SFT adapter with the same DPO
-settings and steps. Every generator (SFT included) then writes ``--n`` descriptions per style
-through the project's own generation path (:func:`augment.runner.run_jobs`: vLLM in-process,
-adapters merged, the same sampling seeds for all), and each description gets its markers
+settings), then one DPO adapter per pair strategy alone (real, degraded, generated, broken,
+disfluent: AD pairs only) and one on all of them together, each continuing that same SFT
+adapter with the same DPO settings and steps. Every generator (SFT included) then writes
+``--n`` descriptions per style through the project's own generation path
+(:func:`augment.runner.run_jobs`: vLLM in-process, adapters merged, the same sampling seeds
+for all), and each description gets its markers
 (IU coverage, words, pronoun ratio, disfluency rate), the filters' verdicts
 (:func:`augment.filters.apply_filters`: pass = every default-required verdict) and its loop
 share (repeated word 3-grams).
@@ -48,7 +49,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 OUT = Path("bench-results") / "bench_pair_strategies.json"
-STRATEGY_RUNS = ("real", "degraded", "generated", "broken", "all")
+STRATEGY_RUNS = ("real", "degraded", "generated", "broken", "disfluent", "all")
 MARKERS = ("iu_coverage", "words", "pronoun_ratio", "disfluency_rate")
 COLUMNS = (*MARKERS, "pass_rate", "loop_share")
 
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
     adapters = {"sft": sft.adapter}
     pair_summaries = {}
     for run in STRATEGY_RUNS:
-        strategies = ("real", "degraded", "generated", "broken") if run == "all" else (run,)
+        strategies = STRATEGY_RUNS[:-1] if run == "all" else (run,)
         config = PairConfig(strategies=strategies, styles=styles, mode=mode, max_pairs_per_strategy=args.max_pairs, seed=0)
         pair_set = timed(f"pairs:{run}", build_pairs, train, config, samples=sft_samples, extractor=extractor)
         write_pairs(work / run / "pairs.jsonl", pair_set.pairs, pair_set.summary)

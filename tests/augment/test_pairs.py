@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from augment.corrupt import OFFTOPIC_SENTENCES, loop, offtopic
-from augment.degrade import DegradeConfig, degrade
+from augment.degrade import DegradeConfig, degrade, smooth
 from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict
 from augment.pairs import (
     PairConfig,
@@ -75,6 +75,18 @@ def test_degraded_edits_are_read_back_as_disfluencies():
     _, counts = clean_verbatim(result.text)
     assert counts.fillers == result.edits["filler"]
     assert counts.trailing_offs >= 1 and counts.retracings >= 1
+
+
+def test_smooth_takes_out_what_degrade_adds_and_nothing_else(extractor):
+    said = "Um the boy is is on the stool. so the so the jar is... uh and the girl. Uh. the mother is drying dishes."
+    assert smooth(said) == "The boy is on the stool. so the jar is. and the girl. the mother is drying dishes."
+    assert smooth(HEALTHY) == HEALTHY  # fluent text stays as it is
+    degraded = degrade(HEALTHY, DegradeConfig(intensity=1.0, drop_info_unit=0, vague_noun=0, revision=0), seed=4).text
+    assert clean_verbatim(degraded)[1].fillers > 0 and clean_verbatim(degraded)[1].retracings > 0
+    _, counts = clean_verbatim(smooth(degraded))
+    assert (counts.fillers, counts.retracings, counts.trailing_offs) == (0, 0, 0)
+    before, after = verbatim_markers([degraded, smooth(degraded)], extractor).to_dict("records")
+    assert after["iu_coverage"] == before["iu_coverage"] and after["disfluency_rate"] == 0 < before["disfluency_rate"]
 
 
 def test_degrade_config_validates_its_range():
@@ -219,6 +231,40 @@ def test_broken_pairs_take_the_samples_the_filters_reject(train_slice, extractor
     from_samples = {p.rejected for p in result.pairs if p.rejected_source.startswith("sample:hc:")}
     assert looping.strip() in {t.strip() for t in from_samples} and drifting in from_samples
     assert fine not in from_samples and result.summary.dropped_filter == {"hc/broken": 1}
+
+
+def test_disfluent_pairs_differ_only_in_the_disfluencies(train_slice, extractor):
+    result = build_pairs(train_slice, PairConfig(strategies=("disfluent",), min_margin=-100.0), extractor=extractor)
+    pairs = result.pairs
+    ids = {t.id: t for t in train_slice}
+    # AD only, one pair per AD transcript that has a disfluency to take out
+    assert {p.style for p in pairs} == {"ad"} and len(pairs) == sum(
+        1 for t in train_slice if t.label == Label.AD and smooth(real_verbatim(t)) != real_verbatim(t))
+    for p in pairs:
+        assert ids[p.chosen_source].label == Label.AD and p.chosen == real_verbatim(ids[p.chosen_source])
+        assert p.rejected == smooth(p.chosen) and p.rejected_source == f"smooth:{p.chosen_source}"
+        # the same things are named (a parse can differ once 'dishes after dishes after dinner' is said once)
+        assert p.deltas.disfluency_rate > 0 and abs(p.deltas.iu_coverage) < 0.1
+        assert p.margin_kind == "style_axis" and p.margin > 0  # the fluent version lies toward HC
+    with pytest.raises(ValueError, match="make no pairs for style.*AD pairs only"):
+        PairConfig(strategies=("disfluent",), styles=("hc",))
+
+
+def test_strategies_can_differ_per_style(train_slice, extractor):
+    config = PairConfig(strategies={"ad": ("disfluent", "broken"), "hc": ("real", "degraded")}, max_pairs_per_strategy=3)
+    result = build_pairs(train_slice, config, extractor=extractor)
+    assert set(result.summary.by_style_strategy) == {"ad/disfluent", "ad/broken", "hc/real", "hc/degraded"}
+    assert result.summary.config["strategies"] == {"ad": ["disfluent", "broken"], "hc": ["real", "degraded"]}
+    # a list is every style's
+    shared = PairConfig(strategies=("real", "broken"), max_pairs_per_strategy=3)
+    assert shared.styles_for("broken") == ["ad", "hc"] and shared.styles_for("degraded") == []
+    assert PairConfig(strategies=("real", "disfluent")).styles_for("disfluent") == ["ad"]
+    with pytest.raises(ValueError, match=r"none for style\(s\) \['hc'\]"):
+        PairConfig(strategies={"ad": ("real",)})
+    with pytest.raises(ValueError, match="AD pairs only"):
+        PairConfig(strategies={"ad": ("real",), "hc": ("disfluent",)})
+    with pytest.raises(ValueError, match="strategies is empty"):
+        PairConfig(strategies=())
 
 
 def test_offtopic_sentences_name_no_information_unit():

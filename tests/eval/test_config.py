@@ -34,6 +34,8 @@ def test_shipped_profiles_load(name):
         ("name: x\ngenerator: {sft: {output_dir: /tmp/x}}\n", "generator.sft.output_dir: set by the benchmark"),
         ("name: x\ngenerator: {pairs: {max_pairs_per_strategy: lots}}\n",
          "my.yaml: generator.pairs.max_pairs_per_strategy: Input should be a valid integer"),
+        ("name: x\ngenerator: {pairs: {strategies: {ad: [real]}}}\n",
+         "my.yaml: generator.pairs: strategies names none for style(s) ['hc']"),
         ("name: x\nfilters: {privacy_ngrams: 8}\n", "my.yaml: filters.privacy_ngrams: unknown key (did you mean privacy_ngram"),
         ("name: x\nfilters: {min_words: 0}\n", "my.yaml: filters.min_words: Input should be greater than 0"),
         ("name: x\nfilters: {min_words: 50, max_words: 20}\n", "my.yaml: filters: need min_words <= max_words"),
