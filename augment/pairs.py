@@ -247,11 +247,10 @@ def build_pairs(
                 f"only {len(by_style[style])} {STYLE_LABEL[style].value} transcripts with text; pairs need at least "
                 f"{config.min_transcripts} of each label (give more transcripts or lower min_transcripts)"
             )
-    if config.styles_for("generated"):
-        missing = [s for s in config.styles_for("generated") if not (samples or {}).get(s)]
-        if missing:
-            raise PairsError(f"the 'generated' strategy needs SFT samples for style(s) {missing}; train SFT first "
-                             "or drop 'generated' from the strategies")
+    missing = [s for s in config.styles_for("generated") if not (samples or {}).get(s)]
+    if missing:
+        raise PairsError(f"the 'generated' strategy needs SFT samples for style(s) {missing}; train SFT first "
+                         "or drop 'generated' from the strategies")
     rng = random.Random(config.seed)
 
     candidates: list[_Candidate] = []

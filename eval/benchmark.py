@@ -549,8 +549,9 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     run_dir = Path(config.run_dir())
     run_dir.mkdir(parents=True, exist_ok=True)
     # The state folder of another config (a profile edited since, a new release's demo): say so now,
-    # not after the generators have trained.
-    load_scores(run_dir / SCORES, config.digest())
+    # not after the generators have trained. Only finished cells write scores: this is also what a
+    # resume finds done.
+    scored = load_scores(run_dir / SCORES, config.digest())
     (run_dir / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
 
     with clock.stage("plan"):
@@ -561,13 +562,13 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
                                        tracking_uri=tracking_uri) as run_id:
         log_read_report(read, run_id)
         with executor(config.executor, run_id=run_id, tracking_uri=mlflow.get_tracking_uri()) as ex:
-            scores, table, quality, report = _run(config, corpus, folds, groups, run_dir, clock,
+            scores, table, quality, report = _run(config, corpus, folds, groups, run_dir, scored, clock,
                                                   progress or (lambda stage, done, total: None), simulated, ex)
     return BenchmarkResult(scores, table, quality, run_id, report, clock.seconds)
 
 
 def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: dict[str, Group], run_dir: Path,
-         clock: Stopwatch, tell: Callable[[str, int, int], None], simulated: bool,
+         scored: pd.DataFrame, clock: Stopwatch, tell: Callable[[str, int, int], None], simulated: bool,
          ex: Executor) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Path]:
     """The stages, inside the parent MLflow run: the work graph is submitted to the executor
     ``ex`` whole, then its results are taken in the order of the stages (see eval/executors.py).
@@ -639,8 +640,7 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
     tracking_layout.log_samples(groups)
 
     # The cells not scored yet, in table order, with their results to come.
-    scores = load_scores(scores_path, digest)
-    done_cells = {tuple(r) for r in scores[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
+    done_cells = {tuple(r) for r in scored[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False)}
     submitted = []
     for classifier, condition, ratio, fold in todo:
         if (classifier, condition, float(ratio), fold.seed, fold.fold) in done_cells:
