@@ -7,7 +7,6 @@ it sees, and both carry ``source`` so an evaluation always can.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,6 +14,8 @@ from enum import Enum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from detect.hashing import digest
 
 
 class Label(str, Enum):
@@ -214,7 +215,6 @@ class Corpus(Sequence[Transcript]):
 
     def digest(self) -> str:
         """A short content hash: same transcripts (ids, labels, text) -> same digest, in any order."""
-        h = hashlib.sha256()
-        for t in sorted(self._items, key=lambda t: t.id):
-            h.update(json.dumps([t.id, t.speaker_id, t.label.value if t.label else None, t.text]).encode())
-        return h.hexdigest()[:16]
+        # One JSON list per transcript, joined without a separator: the value the caches were keyed with.
+        return digest("".join(json.dumps([t.id, t.speaker_id, t.label.value if t.label else None, t.text])
+                              for t in sorted(self._items, key=lambda t: t.id)))

@@ -23,6 +23,8 @@ def test_digest_ignores_order_but_not_content():
     b = Corpus([t("y", "2", "HC"), t("x", "1")])
     c = Corpus([t("x", "1"), t("y", "2", "AD")])
     assert a.digest() == b.digest() != c.digest()
+    # It keys caches and runs' provenance: the value of every earlier version stays.
+    assert a.digest() == "53cc384bb3ac8bc3"
 
 
 def test_corpus_rejects_duplicate_ids():
