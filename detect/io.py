@@ -1,8 +1,9 @@
 """JSONL and whole-file writes that survive a crash: the one reader and the two writers.
 
-- :func:`read_jsonl` parses every line of a JSONL file; a bad line is a
-  :class:`~detect.errors.CorpusError` naming the file and line. With ``torn_tail_ok``, a
-  last line without its newline (a write cut short) is dropped with a warning instead.
+- :func:`read_jsonl` parses every line of a JSONL file (ours, or a corpus someone exported);
+  a bad line is a :class:`~detect.errors.CorpusError` naming the file and line, raised, or
+  handed to ``on_error`` and passed over. With ``torn_tail_ok``, a last line without its
+  newline (a write cut short) is dropped with a warning instead.
 - :class:`JsonlAppender` appends one line per ``os.write`` on an ``O_APPEND`` descriptor
   (then fsync), so concurrent writers never interleave and a crash tears at most the last
   line, which :func:`repair` truncates before the next append.
@@ -19,7 +20,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,12 +33,13 @@ logger = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def read_jsonl(path: str | Path, *, fix: str, missing_ok: bool = False,
-               torn_tail_ok: bool = False) -> Iterator[tuple[int, Any]]:
-    """``(line number, parsed value)`` for each non-blank line of ``path``.
+def read_jsonl(path: str | Path, *, fix: str, missing_ok: bool = False, torn_tail_ok: bool = False,
+               on_error: Callable[[CorpusError], None] | None = None) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` for each non-blank line of ``path`` (a leading UTF-8 BOM is skipped).
 
     ``fix`` says what to do about a bad file (it ends every error message). A missing file
-    yields nothing with ``missing_ok``, else it is an error.
+    yields nothing with ``missing_ok``, else it is an error. A line that is not JSON raises,
+    or, given ``on_error``, is handed to it and reading goes on.
     """
     path = Path(path)
     try:
@@ -48,7 +50,7 @@ def read_jsonl(path: str | Path, *, fix: str, missing_ok: bool = False,
         raise CorpusError(path, "file not found", fix=fix) from None
     except OSError as error:
         raise CorpusError(path, f"cannot read the file: {error.strerror or error}", fix=fix) from None
-    lines = data.split(b"\n")
+    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")  # the BOM some editors write
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -59,7 +61,10 @@ def read_jsonl(path: str | Path, *, fix: str, missing_ok: bool = False,
                 logger.warning("%s:%d: dropping a torn last line (interrupted write)", path, number)
                 continue
             reason = f"{error.msg}, column {error.colno}" if isinstance(error, json.JSONDecodeError) else "not UTF-8"
-            raise CorpusError(path, f"not valid JSON ({reason})", line=number, fix=fix) from None
+            bad = CorpusError(path, f"not valid JSON ({reason})", line=number, fix=fix)
+            if on_error is None:
+                raise bad from None
+            on_error(bad)
 
 
 def read_models(path: str | Path, model: type[Model], *, what: str, fix: str, missing_ok: bool = False,

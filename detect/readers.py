@@ -42,7 +42,6 @@ Pitt layout::
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
 from collections import Counter
@@ -56,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from detect.chat import Note, clean_text, clean_verbatim, disfluencies, read_chat, verbatim_text
 from detect.errors import CorpusError, NoSpeechError
+from detect.io import read_jsonl
 from detect.records import Corpus, Label, Transcript
 
 log = logging.getLogger(__name__)
@@ -540,19 +540,10 @@ def _read_csv(path: Path, reading: _Reading) -> Iterator[Transcript]:
 
 
 def _read_jsonl(path: Path, reading: _Reading) -> Iterator[Transcript]:
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise CorpusError(path, "not UTF-8 text", fix="save the file as UTF-8") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            if not isinstance(row, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as e:
-            reading.error(CorpusError(path, f"invalid JSON: {e}", line=number, fix="one JSON object per line"))
+    fix = "one JSON object per line"
+    for number, row in read_jsonl(path, fix=fix, on_error=reading.error):
+        if not isinstance(row, dict):
+            reading.error(CorpusError(path, "not a JSON object", line=number, fix=fix))
             continue
         try:
             yield _from_row(path, number, row)

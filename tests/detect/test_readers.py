@@ -174,8 +174,22 @@ def test_csv_bad_rows_name_their_line(tmp_path):
         load_corpus(path)
     jsonl = tmp_path / "d.jsonl"
     jsonl.write_text('{"id": 1, "speaker_id": "a", "label": "AD", "text": "x."}\n{"id": 2,\n')
-    with pytest.raises(CorpusError, match=r"d.jsonl:2: invalid JSON"):
+    with pytest.raises(CorpusError, match=r"d.jsonl:2: not valid JSON .*one JSON object per line"):
         load_corpus(jsonl)
+
+
+def test_jsonl_corpus_with_a_bom_and_bad_lines_skipped(tmp_path):
+    """A spreadsheet's export: a BOM, CRLF endings; with skip_bad the bad lines are listed and left out."""
+    rows = [json.dumps({"id": i, "speaker_id": f"s{i}", "label": lab, "text": "the girl."})
+            for i, lab in enumerate(["AD", "HC"])]
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_bytes(("\ufeff" + "\r\n".join([rows[0], '["a list"]', '{"id": 9,', rows[1]]) + "\r\n").encode())
+    with pytest.raises(CorpusError, match=r"d.jsonl:2: not a JSON object"):
+        load_corpus(jsonl)
+    report = ReadReport("jsonl", jsonl)
+    corpus = load_corpus(jsonl, skip_bad=True, report=report)
+    assert [t.id for t in corpus] == ["0", "1"] and corpus.labels() == [Label.AD, Label.HC]
+    assert [(e.line, "JSON" in str(e)) for e in report.skipped] == [(2, True), (3, True)]
 
 
 def test_skip_bad_keeps_going_and_lists_every_skipped_file(tmp_path):
