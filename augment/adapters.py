@@ -1,9 +1,10 @@
-"""A trained LoRA adapter on disk: its metadata, its cache key and its model card.
+"""A trained LoRA adapter on disk: its metadata, its cache key, its content hash and its model card.
 
 Beside PEFT's own files each adapter folder holds ``cookiebench-adapter.json``
 (:data:`ADAPTER_META`: stage, styles, mode, base model, config hash, data digest, metrics)
 and a ``README.md`` model card. A stage is skipped when its adapter's ``config_hash``
-matches the one it would be trained with (:func:`cached_meta`).
+matches the one it would be trained with (:func:`cached_meta`). What the adapter holds
+(PEFT's files) is named by :func:`adapter_hash`: merged models and synthetic records carry it.
 
 The hash covers the *whole* TRL training config and the whole PEFT LoRA config, minus a
 deny-list of fields that cannot change the learned weights (:data:`NON_WEIGHT_FIELDS`:
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from augment.base_model import MARKER_FILE, load_base_model
-from detect.hashing import digest
+from detect.hashing import digest, file_digest
 
 ADAPTER_META = "cookiebench-adapter.json"
 
@@ -76,15 +77,22 @@ def base_model_identity(folder: Path) -> dict[str, str]:
     return {"name": folder.name, "digest": digest([config, weights])}
 
 
-def read_meta(adapter: Path) -> dict[str, Any] | None:
-    """The adapter's metadata, or None when the folder holds no finished adapter."""
+def read_meta(adapter: str | Path) -> dict[str, Any] | None:
+    """The adapter's metadata (:data:`ADAPTER_META`), or None when the folder holds no finished
+    adapter (weights and metadata) or the metadata cannot be read."""
+    adapter = Path(adapter)
     meta = adapter / ADAPTER_META
     if not (meta.is_file() and (adapter / "adapter_model.safetensors").is_file()):
         return None
     try:
         return json.loads(meta.read_text())
-    except json.JSONDecodeError:
+    except (OSError, json.JSONDecodeError):
         return None
+
+
+def adapter_hash(adapter: str | Path) -> str:
+    """Content hash of an adapter: PEFT's ``adapter_*`` files (config and weights), names and bytes."""
+    return file_digest(sorted(Path(adapter).glob("adapter_*")), 16, with_names=True)
 
 
 def cached_meta(adapter: Path, config_hash: str) -> dict[str, Any] | None:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from augment.adapters import adapter_hash
 from augment.base_model import MODEL_NAME
 from augment.generate import (
     Engine,
@@ -46,7 +47,7 @@ from augment.generate import (
     run_generation,
 )
 from augment.prompts import Style, task_messages
-from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, adapter_hash, is_cpu_build
+from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, is_cpu_build
 from augment.synthetic import GeneratorInfo, SyntheticDescription
 
 logger = logging.getLogger(__name__)

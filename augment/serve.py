@@ -27,7 +27,6 @@ or from Python::
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import logging
@@ -42,7 +41,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from augment.adapters import ADAPTER_META
+from augment.adapters import adapter_hash, read_meta
 from detect.errors import CorpusError, UserError
 
 logger = logging.getLogger(__name__)
@@ -119,21 +118,9 @@ def find_adapters(path: str | Path, *, stage: str = "dpo") -> dict[str, Path]:
 
 
 def adapter_meta(adapter_dir: str | Path) -> dict:
-    """The training metadata beside an adapter (config hash, mode, styles), or {} if absent."""
-    meta = Path(adapter_dir) / ADAPTER_META
-    try:
-        return json.loads(meta.read_text()) if meta.is_file() else {}
-    except (OSError, json.JSONDecodeError):
-        return {}
-
-
-def adapter_hash(adapter_dir: str | Path) -> str:
-    """Content hash of an adapter (config + weights), to name merged models and tag records."""
-    h = hashlib.sha256()
-    for p in sorted(Path(adapter_dir).glob("adapter_*")):
-        h.update(p.name.encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    """:func:`augment.adapters.read_meta`, {} where there is none; kept for ``augment generate``
+    (augment/cli.py), which imports it from here: it goes when cli.py calls read_meta."""
+    return read_meta(adapter_dir) or {}
 
 
 def lora_rank(adapters: dict[str, Path]) -> int:
