@@ -77,8 +77,6 @@ def log_cell(row: dict, step: int) -> None:
 def log_samples(groups) -> None:
     """Every synthetic record, with its filter verdicts and markers, as one MLflow table
     (Artifacts > synthetic_samples.json): what the classifiers were trained on, readable."""
-    import mlflow
-
     rows = []
     for key, group in groups.items():
         for condition, records in group.records.items():
@@ -88,7 +86,7 @@ def log_samples(groups) -> None:
                              "passed": not failed, "failed_filters": ", ".join(failed), "text": r.text,
                              **{m: round(float(r.markers[m]), 4) for m in SAMPLE_MARKERS if m in (r.markers or {})}})
     if rows:
-        mlflow.log_table(data=pd.DataFrame(rows), artifact_file="synthetic_samples.json")
+        tracking.log_frame(pd.DataFrame(rows), "synthetic_samples.json")
 
 
 def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.DataFrame, quality: pd.DataFrame,

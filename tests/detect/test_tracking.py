@@ -89,6 +89,17 @@ def test_setup_puts_artifacts_beside_the_sqlite_store(store, tmp_path):
     assert tracking.setup_tracking("t-setup", store) == experiment_id  # reused, not duplicated
 
 
+def test_a_frame_is_logged_as_csv_text_or_as_an_mlflow_table(store):
+    frame = pd.DataFrame({"style": ["AD", "HC"], "text": ["uh the boy", "the boy, on a stool"]})
+    tracking.setup_tracking("t-frame", store)
+    with tracking.parent_run("frames") as run:
+        tracking.log_frame(frame, "tables/samples.csv")
+        tracking.log_frame(frame, "samples.json")
+    assert mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/tables/samples.csv") == frame.to_csv(index=False)
+    table = mlflow.load_table("samples.json", run_ids=[run.info.run_id])  # the UI's table view reads it so
+    assert table[["style", "text"]].to_dict("records") == frame.to_dict("records")
+
+
 # -- a tracked cross-validation ---------------------------------------------------------------
 def test_run_cv_logs_parent_children_metrics_artifacts_and_a_reloadable_model(store):
     corpus = make_corpus()
