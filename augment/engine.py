@@ -7,8 +7,10 @@ goes in chunks of ``chunk`` prompts: each chunk's records are handed on (and wri
 as soon as it finishes, and an interruption loses at most one chunk.
 
 :class:`EngineProcess` runs that engine in a child process (``python -m augment.engine``,
-under :mod:`augment.lifeline`, so it dies with us) and streams the completions back over
-a pipe. A process of its own, rather than ``vllm.LLM`` in the caller's, because the CPU
+with the lifecycle of every vLLM process here, :class:`augment.serve.VLLMProcess`: under
+:mod:`augment.lifeline`, so it dies with us) and streams the completions back over a pipe.
+The engine runs with the same arguments as the server (:meth:`augment.serve.VLLMConfig.engine_args`).
+A process of its own, rather than ``vllm.LLM`` in the caller's, because the CPU
 build's settings are read from the environment at start-up
 (:meth:`augment.serve.VLLMConfig.environment`: ``OMP_NUM_THREADS``,
 ``VLLM_CPU_OMP_THREADS_BIND``, ``VLLM_ENABLE_V1_MULTIPROCESSING=0``...) and its CPU worker
@@ -32,38 +34,17 @@ import multiprocessing
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from multiprocessing.connection import Connection
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from augment import lifeline
 from augment.generate import Completion, GenerationError, Messages, SamplingConfig
-from augment.serve import ServeError, VLLMConfig, cpu_max_batched_tokens, is_cpu_build, lora_rank
+from augment.serve import ServeError, VLLMConfig, VLLMProcess, is_cpu_build
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 64  # prompts per LLM.chat call: what an interruption can lose, and the batch vLLM sees at once
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """What the worker loads: a model folder and the LoRA adapters it serves by name."""
-
-    model: str
-    loras: dict[str, str]
-    enforce_eager: bool = True
-    max_model_len: int = 2048
-    max_num_seqs: int | None = None
-    dtype: str = "auto"
-
-    @classmethod
-    def of(cls, config: VLLMConfig) -> EngineSpec:
-        model, loras = config.weights()
-        return cls(model=str(model), loras={name: str(path) for name, path in loras.items()},
-                   enforce_eager=config.enforce_eager, max_model_len=config.max_model_len,
-                   max_num_seqs=config.max_num_seqs, dtype=config.engine_dtype())
 
 
 class InProcessEngine:
@@ -76,21 +57,15 @@ class InProcessEngine:
     replaces it).
     """
 
-    def __init__(self, spec: EngineSpec):
+    def __init__(self, engine_args: Mapping[str, Any], loras: Mapping[str, str]):
+        """``engine_args``: ``vllm.LLM``'s keywords (:meth:`augment.serve.VLLMConfig.engine_args`);
+        ``loras``: the adapter folders it serves by name."""
         from vllm import LLM
 
         if is_cpu_build() and "OMP_NUM_THREADS" not in os.environ:
             logger.warning("OMP_NUM_THREADS is not set: the CPU build's in-process engine runs 20-60x slower")
-        kwargs: dict[str, Any] = {}
-        if is_cpu_build():  # whole prefills: see augment.serve.cpu_scheduler_args
-            kwargs.update(enable_chunked_prefill=False, max_num_batched_tokens=cpu_max_batched_tokens(spec.max_model_len))
-        if spec.loras:
-            kwargs.update(enable_lora=True, max_loras=len(spec.loras), max_lora_rank=lora_rank(spec.loras))
-        if spec.max_num_seqs:
-            kwargs["max_num_seqs"] = spec.max_num_seqs
-        self.loras = dict(spec.loras)
-        self.llm = LLM(model=spec.model, enforce_eager=spec.enforce_eager, max_model_len=spec.max_model_len,
-                       dtype=spec.dtype, generation_config="vllm", trust_remote_code=False, **kwargs)
+        self.loras = dict(loras)
+        self.llm = LLM(**engine_args, trust_remote_code=False)
 
     def _lora(self, model: str | None):
         from vllm.lora.request import LoRARequest
@@ -121,61 +96,60 @@ class InProcessEngine:
                 yield Completion(i, first.text.strip(), first.finish_reason, len(first.token_ids))
 
 
-class EngineProcess:
+class EngineProcess(VLLMProcess):
     """An :class:`InProcessEngine` in a child process that dies with this one; a context manager."""
 
+    kind = "engine"
+    stop_grace_s = 5.0
+
     def __init__(self, config: VLLMConfig):
-        self.config = config
-        self.process = None
+        super().__init__(config)
         self._conn: Connection | None = None
         self._requests = 0  # generate calls sent; the worker tags every message with the call's number
-        self._log_handle = None
 
-    @property
-    def log_path(self) -> Path | None:
-        return self.config.log_path
-
-    def start(self) -> EngineProcess:
-        from augment import lifeline
-
-        if self.process is not None:
-            raise ServeError("engine already started")
-        spec = EngineSpec.of(self.config)
+    def _launch(self, log: IO[bytes]) -> subprocess.Popen:
+        engine_args, loras = self.config.engine_args()
         ours, theirs = multiprocessing.Pipe()
-        self._log_handle = self.config.open_log("vllm-engine-")
-        logger.info("starting vLLM engine on %s%s (log: %s)", spec.model,
-                    f" with adapters {sorted(spec.loras)}" if spec.loras else "", self.log_path)
+        logger.info("starting vLLM engine on %s%s (log: %s)", engine_args["model"],
+                    f" with adapters {sorted(loras)}" if loras else "", self.log_path)
         try:
-            self.process = lifeline.launch(
-                "augment.engine", [str(theirs.fileno()), json.dumps(spec.__dict__)],
-                env=self.config.environment(in_process=True), stdout=self._log_handle, pass_fds=(theirs.fileno(),))
+            process = lifeline.launch(
+                "augment.engine", [str(theirs.fileno()), json.dumps([engine_args, {n: str(p) for n, p in loras.items()}])],
+                env=self.config.environment(in_process=True), stdout=log, pass_fds=(theirs.fileno(),))
+        except BaseException:
+            ours.close()
+            raise
         finally:
             theirs.close()
         self._conn = ours
-        try:
-            self._wait_ready(self.config.startup_timeout_s)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return process
 
-    def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._conn.poll(1.0):
-                try:
-                    _, kind, detail = self._conn.recv()
-                except (EOFError, OSError):
-                    kind, detail = "exited", f"exited with code {self.process.wait(timeout=30)}"
-                if kind == "ready":
-                    logger.info("vLLM engine ready")
-                    return
-                raise ServeError(f"vLLM engine failed to start ({detail}); log {self.log_path}:\n{self.log_tail()}")
-            if self.process.poll() is not None:
-                raise ServeError(f"vLLM engine exited with code {self.process.returncode} during start-up; "
-                                 f"log {self.log_path}:\n{self.log_tail()}")
-        raise ServeError(f"vLLM engine not ready after {timeout_s:.0f}s (raise --startup-timeout?); "
-                         f"log {self.log_path}:\n{self.log_tail()}")
+    def _poll_ready(self) -> bool:
+        """Ready when the worker says so; it says why when it cannot start."""
+        if not self._conn.poll(1.0):
+            return False
+        try:
+            _, kind, detail = self._conn.recv()
+        except (EOFError, OSError):  # the worker is gone: its exit code says the rest
+            self.process.wait(timeout=30)
+            return False
+        if kind != "ready":
+            try:
+                self.process.wait(timeout=10)  # so that the log tail holds its traceback
+            except subprocess.TimeoutExpired:
+                pass
+            raise self.failure(f"failed to start ({detail})")
+        return True
+
+    def _release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # EOF on its pipe: an idle worker exits at once
+            self._conn = None
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:  # still generating for a call nobody reads any more
+                pass
 
     def _receive(self, when: str) -> tuple[int, str, Any]:
         try:
@@ -208,43 +182,15 @@ class EngineProcess:
             else:
                 raise GenerationError(f"vLLM engine failed: {detail} (log {self.log_path})")
 
-    def log_tail(self, lines: int = 30) -> str:
-        return self.config.log_tail(lines)
-
-    def stop(self) -> None:
-        """Stops the worker; idempotent."""
-        from augment import lifeline
-
-        if self._conn is not None:
-            self._conn.close()  # EOF on its pipe: an idle worker exits at once
-            self._conn = None
-        if self.process is not None:
-            try:
-                self.process.wait(timeout=5.0)
-            except subprocess.TimeoutExpired:  # still generating for a call nobody reads any more
-                pass
-            lifeline.stop(self.process, grace_s=5.0)
-            self.process = None
-            logger.info("vLLM engine stopped")
-        if self._log_handle:
-            self._log_handle.close()
-            self._log_handle = None
-
-    def __enter__(self) -> EngineProcess:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def main(argv: list[str]) -> None:
-    """The worker: ``python -m augment.engine FD SPEC_JSON``, started by :class:`EngineProcess`.
+    """The worker: ``python -m augment.engine FD '[ENGINE_ARGS, LORAS]'`` (JSON), started by :class:`EngineProcess`.
 
     Every message to the parent is ``(call number, kind, detail)``; call 0 is the start-up.
     """
     conn = Connection(int(argv[0]))
     try:
-        engine = InProcessEngine(EngineSpec(**json.loads(argv[1])))
+        engine = InProcessEngine(*json.loads(argv[1]))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it with the log tail
         conn.send((0, "error", f"{type(exc).__name__}: {exc}"))
         raise

@@ -8,11 +8,12 @@ adapter folded into full weights (PEFT ``merge_and_unload``) under the adapter's
 on the CPU build a merged model ran 5.2x as fast as base + LoRA (``bench/bench_generate.py``).
 
 The child runs in its own process group (new session), so a Ctrl-C in the terminal
-reaches only us; :meth:`VLLMServer.stop` then signals the whole group (and any
+reaches only us; :meth:`VLLMProcess.stop` then signals the whole group (and any
 descendant that left it), escalating SIGINT -> SIGTERM -> SIGKILL. If we are killed
 outright, :mod:`augment.lifeline` takes the server's whole family down with us.
-:class:`VLLMConfig` (model, adapters, CPU settings) is shared with the in-process engine
-of :mod:`augment.engine`.
+Shared with the in-process engine of :mod:`augment.engine`: :class:`VLLMConfig` (model,
+adapters, CPU settings), :meth:`VLLMConfig.engine_args` (what vLLM runs with, either way)
+and :class:`VLLMProcess` (start, wait until ready, stop, log tail).
 
 Run::
 
@@ -38,9 +39,12 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
+from augment import lifeline
 from augment.adapters import adapter_hash, read_meta
 from detect.errors import CorpusError, UserError
 
@@ -137,9 +141,18 @@ def cpu_max_batched_tokens(max_model_len: int) -> int:
     return max(max_model_len, 4096)
 
 
-def cpu_scheduler_args(max_model_len: int) -> list[str]:
-    """The server flags of :func:`cpu_max_batched_tokens`."""
-    return ["--no-enable-chunked-prefill", "--max-num-batched-tokens", str(cpu_max_batched_tokens(max_model_len))]
+def server_flags(engine_args: Mapping[str, Any]) -> list[str]:
+    """``vllm.EngineArgs`` fields as the server's flags, the way vLLM declares them:
+    ``max_model_len=2048`` -> ``--max-model-len 2048``, a bool as ``--enforce-eager`` or
+    ``--no-enable-chunked-prefill``."""
+    flags = []
+    for key, value in engine_args.items():
+        name = key.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(f"--{name}" if value else f"--no-{name}")
+        else:
+            flags += [f"--{name}", str(value)]
+    return flags
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -231,6 +244,27 @@ class VLLMConfig:
             return merge_adapter(adapter, base_model=self.base_model), {}
         return resolve_base_model(self.base_model), dict(self.adapters)
 
+    def engine_args(self) -> tuple[dict[str, Any], dict[str, Path]]:
+        """What vLLM runs with, whichever way it runs: ``vllm.EngineArgs`` fields (the in-process
+        engine's ``vllm.LLM`` keywords; the server's flags through :func:`server_flags`), and the
+        LoRA adapters it serves by name. Merges the adapter first when ``merged``."""
+        model, loras = self.weights()
+        args: dict[str, Any] = {
+            "model": str(model),
+            "max_model_len": self.max_model_len,
+            "dtype": self.engine_dtype(),
+            "generation_config": "vllm",  # the checkpoint's would override request sampling defaults
+        }
+        if loras:
+            args |= {"enable_lora": True, "max_loras": len(loras), "max_lora_rank": lora_rank(loras)}
+        if self.enforce_eager:
+            args["enforce_eager"] = True
+        if is_cpu_build():  # whole prefills: see cpu_max_batched_tokens
+            args |= {"enable_chunked_prefill": False, "max_num_batched_tokens": cpu_max_batched_tokens(self.max_model_len)}
+        if self.max_num_seqs:
+            args["max_num_seqs"] = self.max_num_seqs
+        return args, loras
+
     def environment(self, *, in_process: bool = False) -> dict[str, str]:
         """The environment a vLLM process starts with: this one's, plus what vLLM reads at start-up.
 
@@ -256,21 +290,6 @@ class VLLMConfig:
                 env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
         return env
 
-    def open_log(self, prefix: str):
-        """The log file (opened for appending); a temp file unless ``log_path`` is set."""
-        if self.log_path is None:
-            fd, name = tempfile.mkstemp(prefix=prefix, suffix=".log")
-            os.close(fd)
-            self.log_path = Path(name)
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        return open(self.log_path, "ab")
-
-    def log_tail(self, lines: int = 30) -> str:
-        if not self.log_path or not self.log_path.exists():
-            return "(no log)"
-        with open(self.log_path, errors="replace") as fh:
-            return "".join(deque(fh, maxlen=lines)).rstrip()
-
 
 @dataclass
 class ServeConfig(VLLMConfig):
@@ -290,23 +309,111 @@ class ServeConfig(VLLMConfig):
             raise ValueError("--trust-remote-code is never enabled: serve a local folder with a stock architecture")
 
 
-class VLLMServer:
+class VLLMProcess:
+    """vLLM in a child process that dies with this one (:mod:`augment.lifeline`), its output in a
+    log file: started, waited for until ready, stopped with every process it spawned; a context manager.
+
+    The one lifecycle of :class:`VLLMServer` and :class:`augment.engine.EngineProcess`: each
+    says what it runs (:meth:`_launch`) and how it knows it is ready (:meth:`_poll_ready`).
+    """
+
+    kind = "process"  # how messages name it: "vLLM server", "vLLM engine"
+    stop_grace_s = 20.0  # how long it may take to stop on SIGINT before SIGTERM
+
+    def __init__(self, config: VLLMConfig):
+        self.config = config
+        self.log_path: Path | None = config.log_path  # a temp file from start() on, if None
+        self.process: subprocess.Popen | None = None
+        self._log_handle: IO[bytes] | None = None
+
+    # -- what a kind of vLLM process says ---------------------------------------------------
+    def _launch(self, log: IO[bytes]) -> subprocess.Popen:
+        """Starts the child with :func:`augment.lifeline.launch`, its output going to ``log``."""
+        raise NotImplementedError
+
+    def _poll_ready(self) -> bool:
+        """Looks once, waiting a second at most: True when ready; raises :class:`ServeError` when it never will be."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """What is let go before the process is stopped (nothing here)."""
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self):
+        if self.process is not None:
+            raise ServeError(f"vLLM {self.kind} already started")
+        self._log_handle = self._open_log()
+        try:
+            self.process = self._launch(self._log_handle)
+            self._wait_ready(self.config.startup_timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _open_log(self) -> IO[bytes]:
+        if self.log_path is None:
+            fd, name = tempfile.mkstemp(prefix=f"vllm-{self.kind}-", suffix=".log")
+            os.close(fd)
+            self.log_path = Path(name)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        return open(self.log_path, "ab")
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._poll_ready():
+                logger.info("vLLM %s ready", self.kind)
+                return
+            if self.process.poll() is not None:
+                raise self.failure(f"exited with code {self.process.returncode} during start-up")
+        raise self.failure(f"not ready after {timeout_s:.0f}s (raise --startup-timeout?)")
+
+    def failure(self, what: str) -> ServeError:
+        """The error for a process that did not start: ``what`` happened, and the end of its log."""
+        return ServeError(f"vLLM {self.kind} {what}; log {self.log_path}:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return "(no log)"
+        with open(self.log_path, errors="replace") as fh:
+            return "".join(deque(fh, maxlen=lines)).rstrip()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """Stops the process and every process it spawned; idempotent."""
+        self._release()
+        if self.process is not None:
+            lifeline.stop(self.process, grace_s=self.stop_grace_s)
+            self.process = None
+            logger.info("vLLM %s stopped", self.kind)
+        if self._log_handle is not None:
+            self._log_handle.close()
+            self._log_handle = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class VLLMServer(VLLMProcess):
     """A vLLM OpenAI-compatible server as a child process that dies with this one; a context manager.
 
     >>> with VLLMServer(ServeConfig(port=0, enforce_eager=True)) as server:  # doctest: +SKIP
     ...     server.client().models.list()
     """
 
-    def __init__(self, config: ServeConfig):
-        self.config = config
-        self.port = config.port or free_port(config.host if config.host != "0.0.0.0" else "127.0.0.1")
-        self.process: subprocess.Popen | None = None
-        self._log_handle = None
-        self.model_names: list[str] = []
+    kind = "server"
 
-    @property
-    def log_path(self) -> Path | None:
-        return self.config.log_path
+    def __init__(self, config: ServeConfig):
+        super().__init__(config)
+        self.config: ServeConfig = config
+        self.port = config.port or free_port(config.host if config.host != "0.0.0.0" else "127.0.0.1")
+        self.model_names: list[str] = []
 
     # -- command ---------------------------------------------------------------------
     @property
@@ -317,27 +424,11 @@ class VLLMServer:
     def arguments(self) -> list[str]:
         """The server's command-line arguments (after ``-m vllm.entrypoints.openai.api_server``)."""
         cfg = self.config
-        model, loras = cfg.weights()
+        engine_args, loras = cfg.engine_args()
         served = list(cfg.adapters) if cfg.merged else [BASE_NAME]
-        args = [
-            "--model", str(model),
-            "--served-model-name", *served,
-            "--host", cfg.host,
-            "--port", str(self.port),
-            "--max-model-len", str(cfg.max_model_len),
-            "--dtype", cfg.engine_dtype(),
-            # The checkpoint's generation_config would override request sampling defaults.
-            "--generation-config", "vllm",
-        ]
+        args = [*server_flags(engine_args), "--served-model-name", *served, "--host", cfg.host, "--port", str(self.port)]
         if loras:
-            args += ["--enable-lora", "--max-loras", str(len(loras)), "--max-lora-rank", str(lora_rank(loras))]
             args += ["--lora-modules", *(f"{n}={p}" for n, p in loras.items())]
-        if cfg.enforce_eager:
-            args.append("--enforce-eager")
-        if is_cpu_build():
-            args += cpu_scheduler_args(cfg.max_model_len)
-        if cfg.max_num_seqs:
-            args += ["--max-num-seqs", str(cfg.max_num_seqs)]
         args += list(cfg.extra_args)
         self.model_names = served + list(loras)
         return args
@@ -349,41 +440,21 @@ class VLLMServer:
         return env
 
     # -- lifecycle -------------------------------------------------------------------
-    def start(self) -> VLLMServer:
-        from augment import lifeline
-
-        if self.process is not None:
-            raise ServeError("server already started")
+    def _launch(self, log: IO[bytes]) -> subprocess.Popen:
         args = self.arguments()
-        self._log_handle = self.config.open_log("vllm-server-")
         logger.info("starting vLLM server: %s (log: %s)", " ".join(args), self.log_path)
-        self.process = lifeline.launch(SERVER_MODULE, args, env=self.environment(), stdout=self._log_handle)
-        try:
-            self.wait_healthy(self.config.startup_timeout_s)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return lifeline.launch(SERVER_MODULE, args, env=self.environment(), stdout=log)
 
-    def wait_healthy(self, timeout_s: float) -> None:
-        """Polls ``/health`` and then ``/v1/models`` until every served name is listed."""
-        deadline = time.monotonic() + timeout_s
-        root = self.url.removesuffix("/v1")
-        while time.monotonic() < deadline:
-            code = self.process.poll()
-            if code is not None:
-                raise ServeError(f"vLLM server exited with code {code} during start-up; log {self.log_path}:\n{self.log_tail()}")
-            try:
-                with urllib.request.urlopen(root + "/health", timeout=2) as r:
-                    if r.status == 200 and set(self.model_names) <= set(self.list_models()):
-                        logger.info("vLLM healthy at %s serving %s", self.url, self.model_names)
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                pass
-            time.sleep(1.0)
-        raise ServeError(
-            f"vLLM server not healthy after {timeout_s:.0f}s (raise --startup-timeout?); log {self.log_path}:\n{self.log_tail()}"
-        )
+    def _poll_ready(self) -> bool:
+        """Ready once ``/health`` answers and ``/v1/models`` lists every served name."""
+        try:
+            with urllib.request.urlopen(self.url.removesuffix("/v1") + "/health", timeout=2) as r:
+                if r.status == 200 and set(self.model_names) <= set(self.list_models()):
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(1.0)
+        return False
 
     def list_models(self) -> list[str]:
         req = urllib.request.Request(self.url + "/models")
@@ -392,33 +463,8 @@ class VLLMServer:
         with urllib.request.urlopen(req, timeout=5) as r:
             return [m["id"] for m in json.load(r)["data"]]
 
-    def log_tail(self, lines: int = 30) -> str:
-        return self.config.log_tail(lines)
-
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def stop(self, grace_s: float = 20.0) -> None:
-        """Stops the server and every process it spawned; idempotent."""
-        from augment import lifeline
-
-        if self.process is None:
-            return
-        lifeline.stop(self.process, grace_s=grace_s)
-        if self._log_handle:
-            self._log_handle.close()
-            self._log_handle = None
-        self.process = None
-        logger.info("vLLM server stopped")
-
     def client(self, **kwargs):
         """An ``openai.OpenAI`` client for this server (``kwargs``: the client's own, e.g. ``max_retries``)."""
         from openai import OpenAI
 
         return OpenAI(base_url=self.url, api_key=self.config.api_key or "EMPTY", **kwargs)
-
-    def __enter__(self) -> VLLMServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -1,4 +1,4 @@
-"""Serving: the command we build, adapter discovery, merging, start-up failure, the real server."""
+"""Serving: the command we build, adapter discovery and identity, merging, start-up failure, the real server."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import shutil
 
 import pytest
 
+from augment.adapters import ADAPTER_META, adapter_hash, cached_meta, read_meta
+from augment.engine import EngineProcess
 from augment.serve import (
     AdapterError,
     ServeConfig,
     ServeError,
+    VLLMConfig,
     VLLMServer,
+    adapter_meta,
     find_adapters,
     is_cpu_build,
     merge_adapter,
@@ -46,6 +50,13 @@ def test_command_binds_loopback_serves_named_adapters_and_never_trusts_remote_co
         # the in-process engine: the same settings, and the engine inside the worker process itself
         assert server.config.environment(in_process=True)["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"
     assert server.model_names == ["base", "ad", "hc"]
+    # the in-process engine runs with the same arguments, as vllm.LLM keywords
+    engine_args, loras = server.config.engine_args()
+    assert loras == find_adapters(adapters_dir) and engine_args["max_lora_rank"] == 8
+    assert engine_args["model"] == str(base_model_dir) and engine_args["generation_config"] == "vllm"
+    if is_cpu_build():  # whole prefills (augment.serve.cpu_max_batched_tokens), either way
+        assert engine_args["enable_chunked_prefill"] is False and engine_args["max_num_batched_tokens"] == 4096
+        assert "--no-enable-chunked-prefill" in cmd and _flag(cmd, "--max-num-batched-tokens") == ["4096"]
     with pytest.raises(ValueError, match="never enabled"):
         ServeConfig(extra_args=("--trust-remote-code",))
     with pytest.raises(ValueError, match="exactly one adapter"):
@@ -66,6 +77,23 @@ def test_find_adapters_reads_training_output_and_flat_layouts(adapters_dir, tmp_
         find_adapters(_empty(tmp_path))
     with pytest.raises(AdapterError, match="does not exist"):
         find_adapters(tmp_path / "missing")
+
+
+def test_adapter_metadata_is_read_in_one_place_and_the_content_hash_follows_the_weights(adapters_dir, tmp_path):
+    adapter = shutil.copytree(adapters_dir / "ad", tmp_path / "ad")
+    assert read_meta(adapter) is None and adapter_meta(adapter) == {}  # PEFT's files only
+    (adapter / ADAPTER_META).write_text(json.dumps({"stage": "dpo", "mode": "separate", "config_hash": "c1"}))
+    assert read_meta(adapter)["stage"] == "dpo" and adapter_meta(adapter)["mode"] == "separate"
+    assert cached_meta(adapter, "c1") == read_meta(adapter) and cached_meta(adapter, "c2") is None
+    (adapter / ADAPTER_META).write_text('{"stage": "dp')  # torn
+    assert read_meta(adapter) is None and adapter_meta(adapter) == {}
+
+    before = adapter_hash(adapter)
+    assert before == adapter_hash(adapters_dir / "ad")  # the content, not the folder
+    (adapter / "README.md").write_text("a model card")
+    assert adapter_hash(adapter) == before
+    (adapter / "adapter_model.safetensors").write_bytes((adapter / "adapter_model.safetensors").read_bytes() + b" ")
+    assert adapter_hash(adapter) != before and adapter_hash(adapters_dir / "hc") != before
 
 
 def _empty(tmp_path):
@@ -103,6 +131,18 @@ def test_start_failure_reports_the_log_tail_and_leaves_no_process(tmp_path):
     message = str(err.value)
     assert "exited with code" in message and "--no-such-flag" in message and str(tmp_path / "server.log") in message
     assert server.process is None
+
+
+@pytest.mark.slow
+def test_engine_start_failure_says_why_with_the_log_tail_and_leaves_no_process(tmp_path):
+    engine = EngineProcess(VLLMConfig(dtype="no-such-dtype", enforce_eager=True, omp_threads=1, startup_timeout_s=300,
+                                      log_path=tmp_path / "engine.log"))
+    with pytest.raises(ServeError) as err:
+        engine.start()
+    message = str(err.value)
+    assert "vLLM engine failed to start" in message and "no-such-dtype" in message
+    assert str(tmp_path / "engine.log") in message
+    assert engine.process is None and not engine.alive()
 
 
 @pytest.mark.slow
