@@ -359,18 +359,29 @@ def _required(records: Sequence[SyntheticDescription], filters: FilterConfig) ->
 
 
 def generator_name(record: SyntheticDescription) -> str:
-    """Which generator a record comes from, over both styles: a separate-mode pair of adapters
-    (``ad`` and ``hc``, or ``<group>-dpo-ad`` and ``<group>-dpo-hc``) is one generator."""
+    """Which generator a record comes from, by what it is: the training stage, the styles and the
+    base model (``dpo AD+HC adapters on smollm2-135m-instruct``), or the baseline and its method.
+
+    Named over both styles: a separate-mode pair of adapters (``ad`` and ``hc``, or
+    ``<group>-dpo-ad`` and ``<group>-dpo-hc``: ``<group> dpo AD+HC adapters on ...``) is one
+    generator. Served merged or as LoRA, an adapter is the same generator. Records written
+    before they carried their stage are named without it."""
     info = record.generator
-    if info.kind in ("prompt-only", "classic"):
-        return f"{info.kind}:{info.method}" if info.method and info.kind == "prompt-only" else info.kind
-    name = info.adapter or ""
-    for unit in ("ad", "hc", "cond"):
-        if name == unit:
-            name = ""
-        elif name.endswith(f"-{unit}"):
-            name = name[: -len(unit) - 1]
-    return f"{info.kind}:{name}" if name else info.kind
+    if info.kind == "classic":
+        return "classic"
+    base = (info.base_model or "an unknown base model").rstrip("/").rsplit("/", 1)[-1]  # a folder: its name
+    if info.kind == "prompt-only":
+        return " ".join(filter(None, ["prompt-only", info.method, "on", base]))
+    name, styles = info.adapter or "", None
+    for unit, what in (("ad", "AD+HC adapters"), ("hc", "AD+HC adapters"), ("cond", "conditional adapter")):
+        if name == unit or name.endswith(f"-{unit}"):
+            name, styles = name.removesuffix(unit).removesuffix("-"), what
+            break
+    else:  # an adapter named otherwise is a generator of its own
+        name, styles = "", f"adapter {name}".strip()
+    if info.stage and (name == info.stage or name.endswith(f"-{info.stage}")):
+        name = name.removesuffix(info.stage).removesuffix("-")  # a benchmark's <group>-<stage>: said once
+    return " ".join(filter(None, [name, info.stage, styles, "on", base]))
 
 
 def by_generator(records: Sequence[SyntheticDescription]) -> dict[str, list[SyntheticDescription]]:

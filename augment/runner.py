@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from augment.adapters import adapter_hash
+from augment.adapters import adapter_hash, read_meta
 from augment.base_model import MODEL_NAME
 from augment.generate import (
     Engine,
@@ -48,7 +48,7 @@ from augment.generate import (
 )
 from augment.prompts import Style, task_messages
 from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, is_cpu_build
-from augment.synthetic import GeneratorInfo, SyntheticDescription
+from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class Generator:
     base_model: str | None = None  # local HF folder (default: the prepared SmolLM2)
     config_hash: str | None = None  # the adapter's content hash, or the prompt set's
     method: str | None = None  # the prompt-only baseline: "few-shot-<shots>"
+    stage: str | None = None  # the training stage that wrote the adapter (sft, dpo), from its metadata
 
     def info(self, merged: bool) -> GeneratorInfo:
         """What its records are tagged with; ``merged``: the adapter runs folded into the weights."""
@@ -69,7 +70,8 @@ class Generator:
         if self.method:
             return GeneratorInfo(kind="prompt-only", base_model=base, method=self.method, config_hash=self.config_hash)
         kind = "merged" if merged and self.adapter is not None else "lora"
-        return GeneratorInfo(kind=kind, base_model=base, adapter=self.name, config_hash=self.config_hash)
+        return GeneratorInfo(kind=kind, base_model=base, adapter=self.name, config_hash=self.config_hash,
+                             stage=self.stage)
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,8 @@ def adapter_job(out: str | Path, n: int, style: Style, name: str, adapter: str |
     messages = task_messages(style, mode)
     adapter = Path(adapter) if adapter is not None else None
     generator = Generator(name, adapter=adapter, base_model=base_model,
-                          config_hash=adapter_hash(adapter) if adapter is not None else None)
+                          config_hash=adapter_hash(adapter) if adapter is not None else None,
+                          stage=(read_meta(adapter) or {}).get("stage") if adapter is not None else None)
     return Job(Path(out), n, style, generator, lambda i: messages, parents)
 
 
@@ -146,7 +149,14 @@ def placement(backend: Backend) -> Placement:
 
 
 def record_info(job: Job, backend: Backend) -> GeneratorInfo:
-    return job.generator.info(placement(backend).merged)
+    """What the job's records are tagged with. A file begun before records said which training
+    stage wrote them is completed without it, so that it stays one run's file (and resumes)."""
+    info = job.generator.info(placement(backend).merged)
+    if info.stage is not None:
+        begun = read_records(job.out)[:1]
+        if begun and begun[0].generator.stage is None:
+            return info.model_copy(update={"stage": None})
+    return info
 
 
 def pending(job: Job, backend: Backend, sampling: SamplingConfig) -> tuple[list[int], int]:
@@ -184,7 +194,7 @@ class Running:
             resume_command: str | None = None) -> GenerationReport:
         return run_generation(
             job.out, job.prompts, n=job.n, style=job.style, model=job.generator.name,
-            generator=job.generator.info(self.placement.merged), sampling=sampling, client=self.client,
+            generator=record_info(job, self.backend), sampling=sampling, client=self.client,
             engine=self.engine, concurrency=self.backend.concurrency, retry=self.backend.retry, on_record=on_record,
             resume_command=resume_command, parent_ids=job.parents,
         )

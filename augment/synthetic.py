@@ -36,6 +36,9 @@ class GeneratorInfo(BaseModel):
     adapter: str | None = None  # served model name or adapter path
     config_hash: str | None = None  # hash of the training config / adapter, when known
     method: str | None = None  # e.g. classic op name ("swap", "disfluency") or "few-shot"
+    # The training stage that wrote the adapter ('sft', 'dpo', from its metadata); None for the base
+    # model, classic edits, an endpoint's model, and records written before it was recorded.
+    stage: str | None = None
 
     def tag(self) -> str:
         """Short generator tag for :class:`detect.records.Source` (e.g. ``lora:ad@1a2b``)."""

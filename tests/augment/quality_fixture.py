@@ -62,5 +62,6 @@ def write_corpus(path: Path) -> Path:
 
 def records(kind: str = "merged") -> list[SyntheticDescription]:
     return [SyntheticDescription(id=f"{style}-{style}-s0-{i:06d}", style=style, text=text,
-                                 generator=GeneratorInfo(kind=kind, adapter=style))
+                                 generator=GeneratorInfo(kind=kind, adapter=style, stage="dpo",
+                                                         base_model="smollm2-135m-instruct"))
             for i, (style, text) in enumerate(SYNTHETIC)]

@@ -28,7 +28,7 @@ from augment.generate import (
     run_generation,
 )
 from augment.serve import VLLMConfig, find_adapters, is_cpu_build
-from augment.synthetic import GeneratorInfo, read_records
+from augment.synthetic import GeneratorInfo, read_records, write_records
 from eval.cli import app
 
 from .fake_endpoint import FakeEndpoint
@@ -299,6 +299,31 @@ def test_cli_generate_against_an_endpoint_then_give_up_names_the_resume_command(
     assert result.exit_code == 0, result.output
     records = read_records(out)
     assert len(records) == len({r.id for r in records}) == 5 and {r.style for r in records} == {"hc"}
+
+
+def test_records_carry_the_stage_of_the_adapter_and_a_file_begun_without_it_resumes(tmp_path):
+    """The stage comes from the adapter's metadata; a file an earlier version began (no stage in its
+    records) is completed as it was begun, not refused as another run's."""
+    from augment import runner
+    from augment.adapters import ADAPTER_META
+
+    adapter = tmp_path / "ad"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 8}')
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights")
+    (adapter / ADAPTER_META).write_text(json.dumps({"stage": "dpo", "mode": "separate"}))
+    sampling = SamplingConfig(seed=0, max_tokens=16)
+    with FakeEndpoint(lambda n, body: "ok") as fake:
+        backend = runner.Backend(endpoint=fake.url, retry=FAST)
+        new = runner.adapter_job(tmp_path / "new.jsonl", 2, "ad", "ad", adapter, mode="separate")
+        runner.run_jobs([new], backend, sampling)
+        begun = [r.model_copy(update={"generator": r.generator.model_copy(update={"stage": None})})
+                 for r in read_records(new.out)]
+        old = runner.adapter_job(write_records(tmp_path / "old.jsonl", begun), 3, "ad", "ad", adapter, mode="separate")
+        (report,) = runner.run_jobs([old], backend, sampling)
+    assert {r.generator.stage for r in read_records(new.out)} == {"dpo"}
+    assert (report.already_there, report.written) == (2, 1)
+    assert [r.generator.stage for r in read_records(old.out)] == [None] * 3
 
 
 def test_cli_rejects_in_process_with_an_endpoint_and_a_local_model_name_for_prompt_only(tmp_path):

@@ -129,14 +129,21 @@ def test_diversity_measures_on_hand_built_texts():
     assert real_range(texts, 5, lambda t: distinct_n(t, 2)) == (distinct_n(texts, 2),) * 2
 
 
-def test_separate_adapters_of_one_set_are_one_generator():
-    def rec(adapter, kind="merged", method=None):
-        return SyntheticDescription(id="x-0", style="ad", text="t",
-                                    generator=GeneratorInfo(kind=kind, adapter=adapter, method=method))
+def test_generators_are_named_by_stage_styles_and_base_model_and_a_separate_pair_is_one():
+    def rec(adapter, kind="merged", method=None, stage="dpo", base="smollm2-135m-instruct"):
+        return SyntheticDescription(id="x-0", style="ad", text="t", generator=GeneratorInfo(
+            kind=kind, adapter=adapter, method=method, stage=stage, base_model=base))
 
-    assert generator_name(rec("ad")) == generator_name(rec("hc")) == "merged"
-    assert generator_name(rec("g1-dpo-ad")) == generator_name(rec("g1-dpo-hc")) == "merged:g1-dpo"
-    assert generator_name(rec(None, "prompt-only", "few-shot-3")) == "prompt-only:few-shot-3"
+    pair = "dpo AD+HC adapters on smollm2-135m-instruct"
+    assert generator_name(rec("ad")) == generator_name(rec("hc", kind="lora")) == pair  # merged or LoRA: one generator
+    assert generator_name(rec("ad", stage="sft")) == "sft AD+HC adapters on smollm2-135m-instruct"
+    assert generator_name(rec("g1-dpo-ad", base="/models/smollm2-135m-instruct")) == generator_name(
+        rec("g1-dpo-hc")) == f"g1 {pair}"
+    assert generator_name(rec("cond", stage="sft")) == "sft conditional adapter on smollm2-135m-instruct"
+    assert generator_name(rec("mine")) == "dpo adapter mine on smollm2-135m-instruct"
+    assert generator_name(rec("ad", stage=None)) == "AD+HC adapters on smollm2-135m-instruct"  # an older record
+    assert generator_name(rec(None, "prompt-only", "few-shot-3", None)) == "prompt-only few-shot-3 on smollm2-135m-instruct"
+    assert generator_name(rec(None, "classic", "swap", None, None)) == "classic"
 
 
 def test_cli_prints_the_report_and_writes_json_and_markdown(corpus_csv, synthetic_jsonl, tmp_path):
@@ -153,7 +160,7 @@ def test_cli_prints_the_report_and_writes_json_and_markdown(corpus_csv, syntheti
     result = CliRunner().invoke(app, ["augment", "evaluate", str(synthetic_jsonl), "--corpus", str(corpus_csv),
                                       "--out", str(md)])
     assert result.exit_code == 0, result.output
-    assert "| merged" in md.read_text()
+    assert "| dpo AD+HC adapters on smollm2-135m-instruct |" in md.read_text()
 
 
 def test_cli_bad_synthetic_line_is_one_line_naming_file_and_line(corpus_csv, synthetic_jsonl, tmp_path):
