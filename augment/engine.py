@@ -85,10 +85,10 @@ class InProcessEngine:
         chunk = max(1, chunk)
         for start in range(0, len(prompts), chunk):
             part = indices[start:start + chunk]
-            params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p, min_p=sampling.min_p,
-                                     frequency_penalty=sampling.frequency_penalty,
-                                     max_tokens=sampling.max_tokens, seed=sampling.seed + i, ignore_eos=sampling.ignore_eos,
-                                     min_tokens=sampling.floor)
+            # vLLM's own fields (min-p, the length floor) as the server gets them in the request body
+            params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
+                                     frequency_penalty=sampling.frequency_penalty, max_tokens=sampling.max_tokens,
+                                     seed=sampling.seed + i, **sampling.vllm_extras())
                       for i in part]
             outputs = self.llm.chat(list(prompts[start:start + chunk]), params, use_tqdm=False, lora_request=lora)
             for i, output in zip(part, outputs):

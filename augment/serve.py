@@ -412,14 +412,18 @@ class VLLMServer(VLLMProcess):
     def __init__(self, config: ServeConfig):
         super().__init__(config)
         self.config: ServeConfig = config
-        self.port = config.port or free_port(config.host if config.host != "0.0.0.0" else "127.0.0.1")
+        self.port = config.port or free_port(self.local_host)
         self.model_names: list[str] = []
 
     # -- command ---------------------------------------------------------------------
     @property
+    def local_host(self) -> str:
+        """Where this machine reaches the server: a wildcard bind on loopback."""
+        return "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
+
+    @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
-        return f"http://{host}:{self.port}/v1"
+        return f"http://{self.local_host}:{self.port}/v1"
 
     def arguments(self) -> list[str]:
         """The server's command-line arguments (after ``-m vllm.entrypoints.openai.api_server``)."""
