@@ -112,10 +112,11 @@ class EngineProcess(VLLMProcess):
         ours, theirs = multiprocessing.Pipe()
         logger.info("starting vLLM engine on %s%s (log: %s)", engine_args["model"],
                     f" with adapters {sorted(loras)}" if loras else "", self.log_path)
+        spec = json.dumps([engine_args, {name: str(path) for name, path in loras.items()}])
         try:
-            process = lifeline.launch(
-                "augment.engine", [str(theirs.fileno()), json.dumps([engine_args, {n: str(p) for n, p in loras.items()}])],
-                env=self.config.environment(in_process=True), stdout=log, pass_fds=(theirs.fileno(),))
+            process = lifeline.launch("augment.engine", [str(theirs.fileno()), spec],
+                                      env=self.config.environment(in_process=True), stdout=log,
+                                      pass_fds=(theirs.fileno(),))
         except BaseException:
             ours.close()
             raise

@@ -42,7 +42,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 from augment import lifeline
 from augment.adapters import adapter_hash, read_meta
@@ -260,7 +260,8 @@ class VLLMConfig:
         if self.enforce_eager:
             args["enforce_eager"] = True
         if is_cpu_build():  # whole prefills: see cpu_max_batched_tokens
-            args |= {"enable_chunked_prefill": False, "max_num_batched_tokens": cpu_max_batched_tokens(self.max_model_len)}
+            args |= {"enable_chunked_prefill": False,
+                     "max_num_batched_tokens": cpu_max_batched_tokens(self.max_model_len)}
         if self.max_num_seqs:
             args["max_num_seqs"] = self.max_num_seqs
         return args, loras
@@ -339,7 +340,7 @@ class VLLMProcess:
         """What is let go before the process is stopped (nothing here)."""
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self):
+    def start(self) -> Self:
         if self.process is not None:
             raise ServeError(f"vLLM {self.kind} already started")
         self._log_handle = self._open_log()
@@ -393,7 +394,7 @@ class VLLMProcess:
             self._log_handle.close()
             self._log_handle = None
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -430,7 +431,8 @@ class VLLMServer(VLLMProcess):
         cfg = self.config
         engine_args, loras = cfg.engine_args()
         served = list(cfg.adapters) if cfg.merged else [BASE_NAME]
-        args = [*server_flags(engine_args), "--served-model-name", *served, "--host", cfg.host, "--port", str(self.port)]
+        args = [*server_flags(engine_args), "--served-model-name", *served,
+                "--host", cfg.host, "--port", str(self.port)]
         if loras:
             args += ["--lora-modules", *(f"{n}={p}" for n, p in loras.items())]
         args += list(cfg.extra_args)

@@ -142,7 +142,8 @@ def test_generators_are_named_by_stage_styles_and_base_model_and_a_separate_pair
     assert generator_name(rec("cond", stage="sft")) == "sft conditional adapter on smollm2-135m-instruct"
     assert generator_name(rec("mine")) == "dpo adapter mine on smollm2-135m-instruct"
     assert generator_name(rec("ad", stage=None)) == "AD+HC adapters on smollm2-135m-instruct"  # an older record
-    assert generator_name(rec(None, "prompt-only", "few-shot-3", None)) == "prompt-only few-shot-3 on smollm2-135m-instruct"
+    assert generator_name(rec(None, "prompt-only", "few-shot-3", None)) == (
+        "prompt-only few-shot-3 on smollm2-135m-instruct")
     assert generator_name(rec(None, "classic", "swap", None, None)) == "classic"
 
 
