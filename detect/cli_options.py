@@ -28,7 +28,7 @@ from enum import Enum
 from functools import cache
 from typing import Any
 
-import click
+import typer
 from typer.core import TyperCommand
 
 
@@ -116,7 +116,7 @@ def declared_defaults(callback: Callable) -> Mapping[str, Default]:
     return found
 
 
-def given(ctx: click.Context, target: type | Callable) -> dict[str, Any]:
+def given(ctx: typer.Context, target: type | Callable) -> dict[str, Any]:
     """``target``'s fields set by the options given on the command line (field -> value)."""
     owner = qualified(target)
     out = {}
@@ -131,7 +131,7 @@ def given(ctx: click.Context, target: type | Callable) -> dict[str, Any]:
     return out
 
 
-def shown(default: Default, param: click.Parameter) -> str:
+def shown(default: Default, param: Any) -> str:
     """The default as ``--help`` shows it; homes that differ are each named."""
     by_value: dict[str, list[str]] = {}
     for home, value in default.defaults().items():
@@ -142,7 +142,7 @@ def shown(default: Default, param: click.Parameter) -> str:
     return "; ".join(f"{value} for {', '.join(owners)}" for value, owners in by_value.items())
 
 
-def _as_given(value: Any, param: click.Parameter) -> str:
+def _as_given(value: Any, param: Any) -> str:
     """A field's value written as the option would take it."""
     if isinstance(value, bool) and getattr(param, "secondary_opts", None):
         return (param.opts[0] if value else param.secondary_opts[0]).lstrip("-")
@@ -158,7 +158,7 @@ def _as_given(value: Any, param: click.Parameter) -> str:
 class ConfigDefaults(TyperCommand):
     """A command whose ``--help`` shows, for each option declared with :class:`Default`, its config's default."""
 
-    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
         defaults = declared_defaults(self.callback)
         for param in self.params:
             if param.name in defaults:
@@ -166,7 +166,7 @@ class ConfigDefaults(TyperCommand):
         super().format_help(ctx, formatter)
 
 
-def resume_command(ctx: click.Context) -> str:
+def resume_command(ctx: typer.Context) -> str:
     """This command as given on the command line, to print for a resume (options set by environment left out)."""
     words = ctx.command_path.split()
     for param in ctx.command.params:
@@ -174,7 +174,7 @@ def resume_command(ctx: click.Context) -> str:
         if source is None or source.name != "COMMANDLINE":  # Typer vendors Click: compare by name
             continue
         value = ctx.params[param.name]
-        if isinstance(param, click.Argument):
+        if param.param_type_name == "argument":  # Typer vendors Click: no isinstance with click's classes
             words += [_word(v) for v in (value if isinstance(value, list | tuple) else [value])]
         elif getattr(param, "is_flag", False) and isinstance(value, bool):
             words.append(param.opts[0] if value else param.secondary_opts[0])
