@@ -166,7 +166,7 @@ class Progress(rich_progress.Progress):
         super().__init__(*columns, **options)
         self.live_display = self.console.is_terminal
         self.disable = not self.live_display
-        self._plain: dict[rich_progress.TaskID, tuple[float, str, bool]] = {}
+        self._plain: dict[rich_progress.TaskID, tuple[float, str, str]] = {}  # when a task last said what, at which stage
 
     def update(self, task_id: rich_progress.TaskID, **changes: Any) -> None:
         super().update(task_id, **changes)
@@ -180,17 +180,17 @@ class Progress(rich_progress.Progress):
         if self.live_display:
             return
         task = self._tasks[task_id]
+        count = f" {task.completed:g}/{task.total:g}" if task.total is not None else ""
+        said = f"{task.description}:{count}"
+        last, stage, last_said = self._plain.get(task_id, (None, "", ""))
         now = time.monotonic()
-        last, description, finished = self._plain.get(task_id, (None, None, False))
-        done = task.total is not None and task.completed >= task.total
-        due = last is None or description != task.description or now - last >= PLAIN_EVERY_S or (done and not finished)
-        if not due:
+        new_stage = stage != task.description
+        if not (last is None or new_stage or now - last >= PLAIN_EVERY_S or (task.finished and said != last_said)):
             return
-        self._plain[task_id] = (now, task.description, done)
-        count = f"{task.completed:g}/{task.total:g}" if task.total is not None else f"{task.completed:g}"
+        self._plain[task_id] = (now, task.description, said)
         elapsed = time.strftime("%H:%M:%S", time.gmtime(task.elapsed or 0))
         extra = " ".join(str(v) for v in task.fields.values() if v)
-        self.console.print(f"{task.description}: {count} {elapsed} {extra}".rstrip(), markup=False, highlight=False)
+        self.console.print(f"{said} {elapsed} {extra}".rstrip(), markup=False, highlight=False)
 
 
 def track(items: Iterable[T], *, total: int, description: str) -> Iterator[T]:
