@@ -46,7 +46,8 @@ class Default:
     parse: Callable[[Any], Any] | None
     show: Callable[[Any], str] | None
 
-    def __init__(self, *homes: str, parse: Callable[[Any], Any] | None = None, show: Callable[[Any], str] | None = None):
+    def __init__(self, *homes: str, parse: Callable[[Any], Any] | None = None,
+                 show: Callable[[Any], str] | None = None):
         object.__setattr__(self, "homes", homes)
         object.__setattr__(self, "parse", parse)
         object.__setattr__(self, "show", show)

@@ -166,7 +166,8 @@ class Progress(rich_progress.Progress):
         super().__init__(*columns, **options)
         self.live_display = self.console.is_terminal
         self.disable = not self.live_display
-        self._plain: dict[rich_progress.TaskID, tuple[float, str, str]] = {}  # when a task last said what, at which stage
+        # per task: when it last said something, at which stage (description), and what
+        self._plain: dict[rich_progress.TaskID, tuple[float, str, str]] = {}
 
     def update(self, task_id: rich_progress.TaskID, **changes: Any) -> None:
         super().update(task_id, **changes)

@@ -15,7 +15,7 @@ line naming it: ``my.yaml: generator.sft.learning_rat: unknown key (did you mean
 from __future__ import annotations
 
 import difflib
-from dataclasses import fields, replace
+from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
