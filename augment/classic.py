@@ -29,7 +29,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal, get_args
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from augment.prompts import LABEL_STYLE
@@ -43,7 +43,7 @@ OPS: tuple[Op, ...] = get_args(Op)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
-@dataclass
+@dataclass(config=ConfigDict(extra="forbid"))
 class ClassicConfig:
     """Which operations to apply and how hard."""
 

@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass
 
 from augment.generate import record_index
@@ -55,7 +55,7 @@ VerdictName = Literal["length", "garbage", "on_topic", "duplicate", "privacy", "
 BEST_OF = "best_of"
 
 
-@dataclass
+@dataclass(config=ConfigDict(extra="forbid"))
 class FilterConfig:
     """Thresholds for :func:`apply_filters`; defaults suit 50-300-word descriptions."""
 

@@ -29,10 +29,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as config_dataclass
 
 from detect.errors import UserError
 
@@ -54,9 +58,10 @@ class GenerationError(UserError):
     """Generation stopped: the endpoint kept failing, refused the request, or the output file is from another run."""
 
 
-@dataclass
-class SamplingConfig:
-    """Sampling parameters sent with every request; record ``i`` uses ``seed + i``.
+@config_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class SamplingOptions:
+    """How each token is drawn: the options a benchmark's ``generation`` section shares with
+    :class:`SamplingConfig` (and :class:`augment.sampling.SampleConfig` reuses the defaults of).
 
     The default truncation is min-p (keep tokens at least ``min_p`` times as likely as the
     most likely one), not top-p: the two keep text equally on track, but vLLM's CPU sampler
@@ -64,34 +69,33 @@ class SamplingConfig:
     time in a profile on 2 cores, while min-p is one threshold (2.1x the in-process rate in `make bench`).
     """
 
-    temperature: float = field(default=0.9, metadata={"help": "Sampling temperature."})
-    min_p: float = field(default=0.05, metadata={"help": "Min-p truncation (0: off)."})
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (1: off)."})
-    max_tokens: int = field(default=160, metadata={"help": "Most tokens generated per description."})
+    temperature: float = Field(0.9, ge=0, description="Sampling temperature.")
+    min_p: float = Field(0.05, ge=0, lt=1, description="Min-p truncation: keep tokens at least this share of the "
+                                                        "top one's probability (0: off).")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (1: off; slow on the CPU build).")
+    max_tokens: int = Field(160, gt=0, description="Most tokens generated per description.")
     # A floor on length: a tuned 135M model sometimes ends after one sentence ("The room is just a
     # mess."), which the length filter then throws away; vLLM holds back the end-of-text token
     # until min_tokens are out, so the description goes on instead.
-    min_tokens: int = field(default=0, metadata={"help": "Fewest tokens generated per description (0: off)."})
+    min_tokens: int = Field(0, ge=0, description="Fewest tokens generated per description: the end-of-text token "
+                                                  "waits (0: off).")
     # A light penalty breaks the loops a small model falls into ("and the boy and the boy ...").
     # Not repetition_penalty: it also punishes the prompt's words, i.e. the scene's nouns that a
     # description has to say.
-    frequency_penalty: float = field(default=0.3, metadata={"help": "OpenAI frequency penalty (0: off)."})
-    seed: int = field(default=0, metadata={"help": "Seed of record 0; record i uses seed + i."})
-    ignore_eos: bool = field(default=False, metadata={"help": "Always generate max_tokens (benchmarks: equal lengths)."})
+    frequency_penalty: float = Field(0.3, ge=-2, le=2, description="OpenAI frequency penalty: a token is penalised "
+                                                                    "by how often it was generated already (0: off).")
 
     def __post_init__(self):
-        if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
-        if not 0 <= self.min_p < 1:
-            raise ValueError(f"min_p must be in [0, 1), got {self.min_p}")
-        if self.max_tokens <= 0:
-            raise ValueError(f"max_tokens must be > 0, got {self.max_tokens}")
-        if not 0 <= self.min_tokens <= self.max_tokens:
-            raise ValueError(f"min_tokens must be in [0, max_tokens={self.max_tokens}], got {self.min_tokens}")
-        if not -2 <= self.frequency_penalty <= 2:
-            raise ValueError(f"frequency_penalty must be in [-2, 2], got {self.frequency_penalty}")
+        if self.min_tokens > self.max_tokens:
+            raise ValueError(f"min_tokens ({self.min_tokens}) must not exceed max_tokens ({self.max_tokens})")
+
+
+@config_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class SamplingConfig(SamplingOptions):
+    """Sampling parameters sent with every request; record ``i`` uses ``seed + i``."""
+
+    seed: int = Field(0, description="Seed of record 0; record i uses seed + i.")
+    ignore_eos: bool = Field(False, description="Always generate max_tokens (benchmarks: equal lengths).")
 
     def info(self, index: int) -> SamplingInfo:
         """What record ``index`` was sampled with: every field of this config, its own seed."""
@@ -114,7 +118,7 @@ class SamplingConfig:
         return extras
 
 
-@dataclass
+@config_dataclass(config=ConfigDict(extra="forbid"))
 class RetryPolicy:
     """How hard to try before giving up.
 
@@ -123,13 +127,10 @@ class RetryPolicy:
     and ours for malformed completions (a 200 without choices or text, or not JSON).
     """
 
-    attempts: int = field(default=4, metadata={"help": "Tries per request (HTTP faults, malformed completions)."})
-    timeout_s: float = field(default=300.0, metadata={"help": "Per-request timeout."})
-    max_failed_requests: int = field(default=1, metadata={"help": "Requests that may exhaust their tries before the run stops."})
-
-    def __post_init__(self):
-        if self.attempts < 1 or self.max_failed_requests < 1:
-            raise ValueError("attempts and max_failed_requests must be >= 1")
+    attempts: int = Field(4, ge=1, description="Tries per request (HTTP faults: the openai client's retries; "
+                                               "malformed completions) before it counts as failed.")
+    timeout_s: float = Field(300.0, gt=0, description="Per-request timeout in seconds.")
+    max_failed_requests: int = Field(1, ge=1, description="Requests that may exhaust their tries before the run stops.")
 
 
 @dataclass(frozen=True)
@@ -288,6 +289,39 @@ class GenerationReport:
     @property
     def total(self) -> int:
         return self.already_there + self.written
+
+
+class GenerationRate:
+    """Descriptions per minute and tokens per second of the records a run writes.
+
+    Timed from :meth:`start`, when generation starts (once vLLM is up: its start-up is not the
+    generator's speed), not from the first record: in-process, records arrive a chunk at a time,
+    so the time between the first and the last of a chunk is next to nothing. Only records
+    written by this run count, never those already in the file.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self.started: float | None = None
+        self.records = 0
+        self.tokens = 0
+
+    def start(self) -> None:
+        """Generation starts now (a second call changes nothing)."""
+        if self.started is None:
+            self.started = self._clock()
+
+    def add(self, record: SyntheticDescription) -> None:
+        self.start()
+        self.records += 1
+        self.tokens += record.completion_tokens or 0
+
+    def text(self) -> str:
+        """``"12.5 desc/min 210 tok/s"``; empty before anything was timed."""
+        elapsed = self._clock() - self.started if self.started is not None else 0.0
+        if elapsed <= 0 or not self.records:
+            return ""
+        return f"{60 * self.records / elapsed:.1f} desc/min {self.tokens / elapsed:.0f} tok/s"
 
 
 def record_id(style: str, model: str, seed: int, index: int) -> str:

@@ -149,7 +149,7 @@ class PairsSummary(BaseModel):
 # -- configuration ---------------------------------------------------------------------------------
 
 
-@config_dataclass
+@config_dataclass(config=ConfigDict(extra="forbid"))
 class PairConfig:
     """How pairs are built."""
 

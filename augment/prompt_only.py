@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from detect.hashing import digest
@@ -30,7 +30,7 @@ from augment.prompts import PROMPT_VERSION, STYLE_LABEL, TASK, Style, instructio
 Messages = list[dict[str, str]]
 
 
-@dataclass
+@dataclass(config=ConfigDict(extra="forbid"))
 class PromptOnlyConfig:
     shots: int = Field(3, ge=0, description="Real examples of the style per prompt.")
     max_example_words: int = Field(120, gt=0, description="Each example is cut to this many words (context length).")

@@ -12,22 +12,27 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
+from augment.generate import SamplingOptions
 from augment.prompts import Mode, task_messages
 from detect.io import write_jsonl
 
 
-@dataclass
+@dataclass(config=ConfigDict(extra="forbid"))
 class SampleConfig:
-    """Sampling of descriptions after each stage, for the marker comparison and generated pairs."""
+    """Sampling of descriptions after each stage, for the marker comparison and generated pairs.
+
+    Drawn as generation draws (:class:`augment.generate.SamplingOptions`' defaults), with what
+    HF ``generate`` offers: no frequency penalty, no token floor.
+    """
 
     n: int = Field(24, ge=1, description="Descriptions per style per stage.")
-    max_new_tokens: int = Field(160, ge=1, description="Tokens per description.")
-    temperature: float = Field(0.9, gt=0, description="Sampling temperature.")
-    min_p: float = Field(0.05, ge=0, lt=1, description="Min-p truncation, as in generation (0: off).")
-    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (1: off).")
+    max_new_tokens: int = Field(SamplingOptions.max_tokens, ge=1, description="Tokens per description.")
+    temperature: float = Field(SamplingOptions.temperature, gt=0, description="Sampling temperature.")
+    min_p: float = Field(SamplingOptions.min_p, ge=0, lt=1, description="Min-p truncation, as in generation (0: off).")
+    top_p: float = Field(SamplingOptions.top_p, gt=0, le=1, description="Nucleus sampling mass (1: off).")
     batch_size: int = Field(24, ge=1, description="Prompts per generate call.")
     seed: int = Field(0, description="Sampling seed.")
     base: bool = Field(True, description="Also sample the bare base model, as a reference row.")

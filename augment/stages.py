@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import ConfigDict, with_config
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from trl import DPOConfig, SFTConfig
@@ -45,6 +46,7 @@ class GeneratorError(UserError):
 # -- configs ----------------------------------------------------------------------------------------
 
 
+@with_config(ConfigDict(extra="forbid"))  # a benchmark YAML's unknown key is an error, not ignored
 @dataclass
 class CookieSFTConfig(SFTConfig):
     r"""TRL's :class:`~trl.SFTConfig` with defaults that fit LoRA SFT of a 135M model on a CPU in minutes.
@@ -78,6 +80,7 @@ class CookieSFTConfig(SFTConfig):
             raise ValueError(f"min_transcripts must be >= 1, got {self.min_transcripts}")
 
 
+@with_config(ConfigDict(extra="forbid"))
 @dataclass
 class CookieDPOConfig(DPOConfig):
     r"""TRL's :class:`~trl.DPOConfig` with CPU-friendly defaults for DPO of an SFT LoRA adapter.
@@ -116,7 +119,8 @@ class CookieDPOConfig(DPOConfig):
 
 def default_lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05,
                         target_modules: Sequence[str] = ("q_proj", "k_proj", "v_proj", "o_proj")):
-    """The LoRA used when none is given: attention projections of every layer."""
+    """The LoRA used when none is given: attention projections of every layer (its arguments' defaults
+    are the LoRA defaults, ``augment train --lora-r/--lora-alpha`` included)."""
     from peft import LoraConfig
 
     return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules),

@@ -41,15 +41,18 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as config_dataclass
 
 from augment.adapters import base_model_identity, load_adapter, lora_fields, training_fields
 from augment.base_model import load_base_model, resolve_base_model
 from augment.comparison import compare_markers, plot_comparison
 from augment.pairs import PairConfig, PairSet, build_pairs, read_samples, write_pairs
-from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style
 from augment.sampling import SampleConfig, sample_descriptions, write_samples
 from augment.stages import (
     CookieDPOConfig,
@@ -67,33 +70,23 @@ from detect.records import Corpus, Transcript
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_EXPERIMENT = "cookiebench-generators"
 
-
-@dataclass
+@config_dataclass(config=ConfigDict(extra="forbid"))
 class GeneratorConfig:
     """Everything one training invocation needs, one typed config per component."""
 
-    styles: tuple[str, ...] = ("ad", "hc")
-    mode: Mode = "separate"
-    base_model: str | None = None  # a local HF causal-LM folder; None: the prepared SmolLM2
-    sft: CookieSFTConfig = field(default_factory=lambda: CookieSFTConfig(output_dir="unused"))
-    dpo: CookieDPOConfig | None = field(default_factory=lambda: CookieDPOConfig(output_dir="unused"))  # None: SFT only
-    lora: Any = None  # a peft.LoraConfig; None: default_lora_config()
-    pairs: PairConfig = field(default_factory=PairConfig)
-    sampling: SampleConfig = field(default_factory=SampleConfig)
-    tracking_uri: str | None = None  # None: detect.tracking's default store
-    experiment: str = DEFAULT_EXPERIMENT
-    track: bool = True
-
-    def __post_init__(self):
-        self.styles = tuple(self.styles)
-        if not self.styles or any(s not in STYLES for s in self.styles):
-            raise ValueError(f"styles must be a non-empty subset of {STYLES}, got {self.styles}")
-        if self.mode not in ("separate", "conditional"):
-            raise ValueError(f"mode must be 'separate' or 'conditional', got {self.mode!r}")
-        if self.lora is None:
-            self.lora = default_lora_config()
+    styles: tuple[Style, ...] = Field(STYLES, min_length=1, description="The styles to train generators for.")
+    mode: Mode = Field("separate", description="separate: one adapter per style; conditional: one adapter, the "
+                                               "style in the prompt.")
+    base_model: str | None = Field(None, description="A local HF causal-LM folder; None: the prepared SmolLM2.")
+    sft: CookieSFTConfig = Field(default_factory=CookieSFTConfig, description="The SFT stage.")
+    dpo: CookieDPOConfig | None = Field(default_factory=CookieDPOConfig, description="The DPO stage; None: SFT only.")
+    lora: Any = Field(default_factory=default_lora_config, description="A peft.LoraConfig.")
+    pairs: PairConfig = Field(default_factory=PairConfig, description="DPO's preference pairs.")
+    sampling: SampleConfig = Field(default_factory=SampleConfig, description="Samples after each stage.")
+    tracking_uri: str | None = Field(None, description="MLflow tracking URI; None: detect.tracking's default store.")
+    experiment: str = Field("cookiebench-generators", description="MLflow experiment.")
+    track: bool = Field(True, description="Log to MLflow.")
 
     def units(self) -> dict[str, tuple[str, ...]]:
         """Adapter name -> the styles it is trained on."""

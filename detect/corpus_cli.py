@@ -2,7 +2,9 @@
 
 Also home of the reading options every command that reads a corpus shares
 (``--skip-bad``, ``--report``, ``--visits``): declared once here, reused by ``detect``,
-``augment`` and ``benchmark``, and turned into :class:`~detect.readers.ReadOptions`.
+``augment`` and ``benchmark``, and turned into :class:`~detect.readers.ReadOptions`. They
+default to "not given" (:mod:`detect.cli_options`): ``ReadOptions``' defaults apply, and a
+flag given overrides a config's value whatever its value.
 """
 
 from __future__ import annotations
@@ -15,54 +17,59 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from detect.cli_options import ConfigDefaults, Default
+from detect.logs import STDERR
 from detect.readers import ReadOptions, ReadReport, Visits
 
 corpus_app = typer.Typer(help="Read transcripts and look at them.", no_args_is_help=True)
-console = Console()
+console = Console()  # results; status and logs go to STDERR
 
 PathArg = Annotated[
     Path | None,
     typer.Argument(help="Corpus folder (ADReSS, Pitt, .cha files) or a .csv/.jsonl file. Default: the simulated cohort."),
 ]
-SkipBadOpt = Annotated[bool, typer.Option("--skip-bad", help="Leave out bad files (each listed) instead of stopping.")]
+SkipBadOpt = Annotated[
+    bool | None,
+    typer.Option("--skip-bad/--no-skip-bad", help="Leave out bad files (each listed) instead of stopping."),
+    Default("detect.readers:ReadOptions.skip_bad"),
+]
 ReportOpt = Annotated[
     Path | None,
     typer.Option("--report", help="Write what the read skipped, left out and noted to this file, one line each."),
 ]
 VisitsOpt = Annotated[
-    Visits,
+    Visits | None,
     typer.Option("--visits", help="A speaker whose diagnosis changed between visits (Pitt): all = every visit with its "
                                   "own label, stratified by the last; exclude-changed = leave such speakers out; "
                                   "first / last = one visit per speaker."),
+    Default("detect.readers:ReadOptions.visits"),
 ]
 
 
-def read_options(skip_bad: bool = False, report: Path | None = None, visits: Visits = Visits.all) -> ReadOptions:
+def read_options(skip_bad: bool | None = None, report: Path | None = None, visits: Visits | None = None) -> ReadOptions:
     """The shared options of a command as :class:`ReadOptions` (``ReadOptions(...).load(path)`` reads)."""
-    return ReadOptions(skip_bad=skip_bad, report=report, visits=visits)
+    return with_flags(ReadOptions(), skip_bad, report, visits)
 
 
-def with_flags(options: ReadOptions, skip_bad: bool, report: Path | None, visits: Visits) -> ReadOptions:
-    """A config's reading options with the command-line flags that were given laid over them."""
-    given = {"skip_bad": True} if skip_bad else {}
-    given |= {"report": report} if report is not None else {}
-    given |= {"visits": visits} if visits != Visits.all else {}
-    return options.model_copy(update=given)
+def with_flags(options: ReadOptions, skip_bad: bool | None, report: Path | None, visits: Visits | None) -> ReadOptions:
+    """A config's reading options with the flags that were given (not None) laid over them, whatever their value."""
+    given = {"skip_bad": skip_bad, "report": report, "visits": visits}
+    return options.model_copy(update={k: v for k, v in given.items() if v is not None})
 
 
-@corpus_app.command()
+@corpus_app.command(cls=ConfigDefaults)
 def inspect(
     path: PathArg = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    skip_bad: SkipBadOpt = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output, the only thing on stdout.")] = False,
+    skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
-    visits: VisitsOpt = Visits.all,
+    visits: VisitsOpt = None,
 ) -> None:
     """A newcomer's first look: layout, speakers and transcripts per class and split, marker means by class."""
     corpus, read = read_options(skip_bad, report, visits).load(path)
     from detect.markers import MarkerExtractor, marker_means_by_label  # spaCy loads once the corpus is known good
 
-    with console.status(f"measuring markers of {len(corpus)} transcripts"):
+    with STDERR.status(f"measuring markers of {len(corpus)} transcripts"):
         means = marker_means_by_label(corpus, MarkerExtractor(show_progress=False))
 
     if as_json:

@@ -10,22 +10,25 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from detect.classifiers import DETECTORS
+from detect.cli_options import ConfigDefaults, Default, default_of, given
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
 from detect.errors import ConfigError
-from detect.readers import Visits, log_read_report
+from detect.logs import STDERR, Progress
+from detect.readers import log_read_report
 
 detect_app = typer.Typer(help="Train and evaluate AD detectors (BERT, TF-IDF, markers).", no_args_is_help=True)
-console = Console()
+console = Console()  # results; progress and status go to detect.logs.STDERR
 
 
 ClassifierName = Enum("ClassifierName", {name: name for name in DETECTORS}, type=str)
@@ -46,7 +49,7 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override one config field, KEY=VALUE (repeatable), e.g. --set epochs=2."),
 ]
-ExperimentOpt = Annotated[str, typer.Option(help="MLflow experiment name.")]
+ExperimentOpt = Annotated[str | None, typer.Option(help="MLflow experiment name."), Default("detect.cv:run_cv.experiment")]
 TrackingOpt = Annotated[
     str | None, typer.Option(help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI, else sqlite under mlflow/.")
 ]
@@ -93,49 +96,54 @@ def summary_table(result: Any, title: str) -> Table:
     return table
 
 
-@detect_app.command()
+@detect_app.command(cls=ConfigDefaults)
 def cv(
+    ctx: typer.Context,
     corpus: CorpusOpt = None,
     classifier: ClassifierOpt = ClassifierName.tfidf,
-    folds: Annotated[int, typer.Option(min=2, help="K of the speaker-grouped, label-stratified K-fold.")] = 5,
-    repeats: Annotated[int, typer.Option(min=1, help="Seeds: each reshuffles the folds and reseeds the detector.")] = 3,
-    split: Annotated[SplitName, typer.Option(help="kfold: repeated K-fold over speakers; adress: the fixed train/test split.")] = SplitName.kfold,
+    folds: Annotated[int | None, typer.Option(min=2, help="K of the speaker-grouped, label-stratified K-fold."),
+                     Default("detect.cv:run_cv.folds")] = None,
+    repeats: Annotated[int | None, typer.Option(min=1, help="Seeds: each reshuffles the folds and reseeds the detector."),
+                       Default("detect.cv:run_cv.repeats")] = None,
+    split: Annotated[SplitName | None, typer.Option(help="kfold: repeated K-fold over speakers; adress: the fixed train/test split."),
+                     Default("detect.cv:run_cv.protocol")] = None,
     within: Annotated[str | None, typer.Option(help="With kfold: cross-validate within this split only (train keeps the ADReSS test speakers unseen).")] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    final_fit: Annotated[bool, typer.Option(help="Also fit on all training data and log that model.")] = True,
+    final_fit: Annotated[bool | None, typer.Option("--final-fit/--no-final-fit", help="Also fit on all training data and log that model."),
+                         Default("detect.cv:run_cv.final_fit")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for folds.csv, summary.csv and predictions.csv.")] = None,
-    experiment: ExperimentOpt = "cookiebench-detect",
+    experiment: ExperimentOpt = None,
     tracking_uri: TrackingOpt = None,
-    skip_bad: SkipBadOpt = False,
+    skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
-    visits: VisitsOpt = Visits.all,
+    visits: VisitsOpt = None,
 ) -> None:
     """Evaluate a detector with speaker-grouped cross-validation (or the ADReSS split), logged to MLflow."""
     from detect.cv import run_cv
 
+    options = given(ctx, run_cv)
+    protocol, k, repeats = (options.get(name, default_of(f"detect.cv:run_cv.{name}"))
+                            for name in ("protocol", "folds", "repeats"))
     detector_options = build_options(classifier.value, config, set_)
     data, read = read_options(skip_bad, report, visits).load(corpus)
     if within is not None:
         if within not in ("train", "test"):
             raise ConfigError(f"--within {within!r}: use train or test")
-        if split == SplitName.adress:
+        if protocol == SplitName.adress.value:
             raise ConfigError("--within applies to --split kfold; the adress split already uses both splits")
         data = data.by_split(within)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[last]}"), console=console, transient=False) as progress:
-        task = progress.add_task(f"{classifier.value} {split.value}", total=None, last="")
+                  TextColumn("{task.fields[last]}")) as progress:
+        task = progress.add_task(f"{classifier.value} {protocol}", total=None, last="")
 
         def on_fold(outcome: Any) -> None:
             m = outcome.metrics
             progress.update(task, advance=1, last=f"seed {m.seed} fold {m.fold}: F1 {_fmt(m.f1)} acc {_fmt(m.accuracy)}")
 
-        result, run_id = run_cv(
-            data, classifier.value, detector_options, protocol=split.value, folds=folds, repeats=repeats,
-            experiment=experiment, tracking_uri=tracking_uri, final_fit=final_fit, on_fold=on_fold,
-            on_plan=lambda n: progress.update(task, total=n),
-        )
-    what = f"{folds}-fold x {repeats} seed(s)" if split == SplitName.kfold else f"ADReSS split x {repeats} seed(s)"
+        result, run_id = run_cv(data, classifier.value, detector_options, **options, tracking_uri=tracking_uri,
+                                on_fold=on_fold, on_plan=lambda n: progress.update(task, total=n))
+    what = f"{k}-fold x {repeats} seed(s)" if protocol == "kfold" else f"ADReSS split x {repeats} seed(s)"
     console.print(summary_table(result, f"{classifier.value}: {what}, {len(data.speakers())} speakers"))
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -147,7 +155,7 @@ def cv(
     console.print(f"MLflow run id: [bold]{run_id}[/bold]")
 
 
-@detect_app.command()
+@detect_app.command(cls=ConfigDefaults)
 def train(
     corpus: CorpusOpt = None,
     classifier: ClassifierOpt = ClassifierName.tfidf,
@@ -156,11 +164,11 @@ def train(
     set_: SetOpt = None,
     out: Annotated[Path | None, typer.Option(help="Also save the fitted detector to this folder.")] = None,
     track: Annotated[bool, typer.Option(help="Log params, dataset and the model to MLflow.")] = True,
-    experiment: ExperimentOpt = "cookiebench-detect",
+    experiment: ExperimentOpt = None,
     tracking_uri: TrackingOpt = None,
-    skip_bad: SkipBadOpt = False,
+    skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
-    visits: VisitsOpt = Visits.all,
+    visits: VisitsOpt = None,
 ) -> None:
     """Fit a detector on a corpus; save it to a folder and/or log it to MLflow as a model."""
     from detect.classifiers import make_detector
@@ -187,13 +195,13 @@ def train(
         from detect import tracking
         from detect.classifiers.mlflow_model import log_detector
 
-        tracking.setup_tracking(experiment, tracking_uri)
+        tracking.setup_tracking(experiment or default_of("detect.cv:run_cv.experiment"), tracking_uri)
         params = {"classifier": classifier.value, "split": split, "config": params_to_json(detector_options),
                   **tracking.provenance_params(fit_on)}
         with tracking.parent_run(f"train-{classifier.value}", params=params, tags={"stage": "detect"}) as run:
             tracking.log_corpus_dataset(fit_on, name=f"corpus-{fit_on.digest()}", context="training")
             log_read_report(read)
-            with console.status(f"fitting {classifier.value} on {len(fit_on)} transcripts"):
+            with STDERR.status(f"fitting {classifier.value} on {len(fit_on)} transcripts"):
                 detector.fit(list(fit_on))
             info = getattr(detector, "train_info_", None)
             if info:
@@ -201,7 +209,7 @@ def train(
             log_detector(detector)
             run_id = run.info.run_id
     else:
-        with console.status(f"fitting {classifier.value} on {len(fit_on)} transcripts"):
+        with STDERR.status(f"fitting {classifier.value} on {len(fit_on)} transcripts"):
             detector.fit(list(fit_on))
     if out is not None:
         detector.save(out)
@@ -210,16 +218,18 @@ def train(
         console.print(f"MLflow run id: [bold]{run_id}[/bold]  (predict with --model {run_id})")
 
 
-@detect_app.command()
+@detect_app.command(cls=ConfigDefaults)
 def predict(
     model: Annotated[str, typer.Option(help="A detector folder, an MLflow run id, or a model URI (runs:/ID/model).")],
-    out: Annotated[Path, typer.Option(help="CSV to write: id, speaker_id, label, split, p_ad, prediction.")],
+    out: Annotated[Path, typer.Option(help="CSV to write: id, speaker_id, label, split, p_ad, prediction ('-': stdout, "
+                                           "nothing else on it).")],
     corpus: CorpusOpt = None,
-    threshold: Annotated[float, typer.Option(min=0.0, max=1.0, help="P(AD) at or above this is predicted AD.")] = 0.5,
+    threshold: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="P(AD) at or above this is predicted AD."),
+                         Default("detect.metrics:binary_metrics.threshold")] = None,
     tracking_uri: TrackingOpt = None,
-    skip_bad: SkipBadOpt = False,
+    skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
-    visits: VisitsOpt = Visits.all,
+    visits: VisitsOpt = None,
 ) -> None:
     """Score transcripts with a trained detector; with labels present, also print the metrics."""
     import pandas as pd
@@ -235,8 +245,9 @@ def predict(
 
         tracking.use_tracking_uri(tracking_uri)
         detector = load_logged_detector(model)
+    threshold = threshold if threshold is not None else default_of("detect.metrics:binary_metrics.threshold")
     data, _ = read_options(skip_bad, report, visits).load(corpus)
-    with console.status(f"scoring {len(data)} transcripts"):
+    with STDERR.status(f"scoring {len(data)} transcripts"):
         p_ad = detector.p_ad(list(data))
     frame = pd.DataFrame({
         "id": [t.id for t in data],
@@ -246,6 +257,9 @@ def predict(
         "p_ad": p_ad,
         "prediction": ["AD" if p >= threshold else "HC" for p in p_ad],
     })
+    if str(out) == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
     console.print(f"{len(frame)} scores written to [bold]{out}[/bold]")

@@ -1,11 +1,16 @@
-"""Logging for the command line: cookiebench on the console, everything else in a log file.
+"""Logging and progress for the command line: cookiebench on stderr, everything else in a log file.
 
-A command's console shows one progress display per stage and cookiebench's own INFO lines;
-what third-party libraries log (transformers, TRL, datasets, vLLM, MLflow, Python
-warnings) and trainers' per-step logs go to a log file under the run folder instead, and
-on the console too with ``--verbose``.
+Standard output holds a command's results only (``--json``, ``--out -``, tables), so that
+``cookiebench corpus inspect --json | jq .`` works; logs, progress and status go to
+:data:`STDERR`, the one console they share. It shows cookiebench's own INFO lines and one
+:class:`Progress` display; what third-party libraries log (transformers, TRL, datasets,
+vLLM, MLflow, Python warnings) and trainers' per-step logs go to a log file under the run
+folder instead, and on the console too with ``--verbose``.
 
 - :func:`setup_console` (the ``cookiebench`` callback) installs the console handler.
+- :class:`Progress` is every command's progress display: live on a terminal; in a pipe, a log
+  file or CI, a plain line now and then instead of hundreds of ``\r`` updates.
+  :func:`track` wraps an iterable in it (marker extraction).
 - :func:`log_file` (a command that owns a run folder) adds the file for the length of the
   run and routes the libraries that print on their own handlers (transformers, datasets)
   into it.
@@ -15,13 +20,24 @@ on the console too with ``--verbose``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
+
+from rich import progress as rich_progress
+from rich.console import Console
 
 OURS: tuple[str, ...] = ("detect", "augment", "eval", "bench", "__main__")
 FILE_ONLY = {"console": False}
 _QUIET = ("httpx", "httpcore", "openai")  # one line per HTTP request: noise even in a file
+
+# Logs, progress and status of every command: one console, so that a live display and the log
+# lines above it share it (rich nests a second display, marker extraction's, inside the first).
+STDERR = Console(stderr=True)
+PLAIN_EVERY_S = 30.0  # off a terminal: a task's line at most this often (and when it ends)
+T = TypeVar("T")
 
 
 class ConsoleFilter(logging.Filter):
@@ -135,3 +151,64 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
+
+
+class Progress(rich_progress.Progress):
+    """The progress display of every command, on :data:`STDERR`.
+
+    Live on a terminal. Elsewhere (a pipe, a file, CI) rich would write nothing until the end;
+    this writes a plain line per task instead (``description: 12/40 0:01:02 <fields>``) when
+    its description changes, at most every :data:`PLAIN_EVERY_S` seconds, and when it completes.
+    """
+
+    def __init__(self, *columns: Any, **options: Any):
+        options.setdefault("console", STDERR)
+        super().__init__(*columns, **options)
+        self.live_display = self.console.is_terminal
+        self.disable = not self.live_display
+        # per task: when it last said something, at which stage (description), and what
+        self._plain: dict[rich_progress.TaskID, tuple[float, str, str]] = {}
+
+    def update(self, task_id: rich_progress.TaskID, **changes: Any) -> None:
+        super().update(task_id, **changes)
+        self._plain_line(task_id)
+
+    def advance(self, task_id: rich_progress.TaskID, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._plain_line(task_id)
+
+    def _plain_line(self, task_id: rich_progress.TaskID) -> None:
+        if self.live_display:
+            return
+        task = self._tasks[task_id]
+        count = f" {task.completed:g}/{task.total:g}" if task.total is not None else ""
+        said = f"{task.description}:{count}"
+        last, stage, last_said = self._plain.get(task_id, (None, "", ""))
+        now = time.monotonic()
+        new_stage = stage != task.description
+        if not (last is None or new_stage or now - last >= PLAIN_EVERY_S or (task.finished and said != last_said)):
+            return
+        self._plain[task_id] = (now, task.description, said)
+        elapsed = time.strftime("%H:%M:%S", time.gmtime(task.elapsed or 0))
+        extra = " ".join(str(v) for v in task.fields.values() if v)
+        self.console.print(f"{said} {elapsed} {extra}".rstrip(), markup=False, highlight=False)
+
+
+def track(items: Iterable[T], *, total: int, description: str) -> Iterator[T]:
+    """``items``, with a transient bar on a terminal (nested in a command's display); nothing elsewhere."""
+    if not STDERR.is_terminal:
+        yield from items
+        return
+    columns = (rich_progress.TextColumn("{task.description}"), rich_progress.BarColumn(),
+               rich_progress.MofNCompleteColumn(), rich_progress.TimeElapsedColumn())
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        for item in items:
+            yield item
+            bar.advance(task)
+
+
+def spinner() -> Progress:
+    """The display of stages of unknown length: a spinner, the stage (its task's description), its time."""
+    return Progress(rich_progress.SpinnerColumn(), rich_progress.TextColumn("{task.description}"),
+                    rich_progress.TimeElapsedColumn())

@@ -46,10 +46,10 @@ import pandas as pd
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
-from tqdm.auto import tqdm
 
 from detect.hashing import digest
 from detect.info_units import INFO_UNITS, SPACY_MODEL, coverage, find_info_units, lexicon_digest
+from detect.logs import track
 from detect.records import Corpus, Disfluencies, Label, Transcript
 
 log = logging.getLogger(__name__)
@@ -320,7 +320,8 @@ class MarkerExtractor:
     cache_dir : folder for an SQLite cache (``markers.sqlite``) shared across runs;
         ``None`` keeps the cache in memory only.
     batch_size : documents per ``nlp.pipe`` batch.
-    show_progress : a progress bar; ``None``: only for at least 200 uncached texts.
+    show_progress : a progress bar (on a terminal only, :func:`detect.logs.track`); ``None``: only for at
+        least 200 uncached texts.
 
     Attributes
     ----------
@@ -388,8 +389,8 @@ class MarkerExtractor:
         log.debug("running spaCy on %d texts", len(texts_by_key))
         docs = self.nlp.pipe(texts_by_key.values(), batch_size=self.batch_size)
         out: dict[str, TextFeatures] = {}
-        for key, doc in tqdm(zip(texts_by_key, docs), total=len(texts_by_key), desc="markers",
-                             unit="doc", disable=not show):
+        pairs = zip(texts_by_key, docs)
+        for key, doc in track(pairs, total=len(texts_by_key), description="markers") if show else pairs:
             out[key] = TextFeatures.from_doc(doc)
             self.docs_processed += 1
         return out

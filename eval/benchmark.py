@@ -180,16 +180,11 @@ def needed(train: Corpus, ratio: float) -> dict[str, int]:
 # -- generators --------------------------------------------------------------------------------
 
 
-def generator_config(config: BenchmarkConfig, run_dir: Path) -> generator_training.GeneratorConfig:
+def generator_config(config: BenchmarkConfig) -> generator_training.GeneratorConfig:
     g = config.generator
     return generator_training.GeneratorConfig(
-        mode=g.mode,
-        base_model=str(g.base_model) if g.base_model else None,
-        sft=generator_training.CookieSFTConfig(output_dir=str(run_dir / "unused"), **g.sft),
-        dpo=generator_training.CookieDPOConfig(output_dir=str(run_dir / "unused"), **g.dpo)
-        if "dpo" in config.conditions else None,
-        pairs=generator_training.PairConfig(**g.pairs) if g.pairs else generator_training.PairConfig(),
-        sampling=generator_training.SampleConfig(**{"n": 8, "base": False, **g.sampling}),
+        mode=g.mode, base_model=str(g.base_model) if g.base_model else None, sft=g.sft,
+        dpo=g.dpo if "dpo" in config.conditions else None, pairs=g.pairs, sampling=g.sampling,
         track=False,  # the benchmark's own run holds what matters; no extra experiment per fold
     )
 
@@ -197,7 +192,7 @@ def generator_config(config: BenchmarkConfig, run_dir: Path) -> generator_traini
 def train_unit(config: BenchmarkConfig, key: str, train: Corpus, run_dir: Path) -> dict[str, dict[str, Path]]:
     """Unit of work: a group's generators (SFT, then DPO); stage -> unit -> adapter folder."""
     report = generator_training.train_generators(list(train), run_dir / "generators" / key,
-                                                 generator_config(config, run_dir))
+                                                 generator_config(config))
     adapters = {"sft": {unit: r.sft.adapter for unit, r in report.units.items()}}
     if any(r.dpo for r in report.units.values()):
         adapters["dpo"] = {unit: r.dpo.adapter for unit, r in report.units.items() if r.dpo}
@@ -310,10 +305,8 @@ def top_up(passed: int, wanted: int, generated: int, first: int, oversample: flo
 
 
 def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
-    g = config.generation
-    return generation.SamplingConfig(temperature=g.temperature, min_p=g.min_p, top_p=g.top_p, max_tokens=g.max_tokens,
-                                     min_tokens=g.min_tokens, frequency_penalty=g.frequency_penalty,
-                                     seed=config.protocol.seed * 100_000)
+    options = {f.name: getattr(config.generation, f.name) for f in dataclasses.fields(generation.SamplingOptions)}
+    return generation.SamplingConfig(**options, seed=config.protocol.seed * 100_000)
 
 
 def generation_backend(config: BenchmarkConfig, run_dir: Path) -> runner.Backend:
@@ -375,9 +368,8 @@ def classic_unit(config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus
                  extractor: MarkerExtractor | None) -> tuple[list[SyntheticDescription], list[Transcript]]:
     """Unit of work: classic augmentation of a group's training transcripts, filtered."""
     per = math.ceil(max(config.ratios))
-    options = {"seed": config.protocol.seed, **config.classic}
     records = classic_augmentation.classic_augment(
-        list(train), classic_augmentation.ClassicConfig(**options), per_transcript=per)
+        list(train), dataclasses.replace(config.classic, seed=config.protocol.seed), per_transcript=per)
     return judge(config, run_dir, key, train, "classic", records, extractor)
 
 
@@ -387,7 +379,7 @@ def judge(config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus, condi
     """Filters (every verdict recorded, also in ``<condition>.filtered.jsonl``); returns all
     records with their verdicts and the passing ones as transcripts, in record order."""
     extractor = extractor or MarkerExtractor(cache_dir=run_dir / "cache")  # on a worker: its own
-    filter_config = synthetic_filters.FilterConfig(**config.filters)
+    filter_config = config.filters
     best_of = config.generation.best_of if condition in GENERATED else 1
     judged = synthetic_filters.apply_filters(records, config=filter_config, training=list(train),
                                              extractor=extractor, best_of=best_of)
@@ -552,7 +544,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Callable[[str, int, int]
     # not after the generators have trained. Only finished cells write scores: this is also what a
     # resume finds done.
     scored = load_scores(run_dir / SCORES, config.digest())
-    (run_dir / "config.json").write_text(json.dumps(config.model_dump(mode="json"), indent=2) + "\n")
+    (run_dir / "config.json").write_text(json.dumps(config.as_dict(), indent=2) + "\n")
 
     with clock.stage("plan"):
         read = ReadReport()
@@ -667,7 +659,7 @@ def _run(config: BenchmarkConfig, corpus: Corpus, folds: list[cv.Fold], groups: 
         table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
                               predictions=in_cell_order(load_predictions(run_dir / PREDICTIONS, digest), order))
         quality, marker_frame, quality_report = quality_table(
-            corpus, groups, config.conditions, extractor, synthetic_filters.FilterConfig(**config.filters),
+            corpus, groups, config.conditions, extractor, config.filters,
             seed=config.protocol.seed)
         report = tracking_layout.log_benchmark(
             config, corpus=corpus, groups=groups, scores=scores, table=table, quality=quality,

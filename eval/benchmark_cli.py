@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -10,18 +10,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from detect.cli_options import resume_command
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, with_flags
-from detect.readers import Visits
-from detect.logs import log_file
+from detect.logs import STDERR, Progress, log_file
 
-# Wide enough for the summary table when output goes to a file or CI log.
+# Results (the summary table): wide enough for it when output goes to a file or CI log.
 console = Console(width=None if sys.stdout.isatty() else 150)
 
 
 def benchmark(
+    ctx: typer.Context,
     config: Annotated[str, typer.Option(help="A shipped profile (demo, full, tiny) or a YAML file.")] = "demo",
     corpus: Annotated[Path | None, typer.Option(help="Override the config's corpus.")] = None,
     output_dir: Annotated[Path | None, typer.Option(help="Override where runs/<name>/ state goes.")] = None,
@@ -29,25 +30,28 @@ def benchmark(
         help="local (one process) or ray (Ray tasks); overrides the config's executor.kind.")] = None,
     address: Annotated[str | None, typer.Option(
         help="Ray cluster for --executor ray: auto, ray://host:10001; default: start a local cluster.")] = None,
-    skip_bad: SkipBadOpt = False,
+    skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
-    visits: VisitsOpt = Visits.all,
+    visits: VisitsOpt = None,
 ) -> None:
-    """Run (or resume) the benchmark: augmentation conditions x ratios x classifiers, paired against none."""
+    """Run (or resume) the benchmark: augmentation conditions x ratios x classifiers, paired against none.
+
+    A flag given overrides the config's value, whatever its value (``--visits all`` over ``visits: first``).
+    """
     from eval.analysis import format_table, interval_note
     from eval.benchmark import run_benchmark
     from eval.config import load_config
 
     settings = load_config(config, corpus=corpus, output_dir=output_dir,
-                           executor=executor_override(config, executor, address))
-    settings = settings.model_copy(update={"reading": with_flags(settings.reading, skip_bad, report, visits)})
+                           executor={"kind": executor, "address": address})
+    settings = dataclasses.replace(settings, reading=with_flags(settings.reading, skip_bad, report, visits))
     log_path = Path(settings.run_dir()) / "logs" / f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    console.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.describe()}; "
-                  f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}; "
-                  f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}")
-    console.print(f"log (transformers, TRL, vLLM, MLflow, training steps): {log_path}")
+    STDERR.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.describe()}; "
+                 f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}; "
+                 f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}")
+    STDERR.print(f"log (transformers, TRL, vLLM, MLflow, training steps): {log_path}")
     with log_file(log_path), Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), console=console) as bars:
+                                      TimeElapsedColumn()) as bars:
         tasks: dict[str, int] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -58,12 +62,8 @@ def benchmark(
         try:
             result = run_benchmark(settings, progress=progress)
         except KeyboardInterrupt:
-            again = ["cookiebench", "benchmark", "--config", str(config)]
-            again += [f"--corpus={corpus}"] * (corpus is not None) + [f"--output-dir={output_dir}"] * (output_dir is not None)
-            again += [f"--executor={executor}"] * (executor is not None) + [f"--address={address}"] * (address is not None)
-            again += ["--skip-bad"] * skip_bad + [f"--report={report}"] * (report is not None) + [f"--visits={visits.value}"] * (visits != Visits.all)
-            console.print(f"[yellow]interrupted; finished work is kept in {settings.run_dir()}. Resume with:[/yellow] "
-                          f"{shlex.join(again)}")
+            STDERR.print(f"[yellow]interrupted; finished work is kept in {settings.run_dir()}. Resume with:[/yellow] "
+                         f"{resume_command(ctx)}")
             raise typer.Exit(code=130) from None
 
     shown = format_table(result.table)
@@ -83,13 +83,3 @@ def benchmark(
     local = url.startswith("http://127.0.0.1:5000/")
     console.print(f"MLflow run of this benchmark (table, ΔF1 chart, samples): {url}"
                   + ("  (start the UI with `make ui`)" if local else ""))
-
-
-def executor_override(config: str, kind: str | None, address: str | None) -> dict | None:
-    """The config's executor section with the command line's choices on top (checked on load)."""
-    if kind is None and address is None:
-        return None
-    from eval.config import load_config
-
-    current = load_config(config).executor.model_dump(exclude_unset=True)
-    return {**current, **({"kind": kind} if kind else {}), **({"address": address} if address else {})}

@@ -16,11 +16,13 @@ import typer
 from rich.logging import RichHandler
 from typer.core import TyperGroup
 
-from augment.cli import augment_app, models_app, serve
+from augment.cli import augment_app, models_app
+from augment.cli_generate import serve
+from detect.cli_options import ConfigDefaults
 from detect.corpus_cli import corpus_app
 from detect.detect_cli import detect_app
 from detect.errors import UserError
-from detect.logs import setup_console
+from detect.logs import STDERR, setup_console
 from eval.benchmark_cli import benchmark
 
 
@@ -46,8 +48,8 @@ app.add_typer(corpus_app, name="corpus")
 app.add_typer(detect_app, name="detect")
 app.add_typer(models_app, name="models")
 app.add_typer(augment_app, name="augment")
-app.command("serve")(serve)
-app.command("benchmark")(benchmark)
+app.command("serve", cls=ConfigDefaults)(serve)
+app.command("benchmark", cls=ConfigDefaults)(benchmark)
 
 
 @app.callback()
@@ -60,8 +62,9 @@ def main(
 
     Numbers on the shipped simulated cohort are not clinical results.
     """
-    # The console shows cookiebench's progress and results; libraries log to the run's log file.
-    setup_console(RichHandler(show_path=False, rich_tracebacks=False), verbose=verbose)
+    # Logs go to stderr beside the progress display (stdout holds results only); libraries log to
+    # the run's log file.
+    setup_console(RichHandler(console=STDERR, show_path=False, rich_tracebacks=False), verbose=verbose)
     # Process settings belong to the program, not to the libraries: set once, here.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # offline by design: nothing is fetched from a model hub
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -2,19 +2,40 @@
 
 ``cookiebench benchmark --config demo`` takes a shipped profile (``eval/profiles/*.yaml``);
 any other value is a path to a YAML file of the same shape.
+
+Every section is a pydantic dataclass, and a section that configures a component of the
+library *is* that component's config: ``generator.sft`` a :class:`~augment.stages.CookieSFTConfig`,
+``generator.pairs`` a :class:`~augment.pairs.PairConfig`, ``filters`` a
+:class:`~augment.filters.FilterConfig`, ``generation`` a :class:`~augment.generate.SamplingOptions`
+with the benchmark's own options beside. So each default is written once, in the library,
+and each key is checked on load by the class that will use it (a wrong or unknown key is one
+line naming it: ``my.yaml: generator.sft.learning_rat: unknown key (did you mean learning_rate?)``).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import fields, is_dataclass
+from dataclasses import fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_serializer, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
 
+from augment.classic import ClassicConfig
+from augment.filters import FilterConfig
+from augment.generate import SamplingOptions
+from augment.pairs import PairConfig
+from augment.prompt_only import PromptOnlyConfig
+from augment.prompts import Mode
+from augment.runner import Backend
+from augment.sampling import SampleConfig
+from augment.stages import CookieDPOConfig, CookieSFTConfig
+from augment.train import GeneratorConfig as TrainingConfig
+from detect.cli_options import default_of
 from detect.errors import ConfigError, one_line
 from detect.hashing import digest
 from detect.readers import ReadOptions
@@ -27,12 +48,26 @@ GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
 REAL, FLIPPED = "real", "flipped"
 CONTROLS: tuple[str, ...] = (REAL, FLIPPED)
 
+_STRICT = ConfigDict(extra="forbid")  # an unknown key is an error, never ignored
+# The benchmark's own defaults for generator.sampling, under what a YAML sets: fewer samples than
+# `augment train` takes and no base-model row, since they feed the generated and broken pairs only.
+BENCHMARK_SAMPLING: dict[str, Any] = {"n": 8, "base": False}
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def _changed_fields(value: Any, reference: Any) -> dict[str, Any]:
+    """The fields of a component config that differ from ``reference`` (its section's default), JSON-able:
+    what a YAML changed, so that config.json, MLflow's params and the digest stay short (a TRL config has
+    over a hundred fields)."""
+    return {f.name: to_jsonable_python(getattr(value, f.name), fallback=str) for f in fields(value)
+            if getattr(value, f.name) != getattr(reference, f.name)}
 
 
-class ProtocolConfig(_Strict):
+def _section_default(owner: type, name: str) -> Any:
+    return owner.__pydantic_fields__[name].get_default(call_default_factory=True)
+
+
+@dataclass(frozen=True, config=_STRICT)
+class ProtocolConfig:
     """How speakers are split into training and test; ``describe()`` says it in words."""
 
     split: Literal["cv", "adress"] = Field("cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split.")
@@ -50,63 +85,84 @@ class ProtocolConfig(_Strict):
         return f"{split} x {self.repeats} seed{'s' * (self.repeats != 1)}{held}"
 
 
-class GeneratorConfig(_Strict):
+@dataclass(frozen=True, config=_STRICT)
+class GeneratorConfig:
+    """The generators trained per group (:func:`augment.train.train_generators`), one library config per stage."""
+
     base_model: Path | None = Field(None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct.")
-    mode: Literal["separate", "conditional"] = "separate"
-    pairs: dict[str, Any] = Field(default_factory=dict, description="augment.pairs options.")
-    sft: dict[str, Any] = Field(default_factory=dict, description="augment.stages.CookieSFTConfig options.")
-    dpo: dict[str, Any] = Field(default_factory=dict, description="augment.stages.CookieDPOConfig options.")
-    sampling: dict[str, Any] = Field(default_factory=dict, description="augment.sampling.SampleConfig: samples after each stage.")
+    mode: Mode = Field(TrainingConfig.mode, description="separate: one adapter per style; conditional: one adapter, "
+                                                        "the style in the prompt.")
+    pairs: PairConfig = Field(default_factory=PairConfig, description="DPO's preference pairs.")
+    # output_dir is left to the stages: each checkpoints under its own folder in the group's.
+    sft: CookieSFTConfig = Field(default_factory=CookieSFTConfig, description="The SFT stage (TRL's SFTConfig).")
+    dpo: CookieDPOConfig = Field(default_factory=CookieDPOConfig, description="The DPO stage (TRL's DPOConfig).")
+    sampling: SampleConfig = Field(default_factory=lambda: SampleConfig(**BENCHMARK_SAMPLING),
+                                   description="Samples after each stage.")
+
+    @field_validator("sft", "dpo")
+    @classmethod
+    def _output_dir_is_the_benchmarks(cls, stage: Any) -> Any:
+        if stage.output_dir != type(stage)().output_dir:  # TRL fills in its default after __init__
+            raise _error_at(("output_dir",), "set by the benchmark (a folder per stage under the run's); use the "
+                                             "top-level output_dir", stage.output_dir)
+        return stage
+
+    @field_validator("sampling", mode="before")
+    @classmethod
+    def _under_the_benchmarks_sampling(cls, value: Any) -> Any:
+        return {**BENCHMARK_SAMPLING, **value} if isinstance(value, dict) else value
+
+    @field_serializer("pairs", "sft", "dpo", "sampling")
+    def _as_changed(self, value: Any, info: Any) -> dict[str, Any]:
+        return _changed_fields(value, _section_default(type(self), info.field_name))
 
 
-class GenerationConfig(_Strict):
-    temperature: float = Field(0.9, ge=0)
-    min_p: float = Field(0.05, ge=0, lt=1, description="Min-p truncation (see augment.generate.SamplingConfig).")
-    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (1: off).")
-    max_tokens: int = Field(160, ge=8)
-    min_tokens: int = Field(0, ge=0, description="Fewest tokens per description (see augment.generate.SamplingConfig).")
-    frequency_penalty: float = Field(0.3, ge=-2, le=2, description="See augment.generate.SamplingConfig.")
-    concurrency: int = Field(8, ge=1)
-    enforce_eager: bool = Field(True, description="vLLM without graph compilation: fast start, lower throughput.")
-    endpoint: str | None = Field(None, description="Use a running vLLM server instead of starting one.")
+@dataclass(frozen=True, config=_STRICT)
+class GenerationConfig(SamplingOptions):
+    """How synthetic data is generated: :class:`~augment.generate.SamplingOptions` (temperature, min_p,
+    top_p, max_tokens, min_tokens, frequency_penalty), where it runs (:class:`augment.runner.Backend`'s
+    options) and the benchmark's own rounds. The seed is the protocol's."""
+
+    concurrency: int = Field(Backend.concurrency, ge=1, description="Requests in flight on a server; prompts per "
+                                                                     "engine call in-process.")
+    enforce_eager: bool = Field(Backend.enforce_eager,
+                                description="vLLM without graph compilation: fast start, lower throughput.")
+    endpoint: str | None = Field(Backend.endpoint, description="Use a running vLLM server instead of starting one.")
     backend: Literal["auto", "in-process", "server"] = Field(
-        "auto", description="Without an endpoint, run vLLM in-process (vllm.LLM in a worker process, no HTTP) or as an "
-                            "OpenAI-compatible server (auto: in-process on the CPU build, a server elsewhere; see "
-                            "augment.runner).")
+        Backend.where, description="Without an endpoint, run vLLM in-process (vllm.LLM in a worker process, no HTTP) "
+                                   "or as an OpenAI-compatible server (auto: in-process on the CPU build, a server "
+                                   "elsewhere; see augment.runner).")
     adapters: Literal["auto", "lora", "merged"] = Field(
-        "auto", description="Run the trained generators as LoRA adapters on one vLLM, or each merged into full "
-                            "weights on a vLLM of its own (auto: merged on the CPU build, where vLLM's LoRA path "
-                            "ran at 0.2x the merged rate in `make bench`; LoRA elsewhere).")
-    few_shot: int = Field(3, ge=0, description="Real examples in a prompt-only prompt.")
+        Backend.weights, description="Run the trained generators as LoRA adapters on one vLLM, or each merged into "
+                                     "full weights on a vLLM of its own (auto: merged on the CPU build, where vLLM's "
+                                     "LoRA path ran at 0.2x the merged rate in `make bench`; LoRA elsewhere).")
+    few_shot: int = Field(PromptOnlyConfig.shots, ge=0, description="Real examples in a prompt-only prompt.")
     oversample: float = Field(
         1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "
                                       "filters (the table shows used/wanted per cell when they still fall short).")
     best_of: int = Field(
-        1, ge=1, le=16, description="Candidates per kept record: of each n consecutive records of a file, the one that "
-                                    "passes the filters and lies closest to its style's real class mean (style markers, "
-                                    "the group's training speakers) is kept (augment.filters.best_of_verdicts); every "
-                                    "generated condition alike. n times the generation.")
+        default_of("augment.filters:apply_filters.best_of"), ge=1, le=16,
+        description="Candidates per kept record: of each n consecutive records of a file, the one that passes the "
+                    "filters and lies closest to its style's real class mean (style markers, the group's training "
+                    "speakers) is kept (augment.filters.best_of_verdicts); every generated condition alike. n times "
+                    "the generation.")
     max_rounds: int = Field(
         3, ge=1, le=20, description="Generation rounds per file, the first included: while fewer records of a style "
                                     "pass the filters than the largest ratio needs, another round asks for the "
                                     "shortfall / the pass rate so far (x oversample), at most as many as the first "
                                     "round. 1: no top-up.")
 
-    @model_validator(mode="after")
-    def _floor_under_ceiling(self) -> GenerationConfig:
-        if self.min_tokens > self.max_tokens:
-            raise ValueError(f"min_tokens ({self.min_tokens}) must not exceed max_tokens ({self.max_tokens})")
-        return self
 
-
-class TrackingConfig(_Strict):
+@dataclass(frozen=True, config=_STRICT)
+class TrackingConfig:
     experiment: str | None = Field(None, description="MLflow experiment; default: cookiebench-<name>.")
     uri: str | None = Field(None, description="Tracking URI; default: $MLFLOW_TRACKING_URI or the local store.")
     system_metrics: bool = Field(True, description="CPU, memory (and GPU) use of the machine on the parent run's "
                                                    "System metrics tab.")
 
 
-class TaskResources(_Strict):
+@dataclass(frozen=True, config=_STRICT)
+class TaskResources:
     """What one Ray task of a kind asks the cluster for (Ray schedules on these, it does not enforce them)."""
 
     num_cpus: float = Field(1, gt=0)
@@ -115,7 +171,8 @@ class TaskResources(_Strict):
     memory_gb: float | None = Field(None, gt=0, description="Memory to reserve on the worker's node; none: no reservation.")
 
 
-class ExecutorConfig(_Strict):
+@dataclass(frozen=True, config=_STRICT)
+class ExecutorConfig:
     """Where the units of work run: here in one process (``local``), or as Ray tasks (``ray``).
 
     Not part of the config digest: the same benchmark resumes under either executor.
@@ -143,21 +200,25 @@ class ExecutorConfig(_Strict):
         return self
 
 
-class BenchmarkConfig(_Strict):
+@dataclass(frozen=True, config=_STRICT)
+class BenchmarkConfig:
     name: str = Field(..., min_length=1)
     corpus: Path | None = Field(None, description="Corpus path; default: the simulated cohort.")
-    reading: ReadOptions = Field(ReadOptions(), description="How the corpus is read: skip_bad, report, visits.")
-    protocol: ProtocolConfig = ProtocolConfig()
+    reading: ReadOptions = Field(default_factory=ReadOptions, description="How the corpus is read: skip_bad, "
+                                                                          "report, visits.")
+    protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     conditions: tuple[Condition, ...] = CONDITIONS
     ratios: tuple[float, ...] = Field((0.5, 1.0, 2.0), description="Synthetic per real transcript, per class.")
     classifiers: tuple[str, ...] = ("bert",)
-    classifier_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    generator: GeneratorConfig = GeneratorConfig()
-    generation: GenerationConfig = GenerationConfig()
-    classic: dict[str, Any] = Field(default_factory=dict, description="augment.classic options.")
-    filters: dict[str, Any] = Field(default_factory=dict, description="augment.filters options.")
-    tracking: TrackingConfig = TrackingConfig()
-    executor: ExecutorConfig = ExecutorConfig()
+    classifier_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Per classifier, its detector's parameters (detect.classifiers).")
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    generation: GenerationConfig = Field(default_factory=GenerationConfig)
+    classic: ClassicConfig = Field(default_factory=ClassicConfig, description="Classic augmentation; its seed is "
+                                                                             "protocol.seed.")
+    filters: FilterConfig = Field(default_factory=FilterConfig, description="Filters of every synthetic record.")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     output_dir: Path | None = Field(None, description="Where synthetic data, adapters and state go; default runs/<name>.")
 
     @field_validator("conditions")
@@ -166,14 +227,6 @@ class BenchmarkConfig(_Strict):
         if "none" not in value:
             raise ValueError("'none' must be among the conditions: every comparison is against it")
         return tuple(dict.fromkeys(value))
-
-    @model_validator(mode="after")
-    def _controls_need_a_reserve(self) -> BenchmarkConfig:
-        controls = [c for c in self.conditions if c in CONTROLS]
-        if controls and self.protocol.reserve == 0:
-            raise ValueError(f"conditions {controls} draw on held-back real speakers: set protocol.reserve "
-                             "(e.g. 0.4) or drop them")
-        return self
 
     @field_validator("ratios")
     @classmethod
@@ -192,6 +245,40 @@ class BenchmarkConfig(_Strict):
             raise ValueError(f"unknown classifier(s) {unknown}; choose from {sorted(DETECTORS)}")
         return value
 
+    @field_validator("classifier_options")
+    @classmethod
+    def _detector_parameters(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Each detector's options, checked by the detector itself (its parameters and their constraints)."""
+        for name, options in value.items():
+            _check_detector(name, options)
+        return value
+
+    @field_validator("classic")
+    @classmethod
+    def _seeded_by_the_protocol(cls, value: ClassicConfig) -> ClassicConfig:
+        if value.seed != ClassicConfig.seed:
+            raise _error_at(("seed",), "classic augmentation is seeded with protocol.seed; set that", value.seed)
+        return value
+
+    @model_validator(mode="after")
+    def _controls_need_a_reserve(self) -> BenchmarkConfig:
+        controls = [c for c in self.conditions if c in CONTROLS]
+        if controls and self.protocol.reserve == 0:
+            raise ValueError(f"conditions {controls} draw on held-back real speakers: set protocol.reserve "
+                             "(e.g. 0.4) or drop them")
+        return self
+
+    @model_validator(mode="after")
+    def _options_of_used_classifiers(self) -> BenchmarkConfig:
+        stray = [name for name in self.classifier_options if name not in self.classifiers]
+        if stray:
+            raise ValueError(f"classifier_options.{stray[0]}: not among the classifiers {list(self.classifiers)}")
+        return self
+
+    @field_serializer("classic", "filters")
+    def _as_changed(self, value: Any, info: Any) -> dict[str, Any]:
+        return _changed_fields(value, _section_default(type(self), info.field_name))
+
     @property
     def experiment(self) -> str:
         return self.tracking.experiment or f"cookiebench-{self.name}"
@@ -199,9 +286,47 @@ class BenchmarkConfig(_Strict):
     def run_dir(self) -> Path:
         return self.output_dir or Path("runs") / self.name
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able; a library config's section as the fields it changes from the section's default."""
+        return _ADAPTER.dump_python(self, mode="json")
+
     def digest(self) -> str:
         # Where the work runs does not change what it computes: a run resumes under either executor.
-        return digest(self.model_dump(mode="json", exclude={"executor"}), 12)
+        return digest({k: v for k, v in self.as_dict().items() if k != "executor"}, 12)
+
+
+_ADAPTER = TypeAdapter(BenchmarkConfig)
+_KEY_ERROR = "config_key"
+
+
+def _check_detector(name: str, options: dict[str, Any]) -> None:
+    """A detector's options as its estimator takes them: known parameters (one-line error naming the key,
+    with the nearest names) within the estimator's declared constraints."""
+    from detect.classifiers import DETECTORS
+
+    if name not in DETECTORS:
+        return  # `classifiers` names the unknown one
+    cls = DETECTORS[name]
+    known = cls._get_param_names()
+    for key in options:
+        if key not in known:
+            raise _error_at((name, key), "unknown key" + _did_you_mean(key, known), options[key])
+    try:  # scikit-learn's parameter constraints, whose message names the parameter
+        cls(**options)._validate_params()
+    except (TypeError, ValueError) as error:
+        raise _error_at((name,), one_line(error), options) from None
+
+
+def _error_at(loc: tuple[str, ...], problem: str, value: Any) -> ValidationError:
+    """A validation error at ``loc``, below the field being validated, that says ``problem`` (a validator
+    raises it; pydantic puts the field's own key in front)."""
+    kind = PydanticCustomError(_KEY_ERROR, "{problem}", {"problem": problem})
+    return ValidationError.from_exception_data("config", [InitErrorDetails(type=kind, loc=loc, input=value)])
+
+
+def _did_you_mean(key: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(key, known, n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
 def profiles() -> dict[str, Path]:
@@ -210,7 +335,11 @@ def profiles() -> dict[str, Path]:
 
 
 def load_config(name_or_path: str | Path, **overrides: Any) -> BenchmarkConfig:
-    """A shipped profile by name (demo, full, ...) or a YAML file; overrides replace top-level keys."""
+    """A shipped profile by name (demo, full, ...) or a YAML file, with ``overrides`` laid over it.
+
+    An override replaces its key; a mapping (``executor={"kind": "ray"}``) goes into the section,
+    key by key. ``None`` values are not given: they change nothing.
+    """
     path = profiles().get(str(name_or_path)) or Path(name_or_path)
     if not path.is_file():
         raise ConfigError(f"{name_or_path}: no such config file or profile (profiles: {', '.join(profiles())})")
@@ -222,70 +351,42 @@ def load_config(name_or_path: str | Path, **overrides: Any) -> BenchmarkConfig:
         raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
-    data.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        config = BenchmarkConfig.model_validate(data)
+        return _ADAPTER.validate_python(_laid_over(data, overrides))
     except ValidationError as error:
-        raise _one_line(path, error) from None
-    stray = [name for name in config.classifier_options if name not in config.classifiers]
-    if stray:
-        raise ConfigError(f"{path}: classifier_options.{stray[0]}: not among the classifiers {list(config.classifiers)}")
-    for stage in ("sft", "dpo"):
-        if "output_dir" in getattr(config.generator, stage):
-            raise ConfigError(f"{path}: generator.{stage}.output_dir: set by the benchmark; use the top-level output_dir")
-    for where, cls, options in component_options(config):
-        _check_options(path, where, cls, options)
-    return config
+        raise ConfigError(f"{path}: {_one_line(error)}") from None
 
 
-def _one_line(path: Path, error: ValidationError, prefix: tuple[str, ...] = ()) -> ConfigError:
-    """The first problem of a validation error as ``path: dotted.key: problem``."""
-    return ConfigError(f"{path}: {one_line(error, prefix)}")
+def _laid_over(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    out = dict(data)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _laid_over(out[key], value)
+        elif isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if v is not None}
+        elif value is not None:
+            out[key] = value
+    return out
 
 
-def component_options(config: BenchmarkConfig) -> list[tuple[str, type, dict[str, Any]]]:
-    """The sections handed to a component as a mapping: (key, the class that takes it, options).
-
-    The class is a (pydantic or TRL) dataclass, or a detector (a scikit-learn estimator).
-    """
-    from augment.classic import ClassicConfig
-    from augment.filters import FilterConfig
-    from augment.pairs import PairConfig
-    from augment.sampling import SampleConfig
-    from augment.stages import CookieDPOConfig, CookieSFTConfig
-    from detect.classifiers import detector_class
-
-    g = config.generator
-    sections = [
-        # output_dir is set by the benchmark itself (one per fold group)
-        ("generator.sft", CookieSFTConfig, {"output_dir": "unused", **g.sft}),
-        ("generator.dpo", CookieDPOConfig, {"output_dir": "unused", **g.dpo}),
-        ("generator.pairs", PairConfig, g.pairs),
-        ("generator.sampling", SampleConfig, g.sampling),
-        ("classic", ClassicConfig, config.classic),
-        ("filters", FilterConfig, config.filters),
-    ]
-    for name, options in config.classifier_options.items():
-        sections.append((f"classifier_options.{name}", detector_class(name), options))
-    return sections
+def _one_line(error: ValidationError) -> str:
+    """The first problem as ``dotted.key: problem``; an unknown key with the nearest known ones."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    if first["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        *section, key = (str(part) for part in first["loc"])
+        return f"{where}: unknown key" + _did_you_mean(key, _keys_of(section))
+    if first["type"] == _KEY_ERROR:
+        return f"{where}: {first['msg']}"
+    if first["type"] == "value_error" and not first["loc"]:
+        return str(first["ctx"]["error"])  # a check across sections names its keys itself
+    return one_line(error)
 
 
-def _check_options(path: Path, where: str, cls: type, options: dict[str, Any]) -> None:
-    """Unknown keys and wrong types in a component's options fail at load, not an hour into a run."""
-    from pydantic import TypeAdapter
-
-    known = [f.name for f in fields(cls)] if is_dataclass(cls) else cls._get_param_names()
-    for key in options:
-        if key not in known:
-            close = difflib.get_close_matches(key, known, n=3)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ConfigError(f"{path}: {where}.{key}: unknown key{hint}")
-    try:
-        if is_dataclass(cls):
-            TypeAdapter(cls).validate_python(options)
-        else:  # a detector: scikit-learn's parameter constraints, whose message names the parameter
-            cls(**options)._validate_params()
-    except ValidationError as error:
-        raise _one_line(path, error, prefix=(where,)) from None
-    except (TypeError, ValueError) as error:  # a TRL config's own __post_init__ checks, or a detector's
-        raise ConfigError(f"{path}: {where}: {error}") from None
+def _keys_of(section: list[str]) -> list[str]:
+    """The keys a section of :class:`BenchmarkConfig` takes (``["generator", "sft"]``: CookieSFTConfig's)."""
+    owner: Any = BenchmarkConfig
+    for part in section:
+        owner = owner.__pydantic_fields__[part].annotation
+    names = getattr(owner, "model_fields", None)  # a pydantic model (reading: ReadOptions)
+    return list(names) if names is not None else [f.name for f in fields(owner)]

@@ -58,7 +58,7 @@ def benchmark_run(config, corpus, run_dir: Path, *, simulated: bool, tracking_ur
             logger.info("resuming MLflow run %s", run_id)
         else:
             mlflow.log_params(tracking.flatten_params(
-                {"config": config.model_dump(mode="json"), **tracking.provenance_params(corpus)}))
+                {"config": config.as_dict(), **tracking.provenance_params(corpus)}))
             state_file.write_text(json.dumps({"run_id": parent.info.run_id, "config_digest": config.digest(),
                                               "tracking_uri": uri}) + "\n")
         yield parent.info.run_id

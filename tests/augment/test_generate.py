@@ -432,3 +432,22 @@ def test_serve_killed_with_sigkill_leaves_no_server_process_and_frees_the_port(t
             break
         time.sleep(1)
     assert not listening, on_port
+
+
+def test_the_rate_counts_from_when_generation_starts_not_from_a_chunks_first_record():
+    """In-process, a chunk of records arrives at once: 12 records in one burst after 28 s of generation are
+    25.7 a minute, not the ~150,000 that timing from the first record of the burst gave."""
+    from augment.generate import GenerationRate
+    from augment.synthetic import SyntheticDescription
+
+    now = [100.0]
+    rate = GenerationRate(clock=lambda: now[0])
+    assert rate.text() == ""
+    rate.start()  # vLLM is up, the job starts
+    now[0] += 28.0
+    record = SyntheticDescription(id="ad-ad-s0-000000", style="ad", text="the boy", generator=GEN, completion_tokens=100)
+    for _ in range(12):
+        rate.add(record)
+    assert rate.text() == "25.7 desc/min 43 tok/s"
+    rate.start()  # a later job of the same run changes nothing
+    assert rate.text() == "25.7 desc/min 43 tok/s"

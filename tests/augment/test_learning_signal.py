@@ -76,7 +76,7 @@ def test_a_few_sft_steps_make_descriptions_on_topic_more_often_than_the_base_mod
     from detect.readers import load_corpus
 
     slice_ = list(load_corpus().by_split("train").by_label(Label.HC))[:6]
-    args = CookieSFTConfig(output_dir="unused", max_steps=STEPS, per_device_train_batch_size=BATCH,
+    args = CookieSFTConfig(max_steps=STEPS, per_device_train_batch_size=BATCH,
                            learning_rate=LEARNING_RATE, max_length=MAX_LENGTH, save_strategy="no", min_transcripts=4,
                            seed=0)
     sft = run_sft(base_model_dir, slice_, (STYLE,), "separate", args, default_lora_config(r=8, alpha=16), tmp_path,

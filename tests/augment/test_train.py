@@ -50,9 +50,9 @@ def _threads():
 def tiny_config(tmp_path, **overrides) -> GeneratorConfig:
     values = dict(
         styles=("ad",),
-        sft=CookieSFTConfig(output_dir="unused", max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
+        sft=CookieSFTConfig(max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
                             learning_rate=1e-3, save_steps=1, min_transcripts=4, seed=0),
-        dpo=CookieDPOConfig(output_dir="unused", max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
+        dpo=CookieDPOConfig(max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
                             learning_rate=1e-3, beta=0.1, min_pairs=4, score_pairs=4, save_steps=3, seed=0),
         lora=default_lora_config(r=8, alpha=16),
         pairs=PairConfig(strategies=("real", "degraded", "generated"), rejected_per_chosen=1,
@@ -219,7 +219,7 @@ def test_every_deny_listed_field_is_a_real_training_option():
 
 def test_configs_reject_bad_values_and_split_units_by_mode():
     with pytest.raises(ValueError, match="min_pairs"):
-        CookieDPOConfig(output_dir="unused", min_pairs=0)
+        CookieDPOConfig(min_pairs=0)
     with pytest.raises(ValueError, match="styles"):
         GeneratorConfig(styles=("xx",))
     with pytest.raises(ValueError, match="temperature"):

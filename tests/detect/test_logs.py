@@ -54,3 +54,30 @@ def test_verbose_shows_everything_on_the_console_too(tmp_path):
     assert shown.count("ours: info") == 1
     for line in ("ours: step dict", "theirs: info", "transformers warning", "python warning"):
         assert line in shown, line
+
+
+def test_progress_off_a_terminal_writes_a_few_plain_lines_not_a_bar(monkeypatch):
+    """In a pipe or a log file: one line when a task starts and one when it completes, no carriage returns."""
+    import io
+
+    from rich.console import Console
+
+    from detect import logs
+
+    monkeypatch.setattr(logs, "PLAIN_EVERY_S", 3600.0)  # no line for the time that passes
+    out = io.StringIO()
+    with logs.Progress(console=Console(file=out, force_terminal=False)) as progress:
+        task = progress.add_task("markers", total=500)
+        for _ in range(500):
+            progress.advance(task)
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue() and len(lines) == 2, lines
+    assert lines[0].startswith("markers: 1/500") and lines[1].startswith("markers: 500/500")
+
+
+def test_marker_extraction_draws_no_progress_off_a_terminal(capfd):
+    from detect.markers import MarkerExtractor
+
+    MarkerExtractor(show_progress=True).text_features(["the boy is on the stool .", "the water is overflowing ."])
+    out, err = capfd.readouterr()
+    assert out == "" and "markers" not in err and "\r" not in err

@@ -1,5 +1,6 @@
 """Readers: each layout, auto-detection, the visit policy, the read report, and every bad-input case."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -375,7 +376,7 @@ def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
     config = load_config("tiny", corpus=root, output_dir=tmp_path / "runs")
     with pytest.raises(CorpusError, match="011-0.cha: binary"):
         plan(config)
-    config = config.model_copy(update={"reading": with_flags(config.reading, True, None, Visits.exclude_changed)})
+    config = dataclasses.replace(config, reading=with_flags(config.reading, True, None, Visits.exclude_changed))
     read = ReadReport()
     corpus, _, _ = plan(config, read)
     assert len(read.skipped) == 1 and "123" not in corpus.speakers()

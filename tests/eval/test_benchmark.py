@@ -8,6 +8,7 @@ the speakers it actually saw, and no test-fold speaker may be among them.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import logging
 import math
 import os
@@ -321,7 +322,7 @@ def test_the_server_backend_completes_a_generation_file_like_the_in_process_engi
     jobs = [j for j in _one_group_jobs(config, run_dir) if j.condition == "dpo" and j.job.style == "ad"]
     before = read_generation(jobs[0].job.out)
     jobs[0].job.out.unlink()
-    server = config.model_copy(update={"generation": config.generation.model_copy(update={"backend": "server"})})
+    server = dataclasses.replace(config, generation=dataclasses.replace(config.generation, backend="server"))
     assert placement(generation_backend(server, run_dir)).where == "server"
     seen = []
     run_jobs(server, jobs, run_dir, lambda stage, done, total: seen.append((done, total)))
@@ -404,7 +405,7 @@ def _on_ray(benchmark_run, tmp_path, **update):
     run_dir = tmp_path / "run"
     shutil.copytree(config.run_dir(), run_dir,
                     ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS, "mlflow-run.json", "report"))
-    return config.model_copy(update={"output_dir": run_dir, "executor": ExecutorConfig(kind="ray"), **update})
+    return dataclasses.replace(config, output_dir=run_dir, executor=ExecutorConfig(kind="ray"), **update)
 
 
 def _sorted(frame, keys):

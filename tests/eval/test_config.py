@@ -84,3 +84,58 @@ def test_the_executor_is_not_part_of_the_digest(tmp_path):
     on_ray = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\nexecutor: {kind: ray, address: auto}\n"))
     assert on_ray.executor.kind == "ray" and on_ray.digest() == local.digest()
     assert load_config(write(tmp_path, "name: x\nclassifiers: [majority]\n")).digest() != local.digest()
+
+
+def test_sections_are_the_library_configs_and_take_their_defaults(tmp_path):
+    """Each default is written once: a section left out is its library class's default."""
+    import dataclasses
+
+    from augment.classic import ClassicConfig
+    from augment.filters import FilterConfig
+    from augment.generate import SamplingOptions
+    from augment.pairs import PairConfig
+    from augment.prompt_only import PromptOnlyConfig
+    from augment.runner import Backend
+    from augment.stages import CookieDPOConfig, CookieSFTConfig
+
+    config = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\n"))
+    g = config.generator
+    assert isinstance(g.sft, CookieSFTConfig) and g.sft.learning_rate == CookieSFTConfig().learning_rate
+    assert isinstance(g.dpo, CookieDPOConfig) and g.dpo.beta == CookieDPOConfig().beta
+    assert g.pairs == PairConfig() and config.filters == FilterConfig() and config.classic == ClassicConfig()
+    # generation: SamplingOptions' own fields and defaults, the runner's, the prompt-only baseline's
+    assert isinstance(config.generation, SamplingOptions)
+    for f in dataclasses.fields(SamplingOptions):
+        assert getattr(config.generation, f.name) == getattr(SamplingOptions(), f.name), f.name
+    assert config.generation.concurrency == Backend().concurrency
+    assert config.generation.few_shot == PromptOnlyConfig().shots
+    # the benchmark's own sampling defaults lie under what a YAML sets
+    assert (g.sampling.n, g.sampling.base) == (8, False)
+    mine = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\ngenerator: {sampling: {n: 3}}\n"))
+    assert (mine.generator.sampling.n, mine.generator.sampling.base) == (3, False)
+
+
+def test_classic_is_seeded_by_the_protocol(tmp_path):
+    with pytest.raises(ConfigError, match="classic.seed: classic augmentation is seeded with protocol.seed"):
+        load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\nclassic: {seed: 3}\n"))
+
+
+def test_the_dump_and_the_digest_hold_what_the_yaml_changed(tmp_path):
+    """config.json and MLflow's params show a library section as the fields it changes (TRL's configs have
+    over a hundred); writing a default out does not change the digest."""
+    plain = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\ngenerator: {sft: {max_steps: 3}}\n"))
+    dump = plain.as_dict()
+    assert dump["generator"]["sft"] == {"max_steps": 3} and dump["generator"]["dpo"] == {} and dump["filters"] == {}
+    spelled = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\n"
+                                          "generator: {sft: {max_steps: 3, max_length: 320}}\n"))
+    assert spelled.digest() == plain.digest()
+    other = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\ngenerator: {sft: {max_steps: 4}}\n"))
+    assert other.digest() != plain.digest()
+
+
+def test_overrides_go_into_a_section_key_by_key(tmp_path):
+    """`benchmark --executor local` over a YAML's ray executor: the flag's key, the YAML's others."""
+    path = write(tmp_path, "name: x\nclassifiers: [tfidf]\nexecutor: {kind: ray, max_retries: 5}\n")
+    config = load_config(path, executor={"kind": "local", "address": None})
+    assert config.executor.kind == "local" and config.executor.max_retries == 5
+    assert load_config(path, executor={"kind": None}).executor.kind == "ray"  # not given: the YAML's
