@@ -154,7 +154,8 @@ def generate(
     """Generate N synthetic descriptions of one style into a resumable JSONL file."""
     from augment import runner
     from augment.generate import GenerationRate, RetryPolicy, SamplingConfig
-    from augment.serve import BASE_NAME, adapter_meta, find_adapters
+    from augment.adapters import read_meta
+    from augment.serve import BASE_NAME, find_adapters
 
     if endpoint is None and adapters is None and not prompt_only:
         raise typer.BadParameter("give --endpoint URL, --adapters DIR, or --prompt-only")
@@ -185,7 +186,7 @@ def generate(
         if found and name not in found:
             raise typer.BadParameter(f"no adapter named {name!r} in {adapters}; found {sorted(found)}", param_hint="--model")
         adapter = found.get(name)
-        mode = (adapter_meta(adapter).get("mode") if adapter else None) or ("conditional" if name == "cond" else "separate")
+        mode = ((read_meta(adapter) or {}).get("mode") if adapter else None) or ("conditional" if name == "cond" else "separate")
         job = runner.adapter_job(out, n, style_name, name, adapter, mode=mode, base_model=base_model)
 
     resume = resume_command(ctx)

@@ -121,12 +121,6 @@ def find_adapters(path: str | Path, *, stage: str = "dpo") -> dict[str, Path]:
     return found
 
 
-def adapter_meta(adapter_dir: str | Path) -> dict:
-    """:func:`augment.adapters.read_meta`, {} where there is none; kept for ``augment generate``
-    (augment/cli.py), which imports it from here: it goes when cli.py calls read_meta."""
-    return read_meta(adapter_dir) or {}
-
-
 def lora_rank(adapters: dict[str, Path]) -> int:
     """The smallest ``--max-lora-rank`` vLLM accepts that fits every adapter."""
     ranks = [json.loads((Path(p) / "adapter_config.json").read_text()).get("r", 8) for p in adapters.values()]

@@ -15,7 +15,6 @@ from augment.serve import (
     ServeError,
     VLLMConfig,
     VLLMServer,
-    adapter_meta,
     find_adapters,
     is_cpu_build,
     merge_adapter,
@@ -81,12 +80,12 @@ def test_find_adapters_reads_training_output_and_flat_layouts(adapters_dir, tmp_
 
 def test_adapter_metadata_is_read_in_one_place_and_the_content_hash_follows_the_weights(adapters_dir, tmp_path):
     adapter = shutil.copytree(adapters_dir / "ad", tmp_path / "ad")
-    assert read_meta(adapter) is None and adapter_meta(adapter) == {}  # PEFT's files only
+    assert read_meta(adapter) is None  # PEFT's files only
     (adapter / ADAPTER_META).write_text(json.dumps({"stage": "dpo", "mode": "separate", "config_hash": "c1"}))
-    assert read_meta(adapter)["stage"] == "dpo" and adapter_meta(adapter)["mode"] == "separate"
+    assert read_meta(adapter)["stage"] == "dpo" and read_meta(adapter)["mode"] == "separate"
     assert cached_meta(adapter, "c1") == read_meta(adapter) and cached_meta(adapter, "c2") is None
     (adapter / ADAPTER_META).write_text('{"stage": "dp')  # torn
-    assert read_meta(adapter) is None and adapter_meta(adapter) == {}
+    assert read_meta(adapter) is None
 
     before = adapter_hash(adapter)
     assert before == adapter_hash(adapters_dir / "ad")  # the content, not the folder
