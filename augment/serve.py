@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import IO, Any, Self
 
 from augment import lifeline
-from augment.adapters import adapter_hash, read_meta
+from augment.adapters import adapter_hash
 from detect.errors import CorpusError, UserError
 
 logger = logging.getLogger(__name__)
