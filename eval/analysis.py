@@ -30,14 +30,16 @@ logger = logging.getLogger(__name__)
 
 PAIRED: tuple[str, ...] = ("f1", "auroc", "brier", "log_loss")  # each gets delta_<m>, _low, _high, p_<m>
 HEADLINE_THRESHOLD_FREE = "brier"  # measured: detects a planted effect at a smaller separation than AUROC
+THRESHOLD_FREE: tuple[str, ...] = ("brier", "auroc")  # the headline first
 NAMES = {"f1": "F1", "auroc": "AUROC", "brier": "Brier", "log_loss": "log-loss"}
 CONTROL_ROLE = {REAL: " (the positive control: more real data)",
                 FLIPPED: " (the negative control: real data with the wrong label; it must hurt)"}
 INTERVAL_NOTE = {
     "corrected t": "95% Nadeau-Bengio corrected t-interval over folds x seeds, and its t-test",
     "speaker bootstrap": "95% paired bootstrap over test speakers and seeds, and its p-value",
-    "pooled speaker bootstrap": "95% paired bootstrap over speakers and repeats of the out-of-fold predictions "
-                                "pooled per repeat (every speaker tested once per repeat), and its p-value",
+    "pooled speaker bootstrap": "95% paired bootstrap of the out-of-fold predictions pooled per repeat (every "
+                                "speaker tested once per repeat) over speakers and each repeat's folds, and its "
+                                "p-value",
 }
 
 

@@ -1,10 +1,10 @@
 """What a benchmark could have seen: the minimum detectable effect (MDE) of its own design.
 
 A "no significant change" says little unless the run could have seen a change of the size
-that matters. Per classifier, :func:`minimum_detectable_effect` finds the ΔF1, ΔAUROC and
-ΔBrier that the run's paired test (:func:`detect.metrics.speaker_bootstrap`, the interval of
-the summary table) detects with 80% power at α = 0.05, by simulation from the run's own
-`none` predictions:
+that matters. Per classifier, :func:`minimum_detectable_effect` finds the ΔF1 and ΔBrier (and,
+on request, ΔAUROC) that the run's own paired test (:func:`detect.metrics.speaker_bootstrap`,
+the interval of the summary table: its test speakers, seeds, folds and resampling) detects
+with 80% power at α = 0.05. By simulation from the run's `none` predictions:
 
 **Noise model.** An augmented classifier's out-of-fold P(AD) for transcript i under seed
 (repeat) k is the baseline's, moved on the logit scale::
@@ -19,18 +19,21 @@ logit(p_condition) - logit(p_none), split into its part shared by the seeds and 
 median over the classifier's condition x ratio rows (the negative control left out: it is
 built to move predictions far). A run with `none` alone has nothing to measure it on and takes
 σ_u = the within-class spread of the `none` logits (:data:`DEFAULT_NOISE`; on the `controls`
-profile the measured σ_u is 0.5-2.5 times that spread).
+profile the measured σ_u is 0.7 (markers) to 1.7 (TF-IDF) times that spread).
 
-**Simulated runs.** Each draws a new test set the way the paired bootstrap does (AD and HC
-speakers with replacement, and the seeds), plants δ with fresh noise and measures
-Δ = statistic(planted) - statistic(none) on it. The spread of Δ over the runs is the standard
-error the bootstrap estimates on such a run, so a run detects the effect when
-|Δ| > z(1 - α/2) x that spread: the test's own rule in its normal form. Power(δ) is the share of
-runs that detect it; every δ reuses the same draws, so power rises smoothly with δ, and
-bisection finds δ80, the planted effect detected 80% of the time. A statistic's MDE is its
-mean |Δ| at its own δ80. tests/eval/test_power.py plants an effect of the computed size on
-fresh test sets from a known population and runs the real bootstrap on them: it is detected
-70-90% of the time.
+**Simulated runs.** Each is a new test set (AD and HC speakers drawn with replacement from the
+run's, K-fold's folds dealt afresh) with δ planted under fresh noise, and the project's paired
+test run on it: its percentile bootstrap (200 resamples here, the same resampling and the same
+p-value rule, :func:`detect.metrics.percentile_interval`) detects δ when p < α. Power(δ) is the
+share of 200 runs that detect it; every δ reuses the same draws, so power rises smoothly with
+δ, and bisection finds δ80, the effect detected 80% of the time. A statistic's MDE is its mean
+|Δ| = |statistic(planted) - statistic(none)| over the runs at its own δ80.
+
+**Checked** (tests/eval/test_power.py): on fresh runs from a known population, an effect
+planted at the computed size is detected by the real bootstrap 77-89% of the time (fixed split:
+F1 0.77, Brier 0.85, AUROC 0.79; 5-fold x 3: F1 0.80, Brier 0.89). One run's MDE is an estimate
+(of its noise above all): with 48 test speakers, single runs' computed sizes were detected
+56-93% of the time.
 
 A classifier whose `none` predictions do not vary (the majority baseline) has no ranking for
 an effect to act on: its MDE is n/a. An effect that no δ brings to 80% power (a statistic

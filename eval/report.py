@@ -8,9 +8,17 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: plots are files, no backend or global figure state
 
-from eval.analysis import PAIRED, format_table, interval_note, mde_lines, sentences
+from eval.analysis import (
+    HEADLINE_THRESHOLD_FREE,
+    NAMES,
+    THRESHOLD_FREE,
+    format_table,
+    interval_note,
+    mde_lines,
+    sentences,
+)
 
-HEADING = "## What moved F1 and the Brier score"
+HEADING = f"## What moved F1 and the {NAMES[HEADLINE_THRESHOLD_FREE]} score"
 SIMULATED_NOTE = (
     "The corpus is the shipped simulated cohort: these numbers show the pipeline working, "
     "they are not clinical results."
@@ -102,7 +110,7 @@ def write_report(
     """
     lines = sentences(table)
     detectable = mde_lines(table)
-    shown = format_table(table, statistics=tuple(m for m in PAIRED if m != "log_loss"))
+    shown = format_table(table, statistics=("f1", *THRESHOLD_FREE))
     md = [f"# {title}", ""]
     if simulated:
         md += [f"> **{SIMULATED_NOTE}**", ""]
