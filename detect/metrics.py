@@ -6,14 +6,18 @@ are proper scores of P(AD) itself (lower is better): like the AUROC they need no
 threshold, and unlike it they also see a change in how sure the classifier is. Every value
 of one fold is computed by scikit-learn so the numbers mean what the literature means by them.
 
-One summary per protocol, each giving an interval and a p-value from one distribution (so
-an interval excludes 0 exactly when p < 0.05):
+Summaries, each giving an interval and a p-value from one distribution (so an interval excludes
+0 exactly when p < 0.05):
 
-* repeated K-fold CV: :func:`summarize`, the Nadeau-Bengio corrected t-interval over cells;
-* one fixed test set scored under several seeds (the ADReSS split): :func:`speaker_bootstrap`,
-  a stratified bootstrap over test speakers and seeds.
+* out-of-fold predictions of a fixed test set scored under several seeds (the ADReSS split), or
+  of repeated K-fold (every speaker once per repeat): :func:`speaker_bootstrap`, a stratified
+  bootstrap over test speakers and seeds (fixed split) or speakers and each repeat's folds
+  (K-fold);
+* per-cell values of repeated K-fold: :func:`summarize`, the Nadeau-Bengio corrected t over cells
+  (``detect cv``, and benchmark scores kept without predictions).
 
-Both summarise a metric or, given a baseline, the paired difference to it.
+Both summarise a metric (interval only: a metric against 0 is no question) or, given a
+baseline, the paired difference to it (interval and p).
 """
 
 from __future__ import annotations
