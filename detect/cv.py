@@ -87,9 +87,10 @@ class CVResult:
         return pd.DataFrame([vars(p) for p in self.predictions])
 
     def summary_frame(self):
+        """Per metric: mean, sd, 95% interval, n and method; no p-value (a metric against 0 is no question)."""
         import pandas as pd
 
-        return pd.DataFrame([vars(s) for s in self.summary.values()])
+        return pd.DataFrame([vars(s) for s in self.summary.values()]).drop(columns="p")
 
 
 # -- checks ---------------------------------------------------------------------

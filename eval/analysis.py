@@ -1,11 +1,16 @@
 """From per-cell scores to the table users read: condition x ratio x classifier against `none`.
 
 Input: one row per (classifier, condition, ratio, seed, fold) with metric columns and the
-fold sizes (n_train, n_test, n_extra). The `none` condition has no ratio (stored as 0). Every
-other row is paired with the `none` row of the same (classifier, seed, fold); with the fixed
-ADReSS split, also with its out-of-fold predictions (one row per test transcript and cell).
-The interval and the p-value of a row come from one distribution (see :mod:`eval.stats`), so
-"a clear gain/loss" (the interval excludes 0) and p < 0.05 always agree.
+fold sizes (n_train, n_test, n_extra), and the out-of-fold predictions of every cell (one row
+per test transcript and cell). The `none` condition has no ratio (stored as 0). Every other
+row is paired with `none` on the same test transcripts, seeds and folds. The interval and the
+p-value of a row come from one distribution (see :mod:`eval.stats`), so "a clear gain/loss"
+(the interval excludes 0) and p < 0.05 always agree.
+
+Three paired statistics: ΔF1, the headline users ask for, and two that need no decision
+threshold, ΔBrier and ΔAUROC. :data:`HEADLINE_THRESHOLD_FREE` is the one the console table and
+the verdicts lead with, chosen by measured power (README, "Statistics"). Each classifier's
+minimum detectable effects (:mod:`eval.power`) say what the run could have seen.
 """
 
 from __future__ import annotations
@@ -16,17 +21,25 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from detect.metrics import MetricSummary, summarize
+from detect.metrics import LOWER_IS_BETTER, MetricSummary, summarize
 from eval.config import FLIPPED, REAL  # the controls: see eval.config.CONTROLS
+from eval.power import ALPHA, POWER, STATISTICS, design_power
 from eval.stats import Protocol, RealCurve, delta_over_cells, delta_over_speakers
 
 logger = logging.getLogger(__name__)
 
+PAIRED: tuple[str, ...] = ("f1", "auroc", "brier", "log_loss")  # each gets delta_<m>, _low, _high, p_<m>
+HEADLINE_THRESHOLD_FREE = "brier"  # chosen by measured power (README, Statistics): it beat AUROC 3 cases of 4
+THRESHOLD_FREE: tuple[str, ...] = ("brier", "auroc")  # the headline first
+NAMES = {"f1": "F1", "auroc": "AUROC", "brier": "Brier", "log_loss": "log-loss"}
 CONTROL_ROLE = {REAL: " (the positive control: more real data)",
                 FLIPPED: " (the negative control: real data with the wrong label; it must hurt)"}
 INTERVAL_NOTE = {
     "corrected t": "95% Nadeau-Bengio corrected t-interval over folds x seeds, and its t-test",
     "speaker bootstrap": "95% paired bootstrap over test speakers and seeds, and its p-value",
+    "pooled speaker bootstrap": "95% paired bootstrap of the out-of-fold predictions pooled per repeat (every "
+                                "speaker tested once per repeat) over speakers and each repeat's folds, and its "
+                                "p-value",
 }
 
 
@@ -46,63 +59,97 @@ class SummaryRow:
     delta_auroc_low: float
     delta_auroc_high: float
     p_auroc: float
+    brier_mean: float
+    delta_brier: float  # lower is better: a gain is negative
+    delta_brier_low: float
+    delta_brier_high: float
+    p_brier: float
+    log_loss_mean: float
+    delta_log_loss: float  # lower is better
+    delta_log_loss_low: float
+    delta_log_loss_high: float
+    p_log_loss: float
     cells: int
     synthetic: float  # extra transcripts (synthetic, or real for `real`) that reached training, mean per cell
     wanted: float  # ratio x real per class, summed over classes, mean per cell (what the ratio asks for)
-    interval: str  # how delta intervals and p were computed: "corrected t" or "speaker bootstrap"
+    interval: str  # how delta intervals and p were computed: "corrected t" or "(pooled) speaker bootstrap"
 
 
 def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predictions: pd.DataFrame | None = None,
-                  confidence: float = 0.95) -> pd.DataFrame:
-    """Mean F1/AUROC per condition and ratio, with paired deltas against `none`.
+                  confidence: float = 0.95, power: bool = True) -> pd.DataFrame:
+    """Mean F1/AUROC/Brier per condition and ratio, with paired deltas against `none`, and each
+    classifier's minimum detectable effects.
 
-    ``protocol="kfold"``: corrected t over (seed, fold) cells, n_test/n_train from the
-    scores. ``protocol="adress"``: paired bootstrap over test speakers and seeds of
-    ``predictions`` (columns classifier, condition, ratio, seed, id, speaker_id, y_true, p_ad);
-    a row whose predictions are missing (scores from before they were kept) gets NaN
-    intervals ("n/a") and a warning. With a `real` condition the table also says what each
-    synthetic ΔF1 is worth in real data (:func:`add_real_equivalents`).
+    With ``predictions`` (columns classifier, condition, ratio, seed, fold, id, speaker_id,
+    y_true, p_ad), both protocols take the paired bootstrap over speakers
+    (:func:`eval.stats.delta_over_speakers`): the fixed split over its test speakers and seeds,
+    K-fold over the out-of-fold predictions pooled per repeat (every speaker tested once per
+    repeat), resampling speakers and each repeat's folds. A row whose predictions are missing (scores from before they were kept) gets, with a
+    warning, NaN intervals ("n/a") on the fixed split and under K-fold the corrected t over
+    cells (:func:`eval.stats.delta_over_cells`), over-wide with a small training base.
+    ``power`` adds each classifier's ``mde_f1`` and ``mde_brier`` (and what they rest on, see
+    :func:`eval.power.design_power`); it needs the predictions. With a `real`
+    condition the table also says what each synthetic ΔF1 is worth in real data
+    (:func:`add_real_equivalents`).
     """
     if protocol == "adress" and predictions is None:
         raise ValueError("the fixed split's intervals bootstrap test speakers: pass the predictions")
+    if predictions is None:
+        logger.warning("K-fold scores without out-of-fold predictions: corrected t over cells, too wide with a "
+                       "small training base (protocol.reserve); no minimum detectable effect")
     rows: list[SummaryRow] = []
     for classifier, per_classifier in scores.groupby("classifier", sort=False):
         base = per_classifier[per_classifier.condition == "none"]
         for (condition, ratio), group in per_classifier.groupby(["condition", "ratio"], sort=False):
-            f1, auroc = summarize(group.f1), summarize(group.auroc)
+            means = {m: summarize(group[m]) if m in group else summarize([]) for m in PAIRED}
             synthetic = float(group.n_extra.mean()) if "n_extra" in group else math.nan
             wanted = float(group.n_wanted.mean()) if "n_wanted" in group else math.nan
             if condition == "none":
-                nan = math.nan
-                rows.append(SummaryRow(classifier, condition, 0.0, f1.mean, f1.sd, 0.0, nan, nan, nan,
-                                       auroc.mean, 0.0, nan, nan, nan, f1.n, synthetic, 0.0, ""))
+                deltas = {m: MetricSummary(m, 0.0, math.nan, math.nan, math.nan, means["f1"].n) for m in PAIRED}
+                rows.append(_row(classifier, condition, 0.0, means, deltas, len(group), synthetic, 0.0, ""))
                 continue
-            if protocol == "adress":
-                d_f1, d_auc = (_delta_over_speakers(predictions, (classifier, condition, ratio), m, confidence)
-                               for m in ("f1", "auroc"))
+            pair = _pair(predictions, classifier, condition, ratio) if predictions is not None else None
+            if pair is not None:
+                deltas = {m: delta_over_speakers(*pair, m, confidence=confidence) for m in PAIRED}
+            elif protocol == "kfold":
+                deltas = {m: delta_over_cells(group, base, m, confidence=confidence) if m in group
+                          else summarize([], m) for m in PAIRED}
             else:
-                d_f1, d_auc = (delta_over_cells(group, base, m, confidence=confidence) for m in ("f1", "auroc"))
-            rows.append(SummaryRow(
-                classifier, condition, float(ratio), f1.mean, f1.sd, d_f1.mean, d_f1.ci_low, d_f1.ci_high, d_f1.p,
-                auroc.mean, d_auc.mean, d_auc.ci_low, d_auc.ci_high, d_auc.p, d_f1.n, synthetic, wanted,
-                d_f1.method,
-            ))
+                deltas = {m: MetricSummary(m, *[math.nan] * 4, 0, math.nan, "speaker bootstrap") for m in PAIRED}
+            rows.append(_row(classifier, condition, float(ratio), means, deltas, len(group), synthetic, wanted,
+                             deltas["f1"].method))
     table = pd.DataFrame([asdict(r) for r in rows])
+    if power and predictions is not None and not table.empty:
+        found = design_power(predictions, control=FLIPPED, statistics=("f1", HEADLINE_THRESHOLD_FREE))
+        if not found.empty:
+            table = table.merge(found, on="classifier", how="left")
     return add_real_equivalents(table) if REAL in set(table.condition) else table
 
 
-def _delta_over_speakers(predictions: pd.DataFrame, row: tuple[str, str, float], metric: str,
-                         confidence: float) -> MetricSummary:
-    classifier, condition, ratio = row
+def _row(classifier: str, condition: str, ratio: float, means: dict[str, MetricSummary],
+         deltas: dict[str, MetricSummary], cells: int, synthetic: float, wanted: float, interval: str) -> SummaryRow:
+    paired = {}
+    for m in PAIRED:
+        d = deltas[m]
+        paired |= {f"delta_{m}": d.mean, f"delta_{m}_low": d.ci_low, f"delta_{m}_high": d.ci_high, f"p_{m}": d.p}
+    return SummaryRow(classifier=classifier, condition=condition, ratio=ratio, f1_mean=means["f1"].mean,
+                      f1_sd=means["f1"].sd, auroc_mean=means["auroc"].mean, brier_mean=means["brier"].mean,
+                      log_loss_mean=means["log_loss"].mean, cells=cells, synthetic=synthetic, wanted=wanted,
+                      interval=interval, **paired)
+
+
+def _pair(predictions: pd.DataFrame, classifier: str, condition: str,
+          ratio: float) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """A row's out-of-fold predictions and `none`'s, or None (with a warning) where they were not kept."""
     ours = predictions[(predictions.classifier == classifier) & (predictions.condition == condition)
                        & (predictions.ratio.astype(float) == float(ratio))]
     base = predictions[(predictions.classifier == classifier) & (predictions.condition == "none")]
     if ours.empty or base.empty:
         logger.warning("%s %s x%g: no out-of-fold predictions kept (scores from an older run?); its interval "
-                       "is n/a: delete scores.csv to score it again", classifier, condition, ratio)
-        nan = math.nan
-        return MetricSummary(metric, nan, nan, nan, nan, 0, nan, "speaker bootstrap")
-    return delta_over_speakers(ours, base, metric, confidence=confidence)
+                       "is n/a (K-fold: the corrected t over cells): delete scores.csv to score it again",
+                       classifier, condition, ratio)
+        return None
+    return ours, base
 
 
 def add_real_equivalents(table: pd.DataFrame) -> pd.DataFrame:
@@ -130,7 +177,7 @@ def add_real_equivalents(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _number(value: float, spec: str) -> str:
-    return "n/a" if math.isnan(value) else format(value, spec)
+    return "n/a" if value is None or math.isnan(value) else format(value, spec)
 
 
 def _interval(low: float, high: float) -> str:
@@ -154,16 +201,56 @@ def verdict(low: float, high: float) -> str:
             else "no clear change (the interval includes 0)")
 
 
+def _direction(row, metric: str) -> str:
+    """"better", "worse" or "" (the interval includes 0, or is n/a), whichever way the metric points."""
+    low, high = getattr(row, f"delta_{metric}_low", math.nan), getattr(row, f"delta_{metric}_high", math.nan)
+    if math.isnan(low) or math.isnan(high) or low <= 0 <= high:
+        return ""
+    up = low > 0
+    return "worse" if up == (metric in LOWER_IS_BETTER) else "better"
+
+
+def minimum_detectable(row) -> str:
+    """"ΔF1 0.228 or ΔBrier 0.022", the sizes this run would have seen 80% of the time, or "" if none."""
+    shown = [f"Δ{NAMES[m]} {getattr(row, f'mde_{m}'):.3f}" for m in ("f1", HEADLINE_THRESHOLD_FREE)
+             if not math.isnan(getattr(row, f"mde_{m}", math.nan))]
+    return " or ".join(shown)
+
+
+def decision(row) -> str:
+    """Which statistic decided a row, in words: F1 first, then the headline threshold-free one;
+    without either, "not detected" and the minimum detectable effect that makes it informative."""
+    headline = NAMES[HEADLINE_THRESHOLD_FREE]
+    if math.isnan(row.delta_f1_low) or math.isnan(row.delta_f1_high):
+        return verdict(row.delta_f1_low, row.delta_f1_high)
+    if row.delta_f1_low > 0 or row.delta_f1_high < 0:
+        return f"detected in F1, {verdict(row.delta_f1_low, row.delta_f1_high)}"
+    direction = _direction(row, HEADLINE_THRESHOLD_FREE)
+    if direction:
+        return (f"detected by the {headline} score (P(AD) clearly {direction}), not in F1 at its threshold: "
+                f"{verdict(row.delta_f1_low, row.delta_f1_high)} in F1")
+    mde = minimum_detectable(row)
+    if mde:
+        return (f"not detected in F1 or the {headline} score: a change of {mde} (the minimum detectable effect) "
+                f"would have been seen {POWER:.0%} of the time; this run could not have detected a smaller one")
+    why = getattr(row, "mde_note", "")
+    why = why if isinstance(why, str) and why else "no out-of-fold predictions to simulate from"
+    return f"not detected in F1 or the {headline} score; minimum detectable effect n/a ({why})"
+
+
 def sentences(table: pd.DataFrame) -> list[str]:
-    """The findings in words, one sentence per classifier x condition (its best ratio)."""
+    """The findings in words: per classifier, its baseline and what the design could detect, then
+    one sentence per condition (its best ratio) naming the statistic that decided."""
     out: list[str] = []
+    headline = HEADLINE_THRESHOLD_FREE
     for classifier, group in table.groupby("classifier", sort=False):
         base = group[group.condition == "none"]
         if base.empty:
             continue
-        out.append(f"With the {classifier} classifier and no augmentation, F1 is "
-                   f"{base.f1_mean.iloc[0]:.3f} (sd {_number(base.f1_sd.iloc[0], '.3f')} over "
-                   f"{int(base.cells.iloc[0])} cell{'s' * (int(base.cells.iloc[0]) != 1)}).")
+        first = base.iloc[0]
+        out.append(f"With the {classifier} classifier and no augmentation, F1 is {first.f1_mean:.3f} (sd "
+                   f"{_number(first.f1_sd, '.3f')} over {int(first.cells)} cell{'s' * (int(first.cells) != 1)}). "
+                   + _design_sentence(first))
         for condition, rows in group[group.condition != "none"].groupby("condition", sort=False):
             # The negative control is judged where it should hurt most, everything else at its best.
             best = (rows.loc[rows.ratio.idxmax()] if condition == FLIPPED
@@ -177,20 +264,52 @@ def sentences(table: pd.DataFrame) -> list[str]:
             worth = best.get("real_equivalent_text", "—")
             worth = (f"; worth {worth} extra real transcripts per training transcript"
                      if isinstance(worth, str) and worth != "—" else "")
+            second = (f" and the {NAMES[headline]} score by {_number(best[f'delta_{headline}'], '+.3f')} "
+                      f"(95% CI {_interval(best[f'delta_{headline}_low'], best[f'delta_{headline}_high'])}, "
+                      f"p {_p(best[f'p_{headline}'], equals=True)})") if f"delta_{headline}" in best else ""
             out.append(
                 f"{condition}{CONTROL_ROLE.get(condition, '')} moves F1 by {_number(best.delta_f1, '+.3f')} at "
                 f"{'ratio' if condition == FLIPPED else 'its best ratio'} {best.ratio:g} "
                 f"(95% CI {_interval(best.delta_f1_low, best.delta_f1_high)}, p {_p(best.p_f1, equals=True)}, "
-                f"{best.interval}{used}{worth}): {verdict(best.delta_f1_low, best.delta_f1_high)}."
+                f"{best.interval}{used}{worth}){second}: {decision(best)}."
             )
     return out
 
 
+def _design_sentence(row) -> str:
+    if "mde_f1" not in row:
+        return "No minimum detectable effect: no out-of-fold predictions to simulate from."
+    sizes = [f"a Δ{NAMES[m]} of {row[f'mde_{m}']:.3f}" for m in STATISTICS
+             if f"mde_{m}" in row and not math.isnan(row[f"mde_{m}"])]
+    if not sizes:
+        return f"Its minimum detectable effect is n/a ({row.mde_note})."
+    return (f"This design detects {', '.join(sizes[:-1]) + ' or ' if len(sizes) > 1 else ''}{sizes[-1]} "
+            f"with {POWER:.0%} power at α {ALPHA:g}; smaller changes could go unseen.")
+
+
+def mde_lines(table: pd.DataFrame) -> list[str]:
+    """What the run could have seen, per classifier: the lines the CLI prints above the table."""
+    if "mde_f1" not in table:
+        return ["Minimum detectable effect: n/a (no out-of-fold predictions to simulate from)."]
+    lines = [f"Minimum detectable effect ({POWER:.0%} power at α {ALPHA:g}, this run's test speakers, seeds and "
+             "interval; a smaller change could go unseen):"]
+    for classifier, row in table.drop_duplicates("classifier").set_index("classifier").iterrows():
+        sizes = [f"Δ{NAMES[m]} {_number(row[f'mde_{m}'], '.3f')}" for m in STATISTICS if f"mde_{m}" in row]
+        note = f" ({row.mde_note})" if isinstance(row.mde_note, str) and row.mde_note else ""
+        lines.append(f"  {classifier}: {', '.join(sizes)}{note}")
+    return lines
+
+
 def interval_note(table: pd.DataFrame) -> str:
-    """One line under a printed table saying how its intervals and p-values were computed."""
+    """Lines under a printed table saying how its intervals, p-values and MDEs were computed."""
     methods = [m for m in dict.fromkeys(table.interval) if m]
     how = "; ".join(INTERVAL_NOTE.get(m, m) for m in methods) or "no paired rows"
-    note = f"ΔF1: mean paired difference against none with a {how} (the interval excludes 0 exactly when p < 0.05)."
+    note = (f"ΔF1: mean paired difference against none with a {how} (the interval excludes 0 exactly when "
+            f"p < 0.05). Δ{NAMES[HEADLINE_THRESHOLD_FREE]}, the threshold-free statistic this table leads with "
+            f"(chosen for its power: README, Statistics): the same for the Brier score, the mean squared error of "
+            f"P(AD); lower is better, so a gain is negative. ΔAUROC, in summary.csv with Δlog-loss: the same for "
+            f"the ranking. A verdict names the statistic that decided; the minimum detectable effect is the change "
+            f"this design detects {POWER:.0%} of the time (eval.power).")
     if "real_equivalent_text" in table:
         note += (" ≈ real: the ΔF1 read off the `real` learning curve as extra real transcripts per training "
                  "transcript, [interval]; < / >: beyond the curve's ends.")
@@ -204,19 +323,25 @@ def _used(condition: str, synthetic: float, wanted: float) -> str:
     return f"{synthetic:.0f}" if math.isnan(wanted) else f"{synthetic:.0f}/{wanted:.0f}"
 
 
-def format_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Strings for printing: F1 mean ± sd, ΔF1 [95% CI], p, extra text used, and ≈ real data.
+def format_table(table: pd.DataFrame, *, statistics: tuple[str, ...] = ("f1", HEADLINE_THRESHOLD_FREE)
+                 ) -> pd.DataFrame:
+    """Strings for printing: F1 mean ± sd, then per paired statistic "Δ [95% CI] p", extra text used, ≈ real.
 
     "synthetic" is what passed the filters and reached training per cell, of what the ratio
     asks for: with weak generators it falls short of ratio x real, and a reader must see that
     next to ΔF1 (two ratios that got the same records are the same experiment). An interval
-    or p that cannot be estimated (one cell) reads "n/a". The "≈ real" column is there only
-    when the table has the `real` condition.
+    or p that cannot be estimated (one cell) reads "n/a". ``statistics``: which of
+    :data:`PAIRED` get a column (the console shows ΔF1 and the headline, the report all
+    three). The "≈ real" column is there only when the table has the `real` condition.
     """
-    def delta(row) -> str:
+    def delta(row, m: str) -> str:
         if row.condition == "none":
             return "—"
-        return f"{_number(row.delta_f1, '+.3f')} {_interval(row.delta_f1_low, row.delta_f1_high)}"
+        if f"delta_{m}" not in row._fields:
+            return "n/a"
+        low, high, p = (getattr(row, f"delta_{m}_low"), getattr(row, f"delta_{m}_high"), getattr(row, f"p_{m}"))
+        shown = f"{_number(getattr(row, f'delta_{m}'), '+.3f')} {_interval(low, high)}"
+        return shown if math.isnan(p) else f"{shown} p {_p(p)}"
 
     shown = pd.DataFrame({
         "classifier": table.classifier,
@@ -224,10 +349,9 @@ def format_table(table: pd.DataFrame) -> pd.DataFrame:
         "ratio": [("—" if c == "none" else f"{r:g}") for c, r in zip(table.condition, table.ratio)],
         "synthetic": [_used(c, n, w) for c, n, w in zip(table.condition, table.synthetic, table.wanted)],
         "F1 mean ± sd": [f"{m:.3f} ± {_number(s, '.3f')}" for m, s in zip(table.f1_mean, table.f1_sd)],
-        "ΔF1 [95% CI]": [delta(r) for r in table.itertuples()],
-        "p": [("—" if c == "none" else _p(p)) for c, p in zip(table.condition, table.p_f1)],
-        "AUROC": [f"{a:.3f}" for a in table.auroc_mean],
     })
+    for m in statistics:
+        shown[f"Δ{NAMES[m]} [95% CI] p"] = [delta(r, m) for r in table.itertuples()]
     if "real_equivalent_text" in table:
         shown["≈ real"] = table.real_equivalent_text.fillna("—").to_numpy()
     return shown

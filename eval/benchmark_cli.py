@@ -38,7 +38,7 @@ def benchmark(
 
     A flag given overrides the config's value, whatever its value (``--visits all`` over ``visits: first``).
     """
-    from eval.analysis import format_table, interval_note
+    from eval.analysis import format_table, interval_note, mde_lines
     from eval.benchmark import run_benchmark
     from eval.config import load_config
 
@@ -66,6 +66,8 @@ def benchmark(
                          f"{resume_command(ctx)}")
             raise typer.Exit(code=130) from None
 
+    for line in mde_lines(result.table):  # what this run could have seen, before what it saw
+        console.print(line, markup=False)
     shown = format_table(result.table)
     table = Table(title=f"{settings.name}: F1 (AD positive) against no augmentation, paired over folds x seeds")
     for column in shown.columns:

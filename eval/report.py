@@ -8,8 +8,17 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: plots are files, no backend or global figure state
 
-from eval.analysis import format_table, interval_note, sentences
+from eval.analysis import (
+    HEADLINE_THRESHOLD_FREE,
+    NAMES,
+    THRESHOLD_FREE,
+    format_table,
+    interval_note,
+    mde_lines,
+    sentences,
+)
 
+HEADING = f"## What moved F1 and the {NAMES[HEADLINE_THRESHOLD_FREE]} score"
 SIMULATED_NOTE = (
     "The corpus is the shipped simulated cohort: these numbers show the pipeline working, "
     "they are not clinical results."
@@ -93,14 +102,21 @@ def write_report(
     context: dict[str, str],
     simulated: bool,
 ) -> tuple[Path, Path]:
-    """report.md and report.html in `folder`; images are referenced by file name."""
+    """report.md and report.html in `folder`; images are referenced by file name.
+
+    The findings in sentences (each verdict naming the statistic that decided, each "not
+    detected" with its minimum detectable effect), what the design could detect, then the
+    summary table with ΔF1, ΔBrier and ΔAUROC.
+    """
     lines = sentences(table)
-    shown = format_table(table)
+    detectable = mde_lines(table)
+    shown = format_table(table, statistics=("f1", *THRESHOLD_FREE))
     md = [f"# {title}", ""]
     if simulated:
         md += [f"> **{SIMULATED_NOTE}**", ""]
     note = interval_note(table)
-    md += ["## What moved F1", "", *[f"- {s}" for s in lines], "", "## Summary", "", shown.to_markdown(index=False), "",
+    md += [HEADING, "", *[f"- {s}" for s in lines], "", "## What this run could detect", "", detectable[0], "",
+           *[f"- {line.strip()}" for line in detectable[1:]], "", "## Summary", "", shown.to_markdown(index=False), "",
            note, ""]
     if quality is not None and not quality.empty:
         md += ["## Synthetic data quality", "", quality.to_markdown(index=False, floatfmt=".3f"), ""]
@@ -112,7 +128,10 @@ def write_report(
     body = [f"<h1>{html.escape(title)}</h1>"]
     if simulated:
         body.append(f"<p style='background:#fff3cd;padding:8px'><b>{html.escape(SIMULATED_NOTE)}</b></p>")
-    body.append("<h2>What moved F1</h2><ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in lines) + "</ul>")
+    body.append(f"<h2>{html.escape(HEADING.removeprefix('## '))}</h2><ul>"
+                + "".join(f"<li>{html.escape(s)}</li>" for s in lines) + "</ul>")
+    body.append(f"<h2>What this run could detect</h2><p>{html.escape(detectable[0])}</p><ul>"
+                + "".join(f"<li>{html.escape(line.strip())}</li>" for line in detectable[1:]) + "</ul>")
     body.append("<h2>Summary</h2>" + shown.to_html(index=False, border=0) + f"<p>{html.escape(note)}</p>")
     if quality is not None and not quality.empty:
         body.append("<h2>Synthetic data quality</h2>" + quality.to_html(index=False, border=0, float_format="%.3f"))

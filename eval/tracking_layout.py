@@ -5,7 +5,8 @@ benchmark starts (with system metrics), takes each classifier cell as it finishe
 (``cell_f1/<classifier>-<condition>-x<ratio>``, step = the cell's fold), a reviewer's table of
 the synthetic samples once they are filtered, and at the end the summary metrics, plots,
 report, synthetic JSONL and adapters, and one child run per condition x ratio x classifier
-(per-cell metrics as steps, their mean, sd and paired delta against `none`). A benchmark that
+(per-cell metrics as steps, their mean, sd and paired deltas against `none`: F1, AUROC, Brier,
+log-loss), and each classifier's minimum detectable effects (``mde/<classifier>/<statistic>``). A benchmark that
 dies leaves the run FAILED with what it had done; its resume reopens the same run.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,8 @@ import pandas as pd
 
 from detect import tracking
 from detect.metrics import METRICS
+from eval.analysis import PAIRED
+from eval.power import STATISTICS
 from eval.report import delta_f1_chart, marker_distributions, ratio_curve, write_report
 
 logger = logging.getLogger(__name__)
@@ -134,16 +138,21 @@ def log_benchmark(config, *, corpus, groups, scores: pd.DataFrame, table: pd.Dat
                        & (scores.ratio.astype(float) == float(row.ratio))]
         with tracking.child_run(name, params={"classifier": row.classifier, "condition": row.condition,
                                               "ratio": row.ratio}):
-            for cell in cells.itertuples():
-                tracking.log_metrics({m: getattr(cell, m) for m in METRICS}, step=step_of[(cell.seed, cell.fold)])
+            for cell in cells.itertuples():  # scores from before a metric was kept lack it: NaN, left out
+                tracking.log_metrics({m: getattr(cell, m, math.nan) for m in METRICS},
+                                     step=step_of[(cell.seed, cell.fold)])
             tracking.log_metrics({
                 "f1_mean": row.f1_mean, "f1_sd": row.f1_sd, "auroc_mean": row.auroc_mean,
-                "delta_f1": row.delta_f1, "delta_f1_low": row.delta_f1_low, "delta_f1_high": row.delta_f1_high,
-                "p_f1": row.p_f1, "delta_auroc": row.delta_auroc, "p_auroc": row.p_auroc,
+                "brier_mean": row.brier_mean, "log_loss_mean": row.log_loss_mean,
+                **{k: getattr(row, k) for m in PAIRED
+                   for k in (f"delta_{m}", f"delta_{m}_low", f"delta_{m}_high", f"p_{m}")},
                 "synthetic_used": row.synthetic, "synthetic_wanted": row.wanted,
             })
             _log_synthetic_dataset(groups, row.condition)
-        tracking.log_metrics({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean})
+        tracking.log_metrics({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean,
+                              f"delta_brier/{name}": row.delta_brier, f"delta_auroc/{name}": row.delta_auroc})
+    for row in table.drop_duplicates("classifier").itertuples():  # what each classifier's design could see
+        tracking.log_metrics({f"mde/{row.classifier}/{s}": getattr(row, f"mde_{s}", math.nan) for s in STATISTICS})
     tracking.log_path(folder, "report")
     tracking.log_path(run_dir / "synthetic", "synthetic")
     for group in groups.values():

@@ -188,5 +188,16 @@ def test_summary_is_mean_sd_and_t_interval():
     assert (s.ci_low, s.ci_high) == (pytest.approx(low), pytest.approx(high))
     rows = [FoldMetrics(seed=0, fold=i, n_train=12, n_test=5, n_extra=2, f1=v, macro_f1=v, accuracy=v, auroc=v,
                         sensitivity=v, specificity=v) for i, v in enumerate(values)]
-    # K-fold rows: corrected by n_test / n_train of real training transcripts (extras left out)
-    assert aggregate(rows)["accuracy"] == summarize(values, "accuracy", test_fraction=5 / 10)
+    # K-fold rows: corrected by n_test / n_train of real training transcripts (extras left out), kept
+    # within what accuracy can be, and no p-value: a metric against 0 is no question
+    expected = summarize(values, "accuracy", test_fraction=5 / 10)
+    got = aggregate(rows)["accuracy"]
+    assert (got.mean, got.sd, got.ci_low, got.n) == (expected.mean, expected.sd, expected.ci_low, expected.n)
+    assert got.ci_high == min(expected.ci_high, 1.0) and math.isnan(got.p)
+
+
+def test_the_cv_summary_has_intervals_and_no_p_value():
+    result = cross_validate(make_corpus(12, 12, sessions=2), "tfidf", folds=4, repeats=2)
+    frame = result.summary_frame()
+    assert "p" not in frame and {"metric", "mean", "ci_low", "ci_high", "brier", "log_loss"} <= {*frame, *frame.metric}
+    assert ((frame.ci_low >= 0) & (frame.ci_low <= frame.ci_high)).all()

@@ -10,11 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
-from sklearn.metrics import accuracy_score, f1_score, recall_score, roc_auc_score
+from sklearn.metrics import accuracy_score, brier_score_loss, f1_score, log_loss, recall_score, roc_auc_score
 
 from detect.metrics import (
     METRICS,
     FoldMetrics,
+    TestSet,
     aggregate,
     binary_metrics,
     speaker_bootstrap,
@@ -51,6 +52,8 @@ def test_weighted_metrics_are_scikit_learn_with_sample_weight():
         assert got["auroc"][k] == pytest.approx(roc_auc_score(y, p, sample_weight=w))
         assert got["sensitivity"][k] == pytest.approx(recall_score(y, pred, sample_weight=w))
         assert got["specificity"][k] == pytest.approx(recall_score(y, pred, pos_label=0, sample_weight=w))
+        assert got["brier"][k] == pytest.approx(brier_score_loss(y, p, sample_weight=w))
+        assert got["log_loss"][k] == pytest.approx(log_loss(y, p, sample_weight=w, labels=[0, 1]))
     ones = weighted_metrics(y, p, np.ones((1, 40)))
     assert {m: ones[m][0] for m in METRICS} == pytest.approx(binary_metrics(y, p))
 
@@ -119,6 +122,55 @@ def test_speaker_bootstrap_refuses_different_test_sets():
     a = predictions()
     with pytest.raises(ValueError, match="same test transcripts"):
         speaker_bootstrap(a, "f1", baseline=a[a.id != "t0-0"])
+
+
+def kfold_predictions(shift: float = 0.0, *, seeds: int = 3, folds: int = 4, n: int = 40, rng_seed: int = 0):
+    """Out-of-fold predictions of repeated K-fold: every transcript once per seed, in one of its folds."""
+    rng = np.random.default_rng(rng_seed)
+    y = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    frames = []
+    for seed in range(seeds):
+        fold = rng.permutation(np.arange(n) % folds)
+        bias = rng.normal(0, 0.5, folds)[fold]  # each fold's classifier is off in its own way
+        score = 1.2 * (2 * y - 1) + shift * (y - 0.5) + bias + rng.normal(0, 1, n)
+        frames.append(pd.DataFrame({"seed": seed, "fold": fold, "id": [f"t{i}" for i in range(n)],
+                                    "speaker_id": [f"s{i}" for i in range(n)], "y_true": y,
+                                    "p_ad": 1 / (1 + np.exp(-score))}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_kfold_bootstraps_the_pooled_out_of_fold_predictions_and_their_folds():
+    base, better = kfold_predictions(rng_seed=1), kfold_predictions(3.0, rng_seed=1)
+    s = speaker_bootstrap(better, "f1", baseline=base, seed=2)
+    per_seed = [binary_metrics(better[better.seed == k].y_true, better[better.seed == k].p_ad)["f1"]
+                - binary_metrics(base[base.seed == k].y_true, base[base.seed == k].p_ad)["f1"] for k in range(3)]
+    assert s.method == "pooled speaker bootstrap" and s.n == 3
+    assert s.mean == pytest.approx(np.mean(per_seed))  # each seed's folds pooled: every speaker once
+    assert -1 <= s.ci_low <= s.mean <= s.ci_high <= 1 and (s.ci_low > 0) == (s.p < 0.05)
+    assert TestSet.of(base).pooled and not TestSet.of(predictions()).pooled
+    with pytest.raises(ValueError, match="same folds"):
+        speaker_bootstrap(better, "f1", baseline=base.assign(fold=(base.fold + 1) % 4 * (base.seed == 0)))
+
+
+def test_a_metric_alone_has_an_interval_but_no_p_value():
+    assert math.isnan(speaker_bootstrap(predictions(), "f1").p)
+    preds = predictions()
+    rows = [FoldMetrics(seed=k, fold=0, n_train=40, n_test=24, **binary_metrics(g.y_true, g.p_ad))
+            for k, g in preds.groupby("seed")]
+    for summary in (*aggregate(rows).values(), *aggregate(rows, protocol="adress", predictions=preds).values()):
+        assert math.isnan(summary.p)
+
+
+def test_a_t_interval_never_reaches_beyond_what_the_metric_can_move():
+    # the issue's case: a small base makes n_test / n_train large, and the t-interval wider than F1 can move
+    wide = summarize([0.6, -0.2, 0.5, 0.1, -0.3], test_fraction=58 / 23, bounds=(-1.0, 1.0))
+    unclipped = summarize([0.6, -0.2, 0.5, 0.1, -0.3], test_fraction=58 / 23)
+    assert unclipped.ci_low < -1 and unclipped.ci_high > 1
+    assert (wide.ci_low, wide.ci_high, wide.p) == (-1.0, 1.0, unclipped.p)
+    rows = [FoldMetrics(seed=0, fold=i, n_train=10, n_test=40, **binary_metrics([1, 1, 0, 0], p))
+            for i, p in enumerate([[0.9, 0.8, 0.1, 0.2], [0.9, 0.8, 0.1, 0.6], [0.6, 0.8, 0.1, 0.2]])]
+    for metric, s in aggregate(rows).items():
+        assert s.ci_low >= 0 and (metric == "log_loss" or s.ci_high <= 1), (metric, s)
 
 
 def test_aggregate_follows_the_protocol():

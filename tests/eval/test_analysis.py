@@ -1,4 +1,5 @@
-"""The summary table: intervals by protocol that agree with p, n/a where none exists, used/wanted text, ≈ real."""
+"""The summary table: intervals by protocol that agree with p, n/a where none exists, used/wanted text, ≈ real,
+verdicts that name the statistic that decided, and a minimum detectable effect beside every "not detected"."""
 
 from __future__ import annotations
 
@@ -10,7 +11,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from eval.analysis import format_table, interval_note, sentences, summary_table, verdict
+from detect.metrics import binary_metrics
+from eval.analysis import (
+    HEADLINE_THRESHOLD_FREE,
+    decision,
+    format_table,
+    interval_note,
+    mde_lines,
+    sentences,
+    summary_table,
+    verdict,
+)
 
 
 def cell(condition: str, ratio: float, fold: int, f1: float, *, seed: int = 0, auroc: float = 0.8, n_extra: int = 0,
@@ -64,7 +75,7 @@ def test_one_cell_has_no_interval_and_reads_n_a():
     dpo = table[table.condition == "dpo"].iloc[0]
     assert dpo.delta_f1 == pytest.approx(0.02) and math.isnan(dpo.delta_f1_low) and math.isnan(dpo.p_f1)
     shown = format_table(table).iloc[1]
-    assert shown["ΔF1 [95% CI]"] == "+0.020 n/a" and shown.p == "n/a" and shown["F1 mean ± sd"] == "0.720 ± n/a"
+    assert shown["ΔF1 [95% CI] p"] == "+0.020 n/a" and shown["F1 mean ± sd"] == "0.720 ± n/a"
     said = " ".join(sentences(table))
     assert "95% CI n/a, p = n/a" in said and "no interval to judge it by" in said and "clear" not in said
 
@@ -106,10 +117,13 @@ def test_every_interval_excludes_zero_exactly_when_its_p_is_below_005(protocol):
             table = summary_table(random_kfold_scores(rng))
         else:
             scores, predictions = random_fixed_split(rng)
-            table = summary_table(scores, protocol="adress", predictions=predictions)
+            table = summary_table(scores, protocol="adress", predictions=predictions, power=False)
         for row in table[table.condition != "none"].itertuples():
             for low, high, p in ((row.delta_f1_low, row.delta_f1_high, row.p_f1),
-                                 (row.delta_auroc_low, row.delta_auroc_high, row.p_auroc)):
+                                 (row.delta_auroc_low, row.delta_auroc_high, row.p_auroc),
+                                 (row.delta_brier_low, row.delta_brier_high, row.p_brier)):
+                if protocol == "kfold" and math.isnan(p):  # the random scores carry no Brier column
+                    continue
                 assert (low > 0 or high < 0) == (p < 0.05), (protocol, low, high, p)
                 assert verdict(low, high).startswith("a clear") == (p < 0.05)
                 seen.add(p < 0.05)
@@ -118,15 +132,16 @@ def test_every_interval_excludes_zero_exactly_when_its_p_is_below_005(protocol):
 
 def test_fixed_split_uses_the_speaker_bootstrap_and_says_so(caplog):
     scores, predictions = random_fixed_split(np.random.default_rng(1))
-    table = summary_table(scores, protocol="adress", predictions=predictions)
+    table = summary_table(scores, protocol="adress", predictions=predictions, power=False)
     assert set(table.interval) == {"", "speaker bootstrap"}
     assert "bootstrap over test speakers" in interval_note(table)
     with pytest.raises(ValueError, match="predictions"):
         summary_table(scores, protocol="adress")
     older = predictions[predictions.condition == "none"]  # a run from before predictions were kept
     with caplog.at_level(logging.WARNING):
-        table = summary_table(scores, protocol="adress", predictions=older)
-    assert format_table(table).iloc[1]["ΔF1 [95% CI]"].endswith("n/a") and "no out-of-fold predictions" in caplog.text
+        table = summary_table(scores, protocol="adress", predictions=older, power=False)
+    assert format_table(table).iloc[1]["ΔF1 [95% CI] p"].endswith("n/a")
+    assert "no out-of-fold predictions" in caplog.text
 
 
 def real_control_scores(*, real: bool = True) -> pd.DataFrame:
@@ -164,3 +179,88 @@ def test_without_the_real_condition_there_is_no_equivalent_column():
     table = summary_table(real_control_scores(real=False))
     assert "real_equivalent" not in table and "≈ real" not in format_table(table)
     assert "worth" not in " ".join(sentences(table)) and "≈ real" not in interval_note(table)
+
+
+# -- threshold-free statistics, K-fold over pooled predictions, verdicts and the MDE ----------------------------
+
+
+def kfold_run(rng: np.random.Generator, effects: dict[tuple[str, float], float], *, n: int = 60, seeds: int = 2,
+              folds: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores and out-of-fold predictions of repeated K-fold: `none` and each condition moved by its effect
+    (logits of AD up, HC down), with noise of its own."""
+    y = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    latent = 0.5 * (2 * y - 1) + rng.normal(0, 1, n)  # F1 about 0.7: room to move both ways
+    scores, predictions = [], []
+    for (condition, ratio), effect in {("none", 0.0): 0.0, **effects}.items():
+        for seed in range(seeds):
+            fold_of = np.random.default_rng(seed).permutation(np.arange(n) % folds)  # the same folds in every arm
+            noise = 0.0 if condition == "none" else rng.normal(0, 0.3, n)
+            p = 1 / (1 + np.exp(-(latent + effect * (y - 0.5) + noise)))
+            frame = pd.DataFrame({"classifier": "tfidf", "condition": condition, "ratio": ratio, "seed": seed,
+                                  "fold": fold_of, "id": [f"t{i}" for i in range(n)],
+                                  "speaker_id": [f"s{i}" for i in range(n)], "y_true": y, "p_ad": p})
+            predictions.append(frame)
+            for fold, cell in frame.groupby("fold"):
+                m = binary_metrics(cell.y_true, cell.p_ad)
+                scores.append({**cell.iloc[0][["classifier", "condition", "ratio", "seed", "fold"]].to_dict(), **m,
+                               "n_train": 3 * n // folds, "n_test": len(cell), "n_extra": 0, "n_wanted": 0})
+    return pd.DataFrame(scores), pd.concat(predictions, ignore_index=True)
+
+
+def test_kfold_with_predictions_bootstraps_the_pooled_predictions_within_what_the_metrics_can_move():
+    scores, predictions = kfold_run(np.random.default_rng(3), {("dpo", 1.0): 0.0, ("real", 1.0): 4.0})
+    table = summary_table(scores, predictions=predictions, power=False)
+    paired = table[table.condition != "none"]
+    assert set(paired.interval) == {"pooled speaker bootstrap"}
+    for m in ("f1", "auroc", "brier"):
+        assert ((paired[f"delta_{m}_low"] >= -1) & (paired[f"delta_{m}_high"] <= 1)).all()
+    real = paired[paired.condition == "real"].iloc[0]
+    assert real.delta_f1_low > 0 and real.delta_brier_high < 0  # a gain lowers the Brier score
+    assert "pooled per repeat" in interval_note(table)
+
+
+def test_kfold_scores_without_predictions_fall_back_to_a_clipped_corrected_t(caplog):
+    rows = []
+    for fold, (base, aug) in enumerate([(0.30, 0.95), (0.90, 0.20), (0.40, 0.99)]):
+        rows.append(cell("none", 0.0, fold, base) | {"n_train": 10, "n_test": 48})
+        rows.append(cell("dpo", 0.5, fold, aug) | {"n_train": 10, "n_test": 48})
+    with caplog.at_level(logging.WARNING):
+        dpo = summary_table(pd.DataFrame(rows)).query("condition == 'dpo'").iloc[0]
+    assert dpo.interval == "corrected t" and (dpo.delta_f1_low, dpo.delta_f1_high) == (-1.0, 1.0)
+    assert "corrected t over cells" in caplog.text
+
+
+def row_of(**values) -> pd.Series:
+    base = {"delta_f1": 0.05, "delta_f1_low": -0.02, "delta_f1_high": 0.12, "delta_brier": -0.01,
+            "delta_brier_low": -0.03, "delta_brier_high": 0.01, "mde_f1": 0.21, "mde_brier": 0.018, "mde_note": ""}
+    return pd.Series(base | values)
+
+
+def test_a_verdict_names_the_statistic_that_decided():
+    assert HEADLINE_THRESHOLD_FREE == "brier"
+    assert decision(row_of(delta_f1_low=0.01)) == "detected in F1, a clear gain"
+    by_brier = decision(row_of(delta_brier_high=-0.001))
+    assert by_brier.startswith("detected by the Brier score (P(AD) clearly better), not in F1")
+    assert "clearly worse" in decision(row_of(delta_brier_low=0.002, delta_brier_high=0.03))
+    missed = decision(row_of())
+    assert missed.startswith("not detected in F1 or the Brier score: a change of ΔF1 0.210 or ΔBrier 0.018")
+    assert "could not have detected a smaller one" in missed
+    assert "minimum detectable effect n/a (constant" in decision(row_of(mde_f1=math.nan, mde_brier=math.nan,
+                                                                         mde_note="constant P(AD)"))
+
+
+def test_no_not_detected_verdict_appears_without_its_minimum_detectable_effect():
+    scores, predictions = kfold_run(np.random.default_rng(5), {("dpo", 1.0): 0.0, ("real", 1.0): 3.0})
+    table = summary_table(scores, predictions=predictions)
+    assert table.mde_f1.gt(0).all() and table.mde_brier.gt(0).all()
+    said = sentences(table)
+    assert "This design detects a ΔF1 of" in said[0]
+    for sentence in said:
+        if "not detected" in sentence:
+            assert "minimum detectable effect" in sentence and f"ΔF1 {table.mde_f1.iloc[0]:.3f}" in sentence
+    lines = mde_lines(table)
+    assert lines[0].startswith("Minimum detectable effect (80% power at α 0.05")
+    assert lines[1].startswith(f"  tfidf: ΔF1 {table.mde_f1.iloc[0]:.3f}, ΔBrier {table.mde_brier.iloc[0]:.3f}")
+    shown = format_table(table)
+    assert list(shown.columns[-3:]) == ["ΔF1 [95% CI] p", "ΔBrier [95% CI] p", "≈ real"]
+    assert " p " in shown["ΔBrier [95% CI] p"].iloc[1]
