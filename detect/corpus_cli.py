@@ -114,7 +114,8 @@ def stats(
         typer.Option("--reference", help="A statistics file (the JSON of `corpus stats --json`) or a second corpus "
                                          "(read with the same options). Default: the shipped real Pitt figures."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the statistics as JSON (a reference file).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the statistics as JSON (a reference file).")
+                       ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the tables as Markdown to this file.")] = None,
     skip_bad: SkipBadOpt = False,
     report: ReportOpt = None,
@@ -133,8 +134,8 @@ def stats(
     corpus, read = options.load(path)
     from detect.markers import MarkerExtractor  # spaCy loads once the corpus is known good
 
-    mine = corpus_stats.measure(list(corpus), name=_corpus_name(read.root), extractor=MarkerExtractor(show_progress=False),
-                                provenance=_provenance(read, len(corpus)))
+    mine = corpus_stats.measure(list(corpus), name=_corpus_name(read.root), provenance=_provenance(read, len(corpus)),
+                                extractor=MarkerExtractor(show_progress=False))
     if as_json:
         typer.echo(mine.to_json(), nl=False)
         return
@@ -164,8 +165,8 @@ def _reference(reference: Path | None, options: ReadOptions):
     corpus, read = options.load(reference)
     from detect.markers import MarkerExtractor
 
-    return corpus_stats.measure(list(corpus), name=_corpus_name(read.root), extractor=MarkerExtractor(show_progress=False),
-                                provenance=_provenance(read, len(corpus)))
+    return corpus_stats.measure(list(corpus), name=_corpus_name(read.root), provenance=_provenance(read, len(corpus)),
+                                extractor=MarkerExtractor(show_progress=False))
 
 
 def _corpus_name(root: Path) -> str:
@@ -175,7 +176,9 @@ def _corpus_name(root: Path) -> str:
 def _provenance(read: ReadReport, transcripts: int) -> str:
     from detect.corpus_stats import MEASURED_DECIMALS, SUBSET_SIZES
 
-    return (f"Measured by `cookiebench corpus stats` on {read.root} ({read.layout} layout, {transcripts} transcripts; "
+    shipped = read.root.resolve() == _default_root()
+    where = "the shipped simulated cohort (detect/data/simulated)" if shipped else str(read.root)
+    return (f"Measured by `cookiebench corpus stats` on {where} ({read.layout} layout, {transcripts} transcripts; "
             f"{len(read.skipped)} file(s) skipped, {read.excluded_utterances} [+ exc] utterance(s) left out): markers "
             f"from detect/markers.py, distinct-2 and self-similarity from detect/diversity.py over random subsets of "
             f"{' and '.join(map(str, SUBSET_SIZES))} transcripts per class; figures given to {MEASURED_DECIMALS} "
