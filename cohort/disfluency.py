@@ -66,6 +66,9 @@ def place(rng: random.Random, utterances: list[list[str]], rates: Rates) -> list
     marks = [Marks() for _ in utterances]
     slots = [(u, j) for u, words in enumerate(utterances) for j in range(len(words))]
     weights = [2.0 if j == 0 else 1.0 for _, j in slots]
+    candidates = [u for u, words in enumerate(utterances) if len(words) > 3]
+    for u in rng.sample(candidates, min(len(candidates), _count(rng, rates.trail * len(slots)))):
+        marks[u].trail = True
     for kind, rate, weighted in (("filler", rates.filler, True), ("pause", rates.pause, True),
                                  ("retrace", rates.retrace, False), ("fragment", rates.fragment, False),
                                  ("unintelligible", rates.unintelligible, False)):
@@ -75,9 +78,6 @@ def place(rng: random.Random, utterances: list[list[str]], rates: Rates) -> list
             chosen.update(rng.choices(slots, weights=weights if weighted else None, k=wanted - len(chosen)))
         for u, j in sorted(chosen):
             getattr(marks[u], kind).add(j)
-    candidates = [u for u, words in enumerate(utterances) if len(words) > 3]
-    for u in rng.sample(candidates, min(len(candidates), _count(rng, rates.trail * len(slots)))):
-        marks[u].trail = True
     return marks
 
 
@@ -123,7 +123,8 @@ def render_utterance(rng: random.Random, voice: Voice, words: list[str], sp: Spe
                 # a reformulation: another start to the same thing
                 out.append(f"<{rng.choice(_PRONOUNS)}> [{rng.choice(('//', '///'))}]")
             else:
-                out.append(f"<{' '.join(span)}> [//]")
+                # a phrase restarted: a revision, or a reformulation when it was a longer one
+                out.append(f"<{' '.join(span)}> [{'///' if len(span) == 3 else '//'}]")
             out.extend(span)
             spoken.extend(span)
             i += len(span)

@@ -119,7 +119,7 @@ GRAMMAR: dict[str, tuple[str, ...]] = {
                 "socks", "a blouse", "high heels", "pumps", "short sleeves", "a ribbon", "a bow in her hair",
                 "a belt", "knee socks", "a pinafore", "a jumper", "sandals", "a smock", "an old housedress",
                 "a little dress", "overalls", "a striped shirt", "a collar", "loafers", "a kerchief"),
-    "kitchen_item": ("a dish rack", "a drainboard", "a window sill", "a cabinet door", "a knob", "two cups",
+    "kitchen_item": ("a dish rack", "a drainboard", "a window sill", "a cabinet door", "a knob", "a coffee cup",
                      "a saucer", "a glass", "a drawer", "a towel rack", "a light", "a cup and saucer", "a pot",
                      "a lid", "a bowl", "a stove", "a cutting board", "a table", "a clock", "a calendar",
                      "a teapot", "a pitcher", "a bread box", "a rug", "a radiator", "a doorway", "a mixing bowl",
@@ -300,7 +300,8 @@ GRAMMAR: dict[str, tuple[str, ...]] = {
 # Open talk: every alternative equally likely, no speaker keeps to one (the habits above and
 # empty talk are not open: a speaker has favourite hedges, and perseverates on empty phrases).
 HABITS: frozenset[str] = frozenset({"hedge", "opener", "joiner", "closing", "empty"})
-FREE: frozenset[str] = frozenset(GRAMMAR) - HABITS
+# "there" in empty talk is formulaic ("the thing there"): the common wording, like the bank's.
+FREE: frozenset[str] = frozenset(GRAMMAR) - HABITS - {"there"}
 
 # The investigator's side: instructions as the Pitt protocol words them, and follow-ups.
 INV_PROMPTS: tuple[str, ...] = (

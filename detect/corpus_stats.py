@@ -217,7 +217,7 @@ def _num(value: float | None, decimals: int) -> str:
 
 
 def _verdict(checks: list[Check]) -> str:
-    """'+3% / -12%' for a mean and an SD, 'inside' for a range; 'OUT' marks a figure out of bounds."""
+    """'+3.1% / -12.0%' for a mean and an SD, 'inside' for a range; 'OUT' marks a figure out of bounds."""
     parts = []
     for check in checks:
         if check.within is None:
@@ -225,7 +225,7 @@ def _verdict(checks: list[Check]) -> str:
         elif check.kind == "range":
             parts.append("inside" if check.within else "OUT")
         else:
-            dev = "n/a" if check.deviation is None else f"{check.deviation:+.0%}"
+            dev = "n/a" if check.deviation is None else f"{check.deviation:+.1%}"
             parts.append(dev if check.within else f"{dev} OUT")
     return " / ".join(parts)
 
@@ -235,7 +235,9 @@ def markdown(stats: CorpusStats, reference: CorpusStats, checks: list[Check] | N
     """The two tables of real-speech-statistics.md, the reference beside the corpus, and a verdict per figure."""
     checks = checks if checks is not None else compare(stats, reference, bounds)
     by = {(c.figure, c.label, c.kind): c for c in checks}
-    d = 3  # places shown, as in real-speech-statistics.md
+    # each side with the places its figures are given to (at most 4), so a bound met only
+    # within the reference's rounding shows as such
+    rd, md = min(reference.decimals, 4), min(stats.decimals, 4)
     ref, mine = reference.name, stats.name
     head = ["marker"]
     for label in CLASSES:
@@ -246,8 +248,8 @@ def markdown(stats: CorpusStats, reference: CorpusStats, checks: list[Check] | N
         for label in CLASSES:
             r = reference.markers[marker].get(label)
             m = stats.markers.get(marker, {}).get(label)
-            cells += [f"{_num(r.mean if r else None, d)} ({_num(r.sd if r else None, d)})",
-                      f"{_num(m.mean if m else None, d)} ({_num(m.sd if m else None, d)})",
+            cells += [f"{_num(r.mean if r else None, rd)} ({_num(r.sd if r else None, rd)})",
+                      f"{_num(m.mean if m else None, md)} ({_num(m.sd if m else None, md)})",
                       _verdict([c for k in ("mean", "sd") if (c := by.get((marker, label, k)))])]
         lines.append(_row(cells))
     lines.append("")
@@ -260,7 +262,7 @@ def markdown(stats: CorpusStats, reference: CorpusStats, checks: list[Check] | N
         for label in CLASSES:
             r = reference.diversity[figure].get(label)
             m = stats.diversity.get(figure, {}).get(label)
-            cells += [_span(r, d), _span(m, d),
+            cells += [_span(r, rd), _span(m, md),
                       _verdict([c for c in [by.get((figure, label, "range"))] if c])]
         lines.append(_row(cells))
     met = sum(1 for c in checks if c.within)
