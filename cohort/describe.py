@@ -6,11 +6,13 @@
    mother first), or, more the more impaired, jumps about; events follow that order, with
    noise that grows with severity;
 2. **what is said**: each event is mentioned with a chance that falls with severity and rises
-   with the speaker's length; an impaired speaker may say the gist without naming anything;
+   with the speaker's length, in its common sentence in common words (``plain``, as most
+   speakers put the main events), in the speaker's own words, as a list of names (a
+   "lister"), or, impaired, as the gist without naming anything;
 3. **how much**: the description grows until it reaches the speaker's length, with more
-   events, second looks at an event, comments, inferences, memories, remarks about the
-   picture, and (with severity) empty talk and revisits; one that overshoots loses its least
-   salient events;
+   events, second looks at an event, details, comments, inferences, memories, remarks about
+   the picture, and (with severity) empty talk and revisits; one that overshoots first says
+   its events in fewer words ("boy taking cookies"), then loses its least salient ones;
 4. **utterances**: clauses join with "and", "so", "while" ... at the speaker's own rate (some
    talk in short sentences, some in long chains), open with "well", "okay" ... and carry
    hedges ("I guess") as the speaker's habits say.
@@ -26,13 +28,13 @@ import random
 from dataclasses import dataclass
 
 from cohort import lexicon, scene, talk
-from cohort.grammar import Speech, Voice, contract, words
+from cohort.grammar import Speech, Voice, contract
 from cohort.speakers import Speaker
 
 GRAMMAR: dict[str, tuple[str, ...]] = {**lexicon.GRAMMAR, **talk.GRAMMAR}
 assert not set(lexicon.GRAMMAR) & set(talk.GRAMMAR), "a grammar symbol is defined twice"
 
-# Calibration knobs (see cohort/README.md for what they give).
+# Calibration knobs, with the class profiles of cohort.speakers (cohort/measured.md: what they give).
 MENTION = (0.8, 2.8, 0.3)  # logit of mentioning an event: salience + [0] - [1] * severity + [2] * log(length / 80)
 VAGUE_CLAUSE = 0.5  # share of an event's vague moments said as a whole vague clause ("he's doing something")
 OVERSHOOT = 1.15  # a plan longer than this times the speaker's length is cut down
@@ -40,7 +42,7 @@ TERSE = 1.0  # chance that a clause of a plan too long is said in fewer words ra
 FRAME_CONVENTION = 0.5  # chance that the common wording of an event (its first frame) is in the running
 NEW_EVENT = 0.15  # chance that more talk about the picture is an event not yet mentioned
 MAX_JOIN = 6  # clauses in one utterance at most
-INSERT_MAX = 0.12  # a speaker slips a small word in before a word with a chance up to this
+INSERT_MAX = 0.12  # a speaker slips a small word in before a verb (or at the end) with a chance up to this
 DETERMINER_MAX = 0.25  # ... and says "this"/"that"/"a" for "the" with a chance up to this
 ADJECTIVE_MAX = 0.3  # a speaker gives a named thing an adjective with a chance up to this
 TELEGRAPHIC = 0.3  # an impaired speaker drops "is" with chance TELEGRAPHIC * severity^2
@@ -104,8 +106,8 @@ def _plan(rng: random.Random, sp: Speaker, voice: Voice) -> list[_Clause]:
             plan.append(_event_clause(rng, sp, voice, ev, positions[ev.name]))
         else:
             unsaid.append(ev)
-    # too long for this speaker: a terse speaker first names things in fewer words ("the
-    # curtains"), then leaves out the least salient events
+    # too long for this speaker: first its longest clauses in fewer words ("boy taking
+    # cookies"), then the least salient events left out
     plan.sort(key=lambda c: -c.salience)
     for clause in sorted(plan, key=_estimate, reverse=True):
         if sum(_estimate(c) for c in plan) <= OVERSHOOT * sp.length:
@@ -167,7 +169,7 @@ def _extend(rng: random.Random, sp: Speaker, voice: Voice, plan: list[_Clause], 
             ev = scene.EVENT_BY_NAME[rng.choice(said).event]
             clause = _Clause(rng.uniform(positions[ev.name], span), rng.choice(ev.frames), ev.name, ev.salience)
         elif kind == "detail" and rng.random() < sp.list_p:
-            # a lister goes on naming things: "a dish rack. two cups on the counter."
+            # a lister goes on naming things: "a dish rack. a teapot on the counter."
             clause = _Clause(rng.uniform(-0.5, span), rng.choice(GRAMMAR["listed"]), named=True)
         elif kind in ("empty", "revisit"):
             # empty talk perseverates: the speaker's favourite phrases come back
@@ -238,7 +240,3 @@ def describe(rng: random.Random, sp: Speaker) -> list[list[str]]:
         utterances.append(text.split())
         joined = 1
     return utterances
-
-
-def planned_words(utterances: list[list[str]]) -> int:
-    return sum(words(" ".join(u)) for u in utterances)

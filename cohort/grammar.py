@@ -15,7 +15,10 @@ Every choice goes through :class:`Voice`: a speaker has a favourite alternative 
 point (drawn the first time it comes up) and keeps to it with their own ``loyalty``. That is
 the idiolect: one speaker says "the little boy ... the cookie jar ... I guess", another "the
 son ... the crock ... apparently", so descriptions differ between speakers far more than
-within one, as real ones do.
+within one, as real ones do. Favourites are the common wording (each list's first) with the
+speaker's ``convention`` and any other otherwise, so that what speakers share is mostly whole
+common phrases (:meth:`Speech.say` with ``plain``: "the boy is taking cookies out of the cookie
+jar") and the rest is rare: the shape of real speech's repeated and unique word pairs.
 """
 
 from __future__ import annotations
@@ -47,8 +50,8 @@ class Voice:
         self.favourites: dict[str, int] = {}
 
     def _draw(self, n: int) -> int:
-        # A short list has no room for rare wordings: its other alternatives would each be said
-        # by a handful of speakers, which real word choices rarely are; the shorter, the more common the first.
+        # A short list has no room for rare wordings: its other alternatives would each be said by
+        # a handful of speakers, which real word choices rarely are; the shorter, the more common the first.
         uncommon = (1 - self.convention) * min(1.0, (n - 1) / RARE_AMONG)
         if n == 1 or self.rng.random() >= uncommon:
             return 0
@@ -59,7 +62,8 @@ class Voice:
         hedge), where no wording is the common one and each speaker has their own."""
         favourite = self.favourites.get(key)
         if favourite is None or favourite >= len(options):
-            favourite = self.favourites[key] = self._draw(len(options)) if common else self.rng.randrange(len(options))
+            n = len(options)
+            favourite = self.favourites[key] = self._draw(n) if common else self.rng.randrange(n)
         if self.rng.random() < self.loyalty:
             return options[favourite]
         return options[self._draw(len(options))]
@@ -165,7 +169,3 @@ def contract(rng: random.Random, text: str, rate: float) -> str:
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(lambda m: m.expand(replacement) if rng.random() < rate else m.group(0), text)
     return text
-
-
-def words(text: str) -> int:
-    return len(text.split())

@@ -60,19 +60,22 @@ class Profile:
     age: tuple[float, float, int, int]  # mean, SD, min, max
 
 
+# Calibrated so that, through the project's reader, markers and diversity measures, the default
+# seed's cohort is within the bounds of detect/data/reference/pitt-cookie.json (real Pitt):
+# `cookiebench corpus stats` checks it, cohort/measured.md has the table.
 PROFILES: dict[str, Profile] = {
     "AD": Profile(
         severity=(0.55, 0.2), length=(60.0, 0.56), join=(0.17, 0.15), drift=(0.30, 0.15), hedge=(0.10, 0.07),
-        pronoun=(0.45, 0.27), listing=(0.135, 0.7), tail=(0.2, 0.12), loyalty=(0.4, 0.15), plain=0.41, convention=(0.2, 0.0),
-        variation=1.8,
+        pronoun=(0.45, 0.27), listing=(0.135, 0.7), tail=(0.2, 0.12), loyalty=(0.4, 0.15), plain=0.41,
+        convention=(0.2, 0.0), variation=1.8,
         filler=(0.026, 1.05), retrace=(0.029, 0.88), pause=(0.022, 0.95), marks_pauses=0.65,
         trail=(0.0045, 1.08), trail_share=0.55, unintelligible=(0.003, 0.9), hesitancy=0.5,
         mmse=(29.0, 15.0, 2.2, 8, 28), age=(69.5, 6.8, 53, 80),
     ),
     "HC": Profile(
         severity=(0.22, 0.07), length=(70.0, 0.6), join=(0.23, 0.13), drift=(0.20, 0.12), hedge=(0.03, 0.03),
-        pronoun=(0.38, 0.15), listing=(0.12, 0.6), tail=(0.3, 0.15), loyalty=(0.3, 0.15), plain=0.325, convention=(0.3, 0.0),
-        variation=1.0,
+        pronoun=(0.38, 0.15), listing=(0.12, 0.6), tail=(0.3, 0.15), loyalty=(0.3, 0.15), plain=0.325,
+        convention=(0.3, 0.0), variation=1.0,
         filler=(0.0223, 0.77), retrace=(0.012, 0.83), pause=(0.0115, 0.85), marks_pauses=0.55,
         trail=(0.004, 1.05), trail_share=0.18, unintelligible=(0.0008, 0.9), hesitancy=0.2,
         mmse=(30.0, 3.0, 1.1, 25, 30), age=(66.0, 6.5, 50, 80),
@@ -171,7 +174,8 @@ def draw_class(rng: random.Random, label: str, n: int) -> list[dict]:
             "convention": _clip(p.convention[0] + p.convention[1] * z["convention"][i], 0.0, 0.98),
             "variation": p.variation,
             # perseveration: the more impaired, the more the same words come back
-            "loyalty": _clip(p.loyalty[0] + p.loyalty[1] * z["loyalty"][i] + 0.5 * (severity - p.severity[0]), 0.1, 0.95),
+            "loyalty": _clip(p.loyalty[0] + p.loyalty[1] * z["loyalty"][i] + 0.5 * (severity - p.severity[0]),
+                             0.1, 0.95),
             "rates": Rates(
                 filler=rate(p.filler, z["filler"][i]),
                 retrace=rate(p.retrace, z["retrace"][i]),
