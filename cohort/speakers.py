@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 
 _NORMAL = NormalDist()
-RATE_CAP = 6.0  # a disfluency propensity is at most this many times its class median
+RATE_CAP = 10.0  # a disfluency propensity is at most this many times its class median
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,15 @@ PROFILES: dict[str, Profile] = {
         severity=(0.55, 0.2), length=(60.0, 0.56), join=(0.17, 0.15), drift=(0.30, 0.15), hedge=(0.10, 0.07),
         pronoun=(0.45, 0.27), listing=(0.135, 0.7), tail=(0.2, 0.12), loyalty=(0.4, 0.15), plain=0.41,
         convention=(0.2, 0.0), variation=1.8,
-        filler=(0.026, 1.05), retrace=(0.029, 0.88), pause=(0.022, 0.95), marks_pauses=0.65,
-        trail=(0.0045, 1.08), trail_share=0.55, unintelligible=(0.003, 0.9), hesitancy=0.5,
+        filler=(0.0205, 1.25), retrace=(0.03, 0.88), pause=(0.025, 0.95), marks_pauses=0.65,
+        trail=(0.0042, 1.08), trail_share=0.55, unintelligible=(0.003, 0.9), hesitancy=0.5,
         mmse=(29.0, 15.0, 2.2, 8, 28), age=(69.5, 6.8, 53, 80),
     ),
     "HC": Profile(
         severity=(0.22, 0.07), length=(70.0, 0.6), join=(0.23, 0.13), drift=(0.20, 0.12), hedge=(0.03, 0.03),
         pronoun=(0.38, 0.15), listing=(0.12, 0.6), tail=(0.3, 0.15), loyalty=(0.3, 0.15), plain=0.325,
         convention=(0.3, 0.0), variation=1.0,
-        filler=(0.0223, 0.77), retrace=(0.012, 0.83), pause=(0.0115, 0.85), marks_pauses=0.55,
+        filler=(0.021, 0.68), retrace=(0.011, 0.95), pause=(0.0115, 0.85), marks_pauses=0.55,
         trail=(0.004, 1.05), trail_share=0.18, unintelligible=(0.0008, 0.9), hesitancy=0.2,
         mmse=(30.0, 3.0, 1.1, 25, 30), age=(66.0, 6.5, 50, 80),
     ),
@@ -149,7 +149,7 @@ def draw_class(rng: random.Random, label: str, n: int) -> list[dict]:
     for i in range(n):
         severity = _clip(p.severity[0] + p.severity[1] * z["severity"][i], 0.0, 1.0)
         # the shared hesitancy factor leans on severity: impaired speakers hesitate in every way
-        h = 0.5 * z["severity"][i] + math.sqrt(0.75) * z["hesitancy"][i]
+        h = z["hesitancy"][i]
 
         def rate(spec: tuple[float, float], own: float) -> float:
             mixed = p.hesitancy * h + math.sqrt(1 - p.hesitancy ** 2) * own
