@@ -1,4 +1,4 @@
-"""`cookiebench corpus ...`: read a corpus and take a first look at it.
+"""`cookiebench corpus ...`: read a corpus, take a first look at it, put its statistics beside a reference.
 
 Also home of the reading options every command that reads a corpus shares
 (``--skip-bad``, ``--report``, ``--visits``): declared once here, reused by ``detect``,
@@ -10,11 +10,13 @@ flag given overrides a config's value whatever its value.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.table import Table
 
 from detect.cli_options import ConfigDefaults, Default
@@ -109,6 +111,92 @@ def inspect(
         table.add_row(marker, *(f"{means.loc[label, marker]:.3f}" for label in means.index))
     console.print(table)
     print_read_summary(read)
+
+
+@corpus_app.command()
+def stats(
+    path: PathArg = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option("--reference", help="A statistics file (the JSON of `corpus stats --json`) or a second corpus "
+                                         "(read with the same options). Default: the shipped real Pitt figures."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only the statistics as JSON (a reference file).")
+                       ] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the tables as Markdown to this file.")] = None,
+    skip_bad: SkipBadOpt = False,
+    report: ReportOpt = None,
+    visits: VisitsOpt = Visits.all,
+) -> None:
+    """Marker means (SD) per class and diversity ranges, beside a reference, with each figure's bounds.
+
+    Bounds: a mean within 10% of the reference's, an SD within 20%, a distinct-2 or self-similarity
+    range (random subsets of 20 and 40 transcripts) inside the reference's.
+    """
+    from detect import corpus_stats
+
+    _logs_to_stderr()  # stdout carries the tables or the JSON only
+    options = read_options(skip_bad, report, visits)
+    ref = _reference(reference, options.model_copy(update={"report": None})) if not as_json else None
+    corpus, read = options.load(path)
+    from detect.markers import MarkerExtractor  # spaCy loads once the corpus is known good
+
+    mine = corpus_stats.measure(list(corpus), name=_corpus_name(read.root), provenance=_provenance(read, len(corpus)),
+                                extractor=MarkerExtractor(show_progress=False))
+    if as_json:
+        typer.echo(mine.to_json(), nl=False)
+        return
+    table = corpus_stats.markdown(mine, ref)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(f"{mine.name}: {mine.provenance}\n\n{ref.name}: {ref.provenance}\n\n{table}", encoding="utf-8")
+    counts = {s.name: ", ".join(f"{n} {label}" for label, n in s.transcripts.items()) for s in (mine, ref)}
+    typer.echo(f"{mine.name} ({counts[mine.name]} transcripts) against {ref.name} ({counts[ref.name]})\n")
+    typer.echo(table, nl=False)
+    if out is not None:
+        typer.echo(f"wrote {out}")
+
+
+def _reference(reference: Path | None, options: ReadOptions):
+    """The reference statistics: the shipped Pitt figures, a JSON file, or measured on a second corpus."""
+    from detect import corpus_stats
+    from detect.errors import CorpusError
+
+    if reference is None:
+        return corpus_stats.shipped_reference()
+    if reference.is_file() and reference.suffix.lower() == ".json":
+        return corpus_stats.load_reference(reference)
+    if not reference.exists():
+        raise CorpusError(reference, "no such reference file or corpus",
+                          fix="give a file from `cookiebench corpus stats CORPUS --json` or a corpus folder")
+    corpus, read = options.load(reference)
+    from detect.markers import MarkerExtractor
+
+    return corpus_stats.measure(list(corpus), name=_corpus_name(read.root), provenance=_provenance(read, len(corpus)),
+                                extractor=MarkerExtractor(show_progress=False))
+
+
+def _corpus_name(root: Path) -> str:
+    return "simulated" if root.resolve() == _default_root() else root.resolve().name
+
+
+def _provenance(read: ReadReport, transcripts: int) -> str:
+    from detect.corpus_stats import MEASURED_DECIMALS, SUBSET_SIZES
+
+    shipped = read.root.resolve() == _default_root()
+    where = "the shipped simulated cohort (detect/data/simulated)" if shipped else str(read.root)
+    return (f"Measured by `cookiebench corpus stats` on {where} ({read.layout} layout, {transcripts} transcripts; "
+            f"{len(read.skipped)} file(s) skipped, {read.excluded_utterances} [+ exc] utterance(s) left out): markers "
+            f"from detect/markers.py, distinct-2 and self-similarity from detect/diversity.py over random subsets of "
+            f"{' and '.join(map(str, SUBSET_SIZES))} transcripts per class; figures given to {MEASURED_DECIMALS} "
+            "decimals.")
+
+
+def _logs_to_stderr() -> None:
+    """Point the console log handler (set up by the `cookiebench` callback) at stderr."""
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_cookiebench_console", False) and isinstance(handler, RichHandler):
+            handler.console = Console(stderr=True)
 
 
 def print_read_summary(read: ReadReport) -> None:

@@ -1,10 +1,12 @@
 """The shipped simulated cohort: reproducible, ADReSS-shaped, and calibrated to real Pitt.
 
 Calibration is measured the way every user will see it: through the real reader
-(:func:`detect.readers.load_corpus`) and the real markers (:class:`MarkerExtractor`, spaCy),
-against the class means the same extractor measures on the real Pitt cookie transcripts
-(issue 9): iu_coverage AD 0.511 / HC 0.655, pronoun_ratio 0.409 / 0.332, words 96.7 / 105.5,
-retracing_rate 0.037 / 0.018, disfluency_rate 0.101 / 0.064.
+(:func:`detect.readers.load_corpus`), the real markers (:class:`MarkerExtractor`, spaCy) and
+the diversity measures, by :func:`detect.corpus_stats.measure`, against the real Pitt figures
+shipped in ``detect/data/reference/pitt-cookie.json`` (real-speech-statistics.md): each
+marker's class mean within 10% and SD within 20%, distinct-2 and self-similarity over 20 and
+40 transcripts inside the real ranges. The generator is the top-level ``cohort`` package (not
+in the wheel).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from detect.data import make_simulated_cohort as cohort
+import cohort
+from cohort.__main__ import app as cohort_app
+from detect import corpus_stats
 from detect.readers import default_corpus_path, load_corpus
 from detect.records import Label
 
@@ -33,11 +37,16 @@ def corpus():
 
 
 @pytest.fixture(scope="module")
-def markers(corpus):
+def extractor():
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     from detect.markers import MarkerExtractor
 
-    frame = MarkerExtractor().transform(list(corpus))
+    return MarkerExtractor()
+
+
+@pytest.fixture(scope="module")
+def markers(corpus, extractor):
+    frame = extractor.transform(list(corpus))
     frame["label"] = [t.label.value for t in corpus]
     frame["split"] = [t.split for t in corpus]
     frame["speaker"] = [t.speaker_id for t in corpus]
@@ -56,13 +65,20 @@ def test_default_seed_regenerates_the_shipped_files_byte_for_byte(tmp_path):
 
 
 def test_another_seed_gives_another_cohort(tmp_path):
-    result = CliRunner().invoke(cohort.app, ["--seed", "7", "--out", str(tmp_path)])
+    result = CliRunner().invoke(cohort_app, ["--seed", "7", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "wrote 156 speakers" in result.output
     other = _files(tmp_path)
     shipped = _files(SHIPPED)
     assert other["train/transcription/cc/S001.cha"] != shipped["train/transcription/cc/S001.cha"]
-    assert "Not measured for this seed." in other["README.md"].decode()
+    assert "Not measured for this seed" in other["README.md"].decode()
+
+
+def test_the_generator_stays_out_of_the_wheel():
+    # pyproject's packages.find includes detect*, augment*, eval*: the shipped data, not its generator
+    text = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert 'include = ["detect*", "augment*", "eval*"]' in text
+    assert not (SHIPPED.parent / "make_simulated_cohort.py").exists()
 
 
 def test_rewriting_replaces_stale_files(tmp_path):
@@ -96,7 +112,7 @@ def test_layout_files_and_headers():
     assert len(list((SHIPPED / "train/transcription/cd").glob("*.cha"))) == 54
     assert len(list((SHIPPED / "test/transcription").glob("*.cha"))) == 48
     readme = (SHIPPED / "README.md").read_text()
-    assert "not clinical data" in readme and "make_simulated_cohort" in readme
+    assert "not clinical data" in readme and "python -m cohort" in readme
 
 
 def test_test_split_ids_are_shuffled_between_labels(corpus):
@@ -123,7 +139,8 @@ def test_metadata_is_plausible(corpus):
 def test_chat_uses_the_notations_real_pitt_files_have():
     texts = [p.read_text(encoding="utf-8") for p in sorted(SHIPPED.rglob("*.cha"))]
     every = "".join(texts)
-    for code in ("&uh", "&-uh", "&um", "&-um", "&+", "&=", "xxx", "(.)", "(..)", "(...)", "[/]", "[//]", "[///]",
+    for code in ("&uh", "&-uh", "&um", "&-um", "&+", "&=", "xxx", "(.)", "(..)", "(...)", "(2.5)", "[/]", "[//]",
+                 "[///]", "&-you_know",
                  "[* p:w]", "+...", "+/.", " ?", " !", "\n%mor:\t", "\n%gra:\t", "\n%wor:\t", "\x15", "\n\t",
                  "(g) ", "[+ exc]", "\n*INV:\t+< ", "\n*PAR:\t+< ", " [>] ", " [<] ", "\n@G:\t", " noun|", " n|"):
         assert code in every, f"no file uses {code!r}"
@@ -134,6 +151,8 @@ def test_chat_uses_the_notations_real_pitt_files_have():
         assert text.startswith("@UTF8\n@PID:\t") and text.endswith("@End\n")
         assert "@Participants:\tPAR Participant, INV Investigator\n" in text
         assert "*INV:\t" in text and "*PAR:\t" in text
+    for text in texts:
+        assert "\n@Comment:\tSIMULATED speech" in text, "every file says it is simulated"
 
 
 def test_cohort_is_small_on_disk():
@@ -150,32 +169,22 @@ def test_phrasings_vary(corpus):
 # -- calibration (real reader + real markers) -------------------------------------------------
 
 
-def test_information_unit_coverage_is_calibrated(markers):
-    means = markers.groupby("label")["iu_coverage"].mean()
-    assert 0.46 <= means["AD"] <= 0.56
-    assert 0.60 <= means["HC"] <= 0.71
+def test_cohort_is_within_the_bounds_of_the_real_pitt_figures(corpus, extractor):
+    stats = corpus_stats.measure(list(corpus), name="simulated", provenance="test", extractor=extractor)
+    checks = corpus_stats.compare(stats, corpus_stats.shipped_reference())
+    assert len(checks) == 14 * 2 * 2 + 4 * 2
+    out = [f"{c.figure} {c.label} {c.kind}: {c.value} vs {c.reference}" for c in checks if not c.within]
+    assert not out, "out of the real bounds:\n" + "\n".join(out)
+
+
+def test_information_units_overlap_between_classes(markers):
     # Overlapping, not separable: some AD speakers cover more units than some controls.
     assert markers[markers.label == "AD"]["iu_coverage"].max() > markers[markers.label == "HC"]["iu_coverage"].min()
-
-
-def test_pronoun_ratio_is_calibrated(markers):
-    means = markers.groupby("label")["pronoun_ratio"].mean()
-    assert 0.35 <= means["AD"] <= 0.46
-    assert 0.28 <= means["HC"] <= 0.38
-
-
-def test_disfluency_rates_are_calibrated(markers):
-    means = markers.groupby("label")[["filler_rate", "retracing_rate", "disfluency_rate"]].mean()
-    # Pitt: fillers are about as frequent in HC as in AD; retracings twice as frequent in AD
-    assert abs(means.loc["AD", "filler_rate"] - means.loc["HC", "filler_rate"]) < 0.01
-    assert 0.03 <= means.loc["AD", "retracing_rate"] <= 0.045 and 0.012 <= means.loc["HC", "retracing_rate"] <= 0.025
-    assert 0.085 <= means.loc["AD", "disfluency_rate"] <= 0.12 and 0.05 <= means.loc["HC", "disfluency_rate"] <= 0.08
 
 
 def test_ad_speakers_say_less_and_hesitate_more(markers):
     ad, hc = markers[markers.label == "AD"], markers[markers.label == "HC"]
     assert ad["words"].median() < hc["words"].median()
-    assert 85 <= ad["words"].mean() <= 110 and 95 <= hc["words"].mean() <= 120
     assert ad["retracing_rate"].mean() > hc["retracing_rate"].mean()
     assert ad["trailing_off_rate"].mean() > hc["trailing_off_rate"].mean()
     # Wide spread: the shortest HC description is shorter than the longest AD one.
