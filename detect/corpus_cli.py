@@ -10,13 +10,11 @@ flag given overrides a config's value whatever its value.
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.table import Table
 
 from detect.cli_options import ConfigDefaults, Default
@@ -113,7 +111,7 @@ def inspect(
     print_read_summary(read)
 
 
-@corpus_app.command()
+@corpus_app.command(cls=ConfigDefaults)
 def stats(
     path: PathArg = None,
     reference: Annotated[
@@ -124,9 +122,9 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print only the statistics as JSON (a reference file).")
                        ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the tables as Markdown to this file.")] = None,
-    skip_bad: SkipBadOpt = False,
+    skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
-    visits: VisitsOpt = Visits.all,
+    visits: VisitsOpt = None,
 ) -> None:
     """Marker means (SD) per class and diversity ranges, beside a reference, with each figure's bounds.
 
@@ -135,7 +133,6 @@ def stats(
     """
     from detect import corpus_stats
 
-    _logs_to_stderr()  # stdout carries the tables or the JSON only
     options = read_options(skip_bad, report, visits)
     ref = _reference(reference, options.model_copy(update={"report": None})) if not as_json else None
     corpus, read = options.load(path)
@@ -191,12 +188,6 @@ def _provenance(read: ReadReport, transcripts: int) -> str:
             f"{' and '.join(map(str, SUBSET_SIZES))} transcripts per class; figures given to {MEASURED_DECIMALS} "
             "decimals.")
 
-
-def _logs_to_stderr() -> None:
-    """Point the console log handler (set up by the `cookiebench` callback) at stderr."""
-    for handler in logging.getLogger().handlers:
-        if getattr(handler, "_cookiebench_console", False) and isinstance(handler, RichHandler):
-            handler.console = Console(stderr=True)
 
 
 def print_read_summary(read: ReadReport) -> None:
