@@ -39,7 +39,7 @@ from rich.table import Table
 
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
 from detect.readers import ReadOptions, Visits, log_read_report
-from augment.prompts import StyleChoice
+from augment.prompts import MODES, StyleChoice, adapter_unit, unit_mode
 from detect.errors import one_line
 from detect.logs import log_file
 
@@ -389,11 +389,12 @@ def generate(
         job = runner.prompt_only_job(out, n, style_name, prompter, base_model=base_model, name=model or BASE_NAME)
     else:
         found = find_adapters(adapters, stage=stage) if adapters else {}
-        name = model or (style_name if style_name in found or not found else "cond" if "cond" in found else next(iter(found)))
+        own = [adapter_unit(style_name, m) for m in MODES]  # the style's adapter, else the conditional one
+        name = model or next((unit for unit in own if unit in found), next(iter(found), style_name))
         if found and name not in found:
             raise typer.BadParameter(f"no adapter named {name!r} in {adapters}; found {sorted(found)}", param_hint="--model")
         adapter = found.get(name)
-        mode = (adapter_meta(adapter).get("mode") if adapter else None) or ("conditional" if name == "cond" else "separate")
+        mode = (adapter_meta(adapter).get("mode") if adapter else None) or unit_mode(name)
         job = runner.adapter_job(out, n, style_name, name, adapter, mode=mode, base_model=base_model)
 
     resume = _resume_command(ctx)

@@ -34,7 +34,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from augment.filters import FilterConfig, apply_filters, select
-from augment.prompts import STYLE_LABEL, Style
+from augment.prompts import CONDITIONAL_UNIT, STYLE_LABEL, STYLES, Style
 from augment.synthetic import SyntheticDescription
 from detect.records import Label, Transcript
 
@@ -365,7 +365,7 @@ def generator_name(record: SyntheticDescription) -> str:
     if info.kind in ("prompt-only", "classic"):
         return f"{info.kind}:{info.method}" if info.method and info.kind == "prompt-only" else info.kind
     name = info.adapter or ""
-    for unit in ("ad", "hc", "cond"):
+    for unit in (*STYLES, CONDITIONAL_UNIT):
         if name == unit:
             name = ""
         elif name.endswith(f"-{unit}"):
