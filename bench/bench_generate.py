@@ -140,20 +140,26 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     from dataclasses import replace
 
     from augment import runner
+    from augment.prompts import CONDITIONAL_UNIT
     from augment.serve import merge_adapter
+    from augment.synthesize import TrainingSet, generation_files
     from augment.synthetic import read_records
-    from eval.benchmark import generation_backend, generation_jobs, plan, sampling_config
-    from eval.config import load_config
+    from eval.components import generation_backend, sampling_config, synthesis_config
+    from eval.config import GENERATED, load_config
+    from eval.plan import plan
 
     config = load_config("demo")
     _, _, groups = plan(config)
     group = next(iter(groups.values()))
-    group.adapters = {stage: {"cond": make_adapter(base, work / f"{stage}-cond", seed=i + 1)}
-                      for i, stage in enumerate(("sft", "dpo"))}
-    for units in group.adapters.values():  # merged once, into the cache both paths read: not timed
-        merge_adapter(units["cond"], base_model=base)
+    adapters = {stage: {CONDITIONAL_UNIT: make_adapter(base, work / f"{stage}-cond", seed=i + 1)}
+                for i, stage in enumerate(("sft", "dpo"))}
+    for units in adapters.values():  # merged once, into the cache both paths read: not timed
+        merge_adapter(units[CONDITIONAL_UNIT], base_model=base)
     run_dir = work / where
-    jobs = [j.job for j in generation_jobs(config, group, run_dir)]
+    files = generation_files(TrainingSet(group.key, group.train, adapters),
+                             [c for c in config.conditions if c in GENERATED], run_dir / "synthetic",
+                             synthesis_config(config))
+    jobs = [f.job for f in files]
     backend = replace(generation_backend(config, run_dir), where=where, threads=threads)
     t0 = time.perf_counter()
     runner.run_jobs(jobs, backend, sampling_config(config))
