@@ -140,7 +140,7 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     from dataclasses import replace
 
     from augment import runner
-    from augment.prompts import CONDITIONAL_UNIT
+    from augment.prompts import STYLES, adapter_unit
     from augment.serve import merge_adapter
     from augment.synthesize import TrainingSet, generation_files
     from augment.synthetic import read_records
@@ -151,10 +151,11 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     config = load_config("demo")
     _, _, groups = plan(config)
     group = next(iter(groups.values()))
-    adapters = {stage: {CONDITIONAL_UNIT: make_adapter(base, work / f"{stage}-cond", seed=i + 1)}
-                for i, stage in enumerate(("sft", "dpo"))}
-    for units in adapters.values():  # merged once, into the cache both paths read: not timed
-        merge_adapter(units[CONDITIONAL_UNIT], base_model=base)
+    units = dict.fromkeys(adapter_unit(style, config.generator.mode) for style in STYLES)  # the demo's adapters
+    adapters = {stage: {unit: make_adapter(base, work / f"{stage}-{unit}", seed=10 * i + j + 1)
+                        for j, unit in enumerate(units)} for i, stage in enumerate(("sft", "dpo"))}
+    for adapter in (a for by_unit in adapters.values() for a in by_unit.values()):
+        merge_adapter(adapter, base_model=base)  # once, into the cache both paths read: not timed
     run_dir = work / where
     files = generation_files(TrainingSet(group.key, group.train, adapters),
                              [c for c in config.conditions if c in GENERATED], run_dir / "synthetic",
