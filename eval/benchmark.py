@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +45,8 @@ from detect.markers import MarkerExtractor
 from detect.readers import ReadReport, default_corpus_path, log_read_report
 from detect.records import Corpus
 from eval import state, tracking_layout
-from eval.augmentation import classic_unit, generate, generator_artifacts, train_unit
+from eval.analysis import summary_table
+from eval.augmentation import Tell, classic_unit, generate, generator_artifacts, train_unit
 from eval.cells import pool_of, score_cell, warn_short
 from eval.components import filter_config
 from eval.config import GENERATED, BenchmarkConfig
@@ -56,8 +57,6 @@ from eval.report import write_benchmark_report
 from eval.results import BenchmarkResult, Group
 
 logger = logging.getLogger(__name__)
-
-Tell = Callable[[str, int, int], None]  # progress: stage, done, total
 
 
 class Stopwatch:
@@ -198,8 +197,6 @@ def _score(d: _Driver, corpus: Corpus, groups: dict[str, Group], todo: list[Cell
 def _report(d: _Driver, corpus: Corpus, groups: dict[str, Group], scores: pd.DataFrame, predictions: pd.DataFrame,
             timings: dict[str, float], simulated: bool) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
     """Statistics and synthetic-data quality, the report folder, then all of it logged to MLflow (stage 5)."""
-    from eval.analysis import summary_table
-
     config = d.config
     table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
                           predictions=predictions)
