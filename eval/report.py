@@ -1,4 +1,5 @@
-"""Plots and the Markdown/HTML report of a benchmark."""
+"""Plots and the Markdown/HTML report of a benchmark, written into ``runs/<name>/report/``
+(:func:`write_benchmark_report`) before :mod:`eval.tracking_layout` logs the folder."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure  # not pyplot: plots are files, no backend or global figure state
 
+from detect import tracking
+from detect.records import Corpus
 from eval.analysis import (
     HEADLINE_THRESHOLD_FREE,
     NAMES,
@@ -17,12 +20,43 @@ from eval.analysis import (
     mde_lines,
     sentences,
 )
+from eval.config import BenchmarkConfig
 
 HEADING = f"## What moved F1 and the {NAMES[HEADLINE_THRESHOLD_FREE]} score"
+PLOT_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate")
 SIMULATED_NOTE = (
     "The corpus is the shipped simulated cohort: these numbers show the pipeline working, "
     "they are not clinical results."
 )
+
+
+def write_benchmark_report(folder: Path, config: BenchmarkConfig, *, corpus: Corpus, scores: pd.DataFrame,
+                           table: pd.DataFrame, quality: pd.DataFrame, marker_frame: pd.DataFrame,
+                           timings: dict[str, float], simulated: bool, quality_report=None) -> Path:
+    """The report folder: scores, summary and quality tables, plots, report.md and report.html
+    (returned).
+
+    ``quality_report`` (:class:`augment.quality.QualityReport`): the generation-quality report
+    per condition and style, the same as ``cookiebench augment evaluate`` writes, as ``quality.json``.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    scores.to_csv(folder / "scores.csv", index=False)
+    table.to_csv(folder / "summary.csv", index=False)
+    quality.to_csv(folder / "quality.csv", index=False)
+    if quality_report is not None:
+        (folder / "quality.json").write_text(quality_report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    images = [delta_f1_chart(table, folder / "delta_f1.png"), ratio_curve(table, folder / "ratio_curve.png")]
+    if len(set(marker_frame.group)) > 2:
+        images.append(marker_distributions(marker_frame, folder / "marker_distributions.png", PLOT_MARKERS))
+    context = {
+        "benchmark": config.name, "config digest": config.digest(), "corpus": str(corpus.root),
+        "corpus digest": corpus.digest(), "code": tracking.git_commit(),
+        "protocol": config.protocol.describe(),
+        "wall time by stage (s)": ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
+    }
+    _, report = write_report(folder, title=f"cookiebench: {config.name}", table=table, quality=quality,
+                             images=images, context=context, simulated=simulated)
+    return report
 
 
 def delta_f1_chart(table: pd.DataFrame, path: Path) -> Path:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -32,8 +33,10 @@ from augment import train as generator_training
 from detect import cv
 from detect.metrics import binary_metrics
 from detect.readers import load_corpus
-from eval.benchmark import PREDICTIONS, SCORE_KEYS, group_key, load_predictions, load_scores, plan, run_benchmark
-from eval.config import load_config
+from eval.benchmark import run_benchmark
+from eval.config import GENERATED, load_config
+from eval.plan import group_key, plan
+from eval.state import PREDICTIONS, SCORE_KEYS, load_predictions, load_scores
 
 pytestmark = pytest.mark.slow
 
@@ -300,26 +303,30 @@ def test_a_rerun_resumes_without_retraining_or_rescoring(benchmark_run):
     assert [f for f in audit.fits if f["real"] in train_sets] == []
 
 
-def _one_group_jobs(config, run_dir):
-    """The generation jobs of the first training group, with its (cached) generators."""
-    from eval.benchmark import generation_jobs, train_group_generators
+def _one_group_files(config, run_dir):
+    """The first-round generation files of the first training group, with its (cached) generators."""
+    from augment.synthesize import TrainingSet, generation_files
+    from eval.augmentation import train_unit
+    from eval.components import synthesis_config
 
     _, _, groups = plan(config)
     group = next(iter(groups.values()))
-    train_group_generators(config, group, run_dir)
-    return generation_jobs(config, group, run_dir)
+    train = TrainingSet(group.key, group.train, train_unit(config, group.key, group.train, run_dir))
+    return generation_files(train, [c for c in config.conditions if c in GENERATED], run_dir / "synthetic",
+                            synthesis_config(config))
 
 
 def test_the_server_backend_completes_a_generation_file_like_the_in_process_engine(benchmark_run, tmp_path):
     """`generation.backend: server` stays a working path: it regenerates a deleted file to the same records."""
     from augment.generate import read_generation
     from augment.runner import placement
-    from eval.benchmark import generation_backend, run_jobs
+    from eval.augmentation import run_jobs
+    from eval.components import generation_backend
 
     config = benchmark_run["config"]
     run_dir = tmp_path / "run"
     shutil.copytree(config.run_dir(), run_dir)
-    jobs = [j for j in _one_group_jobs(config, run_dir) if j.condition == "dpo" and j.job.style == "ad"]
+    jobs = [j for j in _one_group_files(config, run_dir) if j.source == "dpo" and j.job.style == "ad"]
     before = read_generation(jobs[0].job.out)
     jobs[0].job.out.unlink()
     server = dataclasses.replace(config, generation=dataclasses.replace(config.generation, backend="server"))
@@ -341,7 +348,7 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
     run_dir = tmp_path / "run"
     # without its scores: the copy's output_dir is part of its config digest, so they would not match
     shutil.copytree(config.run_dir(), run_dir, ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS))
-    victim = _one_group_jobs(config, run_dir)[-1].job.out
+    victim = _one_group_files(config, run_dir)[-1].job.out
     victim.unlink()  # one file to generate again: the rerun starts a vLLM for it
     log = open(tmp_path / "benchmark.log", "w")
     proc = subprocess.Popen(
@@ -375,24 +382,19 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
 
 
 @pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory):
-    """A 2-CPU Ray cluster on this machine for this module; its workers see the fault hook's path.
+def ray_cluster():
+    """A 2-CPU Ray cluster on this machine for this module.
 
     (Ray binds its node to the machine's own address even when asked for 127.0.0.1:
     ``ray._private.services.resolve_ip_for_localhost``.)
     """
     import ray
 
-    from eval.executors import FAULT_ENV
-
-    fault = tmp_path_factory.mktemp("fault") / "kill-one-cell"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv(FAULT_ENV, str(fault))  # before the cluster starts: its workers inherit it
-        ray.init(num_cpus=2, include_dashboard=False)
-        try:
-            yield fault
-        finally:
-            ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 def _on_ray(benchmark_run, tmp_path, **update):
@@ -428,11 +430,16 @@ def test_the_ray_executor_writes_the_scores_the_local_executor_wrote(benchmark_r
 
 @pytest.mark.timeout(300)
 def test_a_ray_worker_killed_in_a_cell_is_retried_and_nothing_is_lost_or_duplicated(benchmark_run, ray_cluster,
-                                                                                    tmp_path):
+                                                                                    tmp_path, monkeypatch):
+    from eval import executors
+    from tests.eval.faults import KillOneCell
+
     config = _on_ray(benchmark_run, tmp_path, conditions=("none", "classic"))
-    ray_cluster.touch()  # armed: the first cell to finish kills its worker before its result is returned
+    marker = tmp_path / "kill-one-cell"
+    marker.touch()  # armed: the first cell to finish kills its worker before its result is returned
+    monkeypatch.setattr(executors, "RayExecutor", functools.partial(KillOneCell, marker=marker))
     result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    assert not ray_cluster.exists(), "no worker was killed"
+    assert not marker.exists(), "no worker was killed"
     scores = pd.read_csv(Path(config.run_dir()) / "scores.csv")
     assert len(scores) == len(benchmark_run["folds"]) * 2 and not scores.duplicated(SCORE_KEYS).any()
     predictions = pd.read_csv(Path(config.run_dir()) / PREDICTIONS)
@@ -478,7 +485,7 @@ def test_ray_generation_workers_complete_a_round_on_ray_tasks(benchmark_run, ray
     victim = sorted(synthetic.glob("*/dpo-hc.jsonl"))[0]
     before = read_generation(victim)
     victim.unlink()
-    with caplog.at_level(logging.INFO, logger="eval.benchmark"):
+    with caplog.at_level(logging.INFO, logger="eval.augmentation"):
         result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     after = read_generation(victim)
     assert [(r.id, r.generator, r.sampling, r.prompt_hash) for r in after] == [

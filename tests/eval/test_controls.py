@@ -14,8 +14,12 @@ import pytest
 
 from detect.records import Label
 from eval import benchmark
-from eval.benchmark import extras_for, plan, run_benchmark
+from eval.benchmark import run_benchmark
+from eval.cells import draw_extras, pool_of
 from eval.config import load_config
+from eval.plan import plan
+from eval.results import BenchmarkError
+from eval.state import SCORE_KEYS
 
 CONTROLS = {"conditions": ["none", "real", "flipped"], "classifiers": ["tfidf", "majority"],
             "ratios": [0.25, 0.5]}
@@ -27,9 +31,14 @@ def controls_config(tmp_path, **protocol):
                        tracking={"system_metrics": False})
 
 
+def extras_for(group, condition: str, ratio: float):
+    """What a cell of this group, condition and ratio adds to its training set."""
+    return draw_extras(group.train, pool_of(group, condition), condition, ratio)[0]
+
+
 def test_a_reserve_that_cannot_be_stratified_is_a_one_line_error():
     from detect.readers import load_corpus
-    from eval.benchmark import BenchmarkError, split_reserve
+    from eval.plan import split_reserve
 
     corpus = load_corpus()
     labels = corpus.speaker_labels()
@@ -137,14 +146,14 @@ def test_a_benchmark_that_dies_leaves_a_failed_run_and_its_resume_continues_it(t
     run = client.get_run(resumed.run_id)
     assert run.info.status == "FINISHED"
     cells = len(config.classifiers) * (1 + 2 * len(config.ratios)) * config.protocol.repeats
-    assert len(resumed.scores) == cells and not resumed.scores.duplicated(benchmark.SCORE_KEYS).any()
+    assert len(resumed.scores) == cells and not resumed.scores.duplicated(SCORE_KEYS).any()
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
     assert len(children) == len(resumed.table)
 
     # The same state folder under an edited config is refused before any work, in one line naming it.
     run_dir = Path(config.run_dir())
     kept = (run_dir / "config.json").read_text()
-    with pytest.raises(benchmark.BenchmarkError, match=f"different config; .* delete {run_dir} to start over"):
+    with pytest.raises(BenchmarkError, match=f"different config; .* delete {run_dir} to start over"):
         run_benchmark(controls_config(tmp_path, repeats=1), tracking_uri=uri)
     assert (run_dir / "config.json").read_text() == kept
     assert len(client.search_runs([run.info.experiment_id])) == 1 + len(children)  # no new MLflow run
