@@ -1,6 +1,9 @@
 """Forest plots of the paired statistics: one row per condition and ratio, its Δ against `none`
-and 95% interval, a panel per classifier, stacked, sized to read at the ~1000 px the MLflow
-artifact viewer gives an image.
+and 95% interval, a panel per classifier, stacked.
+
+Sized for the MLflow artifact viewer: it shows an image at most as wide as its pane, about
+500 px in a 1400 px window (file tree, side bar and assistant beside it), 1000 px in a wide one.
+The image is 1000 px wide at 150 dpi, so that its 10 pt text (21 px) still reads at half size.
 
 A classifier whose P(AD) is constant in every cell (the majority floor) moves no statistic: it
 gets no panel, a line under the plot says so (:func:`constant_classifiers`).
@@ -18,9 +21,10 @@ from detect.metrics import LOWER_IS_BETTER
 from eval.analysis import INTERVAL_NOTE, NAMES
 from eval.config import CONTROLS, FLIPPED, REAL
 
-WIDTH_IN, DPI = 10.0, 100  # 1000 px: the image reads at the size the UI shows it, no zoom needed
-ROW_IN, PANEL_EXTRA_IN = 0.34, 0.95  # a row's height; a panel's title and axis
-FONT = 11
+WIDTH_PX, DPI = 1000, 150
+WIDTH_IN = WIDTH_PX / DPI
+ROW_IN, PANEL_EXTRA_IN = 0.3, 0.85  # a row's height; a panel's title and axis
+FONT = 10
 CONTROL_LABEL = {REAL: "real (+ control)", FLIPPED: "flipped (− control)"}
 COLORS = {"condition": "tab:blue", "control": "dimgray"}
 
@@ -53,15 +57,15 @@ def forest_figure(table: pd.DataFrame, statistic: str = "f1") -> Figure:
     paired = table[(table.condition != "none") & ~table.classifier.isin(constant)]
     classifiers = list(dict.fromkeys(paired.classifier))
     sizes = [len(paired[paired.classifier == c]) for c in classifiers]
-    height = sum(ROW_IN * n + PANEL_EXTRA_IN for n in sizes) + 1.3
+    height = sum(ROW_IN * n + PANEL_EXTRA_IN for n in sizes) + 1.4
     fig = Figure(figsize=(WIDTH_IN, max(height, 2.5)), dpi=DPI, layout="constrained")
     methods = "; ".join(INTERVAL_NOTE.get(m, m) for m in dict.fromkeys(paired.interval) if m) or "no paired rows"
     better = "lower is better: a gain is negative" if statistic in LOWER_IS_BETTER else "higher is better"
-    fig.suptitle(f"Δ{name} against no augmentation, 95% interval ({better})", fontsize=FONT + 2)
-    notes = [f"Filled marker: the interval excludes 0 (p < 0.05); open: it does not. Gray squares on a shaded "
+    fig.suptitle(f"Δ{name} against no augmentation, 95% interval\n({better})", fontsize=FONT + 1)
+    notes = [f"Filled: the interval excludes 0 (p < 0.05); open: it does not. Gray squares on a shaded "
              f"band: the controls. Intervals: {methods}."]
     notes += [f"{c}: constant P(AD) in every cell (the floor): no Δ to show." for c in constant]
-    fig.supxlabel("\n".join(notes), fontsize=FONT - 2, wrap=True)
+    fig.supxlabel("\n".join(notes), fontsize=FONT - 1, wrap=True)
     if not classifiers:
         return fig
     axes = fig.subplots(len(classifiers), 1, sharex=True, squeeze=False,
@@ -70,7 +74,8 @@ def forest_figure(table: pd.DataFrame, statistic: str = "f1") -> Figure:
         base = table[(table.classifier == classifier) & (table.condition == "none")]
         _panel(ax, paired[paired.classifier == classifier], statistic)
         baseline = f"{getattr(base.iloc[0], _mean(statistic)):.3f}" if not base.empty else "n/a"
-        ax.set_title(f"{classifier}: {name} without augmentation {baseline}", fontsize=FONT + 1, loc="left")
+        ax.set_title(f"{classifier}: {name} without augmentation {baseline}", fontsize=FONT, loc="left",
+                     fontweight="bold")
     axes[-1].set_xlabel(f"Δ{name} against no augmentation", fontsize=FONT)
     return fig
 
@@ -96,9 +101,9 @@ def _panel(ax, rows: pd.DataFrame, statistic: str) -> None:
             ax.axhspan(y - 0.5, y + 0.5, color="0.93", zorder=0)
         known = not (math.isnan(low) or math.isnan(high))
         if known:
-            ax.hlines(y, low, high, color=color, linewidth=2.2, zorder=2)
+            ax.hlines(y, low, high, color=color, linewidth=2, zorder=2)
         detected = known and (low > 0 or high < 0)
-        ax.plot([delta], [y], marker="s" if control else "o", markersize=8, color=color, zorder=3,
+        ax.plot([delta], [y], marker="s" if control else "o", markersize=7, color=color, zorder=3,
                 markerfacecolor=color if detected else "white", markeredgewidth=1.8)
         labels.append(f"{CONTROL_LABEL.get(row.condition, row.condition)} ×{row.ratio:g}")
         shown.append(f"{delta:+.3f} [{low:+.3f}, {high:+.3f}]" if known else

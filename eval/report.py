@@ -142,7 +142,9 @@ def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
     floors = table[table.classifier.isin(constant) & (table.condition == "none")]
     classifiers = [c for c in dict.fromkeys(table.classifier) if c not in constant] or list(constant)
     columns = 2
-    fig = Figure(figsize=(WIDTH_IN, 3.8 * math.ceil(len(classifiers) / columns)), layout="constrained")
+    fig = Figure(figsize=(WIDTH_IN, 2.6 * math.ceil(len(classifiers) / columns) + 0.8), layout="constrained")
+    fig.supylabel("F1 (AD positive), mean ± sd")
+    fig.supxlabel("synthetic per real (per class)")
     for ax, classifier in zip(_grid(fig, len(classifiers), columns), classifiers):
         rows = table[table.classifier == classifier]
         base = rows[rows.condition == "none"]
@@ -154,10 +156,9 @@ def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
         for condition, group in rows[rows.condition != "none"].groupby("condition", sort=False):
             group = group.sort_values("ratio")
             ax.errorbar(group.ratio, group.f1_mean, yerr=group.f1_sd, marker="o", capsize=3, label=condition)
-        ax.set_xlabel("synthetic per real (per class)")
-        ax.set_ylabel("F1 (AD positive), mean ± sd")
-        ax.set_title(f"{classifier}: F1 over augmentation ratio")
-        ax.legend(fontsize=8)
+        ax.set_title(f"{classifier}: F1 over ratio")
+    handles, labels = fig.axes[0].get_legend_handles_labels()  # the same conditions in every panel
+    fig.legend(handles, labels, loc="outside upper center", ncols=4, fontsize=9)
     fig.savefig(path, dpi=DPI)
     return path
 
@@ -165,8 +166,8 @@ def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
 def marker_distributions(markers: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> Path:
     """Box plots of markers, real vs synthetic per style. `markers` has columns group + markers."""
     present = [c for c in columns if c in markers.columns]
-    per_row = 3
-    fig = Figure(figsize=(WIDTH_IN, 4.2 * math.ceil(len(present) / per_row)), layout="constrained")
+    per_row = 2
+    fig = Figure(figsize=(WIDTH_IN, 3.2 * math.ceil(len(present) / per_row)), layout="constrained")
     groups = list(dict.fromkeys(markers.group))
     for ax, column in zip(_grid(fig, len(present), per_row), present):
         data = [markers.loc[markers.group == g, column].dropna() for g in groups]
