@@ -40,6 +40,7 @@ from typing import Any
 
 import pandas as pd
 
+from augment.export import export_synthetic
 from augment.synthesize import Synthetic
 from detect.markers import MarkerExtractor
 from detect.readers import ReadReport, default_corpus_path, log_read_report
@@ -204,9 +205,11 @@ def _report(d: _Driver, corpus: Corpus, groups: dict[str, Group], scores: pd.Dat
     report = write_benchmark_report(d.run_dir / "report", config, corpus=corpus, scores=scores, table=table,
                                     quality=quality, marker_frame=marker_frame, timings=timings,
                                     simulated=simulated, quality_report=quality_report)
+    exported = export_synthetic({key: group.synthetic for key, group in groups.items()}, d.run_dir / "export")
     tracking_layout.log_benchmark(
         corpus=corpus, scores=scores, table=table, quality=quality, timings=timings, report_dir=report.parent,
-        artifacts=[(d.run_dir / "synthetic", "synthetic"), *generator_artifacts(d.run_dir, groups)],
+        artifacts=[(d.run_dir / "synthetic", "synthetic"), (exported, "export"),
+                   *generator_artifacts(d.run_dir, groups)],
         datasets=training_datasets(groups), quality_report=quality_report)
     return table, quality, report
 

@@ -83,5 +83,5 @@ def benchmark(
 
     url = run_url(result.run_id)
     local = url.startswith("http://127.0.0.1:5000/")
-    console.print(f"MLflow run of this benchmark (table, ΔF1 chart, samples): {url}"
+    console.print(f"MLflow run of this benchmark (its verdict, forest plots, samples, export): {url}"
                   + ("  (start the UI with `make ui`)" if local else ""))

@@ -5,7 +5,8 @@ benchmark starts (with system metrics), takes each classifier cell as it finishe
 (``cell_f1/<classifier>-<condition>-x<ratio>``, step = the cell's fold), a reviewer's table of
 the synthetic samples once they are filtered, and at the end the summary metrics, the report
 folder (written by :func:`eval.report.write_benchmark_report`), synthetic JSONL, adapters and
-pairs, one child run per condition x ratio x classifier (per-cell metrics as steps, their mean,
+pairs, the report's verdict as the run's description (``description.md``, shown on the run page),
+one child run per condition x ratio x classifier (per-cell metrics as steps, their mean,
 sd and paired deltas against `none`: F1, AUROC, Brier, log-loss), and each classifier's minimum
 detectable effects (``mde/<classifier>/<statistic>``). A benchmark that dies leaves the run FAILED with what
 it had done; its resume reopens the same run.
@@ -26,6 +27,7 @@ from detect import tracking
 from detect.metrics import METRICS
 from eval.analysis import PAIRED
 from eval.power import STATISTICS
+from eval.report import DESCRIPTION, SIMULATED_NOTE
 
 logger = logging.getLogger(__name__)
 RUN_STATE = "mlflow-run.json"  # in the state folder: the parent run a resume continues
@@ -61,6 +63,9 @@ def benchmark_run(config, corpus, run_dir: Path, *, simulated: bool, tracking_ur
         else:
             mlflow.log_params(tracking.flatten_params(
                 {"config": config.as_dict(), **tracking.provenance_params(corpus)}))
+            tracking.set_note((f"**{SIMULATED_NOTE}**\n\n" if simulated else "")
+                              + f"Benchmark `{config.name}`: its verdict is written here when it finishes; until "
+                                "then each classifier cell arrives as a `cell_f1/...` metric as it is scored.")
             state_file.write_text(json.dumps({"run_id": parent.info.run_id, "config_digest": config.digest(),
                                               "tracking_uri": uri}) + "\n")
         yield parent.info.run_id
@@ -126,5 +131,6 @@ def log_benchmark(*, corpus, scores: pd.DataFrame, table: pd.DataFrame, quality:
     for row in table.drop_duplicates("classifier").itertuples():  # what each classifier's design could see
         tracking.log_metrics({f"mde/{row.classifier}/{s}": getattr(row, f"mde_{s}", math.nan) for s in STATISTICS})
     tracking.log_path(report_dir, "report")
+    tracking.set_note((report_dir / DESCRIPTION).read_text(encoding="utf-8"))  # the run page shows the verdict
     for path, artifact in artifacts:
         tracking.log_path(path, artifact)

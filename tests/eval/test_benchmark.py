@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import html
 import logging
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -238,6 +240,32 @@ def test_mlflow_holds_parent_children_plots_and_report(benchmark_run):
     assert 0 < dpo_child.data.metrics["synthetic_used"] <= dpo_child.data.metrics["synthetic_wanted"]
 
 
+def test_the_kept_synthetic_records_are_exported_in_the_corpus_formats_and_read_back(benchmark_run):
+    from mlflow.tracking import MlflowClient
+
+    from augment.export import kept_transcripts
+    from augment.synthetic import read_records
+
+    config, result, uri = benchmark_run["config"], benchmark_run["result"], benchmark_run["uri"]
+    run_dir = Path(config.run_dir())
+    expected = {}  # (training set, condition) -> what passes the required filters and privacy
+    for filtered in (run_dir / "synthetic").glob("*/*.filtered.jsonl"):
+        kept = kept_transcripts(read_records(filtered), require=config.filters.require)
+        if kept:
+            expected[(filtered.parent.name, filtered.name.removesuffix(".filtered.jsonl"))] = {t.id: t for t in kept}
+    # classic copies are edits of real training transcripts: they fail privacy and never leave
+    assert expected and "classic" not in {condition for _, condition in expected}
+    assert {(f.parent.name, f.name) for f in (run_dir / "export").glob("*/*")} == set(expected)
+    for (key, condition), kept in expected.items():
+        folder = run_dir / "export" / key / condition
+        for corpus in (folder, folder / "synthetic.csv", folder / "synthetic.jsonl"):
+            back = load_corpus(corpus)
+            assert {t.id for t in back} == set(kept), corpus
+            assert all((t.label, t.text) == (kept[t.id].label, kept[t.id].text) for t in back), corpus
+    logged = {a.path for a in MlflowClient(tracking_uri=uri).list_artifacts(result.run_id, "export")}
+    assert {f"export/{key}" for key, _ in expected} <= logged
+
+
 def _chromium_dom(url: str, profile) -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -276,16 +304,34 @@ def mlflow_server(*store: str) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-def test_mlflow_ui_shows_the_benchmark_and_its_delta_f1_chart(benchmark_run, tmp_path):
+def test_mlflow_ui_opens_the_run_in_the_training_view_with_its_verdict_and_charts(benchmark_run, tmp_path):
+    """The address the benchmark prints, in a fresh browser: the model-training view (not GenAI's
+    "Evaluations"), the verdict as the run's description (Markdown: a table and the findings),
+    and the forest plots among the artifacts."""
     from mlflow.tracking import MlflowClient
 
+    from detect.tracking import NOTE_TAG, TRAINING_VIEW, run_url
+
     config, result, uri = benchmark_run["config"], benchmark_run["result"], benchmark_run["uri"]
-    experiment_id = MlflowClient(tracking_uri=uri).get_experiment_by_name(config.experiment).experiment_id
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.get_experiment_by_name(config.experiment).experiment_id
+    note = client.get_run(result.run_id).data.tags[NOTE_TAG]
+    first_finding = next(line for line in note.splitlines() if line.startswith("- With the tfidf classifier"))
     with mlflow_server("--backend-store-uri", uri) as base:
-        runs_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs", tmp_path / "a")
+        runs_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs{TRAINING_VIEW}", tmp_path / "a")
         assert f"benchmark-{config.name}" in runs_page
-        chart_page = _chromium_dom(
-            f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/delta_f1.png", tmp_path / "b")
+        run_page = _chromium_dom(run_url(result.run_id, ui=base), tmp_path / "b")
+        assert f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}" in run_url(result.run_id, ui=base)
+        assert re.search(rf'data-testid="experiment-observatory-link-runs" href="#/experiments/{experiment_id}/runs"',
+                         run_page), "the run page is not in the model-training view"
+        assert "Evaluation runs" not in run_page  # the GenAI view's side bar
+        description = run_page[run_page.index('data-testid="note-editor-preview-content"'):]
+        assert "<table>" in description and "<th>ΔF1 [95% CI] p</th>" in description
+        assert html.escape(first_finding.removeprefix("- ")[:60], quote=False) in description
+        artifacts = {a.path for a in client.list_artifacts(result.run_id, "report")}
+        assert {"report/delta_f1.png", "report/delta_brier.png", "report/description.md"} <= artifacts
+        chart_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/"
+                                   f"delta_f1.png{TRAINING_VIEW}", tmp_path / "c")
         assert 'alt="report/delta_f1.png"' in chart_page
 
 
