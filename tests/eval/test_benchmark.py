@@ -453,7 +453,7 @@ def _on_ray(benchmark_run, tmp_path, **update):
     run_dir = tmp_path / "run"
     shutil.copytree(config.run_dir(), run_dir,
                     ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS, "mlflow-run.json", "report"))
-    return dataclasses.replace(config, output_dir=run_dir, executor=ExecutorConfig(kind="ray"), **update)
+    return dataclasses.replace(config, **{"output_dir": run_dir, "executor": ExecutorConfig(kind="ray"), **update})
 
 
 def _sorted(frame, keys):
