@@ -20,7 +20,7 @@ from eval.config import BenchmarkConfig
 from eval.plan import Cell
 from eval.results import BenchmarkError
 
-SCORE_KEYS = ["classifier", "condition", "ratio", "seed", "fold"]
+SCORE_KEYS = ["classifier", "condition", "ratio", "size", "seed", "fold"]  # size: eval.plan.SizedFold's
 SCORES = "scores.csv"  # a state folder's scored cells, one row each, with the config digest
 PREDICTIONS = "predictions.csv"  # beside scores.csv: each cell's out-of-fold P(AD), one row per test transcript
 
