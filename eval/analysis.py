@@ -133,11 +133,14 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
 
 def _by_size(scores: pd.DataFrame, *, predictions: pd.DataFrame | None, **options) -> pd.DataFrame:
     """The low-resource protocol's table: :func:`summary_table` at each training size (``size``,
-    :data:`eval.plan.WHOLE` for the whole base), per classifier from the smallest size up."""
+    :data:`eval.plan.WHOLE` for the whole base; ``base_transcripts``, the real training transcripts
+    of its cells), per classifier from the smallest size up."""
     tables = []
     for size in sorted(set(scores["size"]), key=lambda s: (s == WHOLE, s)):
         ours = None if predictions is None or "size" not in predictions else predictions[predictions["size"] == size]
-        tables.append(summary_table(scores[scores["size"] == size], predictions=ours, **options))
+        at = scores[scores["size"] == size]
+        real = at.n_train - at.get("n_extra", 0)  # the cells' real training transcripts: the base
+        tables.append(summary_table(at, predictions=ours, **options).assign(base_transcripts=float(real.mean())))
     table = pd.concat(tables, ignore_index=True)
     order = list(dict.fromkeys(scores.classifier))
     return table.sort_values("classifier", key=lambda c: c.map(order.index), kind="stable").reset_index(drop=True)

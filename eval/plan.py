@@ -11,7 +11,7 @@ generators trained on the cut alone, and the same reserve for the controls.
 
 from __future__ import annotations
 
-import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -23,6 +23,8 @@ from detect.readers import ReadReport
 from detect.records import Corpus
 from eval.config import BenchmarkConfig
 from eval.results import BenchmarkError, Group
+
+logger = logging.getLogger(__name__)
 
 
 WHOLE = 0  # the size of a fold planned on its whole base
@@ -71,16 +73,28 @@ def plan(config: BenchmarkConfig, read: ReadReport | None = None) -> tuple[Corpu
     corpus = cv.evaluable(config.reading.load(config.corpus, read)[0])
     seeds = list(range(p.seed, p.seed + p.repeats))
     protocol = "adress" if p.split == "adress" else "kfold"
+    split = [(fold, *split_reserve(corpus, fold.train_speakers, p.reserve, p.seed))
+             for fold in cv.make_folds(corpus, protocol=protocol, folds=p.folds, seeds=seeds)]
+    sizes = _sizes_below(p.sizes, min(len(base) for _, base, _ in split))
     members = []
-    for fold in cv.make_folds(corpus, protocol=protocol, folds=p.folds, seeds=seeds):
-        base, reserve = split_reserve(corpus, fold.train_speakers, p.reserve, p.seed)
-        for size in (*p.sizes, WHOLE):
+    for fold, base, reserve in split:
+        for size in (*sizes, WHOLE):
             cut = cut_base(corpus, base, size, p.seed) if size != WHOLE else base
             members.append((group_key(cut), SizedFold(fold.seed, fold.fold, cut, fold.test_speakers, size), reserve))
     members.sort(key=lambda member: _size_order(member[1].size))  # smallest first, the whole base last
     groups = {key: _group(corpus, key, [(fold, reserve) for k, fold, reserve in members if k == key])
               for key in dict.fromkeys(key for key, _, _ in members)}
     return corpus, [fold for _, fold, _ in members], groups
+
+
+def _sizes_below(sizes: tuple[int, ...], smallest_base: int) -> tuple[int, ...]:
+    """The sizes that cut every fold's base; the others are the whole base already (a profile's sizes
+    suit corpora of several sizes), said once."""
+    kept = tuple(size for size in sizes if size < smallest_base)
+    if len(kept) < len(sizes):
+        logger.warning("protocol.sizes: %s left out: not below the smallest base of %d training speakers, which "
+                       "is run whole", ", ".join(str(s) for s in sizes if s not in kept), smallest_base)
+    return kept
 
 
 def _size_order(size: int) -> float:
@@ -99,9 +113,6 @@ def cut_base(corpus: Corpus, base: tuple[str, ...], size: int, seed: int) -> tup
     permutation of each class seeded by the protocol seed alone: the folds of the fixed split
     keep one cut per size (one set of generators), and smaller sizes take subsets of larger ones."""
     labels = corpus.speaker_labels()
-    if size >= len(base):
-        raise BenchmarkError(f"protocol.sizes: {size} speakers is not a cut of a base of {len(base)} training "
-                             "speakers; use sizes below it (the whole base is always run)")
     by_class = {label: [s for s in sorted(base) if labels[s] == label] for label in sorted(
         {labels[s] for s in base}, key=lambda label: label.value)}
     rng = np.random.default_rng([_CUT_STREAM, seed])
@@ -145,5 +156,5 @@ def cells(config: BenchmarkConfig, folds: list[cv.Fold]) -> list[Cell]:
     return [Cell(classifier, condition, ratio, fold)
             for classifier in config.classifiers
             for condition in config.conditions
-            for ratio in ([0.0] if condition == "none" else config.ratios)
+            for ratio in (config.ratios_of(condition) or (0.0,))
             for fold in folds]

@@ -17,10 +17,13 @@ from eval.analysis import (
     THRESHOLD_FREE,
     format_table,
     interval_note,
+    base_name,
     mde_lines,
     sentences,
+    sized,
 )
 from eval.config import BenchmarkConfig
+from eval.plan import WHOLE
 
 HEADING = f"## What moved F1 and the {NAMES[HEADLINE_THRESHOLD_FREE]} score"
 PLOT_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate")
@@ -45,7 +48,10 @@ def write_benchmark_report(folder: Path, config: BenchmarkConfig, *, corpus: Cor
     quality.to_csv(folder / "quality.csv", index=False)
     if quality_report is not None:
         (folder / "quality.json").write_text(quality_report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    images = [delta_f1_chart(table, folder / "delta_f1.png"), ratio_curve(table, folder / "ratio_curve.png")]
+    whole = table[table["size"] == WHOLE] if sized(table) else table  # the low-resource sizes: size_curve
+    images = [delta_f1_chart(whole, folder / "delta_f1.png"), ratio_curve(whole, folder / "ratio_curve.png")]
+    if sized(table):
+        images.append(size_curve(table, folder / "size_curve.png"))
     if len(set(marker_frame.group)) > 2:
         images.append(marker_distributions(marker_frame, folder / "marker_distributions.png", PLOT_MARKERS))
     context = {
@@ -105,6 +111,40 @@ def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
         ax.set_ylabel("F1 (AD positive), mean ± sd")
         ax.set_title(f"{classifier}: F1 over augmentation ratio")
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def size_curve(table: pd.DataFrame, path: Path) -> Path:
+    """The low-resource protocol: F1 (top) and the headline threshold-free statistic (bottom) against
+    the training size, one panel per classifier, one line per condition and ratio, `none` dashed.
+    A filled point's paired interval against `none` at that size excludes 0 (by that row's
+    statistic); a hollow one's does not."""
+    headline = HEADLINE_THRESHOLD_FREE
+    classifiers = list(dict.fromkeys(table.classifier))
+    fig = Figure(figsize=(5.5 * len(classifiers), 8))
+    axes = fig.subplots(2, len(classifiers), squeeze=False)
+    for column, classifier in enumerate(classifiers):
+        rows = table[table.classifier == classifier]
+        sizes = rows.drop_duplicates("size").sort_values("base_transcripts")
+        for ax, metric in zip(axes[:, column], ("f1", headline)):
+            for i, ((condition, ratio), line) in enumerate(rows.groupby(["condition", "ratio"], sort=False)):
+                line = line.sort_values("base_transcripts")
+                label = condition if condition == "none" else f"{condition} ×{ratio:g}"
+                style = {"color": "black", "linestyle": "--"} if condition == "none" else {"color": f"C{i % 10}"}
+                ax.plot(line.base_transcripts, line[f"{metric}_mean"], label=label, **style)
+                clear = (line[f"delta_{metric}_low"] > 0) | (line[f"delta_{metric}_high"] < 0)
+                ax.scatter(line.base_transcripts, line[f"{metric}_mean"], edgecolors=style["color"],
+                           facecolors=[style["color"] if c else "white" for c in clear], zorder=3)
+            ax.set_xscale("log")
+            ax.set_xticks(sizes.base_transcripts, [f"{base_name(s)}\n({n:.0f})" for s, n in
+                                                   zip(sizes["size"], sizes.base_transcripts)], fontsize=8)
+            ax.minorticks_off()
+            ax.set_xlabel("training size: base speakers (real training transcripts)")
+            ax.set_ylabel(f"{NAMES[metric]} (mean over repeats){'; lower is better' if metric == headline else ''}")
+            ax.set_title(f"{classifier}: {NAMES[metric]} against training size")
+            ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
