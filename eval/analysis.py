@@ -23,7 +23,7 @@ import pandas as pd
 
 from detect.metrics import LOWER_IS_BETTER, MetricSummary, summarize
 from eval.config import FLIPPED, REAL  # the controls: see eval.config.CONTROLS
-from eval.plan import WHOLE
+from eval.plan import WHOLE, size_order
 from eval.power import ALPHA, POWER, STATISTICS, design_power
 from eval.stats import Protocol, RealCurve, delta_over_cells, delta_over_speakers
 
@@ -91,7 +91,8 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
     ``power`` adds each classifier's ``mde_f1`` and ``mde_brier`` (and what they rest on, see
     :func:`eval.power.design_power`); it needs the predictions. With a `real`
     condition the table also says what each synthetic ΔF1 is worth in real data
-    (:func:`add_real_equivalents`).
+    (:func:`add_real_equivalents`). Scores of several training sizes (the low-resource protocol,
+    a ``size`` column) get one such table per size, each against its own `none`.
     """
     if "size" in scores and scores["size"].nunique() > 1:
         return _by_size(scores, protocol=protocol, predictions=predictions, confidence=confidence, power=power)
@@ -136,7 +137,7 @@ def _by_size(scores: pd.DataFrame, *, predictions: pd.DataFrame | None, **option
     :data:`eval.plan.WHOLE` for the whole base; ``base_transcripts``, the real training transcripts
     of its cells), per classifier from the smallest size up."""
     tables = []
-    for size in sorted(set(scores["size"]), key=lambda s: (s == WHOLE, s)):
+    for size in sorted(set(scores["size"]), key=size_order):
         ours = None if predictions is None or "size" not in predictions else predictions[predictions["size"] == size]
         at = scores[scores["size"] == size]
         real = at.n_train - at.get("n_extra", 0)  # the cells' real training transcripts: the base

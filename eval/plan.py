@@ -81,7 +81,7 @@ def plan(config: BenchmarkConfig, read: ReadReport | None = None) -> tuple[Corpu
         for size in (*sizes, WHOLE):
             cut = cut_base(corpus, base, size, p.seed) if size != WHOLE else base
             members.append((group_key(cut), SizedFold(fold.seed, fold.fold, cut, fold.test_speakers, size), reserve))
-    members.sort(key=lambda member: _size_order(member[1].size))  # smallest first, the whole base last
+    members.sort(key=lambda member: size_order(member[1].size))
     groups = {key: _group(corpus, key, [(fold, reserve) for k, fold, reserve in members if k == key])
               for key in dict.fromkeys(key for key, _, _ in members)}
     return corpus, [fold for _, fold, _ in members], groups
@@ -97,7 +97,8 @@ def _sizes_below(sizes: tuple[int, ...], smallest_base: int) -> tuple[int, ...]:
     return kept
 
 
-def _size_order(size: int) -> float:
+def size_order(size: int) -> float:
+    """Sizes sort smallest first, the whole base last."""
     return np.inf if size == WHOLE else size
 
 
