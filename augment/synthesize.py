@@ -13,8 +13,8 @@ For each training set, source and style, one resumable JSONL file,
 ``<out_dir>/<key>/<source>-<style>.jsonl``, filled through :mod:`augment.runner`: a source is
 ``prompt-only`` (the base model with few-shot examples of the training set) or a trained stage
 (``sft``, ``dpo``: the set's adapters of that stage, one per unit, :func:`augment.prompts.adapter_unit`).
-A file first asks for ``oversample`` x the records the ratio wants (the filters reject some), n
-candidates each with ``best_of``; every record is filtered against the training set
+A file first asks for ``oversample`` x the records its pool needs (``pool`` x what the ratio wants;
+the filters reject some), n candidates each with ``best_of``; every record is filtered against the training set
 (``<source>.filtered.jsonl`` keeps every verdict), and a file with too few passing records gets
 another round (:func:`top_up`) until ``max_rounds``. A round's size depends only on the records of
 the rounds before it, read in record order up to that round's size, so a rerun replays the same
@@ -85,14 +85,22 @@ class TrainingSet:
 class SynthesisConfig:
     """What a training set's synthetic data must reach, and how it is made and kept."""
 
-    ratio: float  # records of each style that must pass: ratio x the real transcripts of that class
-    oversample: float  # a file's first round asks for this many times what the ratio wants
+    ratio: float  # the largest ratio a cell draws at: ratio x the real transcripts of a class, per style
+    oversample: float  # a file's first round asks for this many times what the pool needs
+
     best_of: int  # candidates per kept record (augment.filters.best_of_verdicts)
     max_rounds: int  # generation rounds per file, the first included
     mode: Mode  # the trained adapters' mode: which unit writes which style
     prompt_only: prompt_only.PromptOnlyConfig  # few-shot prompts of the `prompt-only` source
     filters: synthetic_filters.FilterConfig
     base_model: str | None = None  # a local HF folder; None: the prepared SmolLM2
+    # Records of each style that must pass: pool x what the ratio wants. Above 1, each draw from
+    # the pool (a benchmark repeat's) is a different subset, so repeats vary the synthetic data too.
+    pool: float = 1.0
+
+    def need(self, transcripts: Sequence[Transcript]) -> dict[Style, int]:
+        """Passing records per style the pool must reach."""
+        return wanted(transcripts, self.ratio * self.pool)
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,7 @@ def generation_files(train: TrainingSet, sources: Sequence[str], out_dir: Path,
                      config: SynthesisConfig) -> list[GenerationFile]:
     """The training set's first-round files, one per source and style."""
     first = {style: math.ceil(n * config.oversample) * config.best_of
-             for style, n in wanted(train.transcripts, config.ratio).items()}
+             for style, n in config.need(train.transcripts).items()}
     return [GenerationFile(train.key, source, _job(train, source, style, first[style], out_dir, config))
             for source in sources for style in STYLES]
 
@@ -171,7 +179,7 @@ def synthesize(sets: Sequence[TrainingSet], sources: Sequence[str], out_dir: Pat
         files = [replace(f, job=replace(f.job, n=f.job.n + m)) if m else f for f, m in zip(files, more)]
     for f, outcome in zip(files, outcomes):
         if outcome.short:
-            logger.warning("group %s %s %s: %d of the %d records the largest ratio wants pass the filters after "
+            logger.warning("group %s %s %s: %d of the %d records the pool needs pass the filters after "
                            "%d generation round(s) of %d records; cells that want more use what there is "
                            "(raise generation.max_rounds or generation.oversample, or loosen filters)",
                            f.key, f.source, f.job.style.upper(), outcome.passed, outcome.wanted, outcome.rounds,
@@ -194,14 +202,14 @@ def _judge_files(train: TrainingSet, source: str, files: Sequence[GenerationFile
 def _outcome(f: GenerationFile, train: TrainingSet, synthetic: Synthetic, config: SynthesisConfig,
              round_: int) -> GenerationOutcome:
     passed = sum(1 for t in synthetic.kept if t.label == STYLE_LABEL[f.job.style])
-    return GenerationOutcome(f.job.n, passed, wanted(train.transcripts, config.ratio)[f.job.style], round_)
+    return GenerationOutcome(f.job.n, passed, config.need(train.transcripts)[f.job.style], round_)
 
 
 def classic(train: TrainingSet, out_dir: Path, config: SynthesisConfig,
             classic_config: classic_augmentation.ClassicConfig, extractor: MarkerExtractor) -> Synthetic:
-    """Classic augmentation of the training set, enough copies per transcript for the ratio, filtered."""
+    """Classic augmentation of the training set, enough copies per transcript for the pool, filtered."""
     records = classic_augmentation.classic_augment(list(train.transcripts), classic_config,
-                                                   per_transcript=math.ceil(config.ratio))
+                                                   per_transcript=math.ceil(config.ratio * config.pool))
     return judge(train, CLASSIC, records, out_dir, config.filters, extractor)
 
 

@@ -1,10 +1,12 @@
 """A classifier cell: what it adds to its fold's real training set, and its score.
 
-A cell of condition ``c`` at ratio ``r`` trains on the fold's real training transcripts plus the
-first ``r`` x n_real records per class of its group's pool (nested sets across ratios): the
-passing synthetic records of ``c`` in record order, or for the controls the group's reserve
-(`real` as labelled, `flipped` with the other label). It is tested on the fold's real test
-transcripts only.
+A cell of condition ``c`` at ratio ``r`` trains on the fold's real training transcripts plus
+``r`` x n_real records per class drawn from its group's pool: the passing synthetic records of
+``c`` (``protocol.pool`` x what the largest ratio needs), or for the controls the group's reserve
+(`real` as labelled, `flipped` the same transcripts with the other label). The draw is a seeded
+permutation of each class's pool, one per repeat and fold (:func:`draw_order`), whose first
+records a ratio takes: a repeat's sets are nested across ratios, each repeat draws a different
+subset, and a rerun draws the same. It is tested on the fold's real test transcripts only.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from augment.prompts import STYLE_LABEL
@@ -20,6 +23,7 @@ from augment.synthesize import wanted
 from detect import cv
 from detect.records import Corpus, Label, Source, Transcript
 from eval.config import CONTROLS, BenchmarkConfig
+from eval.plan import WHOLE
 from eval.results import Group
 
 logger = logging.getLogger(__name__)
@@ -35,9 +39,22 @@ def pool_of(group: Group, condition: str) -> Sequence[Transcript]:
     return synthetic.kept if synthetic else ()
 
 
-def draw_extras(train: Corpus, pool: Sequence[Transcript], condition: str,
-                ratio: float) -> tuple[list[Transcript], Short]:
-    """The first ratio x n_real records per class of the pool, and the styles that fell short."""
+# Keeps the draws' random stream apart from the classifiers' seeds (fold.seed) and the plan's.
+_DRAW_STREAM = 23
+
+
+def draw_order(fold: cv.Fold, n: int) -> np.ndarray:
+    """The order in which a repeat's cells of this fold take the ``n`` records of a pool: a
+    permutation seeded by the fold's seed (``protocol.seed`` + the repeat) and its number, the
+    same for every condition, ratio and training size (so `real` and `flipped` add the same
+    transcripts, and ratios nest)."""
+    return np.random.default_rng([_DRAW_STREAM, fold.seed, fold.fold]).permutation(n)
+
+
+def draw_extras(train: Corpus, pool: Sequence[Transcript], condition: str, ratio: float,
+                fold: cv.Fold) -> tuple[list[Transcript], Short]:
+    """ratio x n_real records per class drawn from the pool for this fold and repeat, and the styles
+    that fell short."""
     if condition == "none":
         return [], []
     control = condition in CONTROLS
@@ -47,7 +64,8 @@ def draw_extras(train: Corpus, pool: Sequence[Transcript], condition: str,
         of_style = [t for t in pool if t.label == STYLE_LABEL[style]]
         if len(of_style) < n:
             short.append((style, len(of_style), n))
-        out += [_as_control(t, condition) for t in of_style[:n]] if control else of_style[:n]
+        drawn = [of_style[int(i)] for i in draw_order(fold, len(of_style))[:n]]
+        out += [_as_control(t, condition) for t in drawn] if control else drawn
     return out, short
 
 
@@ -64,12 +82,12 @@ def score_cell(config: BenchmarkConfig, corpus: Corpus, train: Corpus, pool: Seq
                condition: str, ratio: float, fold: cv.Fold) -> tuple[dict[str, Any], pd.DataFrame, Short]:
     """Unit of work: one classifier cell. Returns its score row, its out-of-fold predictions and
     the styles whose extras fell short; it writes nothing (the driver keeps the state files)."""
-    extras, short = draw_extras(train, pool, condition, ratio)
+    extras, short = draw_extras(train, pool, condition, ratio, fold)
     result = cv.evaluate_folds(corpus, [fold], classifier, config.classifier_options.get(classifier),
-                               extra_train=lambda _fold_train: extras)
+                               extra_train=lambda _fold_train: extras, threshold=config.protocol.threshold)
     row = result.rows[0].as_dict()
     n_wanted = 0 if condition == "none" else sum(wanted(train, ratio).values())
-    keys = {"classifier": classifier, "condition": condition, "ratio": ratio}
+    keys = {"classifier": classifier, "condition": condition, "ratio": ratio, "size": getattr(fold, "size", WHOLE)}
     predictions = result.predictions_frame().assign(**keys, config_digest=config.digest())
     return {**keys, **row, "n_wanted": n_wanted}, predictions, short
 

@@ -44,11 +44,12 @@ def classic_config(config: BenchmarkConfig) -> classic_augmentation.ClassicConfi
 
 
 def synthesis_config(config: BenchmarkConfig) -> SynthesisConfig:
-    """Each group's synthetic data reaches the largest ratio's need (smaller ratios take subsets)."""
+    """Each group's synthetic data: a pool of ``protocol.pool`` x the largest ratio's need (on the fixed
+    split over repeats), from which each repeat draws its cells' subsets (eval.cells.draw_extras)."""
     g = config.generation
     return SynthesisConfig(
         ratio=max(config.ratios), oversample=g.oversample, best_of=g.best_of, max_rounds=g.max_rounds,
         mode=config.generator.mode, prompt_only=PromptOnlyConfig(shots=g.few_shot, seed=config.protocol.seed),
-        filters=config.filters,
+        filters=config.filters, pool=config.protocol.pool_factor(),
         base_model=str(config.generator.base_model) if config.generator.base_model else None,
     )

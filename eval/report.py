@@ -19,13 +19,16 @@ from eval.analysis import (
     INTERVAL_NOTE,
     NAMES,
     THRESHOLD_FREE,
+    base_name,
     format_table,
     interval_note,
     mde_lines,
     sentences,
+    sized,
 )
 from eval.config import BenchmarkConfig
 from eval.forest import DPI, WIDTH_IN, constant_classifiers, forest_plot
+from eval.plan import WHOLE
 
 HEADING = f"## What moved F1 and the {NAMES[HEADLINE_THRESHOLD_FREE]} score"
 PLOT_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "mattr", "disfluency_rate")
@@ -51,9 +54,12 @@ def write_benchmark_report(folder: Path, config: BenchmarkConfig, *, corpus: Cor
     quality.to_csv(folder / "quality.csv", index=False)
     if quality_report is not None:
         (folder / "quality.json").write_text(quality_report.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    images = [forest_plot(table, folder / "delta_f1.png", "f1"),
-              forest_plot(table, folder / f"delta_{HEADLINE_THRESHOLD_FREE}.png", HEADLINE_THRESHOLD_FREE),
-              ratio_curve(table, folder / "ratio_curve.png")]
+    whole = table[table["size"] == WHOLE] if sized(table) else table  # the low-resource sizes: size_curve
+    images = [forest_plot(whole, folder / "delta_f1.png", "f1"),
+              forest_plot(whole, folder / f"delta_{HEADLINE_THRESHOLD_FREE}.png", HEADLINE_THRESHOLD_FREE),
+              ratio_curve(whole, folder / "ratio_curve.png")]
+    if sized(table):
+        images.append(size_curve(table, folder / "size_curve.png"))
     if len(set(marker_frame.group)) > 2:
         images.append(marker_distributions(marker_frame, folder / "marker_distributions.png", PLOT_MARKERS))
     context = {
@@ -159,6 +165,40 @@ def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
         ax.set_title(f"{classifier}: F1 over ratio")
     handles, labels = fig.axes[0].get_legend_handles_labels()  # the same conditions in every panel
     fig.legend(handles, labels, loc="outside upper center", ncols=4, fontsize=9)
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def size_curve(table: pd.DataFrame, path: Path) -> Path:
+    """The low-resource protocol: F1 (top) and the headline threshold-free statistic (bottom) against
+    the training size, one panel per classifier, one line per condition and ratio, `none` dashed.
+    A filled point's paired interval against `none` at that size excludes 0 (by that row's
+    statistic); a hollow one's does not."""
+    headline = HEADLINE_THRESHOLD_FREE
+    classifiers = list(dict.fromkeys(table.classifier))
+    fig = Figure(figsize=(max(WIDTH_IN, 3.4 * len(classifiers)), 7))
+    axes = fig.subplots(2, len(classifiers), squeeze=False)
+    for column, classifier in enumerate(classifiers):
+        rows = table[table.classifier == classifier]
+        sizes = rows.drop_duplicates("size").sort_values("base_transcripts")
+        for ax, metric in zip(axes[:, column], ("f1", headline)):
+            for i, ((condition, ratio), line) in enumerate(rows.groupby(["condition", "ratio"], sort=False)):
+                line = line.sort_values("base_transcripts")
+                label = condition if condition == "none" else f"{condition} ×{ratio:g}"
+                style = {"color": "black", "linestyle": "--"} if condition == "none" else {"color": f"C{i % 10}"}
+                ax.plot(line.base_transcripts, line[f"{metric}_mean"], label=label, **style)
+                clear = (line[f"delta_{metric}_low"] > 0) | (line[f"delta_{metric}_high"] < 0)
+                ax.scatter(line.base_transcripts, line[f"{metric}_mean"], edgecolors=style["color"],
+                           facecolors=[style["color"] if c else "white" for c in clear], zorder=3)
+            ax.set_xscale("log")
+            ax.set_xticks(sizes.base_transcripts, [f"{base_name(s)}\n({n:.0f})" for s, n in
+                                                   zip(sizes["size"], sizes.base_transcripts)], fontsize=8)
+            ax.minorticks_off()
+            ax.set_xlabel("training size: base speakers (real training transcripts)")
+            ax.set_ylabel(f"{NAMES[metric]} (mean over repeats){'; lower is better' if metric == headline else ''}")
+            ax.set_title(f"{classifier}: {NAMES[metric]} against training size")
+            ax.legend(fontsize=7)
+    fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     return path
 

@@ -31,7 +31,7 @@ class Group:
     key: str
     train: Corpus
     folds: tuple[cv.Fold, ...]
-    reserve: tuple[Transcript, ...] = ()  # held-back real transcripts, in a seeded order
+    reserve: tuple[Transcript, ...] = ()  # held-back real transcripts (cells draw from them per repeat)
     adapters: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)  # stage -> unit -> adapter folder
     synthetic: Mapping[str, Synthetic] = field(default_factory=dict)  # condition -> its synthetic data
 

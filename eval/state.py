@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from eval.config import BenchmarkConfig
-from eval.plan import Cell
+from eval.plan import WHOLE, Cell
 from eval.results import BenchmarkError
 
-SCORE_KEYS = ["classifier", "condition", "ratio", "seed", "fold"]
+SCORE_KEYS = ["classifier", "condition", "ratio", "size", "seed", "fold"]  # size: eval.plan.SizedFold's
 SCORES = "scores.csv"  # a state folder's scored cells, one row each, with the config digest
 PREDICTIONS = "predictions.csv"  # beside scores.csv: each cell's out-of-fold P(AD), one row per test transcript
 
@@ -59,7 +59,7 @@ def load_predictions(path: Path, config_digest: str) -> pd.DataFrame:
     """Kept predictions of this config; a cell scored twice (killed between its two writes) keeps its last."""
     if not path.exists():
         return pd.DataFrame(columns=[*SCORE_KEYS, "id", "speaker_id", "y_true", "p_ad"])
-    kept = pd.read_csv(path, dtype={"id": str, "speaker_id": str, "config_digest": str})
+    kept = _sized(pd.read_csv(path, dtype={"id": str, "speaker_id": str, "config_digest": str}))
     kept = kept[kept.config_digest == config_digest]  # also drops a line cut short: the digest comes last
     return kept.drop_duplicates([*SCORE_KEYS, "id"], keep="last")
 
@@ -68,11 +68,16 @@ def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame(columns=SCORE_KEYS)
     # As text: a digest of only digits would otherwise come back as a number and match nothing.
-    scores = pd.read_csv(path, dtype={"config_digest": str})
+    scores = _sized(pd.read_csv(path, dtype={"config_digest": str}))
     if "config_digest" in scores and set(scores.config_digest) != {config_digest}:
         raise BenchmarkError(f"{path}: scores from a different config; use another output_dir, or delete "
                              f"{path.parent} to start over")
     return scores
+
+
+def _sized(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows written before training sizes were kept are of the whole base."""
+    return frame if "size" in frame else frame.assign(size=WHOLE)
 
 
 def in_cell_order(frame: pd.DataFrame, order: dict[tuple, int]) -> pd.DataFrame:

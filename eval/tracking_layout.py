@@ -71,13 +71,15 @@ def benchmark_run(config, corpus, run_dir: Path, *, simulated: bool, tracking_ur
         yield parent.info.run_id
 
 
-def cell_name(classifier: str, condition: str, ratio: float) -> str:
-    return f"{classifier}-{condition}" + ("" if condition == "none" else f"-x{float(ratio):g}")
+def cell_name(classifier: str, condition: str, ratio: float, size: int = 0) -> str:
+    """``tfidf-real-x2``; at a training size of the low-resource protocol ``tfidf-real-x2-n16``."""
+    return (f"{classifier}-{condition}" + ("" if condition == "none" else f"-x{float(ratio):g}")
+            + (f"-n{int(size)}" if size else ""))
 
 
 def log_cell(row: dict, step: int) -> None:
     """One finished classifier cell into the parent run, as it finishes."""
-    name = cell_name(row["classifier"], row["condition"], row["ratio"])
+    name = cell_name(row["classifier"], row["condition"], row["ratio"], row.get("size", 0))
     tracking.log_metrics({f"cell_f1/{name}": row["f1"], f"cell_auroc/{name}": row["auroc"]}, step=step)
 
 
@@ -109,11 +111,12 @@ def log_benchmark(*, corpus, scores: pd.DataFrame, table: pd.DataFrame, quality:
     cell_order = scores[["seed", "fold"]].drop_duplicates().sort_values(["seed", "fold"]).reset_index(drop=True)
     step_of = {(r.seed, r.fold): i for i, r in cell_order.iterrows()}
     for row in table.itertuples():
-        name = cell_name(row.classifier, row.condition, row.ratio)
+        size = getattr(row, "size", 0)
+        name = cell_name(row.classifier, row.condition, row.ratio, size)
         cells = scores[(scores.classifier == row.classifier) & (scores.condition == row.condition)
-                       & (scores.ratio.astype(float) == float(row.ratio))]
+                       & (scores.ratio.astype(float) == float(row.ratio)) & (scores.get("size", 0) == size)]
         with tracking.child_run(name, params={"classifier": row.classifier, "condition": row.condition,
-                                              "ratio": row.ratio}):
+                                              "ratio": row.ratio, **({"size": size} if size else {})}):
             for cell in cells.itertuples():  # scores from before a metric was kept lack it: NaN, left out
                 tracking.log_metrics({m: getattr(cell, m, math.nan) for m in METRICS},
                                      step=step_of[(cell.seed, cell.fold)])
@@ -128,8 +131,9 @@ def log_benchmark(*, corpus, scores: pd.DataFrame, table: pd.DataFrame, quality:
                 tracking.log_dataset(datasets[row.condition], name=f"synthetic-{row.condition}", context="training")
         tracking.log_metrics({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean,
                               f"delta_brier/{name}": row.delta_brier, f"delta_auroc/{name}": row.delta_auroc})
-    for row in table.drop_duplicates("classifier").itertuples():  # what each classifier's design could see
-        tracking.log_metrics({f"mde/{row.classifier}/{s}": getattr(row, f"mde_{s}", math.nan) for s in STATISTICS})
+    for row in table.drop_duplicates(["classifier", "size"] if "size" in table else "classifier").itertuples():
+        at = f"-n{row.size}" if getattr(row, "size", 0) else ""  # what each classifier's design could see
+        tracking.log_metrics({f"mde/{row.classifier}{at}/{s}": getattr(row, f"mde_{s}", math.nan) for s in STATISTICS})
     tracking.log_path(report_dir, "report")
     tracking.set_note((report_dir / DESCRIPTION).read_text(encoding="utf-8"))  # the run page shows the verdict
     for path, artifact in artifacts:

