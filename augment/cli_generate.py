@@ -38,7 +38,7 @@ BaseOpt = Annotated[str | None, typer.Option("--base-model", help="Base model fo
 KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="COOKIEBENCH_API_KEY", help="Bearer key the server requires / the client sends.")]
 EagerHelp = "Eager: starts in seconds; compiled: faster generation, slow first start."
 ThreadsHelp = "CPU build: OpenMP threads for vLLM (default: all cores; use 1 on a busy shared machine)."
-BindHelp = "CPU build: VLLM_CPU_OMP_THREADS_BIND (nobind, auto, or core ids); unpinned ran 1.3x faster on 2 cores."
+BindHelp = "CPU build: VLLM_CPU_OMP_THREADS_BIND (nobind, auto, or core ids); unpinned was faster on 2 cores."
 TimeoutHelp = "Seconds to wait for vLLM to become ready."
 
 
@@ -114,12 +114,12 @@ def generate(
     merged: Annotated[bool | None, typer.Option(
         "--merged/--no-merged",
         help="With --adapters: the adapter merged into full weights, or base + LoRA. Default: merged on the CPU build "
-             "(vLLM's CPU LoRA path ran at 0.2x the merged rate in `make bench`), LoRA otherwise.")] = None,
+             "(vLLM's CPU LoRA path is slow: bench-results/README.md), LoRA otherwise.")] = None,
     in_process: Annotated[bool | None, typer.Option(
         "--in-process/--server",
         help="With --adapters or --prompt-only: vllm.LLM without a server (in a worker process), or a vLLM server started and "
-             "stopped here. Default: in-process on the CPU build (1.5x the merged server's rate on 2 cores in `make bench`: no "
-             "API-server process competes for the cores), a server otherwise.")] = None,
+             "stopped here. Default: in-process on the CPU build (faster than a server there: no API-server process "
+             "competes for the cores), a server otherwise.")] = None,
     base_model: BaseOpt = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature."), Default(f"{_SAMPLING}.temperature")] = None,
     min_p: Annotated[float | None, typer.Option(help="Min-p truncation: keep tokens at least this share of the top one's probability (0: off)."),

@@ -200,8 +200,8 @@ def main(argv: list[str]) -> None:
         try:
             request, (prompts, sampling, indices, model, chunk) = conn.recv()
         except EOFError:  # the parent closed the pipe: done
-            # Nothing is left to save, and vLLM's interpreter shutdown took 12 s on the loaded
-            # 2-core machine: leave at once.
+            # Nothing is left to save, and vLLM's interpreter shutdown is slow (seconds on a
+            # loaded 2-core machine: bench-results/README.md, B22): leave at once.
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(0)

@@ -65,8 +65,8 @@ class SamplingOptions:
 
     The default truncation is min-p (keep tokens at least ``min_p`` times as likely as the
     most likely one), not top-p: the two keep text equally on track, but vLLM's CPU sampler
-    sorts the whole 49k vocabulary of every sequence at every step for top-p, half of a step's
-    time in a profile on 2 cores, while min-p is one threshold (2.1x the in-process rate in `make bench`).
+    sorts the whole 49k vocabulary of every sequence at every step for top-p, a large share of
+    a step's time on 2 cores, while min-p is one threshold (bench-results/README.md, B19).
     """
 
     temperature: float = Field(0.9, ge=0, description="Sampling temperature.")

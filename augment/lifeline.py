@@ -9,10 +9,9 @@ runs the target module under this file, in a session of its own::
     python -m augment.lifeline <parent pid> <module> [args...]
 
 A daemon thread here watches the parent; the moment it is gone, it SIGKILLs every
-descendant and then the whole process group, itself last (measured: the family was gone
-0.7 s after its parent's SIGKILL). ``PR_SET_PDEATHSIG`` on the server alone would not do:
-the kernel clears it in forked children, and when the API server alone was SIGKILLed, its
-engine core and worker were still running 20 s later.
+descendant and then the whole process group, itself last (how fast: bench-results/README.md,
+B22). ``PR_SET_PDEATHSIG`` on the server alone would not do: the kernel clears it in forked
+children, and when the API server alone was SIGKILLed, its engine core and worker kept running.
 
 :func:`stop` is the orderly way down, used by the context managers: SIGINT, then SIGTERM,
 then SIGKILL to the group, and any descendant that left the group.

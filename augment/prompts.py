@@ -62,9 +62,9 @@ SYSTEM = "You describe the Cookie Theft picture aloud, in spoken words, as if yo
 # The model cannot see the picture, so it gets the picture as a person looking at it would:
 # every information unit (detect.info_units), in prose. A healthy speaker names most of what
 # is in it; the style decides what is left out, how it is said and what goes wrong. Without
-# it, a 135M model guesses the scene: 17% (AD) and 12% (HC) of its zero-shot descriptions
-# passed the on-topic filter, against 81% / 94% with a prose scene in the user turn (one
-# measurement on SmolLM2-135M-Instruct). In the user turn, not the system prompt: small models
+# it, a 135M model guesses the scene and most of its zero-shot descriptions fail the on-topic
+# filter; with a prose scene in the user turn most pass (bench-results/README.md, B16). In the
+# user turn, not the system prompt: small models
 # follow the last user turn most closely. Short, because every training step reads it.
 SCENE = (
     "In the picture: a kitchen. A boy on a stool that is tipping over takes cookies from the cookie "

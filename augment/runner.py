@@ -15,12 +15,12 @@ and :func:`placement` decides, once:
 - otherwise vLLM is started here, ``where``: ``in-process`` (``vllm.LLM`` without HTTP, in
   a worker process of its own, :mod:`augment.engine`) or ``server`` (vLLM's
   OpenAI-compatible server, :mod:`augment.serve`). ``auto``: in-process on the CPU build,
-  where it ran at 1.5x the merged server's rate in `make bench` (no API-server process
-  competes for the cores) and starts faster; a server elsewhere.
+  where it generates faster than a merged server (no API-server process competes for the
+  cores) and starts faster; a server elsewhere (rates: bench-results/README.md, B18).
 - ``weights``: ``merged`` (each adapter folded into full weights, one vLLM per generator,
   started and stopped in turn) or ``lora`` (one vLLM for the base model and every adapter,
-  by name). ``auto``: merged on the CPU build, where vLLM's LoRA path ran at 0.2x the
-  merged rate; LoRA elsewhere (one GPU process for all adapters).
+  by name). ``auto``: merged on the CPU build, where vLLM's LoRA path is several times
+  slower than merged weights; LoRA elsewhere (one GPU process for all adapters).
 
 :func:`run_jobs` runs the jobs not complete yet (a finished run starts nothing), one vLLM
 at a time, and returns a report per job.

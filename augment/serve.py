@@ -5,7 +5,8 @@ The server is started with ``python -m vllm.entrypoints.openai.api_server`` (the
 told otherwise, never with ``--trust-remote-code``. It serves the base model as ``base``
 and each LoRA adapter under its own name (``ad``, ``hc``), or, with ``merged``, one
 adapter folded into full weights (PEFT ``merge_and_unload``) under the adapter's name:
-on the CPU build a merged model ran 5.2x as fast as base + LoRA (``bench/bench_generate.py``).
+on the CPU build a merged model runs several times as fast as base + LoRA
+(``bench/bench_generate.py``; bench-results/README.md, B18).
 
 The child runs in its own process group (new session), so a Ctrl-C in the terminal
 reaches only us; :meth:`VLLMProcess.stop` then signals the whole group (and any
@@ -66,7 +67,7 @@ class AdapterError(CorpusError):
 def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """vLLM's CPU build runs a float32 checkpoint in bfloat16 under "auto"; on a CPU without
     native bf16 (AVX2 only: no avx512_bf16 / amx_bf16) its oneDNN kernels fall back to a path
-    that took 190 s for 16 prompt-only descriptions (60 s in float32). There, float32; elsewhere "auto"."""
+    several times slower than float32 (bench-results/README.md, B21). There, float32; elsewhere "auto"."""
     try:
         flags = cpuinfo.read_text().split()
     except OSError:  # not Linux: let vLLM decide
@@ -211,7 +212,7 @@ class VLLMConfig:
     kv_cache_gib: int = field(default=1, metadata={"help": "VLLM_CPU_KVCACHE_SPACE (GiB) on the CPU build."})
     omp_threads: int | None = field(default=None, metadata={"help": "OMP_NUM_THREADS on the CPU build (default: all cores)."})
     # nobind: with vLLM's 'auto' pinning the engine's OpenMP threads and the API server's own
-    # process fight over the same cores; on 2 cores, 64 x 100 tokens ran 1.3x faster unpinned.
+    # process fight over the same cores; on 2 cores unpinned was faster (bench-results/README.md, B20).
     cpu_bind: str | None = field(
         default="nobind",
         metadata={"help": "VLLM_CPU_OMP_THREADS_BIND: 'nobind' (let the OS schedule, the default), 'auto' (vLLM's "
@@ -263,8 +264,8 @@ class VLLMConfig:
     def environment(self, *, in_process: bool = False) -> dict[str, str]:
         """The environment a vLLM process starts with: this one's, plus what vLLM reads at start-up.
 
-        On the CPU build: ``OMP_NUM_THREADS`` (without it an in-process engine ran 20-60x
-        slower), ``VLLM_CPU_OMP_THREADS_BIND``, ``VLLM_CPU_KVCACHE_SPACE`` and, with
+        On the CPU build: ``OMP_NUM_THREADS`` (without it an in-process engine runs many times
+        slower: bench-results/README.md, B20), ``VLLM_CPU_OMP_THREADS_BIND``, ``VLLM_CPU_KVCACHE_SPACE`` and, with
         ``in_process``, ``VLLM_ENABLE_V1_MULTIPROCESSING=0`` (the engine runs in the process
         that calls ``vllm.LLM``, no engine-core process beside it). Only ever handed to a
         child process: this process's own environment is left alone.

@@ -15,13 +15,14 @@ simulated cohort:
   themselves signs of AD, and the generators must learn what was said, so the cleaning of
   the main tier has to be ours either way. Its ``audible`` rendering keeps events
   (``&=laughs``) and unintelligible markers in the text.
-* its strict mode rejects 4 valid reference files (a pause next to a quotation mark, two
+* its strict mode rejects valid reference files (a pause next to a quotation mark, two
   terminators, an SES value in ``@ID``); its lenient mode glues a stray line onto the
   utterance above without a word, and reports nothing with a line number.
 * its warnings about %mor tiers it cannot align go to the user's console and name a random
   id instead of the file; and we never read %mor at all.
 * what it would still give us, the header and tier split, is the loop below, which we need
-  anyway for line numbers; parsing a file twice cost about 3x the time of this loop.
+  anyway for line numbers; parsing a file twice would cost several times this loop
+  (bench-results/README.md, B23).
 
 So the structure is read here in one pass, with line numbers for every error, and nothing
 third-party writes to the console. Validation is about the speaker being read: a quirk on
@@ -45,7 +46,7 @@ Utterances with the postcode ``[+ exc]`` (excluded from analysis by the transcri
 marked (:attr:`Parsed.excluded`): the readers leave them out of the text and the counts.
 :func:`clean_verbatim` maps verbatim text (real or generated) to clean text and counts, so
 synthetic descriptions get the same features as real ones. The conventions, one test each,
-are in ``tests/detect/test_chat_conformance.py`` and the README's CHAT table.
+are in ``tests/detect/test_chat_conformance.py`` and the CHAT table of ``docs/chat.md``.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ p-value of a row come from one distribution (see :mod:`eval.stats`), so "a clear
 
 Three paired statistics: ΔF1, the headline users ask for, and two that need no decision
 threshold, ΔBrier and ΔAUROC. :data:`HEADLINE_THRESHOLD_FREE` is the one the console table and
-the verdicts lead with, chosen by measured power (README, "Statistics"). Each classifier's
+the verdicts lead with, chosen by measured power (docs/statistics.md; bench-results/README.md, B4). Each classifier's
 minimum detectable effects (:mod:`eval.power`) say what the run could have seen.
 """
 
@@ -30,7 +30,7 @@ from eval.stats import Protocol, RealCurve, delta_over_cells, delta_over_speaker
 logger = logging.getLogger(__name__)
 
 PAIRED: tuple[str, ...] = ("f1", "auroc", "brier", "log_loss")  # each gets delta_<m>, _low, _high, p_<m>
-HEADLINE_THRESHOLD_FREE = "brier"  # chosen by measured power (README, Statistics): it beat AUROC 3 cases of 4
+HEADLINE_THRESHOLD_FREE = "brier"  # chosen by measured power: bench-results/README.md, B4
 THRESHOLD_FREE: tuple[str, ...] = ("brier", "auroc")  # the headline first
 NAMES = {"f1": "F1", "auroc": "AUROC", "brier": "Brier", "log_loss": "log-loss"}
 CONTROL_ROLE = {REAL: " (the positive control: more real data)",
@@ -341,7 +341,7 @@ def interval_note(table: pd.DataFrame) -> str:
     how = "; ".join(INTERVAL_NOTE.get(m, m) for m in methods) or "no paired rows"
     note = (f"ΔF1: mean paired difference against none with a {how} (the interval excludes 0 exactly when "
             f"p < 0.05). Δ{NAMES[HEADLINE_THRESHOLD_FREE]}, the threshold-free statistic this table leads with "
-            f"(chosen for its power: README, Statistics): the same for the Brier score, the mean squared error of "
+            f"(chosen for its power: docs/statistics.md): the same for the Brier score, the mean squared error of "
             f"P(AD); lower is better, so a gain is negative. ΔAUROC, in summary.csv with Δlog-loss: the same for "
             f"the ranking. A verdict names the statistic that decided; the minimum detectable effect is the change "
             f"this design detects {POWER:.0%} of the time (eval.power).")

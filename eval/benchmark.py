@@ -2,7 +2,7 @@
 
     cookiebench benchmark --config demo
 
-The protocol (README, "The main job"), as :func:`run_benchmark` runs it, top to bottom:
+The protocol (docs/statistics.md), as :func:`run_benchmark` runs it, top to bottom:
 
 1. **Plan** (:mod:`eval.plan`): folds by speaker, stratified by label, repeated over seeds (or
    the fixed ADReSS split); folds that share their training speakers share one *group*; with

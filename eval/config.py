@@ -167,7 +167,7 @@ class GenerationConfig(SamplingOptions):
     adapters: Literal["auto", "lora", "merged"] = Field(
         Backend.weights, description="Run the trained generators as LoRA adapters on one vLLM, or each merged into "
                                      "full weights on a vLLM of its own (auto: merged on the CPU build, where vLLM's "
-                                     "LoRA path ran at 0.2x the merged rate in `make bench`; LoRA elsewhere).")
+                                     "LoRA path is slow: bench-results/README.md; LoRA elsewhere).")
     few_shot: int = Field(PromptOnlyConfig.shots, ge=0, description="Real examples in a prompt-only prompt.")
     oversample: float = Field(
         1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "

@@ -19,7 +19,7 @@ logit(p_condition) - logit(p_none), split into its part shared by the seeds and 
 median over the classifier's condition x ratio rows (the negative control left out: it is
 built to move predictions far). A run with `none` alone has nothing to measure it on and takes
 σ_u = the within-class spread of the `none` logits (:data:`DEFAULT_NOISE`; on the `controls`
-profile the measured σ_u is 0.7 (markers) to 1.7 (TF-IDF) times that spread).
+profile the measured σ_u is of the same order: bench-results/README.md, B5).
 
 **Simulated runs.** Each is a new test set (AD and HC speakers drawn with replacement from the
 run's, K-fold's folds dealt afresh) with δ planted under fresh noise, and the project's paired
@@ -30,10 +30,9 @@ share of 200 runs that detect it; every δ reuses the same draws, so power rises
 |Δ| = |statistic(planted) - statistic(none)| over the runs at its own δ80.
 
 **Checked** (tests/eval/test_power.py): on fresh runs from a known population, an effect
-planted at the computed size is detected by the real bootstrap 77-89% of the time (fixed split:
-F1 0.77, Brier 0.85, AUROC 0.79; 5-fold x 3: F1 0.80, Brier 0.89). One run's MDE is an estimate
-(of its noise above all): with 48 test speakers, single runs' computed sizes were detected
-56-93% of the time.
+planted at the computed size is detected by the real bootstrap about 80% of the time. One run's
+MDE is an estimate (of its noise above all): with 48 test speakers, single runs' computed sizes
+were detected more or less often than that (figures: bench-results/README.md, B5).
 
 A classifier whose `none` predictions do not vary (the majority baseline) has no ranking for
 an effect to act on: its MDE is n/a. An effect that no δ brings to 80% power (a statistic
@@ -56,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 POWER = 0.8
 ALPHA = 0.05
-STATISTICS: tuple[str, ...] = ("f1", "brier", "auroc")  # AUROC: 5-10x the time of the other two
+STATISTICS: tuple[str, ...] = ("f1", "brier", "auroc")  # AUROC: far slower (bench-results/README.md, B26)
 DEFAULT_NOISE = 1.0  # σ_u, in units of the within-class spread of the `none` logits, when nothing measures it
 RUNS = 200  # simulated runs per power estimate: a power of 0.8 is then known to about ±0.03
 RESAMPLES = 200  # each run's own bootstrap (the table's takes 2000; 200 decides p < 0.05 nearly as often)
@@ -211,7 +210,7 @@ def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray,
     transcript (a simulated arm keeps the baseline's: the planted effect moves scores, not the rule).
     """
     ad = y.astype(bool)
-    if statistic == "brier":  # in w's precision: float32 weights with float64 values take 3x as long
+    if statistic == "brier":  # in w's precision: float32 weights with float64 values: slower (bench-results B26)
         total = w.sum(axis=2)  # 0 where a K-fold resample drew only folds none of its speakers are in: NaN
         squared = np.einsum("rbn,rn->rb", w, ((p - y) ** 2).astype(w.dtype))
         return np.where(total > 0, squared / np.where(total > 0, total, 1), np.nan)

@@ -12,12 +12,11 @@ interval and p-value follow the protocol (both from :mod:`detect.metrics`, one d
 Why not the corrected t for K-fold: with a small training base (``protocol.reserve``) it takes
 n_test / n_train from the base, and its intervals grow wider than F1 can move (real data:
 ``[-0.851, +1.135]``). Simulated at that design (``python -m bench intervals``: 150 speakers,
-5-fold x 3, 90% reserve, 200 corpora per comparison), it covered the true difference every time
-with F1 intervals 0.81 wide, detected a positive control (twice the base in real speakers) 0% of
-the time, and reached beyond [-1, 1] in 2.5% (F1) and 13.5% (AUROC) of the negative-control runs;
-the bootstrap over speakers and folds covered 94-99% (a null difference: 95-97%) and detected the
-positive control 28% (F1), 50% (AUROC) and 67% (Brier) of the time. Resampling the repeats
-instead of the folds (tried first) covered a negative control's AUROC and Brier 89-91% of the time.
+5-fold x 3, 90% reserve), it over-covered with intervals too wide to detect a positive control
+(twice the base in real speakers) and sometimes reached beyond [-1, 1]; the bootstrap over
+speakers and folds covers about what it claims and detects the positive control far more often.
+Resampling the repeats instead of the folds (tried first) under-covered a negative control's
+AUROC and Brier. Figures: bench-results/README.md, B1.
 """
 
 from __future__ import annotations

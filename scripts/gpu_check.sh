@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with an NVIDIA GPU, builds the GPU venv (CUDA torch, the real
 # vllm), runs the `tiny` profile (local and Ray executors) and `make bench`, and measures what
-# the README's GPU numbers need: HF `generate` against the project's vLLM paths at batch 64,
+# the GPU entries of bench-results/README.md need: HF `generate` against the project's vLLM paths at batch 64,
 # SFT+DPO throughput, and BERT fine-tuning speed. Everything lands in bench-results/ (the GPU
 # runs in bench-results/gpu/), with the GPU's name and driver.
 #

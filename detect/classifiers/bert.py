@@ -4,8 +4,9 @@
   regression. Features are computed once per text and process (``encoder_probe``), so a
   benchmark's many cells cost one encoding pass plus a linear fit each: seconds on a 2-core CPU.
 - ``mode="finetune"``: ``AutoModelForSequenceClassification`` fine-tuned end to end (GPU when
-  there is one; ~90 s per fit for MiniLM on 2 CPU cores). Early stopping watches the loss on a
-  validation split made of *training speakers only*, so the test fold never steers training.
+  there is one; on 2 CPU cores a fit takes minutes: bench-results/README.md, B12). Early
+  stopping watches the loss on a validation split made of *training speakers only*, so the test
+  fold never steers training.
 
 Long transcripts are cut into overlapping windows of ``max_length`` tokens; a transcript's
 probe feature (or fine-tuned P(AD)) is the mean over its windows. Nothing is silently dropped:

@@ -1,11 +1,11 @@
 """Frozen-encoder features for the BERT probe: mean-pooled middle layers, computed once per text.
 
-Why a probe: fine-tuning MiniLM costs ~90 s per fit on 2 CPU cores and the benchmark fits one
-detector per cell (39 cells per classifier in the demo). A text's hidden states do not depend on
-the fold, so they are computed once per process and shared by every cell (as the markers
-baseline shares its spaCy parses); only a logistic-regression head is fit per cell. The middle
-layers carry more of what separates AD from HC speech than the last one (the recipe search,
-``bench/bench_bert_recipe.py``, measures it).
+Why a probe: fine-tuning MiniLM costs minutes per fit on 2 CPU cores (bench-results/README.md,
+B12) and the benchmark fits one detector per cell (39 cells per classifier in the demo). A
+text's hidden states do not depend on the fold, so they are computed once per process and
+shared by every cell (as the markers baseline shares its spaCy parses); only a
+logistic-regression head is fit per cell. The middle layers carry more of what separates AD
+from HC speech than the last one (the recipe search, ``bench/bench_bert_recipe.py``, measures it).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ the function takes the training transcripts and the extras, nothing else. ::
 Why the prior and not the F1-maximising threshold: on out-of-fold scores of a few dozen speakers
 F1 is maximised by calling everyone AD (F1 2/3 on balanced data) whenever the ranking is weak, and
 a negative control's inverted ranking then vanishes from F1 (measured on the `controls` profile:
-`flipped` detected in F1 0 times of 6 against 5 of 6 at 0.5). Balanced accuracy was as noisy. The
-prior rule kept most of that (4 of 6) but made no interval narrower than 0.5 did, so the
-benchmark keeps 0.5 by default (README, "The threshold rule").
+`flipped` was no longer detected in F1). Balanced accuracy was as noisy. The prior rule kept
+most of the detections but did not narrow the intervals on both designs tried, so the benchmark
+keeps 0.5 by default (docs/statistics.md, "The threshold rule"; figures: bench-results/README.md, B3).
 
 It costs ``INNER_FOLDS`` extra fits per detector (a fraction of a second each for TF-IDF, the
 markers and the BERT probe; minutes for a BERT fine-tune).

@@ -5,7 +5,7 @@ Organised by the chapters of the TalkBank CHAT manual (https://talkbank.org/0inf
 chapters, 11 dependent tiers, and the conversation-analysis (CA) notation. Each fixture is a
 whole .cha file read by the real reader (:func:`detect.readers.load_corpus`, CHAT-folder
 layout), and each case asserts the participant text, what was said (verbatim), and every
-disfluency count. The README's CHAT table is checked against these cases: every example it
+disfluency count. The CHAT table of docs/chat.md is checked against these cases: every example it
 shows must be read here.
 
 Validation (what is rejected, what is only noted) is in ``test_chat.py``; the TalkBank
@@ -252,20 +252,20 @@ def test_ca_and_disfluency_notation(tmp_path, case):
     check(tmp_path, case)
 
 
-# -- the README's CHAT table -----------------------------------------------------------------------------
+# -- the CHAT table of docs/chat.md -----------------------------------------------------------------------
 
 
 def test_every_convention_in_the_readme_table_is_tested():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("### CHAT handling", 1)[1].split("\n## ", 1)[0]
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "chat.md").read_text(encoding="utf-8")
+    section = readme.split("## CHAT handling", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| convention")]
-    assert len(rows) >= 20, "the README's CHAT table is missing"
+    assert len(rows) >= 20, "the CHAT table of docs/chat.md is missing"
     inputs = "\n".join(c.chat() for c in [*HEADERS, *WORDS, *UTTERANCES, *SCOPED, *TIERS, *CA])
     untested = []
     for row in rows:
         cells = re.split(r"(?<!\\)\|", row)  # a \| inside a cell is a pipe of the example
         examples = [e.replace("\\|", "|").replace("\\t", "\t").replace("\\x15", "\x15")
                     for e in re.findall(r"`([^`]+)`", cells[2])]
-        assert examples, f"README CHAT table row without an example: {row}"
+        assert examples, f"docs/chat.md CHAT table row without an example: {row}"
         untested += [e for e in examples if e not in inputs]
-    assert not untested, f"README conventions without a conformance case: {untested}"
+    assert not untested, f"docs/chat.md conventions without a conformance case: {untested}"
