@@ -46,4 +46,4 @@ ui: setup
 		--default-artifact-root $(CURDIR)/mlflow/artifacts --host 127.0.0.1 --port $${PORT:-5000}
 
 clean:
-	rm -rf $(VENV) bench-results .pytest_cache
+	rm -rf $(VENV) .pytest_cache bench-results/*.json
