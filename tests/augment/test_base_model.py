@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from augment.base_model import (  # noqa: E402
+from augment.base_model import (
     MARKER_FILE,
     BaseModelError,
     default_base_model_dir,

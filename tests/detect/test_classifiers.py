@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -20,8 +18,6 @@ from detect.classifiers import DETECTORS, ModelFolderError, load_detector, make_
 from detect.classifiers.bert import check_classifier_folder
 from detect.errors import UserError
 from detect.records import Label, Transcript
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 AD_WORDS = "um uh the thing he is uh falling the um thing there it".split()
 HC_WORDS = "the boy stands on the stool reaching for cookies while mother dries dishes and water overflows".split()

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import random
 
 import pandas as pd
 import pytest
 import spacy
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from detect.info_units import (  # noqa: E402
+from detect.info_units import (
     ACTIONS,
     CATEGORIES,
     ENTITIES,
@@ -19,7 +16,7 @@ from detect.info_units import (  # noqa: E402
     INFO_UNITS,
     find_info_units,
 )
-from detect.markers import (  # noqa: E402
+from detect.markers import (
     MARKERS,
     PIPES,
     MarkerExtractor,
@@ -27,7 +24,7 @@ from detect.markers import (  # noqa: E402
     marker_means_by_label,
     mattr,
 )
-from detect.records import Disfluencies, Label, Transcript  # noqa: E402
+from detect.records import Disfluencies, Label, Transcript
 
 
 @pytest.fixture(scope="module")

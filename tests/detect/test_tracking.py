@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import socket
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+import mlflow
 from detect import tracking
 from detect.classifiers import load_detector
 from detect.classifiers.mlflow_model import load_logged_detector
@@ -21,8 +20,6 @@ from detect.cv import run_cv
 from detect.detect_cli import detect_app
 from detect.errors import CorpusError, UserError
 from detect.records import Corpus, Label, Transcript
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 AD_WORDS = "um uh the thing he is uh falling the um thing there it".split()
 HC_WORDS = "the boy stands on the stool reaching for cookies while mother dries dishes and water overflows".split()
