@@ -47,9 +47,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 class ClassicConfig:
     """Which operations to apply and how hard."""
 
-    ops: tuple[Op, ...] = Field(OPS, min_length=1, description="Operations to use, one per augmented copy, in turn.")
-    intensity: float = Field(0.1, ge=0.0, le=1.0, description="Share of words (or sentences) an operation touches.")
-    seed: int = Field(0, description="Seed of the random generator; same seed, same output.")
+    ops: tuple[Op, ...] = Field(default=OPS, min_length=1, description="Operations to use, one per augmented copy, in turn.")
+    intensity: float = Field(default=0.1, ge=0.0, le=1.0, description="Share of words (or sentences) an operation touches.")
+    seed: int = Field(default=0, description="Seed of the random generator; same seed, same output.")
 
 
 def _count(n: int, intensity: float, rng: random.Random) -> int:

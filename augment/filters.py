@@ -59,24 +59,24 @@ BEST_OF = "best_of"
 class FilterConfig:
     """Thresholds for :func:`apply_filters`; defaults suit 50-300-word descriptions."""
 
-    min_words: int = Field(15, gt=0, description="Fewer words than this fails 'length'.")
-    max_words: int = Field(400, gt=0, description="More words than this fails 'length'.")
-    loop_ngram: int = Field(3, ge=1, description="n for the repeated-n-gram loop check.")
+    min_words: int = Field(default=15, gt=0, description="Fewer words than this fails 'length'.")
+    max_words: int = Field(default=400, gt=0, description="More words than this fails 'length'.")
+    loop_ngram: int = Field(default=3, ge=1, description="n for the repeated-n-gram loop check.")
     max_repeated_ngram_share: float = Field(
-        0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one.")
-    max_repeat_run: int = Field(4, ge=1, description="Longest run of one word repeated back to back (the the the ...).")
-    max_nonword_share: float = Field(0.15, ge=0, le=1, description="Largest share of non-word tokens.")
-    min_iu_coverage: float = Field(0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'.")
+        default=0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one.")
+    max_repeat_run: int = Field(default=4, ge=1, description="Longest run of one word repeated back to back (the the the ...).")
+    max_nonword_share: float = Field(default=0.15, ge=0, le=1, description="Largest share of non-word tokens.")
+    min_iu_coverage: float = Field(default=0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'.")
     near_duplicate_jaccard: float = Field(
-        0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
+        default=0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
     privacy_ngram: int = Field(
-        8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy' (shorter runs are common phrases).")
+        default=8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy' (shorter runs are common phrases).")
     style_markers: tuple[str, ...] = Field(
-        STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
+        default=STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
     style_min_score: float = Field(
-        0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint).")
+        default=0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint).")
     require: tuple[VerdictName, ...] = Field(
-        ("length", "garbage", "on_topic", "duplicate", "privacy"),
+        default=("length", "garbage", "on_topic", "duplicate", "privacy"),
         description="Verdicts a record must pass to be selected; add 'style' to cherry-pick by style.")
 
     @model_validator(mode="after")

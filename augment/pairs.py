@@ -105,7 +105,7 @@ class MarkerDeltas(BaseModel):
     words: float
     pronoun_ratio: float
     disfluency_rate: float
-    loop_share: float | None = Field(None, description="Share of repeated word 3-grams (None: a file from before it was recorded).")
+    loop_share: float | None = Field(default=None, description="Share of repeated word 3-grams (None: a file from before it was recorded).")
 
 
 class PreferencePair(BaseModel):
@@ -155,22 +155,22 @@ class PairConfig:
 
     # what
     strategies: tuple[Strategy, ...] | dict[Style, tuple[Strategy, ...]] = Field(
-        ("real", "degraded", "broken"), description="Any of real, degraded, generated, broken, disfluent; "
+        default=("real", "degraded", "broken"), description="Any of real, degraded, generated, broken, disfluent; "
                                                      "or per style: {ad: [...], hc: [...]}.")
-    styles: tuple[Style, ...] = Field(("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
-    mode: Mode = Field("separate", description="Prompt mode.")
+    styles: tuple[Style, ...] = Field(default=("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
+    mode: Mode = Field(default="separate", description="Prompt mode.")
     # how many
-    rejected_per_chosen: int = Field(2, ge=1, description="Real pairing: other-style texts drawn per chosen text.")
-    degraded_per_transcript: int = Field(1, ge=1, description="Degradation: degraded versions per HC transcript.")
-    max_pairs_per_strategy: int | None = Field(None, ge=1, description="Cap per (style, strategy), kept at random.")
+    rejected_per_chosen: int = Field(default=2, ge=1, description="Real pairing: other-style texts drawn per chosen text.")
+    degraded_per_transcript: int = Field(default=1, ge=1, description="Degradation: degraded versions per HC transcript.")
+    max_pairs_per_strategy: int | None = Field(default=None, ge=1, description="Cap per (style, strategy), kept at random.")
     # filtering
-    min_margin: float = Field(0.2, description="Drop pairs whose style-axis margin is below this.")
-    min_transcripts: int = Field(4, ge=1, description="Fewer transcripts of a style than this is an error.")
+    min_margin: float = Field(default=0.2, description="Drop pairs whose style-axis margin is below this.")
+    min_transcripts: int = Field(default=4, ge=1, description="Fewer transcripts of a style than this is an error.")
     # degradation and corruption
-    degrade_intensity: float = Field(0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
+    degrade_intensity: float = Field(default=0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
     corruptions: tuple[Literal["loop", "offtopic"], ...] = Field(
-        ("loop", "offtopic"), min_length=1, description="Broken pairs: the broken versions made, in turns over the chosen texts.")
-    seed: int = Field(0, description="Seed for sampling and degradation.")
+        default=("loop", "offtopic"), min_length=1, description="Broken pairs: the broken versions made, in turns over the chosen texts.")
+    seed: int = Field(default=0, description="Seed for sampling and degradation.")
 
     def __post_init__(self) -> None:
         if isinstance(self.strategies, dict):

@@ -28,14 +28,14 @@ class SampleConfig:
     HF ``generate`` offers: no frequency penalty, no token floor.
     """
 
-    n: int = Field(24, ge=1, description="Descriptions per style per stage.")
-    max_new_tokens: int = Field(SamplingOptions.max_tokens, ge=1, description="Tokens per description.")
-    temperature: float = Field(SamplingOptions.temperature, gt=0, description="Sampling temperature.")
-    min_p: float = Field(SamplingOptions.min_p, ge=0, lt=1, description="Min-p truncation, as in generation (0: off).")
-    top_p: float = Field(SamplingOptions.top_p, gt=0, le=1, description="Nucleus sampling mass (1: off).")
-    batch_size: int = Field(24, ge=1, description="Prompts per generate call.")
-    seed: int = Field(0, description="Sampling seed.")
-    base: bool = Field(True, description="Also sample the bare base model, as a reference row.")
+    n: int = Field(default=24, ge=1, description="Descriptions per style per stage.")
+    max_new_tokens: int = Field(default=SamplingOptions.max_tokens, ge=1, description="Tokens per description.")
+    temperature: float = Field(default=SamplingOptions.temperature, gt=0, description="Sampling temperature.")
+    min_p: float = Field(default=SamplingOptions.min_p, ge=0, lt=1, description="Min-p truncation, as in generation (0: off).")
+    top_p: float = Field(default=SamplingOptions.top_p, gt=0, le=1, description="Nucleus sampling mass (1: off).")
+    batch_size: int = Field(default=24, ge=1, description="Prompts per generate call.")
+    seed: int = Field(default=0, description="Sampling seed.")
+    base: bool = Field(default=True, description="Also sample the bare base model, as a reference row.")
 
 
 def sample_descriptions(model, tokenizer, styles: Sequence[str], mode: Mode, config: SampleConfig) -> dict[str, list[str]]:

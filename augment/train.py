@@ -75,18 +75,18 @@ logger = logging.getLogger(__name__)
 class GeneratorConfig:
     """Everything one training invocation needs, one typed config per component."""
 
-    styles: tuple[Style, ...] = Field(STYLES, min_length=1, description="The styles to train generators for.")
-    mode: Mode = Field("separate", description="separate: one adapter per style; conditional: one adapter, the "
+    styles: tuple[Style, ...] = Field(default=STYLES, min_length=1, description="The styles to train generators for.")
+    mode: Mode = Field(default="separate", description="separate: one adapter per style; conditional: one adapter, the "
                                                "style in the prompt.")
-    base_model: str | None = Field(None, description="A local HF causal-LM folder; None: the prepared SmolLM2.")
+    base_model: str | None = Field(default=None, description="A local HF causal-LM folder; None: the prepared SmolLM2.")
     sft: CookieSFTConfig = Field(default_factory=CookieSFTConfig, description="The SFT stage.")
     dpo: CookieDPOConfig | None = Field(default_factory=CookieDPOConfig, description="The DPO stage; None: SFT only.")
     lora: Any = Field(default_factory=default_lora_config, description="A peft.LoraConfig.")
     pairs: PairConfig = Field(default_factory=PairConfig, description="DPO's preference pairs.")
     sampling: SampleConfig = Field(default_factory=SampleConfig, description="Samples after each stage.")
-    tracking_uri: str | None = Field(None, description="MLflow tracking URI; None: detect.tracking's default store.")
-    experiment: str = Field("cookiebench-generators", description="MLflow experiment.")
-    track: bool = Field(True, description="Log to MLflow.")
+    tracking_uri: str | None = Field(default=None, description="MLflow tracking URI; None: detect.tracking's default store.")
+    experiment: str = Field(default="cookiebench-generators", description="MLflow experiment.")
+    track: bool = Field(default=True, description="Log to MLflow.")
 
     def units(self) -> dict[str, tuple[str, ...]]:
         """Adapter name -> the styles it is trained on."""

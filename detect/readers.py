@@ -104,11 +104,11 @@ class ReadOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    skip_bad: bool = Field(False, description="Leave out bad files (listed) instead of stopping at the first.")
+    skip_bad: bool = Field(default=False, description="Leave out bad files (listed) instead of stopping at the first.")
     # excluded from dumps: where the report goes changes no result (nor a config's digest)
-    report: Path | None = Field(None, exclude=True,
+    report: Path | None = Field(default=None, exclude=True,
                                 description="Write what the read skipped, left out and noted to this file.")
-    visits: Visits = Field(Visits.all, description="Speakers whose diagnosis changed between visits: all (each "
+    visits: Visits = Field(default=Visits.all, description="Speakers whose diagnosis changed between visits: all (each "
                                                    "visit with its label, stratified by the last), exclude-changed, "
                                                    "first or last (one visit per speaker).")
 
