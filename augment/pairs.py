@@ -79,7 +79,7 @@ from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, ta
 from augment.style_axis import STYLE_MARKERS, StyleAxis
 from detect.errors import CorpusError, UserError
 from detect.hashing import digest
-from detect.io import read_jsonl, read_models, write_atomic, write_jsonl
+from detect.io import read_jsonl, write_atomic, write_jsonl
 from detect.markers import real_verbatim, verbatim_markers
 from detect.records import Transcript
 
@@ -466,20 +466,6 @@ def write_pairs(path: str | Path, pairs: Iterable[PreferencePair], summary: Pair
     summary = summary or summarize(pairs)
     write_atomic(summary_path(path), summary.model_dump_json(indent=2) + "\n")
     return Path(path)
-
-
-def read_pairs(path: str | Path) -> list[PreferencePair]:
-    """Reads a pairs JSONL file; a bad line raises :class:`CorpusError` naming the file and line."""
-    fix = "rebuild it with `cookiebench augment pairs`"
-    pairs = read_models(path, PreferencePair, what="pair", fix=fix)
-    if not pairs:
-        raise CorpusError(path, "pairs file holds no pairs", fix=fix)
-    return pairs
-
-
-def read_summary(path: str | Path) -> PairsSummary | None:
-    found = summary_path(path)
-    return PairsSummary.model_validate_json(found.read_text()) if found.is_file() else None
 
 
 def read_samples(path: str | Path, *, stage: str | None = "sft") -> dict[str, list[str]]:

@@ -429,11 +429,6 @@ def clean_utterance(raw: str) -> str:
     return clean_text(parse_main_tier(raw))
 
 
-def verbatim_utterance(raw: str) -> str:
-    """What was said, readable: 'uh' for &-uh, retraced words repeated, '...' for trailing off."""
-    return verbatim_text(parse_main_tier(raw))
-
-
 def disfluencies(parsed: list[Parsed]) -> Disfluencies:
     """The counts of parsed main tiers, summed; ``utterances`` is how many there are."""
     totals = dict.fromkeys(parsed[0].counts, 0) if parsed else {}

@@ -14,16 +14,17 @@ from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict
 from augment.pairs import (
     PairConfig,
     PairsError,
+    PairsSummary,
+    PreferencePair,
     build_pairs,
-    read_pairs,
     read_samples,
-    read_summary,
     summary_path,
     write_pairs,
 )
 from augment.prompts import task_messages
 from detect.chat import clean_verbatim
 from detect.errors import CorpusError
+from detect.io import read_models
 from detect.markers import MarkerExtractor, real_verbatim, verbatim_markers
 from detect.records import Label
 
@@ -290,12 +291,17 @@ def test_broken_bad_input_is_a_clear_error():
 # -- files -----------------------------------------------------------------------------------------
 
 
+def read_pairs(path):
+    """A pairs file read back by the project's JSONL reader, as anything downstream would."""
+    return read_models(path, PreferencePair, what="pair", fix="rebuild it")
+
+
 def test_jsonl_round_trip_with_summary(train_slice, extractor, tmp_path):
     result = build_pairs(train_slice, PairConfig(max_pairs_per_strategy=3), extractor=extractor)
     path = write_pairs(tmp_path / "pairs.jsonl", result.pairs, result.summary)
     assert read_pairs(path) == result.pairs
     assert summary_path(path).name == "pairs.summary.json"
-    assert read_summary(path) == result.summary
+    assert PairsSummary.model_validate_json(summary_path(path).read_text()) == result.summary
     assert all(n <= 3 for n in result.summary.by_style_strategy.values())
 
 
@@ -311,9 +317,6 @@ def test_malformed_pairs_file_names_the_line(train_slice, extractor, tmp_path):
     del broken["chosen"]
     path.write_text(lines[0] + "\n" + json.dumps(broken) + "\n")
     with pytest.raises(CorpusError, match=r":2: bad pair: chosen"):
-        read_pairs(path)
-    path.write_text("\n")
-    with pytest.raises(CorpusError, match="no pairs"):
         read_pairs(path)
 
 
