@@ -157,13 +157,15 @@ def classic_augment(
     vocabulary = sorted({w for t in labelled for w in _source_text(t).split() if w.isalpha()})
     out: list[SyntheticDescription] = []
     for t in labelled:
+        label = t.label
+        assert label is not None, "labelled above"
         for copy in range(per_transcript):
             op = config.ops[(len(out)) % len(config.ops)]
             text = augment_text(_source_text(t), op, config.intensity, rng, vocabulary)
             out.append(
                 SyntheticDescription(
                     id=f"classic-{op}-{t.id}-{copy}",
-                    style=LABEL_STYLE[t.label],
+                    style=LABEL_STYLE[label],
                     text=text,
                     generator=GeneratorInfo(kind="classic", method=op, config_hash=f"i{config.intensity:g}-s{config.seed}"),
                     parent_ids=(t.id,),

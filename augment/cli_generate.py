@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from augment.prompts import Style
 from detect.cli_options import Default, given, resume_command
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
 from detect.errors import one_line
@@ -162,7 +163,7 @@ def generate(
         raise typer.BadParameter("give --endpoint URL, --adapters DIR, or --prompt-only")
     if in_process is not None and endpoint is not None:
         raise typer.BadParameter("--in-process/--server start vLLM here; they do not take --endpoint")
-    style_name = OneStyle(style).value
+    style_name: Style = "ad" if OneStyle(style) is OneStyle.ad else "hc"
     try:
         sampling = SamplingConfig(**given(ctx, SamplingConfig))
         retry = RetryPolicy(**given(ctx, RetryPolicy))

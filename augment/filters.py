@@ -281,14 +281,15 @@ def best_of_verdicts(records: Sequence[SyntheticDescription], n: int, axis: Styl
         distance = {k: d for k in eligible if not math.isnan(d := axis.distance(records[k].style, records[k].markers))}
         winner = min(distance, key=lambda k: (distance[k], k)) if distance else None
         for k in members:
-            d = distance.get(k)
+            score = distance.get(k)
             if k == winner:
-                detail = f"closest to the {records[k].style.upper()} class mean of {len(members)} candidates ({d:.2f} SD)"
-            elif d is None:
+                detail = f"closest to the {records[k].style.upper()} class mean of {len(members)} candidates ({score:.2f} SD)"
+            elif score is None:
                 detail = "failed a required filter" if k not in eligible else "a style marker is undefined"
             else:
-                detail = f"{d:.2f} SD from the class mean; {records[winner].id} is closer ({distance[winner]:.2f})"
-            out[k] = Verdict(passed=k == winner, score=d, detail=detail)
+                assert winner is not None, "a candidate with a distance makes a winner"
+                detail = f"{score:.2f} SD from the class mean; {records[winner].id} is closer ({distance[winner]:.2f})"
+            out[k] = Verdict(passed=k == winner, score=score, detail=detail)
     return out
 
 

@@ -316,11 +316,11 @@ def build_pairs(
     return PairSet(pairs=pairs, summary=summary)
 
 
-def _real_candidates(by_style: dict[str, list[Transcript]], styles: Sequence[Style], config: PairConfig,
+def _real_candidates(by_style: dict[Style, list[Transcript]], styles: Sequence[Style], config: PairConfig,
                      rng: random.Random) -> list[_Candidate]:
     out = []
     for style in styles:
-        other = "hc" if style == "ad" else "ad"
+        other: Style = "hc" if style == "ad" else "ad"
         for chosen in by_style[style]:
             k = min(config.rejected_per_chosen, len(by_style[other]))
             for rejected in rng.sample(by_style[other], k):
@@ -344,7 +344,7 @@ def _degraded_candidates(hc: list[Transcript], styles: Sequence[Style], config: 
     return out
 
 
-def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
+def _generated_candidates(by_style: dict[Style, list[Transcript]], samples: Mapping[str, Sequence[str]],
                           styles: Sequence[Style], rng: random.Random) -> list[_Candidate]:
     out = []
     for style in styles:
@@ -356,7 +356,7 @@ def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mappin
     return out
 
 
-def _broken_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
+def _broken_candidates(by_style: dict[Style, list[Transcript]], samples: Mapping[str, Sequence[str]],
                        styles: Sequence[Style], config: PairConfig, rng: random.Random) -> list[_Candidate]:
     """Each chosen transcript against its broken versions, and the style's SFT samples (the filters sort them later)."""
     out = []
@@ -411,7 +411,7 @@ def _cap(pairs: list[PreferencePair], cap: int | None, rng: random.Random) -> li
     groups: dict[str, list[PreferencePair]] = {}
     for p in pairs:
         groups.setdefault(f"{p.style}/{p.strategy}", []).append(p)
-    keep = set()
+    keep: set[str] = set()
     for members in groups.values():
         chosen = members if len(members) <= cap else rng.sample(members, cap)
         keep.update(p.id for p in chosen)

@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from augment.generate import SamplingOptions
-from augment.prompts import Mode, task_messages
+from augment.prompts import Mode, Style, task_messages
 from detect.io import write_jsonl
 
 
@@ -38,7 +38,7 @@ class SampleConfig:
     base: bool = Field(default=True, description="Also sample the bare base model, as a reference row.")
 
 
-def sample_descriptions(model, tokenizer, styles: Sequence[str], mode: Mode, config: SampleConfig) -> dict[str, list[str]]:
+def sample_descriptions(model, tokenizer, styles: Sequence[Style], mode: Mode, config: SampleConfig) -> dict[str, list[str]]:
     """``config.n`` verbatim descriptions per style, sampled with HF ``generate`` in batches."""
     import torch
 

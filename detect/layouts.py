@@ -46,7 +46,8 @@ class Reading:
         try:
             chat = read_chat(path, speaker=SPEAKER)
         except NoSpeechError:
-            return self._left_out(path, f"no *{SPEAKER} line: the participant says nothing")
+            self._left_out(path, f"no *{SPEAKER} line: the participant says nothing")
+            return None
         except CorpusError as e:
             self.error(e)
             return None
@@ -55,10 +56,11 @@ class Reading:
         # [+ exc]: the transcribers excluded these from analysis; so do the text and the counts
         speech = [u for u in chat.speech(SPEAKER) if u.parsed is not None and not u.parsed.excluded]
         self.report.excluded_utterances += len(chat.speech(SPEAKER)) - len(speech)
-        parsed = [u.parsed for u in speech]
+        parsed = [u.parsed for u in speech if u.parsed is not None]  # all of them
         clean = " ".join(c for c in map(clean_text, parsed) if c)
         if not clean:
-            return self._left_out(path, f"no words in the *{SPEAKER} lines (only events, xxx, excluded talk ...)")
+            self._left_out(path, f"no words in the *{SPEAKER} lines (only events, xxx, excluded talk ...)")
+            return None
         par = chat.participants.get(SPEAKER, {})
         if fields.get("age") is None:  # metadata first, else the @ID header
             fields["age"] = _chat_age(par.get("age", ""))
@@ -79,7 +81,6 @@ class Reading:
     def _left_out(self, path: Path, reason: str) -> None:
         log.warning("left out %s: %s", path, reason)
         self.report.left_out.append(f"{path}: {reason}")
-        return None
 
     def _notes(self, path: Path, notes: list[Note]) -> None:
         self.report.notes[str(path)] = notes
@@ -196,12 +197,12 @@ def _read_adress(root: Path, reading: Reading) -> Iterator[Transcript]:
                         fix=f"move it to transcription/{other}/ or fix the metadata",
                     ))
                     continue
-                row = metas[group].get(sid)
-                if row is None:
+                found = metas[group].get(sid)
+                if found is None:
                     on_error(CorpusError(cha, f"no row for {sid} in {meta_path.name}", fix="add its metadata row"))
                     continue
                 t = reading.chat(cha, id=sid, speaker_id=sid, label=label, split="train",
-                                 age=row.age, gender=row.gender, mmse=row.mmse)
+                                 age=found.age, gender=found.gender, mmse=found.mmse)
                 if t is not None:
                     yield t
 

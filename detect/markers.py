@@ -411,11 +411,11 @@ class MarkerExtractor:
     def transform_one(self, text: str | Transcript) -> dict[str, float]:
         """Markers of one text or transcript, parsed on its own (``nlp(text)``, no batching)."""
         transcript = text if isinstance(text, Transcript) else None
-        text = transcript.text if transcript is not None else text
-        key = self.key(text)
+        plain = transcript.text if transcript is not None else str(text)
+        key = self.key(plain)
         features = self._memory.get(key)
         if features is None:
-            features = TextFeatures.from_doc(self.nlp(text))
+            features = TextFeatures.from_doc(self.nlp(plain))
             self.docs_processed += 1
             self._memory[key] = features
             if self._disk is not None:

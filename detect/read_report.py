@@ -42,7 +42,11 @@ def log_read_report(report: ReadReport, run_id: str | None = None) -> None:
     """
     import mlflow
 
-    run_id = run_id or mlflow.active_run().info.run_id
+    if not run_id:
+        active = mlflow.active_run()
+        if active is None:
+            raise RuntimeError("log_read_report needs a run_id or an active MLflow run")
+        run_id = active.info.run_id
     client = mlflow.MlflowClient()
     client.log_text(run_id, "".join(f"{line}\n" for line in report.lines()) or "nothing skipped or noted\n",
                     "corpus/read_report.txt")

@@ -119,7 +119,8 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
                 deltas = {m: delta_over_cells(group, base, m, confidence=confidence) if m in group
                           else summarize([], m) for m in PAIRED}
             else:
-                deltas = {m: MetricSummary(m, *[math.nan] * 4, 0, math.nan, "speaker bootstrap") for m in PAIRED}
+                deltas = {m: MetricSummary(m, math.nan, math.nan, math.nan, math.nan, 0, math.nan, "speaker bootstrap")
+                          for m in PAIRED}
             rows.append(_row(classifier, condition, float(ratio), means, deltas, len(group), synthetic, wanted,
                              deltas["f1"].method))
     table = pd.DataFrame([asdict(r) for r in rows])
@@ -159,7 +160,7 @@ def base_name(size: int) -> str:
 
 def _row(classifier: str, condition: str, ratio: float, means: dict[str, MetricSummary],
          deltas: dict[str, MetricSummary], cells: int, synthetic: float, wanted: float, interval: str) -> SummaryRow:
-    paired = {}
+    paired: dict[str, float] = {}
     for m in PAIRED:
         d = deltas[m]
         paired |= {f"delta_{m}": d.mean, f"delta_{m}_low": d.ci_low, f"delta_{m}_high": d.ci_high, f"p_{m}": d.p}

@@ -41,7 +41,7 @@ from detect.hashing import digest
 from detect.readers import ReadOptions
 
 Condition = Literal["none", "classic", "prompt-only", "sft", "dpo", "real", "flipped"]
-CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
+CONDITIONS: tuple[Condition, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
 GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
 # The controls: `real` adds held-back real transcripts (what more real data is worth: it must
 # help); `flipped` adds the same transcripts with the wrong label (it must hurt).
@@ -62,7 +62,7 @@ def _changed_fields(value: Any, reference: Any) -> dict[str, Any]:
             if getattr(value, f.name) != getattr(reference, f.name)}
 
 
-def _section_default(owner: type, name: str) -> Any:
+def _section_default(owner: Any, name: str) -> Any:  # a pydantic model or dataclass
     return owner.__pydantic_fields__[name].get_default(call_default_factory=True)
 
 

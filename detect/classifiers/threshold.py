@@ -54,7 +54,7 @@ def choose_threshold(rule: ThresholdRule, classifier: str, options: Mapping[str,
     if rule != "inner-cv":
         raise ValueError(f"unknown threshold rule {rule!r}; choose from {list(THRESHOLD_RULES)}")
     y, p = inner_predictions(classifier, options, seed=seed, train=train, extras=extras)
-    if y is None:
+    if y is None or p is None:
         return DEFAULT_THRESHOLD
     return prior_threshold(y, p)
 
