@@ -68,6 +68,7 @@ def test_prepare_is_idempotent(base_model_dir):
     assert weights.stat().st_mtime_ns == before, "a prepared folder must not be rebuilt"
 
 
+@pytest.mark.slow
 def test_verify_generates_text(base_model_dir):
     text = verify_base_model(base_model_dir, max_new_tokens=4)
     assert isinstance(text, str) and text.strip()

@@ -150,6 +150,7 @@ def test_generated_negatives_need_samples_and_use_them(train_slice, extractor):
     assert all(p.rejected in samples["hc"] and p.rejected_source.startswith("sample:hc:") for p in result.pairs)
 
 
+@pytest.mark.slow
 def test_conditional_prompts_name_the_style(train_slice, extractor, base_model_dir):
     from transformers import AutoTokenizer
 
@@ -329,6 +330,7 @@ def test_samples_file_errors_name_the_line(tmp_path):
     assert read_samples(path) == {"ad": ["uh the boy"]}
 
 
+@pytest.mark.slow
 def test_cli_pairs_writes_file_and_summary(tmp_path):
     from tests.augment.test_base_model import cli_app
 

@@ -181,6 +181,7 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
     assert "2 of 2 transcripts to score were cut" in caplog.text
 
 
+@pytest.mark.slow
 def test_bert_probe_fits_saves_reloads_and_encodes_each_text_once(tmp_path, caplog):
     from detect.classifiers.encoder_probe import frozen_encoder
 

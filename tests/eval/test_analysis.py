@@ -109,6 +109,7 @@ def random_fixed_split(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataF
 
 
 @pytest.mark.parametrize("protocol", ["kfold", "adress"])
+@pytest.mark.slow
 def test_every_interval_excludes_zero_exactly_when_its_p_is_below_005(protocol):
     rng = np.random.default_rng(7)
     seen = set()

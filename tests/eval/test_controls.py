@@ -93,6 +93,7 @@ def test_controls_need_a_reserve(tmp_path):
         load_config("tiny", conditions=["none", "real"])
 
 
+@pytest.mark.slow
 def test_the_controls_profile_shows_a_significant_gain_for_real_and_a_significant_loss_for_flipped(tmp_path):
     config = load_config("controls", output_dir=str(tmp_path / "run"), tracking={"system_metrics": False})
     result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
@@ -117,6 +118,7 @@ def test_the_controls_profile_shows_a_significant_gain_for_real_and_a_significan
     assert "real_equivalent_text" in result.table
 
 
+@pytest.mark.slow
 def test_a_benchmark_that_dies_leaves_a_failed_run_and_its_resume_continues_it(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 

@@ -64,6 +64,7 @@ class SyntheticSeen:
         monkeypatch.setattr(cv, "make_detector", make_detector)
 
 
+@pytest.mark.slow
 def test_two_repeats_of_a_cell_train_on_different_synthetic_records_and_a_rerun_reproduces_both(
         tmp_path, monkeypatch, small_corpus):
     seen = []
@@ -149,6 +150,7 @@ def test_a_size_not_below_the_base_is_left_out_with_a_warning_and_one_below_four
         repeats_config(tmp_path, "small", protocol={"sizes": [2]})
 
 
+@pytest.mark.slow
 def test_the_low_resource_protocol_tables_plots_and_logs_each_size(tmp_path, small_corpus):
     from mlflow.tracking import MlflowClient
 
