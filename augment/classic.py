@@ -112,7 +112,7 @@ def shuffle(text: str, intensity: float, rng: random.Random) -> str:
     idx = sorted(rng.sample(range(len(sentences)), min(k, len(sentences))))
     moved = [sentences[i] for i in idx]
     rng.shuffle(moved)
-    for i, s in zip(idx, moved):
+    for i, s in zip(idx, moved, strict=True):
         sentences[i] = s
     return " ".join(sentences)
 

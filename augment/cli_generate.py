@@ -107,7 +107,8 @@ def generate(
     endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1.")] = None,
     adapters: AdaptersOpt = None,
     prompt_only: Annotated[bool, typer.Option("--prompt-only", help="Few-shot prompting of the bare base model (the baseline).")] = False,
-    model: Annotated[str | None, typer.Option(help="Model name: an adapter under --adapters, or a model the --endpoint serves (default: the style, 'cond', or 'base' for --prompt-only).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name: an adapter under --adapters, or a model the --endpoint serves"
+        " (default: the style, 'cond', or 'base' for --prompt-only).")] = None,
     corpus: Annotated[Path | None, typer.Option(help="For --prompt-only: corpus whose training split gives the examples (default: the simulated cohort).")] = None,
     shots: Annotated[int | None, typer.Option(help="For --prompt-only: real examples per prompt."),
                      Default("augment.prompt_only:PromptOnlyConfig.shots")] = None,
@@ -138,7 +139,8 @@ def generate(
                     Default(f"{_SAMPLING}.seed", "augment.prompt_only:PromptOnlyConfig.seed")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight on a server; prompts per engine call in-process (Ctrl-C loses at most that many)."),
                            Default(f"{_BACKEND}.concurrency")] = None,
-    retries: Annotated[int | None, typer.Option(help="Tries per request (HTTP faults: the openai client's retries; malformed completions) before it counts as failed."),
+    retries: Annotated[int | None, typer.Option(help="Tries per request (HTTP faults: the openai client's retries; malformed completions)"
+        " before it counts as failed."),
                        Default("augment.generate:RetryPolicy.attempts")] = None,
     request_timeout: Annotated[float | None, typer.Option(help="Per-request timeout in seconds."),
                                Default("augment.generate:RetryPolicy.timeout_s")] = None,

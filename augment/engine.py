@@ -93,7 +93,7 @@ class InProcessEngine:
             # plain {role, content} dicts: what vLLM's message TypedDicts describe, without their names
             messages = list(prompts[start:start + chunk])
             outputs = self.llm.chat(messages, params, use_tqdm=False, lora_request=lora)  # type: ignore[arg-type]
-            for i, output in zip(part, outputs):
+            for i, output in zip(part, outputs, strict=True):
                 first = output.outputs[0]
                 yield Completion(i, first.text.strip(), first.finish_reason, len(first.token_ids))
 

@@ -29,6 +29,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -70,7 +71,8 @@ class FilterConfig:
     near_duplicate_jaccard: float = Field(
         default=0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
     privacy_ngram: int = Field(
-        default=8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy' (shorter runs are common phrases).")
+        default=8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy'"
+            " (shorter runs are common phrases).")
     style_markers: tuple[str, ...] = Field(
         default=STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
     style_min_score: float = Field(
@@ -143,7 +145,7 @@ def garbage_verdict(text: str, config: FilterConfig) -> Verdict:
         return Verdict(passed=False, score=1.0, detail="no words")
     share = repeated_ngram_share(text, config.loop_ngram)
     run, longest = 1, 1
-    for a, b in zip(tokens, tokens[1:]):
+    for a, b in pairwise(tokens):
         run = run + 1 if a == b else 1
         longest = max(longest, run)
     # Non-words: tokens with no letters at all (symbol soup, code, digits) or unpronounceable ones.
@@ -283,7 +285,8 @@ def best_of_verdicts(records: Sequence[SyntheticDescription], n: int, axis: Styl
         for k in members:
             score = distance.get(k)
             if k == winner:
-                detail = f"closest to the {records[k].style.upper()} class mean of {len(members)} candidates ({score:.2f} SD)"
+                detail = (f"closest to the {records[k].style.upper()} class mean"
+                          f" of {len(members)} candidates ({score:.2f} SD)")
             elif score is None:
                 detail = "failed a required filter" if k not in eligible else "a style marker is undefined"
             else:
@@ -339,7 +342,7 @@ def apply_filters(
         logger.warning("no training transcripts given: privacy verdicts not recorded")
     dup = duplicate_verdicts([r.text for r in records], config)
     out = []
-    for rec, markers, dup_v in zip(records, marker_rows, dup):
+    for rec, markers, dup_v in zip(records, marker_rows, dup, strict=True):
         verdicts = {name: v for name, v in rec.verdicts.items() if name != BEST_OF}  # drawn again below
         verdicts["length"] = length_verdict(rec.text, config)
         verdicts["garbage"] = garbage_verdict(rec.text, config)
@@ -355,7 +358,7 @@ def apply_filters(
             raise ValueError("best-of-n keeps the candidate closest to its real class: it needs training transcripts "
                              "of both labels (or a style axis)")
         out = [rec.model_copy(update={"verdicts": {**rec.verdicts, BEST_OF: v}})
-               for rec, v in zip(out, best_of_verdicts(out, best_of, style_axis, config.require))]
+               for rec, v in zip(out, best_of_verdicts(out, best_of, style_axis, config.require), strict=True)]
     return out
 
 

@@ -46,7 +46,8 @@ class FewShotPrompter:
         self.pool = sorted((t for t in training if t.label == STYLE_LABEL[style] and (t.verbatim or t.text).strip()), key=lambda t: t.id)
         if self.config.shots and len(self.pool) < self.config.shots:
             raise ValueError(
-                f"prompt-only {style.upper()} needs {self.config.shots} training transcripts of that label, found {len(self.pool)}"
+                f"prompt-only {style.upper()} needs {self.config.shots} training transcripts of that label,"
+                    f" found {len(self.pool)}"
             )
 
     def _draw(self, index: int) -> list[Transcript]:

@@ -72,7 +72,8 @@ def sample_descriptions(model, tokenizer, styles: Sequence[Style], mode: Mode, c
 
 
 def write_samples(path: Path, samples: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
-    """Samples as JSONL, one ``{"stage", "style", "i", "text"}`` per line (:func:`augment.pairs.read_samples` reads it)."""
+    """Samples as JSONL, one ``{"stage", "style", "i", "text"}`` per line
+    (:func:`augment.pairs.read_samples` reads it)."""
     write_jsonl(path, (json.dumps({"stage": stage, "style": style, "i": i, "text": text})
                        for stage, by_style in samples.items() for style, texts in by_style.items()
                        for i, text in enumerate(texts)))

@@ -142,7 +142,7 @@ def _read_meta(path: Path, on_error) -> dict[str, _MetaRow]:
                 fix="fields are separated by ';'",
             ))
             continue
-        row = dict(zip(header, cells))
+        row = dict(zip(header, cells, strict=True))
         try:
             rows[row["id"]] = _MetaRow(
                 id=row["id"],

@@ -338,7 +338,7 @@ def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline
     def per_seed(weights: list[np.ndarray]) -> np.ndarray:
         """A (b, n) transcript weighting per seed -> (b, seeds) metric, minus the baseline's."""
         values = [np.stack([weighted_metrics(y, p, w, metrics=[metric], threshold=t)[metric]
-                            for p, w, t in zip(arm.proba, weights, arm.thresholds)], axis=1) for arm in arms]
+                            for p, w, t in zip(arm.proba, weights, arm.thresholds, strict=True)], axis=1) for arm in arms]
         return values[0] - values[1] if len(values) == 2 else values[0]
 
     codes, by_class = test.speaker_classes()
@@ -354,7 +354,7 @@ def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline
         rows = [np.atleast_2d(d) for d in draws]
         counts = _counts(np.concatenate(rows[:2], axis=1), codes.max() + 1)[:, codes]  # (b, n)
         if pooled:  # each seed's folds drawn too; every seed counts once
-            weights = [counts * _counts(d, f.max() + 1)[:, f] for d, f in zip(rows[2:], folds)]
+            weights = [counts * _counts(d, f.max() + 1)[:, f] for d, f in zip(rows[2:], folds, strict=True)]
             return per_seed(weights).mean(axis=1)
         cells = per_seed([counts] * n_seeds)
         seed_weights = _counts(draws[2], n_seeds) if n_seeds > 1 else np.ones_like(cells)

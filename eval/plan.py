@@ -124,7 +124,7 @@ def cut_base(corpus: Corpus, base: tuple[str, ...], size: int, seed: int) -> tup
         {labels[s] for s in base}, key=lambda label: label.value)}
     rng = np.random.default_rng([_CUT_STREAM, seed])
     kept: list[str] = []
-    for i, (label, speakers) in enumerate(by_class.items()):
+    for i, speakers in enumerate(by_class.values()):
         share = len(speakers) / len(base)
         # The classes' counts add up to size: the first class rounds, the last takes the rest.
         n = round(size * share) if i < len(by_class) - 1 else size - len(kept)

@@ -221,7 +221,7 @@ def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray,
         tp, fp, fn = (np.einsum("rbn,rn->rb", w, mask.astype(w.dtype)) for mask in (ad & pred, ~ad & pred, ad & ~pred))
         den = 2 * tp + fp + fn
         return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
-    return np.stack([weighted_metrics(y, row, weights, metrics=[statistic])[statistic] for row, weights in zip(p, w)])
+    return np.stack([weighted_metrics(y, row, weights, metrics=[statistic])[statistic] for row, weights in zip(p, w, strict=True)])
 
 
 def minimum_detectable_effect(classifier: str, base: pd.DataFrame, arms: Sequence[pd.DataFrame] = (), *,

@@ -101,7 +101,7 @@ def test_a_bert_folder_is_refused_with_what_to_do():
 def test_missing_and_empty_folders_are_refused(tmp_path):
     with pytest.raises(BaseModelError, match="does not exist"):
         validate_causal_lm_dir(tmp_path / "nope")
-    with pytest.raises(BaseModelError, match="no config.json"):
+    with pytest.raises(BaseModelError, match=r"no config\.json"):
         validate_causal_lm_dir(tmp_path)
 
 

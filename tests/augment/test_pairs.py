@@ -187,7 +187,7 @@ def test_broken_pairs_reject_what_the_filters_reject(train_slice, extractor):
     assert {p.rejected_source.split(":")[0] for p in pairs} == {"loop", "offtopic"}
     chosen = _verdicts([p.chosen for p in pairs], extractor)
     rejected = _verdicts([p.rejected for p in pairs], extractor)
-    for p, (c_garbage, c_topic), (r_garbage, r_topic) in zip(pairs, chosen, rejected):
+    for p, (c_garbage, c_topic), (r_garbage, r_topic) in zip(pairs, chosen, rejected, strict=True):
         assert c_garbage and c_topic, p.chosen_source
         # a loop fails the loop check, a drift the topic check
         assert not r_garbage if p.rejected_source.startswith("loop:") else not r_topic, p.rejected_source
@@ -251,7 +251,7 @@ def test_disfluent_pairs_differ_only_in_the_disfluencies(train_slice, extractor)
     # the fluent version lies toward HC; not always for a speaker whose many repeated words also
     # make the text longer (HC-like on the axis): 9 of 10 pairs on the recalibrated cohort
     assert sum(p.margin > 0 for p in pairs) >= 0.8 * len(pairs) and sum(p.margin for p in pairs) > 0
-    with pytest.raises(ValueError, match="make no pairs for style.*AD pairs only"):
+    with pytest.raises(ValueError, match=r"make no pairs for style.*AD pairs only"):
         PairConfig(strategies=("disfluent",), styles=("hc",))
 
 

@@ -139,7 +139,7 @@ def test_folder_that_is_not_a_classifier_is_refused(tmp_path):
 
 def test_loading_a_folder_without_manifest_says_what_to_do(tmp_path):
     (tmp_path / "weights.bin").write_bytes(b"x")
-    with pytest.raises(ModelFolderError, match="not a cookiebench detector.*detect train"):
+    with pytest.raises(ModelFolderError, match=r"not a cookiebench detector.*detect train"):
         load_detector(tmp_path)
     with pytest.raises(ModelFolderError, match="does not exist"):
         load_detector(tmp_path / "missing")
@@ -160,7 +160,7 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
     assert info["class_weights"] is not None and info["class_weights"][1] < info["class_weights"][0]
     assert info["train_windows"] >= info["train_transcripts"]
 
-    windows, owner, cut = detector._windows([t.text for t in long_test])
+    windows, _owner, cut = detector._windows([t.text for t in long_test])
     assert len(windows) > 2 and cut == 0, "long transcripts are chunked, not cut"
 
     p = detector.p_ad(test)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pandas as pd
 import pytest
 import spacy
@@ -237,7 +238,7 @@ def test_transform_frame_shape(nlp):
     frame = MarkerExtractor(nlp=nlp).transform(transcripts)
     assert list(frame.columns) == list(MARKERS)
     assert list(frame.index) == [t.id for t in transcripts] and frame.index.name == "id"
-    assert all(dtype == float for dtype in frame.dtypes)
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert frame.loc["t7"].sum() == 0.0
 
 

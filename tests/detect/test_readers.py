@@ -377,7 +377,7 @@ def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
     root = make_pitt(tmp_path / "pitt", PITT)
     (root / "Dementia/cookie/011-0.cha").write_bytes(b"\x00binary")
     config = load_config("tiny", corpus=root, output_dir=tmp_path / "runs")
-    with pytest.raises(CorpusError, match="011-0.cha: binary"):
+    with pytest.raises(CorpusError, match=r"011-0\.cha: binary"):
         plan(config)
     config = dataclasses.replace(config, reading=with_flags(config.reading, True, None, Visits.exclude_changed))
     read = ReadReport()

@@ -76,7 +76,7 @@ def test_an_option_named_after_a_config_field_reads_the_field_and_the_command_us
     source = inspect.getsource(inspect.unwrap(command.callback))
     for name, default in defaults.items():
         assert params[name].default is None, f"--{name} must default to not given"
-        for home, value in default.defaults().items():  # each home exists and has a default
+        for home in default.defaults():  # each home exists and has a default
             owner = home.partition(":")[2].rpartition(".")[0]
             # the command builds that owner from what was given, or reads that very default (an option no
             # one reads is a lie); the reading options go through detect.corpus_cli.read_options / with_flags

@@ -164,7 +164,7 @@ def test_the_low_resource_protocol_tables_plots_and_logs_each_size(tmp_path, sma
     result = run_benchmark(config, tracking_uri=uri)
     assert not result.scores.duplicated(SCORE_KEYS).any() and set(result.scores["size"]) == {8, 0}
     table = result.table
-    assert list(zip(table["size"], table.condition)) == [(8, "none"), (8, "real"), (0, "none"), (0, "real")]
+    assert list(zip(table["size"], table.condition, strict=True)) == [(8, "none"), (8, "real"), (0, "none"), (0, "real")]
     assert (table.base_transcripts.iloc[0], table.base_transcripts.iloc[2]) == (8, 19)
     assert format_table(table)["base"].tolist() == ["8", "8", "all", "all"]
     assert any("on 8 base speakers" in line for line in mde_lines(table))

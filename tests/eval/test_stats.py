@@ -50,7 +50,7 @@ def kfold_null_differences(rng: np.random.Generator, *, speakers: int = 60, sess
                       for split in splits for train_speakers, _ in split.split(y_speaker, y_speaker)], dtype=float)
     test = 1 - train
     f1 = {arm: np.array([weighted_metrics(y, pred, weights[None, :], metrics=["f1"])["f1"][0]
-                         for pred, weights in zip(ridge_fits(X[arm], y, train), test)]) for arm in (0, 1)}
+                         for pred, weights in zip(ridge_fits(X[arm], y, train), test, strict=True)]) for arm in (0, 1)}
     fraction = float(np.mean(test.sum(axis=1) / train.sum(axis=1)))
     return f1[0] - f1[1], fraction
 
