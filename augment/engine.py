@@ -90,9 +90,7 @@ class InProcessEngine:
                                      frequency_penalty=sampling.frequency_penalty, max_tokens=sampling.max_tokens,
                                      seed=sampling.seed + i, **sampling.vllm_extras())
                       for i in part]
-            # plain {role, content} dicts: what vLLM's message TypedDicts describe, without their names
-            messages = list(prompts[start:start + chunk])
-            outputs = self.llm.chat(messages, params, use_tqdm=False, lora_request=lora)  # type: ignore[arg-type]
+            outputs = self.llm.chat(list(prompts[start:start + chunk]), params, use_tqdm=False, lora_request=lora)
             for i, output in zip(part, outputs, strict=True):
                 first = output.outputs[0]
                 yield Completion(i, first.text.strip(), first.finish_reason, len(first.token_ids))
