@@ -8,7 +8,7 @@ STAMP := $(VENV)/.setup-$(shell cat pyproject.toml requirements/*.txt scripts/se
 PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser demo test bench gpu-check ui clean
+.PHONY: setup browser demo check test test-fast bench gpu-check ui clean
 
 setup: $(STAMP)
 
@@ -28,9 +28,20 @@ demo: setup
 	$(BIN)/cookiebench models prepare
 	$(BIN)/cookiebench benchmark --config demo
 
-## The test suite (slow tests train and serve real models; all run).
-test: setup browser
+## Lint, format, types and the layering (configured in pyproject.toml); `make test` runs it first.
+check: setup
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## The test suite, after the checks (slow tests train and serve real models; all run) and the doctests.
+test: setup browser check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The edit loop (under 3 minutes): no training, no servers or subprocesses, no benchmark runs.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ## Benchmarks: results land in bench-results/*.json.
 bench: setup

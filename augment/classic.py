@@ -47,9 +47,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 class ClassicConfig:
     """Which operations to apply and how hard."""
 
-    ops: tuple[Op, ...] = Field(OPS, min_length=1, description="Operations to use, one per augmented copy, in turn.")
-    intensity: float = Field(0.1, ge=0.0, le=1.0, description="Share of words (or sentences) an operation touches.")
-    seed: int = Field(0, description="Seed of the random generator; same seed, same output.")
+    ops: tuple[Op, ...] = Field(default=OPS, min_length=1, description="Operations to use, one per augmented copy, in turn.")
+    intensity: float = Field(default=0.1, ge=0.0, le=1.0, description="Share of words (or sentences) an operation touches.")
+    seed: int = Field(default=0, description="Seed of the random generator; same seed, same output.")
 
 
 def _count(n: int, intensity: float, rng: random.Random) -> int:
@@ -112,7 +112,7 @@ def shuffle(text: str, intensity: float, rng: random.Random) -> str:
     idx = sorted(rng.sample(range(len(sentences)), min(k, len(sentences))))
     moved = [sentences[i] for i in idx]
     rng.shuffle(moved)
-    for i, s in zip(idx, moved):
+    for i, s in zip(idx, moved, strict=True):
         sentences[i] = s
     return " ".join(sentences)
 
@@ -157,13 +157,15 @@ def classic_augment(
     vocabulary = sorted({w for t in labelled for w in _source_text(t).split() if w.isalpha()})
     out: list[SyntheticDescription] = []
     for t in labelled:
+        label = t.label
+        assert label is not None, "labelled above"
         for copy in range(per_transcript):
             op = config.ops[(len(out)) % len(config.ops)]
             text = augment_text(_source_text(t), op, config.intensity, rng, vocabulary)
             out.append(
                 SyntheticDescription(
                     id=f"classic-{op}-{t.id}-{copy}",
-                    style=LABEL_STYLE[t.label],
+                    style=LABEL_STYLE[label],
                     text=text,
                     generator=GeneratorInfo(kind="classic", method=op, config_hash=f"i{config.intensity:g}-s{config.seed}"),
                     parent_ids=(t.id,),

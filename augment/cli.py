@@ -270,11 +270,13 @@ def filter_records(
     records: Annotated[Path, typer.Argument(help="Synthetic JSONL from `augment generate` or `augment classic`.")],
     out: Annotated[Path, typer.Option(help="Filtered JSONL, every record with its verdicts and markers ('-': stdout, "
                                            "nothing else on it).")],
-    corpus: Annotated[Path | None, typer.Option(help="Real corpus the generator was trained from; its training split feeds the privacy and style checks (default: the simulated cohort).")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="Real corpus the generator was trained from; its training split feeds the privacy and style checks"
+        " (default: the simulated cohort).")] = None,
     privacy_ngram: PrivacyOpt = None,
     min_iu_coverage: CoverageOpt = None,
     require_style: Annotated[bool, typer.Option(help="Also require the style check when counting what passes.")] = False,
-    best_of: Annotated[int | None, typer.Option(help="Keep one record of each N consecutive ones of a file: the one that passes and lies closest to its style's real class mean (generate N times the records you want).", min=1),
+    best_of: Annotated[int | None, typer.Option(help="Keep one record of each N consecutive ones of a file: the one that passes and lies closest to"
+        " its style's real class mean (generate N times the records you want).", min=1),
                        Default("augment.filters:apply_filters.best_of")] = None,
     only_passing: Annotated[bool, typer.Option(help="Write only the records that pass (default: all, with verdicts).")] = False,
     skip_bad: SkipBadOpt = None,

@@ -23,7 +23,8 @@ console = Console()  # results; progress and notes go to detect.logs.STDERR
 def evaluate(
     ctx: typer.Context,
     synthetic: Annotated[list[Path], typer.Argument(help="Synthetic JSONL file(s), filtered or not (e.g. synth-ad.jsonl synth-hc.jsonl).")],
-    corpus: Annotated[Path | None, typer.Option(help="Real corpus to compare with; its training split is the reference and its test split (else speaker-grouped folds) the TSTR test set (default: the simulated cohort).")] = None,
+    corpus: Annotated[Path | None, typer.Option(help="Real corpus to compare with; its training split is the reference and its test split"
+        " (else speaker-grouped folds) the TSTR test set (default: the simulated cohort).")] = None,
     out: Annotated[Path | None, typer.Option(help="Also write the report: .json (the whole report) or .md (tables).")] = None,
     folds: Annotated[int | None, typer.Option(help="Speaker-grouped folds for TSTR/TRTR when the corpus has no test split.", min=2),
                      Default("augment.quality:evaluation_splits.folds")] = None,

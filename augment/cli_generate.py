@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from augment.prompts import Style
 from detect.cli_options import Default, given, resume_command
 from detect.corpus_cli import ReportOpt, SkipBadOpt, VisitsOpt, read_options
 from detect.errors import one_line
@@ -106,7 +107,8 @@ def generate(
     endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1.")] = None,
     adapters: AdaptersOpt = None,
     prompt_only: Annotated[bool, typer.Option("--prompt-only", help="Few-shot prompting of the bare base model (the baseline).")] = False,
-    model: Annotated[str | None, typer.Option(help="Model name: an adapter under --adapters, or a model the --endpoint serves (default: the style, 'cond', or 'base' for --prompt-only).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name: an adapter under --adapters, or a model the --endpoint serves"
+        " (default: the style, 'cond', or 'base' for --prompt-only).")] = None,
     corpus: Annotated[Path | None, typer.Option(help="For --prompt-only: corpus whose training split gives the examples (default: the simulated cohort).")] = None,
     shots: Annotated[int | None, typer.Option(help="For --prompt-only: real examples per prompt."),
                      Default("augment.prompt_only:PromptOnlyConfig.shots")] = None,
@@ -137,7 +139,8 @@ def generate(
                     Default(f"{_SAMPLING}.seed", "augment.prompt_only:PromptOnlyConfig.seed")] = None,
     concurrency: Annotated[int | None, typer.Option(help="Requests in flight on a server; prompts per engine call in-process (Ctrl-C loses at most that many)."),
                            Default(f"{_BACKEND}.concurrency")] = None,
-    retries: Annotated[int | None, typer.Option(help="Tries per request (HTTP faults: the openai client's retries; malformed completions) before it counts as failed."),
+    retries: Annotated[int | None, typer.Option(help="Tries per request (HTTP faults: the openai client's retries; malformed completions)"
+        " before it counts as failed."),
                        Default("augment.generate:RetryPolicy.attempts")] = None,
     request_timeout: Annotated[float | None, typer.Option(help="Per-request timeout in seconds."),
                                Default("augment.generate:RetryPolicy.timeout_s")] = None,
@@ -162,7 +165,7 @@ def generate(
         raise typer.BadParameter("give --endpoint URL, --adapters DIR, or --prompt-only")
     if in_process is not None and endpoint is not None:
         raise typer.BadParameter("--in-process/--server start vLLM here; they do not take --endpoint")
-    style_name = OneStyle(style).value
+    style_name: Style = "ad" if OneStyle(style) is OneStyle.ad else "hc"
     try:
         sampling = SamplingConfig(**given(ctx, SamplingConfig))
         retry = RetryPolicy(**given(ctx, RetryPolicy))

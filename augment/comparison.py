@@ -49,7 +49,7 @@ def plot_comparison(table, path: Path) -> Path:
     axes = fig.subplots(1, len(columns), sharey=True)
     colours = ["#b2182b" if "AD" in g or g.endswith(":ad") else "#2166ac" if "HC" in g or g.endswith(":hc")
                else "#777777" for g in table.index]
-    for ax, column in zip(axes, columns):
+    for ax, column in zip(axes, columns, strict=False):
         ax.barh(range(len(table)), table[column], color=colours)
         ax.set_title(column, fontsize=9)
         ax.axvline(0, color="black", linewidth=0.5)

@@ -48,13 +48,13 @@ _SENTENCE = re.compile(r"[^.?!…]+(?:\.\.\.|…|[.?!])?")
 class DegradeConfig:
     """How hard to degrade. Each rate is the chance of its edit at ``intensity=1``; all lie in [0, 1]."""
 
-    intensity: float = Field(0.5, ge=0.0, le=1.0, description="Scales every edit, 0 (none) to 1 (most).")
-    drop_info_unit: float = Field(0.5, ge=0.0, le=1.0, description="Drop a sentence that names an information unit.")
-    vague_noun: float = Field(0.6, ge=0.0, le=1.0, description="Replace an information-unit noun with a pronoun or 'thing'.")
-    filler: float = Field(0.12, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start).")
-    repetition: float = Field(0.08, ge=0.0, le=1.0, description="Repeat a word or two as said ('the the').")
-    revision: float = Field(0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl the boy').")
-    trail_off: float = Field(0.35, ge=0.0, le=1.0, description="Cut a sentence short and end it with '...'.")
+    intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="Scales every edit, 0 (none) to 1 (most).")
+    drop_info_unit: float = Field(default=0.5, ge=0.0, le=1.0, description="Drop a sentence that names an information unit.")
+    vague_noun: float = Field(default=0.6, ge=0.0, le=1.0, description="Replace an information-unit noun with a pronoun or 'thing'.")
+    filler: float = Field(default=0.12, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start).")
+    repetition: float = Field(default=0.08, ge=0.0, le=1.0, description="Repeat a word or two as said ('the the').")
+    revision: float = Field(default=0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl the boy').")
+    trail_off: float = Field(default=0.35, ge=0.0, le=1.0, description="Cut a sentence short and end it with '...'.")
 
     def p(self, name: str) -> float:
         return min(1.0, getattr(self, name) * self.intensity)

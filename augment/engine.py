@@ -91,7 +91,7 @@ class InProcessEngine:
                                      seed=sampling.seed + i, **sampling.vllm_extras())
                       for i in part]
             outputs = self.llm.chat(list(prompts[start:start + chunk]), params, use_tqdm=False, lora_request=lora)
-            for i, output in zip(part, outputs):
+            for i, output in zip(part, outputs, strict=True):
                 first = output.outputs[0]
                 yield Completion(i, first.text.strip(), first.finish_reason, len(first.token_ids))
 
@@ -125,18 +125,22 @@ class EngineProcess(VLLMProcess):
         self._conn = ours
         return process
 
+    def _channel(self) -> Connection:
+        assert self._conn is not None, "the engine worker was not started"
+        return self._conn
+
     def _poll_ready(self) -> bool:
         """Ready when the worker says so; it says why when it cannot start."""
-        if not self._conn.poll(1.0):
+        if not self._channel().poll(1.0):
             return False
         try:
-            _, kind, detail = self._conn.recv()
+            _, kind, detail = self._channel().recv()
         except (EOFError, OSError):  # the worker is gone: its exit code says the rest
-            self.process.wait(timeout=30)
+            self._started().wait(timeout=30)
             return False
         if kind != "ready":
             try:
-                self.process.wait(timeout=10)  # so that the log tail holds its traceback
+                self._started().wait(timeout=10)  # so that the log tail holds its traceback
             except subprocess.TimeoutExpired:
                 pass
             raise self.failure(f"failed to start ({detail})")
@@ -148,15 +152,15 @@ class EngineProcess(VLLMProcess):
             self._conn = None
         if self.process is not None:
             try:
-                self.process.wait(timeout=5.0)
+                self._started().wait(timeout=5.0)
             except subprocess.TimeoutExpired:  # still generating for a call nobody reads any more
                 pass
 
     def _receive(self, when: str) -> tuple[int, str, Any]:
         try:
-            return self._conn.recv()
+            return self._channel().recv()
         except (EOFError, OSError):
-            code = self.process.wait(timeout=30) if self.process else None
+            code = self._started().wait(timeout=30) if self.process else None
             logger.error("vLLM engine log %s ends:\n%s", self.log_path, self.log_tail())
             raise GenerationError(f"vLLM engine exited with code {code} {when} (log {self.log_path})") from None
 

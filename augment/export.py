@@ -117,9 +117,14 @@ def export_transcripts(transcripts: Sequence[Transcript], out_dir: Path,
 # -- CHAT, ADReSS layout ----------------------------------------------------------------------------
 
 
+def _group(t: Transcript) -> tuple[str, str]:
+    assert t.label is not None, f"{t.id}: only labelled transcripts are exported (checked on entry)"
+    return GROUP[t.label]
+
+
 def _write_chat(transcripts: Sequence[Transcript], root: Path) -> Path:
     train = root / "train"
-    ours = {(GROUP[t.label][0], t.id) for t in transcripts}
+    ours = {(_group(t)[0], t.id) for t in transcripts}
     for group, _ in GROUP.values():
         folder = train / "transcription" / group
         folder.mkdir(parents=True, exist_ok=True)
@@ -131,12 +136,12 @@ def _write_chat(transcripts: Sequence[Transcript], root: Path) -> Path:
         utterances = chat_utterances(t.verbatim or t.text)
         if " ".join(c for c in map(clean_utterance, utterances) if c) != clean_verbatim(t.verbatim or t.text)[0]:
             mismatched.append(t.id)
-        write_atomic(train / "transcription" / GROUP[t.label][0] / f"{t.id}.cha", chat_file(t, utterances))
+        write_atomic(train / "transcription" / _group(t)[0] / f"{t.id}.cha", chat_file(t, utterances))
     if mismatched:
         logger.warning("%d transcript(s) read back from CHAT with other words than their text (a mark that is no "
                        "word left out, an underscore read as a space), e.g. %s", len(mismatched), mismatched[0])
     for group, _ in GROUP.values():
-        rows = [f"{t.id} ; NA ;  ; NA" for t in transcripts if GROUP[t.label][0] == group]
+        rows = [f"{t.id} ; NA ;  ; NA" for t in transcripts if _group(t)[0] == group]
         write_atomic(train / f"{group}_meta_data.txt", "".join(f"{line}\n" for line in (META_HEADER, *rows)))
     return root
 
@@ -147,7 +152,7 @@ def chat_file(t: Transcript, utterances: Sequence[str]) -> str:
     parents = (f"derived from {len(t.source.parent_ids)} real transcript(s): {' '.join(t.source.parent_ids)}"
                if t.source.parent_ids else "")
     lines = ["@UTF8", "@Begin", "@Languages:\teng", "@Participants:\tPAR Participant",
-             f"@ID:\teng|cookiebench|PAR|||{GROUP[t.label][1]}||Participant||synthetic, {made}|",
+             f"@ID:\teng|cookiebench|PAR|||{_group(t)[1]}||Participant||synthetic, {made}|",
              *_wrapped("@Comment:\t", f"SYNTHETIC text ({made}), not a real participant; exported by cookiebench"),
              *(_wrapped("@Comment:\t", parents) if parents else []),
              *(line for u in utterances for line in _wrapped("*PAR:\t", u)), "@End"]

@@ -29,6 +29,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import ConfigDict, Field, model_validator
@@ -59,24 +60,25 @@ BEST_OF = "best_of"
 class FilterConfig:
     """Thresholds for :func:`apply_filters`; defaults suit 50-300-word descriptions."""
 
-    min_words: int = Field(15, gt=0, description="Fewer words than this fails 'length'.")
-    max_words: int = Field(400, gt=0, description="More words than this fails 'length'.")
-    loop_ngram: int = Field(3, ge=1, description="n for the repeated-n-gram loop check.")
+    min_words: int = Field(default=15, gt=0, description="Fewer words than this fails 'length'.")
+    max_words: int = Field(default=400, gt=0, description="More words than this fails 'length'.")
+    loop_ngram: int = Field(default=3, ge=1, description="n for the repeated-n-gram loop check.")
     max_repeated_ngram_share: float = Field(
-        0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one.")
-    max_repeat_run: int = Field(4, ge=1, description="Longest run of one word repeated back to back (the the the ...).")
-    max_nonword_share: float = Field(0.15, ge=0, le=1, description="Largest share of non-word tokens.")
-    min_iu_coverage: float = Field(0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'.")
+        default=0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one.")
+    max_repeat_run: int = Field(default=4, ge=1, description="Longest run of one word repeated back to back (the the the ...).")
+    max_nonword_share: float = Field(default=0.15, ge=0, le=1, description="Largest share of non-word tokens.")
+    min_iu_coverage: float = Field(default=0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'.")
     near_duplicate_jaccard: float = Field(
-        0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
+        default=0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
     privacy_ngram: int = Field(
-        8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy' (shorter runs are common phrases).")
+        default=8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy'"
+            " (shorter runs are common phrases).")
     style_markers: tuple[str, ...] = Field(
-        STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
+        default=STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
     style_min_score: float = Field(
-        0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint).")
+        default=0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint).")
     require: tuple[VerdictName, ...] = Field(
-        ("length", "garbage", "on_topic", "duplicate", "privacy"),
+        default=("length", "garbage", "on_topic", "duplicate", "privacy"),
         description="Verdicts a record must pass to be selected; add 'style' to cherry-pick by style.")
 
     @model_validator(mode="after")
@@ -143,7 +145,7 @@ def garbage_verdict(text: str, config: FilterConfig) -> Verdict:
         return Verdict(passed=False, score=1.0, detail="no words")
     share = repeated_ngram_share(text, config.loop_ngram)
     run, longest = 1, 1
-    for a, b in zip(tokens, tokens[1:]):
+    for a, b in pairwise(tokens):
         run = run + 1 if a == b else 1
         longest = max(longest, run)
     # Non-words: tokens with no letters at all (symbol soup, code, digits) or unpronounceable ones.
@@ -281,14 +283,16 @@ def best_of_verdicts(records: Sequence[SyntheticDescription], n: int, axis: Styl
         distance = {k: d for k in eligible if not math.isnan(d := axis.distance(records[k].style, records[k].markers))}
         winner = min(distance, key=lambda k: (distance[k], k)) if distance else None
         for k in members:
-            d = distance.get(k)
+            score = distance.get(k)
             if k == winner:
-                detail = f"closest to the {records[k].style.upper()} class mean of {len(members)} candidates ({d:.2f} SD)"
-            elif d is None:
+                detail = (f"closest to the {records[k].style.upper()} class mean"
+                          f" of {len(members)} candidates ({score:.2f} SD)")
+            elif score is None:
                 detail = "failed a required filter" if k not in eligible else "a style marker is undefined"
             else:
-                detail = f"{d:.2f} SD from the class mean; {records[winner].id} is closer ({distance[winner]:.2f})"
-            out[k] = Verdict(passed=k == winner, score=d, detail=detail)
+                assert winner is not None, "a candidate with a distance makes a winner"
+                detail = f"{score:.2f} SD from the class mean; {records[winner].id} is closer ({distance[winner]:.2f})"
+            out[k] = Verdict(passed=k == winner, score=score, detail=detail)
     return out
 
 
@@ -338,7 +342,7 @@ def apply_filters(
         logger.warning("no training transcripts given: privacy verdicts not recorded")
     dup = duplicate_verdicts([r.text for r in records], config)
     out = []
-    for rec, markers, dup_v in zip(records, marker_rows, dup):
+    for rec, markers, dup_v in zip(records, marker_rows, dup, strict=True):
         verdicts = {name: v for name, v in rec.verdicts.items() if name != BEST_OF}  # drawn again below
         verdicts["length"] = length_verdict(rec.text, config)
         verdicts["garbage"] = garbage_verdict(rec.text, config)
@@ -354,7 +358,7 @@ def apply_filters(
             raise ValueError("best-of-n keeps the candidate closest to its real class: it needs training transcripts "
                              "of both labels (or a style axis)")
         out = [rec.model_copy(update={"verdicts": {**rec.verdicts, BEST_OF: v}})
-               for rec, v in zip(out, best_of_verdicts(out, best_of, style_axis, config.require))]
+               for rec, v in zip(out, best_of_verdicts(out, best_of, style_axis, config.require), strict=True)]
     return out
 
 

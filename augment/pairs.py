@@ -79,7 +79,7 @@ from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, ta
 from augment.style_axis import STYLE_MARKERS, StyleAxis
 from detect.errors import CorpusError, UserError
 from detect.hashing import digest
-from detect.io import read_jsonl, read_models, write_atomic, write_jsonl
+from detect.io import read_jsonl, write_atomic, write_jsonl
 from detect.markers import real_verbatim, verbatim_markers
 from detect.records import Transcript
 
@@ -105,7 +105,7 @@ class MarkerDeltas(BaseModel):
     words: float
     pronoun_ratio: float
     disfluency_rate: float
-    loop_share: float | None = Field(None, description="Share of repeated word 3-grams (None: a file from before it was recorded).")
+    loop_share: float | None = Field(default=None, description="Share of repeated word 3-grams (None: a file from before it was recorded).")
 
 
 class PreferencePair(BaseModel):
@@ -155,22 +155,22 @@ class PairConfig:
 
     # what
     strategies: tuple[Strategy, ...] | dict[Style, tuple[Strategy, ...]] = Field(
-        ("real", "degraded", "broken"), description="Any of real, degraded, generated, broken, disfluent; "
+        default=("real", "degraded", "broken"), description="Any of real, degraded, generated, broken, disfluent; "
                                                      "or per style: {ad: [...], hc: [...]}.")
-    styles: tuple[Style, ...] = Field(("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
-    mode: Mode = Field("separate", description="Prompt mode.")
+    styles: tuple[Style, ...] = Field(default=("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
+    mode: Mode = Field(default="separate", description="Prompt mode.")
     # how many
-    rejected_per_chosen: int = Field(2, ge=1, description="Real pairing: other-style texts drawn per chosen text.")
-    degraded_per_transcript: int = Field(1, ge=1, description="Degradation: degraded versions per HC transcript.")
-    max_pairs_per_strategy: int | None = Field(None, ge=1, description="Cap per (style, strategy), kept at random.")
+    rejected_per_chosen: int = Field(default=2, ge=1, description="Real pairing: other-style texts drawn per chosen text.")
+    degraded_per_transcript: int = Field(default=1, ge=1, description="Degradation: degraded versions per HC transcript.")
+    max_pairs_per_strategy: int | None = Field(default=None, ge=1, description="Cap per (style, strategy), kept at random.")
     # filtering
-    min_margin: float = Field(0.2, description="Drop pairs whose style-axis margin is below this.")
-    min_transcripts: int = Field(4, ge=1, description="Fewer transcripts of a style than this is an error.")
+    min_margin: float = Field(default=0.2, description="Drop pairs whose style-axis margin is below this.")
+    min_transcripts: int = Field(default=4, ge=1, description="Fewer transcripts of a style than this is an error.")
     # degradation and corruption
-    degrade_intensity: float = Field(0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
+    degrade_intensity: float = Field(default=0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
     corruptions: tuple[Literal["loop", "offtopic"], ...] = Field(
-        ("loop", "offtopic"), min_length=1, description="Broken pairs: the broken versions made, in turns over the chosen texts.")
-    seed: int = Field(0, description="Seed for sampling and degradation.")
+        default=("loop", "offtopic"), min_length=1, description="Broken pairs: the broken versions made, in turns over the chosen texts.")
+    seed: int = Field(default=0, description="Seed for sampling and degradation.")
 
     def __post_init__(self) -> None:
         if isinstance(self.strategies, dict):
@@ -316,11 +316,11 @@ def build_pairs(
     return PairSet(pairs=pairs, summary=summary)
 
 
-def _real_candidates(by_style: dict[str, list[Transcript]], styles: Sequence[Style], config: PairConfig,
+def _real_candidates(by_style: dict[Style, list[Transcript]], styles: Sequence[Style], config: PairConfig,
                      rng: random.Random) -> list[_Candidate]:
     out = []
     for style in styles:
-        other = "hc" if style == "ad" else "ad"
+        other: Style = "hc" if style == "ad" else "ad"
         for chosen in by_style[style]:
             k = min(config.rejected_per_chosen, len(by_style[other]))
             for rejected in rng.sample(by_style[other], k):
@@ -344,7 +344,7 @@ def _degraded_candidates(hc: list[Transcript], styles: Sequence[Style], config: 
     return out
 
 
-def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
+def _generated_candidates(by_style: dict[Style, list[Transcript]], samples: Mapping[str, Sequence[str]],
                           styles: Sequence[Style], rng: random.Random) -> list[_Candidate]:
     out = []
     for style in styles:
@@ -356,7 +356,7 @@ def _generated_candidates(by_style: dict[str, list[Transcript]], samples: Mappin
     return out
 
 
-def _broken_candidates(by_style: dict[str, list[Transcript]], samples: Mapping[str, Sequence[str]],
+def _broken_candidates(by_style: dict[Style, list[Transcript]], samples: Mapping[str, Sequence[str]],
                        styles: Sequence[Style], config: PairConfig, rng: random.Random) -> list[_Candidate]:
     """Each chosen transcript against its broken versions, and the style's SFT samples (the filters sort them later)."""
     out = []
@@ -411,7 +411,7 @@ def _cap(pairs: list[PreferencePair], cap: int | None, rng: random.Random) -> li
     groups: dict[str, list[PreferencePair]] = {}
     for p in pairs:
         groups.setdefault(f"{p.style}/{p.strategy}", []).append(p)
-    keep = set()
+    keep: set[str] = set()
     for members in groups.values():
         chosen = members if len(members) <= cap else rng.sample(members, cap)
         keep.update(p.id for p in chosen)
@@ -466,20 +466,6 @@ def write_pairs(path: str | Path, pairs: Iterable[PreferencePair], summary: Pair
     summary = summary or summarize(pairs)
     write_atomic(summary_path(path), summary.model_dump_json(indent=2) + "\n")
     return Path(path)
-
-
-def read_pairs(path: str | Path) -> list[PreferencePair]:
-    """Reads a pairs JSONL file; a bad line raises :class:`CorpusError` naming the file and line."""
-    fix = "rebuild it with `cookiebench augment pairs`"
-    pairs = read_models(path, PreferencePair, what="pair", fix=fix)
-    if not pairs:
-        raise CorpusError(path, "pairs file holds no pairs", fix=fix)
-    return pairs
-
-
-def read_summary(path: str | Path) -> PairsSummary | None:
-    found = summary_path(path)
-    return PairsSummary.model_validate_json(found.read_text()) if found.is_file() else None
 
 
 def read_samples(path: str | Path, *, stage: str | None = "sft") -> dict[str, list[str]]:

@@ -32,9 +32,9 @@ Messages = list[dict[str, str]]
 
 @dataclass(config=ConfigDict(extra="forbid"))
 class PromptOnlyConfig:
-    shots: int = Field(3, ge=0, description="Real examples of the style per prompt.")
-    max_example_words: int = Field(120, gt=0, description="Each example is cut to this many words (context length).")
-    seed: int = Field(0, description="Example draw for record i uses seed + i.")
+    shots: int = Field(default=3, ge=0, description="Real examples of the style per prompt.")
+    max_example_words: int = Field(default=120, gt=0, description="Each example is cut to this many words (context length).")
+    seed: int = Field(default=0, description="Example draw for record i uses seed + i.")
 
 
 class FewShotPrompter:
@@ -46,7 +46,8 @@ class FewShotPrompter:
         self.pool = sorted((t for t in training if t.label == STYLE_LABEL[style] and (t.verbatim or t.text).strip()), key=lambda t: t.id)
         if self.config.shots and len(self.pool) < self.config.shots:
             raise ValueError(
-                f"prompt-only {style.upper()} needs {self.config.shots} training transcripts of that label, found {len(self.pool)}"
+                f"prompt-only {style.upper()} needs {self.config.shots} training transcripts of that label,"
+                    f" found {len(self.pool)}"
             )
 
     def _draw(self, index: int) -> list[Transcript]:

@@ -16,7 +16,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from augment.generate import SamplingOptions
-from augment.prompts import Mode, task_messages
+from augment.prompts import Mode, Style, task_messages
 from detect.io import write_jsonl
 
 
@@ -28,17 +28,17 @@ class SampleConfig:
     HF ``generate`` offers: no frequency penalty, no token floor.
     """
 
-    n: int = Field(24, ge=1, description="Descriptions per style per stage.")
-    max_new_tokens: int = Field(SamplingOptions.max_tokens, ge=1, description="Tokens per description.")
-    temperature: float = Field(SamplingOptions.temperature, gt=0, description="Sampling temperature.")
-    min_p: float = Field(SamplingOptions.min_p, ge=0, lt=1, description="Min-p truncation, as in generation (0: off).")
-    top_p: float = Field(SamplingOptions.top_p, gt=0, le=1, description="Nucleus sampling mass (1: off).")
-    batch_size: int = Field(24, ge=1, description="Prompts per generate call.")
-    seed: int = Field(0, description="Sampling seed.")
-    base: bool = Field(True, description="Also sample the bare base model, as a reference row.")
+    n: int = Field(default=24, ge=1, description="Descriptions per style per stage.")
+    max_new_tokens: int = Field(default=SamplingOptions.max_tokens, ge=1, description="Tokens per description.")
+    temperature: float = Field(default=SamplingOptions.temperature, gt=0, description="Sampling temperature.")
+    min_p: float = Field(default=SamplingOptions.min_p, ge=0, lt=1, description="Min-p truncation, as in generation (0: off).")
+    top_p: float = Field(default=SamplingOptions.top_p, gt=0, le=1, description="Nucleus sampling mass (1: off).")
+    batch_size: int = Field(default=24, ge=1, description="Prompts per generate call.")
+    seed: int = Field(default=0, description="Sampling seed.")
+    base: bool = Field(default=True, description="Also sample the bare base model, as a reference row.")
 
 
-def sample_descriptions(model, tokenizer, styles: Sequence[str], mode: Mode, config: SampleConfig) -> dict[str, list[str]]:
+def sample_descriptions(model, tokenizer, styles: Sequence[Style], mode: Mode, config: SampleConfig) -> dict[str, list[str]]:
     """``config.n`` verbatim descriptions per style, sampled with HF ``generate`` in batches."""
     import torch
 
@@ -72,7 +72,8 @@ def sample_descriptions(model, tokenizer, styles: Sequence[str], mode: Mode, con
 
 
 def write_samples(path: Path, samples: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
-    """Samples as JSONL, one ``{"stage", "style", "i", "text"}`` per line (:func:`augment.pairs.read_samples` reads it)."""
+    """Samples as JSONL, one ``{"stage", "style", "i", "text"}`` per line
+    (:func:`augment.pairs.read_samples` reads it)."""
     write_jsonl(path, (json.dumps({"stage": stage, "style": style, "i": i, "text": text})
                        for stage, by_style in samples.items() for style, texts in by_style.items()
                        for i, text in enumerate(texts)))

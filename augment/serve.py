@@ -355,14 +355,18 @@ class VLLMProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         return open(self.log_path, "ab")
 
+    def _started(self) -> subprocess.Popen:
+        assert self.process is not None, f"vLLM {self.kind} was not started"
+        return self.process
+
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self._poll_ready():
                 logger.info("vLLM %s ready", self.kind)
                 return
-            if self.process.poll() is not None:
-                raise self.failure(f"exited with code {self.process.returncode} during start-up")
+            if self._started().poll() is not None:
+                raise self.failure(f"exited with code {self._started().returncode} during start-up")
         raise self.failure(f"not ready after {timeout_s:.0f}s (raise --startup-timeout?)")
 
     def failure(self, what: str) -> ServeError:

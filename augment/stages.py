@@ -29,7 +29,7 @@ from trl import DPOConfig, SFTConfig
 
 from augment.adapters import cached_meta, lora_fields, save_adapter, training_fields, write_card
 from augment.base_model import load_base_model
-from augment.prompts import PROMPT_VERSION, STYLE_LABEL, Mode, completion_messages, task_messages
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, Mode, Style, completion_messages, task_messages
 from detect.errors import UserError
 from detect.hashing import digest
 from detect.logs import FILE_ONLY
@@ -63,7 +63,7 @@ class CookieSFTConfig(SFTConfig):
     lr_scheduler_type: str = field(default="constant_with_warmup", metadata={"help": "Learning-rate schedule."})
     warmup_steps: float = field(default=2, metadata={"help": "Warm-up steps."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations (slower; a 135M model does not need it)."})
-    bf16: bool | None = field(default=False, metadata={"help": "bf16 mixed precision (off: CPUs are often slower in it)."})
+    bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision (off: CPUs are often slower in it)."})
     # Overridden defaults (logging / checkpoints)
     logging_steps: float = field(default=1, metadata={"help": "Log every n steps (curves need points)."})
     disable_tqdm: bool | None = field(default=True, metadata={"help": "No trainer progress bar: the caller's display owns the console, steps go to the log."})
@@ -98,7 +98,7 @@ class CookieDPOConfig(DPOConfig):
     lr_scheduler_type: str = field(default="constant_with_warmup", metadata={"help": "Learning-rate schedule."})
     warmup_steps: float = field(default=2, metadata={"help": "Warm-up steps."})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations."})
-    bf16: bool | None = field(default=False, metadata={"help": "bf16 mixed precision."})
+    bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision."})
     logging_steps: float = field(default=1, metadata={"help": "Log every n steps."})
     disable_tqdm: bool | None = field(default=True, metadata={"help": "No trainer progress bar (steps go to the log)."})
     save_strategy: str = field(default="steps", metadata={"help": "When to checkpoint."})
@@ -141,7 +141,7 @@ class StageResult:
 # -- data -------------------------------------------------------------------------------------------
 
 
-def sft_dataset(transcripts: Sequence[Transcript], styles: Sequence[str], mode: Mode):
+def sft_dataset(transcripts: Sequence[Transcript], styles: Sequence[Style], mode: Mode):
     """Conversational prompt/completion rows: the style's task prompt, a real verbatim description."""
     from datasets import Dataset
 
@@ -207,7 +207,7 @@ def _prepare_stage_dir(stage_dir: Path, config_hash: str) -> str | None:
     return None
 
 
-def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[str], mode: Mode, args: CookieSFTConfig,
+def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[Style], mode: Mode, args: CookieSFTConfig,
             lora: Any, unit_dir: Path, *, identity: dict[str, str], data_digest: str,
             callbacks: Sequence[Any] = ()) -> StageResult:
     """LoRA SFT on the styles' transcripts; returns the saved adapter (cached when config and data match)."""

@@ -171,20 +171,20 @@ def synthesize(sets: Sequence[TrainingSet], sources: Sequence[str], out_dir: Pat
                 for s in sets}
         outcomes = [_outcome(f, by_key[f.key], data[f.key][f.source], config, round_) for f in files]
         more = [top_up(o.passed, o.wanted, o.generated, n, config.oversample, config.best_of)
-                for o, n in zip(outcomes, first)]
+                for o, n in zip(outcomes, first, strict=True)]
         if round_ == config.max_rounds or not any(more):
             break
         logger.info("generation round %d: %d of %d files short of passing records; generating more", round_ + 1,
                     sum(1 for m in more if m), len(files))
-        files = [replace(f, job=replace(f.job, n=f.job.n + m)) if m else f for f, m in zip(files, more)]
-    for f, outcome in zip(files, outcomes):
+        files = [replace(f, job=replace(f.job, n=f.job.n + m)) if m else f for f, m in zip(files, more, strict=True)]
+    for f, outcome in zip(files, outcomes, strict=True):
         if outcome.short:
             logger.warning("group %s %s %s: %d of the %d records the pool needs pass the filters after "
                            "%d generation round(s) of %d records; cells that want more use what there is "
                            "(raise generation.max_rounds or generation.oversample, or loosen filters)",
                            f.key, f.source, f.job.style.upper(), outcome.passed, outcome.wanted, outcome.rounds,
                            outcome.generated)
-    return {key: {source: replace(synthetic, outcomes={f.job.style: o for f, o in zip(files, outcomes)
+    return {key: {source: replace(synthetic, outcomes={f.job.style: o for f, o in zip(files, outcomes, strict=True)
                                                        if f.key == key and f.source == source})
                   for source, synthetic in by_source.items()}
             for key, by_source in data.items()}

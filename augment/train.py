@@ -75,20 +75,20 @@ logger = logging.getLogger(__name__)
 class GeneratorConfig:
     """Everything one training invocation needs, one typed config per component."""
 
-    styles: tuple[Style, ...] = Field(STYLES, min_length=1, description="The styles to train generators for.")
-    mode: Mode = Field("separate", description="separate: one adapter per style; conditional: one adapter, the "
+    styles: tuple[Style, ...] = Field(default=STYLES, min_length=1, description="The styles to train generators for.")
+    mode: Mode = Field(default="separate", description="separate: one adapter per style; conditional: one adapter, the "
                                                "style in the prompt.")
-    base_model: str | None = Field(None, description="A local HF causal-LM folder; None: the prepared SmolLM2.")
+    base_model: str | None = Field(default=None, description="A local HF causal-LM folder; None: the prepared SmolLM2.")
     sft: CookieSFTConfig = Field(default_factory=CookieSFTConfig, description="The SFT stage.")
     dpo: CookieDPOConfig | None = Field(default_factory=CookieDPOConfig, description="The DPO stage; None: SFT only.")
     lora: Any = Field(default_factory=default_lora_config, description="A peft.LoraConfig.")
     pairs: PairConfig = Field(default_factory=PairConfig, description="DPO's preference pairs.")
     sampling: SampleConfig = Field(default_factory=SampleConfig, description="Samples after each stage.")
-    tracking_uri: str | None = Field(None, description="MLflow tracking URI; None: detect.tracking's default store.")
-    experiment: str = Field("cookiebench-generators", description="MLflow experiment.")
-    track: bool = Field(True, description="Log to MLflow.")
+    tracking_uri: str | None = Field(default=None, description="MLflow tracking URI; None: detect.tracking's default store.")
+    experiment: str = Field(default="cookiebench-generators", description="MLflow experiment.")
+    track: bool = Field(default=True, description="Log to MLflow.")
 
-    def units(self) -> dict[str, tuple[str, ...]]:
+    def units(self) -> dict[str, tuple[Style, ...]]:
         """Adapter name -> the styles it is trained on."""
         unit_of = {style: adapter_unit(style, self.mode) for style in self.styles}
         return {unit: tuple(s for s in self.styles if unit_of[s] == unit) for unit in dict.fromkeys(unit_of.values())}
@@ -100,7 +100,7 @@ class GeneratorConfig:
 @dataclass
 class UnitResult:
     name: str
-    styles: tuple[str, ...]
+    styles: tuple[Style, ...]
     sft: StageResult
     dpo: StageResult | None
     pairs_path: Path | None
@@ -120,7 +120,7 @@ class TrainReport:
 # -- data -------------------------------------------------------------------------------------------
 
 
-def _check_transcripts(transcripts: Sequence[Transcript], styles: Sequence[str], minimum: int) -> None:
+def _check_transcripts(transcripts: Sequence[Transcript], styles: Sequence[Style], minimum: int) -> None:
     for style in styles:
         n = sum(1 for t in transcripts if t.label == STYLE_LABEL[style] and real_verbatim(t).strip())
         if n < minimum:
@@ -145,7 +145,7 @@ def _cached_samples(path: Path, key: list[Any], label: str, make: Callable[[], d
     return samples
 
 
-def _base_samples(base: Path, identity: dict[str, str], styles: Sequence[str], config: GeneratorConfig,
+def _base_samples(base: Path, identity: dict[str, str], styles: Sequence[Style], config: GeneratorConfig,
                   out_dir: Path, notify: Callable[[str], None]) -> dict[str, list[str]]:
     def make() -> dict[str, list[str]]:
         notify("sampling the base model")
@@ -228,7 +228,7 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
                        plot_path=plot_path, run_id=run.info.run_id if run is not None else None)
 
 
-def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles: tuple[str, ...], unit_dir: Path,
+def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles: tuple[Style, ...], unit_dir: Path,
                 config: GeneratorConfig, *, identity: dict[str, str], data_digest: str, extractor: Any,
                 notify: Callable[[str], None]) -> UnitResult:
     unit_dir.mkdir(parents=True, exist_ok=True)
@@ -275,7 +275,7 @@ def _curves(config: GeneratorConfig, stage: str) -> list[Any]:
     return [tracking.trainer_metrics(stage)] if config.track else []
 
 
-def _sample(base: Path, stage: StageResult, name: str, styles: tuple[str, ...],
+def _sample(base: Path, stage: StageResult, name: str, styles: tuple[Style, ...],
             config: GeneratorConfig) -> dict[str, list[str]]:
     """The stage's samples (kept beside its adapter, keyed by the adapter's config hash)."""
     def make() -> dict[str, list[str]]:

@@ -91,7 +91,7 @@ def mor_tiers(words: list[str], terminator: str) -> tuple[str, str]:
             )
             gra.append(f"{i}|{min(i + 1, root) if i < root else root}|{rel}")
     gra.append(f"{n + 1}|{root}|PUNCT")
-    return " ".join(mor + [terminator]), " ".join(gra)
+    return " ".join([*mor, terminator]), " ".join(gra)
 
 
 def wrap_tier(line: str, width: int = 78) -> str:

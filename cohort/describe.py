@@ -81,7 +81,7 @@ def _sigmoid(x: float) -> float:
 
 def _scan_positions(rng: random.Random, sp: Speaker) -> dict[str, float]:
     """Each event's place in the speaker's scan of the picture (lower: earlier)."""
-    orders, weights = zip(*_AREA_ORDERS)
+    orders, weights = zip(*_AREA_ORDERS, strict=True)
     areas = rng.choices(orders, weights=weights)[0]
     noise = 0.5 + 3.0 * sp.severity
     positions = {}

@@ -167,5 +167,5 @@ _CONTRACTIONS: tuple[tuple[re.Pattern, str], ...] = (
 def contract(rng: random.Random, text: str, rate: float) -> str:
     """Contract 'he is' -> "he's", 'going to' -> 'gonna' ..., each occurrence with probability ``rate``."""
     for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(lambda m: m.expand(replacement) if rng.random() < rate else m.group(0), text)
+        text = pattern.sub(lambda m, replacement=replacement: m.expand(replacement) if rng.random() < rate else m.group(0), text)
     return text

@@ -151,7 +151,7 @@ def draw_class(rng: random.Random, label: str, n: int) -> list[dict]:
         # the shared hesitancy factor leans on severity: impaired speakers hesitate in every way
         h = z["hesitancy"][i]
 
-        def rate(spec: tuple[float, float], own: float) -> float:
+        def rate(spec: tuple[float, float], own: float, h: float = h) -> float:
             mixed = p.hesitancy * h + math.sqrt(1 - p.hesitancy ** 2) * own
             # capped: a short description by a speaker from the far tail would outweigh a class
             return min(RATE_CAP * spec[0], _lognormal(spec[0], spec[1], mixed))
@@ -195,8 +195,8 @@ def make_speaker(rng: random.Random, sid: str, label: str, split: str, traits: d
     p = PROFILES[label]
     severity = traits["severity"]
     intercept, slope, noise, lo, hi = p.mmse
-    mmse: int | None = int(round(_clip(intercept - slope * severity + rng.gauss(0, noise), lo, hi)))
-    age = int(round(_clip(rng.gauss(p.age[0], p.age[1]), p.age[2], p.age[3])))
+    mmse: int | None = round(_clip(intercept - slope * severity + rng.gauss(0, noise), lo, hi))
+    age = round(_clip(rng.gauss(p.age[0], p.age[1]), p.age[2], p.age[3]))
     # The real ADReSS control metadata has a few missing MMSE scores.
     if label == "HC" and rng.random() < 0.04:
         mmse = None

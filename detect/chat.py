@@ -240,17 +240,17 @@ def _participants(headers: list[_Tier], notes: list[Note]) -> dict[str, dict[str
     for header in headers:
         value = header.pieces[0]
         if header.name == "Participants":
-            for entry in value.split(","):
-                words = entry.split()
+            for item in value.split(","):
+                words = item.split()
                 if words:
                     out.setdefault(words[0], {"age": "", "sex": "", "group": "", "role": words[-1]})
         elif header.name == "ID":
-            fields = [f.strip() for f in value.split("|")]
-            if len(fields) < 8:
-                notes.append(Note(header.line, "malformed @ID", f"{len(fields)} fields, expected 10"))
+            parts = [f.strip() for f in value.split("|")]
+            if len(parts) < 8:
+                notes.append(Note(header.line, "malformed @ID", f"{len(parts)} fields, expected 10"))
                 continue
-            entry = out.setdefault(fields[2], {"age": "", "sex": "", "group": "", "role": ""})
-            entry.update(age=fields[3], sex=fields[4], group=fields[5], role=fields[7] or entry["role"])
+            entry = out.setdefault(parts[2], {"age": "", "sex": "", "group": "", "role": ""})
+            entry.update(age=parts[3], sex=parts[4], group=parts[5], role=parts[7] or entry["role"])
     return out
 
 
@@ -428,11 +428,6 @@ def verbatim_text(parsed: Parsed) -> str:
 def clean_utterance(raw: str) -> str:
     """Classifier text of one main tier: codes, fillers, pauses, events go; words said stay."""
     return clean_text(parse_main_tier(raw))
-
-
-def verbatim_utterance(raw: str) -> str:
-    """What was said, readable: 'uh' for &-uh, retraced words repeated, '...' for trailing off."""
-    return verbatim_text(parse_main_tier(raw))
 
 
 def disfluencies(parsed: list[Parsed]) -> Disfluencies:

@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperArgument, TyperCommand, TyperOption
 
 
 @dataclass(frozen=True, init=False)
@@ -159,10 +159,11 @@ def _as_given(value: Any, param: Any) -> str:
 class ConfigDefaults(TyperCommand):
     """A command whose ``--help`` shows, for each option declared with :class:`Default`, its config's default."""
 
-    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+    # ctx: Any, as the base class types it with typer's private copy of click
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         defaults = declared_defaults(self.callback)
         for param in self.params:
-            if param.name in defaults:
+            if param.name in defaults and isinstance(param, TyperOption | TyperArgument):
                 param.show_default = shown(defaults[param.name], param)
         super().format_help(ctx, formatter)
 

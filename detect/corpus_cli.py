@@ -140,7 +140,7 @@ def stats(
 
     mine = corpus_stats.measure(list(corpus), name=_corpus_name(read.root), provenance=_provenance(read, len(corpus)),
                                 extractor=MarkerExtractor(show_progress=False))
-    if as_json:
+    if as_json or ref is None:  # no reference is read for --json
         typer.echo(mine.to_json(), nl=False)
         return
     table = corpus_stats.markdown(mine, ref)

@@ -110,7 +110,7 @@ def measure(transcripts: Sequence[Transcript], *, name: str, provenance: str, ex
     if len(labelled) < len(transcripts):
         log.info("left %d unlabelled transcript(s) out of the statistics", len(transcripts) - len(labelled))
     frame = (extractor or MarkerExtractor(show_progress=False)).transform(labelled).reset_index(drop=True)
-    labels = [t.label.value for t in labelled]
+    labels = [t.label.value for t in labelled if t.label is not None]  # all of them
     markers: dict[str, dict[str, Moments]] = {m: {} for m in STATS_MARKERS}
     diversity: dict[str, dict[str, tuple[float, float] | None]] = {
         diversity_key(m, n): {} for m in ("distinct_2", "self_similarity") for n in SUBSET_SIZES}
@@ -122,13 +122,13 @@ def measure(transcripts: Sequence[Transcript], *, name: str, provenance: str, ex
             column = rows[marker]
             markers[marker][label] = Moments(mean=_round(column.mean()) if len(column) else None,
                                              sd=_round(column.std(ddof=1)) if len(column) > 1 else None)
-        texts = [t.text for t in labelled if t.label.value == label]
+        texts = [t.text for t in labelled if t.label is not None and t.label.value == label]
         for size in SUBSET_SIZES:
             for key, fn in (("distinct_2", _distinct_2), ("self_similarity", _self_similarity)):
                 span = real_range(texts, size, fn, samples=REAL_SAMPLES, seed=DIVERSITY_SEED) if len(texts) >= 2 \
                     else (math.nan, math.nan)
                 diversity[diversity_key(key, size)][label] = (
-                    None if any(math.isnan(v) for v in span) else (_round(span[0]), _round(span[1])))
+                    None if any(math.isnan(v) for v in span) else (round(float(span[0]), MEASURED_DECIMALS), round(float(span[1]), MEASURED_DECIMALS)))
     return CorpusStats(name=name, provenance=provenance, decimals=MEASURED_DECIMALS, transcripts=counts,
                        markers=markers, diversity=diversity)
 
@@ -199,8 +199,8 @@ def compare(stats: CorpusStats, reference: CorpusStats, bounds: Bounds = BOUNDS)
                 within = abs(value - target) <= tolerance * abs(target) + slack
                 checks.append(Check(figure=marker, label=label, kind=kind, value=value, reference=target,
                                     deviation=deviation, within=within))
-    for figure, by_class in reference.diversity.items():
-        for label, ref_span in by_class.items():
+    for figure, spans in reference.diversity.items():
+        for label, ref_span in spans.items():
             span = stats.diversity.get(figure, {}).get(label)
             within = None if span is None or ref_span is None else (
                 span[0] >= ref_span[0] - slack and span[1] <= ref_span[1] + slack)
@@ -260,9 +260,9 @@ def markdown(stats: CorpusStats, reference: CorpusStats, checks: list[Check] | N
     for figure in reference.diversity:
         cells = [figure]
         for label in CLASSES:
-            r = reference.diversity[figure].get(label)
-            m = stats.diversity.get(figure, {}).get(label)
-            cells += [_span(r, rd), _span(m, md),
+            r_span = reference.diversity[figure].get(label)
+            m_span = stats.diversity.get(figure, {}).get(label)
+            cells += [_span(r_span, rd), _span(m_span, md),
                       _verdict([c for c in [by.get((figure, label, "range"))] if c])]
         lines.append(_row(cells))
     met = sum(1 for c in checks if c.within)

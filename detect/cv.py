@@ -76,7 +76,8 @@ class CVResult:
     def summary(self) -> dict[str, MetricSummary]:
         """Per metric: corrected t over K-fold cells, or a bootstrap over test speakers for the fixed split."""
         fixed = self.protocol == "adress"
-        return aggregate(self.rows, protocol=self.protocol, predictions=self.predictions_frame() if fixed else None)
+        return aggregate(self.rows, protocol="adress" if fixed else "kfold",
+                         predictions=self.predictions_frame() if fixed else None)
 
     def rows_frame(self):
         import pandas as pd
@@ -134,7 +135,7 @@ def speaker_folds(corpus: Corpus, n_splits: int = 5, seed: int = 0) -> list[Fold
     per_class = check_two_classes(corpus)
     smallest = min(per_class.values())
     if smallest < n_splits:
-        label = min(per_class, key=per_class.get)
+        label = min(per_class, key=lambda c: per_class[c])
         raise CorpusError(_where(corpus), f"only {smallest} {label.value} speaker(s) for {n_splits} folds",
                           fix=f"use --folds {max(2, smallest)} or fewer, or add speakers")
     labels = corpus.speaker_labels()

@@ -96,14 +96,11 @@ def _route_libraries() -> Callable[[], None]:
     """transformers, datasets and MLflow print through handlers of their own; send their
     records to ours (console filter, log file) instead. Returns what undoes it."""
     undo: list[Callable[[], None]] = []
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # pragma: no cover - a declared dependency
-        hf_logging = None
-    if hf_logging is not None:
-        hf_logging.disable_default_handler()
-        hf_logging.enable_propagation()
-        undo += [hf_logging.enable_default_handler, hf_logging.disable_propagation]
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_default_handler()
+    hf_logging.enable_propagation()
+    undo += [hf_logging.enable_default_handler, hf_logging.disable_propagation]
     try:
         import datasets.utils.logging  # noqa: F401 - configures the library's own handler, removed below
     except ImportError:  # pragma: no cover - a declared dependency

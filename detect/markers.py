@@ -372,7 +372,7 @@ class MarkerExtractor:
     def text_features(self, texts: Sequence[str]) -> list[TextFeatures]:
         """Features of each text: memory cache, then disk cache, then one batched ``nlp.pipe``."""
         keys = [self.key(t) for t in texts]
-        missing = {k: t for k, t in zip(keys, texts) if k not in self._memory}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in self._memory}
         if missing and self._disk is not None:
             found = self._disk.get_many(missing)
             self._memory.update(found)
@@ -389,7 +389,7 @@ class MarkerExtractor:
         log.debug("running spaCy on %d texts", len(texts_by_key))
         docs = self.nlp.pipe(texts_by_key.values(), batch_size=self.batch_size)
         out: dict[str, TextFeatures] = {}
-        pairs = zip(texts_by_key, docs)
+        pairs = zip(texts_by_key, docs, strict=True)
         for key, doc in track(pairs, total=len(texts_by_key), description="markers") if show else pairs:
             out[key] = TextFeatures.from_doc(doc)
             self.docs_processed += 1
@@ -402,7 +402,7 @@ class MarkerExtractor:
         features = self.text_features([t.text for t in transcripts])
         rows = [
             markers_from(f, utterances=len(t.utterances), disfluencies=t.disfluencies)
-            for t, f in zip(transcripts, features)
+            for t, f in zip(transcripts, features, strict=True)
         ]
         frame = pd.DataFrame(rows, index=pd.Index([t.id for t in transcripts], name="id"),
                              columns=list(MARKERS), dtype=float)
@@ -411,11 +411,11 @@ class MarkerExtractor:
     def transform_one(self, text: str | Transcript) -> dict[str, float]:
         """Markers of one text or transcript, parsed on its own (``nlp(text)``, no batching)."""
         transcript = text if isinstance(text, Transcript) else None
-        text = transcript.text if transcript is not None else text
-        key = self.key(text)
+        plain = transcript.text if transcript is not None else str(text)
+        key = self.key(plain)
         features = self._memory.get(key)
         if features is None:
-            features = TextFeatures.from_doc(self.nlp(text))
+            features = TextFeatures.from_doc(self.nlp(plain))
             self.docs_processed += 1
             self._memory[key] = features
             if self._disk is not None:

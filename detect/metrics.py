@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 from scipy import stats
 from sklearn.metrics import (
@@ -80,7 +81,7 @@ class FoldMetrics:
         return asdict(self)
 
 
-def binary_metrics(y_true: Sequence[int], proba: Sequence[float], *, threshold: float = DEFAULT_THRESHOLD) -> dict[str, float]:
+def binary_metrics(y_true: ArrayLike, proba: ArrayLike, *, threshold: float = DEFAULT_THRESHOLD) -> dict[str, float]:
     """The metrics of :data:`METRICS` from labels (1 = AD) and P(AD).
 
     Examples
@@ -110,7 +111,7 @@ def binary_metrics(y_true: Sequence[int], proba: Sequence[float], *, threshold: 
     }
 
 
-def weighted_metrics(y_true: Sequence[int], proba: Sequence[float], weights, *, metrics: Sequence[str] = METRICS,
+def weighted_metrics(y_true: ArrayLike, proba: ArrayLike, weights, *, metrics: Sequence[str] = METRICS,
                      threshold: float | np.ndarray = DEFAULT_THRESHOLD) -> dict[str, np.ndarray]:
     """:func:`binary_metrics` under case weights, for many weightings at once.
 
@@ -337,7 +338,7 @@ def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline
     def per_seed(weights: list[np.ndarray]) -> np.ndarray:
         """A (b, n) transcript weighting per seed -> (b, seeds) metric, minus the baseline's."""
         values = [np.stack([weighted_metrics(y, p, w, metrics=[metric], threshold=t)[metric]
-                            for p, w, t in zip(arm.proba, weights, arm.thresholds)], axis=1) for arm in arms]
+                            for p, w, t in zip(arm.proba, weights, arm.thresholds, strict=True)], axis=1) for arm in arms]
         return values[0] - values[1] if len(values) == 2 else values[0]
 
     codes, by_class = test.speaker_classes()
@@ -350,10 +351,10 @@ def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline
         return MetricSummary(metric, float(observed.mean()), sd, math.nan, math.nan, n_seeds, math.nan, method)
 
     def statistic(*draws: np.ndarray, axis: int = -1) -> np.ndarray:
-        draws = [np.atleast_2d(d) for d in draws]
-        counts = _counts(np.concatenate(draws[:2], axis=1), codes.max() + 1)[:, codes]  # (b, n)
+        rows = [np.atleast_2d(d) for d in draws]
+        counts = _counts(np.concatenate(rows[:2], axis=1), codes.max() + 1)[:, codes]  # (b, n)
         if pooled:  # each seed's folds drawn too; every seed counts once
-            weights = [counts * _counts(d, f.max() + 1)[:, f] for d, f in zip(draws[2:], folds)]
+            weights = [counts * _counts(d, f.max() + 1)[:, f] for d, f in zip(rows[2:], folds, strict=True)]
             return per_seed(weights).mean(axis=1)
         cells = per_seed([counts] * n_seeds)
         seed_weights = _counts(draws[2], n_seeds) if n_seeds > 1 else np.ones_like(cells)

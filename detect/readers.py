@@ -41,28 +41,34 @@ Pitt layout::
 
 from __future__ import annotations
 
-import csv
 import logging
-import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from enum import Enum
 from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from detect.chat import Note, clean_text, clean_verbatim, disfluencies, read_chat, verbatim_text
-from detect.errors import CorpusError, NoSpeechError
-from detect.io import read_jsonl
-from detect.records import Corpus, Label, Transcript
+from detect.errors import CorpusError
+from detect.layouts import READERS, Reading
+from detect.read_report import ReadReport, log_read_report
+from detect.records import Corpus, Transcript
+
+__all__ = [
+    "LAYOUTS",
+    "ReadOptions",
+    "ReadReport",
+    "Visits",
+    "apply_visit_policy",
+    "default_corpus_path",
+    "detect_layout",
+    "load_corpus",
+    "log_read_report",
+]
 
 log = logging.getLogger(__name__)
 
-LAYOUTS = ("adress", "pitt", "chat-folder", "csv", "jsonl")
-TEST_LABEL_FILES = ("meta_data_test.txt", "test_labels.txt", "test_results.txt")
-SPEAKER = "PAR"  # the participant: the only speaker whose speech is read
+LAYOUTS = tuple(READERS)
 
 
 class Visits(str, Enum):
@@ -74,29 +80,6 @@ class Visits(str, Enum):
     last = "last"
 
 
-@dataclass
-class ReadReport:
-    """What a read found and did: the layout, files skipped, transcripts left out, visits, notes."""
-
-    layout: str = "?"  # filled in by load_corpus
-    root: Path = Path(".")
-    skipped: list[CorpusError] = field(default_factory=list)  # bad input (--skip-bad)
-    left_out: list[str] = field(default_factory=list)  # "path: reason", transcripts without speech to read
-    visits: list[str] = field(default_factory=list)  # one line per speaker whose diagnosis changed
-    notes: dict[str, list[Note]] = field(default_factory=dict)  # file -> what the CHAT reader tolerated
-    excluded_utterances: int = 0  # [+ exc]
-
-    def lines(self) -> list[str]:
-        """The report, one line per item, each starting with its kind."""
-        return [
-            *(f"skipped: {e}" for e in self.skipped),
-            *(f"left out: {line}" for line in self.left_out),
-            *(f"visits: {line}" for line in self.visits),
-            *(f"note: {path}: {note}" for path, notes in self.notes.items() for note in notes),
-        ]
-
-    def write(self, path: Path) -> None:
-        path.write_text("".join(f"{line}\n" for line in self.lines()), encoding="utf-8")
 
 
 class ReadOptions(BaseModel):
@@ -104,11 +87,11 @@ class ReadOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    skip_bad: bool = Field(False, description="Leave out bad files (listed) instead of stopping at the first.")
+    skip_bad: bool = Field(default=False, description="Leave out bad files (listed) instead of stopping at the first.")
     # excluded from dumps: where the report goes changes no result (nor a config's digest)
-    report: Path | None = Field(None, exclude=True,
+    report: Path | None = Field(default=None, exclude=True,
                                 description="Write what the read skipped, left out and noted to this file.")
-    visits: Visits = Field(Visits.all, description="Speakers whose diagnosis changed between visits: all (each "
+    visits: Visits = Field(default=Visits.all, description="Speakers whose diagnosis changed between visits: all (each "
                                                    "visit with its label, stratified by the last), exclude-changed, "
                                                    "first or last (one visit per speaker).")
 
@@ -127,22 +110,6 @@ class ReadOptions(BaseModel):
         return corpus, read
 
 
-def log_read_report(report: ReadReport, run_id: str | None = None) -> None:
-    """Puts a read report in MLflow: ``corpus/read_report.txt`` and counts as metrics.
-
-    Into ``run_id``, or the active run; the tracking URI must be set (it is, after
-    :func:`detect.tracking.setup_tracking`).
-    """
-    import mlflow
-
-    run_id = run_id or mlflow.active_run().info.run_id
-    client = mlflow.MlflowClient()
-    client.log_text(run_id, "".join(f"{line}\n" for line in report.lines()) or "nothing skipped or noted\n",
-                    "corpus/read_report.txt")
-    for name, value in (("corpus_skipped_files", len(report.skipped)), ("corpus_left_out", len(report.left_out)),
-                        ("corpus_changed_diagnosis", len(report.visits)),
-                        ("corpus_excluded_utterances", report.excluded_utterances)):
-        client.log_metric(run_id, name, value)
 
 
 def default_corpus_path() -> Path:
@@ -187,14 +154,7 @@ def load_corpus(
     layout = detect_layout(root)
     report = report if report is not None else ReadReport(layout, root)
     report.layout, report.root = layout, root
-    reader: Callable[[Path, _Reading], Iterator[Transcript]] = {
-        "adress": _read_adress,
-        "pitt": _read_pitt,
-        "chat-folder": _read_chat_folder,
-        "csv": _read_csv,
-        "jsonl": _read_jsonl,
-    }[layout]
-    transcripts = list(reader(root, _Reading(report, skip_bad)))
+    transcripts = list(READERS[layout](root, Reading(report, skip_bad)))
     if not transcripts:
         raise CorpusError(root, f"no transcripts could be read ({layout} layout)", fix="see the files skipped or left out above")
     try:
@@ -245,307 +205,3 @@ def apply_visit_policy(corpus: Corpus, visits: Visits, report: ReadReport) -> Co
 
 
 # -- CHAT-based layouts ------------------------------------------------------------------------
-
-
-class _Reading:
-    """Where the readers send what they find: bad files (raised or skipped), notes, left-outs."""
-
-    def __init__(self, report: ReadReport, skip_bad: bool):
-        self.report = report
-        self.skip_bad = skip_bad
-
-    def error(self, error: CorpusError) -> None:
-        if not self.skip_bad:
-            raise error
-        log.warning("skipped %s", error)
-        self.report.skipped.append(error)
-
-    def chat(self, path: Path, **fields) -> Transcript | None:
-        """The transcript of one .cha file; None when it is bad (skipped) or holds no speech to read."""
-        try:
-            chat = read_chat(path, speaker=SPEAKER)
-        except NoSpeechError:
-            return self._left_out(path, f"no *{SPEAKER} line: the participant says nothing")
-        except CorpusError as e:
-            self.error(e)
-            return None
-        if chat.notes:
-            self._notes(path, list(chat.notes))
-        # [+ exc]: the transcribers excluded these from analysis; so do the text and the counts
-        speech = [u for u in chat.speech(SPEAKER) if u.parsed is not None and not u.parsed.excluded]
-        self.report.excluded_utterances += len(chat.speech(SPEAKER)) - len(speech)
-        parsed = [u.parsed for u in speech]
-        clean = " ".join(c for c in map(clean_text, parsed) if c)
-        if not clean:
-            return self._left_out(path, f"no words in the *{SPEAKER} lines (only events, xxx, excluded talk ...)")
-        par = chat.participants.get(SPEAKER, {})
-        if fields.get("age") is None:  # metadata first, else the @ID header
-            fields["age"] = _chat_age(par.get("age", ""))
-        if fields.get("gender") is None:
-            fields["gender"] = par.get("sex") or None
-        if fields.get("label") is None and "label_from_header" in fields:
-            fields["label"] = _group_label(par.get("group", ""))
-        fields.pop("label_from_header", None)
-        return Transcript(
-            text=clean,
-            verbatim=" ".join(v for v in map(verbatim_text, parsed) if v),
-            utterances=tuple(u.raw for u in speech),
-            disfluencies=disfluencies(parsed),
-            path=str(path),
-            **fields,
-        )
-
-    def _left_out(self, path: Path, reason: str) -> None:
-        log.warning("left out %s: %s", path, reason)
-        self.report.left_out.append(f"{path}: {reason}")
-        return None
-
-    def _notes(self, path: Path, notes: list[Note]) -> None:
-        self.report.notes[str(path)] = notes
-        kinds = Counter(n.kind for n in notes)
-        log.info("%s: %s (tolerated; --verbose for details)", path,
-                 ", ".join(f"{n} x {kind}" for kind, n in kinds.most_common()))
-        for note in notes:
-            log.debug("%s: %s", path, note)
-
-
-def _chat_age(age: str) -> float | None:
-    match = re.match(r"\s*(\d+)", age or "")
-    return float(match.group(1)) if match else None
-
-
-def _group_label(group: str) -> Label | None:
-    group = group.strip().lower()
-    if not group:
-        return None
-    if "control" in group:
-        return Label.HC
-    if "ad" in group or "dementia" in group or "mci" in group:
-        return Label.AD
-    return None
-
-
-@dataclass(frozen=True)
-class _MetaRow:
-    id: str
-    age: float | None
-    gender: str | None
-    mmse: float | None
-    label: Label | None
-    line: int
-
-
-def _read_meta(path: Path, on_error) -> dict[str, _MetaRow]:
-    """ADReSS metadata: ';'-separated with a header row; columns found by name."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        on_error(CorpusError(path, f"cannot read metadata: {e}", fix="it must be UTF-8 text"))
-        return {}
-    if not lines:
-        on_error(CorpusError(path, "metadata file is empty", fix="expected a header 'ID ; age ; gender ; mmse'"))
-        return {}
-    header = [h.strip().lower() for h in lines[0].split(";")]
-    if "id" not in header:
-        on_error(CorpusError(path, "no 'ID' column in the header", line=1, fix="expected 'ID ; age ; gender ; mmse'"))
-        return {}
-    rows: dict[str, _MetaRow] = {}
-    for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        cells = [c.strip() for c in line.split(";")]
-        if len(cells) != len(header):
-            on_error(CorpusError(
-                path, f"malformed row: {len(cells)} fields, header has {len(header)}", line=number,
-                fix="fields are separated by ';'",
-            ))
-            continue
-        row = dict(zip(header, cells))
-        try:
-            rows[row["id"]] = _MetaRow(
-                id=row["id"],
-                age=_number(row.get("age")),
-                gender=_gender(row.get("gender")),
-                mmse=_number(row.get("mmse")),
-                label=Label.parse(row["label"]) if "label" in row else None,
-                line=number,
-            )
-        except ValueError as e:
-            on_error(CorpusError(path, f"malformed row: {e}", line=number))
-    return rows
-
-
-def _number(value: str | None) -> float | None:
-    if value is None or value.strip().upper() in {"", "NA", "NAN", "N/A", "?"}:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a number (use NA for missing)") from None
-
-
-def _gender(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    # ADReSS writes 0/1 in some releases, male/female in others.
-    return {"0": "male", "1": "female"}.get(value.strip(), value.strip().lower())
-
-
-def _read_adress(root: Path, reading: _Reading) -> Iterator[Transcript]:
-    on_error = reading.error
-    train = root / "train"
-    if train.is_dir():
-        metas = {group: _read_meta(train / f"{group}_meta_data.txt", on_error) for group in ("cc", "cd")}
-        for group, label in (("cc", Label.HC), ("cd", Label.AD)):
-            other = "cd" if group == "cc" else "cc"
-            folder = train / "transcription" / group
-            meta_path = train / f"{group}_meta_data.txt"
-            on_disk = {p.stem: p for p in sorted(folder.glob("*.cha"))}
-            for sid, row in metas[group].items():
-                if sid not in on_disk:
-                    on_error(CorpusError(
-                        meta_path, f"row for {sid} but no transcript {folder / (sid + '.cha')}", line=row.line,
-                        fix="add the transcript or delete the row",
-                    ))
-            for sid, cha in on_disk.items():
-                if sid in metas[other]:
-                    on_error(CorpusError(
-                        cha, f"transcript is in {group}/ but listed in {other}_meta_data.txt "
-                        f"(line {metas[other][sid].line}): its label is ambiguous",
-                        fix=f"move it to transcription/{other}/ or fix the metadata",
-                    ))
-                    continue
-                row = metas[group].get(sid)
-                if row is None:
-                    on_error(CorpusError(cha, f"no row for {sid} in {meta_path.name}", fix="add its metadata row"))
-                    continue
-                t = reading.chat(cha, id=sid, speaker_id=sid, label=label, split="train",
-                                 age=row.age, gender=row.gender, mmse=row.mmse)
-                if t is not None:
-                    yield t
-
-    test = root / "test"
-    if test.is_dir():
-        meta = _read_meta(test / "meta_data.txt", on_error) if (test / "meta_data.txt").exists() else {}
-        labels: dict[str, _MetaRow] = {}
-        for name in TEST_LABEL_FILES:
-            if (test / name).exists():
-                labels = _read_meta(test / name, on_error)
-                break
-        for cha in sorted((test / "transcription").glob("*.cha")):
-            sid = cha.stem
-            rows = [r for r in (meta.get(sid), labels.get(sid)) if r is not None]
-            if not rows and (meta or labels):
-                on_error(CorpusError(cha, f"no row for {sid} in the test metadata", fix="add its metadata row"))
-                continue
-            t = reading.chat(
-                cha, id=sid, speaker_id=sid, split="test",
-                label=labels[sid].label if sid in labels else None,
-                # the label file may hold only ID ; Label: each field from whichever file has it
-                age=_first(r.age for r in rows), gender=_first(r.gender for r in rows),
-                mmse=_first(r.mmse for r in rows),
-            )
-            if t is not None:
-                yield t
-        for sid, row in {**meta, **labels}.items():
-            if not (test / "transcription" / f"{sid}.cha").exists():
-                source = test / ("meta_data.txt" if sid in meta else next(n for n in TEST_LABEL_FILES if (test / n).exists()))
-                on_error(CorpusError(source, f"row for {sid} but no transcript", line=row.line,
-                                     fix="add the transcript or delete the row"))
-
-
-_PITT_NAME = re.compile(r"^(?P<speaker>\d+)-(?P<session>\d+)$")
-
-
-def _first(values: Iterator) -> object:
-    return next((v for v in values if v is not None), None)
-
-
-def _read_pitt(root: Path, reading: _Reading) -> Iterator[Transcript]:
-    groups = {p.name.lower(): p for p in root.iterdir() if p.is_dir()}
-    for group, label in (("control", Label.HC), ("dementia", Label.AD)):
-        if group not in groups:
-            continue
-        folder = groups[group] / "cookie" if (groups[group] / "cookie").is_dir() else groups[group]
-        for cha in sorted(folder.glob("*.cha")):
-            match = _PITT_NAME.match(cha.stem)
-            if not match:
-                reading.error(CorpusError(cha, "file name is not SPEAKER-SESSION.cha (e.g. 001-2.cha)",
-                                     fix="rename it so speaker and session can be read"))
-                continue
-            t = reading.chat(cha, id=f"{group}/{cha.stem}", speaker_id=match["speaker"], label=label,
-                             session=int(match["session"]))
-            if t is not None:
-                yield t
-
-
-def _read_chat_folder(root: Path, reading: _Reading) -> Iterator[Transcript]:
-    for cha in sorted(root.glob("*.cha")):
-        t = reading.chat(cha, id=cha.stem, speaker_id=cha.stem, label=None, label_from_header=True)
-        if t is not None:
-            yield t
-
-
-# -- tabular layouts ---------------------------------------------------------------------------
-
-_REQUIRED = ("id", "speaker_id", "label", "text")
-
-
-def _from_row(path: Path, number: int, row: dict) -> Transcript:
-    missing = [c for c in _REQUIRED if c not in row]
-    if missing:
-        raise CorpusError(path, f"missing column(s) {', '.join(missing)}", line=number,
-                          fix="required: id, speaker_id, label, text")
-    text = str(row["text"] or "").strip()
-    if not text:
-        raise CorpusError(path, f"empty text for id {row['id']!r}", line=number, fix="remove the row or fill it")
-    try:
-        label = Label.parse(row["label"])
-        age, mmse = _number(_str(row.get("age"))), _number(_str(row.get("mmse")))
-        session = int(row["session"]) if _str(row.get("session")) else None
-    except ValueError as e:
-        raise CorpusError(path, str(e), line=number) from None
-    split = _str(row.get("split")) or None
-    if split not in (None, "train", "test"):
-        raise CorpusError(path, f"split must be train or test, got {split!r}", line=number)
-    clean, disfluencies = clean_verbatim(text)
-    return Transcript(
-        id=str(row["id"]), speaker_id=str(row["speaker_id"]), label=label, text=clean, verbatim=text,
-        disfluencies=disfluencies, age=age, gender=_gender(_str(row.get("gender"))), mmse=mmse,
-        split=split, session=session, path=f"{path}:{number}",
-    )
-
-
-def _str(value) -> str | None:
-    return None if value is None else str(value)
-
-
-def _read_csv(path: Path, reading: _Reading) -> Iterator[Transcript]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames is None:
-                raise CorpusError(path, "empty CSV", fix="expected a header: id,speaker_id,label,text")
-            missing = [c for c in _REQUIRED if c not in reader.fieldnames]
-            if missing:
-                raise CorpusError(path, f"missing column(s) {', '.join(missing)}", line=1,
-                                  fix="required header: id,speaker_id,label,text")
-            for row in reader:
-                try:
-                    yield _from_row(path, reader.line_num, row)
-                except CorpusError as e:
-                    reading.error(e)
-    except UnicodeDecodeError:
-        raise CorpusError(path, "not UTF-8 text", fix="save the CSV as UTF-8") from None
-
-
-def _read_jsonl(path: Path, reading: _Reading) -> Iterator[Transcript]:
-    fix = "one JSON object per line"
-    for number, row in read_jsonl(path, fix=fix, on_error=reading.error):
-        if not isinstance(row, dict):
-            reading.error(CorpusError(path, "not a JSON object", line=number, fix=fix))
-            continue
-        try:
-            yield _from_row(path, number, row)
-        except CorpusError as e:
-            reading.error(e)

@@ -115,7 +115,7 @@ class Corpus(Sequence[Transcript]):
                 raise ValueError(f"duplicate transcript id {t.id!r}: ids must be unique within a corpus")
             seen.add(t.id)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         if isinstance(index, slice):
             return Corpus(self._items[index], layout=self.layout, root=self.root)
         return self._items[index]

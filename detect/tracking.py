@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from detect.errors import UserError
 
@@ -307,7 +308,7 @@ def trainer_metrics(prefix: str) -> Any:
     return TrainerMetrics()
 
 
-def log_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], *, artifact_file: str = "confusion_matrix.png",
+def log_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, *, artifact_file: str = "confusion_matrix.png",
                          title: str | None = None) -> np.ndarray:
     """Plot HC/AD confusion counts into the active run; returns the 2x2 matrix."""
     import mlflow
@@ -341,12 +342,13 @@ def corpus_frame(transcripts: Sequence[Any]):
 def log_dataset(frame: Any, *, name: str, context: str, source: str | None = None, targets: str = "label") -> None:
     """A DataFrame as an MLflow dataset input of the active run (``context``: training or evaluation)."""
     import mlflow
-    import mlflow.data
+    from mlflow.data.pandas_dataset import from_pandas
 
     with warnings.catch_warnings():
         # MLflow registers its local-file source twice and warns that a path is ambiguous.
         warnings.filterwarnings("ignore", message=".*dataset source can be interpreted in multiple ways.*")
-        dataset = mlflow.data.from_pandas(frame, name=name, targets=targets, source=source)
+        # source None: MLflow infers it (its default), though its type hint leaves None out
+        dataset = from_pandas(frame, name=name, targets=targets, source=source)  # type: ignore[arg-type]
     mlflow.log_input(dataset, context=context)
 
 

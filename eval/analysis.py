@@ -85,7 +85,8 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
     y_true, p_ad), both protocols take the paired bootstrap over speakers
     (:func:`eval.stats.delta_over_speakers`): the fixed split over its test speakers and seeds,
     K-fold over the out-of-fold predictions pooled per repeat (every speaker tested once per
-    repeat), resampling speakers and each repeat's folds. A row whose predictions are missing (scores from before they were kept) gets, with a
+    repeat), resampling speakers and each repeat's folds. A row whose predictions are missing
+    (scores from before they were kept) gets, with a
     warning, NaN intervals ("n/a") on the fixed split and under K-fold the corrected t over
     cells (:func:`eval.stats.delta_over_cells`), over-wide with a small training base.
     ``power`` adds each classifier's ``mde_f1`` and ``mde_brier`` (and what they rest on, see
@@ -119,7 +120,8 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
                 deltas = {m: delta_over_cells(group, base, m, confidence=confidence) if m in group
                           else summarize([], m) for m in PAIRED}
             else:
-                deltas = {m: MetricSummary(m, *[math.nan] * 4, 0, math.nan, "speaker bootstrap") for m in PAIRED}
+                deltas = {m: MetricSummary(m, math.nan, math.nan, math.nan, math.nan, 0, math.nan, "speaker bootstrap")
+                          for m in PAIRED}
             rows.append(_row(classifier, condition, float(ratio), means, deltas, len(group), synthetic, wanted,
                              deltas["f1"].method))
     table = pd.DataFrame([asdict(r) for r in rows])
@@ -159,7 +161,7 @@ def base_name(size: int) -> str:
 
 def _row(classifier: str, condition: str, ratio: float, means: dict[str, MetricSummary],
          deltas: dict[str, MetricSummary], cells: int, synthetic: float, wanted: float, interval: str) -> SummaryRow:
-    paired = {}
+    paired: dict[str, float] = {}
     for m in PAIRED:
         d = deltas[m]
         paired |= {f"delta_{m}": d.mean, f"delta_{m}_low": d.ci_low, f"delta_{m}_high": d.ci_high, f"p_{m}": d.p}
@@ -275,7 +277,7 @@ def sentences(table: pd.DataFrame) -> list[str]:
     out: list[str] = []
     headline = HEADLINE_THRESHOLD_FREE
     keys = ["classifier", "size"] if sized(table) else ["classifier"]
-    for key, group in table.groupby(keys, sort=False):
+    for _, group in table.groupby(keys, sort=False):
         base = group[group.condition == "none"]
         if base.empty:
             continue
@@ -382,9 +384,9 @@ def format_table(table: pd.DataFrame, *, statistics: tuple[str, ...] = ("f1", HE
         "classifier": table.classifier,
         **({"base": [base_name(size) for size in table["size"]]} if sized(table) else {}),
         "condition": table.condition,
-        "ratio": [("—" if c == "none" else f"{r:g}") for c, r in zip(table.condition, table.ratio)],
-        "synthetic": [_used(c, n, w) for c, n, w in zip(table.condition, table.synthetic, table.wanted)],
-        "F1 mean ± sd": [f"{m:.3f} ± {_number(s, '.3f')}" for m, s in zip(table.f1_mean, table.f1_sd)],
+        "ratio": [("—" if c == "none" else f"{r:g}") for c, r in zip(table.condition, table.ratio, strict=True)],
+        "synthetic": [_used(c, n, w) for c, n, w in zip(table.condition, table.synthetic, table.wanted, strict=True)],
+        "F1 mean ± sd": [f"{m:.3f} ± {_number(s, '.3f')}" for m, s in zip(table.f1_mean, table.f1_sd, strict=True)],
     })
     for m in statistics:
         shown[f"Δ{NAMES[m]} [95% CI] p"] = [delta(r, m) for r in table.itertuples()]

@@ -175,7 +175,7 @@ def _score(d: _Driver, corpus: Corpus, groups: dict[str, Group], todo: list[Cell
     """Scores the pending cells (stage 4), each written to the state files and the run as it finishes."""
     config, ex = d.config, d.ex
     shared_corpus = ex.share(corpus)
-    pools = {(key, condition): ex.share(pool_of(group, condition))
+    pools: dict[tuple[str, str], Any] = {(key, condition): ex.share(pool_of(group, condition))
              for key, group in groups.items() for condition in config.conditions}
     refs = [ex.submit(score_cell, d.shared, shared_corpus, d.trains[cell.group], pools[(cell.group, cell.condition)],
                       cell.classifier, cell.condition, cell.ratio, cell.fold, kind="cell",

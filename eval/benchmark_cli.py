@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from detect.cli_options import resume_command
@@ -54,7 +54,7 @@ def benchmark(
     STDERR.print(f"log (transformers, TRL, vLLM, MLflow, training steps): {log_path}")
     with log_file(log_path), Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
                                       TimeElapsedColumn()) as bars:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -83,7 +83,8 @@ def benchmark(
     console.print(f"log: {log_path}")
     from detect.tracking import run_url
 
-    url = run_url(result.run_id)
-    local = url.startswith("http://127.0.0.1:5000/")
-    console.print(f"MLflow run of this benchmark (its verdict, forest plots, samples, export): {url}"
-                  + ("  (start the UI with `make ui`)" if local else ""))
+    if result.run_id is not None:
+        url = run_url(result.run_id)
+        local = url.startswith("http://127.0.0.1:5000/")
+        console.print(f"MLflow run of this benchmark (its verdict, forest plots, samples, export): {url}"
+                      + ("  (start the UI with `make ui`)" if local else ""))

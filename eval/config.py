@@ -41,7 +41,7 @@ from detect.hashing import digest
 from detect.readers import ReadOptions
 
 Condition = Literal["none", "classic", "prompt-only", "sft", "dpo", "real", "flipped"]
-CONDITIONS: tuple[str, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
+CONDITIONS: tuple[Condition, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
 GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
 # The controls: `real` adds held-back real transcripts (what more real data is worth: it must
 # help); `flipped` adds the same transcripts with the wrong label (it must hurt).
@@ -62,7 +62,7 @@ def _changed_fields(value: Any, reference: Any) -> dict[str, Any]:
             if getattr(value, f.name) != getattr(reference, f.name)}
 
 
-def _section_default(owner: type, name: str) -> Any:
+def _section_default(owner: Any, name: str) -> Any:  # a pydantic model or dataclass
     return owner.__pydantic_fields__[name].get_default(call_default_factory=True)
 
 
@@ -70,19 +70,19 @@ def _section_default(owner: type, name: str) -> Any:
 class ProtocolConfig:
     """How speakers are split into training and test; ``describe()`` says it in words."""
 
-    split: Literal["cv", "adress"] = Field("cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split.")
-    folds: int = Field(5, ge=2, description="K in speaker-grouped stratified K-fold.")
+    split: Literal["cv", "adress"] = Field(default="cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split.")
+    folds: int = Field(default=5, ge=2, description="K in speaker-grouped stratified K-fold.")
     repeats: int = Field(
-        3, ge=1, description="Repeats, each with its own seed: under CV new folds; on either split a new draw of each "
+        default=3, ge=1, description="Repeats, each with its own seed: under CV new folds; on either split a new draw of each "
                              "cell's extras (its synthetic subset from the pool, its reserve transcripts) and new "
                              "classifier seeds.")
-    seed: int = Field(0, description="First seed; repeats use seed, seed+1, ...")
+    seed: int = Field(default=0, description="First seed; repeats use seed, seed+1, ...")
     reserve: float = Field(
-        0.0, ge=0, lt=1, description="Share of each fold's training speakers held back (stratified, seeded by `seed`) "
+        default=0.0, ge=0, lt=1, description="Share of each fold's training speakers held back (stratified, seeded by `seed`) "
                                      "as the reserve the `real` and `flipped` controls draw from; every condition, "
                                      "generators included, trains on the rest only. 0: no reserve.")
     pool: float = Field(
-        2.0, ge=1, le=10, description="On the fixed split over several repeats: synthetic records generated per style "
+        default=2.0, ge=1, le=10, description="On the fixed split over several repeats: synthetic records generated per style "
                                       "(passing the filters) as a multiple of what the largest ratio needs; each "
                                       "repeat draws its cells' subsets from this pool (nested across ratios), so "
                                       "repeats vary the synthetic data. It multiplies generation's cost; 1: every "
@@ -90,11 +90,11 @@ class ProtocolConfig:
                                       "alone, and a pool of 1 is made.")
 
     threshold: Literal["fixed", "inner-cv"] = Field(
-        "fixed", description="F1's decision threshold on P(AD): fixed at 0.5, or chosen per cell from its training "
+        default="fixed", description="F1's decision threshold on P(AD): fixed at 0.5, or chosen per cell from its training "
                              "data alone by speaker-grouped inner CV (detect.classifiers.threshold; 3 more fits a "
                              "cell).")
     sizes: tuple[int, ...] = Field(
-        (), description="The low-resource protocol: training-set sizes, in speakers, at which every fold is also run "
+        default=(), description="The low-resource protocol: training-set sizes, in speakers, at which every fold is also run "
                         "(its base cut to that many, stratified, seeded by `seed`, nested), each cut with generators "
                         "of its own and the same reserve; the whole base is always run too. (): the whole base only.")
 
@@ -121,8 +121,8 @@ class ProtocolConfig:
 class GeneratorConfig:
     """The generators trained per group (:func:`augment.train.train_generators`), one library config per stage."""
 
-    base_model: Path | None = Field(None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct.")
-    mode: Mode = Field(TrainingConfig.mode, description="separate: one adapter per style; conditional: one adapter, "
+    base_model: Path | None = Field(default=None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct.")
+    mode: Mode = Field(default=TrainingConfig.mode, description="separate: one adapter per style; conditional: one adapter, "
                                                         "the style in the prompt.")
     pairs: PairConfig = Field(default_factory=PairConfig, description="DPO's preference pairs.")
     # output_dir is left to the stages: each checkpoints under its own folder in the group's.
@@ -155,31 +155,31 @@ class GenerationConfig(SamplingOptions):
     top_p, max_tokens, min_tokens, frequency_penalty), where it runs (:class:`augment.runner.Backend`'s
     options) and the benchmark's own rounds. The seed is the protocol's."""
 
-    concurrency: int = Field(Backend.concurrency, ge=1, description="Requests in flight on a server; prompts per "
+    concurrency: int = Field(default=Backend.concurrency, ge=1, description="Requests in flight on a server; prompts per "
                                                                      "engine call in-process.")
-    enforce_eager: bool = Field(Backend.enforce_eager,
+    enforce_eager: bool = Field(default=Backend.enforce_eager,
                                 description="vLLM without graph compilation: fast start, lower throughput.")
-    endpoint: str | None = Field(Backend.endpoint, description="Use a running vLLM server instead of starting one.")
+    endpoint: str | None = Field(default=Backend.endpoint, description="Use a running vLLM server instead of starting one.")
     backend: Literal["auto", "in-process", "server"] = Field(
-        Backend.where, description="Without an endpoint, run vLLM in-process (vllm.LLM in a worker process, no HTTP) "
+        default=Backend.where, description="Without an endpoint, run vLLM in-process (vllm.LLM in a worker process, no HTTP) "
                                    "or as an OpenAI-compatible server (auto: in-process on the CPU build, a server "
                                    "elsewhere; see augment.runner).")
     adapters: Literal["auto", "lora", "merged"] = Field(
-        Backend.weights, description="Run the trained generators as LoRA adapters on one vLLM, or each merged into "
+        default=Backend.weights, description="Run the trained generators as LoRA adapters on one vLLM, or each merged into "
                                      "full weights on a vLLM of its own (auto: merged on the CPU build, where vLLM's "
                                      "LoRA path is slow: bench-results/README.md; LoRA elsewhere).")
-    few_shot: int = Field(PromptOnlyConfig.shots, ge=0, description="Real examples in a prompt-only prompt.")
+    few_shot: int = Field(default=PromptOnlyConfig.shots, ge=0, description="Real examples in a prompt-only prompt.")
     oversample: float = Field(
-        1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "
+        default=1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "
                                       "filters (the table shows used/wanted per cell when they still fall short).")
     best_of: int = Field(
-        default_of("augment.filters:apply_filters.best_of"), ge=1, le=16,
+        default=default_of("augment.filters:apply_filters.best_of"), ge=1, le=16,
         description="Candidates per kept record: of each n consecutive records of a file, the one that passes the "
                     "filters and lies closest to its style's real class mean (style markers, the group's training "
                     "speakers) is kept (augment.filters.best_of_verdicts); every generated condition alike. n times "
                     "the generation.")
     max_rounds: int = Field(
-        3, ge=1, le=20, description="Generation rounds per file, the first included: while fewer records of a style "
+        default=3, ge=1, le=20, description="Generation rounds per file, the first included: while fewer records of a style "
                                     "pass the filters than the largest ratio needs, another round asks for the "
                                     "shortfall / the pass rate so far (x oversample), at most as many as the first "
                                     "round. 1: no top-up.")
@@ -187,9 +187,9 @@ class GenerationConfig(SamplingOptions):
 
 @dataclass(frozen=True, config=_STRICT)
 class TrackingConfig:
-    experiment: str | None = Field(None, description="MLflow experiment; default: cookiebench-<name>.")
-    uri: str | None = Field(None, description="Tracking URI; default: $MLFLOW_TRACKING_URI or the local store.")
-    system_metrics: bool = Field(True, description="CPU, memory (and GPU) use of the machine on the parent run's "
+    experiment: str | None = Field(default=None, description="MLflow experiment; default: cookiebench-<name>.")
+    uri: str | None = Field(default=None, description="Tracking URI; default: $MLFLOW_TRACKING_URI or the local store.")
+    system_metrics: bool = Field(default=True, description="CPU, memory (and GPU) use of the machine on the parent run's "
                                                    "System metrics tab.")
 
 
@@ -197,10 +197,10 @@ class TrackingConfig:
 class TaskResources:
     """What one Ray task of a kind asks the cluster for (Ray schedules on these, it does not enforce them)."""
 
-    num_cpus: float = Field(1, gt=0)
-    num_gpus: float | None = Field(None, ge=0, description="None: 1 when the cluster has a GPU (training, generation "
+    num_cpus: float = Field(default=1, gt=0)
+    num_gpus: float | None = Field(default=None, ge=0, description="None: 1 when the cluster has a GPU (training, generation "
                                                              "and BERT cells), else 0.")
-    memory_gb: float | None = Field(None, gt=0, description="Memory to reserve on the worker's node; none: no reservation.")
+    memory_gb: float | None = Field(default=None, gt=0, description="Memory to reserve on the worker's node; none: no reservation.")
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -211,15 +211,15 @@ class ExecutorConfig:
     """
 
     kind: Literal["local", "ray"] = "local"
-    address: str | None = Field(None, description="Ray cluster: `auto` (the one `ray start` runs here), "
+    address: str | None = Field(default=None, description="Ray cluster: `auto` (the one `ray start` runs here), "
                                                   "`ray://host:10001`; none: start a local cluster.")
-    num_cpus: int | None = Field(None, ge=1, description="CPUs of a local cluster started here; default: all.")
-    max_retries: int = Field(3, ge=0, description="Times Ray reruns a task whose worker died.")
+    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of a local cluster started here; default: all.")
+    max_retries: int = Field(default=3, ge=0, description="Times Ray reruns a task whose worker died.")
     train: TaskResources = TaskResources(num_cpus=1, memory_gb=4)
     generate: TaskResources = TaskResources(num_cpus=1, memory_gb=8)
     cell: TaskResources = TaskResources(num_cpus=1, memory_gb=1)
     generation_workers: int | None = Field(
-        None, ge=0, description="Ray tasks that complete a generation round side by side, each with a vLLM of its "
+        default=None, ge=0, description="Ray tasks that complete a generation round side by side, each with a vLLM of its "
                                 "own (one GPU each on a cluster with GPUs); none: one per GPU of the cluster, so 0 "
                                 "without GPUs, and generation then runs on the driver.")
 
@@ -234,15 +234,15 @@ class ExecutorConfig:
 
 @dataclass(frozen=True, config=_STRICT)
 class BenchmarkConfig:
-    name: str = Field(..., min_length=1)
-    corpus: Path | None = Field(None, description="Corpus path; default: the simulated cohort.")
+    name: str = Field(default=..., min_length=1)
+    corpus: Path | None = Field(default=None, description="Corpus path; default: the simulated cohort.")
     reading: ReadOptions = Field(default_factory=ReadOptions, description="How the corpus is read: skip_bad, "
                                                                           "report, visits.")
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     conditions: tuple[Condition, ...] = CONDITIONS
-    ratios: tuple[float, ...] = Field((0.5, 1.0, 2.0), description="Synthetic per real transcript, per class.")
+    ratios: tuple[float, ...] = Field(default=(0.5, 1.0, 2.0), description="Synthetic per real transcript, per class.")
     control_ratios: tuple[float, ...] = Field(
-        (), description="Held-back real transcripts per real training transcript, per class, that the `real` and "
+        default=(), description="Held-back real transcripts per real training transcript, per class, that the `real` and "
                         "`flipped` controls add; (): the same as `ratios`. Controls cost no generation, and real data's "
                         "help shows at large ratios on a small base.")
     classifiers: tuple[str, ...] = ("bert",)
@@ -255,7 +255,7 @@ class BenchmarkConfig:
     filters: FilterConfig = Field(default_factory=FilterConfig, description="Filters of every synthetic record.")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
-    output_dir: Path | None = Field(None, description="Where synthetic data, adapters and state go; default runs/<name>.")
+    output_dir: Path | None = Field(default=None, description="Where synthetic data, adapters and state go; default runs/<name>.")
 
     @field_validator("conditions")
     @classmethod

@@ -39,12 +39,15 @@ class _Thunk:
     """A local unit: runs once, on first demand, after the units it takes as arguments."""
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]):
-        self.fn, self.args, self.done, self.value = fn, args, False, None
+        self.fn: Callable[..., Any] | None = fn
+        self.args, self.done, self.value = args, False, None
 
     def result(self) -> Any:
         if not self.done:
-            self.value = self.fn(*(a.result() if isinstance(a, _Thunk) else a for a in self.args))
-            self.done, self.fn, self.args = True, None, ()
+            fn, self.fn = self.fn, None  # the closure is freed once it has run
+            assert fn is not None, "a unit runs once"
+            self.value = fn(*(a.result() if isinstance(a, _Thunk) else a for a in self.args))
+            self.done, self.args = True, ()
         return self.value
 
 

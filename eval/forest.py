@@ -70,7 +70,7 @@ def forest_figure(table: pd.DataFrame, statistic: str = "f1") -> Figure:
         return fig
     axes = fig.subplots(len(classifiers), 1, sharex=True, squeeze=False,
                         gridspec_kw={"height_ratios": [n + PANEL_EXTRA_IN / ROW_IN for n in sizes]})[:, 0]
-    for ax, classifier in zip(axes, classifiers):
+    for ax, classifier in zip(axes, classifiers, strict=False):
         base = table[(table.classifier == classifier) & (table.condition == "none")]
         _panel(ax, paired[paired.classifier == classifier], statistic)
         baseline = f"{getattr(base.iloc[0], _mean(statistic)):.3f}" if not base.empty else "n/a"

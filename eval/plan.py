@@ -12,6 +12,7 @@ generators trained on the cut alone, and the same reserve for the controls.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -20,7 +21,7 @@ import numpy as np
 from detect import cv
 from detect.hashing import digest
 from detect.readers import ReadReport
-from detect.records import Corpus
+from detect.records import Corpus, Label
 from eval.config import BenchmarkConfig
 from eval.results import BenchmarkError, Group
 
@@ -109,16 +110,21 @@ def _group(corpus: Corpus, key: str, members: list[tuple[cv.Fold, tuple[str, ...
                  reserve=tuple(corpus.by_speakers(reserve)))
 
 
+def _labels(corpus: Corpus) -> dict[str, Label]:
+    """Each labelled speaker's label: a stratified cut has no place for a speaker without one."""
+    return {s: label for s, label in corpus.speaker_labels().items() if label is not None}
+
+
 def cut_base(corpus: Corpus, base: tuple[str, ...], size: int, seed: int) -> tuple[str, ...]:
     """``size`` of the base speakers, each class in its share of the base (at least 2 each), by a
     permutation of each class seeded by the protocol seed alone: the folds of the fixed split
     keep one cut per size (one set of generators), and smaller sizes take subsets of larger ones."""
-    labels = corpus.speaker_labels()
+    labels = _labels(corpus)
     by_class = {label: [s for s in sorted(base) if labels[s] == label] for label in sorted(
         {labels[s] for s in base}, key=lambda label: label.value)}
     rng = np.random.default_rng([_CUT_STREAM, seed])
     kept: list[str] = []
-    for i, (label, speakers) in enumerate(by_class.items()):
+    for i, speakers in enumerate(by_class.values()):
         share = len(speakers) / len(base)
         # The classes' counts add up to size: the first class rounds, the last takes the rest.
         n = round(size * share) if i < len(by_class) - 1 else size - len(kept)
@@ -138,7 +144,7 @@ def split_reserve(corpus: Corpus, speakers: tuple[str, ...], share: float,
         return speakers, ()
     from sklearn.model_selection import train_test_split
 
-    labels = corpus.speaker_labels()
+    labels = _labels(corpus)
     ordered = sorted(speakers)
     try:
         base, reserve = train_test_split(ordered, test_size=share, random_state=seed,
@@ -152,7 +158,7 @@ def split_reserve(corpus: Corpus, speakers: tuple[str, ...], share: float,
     return tuple(sorted(base)), tuple(sorted(reserve))
 
 
-def cells(config: BenchmarkConfig, folds: list[cv.Fold]) -> list[Cell]:
+def cells(config: BenchmarkConfig, folds: Sequence[cv.Fold]) -> list[Cell]:
     """Every cell, in table order: classifier, condition, ratio (`none` at ratio 0), fold."""
     return [Cell(classifier, condition, ratio, fold)
             for classifier in config.classifiers

@@ -149,12 +149,13 @@ class _Simulation:
             positions = rng.integers(0, members.size, (self.runs, self.resamples, members.size))
             copies = np.take_along_axis(drawn[:, None, :], positions, axis=2)  # (runs, resamples, copies)
             for k in range(n_seeds):
-                if fold_draws[k] is None:
+                draws_k = fold_draws[k]
+                if draws_k is None:
                     weight = np.ones(copies.shape, dtype=np.float32)
                 else:
                     dealt = np.argsort(rng.random((self.runs, members.size)), axis=1) % folds[k]  # copy -> fold
                     fold_of = np.take_along_axis(dealt[:, None, :], positions, axis=2)
-                    weight = np.take_along_axis(fold_draws[k], fold_of, axis=2)
+                    weight = np.take_along_axis(draws_k, fold_of, axis=2)
                 flat = (copies + speakers * rows).ravel()
                 inner[k] += np.bincount(flat, weights=weight.ravel(), minlength=self.runs * self.resamples * speakers
                                         ).reshape(self.runs, self.resamples, speakers).astype(np.float32)
@@ -219,7 +220,7 @@ def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray,
         tp, fp, fn = (np.einsum("rbn,rn->rb", w, mask.astype(w.dtype)) for mask in (ad & pred, ~ad & pred, ad & ~pred))
         den = 2 * tp + fp + fn
         return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
-    return np.stack([weighted_metrics(y, row, weights, metrics=[statistic])[statistic] for row, weights in zip(p, w)])
+    return np.stack([weighted_metrics(y, row, weights, metrics=[statistic])[statistic] for row, weights in zip(p, w, strict=True)])
 
 
 def minimum_detectable_effect(classifier: str, base: pd.DataFrame, arms: Sequence[pd.DataFrame] = (), *,

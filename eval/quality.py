@@ -85,7 +85,7 @@ def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Seque
     if len(table):
         table = table.merge(generation_outcomes(groups), on=["condition", "style"], how="left")
     real = extractor.transform(list(corpus))
-    real["group"] = [f"real {t.label.value}" for t in corpus]
+    real["group"] = [f"real {t.label.value if t.label else 'unlabelled'}" for t in corpus]
     frames = [real]
     for condition in table.condition.unique() if len(table) else ():
         for style, label in STYLE_LABEL.items():

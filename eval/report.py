@@ -151,7 +151,7 @@ def ratio_curve(table: pd.DataFrame, path: Path) -> Path:
     fig = Figure(figsize=(WIDTH_IN, 2.6 * math.ceil(len(classifiers) / columns) + 0.8), layout="constrained")
     fig.supylabel("F1 (AD positive), mean ± sd")
     fig.supxlabel("synthetic per real (per class)")
-    for ax, classifier in zip(_grid(fig, len(classifiers), columns), classifiers):
+    for ax, classifier in zip(_grid(fig, len(classifiers), columns), classifiers, strict=True):
         rows = table[table.classifier == classifier]
         base = rows[rows.condition == "none"]
         if not base.empty:
@@ -181,7 +181,7 @@ def size_curve(table: pd.DataFrame, path: Path) -> Path:
     for column, classifier in enumerate(classifiers):
         rows = table[table.classifier == classifier]
         sizes = rows.drop_duplicates("size").sort_values("base_transcripts")
-        for ax, metric in zip(axes[:, column], ("f1", headline)):
+        for ax, metric in zip(axes[:, column], ("f1", headline), strict=False):
             for i, ((condition, ratio), line) in enumerate(rows.groupby(["condition", "ratio"], sort=False)):
                 line = line.sort_values("base_transcripts")
                 label = condition if condition == "none" else f"{condition} ×{ratio:g}"
@@ -192,7 +192,7 @@ def size_curve(table: pd.DataFrame, path: Path) -> Path:
                            facecolors=[style["color"] if c else "white" for c in clear], zorder=3)
             ax.set_xscale("log")
             ax.set_xticks(sizes.base_transcripts, [f"{base_name(s)}\n({n:.0f})" for s, n in
-                                                   zip(sizes["size"], sizes.base_transcripts)], fontsize=8)
+                                                   zip(sizes["size"], sizes.base_transcripts, strict=True)], fontsize=8)
             ax.minorticks_off()
             ax.set_xlabel("training size: base speakers (real training transcripts)")
             ax.set_ylabel(f"{NAMES[metric]} (mean over repeats){'; lower is better' if metric == headline else ''}")
@@ -209,7 +209,7 @@ def marker_distributions(markers: pd.DataFrame, path: Path, columns: tuple[str, 
     per_row = 2
     fig = Figure(figsize=(WIDTH_IN, 3.2 * math.ceil(len(present) / per_row)), layout="constrained")
     groups = list(dict.fromkeys(markers.group))
-    for ax, column in zip(_grid(fig, len(present), per_row), present):
+    for ax, column in zip(_grid(fig, len(present), per_row), present, strict=True):
         data = [markers.loc[markers.group == g, column].dropna() for g in groups]
         ax.boxplot(data, tick_labels=groups, showfliers=False)
         ax.set_title(column)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +86,6 @@ def in_cell_order(frame: pd.DataFrame, order: dict[tuple, int]) -> pd.DataFrame:
     them in; Ray writes them as they finish, and the table keeps the order it reads."""
     rank = [order.get(key, len(order))
             for key in frame[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False, name=None)]
-    if all(a <= b for a, b in zip(rank, rank[1:])):
+    if all(a <= b for a, b in pairwise(rank)):
         return frame
     return frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)

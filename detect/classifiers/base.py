@@ -52,8 +52,9 @@ def labels_of(transcripts: Sequence[Transcript]) -> np.ndarray:
 def as_transcripts(X: Iterable[Transcript | str]) -> list[Transcript]:
     """Transcripts as they are; plain strings read as verbatim speech (fillers, '...')."""
     items = list(X)
-    if all(isinstance(x, Transcript) for x in items):
-        return items
+    transcripts = [x for x in items if isinstance(x, Transcript)]
+    if len(transcripts) == len(items):
+        return transcripts
     from detect.markers import verbatim_transcript
 
     return [x if isinstance(x, Transcript) else verbatim_transcript(str(x), id=f"x{i}") for i, x in enumerate(items)]

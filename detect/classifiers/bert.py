@@ -346,6 +346,7 @@ class BertDetector(DetectorMixin):
             with quiet_transformers():
                 result = trainer.train()
             history = [h for h in trainer.state.log_history if "eval_loss" in h]
+        assert trainer.model is not None, "the Trainer was given a model"
         self.model_ = trainer.model.eval()
         self.train_info_ = {
             "train_transcripts": len(fit_idx),

@@ -16,6 +16,7 @@ from typing import Any
 
 import mlflow
 import mlflow.pyfunc
+from mlflow.pyfunc.model import PythonModel
 
 from detect.classifiers.base import Detector, ModelFolderError
 from detect.records import Transcript
@@ -43,7 +44,7 @@ with warnings.catch_warnings():
     # MLflow would read them as a list-only input schema, while this model takes a DataFrame.
     warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method.*")
 
-    class DetectorPyfunc(mlflow.pyfunc.PythonModel):
+    class DetectorPyfunc(PythonModel):
         """Wraps :func:`detect.classifiers.load_detector` and ``predict_proba``; pickled by reference."""
 
         def load_context(self, context):  # noqa: ANN001

@@ -54,7 +54,7 @@ def choose_threshold(rule: ThresholdRule, classifier: str, options: Mapping[str,
     if rule != "inner-cv":
         raise ValueError(f"unknown threshold rule {rule!r}; choose from {list(THRESHOLD_RULES)}")
     y, p = inner_predictions(classifier, options, seed=seed, train=train, extras=extras)
-    if y is None:
+    if y is None or p is None:
         return DEFAULT_THRESHOLD
     return prior_threshold(y, p)
 
@@ -95,7 +95,7 @@ def prior_threshold(y: np.ndarray, p: np.ndarray) -> float:
     0.25
     """
     y, p = np.asarray(y, dtype=int), np.sort(np.asarray(p, dtype=float))[::-1]
-    k = int(round(y.mean() * y.size))
+    k = round(y.mean() * y.size)
     above = p[k - 1] if k > 0 else 1.0
     below = p[k] if k < p.size else 0.0
     return float((above + below) / 2)

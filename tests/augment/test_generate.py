@@ -59,6 +59,7 @@ def assert_exact(out, n, seed=7):
     assert len(ids) == len(set(ids)) == n
 
 
+@pytest.mark.slow
 def test_http_faults_are_retried_by_the_client_malformed_completions_by_us(tmp_path):
     # record 0 meets every fault in turn: the openai client retries the 500, the timeout, the 503
     # and the dropped connection; a body that is not JSON or has no choices comes back to us
@@ -170,6 +171,7 @@ def test_interrupt_leaves_valid_file_and_rerun_completes(tmp_path):
 
 @pytest.mark.parametrize("change", [{"seed": 8}, {"temperature": 0.3}, {"min_p": 0.1}, {"max_tokens": 99},
                                     {"ignore_eos": True}, {"frequency_penalty": 0.0}, {"min_tokens": 4}])
+@pytest.mark.slow
 def test_resume_with_any_other_sampling_setting_is_refused(tmp_path, change):
     out = tmp_path / "s.jsonl"
     with FakeEndpoint(lambda n, body: "ok") as fake:

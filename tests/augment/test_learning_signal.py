@@ -28,19 +28,15 @@ sampler for both models, through the project's own code: :func:`augment.stages.r
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from augment.adapters import load_adapter  # noqa: E402
-from augment.base_model import load_base_model  # noqa: E402
-from augment.filters import apply_filters, select  # noqa: E402
-from augment.sampling import SampleConfig, sample_descriptions  # noqa: E402
-from augment.stages import CookieSFTConfig, default_lora_config, run_sft  # noqa: E402
-from augment.synthetic import GeneratorInfo, SyntheticDescription  # noqa: E402
-from detect.records import Label  # noqa: E402
+from augment.adapters import load_adapter
+from augment.base_model import load_base_model
+from augment.filters import apply_filters, select
+from augment.sampling import SampleConfig, sample_descriptions
+from augment.stages import CookieSFTConfig, default_lora_config, run_sft
+from augment.synthetic import GeneratorInfo, SyntheticDescription
+from detect.records import Label
 
 STYLE = "hc"  # healthy speakers name the scene's units from the first words; AD openings are vaguer
 MAX_LENGTH = 192  # the prompt (with the scene) is ~165 tokens: each example teaches its first ~25 tokens

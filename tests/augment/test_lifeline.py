@@ -9,11 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .processes import living
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_a_launched_family_dies_when_its_parent_is_killed(tmp_path):
     pidfile = tmp_path / "pids"
     # the parent: launches tests.augment.family (which starts two grandchildren) and waits, as a CLI would
@@ -41,6 +44,7 @@ def test_a_launched_family_dies_when_its_parent_is_killed(tmp_path):
     assert left == [], "orphans survived their parent"
 
 
+@pytest.mark.slow
 def test_stop_ends_the_child_and_its_children(tmp_path):
     from augment import lifeline
 

@@ -14,16 +14,17 @@ from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict
 from augment.pairs import (
     PairConfig,
     PairsError,
+    PairsSummary,
+    PreferencePair,
     build_pairs,
-    read_pairs,
     read_samples,
-    read_summary,
     summary_path,
     write_pairs,
 )
 from augment.prompts import task_messages
 from detect.chat import clean_verbatim
 from detect.errors import CorpusError
+from detect.io import read_models
 from detect.markers import MarkerExtractor, real_verbatim, verbatim_markers
 from detect.records import Label
 
@@ -149,6 +150,7 @@ def test_generated_negatives_need_samples_and_use_them(train_slice, extractor):
     assert all(p.rejected in samples["hc"] and p.rejected_source.startswith("sample:hc:") for p in result.pairs)
 
 
+@pytest.mark.slow
 def test_conditional_prompts_name_the_style(train_slice, extractor, base_model_dir):
     from transformers import AutoTokenizer
 
@@ -185,7 +187,7 @@ def test_broken_pairs_reject_what_the_filters_reject(train_slice, extractor):
     assert {p.rejected_source.split(":")[0] for p in pairs} == {"loop", "offtopic"}
     chosen = _verdicts([p.chosen for p in pairs], extractor)
     rejected = _verdicts([p.rejected for p in pairs], extractor)
-    for p, (c_garbage, c_topic), (r_garbage, r_topic) in zip(pairs, chosen, rejected):
+    for p, (c_garbage, c_topic), (r_garbage, r_topic) in zip(pairs, chosen, rejected, strict=True):
         assert c_garbage and c_topic, p.chosen_source
         # a loop fails the loop check, a drift the topic check
         assert not r_garbage if p.rejected_source.startswith("loop:") else not r_topic, p.rejected_source
@@ -249,7 +251,7 @@ def test_disfluent_pairs_differ_only_in_the_disfluencies(train_slice, extractor)
     # the fluent version lies toward HC; not always for a speaker whose many repeated words also
     # make the text longer (HC-like on the axis): 9 of 10 pairs on the recalibrated cohort
     assert sum(p.margin > 0 for p in pairs) >= 0.8 * len(pairs) and sum(p.margin for p in pairs) > 0
-    with pytest.raises(ValueError, match="make no pairs for style.*AD pairs only"):
+    with pytest.raises(ValueError, match=r"make no pairs for style.*AD pairs only"):
         PairConfig(strategies=("disfluent",), styles=("hc",))
 
 
@@ -290,12 +292,17 @@ def test_broken_bad_input_is_a_clear_error():
 # -- files -----------------------------------------------------------------------------------------
 
 
+def read_pairs(path):
+    """A pairs file read back by the project's JSONL reader, as anything downstream would."""
+    return read_models(path, PreferencePair, what="pair", fix="rebuild it")
+
+
 def test_jsonl_round_trip_with_summary(train_slice, extractor, tmp_path):
     result = build_pairs(train_slice, PairConfig(max_pairs_per_strategy=3), extractor=extractor)
     path = write_pairs(tmp_path / "pairs.jsonl", result.pairs, result.summary)
     assert read_pairs(path) == result.pairs
     assert summary_path(path).name == "pairs.summary.json"
-    assert read_summary(path) == result.summary
+    assert PairsSummary.model_validate_json(summary_path(path).read_text()) == result.summary
     assert all(n <= 3 for n in result.summary.by_style_strategy.values())
 
 
@@ -312,9 +319,6 @@ def test_malformed_pairs_file_names_the_line(train_slice, extractor, tmp_path):
     path.write_text(lines[0] + "\n" + json.dumps(broken) + "\n")
     with pytest.raises(CorpusError, match=r":2: bad pair: chosen"):
         read_pairs(path)
-    path.write_text("\n")
-    with pytest.raises(CorpusError, match="no pairs"):
-        read_pairs(path)
 
 
 def test_samples_file_errors_name_the_line(tmp_path):
@@ -326,6 +330,7 @@ def test_samples_file_errors_name_the_line(tmp_path):
     assert read_samples(path) == {"ad": ["uh the boy"]}
 
 
+@pytest.mark.slow
 def test_cli_pairs_writes_file_and_summary(tmp_path):
     from tests.augment.test_base_model import cli_app
 

@@ -32,6 +32,7 @@ def test_the_scene_names_every_object_and_person_of_the_picture():
 
 
 @pytest.mark.parametrize("mode", ["separate", "conditional"])
+@pytest.mark.slow
 def test_training_rows_and_pairs_carry_the_scene(train_slice, mode):
     rows = sft_dataset(train_slice, STYLES, mode)
     assert len(rows) == len(train_slice) and all(SCENE in last_user(r["prompt"]) for r in rows)

@@ -51,6 +51,7 @@ def test_fixture_word_counts_are_what_the_expectations_assume():
     assert [len(text.split()) for style, text in SYNTHETIC[:3]] == HC_PASSED_WORDS
 
 
+@pytest.mark.slow
 def test_pass_rate_and_privacy_rejections_come_from_the_filters(report):
     (generator,) = report.generators
     styles = {s.style: s for s in generator.styles}
@@ -147,6 +148,7 @@ def test_generators_are_named_by_stage_styles_and_base_model_and_a_separate_pair
     assert generator_name(rec(None, "classic", "swap", None, None)) == "classic"
 
 
+@pytest.mark.slow
 def test_cli_prints_the_report_and_writes_json_and_markdown(corpus_csv, synthetic_jsonl, tmp_path):
     from eval.cli import app
 

@@ -31,6 +31,7 @@ def _flag(cmd: list[str], name: str) -> list[str]:
     return out
 
 
+@pytest.mark.slow
 def test_command_binds_loopback_serves_named_adapters_and_never_trusts_remote_code(adapters_dir, base_model_dir):
     server = VLLMServer(ServeConfig(adapters=find_adapters(adapters_dir), port=0, enforce_eager=True, api_key="s3cret"))
     cmd = server.arguments()
@@ -101,6 +102,7 @@ def _empty(tmp_path):
     return d
 
 
+@pytest.mark.slow
 def test_merged_adapter_gives_the_same_logits_as_base_plus_lora(adapters_dir, base_model_dir, tmp_path):
     import torch
     from peft import PeftModel

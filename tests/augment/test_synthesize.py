@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from augment import runner
 from augment.filters import FilterConfig
 from augment.generate import SamplingConfig
@@ -99,6 +101,7 @@ def test_best_of_n_generates_n_candidates_per_record_and_keeps_one_of_each(tmp_p
     assert [t.id.rsplit("-", 1)[1] for t in synthetic.kept] == [f"{i:06d}" for i in range(0, 12, 2)] * 2
 
 
+@pytest.mark.slow
 def test_short_files_get_more_rounds_and_a_rerun_asks_for_nothing(tmp_path):
     even = lambda n, body: "ok" if body["seed"] % 2 == 0 else "blank"  # noqa: E731
     with FakeEndpoint(even, text=description) as fake:
@@ -123,6 +126,7 @@ def test_short_files_get_more_rounds_and_a_rerun_asks_for_nothing(tmp_path):
         assert again.outcomes == synthetic.outcomes
 
 
+@pytest.mark.slow
 def test_a_file_still_short_after_the_last_round_says_so(tmp_path, caplog):
     first_six = lambda n, body: "ok" if body["seed"] % 2 == 0 and body["seed"] < 6 else "blank"  # noqa: E731
     with FakeEndpoint(first_six, text=description) as fake, caplog.at_level(logging.WARNING,
@@ -136,6 +140,7 @@ def test_a_file_still_short_after_the_last_round_says_so(tmp_path, caplog):
     assert len(warnings) == 2 and "3 of the 4 records" in warnings[0]
 
 
+@pytest.mark.slow
 def test_a_rerun_from_scratch_keeps_the_same_records(tmp_path):
     """Requests finish in another order each time (early seeds answer last here); the kept
     records must still be the same, in the same order, so that every cell (which takes the

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from augment.base_model import BaseModelError  # noqa: E402
-from augment.pairs import PairConfig  # noqa: E402
-from augment.adapters import ADAPTER_META, NON_WEIGHT_FIELDS, load_adapter  # noqa: E402
-from augment.sampling import SampleConfig  # noqa: E402
-from augment.stages import (  # noqa: E402
+from augment.adapters import ADAPTER_META, NON_WEIGHT_FIELDS, load_adapter
+from augment.base_model import BaseModelError
+from augment.pairs import PairConfig
+from augment.sampling import SampleConfig
+from augment.stages import (
     CookieDPOConfig,
     CookieSFTConfig,
     GeneratorError,
@@ -23,8 +20,8 @@ from augment.stages import (  # noqa: E402
     run_sft,
     sft_hash,
 )
-from augment.train import GeneratorConfig, train_generators  # noqa: E402
-from detect.records import Label  # noqa: E402
+from augment.train import GeneratorConfig, train_generators
+from detect.records import Label
 
 # Tiny lengths and steps: each slow test must stay within a few minutes on 2 shared cores.
 MAX_LENGTH = 192  # the prompt (with the scene) is ~165 tokens, so ~25 tokens of each description are learned
@@ -67,9 +64,10 @@ def tiny_config(tmp_path, **overrides) -> GeneratorConfig:
 
 @pytest.mark.slow
 def test_sft_then_dpo_learns_and_adapters_reload(slice_, tmp_path, base_model_dir):
-    import mlflow
     import torch
     from mlflow.tracking import MlflowClient
+
+    import mlflow
 
     report = train_generators(slice_, tmp_path / "run", tiny_config(tmp_path))
     unit = report.units["ad"]

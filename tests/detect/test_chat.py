@@ -7,7 +7,7 @@ conventions, one fixture each by chapter of the CHAT manual, are in test_chat_co
 
 import pytest
 
-from detect.chat import clean_utterance, clean_verbatim, count_disfluencies, read_chat, verbatim_utterance
+from detect.chat import clean_utterance, clean_verbatim, count_disfluencies, parse_main_tier, read_chat, verbatim_text
 from detect.errors import CorpusError
 
 
@@ -52,6 +52,10 @@ from detect.errors import CorpusError
 )
 def test_clean_utterance(raw, clean):
     assert clean_utterance(raw) == clean
+
+
+def verbatim_utterance(raw: str) -> str:
+    return verbatim_text(parse_main_tier(raw))
 
 
 def test_verbatim_keeps_what_was_said():

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import pytest
-
 from sklearn.base import clone
 from sklearn.model_selection import cross_val_score
 from sklearn.utils._param_validation import InvalidParameterError
@@ -20,8 +18,6 @@ from detect.classifiers import DETECTORS, ModelFolderError, load_detector, make_
 from detect.classifiers.bert import check_classifier_folder
 from detect.errors import UserError
 from detect.records import Label, Transcript
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 AD_WORDS = "um uh the thing he is uh falling the um thing there it".split()
 HC_WORDS = "the boy stands on the stool reaching for cookies while mother dries dishes and water overflows".split()
@@ -143,7 +139,7 @@ def test_folder_that_is_not_a_classifier_is_refused(tmp_path):
 
 def test_loading_a_folder_without_manifest_says_what_to_do(tmp_path):
     (tmp_path / "weights.bin").write_bytes(b"x")
-    with pytest.raises(ModelFolderError, match="not a cookiebench detector.*detect train"):
+    with pytest.raises(ModelFolderError, match=r"not a cookiebench detector.*detect train"):
         load_detector(tmp_path)
     with pytest.raises(ModelFolderError, match="does not exist"):
         load_detector(tmp_path / "missing")
@@ -164,7 +160,7 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
     assert info["class_weights"] is not None and info["class_weights"][1] < info["class_weights"][0]
     assert info["train_windows"] >= info["train_transcripts"]
 
-    windows, owner, cut = detector._windows([t.text for t in long_test])
+    windows, _owner, cut = detector._windows([t.text for t in long_test])
     assert len(windows) > 2 and cut == 0, "long transcripts are chunked, not cut"
 
     p = detector.p_ad(test)
@@ -185,6 +181,7 @@ def test_bert_fine_tunes_saves_and_reloads_identically(tmp_path, caplog):
     assert "2 of 2 transcripts to score were cut" in caplog.text
 
 
+@pytest.mark.slow
 def test_bert_probe_fits_saves_reloads_and_encodes_each_text_once(tmp_path, caplog):
     from detect.classifiers.encoder_probe import frozen_encoder
 

@@ -169,6 +169,7 @@ def test_phrasings_vary(corpus):
 # -- calibration (real reader + real markers) -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cohort_is_within_the_bounds_of_the_real_pitt_figures(corpus, extractor):
     stats = corpus_stats.measure(list(corpus), name="simulated", provenance="test", extractor=extractor)
     checks = corpus_stats.compare(stats, corpus_stats.shipped_reference())

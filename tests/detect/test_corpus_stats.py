@@ -83,6 +83,7 @@ def test_bounds_are_relative_and_widened_by_the_reference_rounding():
 # -- the command --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_json_is_a_reference_and_the_only_thing_on_stdout(corpora, tmp_path):
     a, _ = corpora
     run = _stats([str(a), "--json"])
@@ -105,6 +106,7 @@ def test_json_is_a_reference_and_the_only_thing_on_stdout(corpora, tmp_path):
     assert "| iu_coverage |" in table and "| distinct_2_n40 |" in table and " OUT" not in table
 
 
+@pytest.mark.slow
 def test_reference_may_be_a_second_corpus(corpora):
     a, b = corpora
     result = CliRunner().invoke(app, ["corpus", "stats", str(a), "--reference", str(b)])

@@ -43,6 +43,7 @@ def test_bad_lines_name_the_file_line_and_field(tmp_path):
     assert list(read_jsonl(tmp_path / "none.jsonl", fix="-", missing_ok=True)) == []
 
 
+@pytest.mark.slow
 def test_appends_from_concurrent_processes_never_interleave(tmp_path):
     path = tmp_path / "rows.jsonl"
     script = (

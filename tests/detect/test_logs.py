@@ -10,6 +10,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 CASE = """
 import io, json, logging, sys, warnings
 import mlflow  # on import it gives its logger a handler of its own, as in every real run
@@ -39,6 +41,7 @@ def run_case(verbose: bool, path) -> tuple[str, str]:
     return json.loads(done.stdout.strip().splitlines()[-1]), path.read_text()
 
 
+@pytest.mark.slow
 def test_console_shows_ours_and_errors_the_log_file_everything(tmp_path):
     shown, kept = run_case(False, tmp_path / "logs" / "run.log")
     assert shown.count("ours: info") == 1 and "theirs: error" in shown
@@ -49,6 +52,7 @@ def test_console_shows_ours_and_errors_the_log_file_everything(tmp_path):
         assert line in kept, line
 
 
+@pytest.mark.slow
 def test_verbose_shows_everything_on_the_console_too(tmp_path):
     shown, _ = run_case(True, tmp_path / "run.log")
     assert shown.count("ours: info") == 1

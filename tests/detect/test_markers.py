@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import random
 
+import numpy as np
 import pandas as pd
 import pytest
 import spacy
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-from detect.info_units import (  # noqa: E402
+from detect.info_units import (
     ACTIONS,
     CATEGORIES,
     ENTITIES,
@@ -19,7 +17,7 @@ from detect.info_units import (  # noqa: E402
     INFO_UNITS,
     find_info_units,
 )
-from detect.markers import (  # noqa: E402
+from detect.markers import (
     MARKERS,
     PIPES,
     MarkerExtractor,
@@ -27,7 +25,7 @@ from detect.markers import (  # noqa: E402
     marker_means_by_label,
     mattr,
 )
-from detect.records import Disfluencies, Label, Transcript  # noqa: E402
+from detect.records import Disfluencies, Label, Transcript
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +238,7 @@ def test_transform_frame_shape(nlp):
     frame = MarkerExtractor(nlp=nlp).transform(transcripts)
     assert list(frame.columns) == list(MARKERS)
     assert list(frame.index) == [t.id for t in transcripts] and frame.index.name == "id"
-    assert all(dtype == float for dtype in frame.dtypes)
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
     assert frame.loc["t7"].sum() == 0.0
 
 

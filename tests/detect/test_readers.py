@@ -319,6 +319,7 @@ def test_report_file_has_one_line_per_thing_the_read_did_not_take_as_it_is(tmp_p
     assert lines[3].endswith("002-0.cha: line 7: unknown code: [zz]")
 
 
+@pytest.mark.slow
 def test_read_report_in_mlflow(tmp_path):
     import mlflow
 
@@ -336,6 +337,7 @@ def test_read_report_in_mlflow(tmp_path):
     assert (metrics["corpus_skipped_files"], metrics["corpus_changed_diagnosis"]) == (1, 1)
 
 
+@pytest.mark.slow
 def test_detect_cv_takes_the_reading_options_and_logs_the_report(tmp_path):
     import mlflow
 
@@ -359,6 +361,7 @@ def test_detect_cv_takes_the_reading_options_and_logs_the_report(tmp_path):
     ["corpus", "inspect"], ["detect", "cv"], ["detect", "train"], ["detect", "predict"], ["augment", "pairs"],
     ["augment", "train"], ["augment", "generate"], ["augment", "filter"], ["augment", "classic"], ["benchmark"],
 ])
+@pytest.mark.slow
 def test_every_command_that_reads_a_corpus_has_the_reading_options(command):
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
@@ -374,7 +377,7 @@ def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
     root = make_pitt(tmp_path / "pitt", PITT)
     (root / "Dementia/cookie/011-0.cha").write_bytes(b"\x00binary")
     config = load_config("tiny", corpus=root, output_dir=tmp_path / "runs")
-    with pytest.raises(CorpusError, match="011-0.cha: binary"):
+    with pytest.raises(CorpusError, match=r"011-0\.cha: binary"):
         plan(config)
     config = dataclasses.replace(config, reading=with_flags(config.reading, True, None, Visits.exclude_changed))
     read = ReadReport()
@@ -383,6 +386,7 @@ def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
     assert config.digest() != load_config("tiny", corpus=root, output_dir=tmp_path / "runs").digest()
 
 
+@pytest.mark.slow
 def test_console_shows_only_cookiebench_lines_and_one_summary_per_file_with_notes(tmp_path):
     root = make_pitt(tmp_path / "pitt", PITT)
     quirky = (cha("the boy [zz] is &=laughs there [yy] .").replace("*INV:\ttell me what you see .",

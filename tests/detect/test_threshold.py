@@ -29,6 +29,7 @@ def test_the_fixed_rule_is_one_half_and_the_prior_rule_calls_ad_the_training_sha
     assert prior_threshold(np.ones(4), p[:4]) < p[:4].min() and prior_threshold(np.zeros(4), p[:4]) > p[:4].max()
 
 
+@pytest.mark.slow
 def test_the_inner_cv_threshold_sees_no_test_speaker(monkeypatch):
     """Changing every test transcript leaves each fold's threshold unchanged, and no detector the
     rule fits or scores with ever receives a test speaker's transcript (the leakage guard)."""

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import socket
 
-import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
+import mlflow
 from detect import tracking
 from detect.classifiers import load_detector
 from detect.classifiers.mlflow_model import load_logged_detector
@@ -21,8 +20,6 @@ from detect.cv import run_cv
 from detect.detect_cli import detect_app
 from detect.errors import CorpusError, UserError
 from detect.records import Corpus, Label, Transcript
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 AD_WORDS = "um uh the thing he is uh falling the um thing there it".split()
 HC_WORDS = "the boy stands on the stool reaching for cookies while mother dries dishes and water overflows".split()
@@ -82,6 +79,7 @@ def test_silent_server_fails_at_the_timeout_instead_of_hanging():
             tracking.check_tracking_uri(f"http://127.0.0.1:{port}", timeout=1.0)
 
 
+@pytest.mark.slow
 def test_setup_puts_artifacts_beside_the_sqlite_store(store, tmp_path):
     experiment_id = tracking.setup_tracking("t-setup", store)
     experiment = MlflowClient(store).get_experiment(experiment_id)
@@ -89,6 +87,7 @@ def test_setup_puts_artifacts_beside_the_sqlite_store(store, tmp_path):
     assert tracking.setup_tracking("t-setup", store) == experiment_id  # reused, not duplicated
 
 
+@pytest.mark.slow
 def test_an_experiment_is_of_the_model_training_kind_and_its_runs_open_in_that_view(store):
     client = MlflowClient(store)
     made_elsewhere = client.create_experiment("t-kind")  # e.g. by an older cookiebench: no kind tag
@@ -100,6 +99,7 @@ def test_an_experiment_is_of_the_model_training_kind_and_its_runs_open_in_that_v
                   "?workflowType=machine_learning"
 
 
+@pytest.mark.slow
 def test_a_note_is_the_runs_markdown_description_cut_at_a_line_within_mlflows_limit(store):
     tracking.setup_tracking("t-note", store)
     lines = [f"- finding {i}: " + "x" * 90 for i in range(100)]  # 10,000 characters
@@ -112,6 +112,7 @@ def test_a_note_is_the_runs_markdown_description_cut_at_a_line_within_mlflows_li
     assert len(note) <= tracking.NOTE_LIMIT and note.splitlines() == lines[:len(note.splitlines())]
 
 
+@pytest.mark.slow
 def test_a_frame_is_logged_as_csv_text_or_as_an_mlflow_table(store):
     frame = pd.DataFrame({"style": ["AD", "HC"], "text": ["uh the boy", "the boy, on a stool"]})
     tracking.setup_tracking("t-frame", store)
@@ -124,6 +125,7 @@ def test_a_frame_is_logged_as_csv_text_or_as_an_mlflow_table(store):
 
 
 # -- a tracked cross-validation ---------------------------------------------------------------
+@pytest.mark.slow
 def test_run_cv_logs_parent_children_metrics_artifacts_and_a_reloadable_model(store):
     corpus = make_corpus()
     result, run_id = run_cv(corpus, "tfidf", folds=3, repeats=2, experiment="t-cv", tracking_uri=store)
@@ -159,6 +161,7 @@ def test_run_cv_logs_parent_children_metrics_artifacts_and_a_reloadable_model(st
     assert via_pyfunc[:10].min() > via_pyfunc[10:].max()  # AD speakers first, HC after
 
 
+@pytest.mark.slow
 def test_bad_corpus_fails_before_any_run_is_written(store):
     with pytest.raises(CorpusError, match="only 2 HC"):
         run_cv(make_corpus(10, 2), "tfidf", folds=5, experiment="t-bad", tracking_uri=store)
@@ -169,6 +172,7 @@ def test_bad_corpus_fails_before_any_run_is_written(store):
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_cli_cv_train_predict(store, tmp_path):
     corpus = make_corpus(12, 12)
     path = tmp_path / "corpus.jsonl"

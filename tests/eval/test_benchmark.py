@@ -414,7 +414,7 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
         family = psutil.Process(proc.pid).children(recursive=True)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-        gone, alive = psutil.wait_procs(family, timeout=60)
+        _, alive = psutil.wait_procs(family, timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

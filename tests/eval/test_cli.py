@@ -76,7 +76,7 @@ def test_an_option_named_after_a_config_field_reads_the_field_and_the_command_us
     source = inspect.getsource(inspect.unwrap(command.callback))
     for name, default in defaults.items():
         assert params[name].default is None, f"--{name} must default to not given"
-        for home, value in default.defaults().items():  # each home exists and has a default
+        for home in default.defaults():  # each home exists and has a default
             owner = home.partition(":")[2].rpartition(".")[0]
             # the command builds that owner from what was given, or reads that very default (an option no
             # one reads is a lie); the reading options go through detect.corpus_cli.read_options / with_flags
@@ -120,6 +120,7 @@ def test_a_flag_given_overrides_the_config_whatever_its_value():
     assert flagged.skip_bad is False and flagged.visits == Visits.all
 
 
+@pytest.mark.slow
 def test_benchmark_flags_at_their_defaults_override_the_yaml(tmp_path):
     """`--visits all --no-skip-bad --executor local` over a YAML that says first, skip_bad and ray."""
     from tests.detect.test_readers import PITT, make_pitt
@@ -152,6 +153,7 @@ def _cookiebench(*args: str) -> subprocess.CompletedProcess:
                           timeout=600)
 
 
+@pytest.mark.slow
 def test_inspect_json_is_the_only_thing_on_stdout():
     """`cookiebench corpus inspect --json | jq .` works: the logs and the status line go to stderr."""
     done = _cookiebench("corpus", "inspect", "--json")
@@ -161,6 +163,7 @@ def test_inspect_json_is_the_only_thing_on_stdout():
     assert "read 156 transcripts" in done.stderr  # the log line is there, on stderr
 
 
+@pytest.mark.slow
 def test_out_dash_writes_records_alone_on_stdout(tmp_path):
     done = _cookiebench("augment", "classic", "--out", "-", "--ops", "swap", "--intensity", "0.2", "--seed", "3")
     assert done.returncode == 0, done.stderr[-2000:]

@@ -68,7 +68,7 @@ def test_mistakes_are_one_line_naming_the_key(tmp_path, text, message):
 
 
 def test_missing_file_lists_the_profiles():
-    with pytest.raises(ConfigError, match="no such config file or profile.*demo"):
+    with pytest.raises(ConfigError, match=r"no such config file or profile.*demo"):
         load_config("no-such-profile")
 
 
@@ -116,7 +116,7 @@ def test_sections_are_the_library_configs_and_take_their_defaults(tmp_path):
 
 
 def test_classic_is_seeded_by_the_protocol(tmp_path):
-    with pytest.raises(ConfigError, match="classic.seed: classic augmentation is seeded with protocol.seed"):
+    with pytest.raises(ConfigError, match=r"classic\.seed: classic augmentation is seeded with protocol\.seed"):
         load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\nclassic: {seed: 3}\n"))
 
 

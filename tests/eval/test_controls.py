@@ -42,8 +42,8 @@ def test_a_reserve_that_cannot_be_stratified_is_a_one_line_error():
 
     corpus = load_corpus()
     labels = corpus.speaker_labels()
-    one_hc = tuple(sorted(s for s in labels if labels[s] == Label.AD)[:5]) + (
-        next(s for s in sorted(labels) if labels[s] == Label.HC),)
+    one_hc = (*sorted(s for s in labels if labels[s] == Label.AD)[:5],
+              next(s for s in sorted(labels) if labels[s] == Label.HC))
     with pytest.raises(BenchmarkError, match=r"protocol.reserve 0.4: .* 6 training speakers \(AD 5, HC 1\)") as caught:
         split_reserve(corpus, one_hc, 0.4, seed=0)
     assert "\n" not in str(caught.value) and "lower protocol.reserve" in str(caught.value)
@@ -64,7 +64,7 @@ def test_the_reserve_is_stratified_and_held_out_of_every_base(tmp_path):
 
 
 def test_kfold_reserves_come_from_each_fold_s_own_training_speakers(tmp_path):
-    _, folds, groups = plan(controls_config(tmp_path, split="cv", folds=3, repeats=1))
+    _, _, groups = plan(controls_config(tmp_path, split="cv", folds=3, repeats=1))
     assert len(groups) == 3
     for group in groups.values():
         (fold,) = group.folds
@@ -89,10 +89,11 @@ def test_real_adds_reserve_transcripts_and_flipped_the_same_ones_mislabelled(tmp
 def test_controls_need_a_reserve(tmp_path):
     from detect.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="protocol.reserve"):
+    with pytest.raises(ConfigError, match=r"protocol\.reserve"):
         load_config("tiny", conditions=["none", "real"])
 
 
+@pytest.mark.slow
 def test_the_controls_profile_shows_a_significant_gain_for_real_and_a_significant_loss_for_flipped(tmp_path):
     config = load_config("controls", output_dir=str(tmp_path / "run"), tracking={"system_metrics": False})
     result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
@@ -117,6 +118,7 @@ def test_the_controls_profile_shows_a_significant_gain_for_real_and_a_significan
     assert "real_equivalent_text" in result.table
 
 
+@pytest.mark.slow
 def test_a_benchmark_that_dies_leaves_a_failed_run_and_its_resume_continues_it(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient
 

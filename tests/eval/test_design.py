@@ -64,6 +64,7 @@ class SyntheticSeen:
         monkeypatch.setattr(cv, "make_detector", make_detector)
 
 
+@pytest.mark.slow
 def test_two_repeats_of_a_cell_train_on_different_synthetic_records_and_a_rerun_reproduces_both(
         tmp_path, monkeypatch, small_corpus):
     seen = []
@@ -149,6 +150,7 @@ def test_a_size_not_below_the_base_is_left_out_with_a_warning_and_one_below_four
         repeats_config(tmp_path, "small", protocol={"sizes": [2]})
 
 
+@pytest.mark.slow
 def test_the_low_resource_protocol_tables_plots_and_logs_each_size(tmp_path, small_corpus):
     from mlflow.tracking import MlflowClient
 
@@ -162,7 +164,7 @@ def test_the_low_resource_protocol_tables_plots_and_logs_each_size(tmp_path, sma
     result = run_benchmark(config, tracking_uri=uri)
     assert not result.scores.duplicated(SCORE_KEYS).any() and set(result.scores["size"]) == {8, 0}
     table = result.table
-    assert list(zip(table["size"], table.condition)) == [(8, "none"), (8, "real"), (0, "none"), (0, "real")]
+    assert list(zip(table["size"], table.condition, strict=True)) == [(8, "none"), (8, "real"), (0, "none"), (0, "real")]
     assert (table.base_transcripts.iloc[0], table.base_transcripts.iloc[2]) == (8, 19)
     assert format_table(table)["base"].tolist() == ["8", "8", "all", "all"]
     assert any("on 8 base speakers" in line for line in mde_lines(table))

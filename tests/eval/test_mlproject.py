@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_detect_cv_entry_point_runs_offline_and_is_the_project_run(tmp_path):
     from mlflow.tracking import MlflowClient
 

@@ -48,6 +48,7 @@ def computed():
     return minimum_detectable_effect("simulated", base, [arm], seed=1)
 
 
+@pytest.mark.slow
 def test_the_noise_model_is_measured_from_the_other_conditions(computed):
     shared, seedwise = computed.noise
     assert shared == pytest.approx(SHARED_NOISE, abs=0.2)
@@ -56,6 +57,7 @@ def test_the_noise_model_is_measured_from_the_other_conditions(computed):
 
 
 @pytest.mark.parametrize("statistic,folds", [*((s, 1) for s in STATISTICS), ("f1", 5), ("brier", 5)])
+@pytest.mark.slow
 def test_an_effect_planted_at_the_computed_size_is_detected_about_80_percent_of_the_time(statistic, folds):
     """Over several observed runs: the MDE of one run is an estimate (of its noise above all), so one
     run's computed size may be detected anywhere from about 60% to 90% of the time; on average, 80%."""

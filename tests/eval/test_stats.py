@@ -50,11 +50,12 @@ def kfold_null_differences(rng: np.random.Generator, *, speakers: int = 60, sess
                       for split in splits for train_speakers, _ in split.split(y_speaker, y_speaker)], dtype=float)
     test = 1 - train
     f1 = {arm: np.array([weighted_metrics(y, pred, weights[None, :], metrics=["f1"])["f1"][0]
-                         for pred, weights in zip(ridge_fits(X[arm], y, train), test)]) for arm in (0, 1)}
+                         for pred, weights in zip(ridge_fits(X[arm], y, train), test, strict=True)]) for arm in (0, 1)}
     fraction = float(np.mean(test.sum(axis=1) / train.sum(axis=1)))
     return f1[0] - f1[1], fraction
 
 
+@pytest.mark.slow
 def test_corrected_interval_covers_a_null_difference_and_the_plain_t_does_not():
     rng = np.random.default_rng(11)
     runs = [kfold_null_differences(rng) for _ in range(400)]
@@ -88,6 +89,7 @@ def fixed_split_null_pair(rng: np.random.Generator, *, n: int = 48,
     return arms[0], arms[1]
 
 
+@pytest.mark.slow
 def test_fixed_split_bootstrap_covers_a_null_difference():
     rng = np.random.default_rng(5)
     covered = []
@@ -151,6 +153,7 @@ def small_base_runs(comparison: str, runs: int, seed: int) -> list[dict]:
     return out
 
 
+@pytest.mark.slow
 def test_small_base_kfold_bootstrap_covers_a_null_difference_within_what_the_metric_can_move():
     frame = pd.DataFrame(small_base_runs("null", 60, seed=3))
     frame["covered"] = (frame.low <= 0) & (frame.high >= 0)
@@ -163,6 +166,7 @@ def test_small_base_kfold_bootstrap_covers_a_null_difference_within_what_the_met
     assert (corrected.high - corrected.low)[corrected.metric == "f1"].mean() > 0.6  # what the fix was for
 
 
+@pytest.mark.slow
 def test_small_base_kfold_bootstrap_sees_the_positive_control_the_corrected_t_missed():
     frame = pd.DataFrame(small_base_runs("real", 40, seed=4))
     power = frame.assign(detected=frame.p < 0.05).groupby(["metric", "method"]).detected.mean()
