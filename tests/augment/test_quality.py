@@ -187,3 +187,79 @@ def test_classic_copies_are_not_required_to_pass_privacy(corpus_csv):
     # every copy fails privacy; the HC ones pass the rest, the AD ones name under 10% of the
     # information units and fail on-topic
     assert [(s.style, s.passed, s.privacy_rejected) for s in generator.styles] == [("ad", 0, 4), ("hc", 4, 4)]
+
+
+def test_near_copies_are_counted_among_all_candidates_as_a_rate(report):
+    styles = {s.style: s for s in report.generators[0].styles}
+    assert (styles["hc"].privacy_rejected, styles["hc"].near_copy_rate) == (1, 0.25)  # record 3 copies h1
+    assert styles["ad"].near_copy_rate == 0.0
+    frame = report.frame().set_index("style")
+    assert frame.loc["HC", "near_copy_rate"] == 0.25
+    assert report.metrics()["quality/merged/HC/near_copy_rate"] == 0.25
+    assert "near_copy_rate" in report.markdown()
+
+
+def test_a_near_copy_that_lost_a_best_of_n_draw_still_counts(corpus_csv):
+    from augment.filters import apply_filters
+
+    corpus = load_corpus(corpus_csv)
+    drawn = apply_filters(records(), training=list(corpus.by_split("train")), best_of=2)
+    (generator,) = quality_report([GeneratorData("merged", drawn)], real_reference(corpus)).generators
+    hc = {s.style: s for s in generator.styles}["hc"]
+    assert (hc.passed, hc.near_copy_rate) == (2, 0.25)  # never kept, still written
+
+
+def test_scene_reuse_is_the_share_of_4_grams_found_in_the_scene_texts():
+    from augment.prompts import SCENE
+    from augment.quality import scene_reuse
+
+    assert scene_reuse(SCENE) == 1.0
+    # "the water overflows onto" / "water overflows onto the" / "overflows onto the floor" of 6 4-grams
+    assert scene_reuse("the water overflows onto the floor and the boy") == 0.5
+    assert scene_reuse("uh the water um overflows overflows onto the floor and the boy") == 0.5  # read as privacy reads
+    assert scene_reuse("the lad is nicking biscuits while mum gazes out") == 0.0
+    assert math.isnan(scene_reuse("the boy"))
+
+
+def test_scene_reuse_and_vocabulary_divergence_stand_beside_the_real_class(report):
+    from augment.quality import scene_reuse
+
+    hc = {s.style: s for s in report.generators[0].styles}["hc"]
+    assert hc.scene_reuse == 0.0  # no 4-gram of the passing HC records is the scene's
+    # h2 says "the boy takes cookies from the high cupboard": "takes cookies from the" is the scene's
+    real = [scene_reuse(text) for _, label, split, text in REAL if label == "HC" and split == "train"]
+    assert real[1] > 0 and hc.scene_reuse_real == pytest.approx(sum(real) / 4)
+    assert 0 < hc.vocabulary_divergence < 1
+    low, high = hc.vocabulary_divergence_real
+    assert 0 < low <= high < 1
+    row = report.frame().set_index("style").loc["HC"]
+    assert row["vocabulary_divergence"] == hc.vocabulary_divergence and row["scene_reuse_real"] == hc.scene_reuse_real
+
+
+def test_vocabulary_divergence_is_a_jensen_shannon_divergence_in_bits():
+    from augment.quality import real_vocabulary_divergence, vocabulary_divergence
+
+    assert vocabulary_divergence(["the boy", "the girl"], ["the girl the boy"]) == 0.0
+    assert vocabulary_divergence(["a b"], ["c d"]) == 1.0
+    # P = (a 1/2, b 1/2), Q = (a 1/2, c 1/2): M = (1/2, 1/4, 1/4); JS = 1/2 (KL(P|M) + KL(Q|M)) = 1/2
+    assert vocabulary_divergence(["a b"], ["a c"]) == pytest.approx(0.5)
+    assert vocabulary_divergence(["a b"], ["a c"]) == vocabulary_divergence(["a c"], ["a b"])
+    assert math.isnan(vocabulary_divergence([], ["a"]))
+    texts = [f"the boy {w} the cookie" for w in ("takes", "grabs", "gets", "steals", "wants", "has")]
+    low, high = real_vocabulary_divergence(texts, 2)
+    assert 0 < low <= high < 1
+    assert all(math.isnan(v) for v in real_vocabulary_divergence(texts[:1], 1))  # nothing left to compare with
+
+
+def test_the_real_level_of_near_copies_is_a_speaker_sharing_a_run_with_another(report):
+    from augment.filters import shares_a_run_with_another_speaker
+    from detect.records import Transcript
+
+    said = "the boy is on the stool and the stool is tipping over"
+    transcripts = [Transcript(id=f"t{i}", speaker_id=speaker, label=None, text=text) for i, (speaker, text) in
+                   enumerate([("s1", said), ("s1", said + " again"), ("s2", "uh " + said), ("s3", "a girl")])]
+    # s1's two sessions share it with s2 (fillers out, as privacy reads); one speaker alone is no copy
+    assert shares_a_run_with_another_speaker(transcripts) == [True, True, True, False]
+    assert shares_a_run_with_another_speaker(transcripts[:2]) == [False, False]
+    styles = {s.style: s for s in report.generators[0].styles}
+    assert styles["hc"].near_copy_rate_real == 0.0 and styles["ad"].near_copy_rate_real == 0.0  # fixture: none
