@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as config_dataclass
 
+from augment.prompts import spoken
 from detect.errors import UserError
 
 from augment.synthetic import (
@@ -84,6 +85,11 @@ class SamplingOptions:
     # description has to say.
     frequency_penalty: float = Field(0.3, ge=-2, le=2, description="OpenAI frequency penalty: a token is penalised "
                                                                     "by how often it was generated already (0: off).")
+    # The reader renders real speech in lower case without commas, quotes or dashes (CHAT has none);
+    # a 135M generator tuned a few steps still writes them, as the prose it was pretrained on.
+    spoken: bool = Field(False, description="Write each completion as the corpus renders speech "
+                                            "(augment.prompts.spoken): lower case but for I, no commas, colons, "
+                                            "quotes or dashes.")
 
     def __post_init__(self):
         if self.min_tokens > self.max_tokens:
@@ -101,7 +107,7 @@ class SamplingConfig(SamplingOptions):
         """What record ``index`` was sampled with: every field of this config, its own seed."""
         return SamplingInfo(seed=self.seed + index, temperature=self.temperature, top_p=self.top_p, min_p=self.min_p,
                             frequency_penalty=self.frequency_penalty, max_tokens=self.max_tokens,
-                            min_tokens=self.min_tokens, ignore_eos=self.ignore_eos)
+                            min_tokens=self.min_tokens, ignore_eos=self.ignore_eos, spoken=self.spoken)
 
     @property
     def floor(self) -> int:
@@ -421,7 +427,7 @@ def run_generation(
             rec = SyntheticDescription(
                 id=record_id(style, model, sampling.seed, c.index),
                 style=style,
-                text=c.text,
+                text=spoken(c.text) if sampling.spoken else c.text,
                 generator=generator,
                 sampling=sampling.info(c.index),
                 prompt_hash=prompt_hash(prompt_of(c.index)),

@@ -46,7 +46,7 @@ from augment.generate import (
     pending_indices,
     run_generation,
 )
-from augment.prompts import Style, task_messages
+from augment.prompts import PromptDesign, Style, draw_length, task_messages
 from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, is_cpu_build
 from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records
 
@@ -88,16 +88,27 @@ class Job:
 
 def adapter_job(out: str | Path, n: int, style: Style, name: str, adapter: str | Path | None, *, mode: str,
                 base_model: str | None = None, parents: Callable[[int], tuple[str, ...]] | None = None) -> Job:
-    """A trained generator's job: the task prompt of ``mode`` (separate or conditional) for every record.
+    """A trained generator's job: the task prompt of ``mode`` (separate or conditional), as the adapter
+    was trained to be asked (its card's prompt design, drawn per record; the fixed prompt for an
+    adapter without one).
 
-    ``adapter`` None: a model an endpoint serves under ``name``.
+    ``adapter`` None: a model an endpoint serves under ``name`` (asked with the fixed prompt).
     """
-    messages = task_messages(style, mode)
     adapter = Path(adapter) if adapter is not None else None
+    meta = (read_meta(adapter) or {}) if adapter is not None else {}
     generator = Generator(name, adapter=adapter, base_model=base_model,
-                          config_hash=adapter_hash(adapter) if adapter is not None else None,
-                          stage=(read_meta(adapter) or {}).get("stage") if adapter is not None else None)
-    return Job(Path(out), n, style, generator, lambda i: messages, parents)
+                          config_hash=adapter_hash(adapter) if adapter is not None else None, stage=meta.get("stage"))
+    return Job(Path(out), n, style, generator, record_prompts(style, mode, meta.get("prompt")), parents)
+
+
+def record_prompts(style: Style, mode: str, card: dict | None) -> Callable[[int], Messages]:
+    """Record ``i``'s prompt under an adapter card's ``prompt`` entry (:func:`augment.stages.prompt_card`)."""
+    design = PromptDesign(**card["design"]) if card else PromptDesign()
+    if design.is_fixed():
+        messages = task_messages(style, mode)
+        return lambda i: messages
+    lengths = (card or {}).get("lengths", {}).get(style, ())
+    return lambda i: task_messages(style, mode, design, key=[style, i], words=draw_length(lengths, [style, i]))
 
 
 def prompt_only_job(out: str | Path, n: int, style: Style, prompter, *, base_model: str | None = None,

@@ -59,6 +59,7 @@ class SamplingInfo(BaseModel):
     max_tokens: int = 160
     min_tokens: int = 0  # nor, before it could be set, a floor on length
     ignore_eos: bool = False  # benchmarks of speed: every record exactly max_tokens long
+    spoken: bool = False  # rendered as the corpus renders speech (augment.prompts.spoken)
 
 
 class Verdict(BaseModel):
