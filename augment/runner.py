@@ -28,6 +28,8 @@ at a time, and returns a report per job.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -203,12 +205,35 @@ class Running:
 
     def run(self, job: Job, sampling: SamplingConfig, *, on_record: Callable[[SyntheticDescription], None] | None = None,
             resume_command: str | None = None) -> GenerationReport:
+        if sampling.filler_bias and not sampling.filler_tokens:
+            sampling = dataclasses.replace(sampling, filler_tokens=filler_tokens(job.generator.base_model))
         return run_generation(
             job.out, job.prompts, n=job.n, style=job.style, model=job.generator.name,
             generator=record_info(job, self.backend), sampling=sampling, client=self.client,
             engine=self.engine, concurrency=self.backend.concurrency, retry=self.backend.retry, on_record=on_record,
             resume_command=resume_command, parent_ids=job.parents,
         )
+
+
+FILLER_WORDS = ("uh", "um")  # the commonest in the corpus (detect.chat.FILLERS has the rest)
+
+
+@functools.cache
+def filler_tokens(base_model: str | None) -> tuple[int, ...]:
+    """Token ids of the filler words as said mid-sentence or to open one (' uh', ' Um', ...), those the base
+    model's tokenizer writes as one token: biasing the first piece of a split word would bias every word
+    that begins with it. Without a space a filler is a word's suffix ('alb-um'), so those stay out."""
+    from transformers import AutoTokenizer
+
+    from augment.base_model import resolve_base_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(base_model))
+    ids = [tokenizer.encode(f" {form}", add_special_tokens=False)
+           for word in FILLER_WORDS for form in (word, word.capitalize())]
+    found = tuple(sorted({i[0] for i in ids if len(i) == 1}))
+    if not found:
+        logger.warning("filler_bias: no filler word is a single token of %s; nothing is biased", base_model or MODEL_NAME)
+    return found
 
 
 def vllm_config(generators: Sequence[Generator], backend: Backend, where: Placement) -> VLLMConfig:
