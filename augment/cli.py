@@ -9,13 +9,14 @@
     cookiebench augment generate --prompt-only --style ad --n 200 --out po-ad.jsonl
     cookiebench augment filter synth-ad.jsonl --out synth-ad.filtered.jsonl
     cookiebench augment classic --out classic.jsonl --intensity 0.1
+    cookiebench augment export synth-ad.filtered.jsonl --format chat|csv|jsonl --out synth-corpus/
 
 Each command parses its options, builds the typed configs and calls one library function;
 bad input raises a :class:`detect.errors.UserError`, which the ``cookiebench`` app prints
 as one line with exit code 1. An option that sets a config field defaults to "not given" and
 names the field (:class:`detect.cli_options.Default`): the config's own default applies, and
 ``--help`` shows it. Serving and generation are in :mod:`augment.cli_generate`, the quality
-report in :mod:`augment.cli_evaluate`.
+report in :mod:`augment.cli_evaluate`, the export in :mod:`augment.cli_export`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from augment.cli_evaluate import evaluate
+from augment.cli_export import export
 from augment.cli_generate import generate
 from augment.prompts import STYLES, StyleChoice
 from detect.cli_options import ConfigDefaults, Default, given
@@ -336,3 +338,4 @@ augment_app.command(cls=ConfigDefaults)(generate)
 augment_app.command("filter", cls=ConfigDefaults)(filter_records)
 augment_app.command(cls=ConfigDefaults)(classic)
 augment_app.command(cls=ConfigDefaults)(evaluate)
+augment_app.command(cls=ConfigDefaults)(export)

@@ -155,6 +155,7 @@ def generate(
     from augment import runner
     from augment.generate import GenerationRate, RetryPolicy, SamplingConfig
     from augment.adapters import read_meta
+    from augment.prompts import MODES, adapter_unit, unit_mode
     from augment.serve import BASE_NAME, find_adapters
 
     if endpoint is None and adapters is None and not prompt_only:
@@ -182,11 +183,12 @@ def generate(
         job = runner.prompt_only_job(out, n, style_name, prompter, base_model=base_model, name=model or BASE_NAME)
     else:
         found = find_adapters(adapters, **given(ctx, find_adapters)) if adapters else {}
-        name = model or (style_name if style_name in found or not found else "cond" if "cond" in found else next(iter(found)))
+        own = [adapter_unit(style_name, m) for m in MODES]  # the style's adapter, else the conditional one
+        name = model or next((unit for unit in own if unit in found), next(iter(found), style_name))
         if found and name not in found:
             raise typer.BadParameter(f"no adapter named {name!r} in {adapters}; found {sorted(found)}", param_hint="--model")
         adapter = found.get(name)
-        mode = ((read_meta(adapter) or {}).get("mode") if adapter else None) or ("conditional" if name == "cond" else "separate")
+        mode = ((read_meta(adapter) or {}).get("mode") if adapter else None) or unit_mode(name)
         job = runner.adapter_job(out, n, style_name, name, adapter, mode=mode, base_model=base_model)
 
     resume = resume_command(ctx)

@@ -38,6 +38,21 @@ STYLE_LABEL: dict[Style, Label] = {"ad": Label.AD, "hc": Label.HC}
 LABEL_STYLE: dict[Label, Style] = {label: style for style, label in STYLE_LABEL.items()}
 
 
+# In ``conditional`` mode one adapter writes every style; it is trained, cached and served as this unit.
+CONDITIONAL_UNIT = "cond"
+
+
+def adapter_unit(style: Style, mode: Mode) -> str:
+    """The adapter (unit) that writes ``style`` in ``mode``: ``cond`` for every style in
+    ``conditional`` mode, the style's own adapter in ``separate`` mode."""
+    return CONDITIONAL_UNIT if mode == "conditional" else style
+
+
+def unit_mode(unit: str) -> Mode:
+    """The mode an adapter unit was trained in, told by its name (see :func:`adapter_unit`)."""
+    return "conditional" if unit == CONDITIONAL_UNIT else "separate"
+
+
 class StyleChoice(str, Enum):
     """A style, or both, as the command line offers it."""
 

@@ -54,7 +54,7 @@ from augment.filters import (
     shares_a_run_with_another_speaker,
     words,
 )
-from augment.prompts import SCENE, SCENE_KEYWORDS, STYLE_LABEL, Style
+from augment.prompts import CONDITIONAL_UNIT, SCENE, SCENE_KEYWORDS, STYLE_LABEL, STYLES, Style
 from augment.synthetic import SyntheticDescription
 from detect.diversity import REAL_SAMPLES, distinct_n, real_range, self_similarity
 from detect.records import Label, Transcript
@@ -436,7 +436,8 @@ def generator_name(record: SyntheticDescription) -> str:
     if info.kind == "prompt-only":
         return " ".join(filter(None, ["prompt-only", info.method, "on", base]))
     name, styles = info.adapter or "", None
-    for unit, what in (("ad", "AD+HC adapters"), ("hc", "AD+HC adapters"), ("cond", "conditional adapter")):
+    units = {**{style: "AD+HC adapters" for style in STYLES}, CONDITIONAL_UNIT: "conditional adapter"}
+    for unit, what in units.items():
         if name == unit or name.endswith(f"-{unit}"):
             name, styles = name.removesuffix(unit).removesuffix("-"), what
             break

@@ -52,7 +52,7 @@ from augment.adapters import base_model_identity, load_adapter, lora_fields, tra
 from augment.base_model import load_base_model, resolve_base_model
 from augment.comparison import compare_markers, plot_comparison
 from augment.pairs import PairConfig, PairSet, build_pairs, read_samples, write_pairs
-from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, adapter_unit
 from augment.sampling import SampleConfig, sample_descriptions, write_samples
 from augment.stages import (
     CookieDPOConfig,
@@ -90,9 +90,8 @@ class GeneratorConfig:
 
     def units(self) -> dict[str, tuple[str, ...]]:
         """Adapter name -> the styles it is trained on."""
-        if self.mode == "conditional":
-            return {"cond": self.styles}
-        return {s: (s,) for s in self.styles}
+        unit_of = {style: adapter_unit(style, self.mode) for style in self.styles}
+        return {unit: tuple(s for s in self.styles if unit_of[s] == unit) for unit in dict.fromkeys(unit_of.values())}
 
 
 # -- results ----------------------------------------------------------------------------------------

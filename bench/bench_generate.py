@@ -140,20 +140,27 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     from dataclasses import replace
 
     from augment import runner
+    from augment.prompts import STYLES, adapter_unit
     from augment.serve import merge_adapter
+    from augment.synthesize import TrainingSet, generation_files
     from augment.synthetic import read_records
-    from eval.benchmark import generation_backend, generation_jobs, plan, sampling_config
-    from eval.config import load_config
+    from eval.components import generation_backend, sampling_config, synthesis_config
+    from eval.config import GENERATED, load_config
+    from eval.plan import plan
 
     config = load_config("demo")
     _, _, groups = plan(config)
     group = next(iter(groups.values()))
-    group.adapters = {stage: {"cond": make_adapter(base, work / f"{stage}-cond", seed=i + 1)}
-                      for i, stage in enumerate(("sft", "dpo"))}
-    for units in group.adapters.values():  # merged once, into the cache both paths read: not timed
-        merge_adapter(units["cond"], base_model=base)
+    units = dict.fromkeys(adapter_unit(style, config.generator.mode) for style in STYLES)  # the demo's adapters
+    adapters = {stage: {unit: make_adapter(base, work / f"{stage}-{unit}", seed=10 * i + j + 1)
+                        for j, unit in enumerate(units)} for i, stage in enumerate(("sft", "dpo"))}
+    for adapter in (a for by_unit in adapters.values() for a in by_unit.values()):
+        merge_adapter(adapter, base_model=base)  # once, into the cache both paths read: not timed
     run_dir = work / where
-    jobs = [j.job for j in generation_jobs(config, group, run_dir)]
+    files = generation_files(TrainingSet(group.key, group.train, adapters),
+                             [c for c in config.conditions if c in GENERATED], run_dir / "synthetic",
+                             synthesis_config(config))
+    jobs = [f.job for f in files]
     backend = replace(generation_backend(config, run_dir), where=where, threads=threads)
     t0 = time.perf_counter()
     runner.run_jobs(jobs, backend, sampling_config(config))

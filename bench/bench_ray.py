@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(config_name: str, home: Path, kind: str) -> dict:
-    from eval.benchmark import SCORE_KEYS, run_benchmark
+    from eval.benchmark import run_benchmark
+    from eval.state import SCORE_KEYS
     from eval.config import load_config
 
     config = load_config(config_name, output_dir=str(home / kind), tracking={"system_metrics": False},

@@ -56,6 +56,7 @@ from pathlib import Path
 
 from detect.errors import CorpusError, NoSpeechError
 from detect.records import Disfluencies
+from detect.verbatim import CHAT_CODES, SENTENCE, UNINTELLIGIBLE, WORD, repeated_runs
 
 # Filler words, as spoken. In CHAT, old files write them &uh, newer &-uh.
 FILLERS = frozenset({"uh", "um", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm", "uhm", "huh", "em", "uh-huh"})
@@ -76,7 +77,6 @@ _TERMINATORS = frozenset({".", "?", "!", "+...", "+..?", "+!?", "+/.", "+/?", "+
                           '+".', "+.", "+?"})
 # Separators, CA intonation arrows and TCU marks that stand alone between words.
 _SEPARATORS = frozenset({",", ";", ":", "„", "‡", "→", "↗", "↘", "⇗", "⇘", "↖", "↙", "←", "∞", "≡", "≈", "≋"})
-_UNINTELLIGIBLE = frozenset({"xxx", "yyy", "xx", "yy"})  # www is untranscribed, not unintelligible
 _UNTRANSCRIBED = frozenset({"www"})
 _SEGMENT_REPETITION = re.compile(r"↫[^↫]*↫")  # ↫b-b-b↫boy: the repeated segment is no word
 # Inside a word: overlap points (⌊2), stress (ˈ), and the CA marks that are letters to Unicode
@@ -327,7 +327,7 @@ def parse_main_tier(raw: str) -> Parsed:
             _apply_ampersand(token, units, counts)
         elif token[0] == "0":
             continue  # 0is: an omitted word, not said
-        elif token.lower() in _UNINTELLIGIBLE:
+        elif token.lower() in UNINTELLIGIBLE:
             counts["unintelligible"] += 1
         elif token.lower() in _UNTRANSCRIBED:
             continue
@@ -454,28 +454,28 @@ def clean_verbatim(text: str) -> tuple[str, Disfluencies]:
     Fillers are bare words (uh, um); an immediately repeated word or short phrase counts as a
     retracing; a sentence ending in '...' as a trailing off. CHAT codes, if any, are cleaned too.
     """
-    if re.search(r"[&\[\]\x15]|\+\.\.\.|\(\.\)", text):  # it is CHAT after all
+    if CHAT_CODES.search(text):  # it is CHAT after all
         raws = [u for u in re.split(r"(?<=[.?!])\s+", text.strip()) if u]
         return " ".join(c for c in map(clean_utterance, raws) if c), count_disfluencies(raws)
 
-    sentences = [s for s in re.findall(r"[^.?!]+(?:\.\.\.|[.?!])?", text) if re.search(r"\w", s)]
+    sentences = [s for s in SENTENCE.findall(text) if re.search(r"\w", s)]
     cleaned: list[str] = []
     fillers = retracings = trailing = unintelligible = 0
     for sentence in sentences:
         stripped = sentence.strip()
         if stripped.endswith("...") or stripped.endswith("…"):
             trailing += 1
-        tokens = re.findall(r"[\w'-]+", stripped)
+        tokens = WORD.findall(stripped)
         kept = []
         for token in tokens:
             low = token.lower()
             if low in FILLERS:
                 fillers += 1
-            elif low in _UNINTELLIGIBLE:
+            elif low in UNINTELLIGIBLE:
                 unintelligible += 1
             else:
                 kept.append(token)
-        retracings += _count_repeats([t.lower() for t in kept])
+        retracings += len(repeated_runs([t.lower() for t in kept]))
         if kept:
             ending = "?" if stripped.endswith("?") else "!" if stripped.endswith("!") else "."
             cleaned.append(" ".join(kept) + ending)
@@ -485,16 +485,3 @@ def clean_verbatim(text: str) -> tuple[str, Disfluencies]:
     )
     return " ".join(cleaned), counts
 
-
-def _count_repeats(words: list[str], longest: int = 3) -> int:
-    """Immediate repetitions of 1..longest words ('the the', 'on the on the'), each counted once."""
-    count, i = 0, 0
-    while i < len(words):
-        for n in range(longest, 0, -1):
-            if i + 2 * n <= len(words) and words[i : i + n] == words[i + n : i + 2 * n]:
-                count += 1
-                i += n
-                break
-        else:
-            i += 1
-    return count

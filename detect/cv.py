@@ -26,8 +26,9 @@ from sklearn.model_selection import StratifiedKFold
 
 from detect.classifiers import make_detector, preflight
 from detect.classifiers.base import params_to_json
+from detect.classifiers.threshold import ThresholdRule, choose_threshold
 from detect.errors import CorpusError
-from detect.metrics import METRICS, FoldMetrics, MetricSummary, aggregate, binary_metrics
+from detect.metrics import DEFAULT_THRESHOLD, METRICS, FoldMetrics, MetricSummary, aggregate, binary_metrics
 from detect.records import Corpus, Label, Transcript
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Prediction:
     fold: int
     y_true: int
     p_ad: float
+    threshold: float = DEFAULT_THRESHOLD  # its detector's decision threshold (the fold's)
 
 
 @dataclass
@@ -208,11 +210,14 @@ def evaluate_folds(
     extra_train: ExtraTrain | None = None,
     on_fold: Callable[[FoldOutcome], None] | None = None,
     protocol: str = "kfold",
+    threshold: ThresholdRule = "fixed",
 ) -> CVResult:
     """Fit a fresh detector per fold (seeded by the fold's seed) and score its test speakers.
 
     ``extra_train(fold_train_corpus)`` may return transcripts to add to that fold's training
     set only; they are never scored, and any that overlap the test fold raise ``LeakageError``.
+    ``threshold``: how F1's decision threshold is chosen, from the fold's training transcripts and
+    extras only (:func:`detect.classifiers.threshold.choose_threshold`).
     """
     corpus = evaluable(corpus)
     base = preflight(classifier, options)
@@ -224,13 +229,15 @@ def evaluate_folds(
         fit_on = [*train, *extras]
         _check_no_leak(fold, fit_on, test)
         detector = make_detector(classifier, base, seed=fold.seed).fit(fit_on)
+        # The training side alone chooses the threshold: it never sees the test transcripts.
+        cut = choose_threshold(threshold, classifier, base, seed=fold.seed, train=list(train), extras=extras)
         p_ad = detector.p_ad(test)
         y = test.y()
         row = FoldMetrics(seed=fold.seed, fold=fold.fold, n_train=len(fit_on), n_test=len(test),
-                          n_extra=len(extras), **binary_metrics(y, p_ad))
+                          n_extra=len(extras), threshold=cut, **binary_metrics(y, p_ad, threshold=cut))
         result.rows.append(row)
         result.predictions.extend(
-            Prediction(t.id, t.speaker_id, fold.seed, fold.fold, label, float(p))
+            Prediction(t.id, t.speaker_id, fold.seed, fold.fold, label, float(p), cut)
             for t, label, p in zip(test, y, p_ad, strict=True)
         )
         logger.debug("%s seed %d fold %d: %s", classifier, fold.seed, fold.fold,
@@ -251,17 +258,20 @@ def cross_validate(
     seeds: Sequence[int] | None = None,
     extra_train: ExtraTrain | None = None,
     on_fold: Callable[[FoldOutcome], None] | None = None,
+    threshold: ThresholdRule = "fixed",
 ) -> CVResult:
     """Repeated speaker-grouped K-fold (``protocol="kfold"``) or the ADReSS split (``"adress"``).
 
     Seeds default to ``range(repeats)``; each seed reshuffles the folds and seeds the detector.
+    ``threshold``: F1's decision threshold rule (see :func:`evaluate_folds`).
     """
     seeds = list(seeds) if seeds is not None else list(range(repeats))
     if not seeds:
         raise ValueError("need at least one seed (repeats >= 1)")
     real = evaluable(corpus)
     plan = make_folds(real, protocol=protocol, folds=folds, seeds=seeds)
-    return evaluate_folds(real, plan, classifier, options, extra_train=extra_train, on_fold=on_fold, protocol=protocol)
+    return evaluate_folds(real, plan, classifier, options, extra_train=extra_train, on_fold=on_fold, protocol=protocol,
+                          threshold=threshold)
 
 
 # -- tracked in MLflow ----------------------------------------------------------

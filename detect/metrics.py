@@ -53,8 +53,8 @@ def metric_bounds(metric: str, *, difference: bool = False) -> tuple[float, floa
     """What a metric, or a difference of two of its values, can be."""
     high = math.inf if metric in UNBOUNDED else 1.0
     return (-high, high) if difference else (0.0, high)
-DEFAULT_THRESHOLD = 0.5
-PREDICTION_COLUMNS: tuple[str, ...] = ("seed", "id", "speaker_id", "y_true", "p_ad")
+DEFAULT_THRESHOLD = 0.5  # F1's decision: P(AD) >= it is AD, unless a rule chose another (detect.classifiers.threshold)
+PREDICTION_COLUMNS: tuple[str, ...] = ("seed", "id", "speaker_id", "y_true", "p_ad")  # and, optionally, threshold
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class FoldMetrics:
     brier: float = math.nan  # mean (P(AD) - y)^2; NaN in rows from before it was scored
     log_loss: float = math.nan  # mean -log P(true label), P clipped to [eps, 1 - eps] as scikit-learn does
     n_extra: int = 0  # extra (e.g. synthetic) training transcripts among n_train
+    threshold: float = DEFAULT_THRESHOLD  # F1's (and the other decision metrics') threshold on P(AD)
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -110,13 +111,15 @@ def binary_metrics(y_true: Sequence[int], proba: Sequence[float], *, threshold: 
 
 
 def weighted_metrics(y_true: Sequence[int], proba: Sequence[float], weights, *, metrics: Sequence[str] = METRICS,
-                     threshold: float = DEFAULT_THRESHOLD) -> dict[str, np.ndarray]:
+                     threshold: float | np.ndarray = DEFAULT_THRESHOLD) -> dict[str, np.ndarray]:
     """:func:`binary_metrics` under case weights, for many weightings at once.
 
     ``weights`` is (b, n): row k says how often each of the n transcripts was drawn in
     resample k (a bootstrap resample is such a weighting). Returns a (b,) array per metric
     asked for; with weights of 1 the values are :func:`binary_metrics` (tested against
     scikit-learn's ``sample_weight``), and a metric that is undefined there is NaN here too.
+    ``threshold``: one for all, or one per transcript (K-fold pools folds whose detectors chose
+    their own).
     """
     y = np.asarray(y_true, dtype=bool)
     p = np.asarray(proba, dtype=float)
@@ -245,6 +248,7 @@ class TestSet:
     proba: np.ndarray  # (seeds, n) P(AD)
     folds: np.ndarray  # (seeds, n): the fold that tested each transcript (0 everywhere for a fixed split)
     seeds: tuple[int, ...]
+    thresholds: np.ndarray  # (seeds, n): each prediction's decision threshold (0.5 where none was kept)
 
     @classmethod
     def of(cls, predictions: pd.DataFrame) -> TestSet:
@@ -258,12 +262,16 @@ class TestSet:
                              "transcript once per repeat of K-fold)")
         folds = frame.pivot(index="id", columns="seed", values="fold").loc[wide.index]
         first = frame.drop_duplicates("id").set_index("id").loc[wide.index]
+        thresholds = (frame.pivot(index="id", columns="seed", values="threshold").loc[wide.index].to_numpy(
+            dtype=float).T if "threshold" in frame else np.full(wide.shape[::-1], DEFAULT_THRESHOLD))
         return cls(wide.index.to_numpy(), first.y_true.to_numpy(dtype=int), first.speaker_id.to_numpy(),
-                   wide.to_numpy(dtype=float).T, folds.to_numpy().T, tuple(int(s) for s in wide.columns))
+                   wide.to_numpy(dtype=float).T, folds.to_numpy().T, tuple(int(s) for s in wide.columns),
+                   np.where(np.isnan(thresholds), DEFAULT_THRESHOLD, thresholds))  # NaN: kept before thresholds were
 
     def on_seeds(self, seeds: Sequence[int]) -> TestSet:
         rows = [self.seeds.index(s) for s in seeds]
-        return dataclasses.replace(self, proba=self.proba[rows], folds=self.folds[rows], seeds=tuple(seeds))
+        return dataclasses.replace(self, proba=self.proba[rows], folds=self.folds[rows], seeds=tuple(seeds),
+                                   thresholds=self.thresholds[rows])
 
     def paired_with(self, baseline: TestSet) -> tuple[TestSet, TestSet]:
         """Both arms on the seeds they share; they must test the same transcripts, labels and folds."""
@@ -328,8 +336,8 @@ def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline
 
     def per_seed(weights: list[np.ndarray]) -> np.ndarray:
         """A (b, n) transcript weighting per seed -> (b, seeds) metric, minus the baseline's."""
-        values = [np.stack([weighted_metrics(y, p, w, metrics=[metric])[metric] for p, w in zip(arm.proba, weights)],
-                           axis=1) for arm in arms]
+        values = [np.stack([weighted_metrics(y, p, w, metrics=[metric], threshold=t)[metric]
+                            for p, w, t in zip(arm.proba, weights, arm.thresholds)], axis=1) for arm in arms]
         return values[0] - values[1] if len(values) == 2 else values[0]
 
     codes, by_class = test.speaker_classes()

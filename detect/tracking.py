@@ -42,6 +42,15 @@ ENV_HOME = "COOKIEBENCH_HOME"
 ENV_URI = "MLFLOW_TRACKING_URI"
 ENV_PROJECT_RUN = "MLFLOW_RUN_ID"  # set by `mlflow run` for the entry point's process
 DEFAULT_TIMEOUT_S = 3.0
+NOTE_TAG = "mlflow.note.content"  # a run's description, Markdown (mlflow.utils.mlflow_tags.MLFLOW_RUN_NOTE)
+NOTE_LIMIT = 8000  # characters MLflow keeps of a tag value (mlflow.utils.validation.MAX_TAG_VAL_LENGTH)
+# The UI's two views, "GenAI" (traces, evaluations) and "Model training" (runs, metrics, models).
+# MLflow 3.17's UI picks one by the workflowType query parameter, else by the switch's last
+# position in the browser's local storage, "GenAI" in a fresh browser; it does not read the
+# experiment's kind tag (mlflow/mlflow#24498), which is set anyway for the UIs that do.
+TRAINING_VIEW = "?workflowType=machine_learning"
+EXPERIMENT_KIND = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
 
 
 class TrackingError(UserError):
@@ -124,11 +133,12 @@ def setup_tracking(experiment: str, uri: str | None = None, *, timeout: float = 
         return experiment_id
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        # Open on the runs table, not on the GenAI overview of MLflow 3 ("0 traces").
         experiment_id = client.create_experiment(experiment, artifact_location=artifact_root_for(uri),
-                                                 tags={"mlflow.experimentKind": "custom_model_development"})
+                                                 tags={EXPERIMENT_KIND: MODEL_TRAINING})
     else:
         experiment_id = found.experiment_id
+        if EXPERIMENT_KIND not in found.tags:  # made before the tag was set, or by another tool
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 
@@ -144,13 +154,29 @@ def use_tracking_uri(uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
 
 
 def run_url(run_id: str, *, ui: str = "http://127.0.0.1:5000") -> str:
-    """The address of a run's page: on the tracking server itself, or in ``make ui`` for a local store."""
+    """The address of a run's page, in the UI's model-training view: on the tracking server
+    itself, or in ``make ui`` for a local store."""
     import mlflow
 
     uri = mlflow.get_tracking_uri()
     base = uri.rstrip("/") if urlparse(uri).scheme in ("http", "https") else ui
     experiment_id = mlflow.MlflowClient().get_run(run_id).info.experiment_id
-    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}{TRAINING_VIEW}"
+
+
+def set_note(markdown: str) -> None:
+    """The active run's description (the Overview's "Description", rendered as Markdown).
+
+    MLflow keeps at most :data:`NOTE_LIMIT` characters of a tag: a longer note is cut at its
+    last whole line within the limit, with a warning (a caller that knows its parts fits them first).
+    """
+    import mlflow
+
+    if len(markdown) > NOTE_LIMIT:
+        cut = markdown.rfind("\n", 0, NOTE_LIMIT) if "\n" in markdown[:NOTE_LIMIT] else NOTE_LIMIT
+        logger.warning("run description of %d characters cut to %d (MLflow's limit)", len(markdown), cut)
+        markdown = markdown[:cut]
+    mlflow.set_tag(NOTE_TAG, markdown)
 
 
 def git_commit(path: str | Path | None = None) -> str:

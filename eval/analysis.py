@@ -23,6 +23,7 @@ import pandas as pd
 
 from detect.metrics import LOWER_IS_BETTER, MetricSummary, summarize
 from eval.config import FLIPPED, REAL  # the controls: see eval.config.CONTROLS
+from eval.plan import WHOLE, size_order
 from eval.power import ALPHA, POWER, STATISTICS, design_power
 from eval.stats import Protocol, RealCurve, delta_over_cells, delta_over_speakers
 
@@ -90,8 +91,11 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
     ``power`` adds each classifier's ``mde_f1`` and ``mde_brier`` (and what they rest on, see
     :func:`eval.power.design_power`); it needs the predictions. With a `real`
     condition the table also says what each synthetic ΔF1 is worth in real data
-    (:func:`add_real_equivalents`).
+    (:func:`add_real_equivalents`). Scores of several training sizes (the low-resource protocol,
+    a ``size`` column) get one such table per size, each against its own `none`.
     """
+    if "size" in scores and scores["size"].nunique() > 1:
+        return _by_size(scores, protocol=protocol, predictions=predictions, confidence=confidence, power=power)
     if protocol == "adress" and predictions is None:
         raise ValueError("the fixed split's intervals bootstrap test speakers: pass the predictions")
     if predictions is None:
@@ -119,11 +123,38 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
             rows.append(_row(classifier, condition, float(ratio), means, deltas, len(group), synthetic, wanted,
                              deltas["f1"].method))
     table = pd.DataFrame([asdict(r) for r in rows])
+    if "size" in scores and not table.empty:
+        table.insert(1, "size", int(scores["size"].iloc[0]))
     if power and predictions is not None and not table.empty:
         found = design_power(predictions, control=FLIPPED, statistics=("f1", HEADLINE_THRESHOLD_FREE))
         if not found.empty:
             table = table.merge(found, on="classifier", how="left")
     return add_real_equivalents(table) if REAL in set(table.condition) else table
+
+
+def _by_size(scores: pd.DataFrame, *, predictions: pd.DataFrame | None, **options) -> pd.DataFrame:
+    """The low-resource protocol's table: :func:`summary_table` at each training size (``size``,
+    :data:`eval.plan.WHOLE` for the whole base; ``base_transcripts``, the real training transcripts
+    of its cells), per classifier from the smallest size up."""
+    tables = []
+    for size in sorted(set(scores["size"]), key=size_order):
+        ours = None if predictions is None or "size" not in predictions else predictions[predictions["size"] == size]
+        at = scores[scores["size"] == size]
+        real = at.n_train - at.get("n_extra", 0)  # the cells' real training transcripts: the base
+        tables.append(summary_table(at, predictions=ours, **options).assign(base_transcripts=float(real.mean())))
+    table = pd.concat(tables, ignore_index=True)
+    order = list(dict.fromkeys(scores.classifier))
+    return table.sort_values("classifier", key=lambda c: c.map(order.index), kind="stable").reset_index(drop=True)
+
+
+def sized(table: pd.DataFrame) -> bool:
+    """Whether a table holds several training sizes (the low-resource protocol)."""
+    return "size" in table and table["size"].nunique() > 1
+
+
+def base_name(size: int) -> str:
+    """A training size as the table shows it: its speakers, or "all" for the whole base."""
+    return "all" if size == WHOLE else f"{size:d}"
 
 
 def _row(classifier: str, condition: str, ratio: float, means: dict[str, MetricSummary],
@@ -243,12 +274,14 @@ def sentences(table: pd.DataFrame) -> list[str]:
     one sentence per condition (its best ratio) naming the statistic that decided."""
     out: list[str] = []
     headline = HEADLINE_THRESHOLD_FREE
-    for classifier, group in table.groupby("classifier", sort=False):
+    keys = ["classifier", "size"] if sized(table) else ["classifier"]
+    for key, group in table.groupby(keys, sort=False):
         base = group[group.condition == "none"]
         if base.empty:
             continue
         first = base.iloc[0]
-        out.append(f"With the {classifier} classifier and no augmentation, F1 is {first.f1_mean:.3f} (sd "
+        on = f" on {base_name(first['size'])} base speakers" if len(keys) > 1 else ""
+        out.append(f"With the {first.classifier} classifier{on} and no augmentation, F1 is {first.f1_mean:.3f} (sd "
                    f"{_number(first.f1_sd, '.3f')} over {int(first.cells)} cell{'s' * (int(first.cells) != 1)}). "
                    + _design_sentence(first))
         for condition, rows in group[group.condition != "none"].groupby("condition", sort=False):
@@ -293,10 +326,12 @@ def mde_lines(table: pd.DataFrame) -> list[str]:
         return ["Minimum detectable effect: n/a (no out-of-fold predictions to simulate from)."]
     lines = [f"Minimum detectable effect ({POWER:.0%} power at α {ALPHA:g}, this run's test speakers, seeds and "
              "interval; a smaller change could go unseen):"]
-    for classifier, row in table.drop_duplicates("classifier").set_index("classifier").iterrows():
+    keys = ["classifier", "size"] if sized(table) else ["classifier"]
+    for _, row in table.drop_duplicates(keys).iterrows():
         sizes = [f"Δ{NAMES[m]} {_number(row[f'mde_{m}'], '.3f')}" for m in STATISTICS if f"mde_{m}" in row]
         note = f" ({row.mde_note})" if isinstance(row.mde_note, str) and row.mde_note else ""
-        lines.append(f"  {classifier}: {', '.join(sizes)}{note}")
+        on = f" on {base_name(row['size'])} base speakers" if len(keys) > 1 else ""
+        lines.append(f"  {row.classifier}{on}: {', '.join(sizes)}{note}")
     return lines
 
 
@@ -345,6 +380,7 @@ def format_table(table: pd.DataFrame, *, statistics: tuple[str, ...] = ("f1", HE
 
     shown = pd.DataFrame({
         "classifier": table.classifier,
+        **({"base": [base_name(size) for size in table["size"]]} if sized(table) else {}),
         "condition": table.condition,
         "ratio": [("—" if c == "none" else f"{r:g}") for c, r in zip(table.condition, table.ratio)],
         "synthetic": [_used(c, n, w) for c, n, w in zip(table.condition, table.synthetic, table.wanted)],

@@ -47,7 +47,9 @@ def benchmark(
     settings = dataclasses.replace(settings, reading=with_flags(settings.reading, skip_bad, report, visits))
     log_path = Path(settings.run_dir()) / "logs" / f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}.log"
     STDERR.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.describe()}; "
-                 f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}; "
+                 f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}"
+                 + (f" (controls {', '.join(f'{r:g}' for r in settings.control_ratios)})" if settings.control_ratios
+                    else "") + "; "
                  f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}")
     STDERR.print(f"log (transformers, TRL, vLLM, MLflow, training steps): {log_path}")
     with log_file(log_path), Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
@@ -83,5 +85,5 @@ def benchmark(
 
     url = run_url(result.run_id)
     local = url.startswith("http://127.0.0.1:5000/")
-    console.print(f"MLflow run of this benchmark (table, ΔF1 chart, samples): {url}"
+    console.print(f"MLflow run of this benchmark (its verdict, forest plots, samples, export): {url}"
                   + ("  (start the UI with `make ui`)" if local else ""))

@@ -72,17 +72,49 @@ class ProtocolConfig:
 
     split: Literal["cv", "adress"] = Field("cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split.")
     folds: int = Field(5, ge=2, description="K in speaker-grouped stratified K-fold.")
-    repeats: int = Field(3, ge=1, description="CV repeated over this many seeds (with split=adress: classifier seeds).")
+    repeats: int = Field(
+        3, ge=1, description="Repeats, each with its own seed: under CV new folds; on either split a new draw of each "
+                             "cell's extras (its synthetic subset from the pool, its reserve transcripts) and new "
+                             "classifier seeds.")
     seed: int = Field(0, description="First seed; repeats use seed, seed+1, ...")
     reserve: float = Field(
         0.0, ge=0, lt=1, description="Share of each fold's training speakers held back (stratified, seeded by `seed`) "
                                      "as the reserve the `real` and `flipped` controls draw from; every condition, "
                                      "generators included, trains on the rest only. 0: no reserve.")
+    pool: float = Field(
+        2.0, ge=1, le=10, description="On the fixed split over several repeats: synthetic records generated per style "
+                                      "(passing the filters) as a multiple of what the largest ratio needs; each "
+                                      "repeat draws its cells' subsets from this pool (nested across ratios), so "
+                                      "repeats vary the synthetic data. It multiplies generation's cost; 1: every "
+                                      "repeat draws from just enough. Under CV each fold's generators serve that fold "
+                                      "alone, and a pool of 1 is made.")
+
+    threshold: Literal["fixed", "inner-cv"] = Field(
+        "fixed", description="F1's decision threshold on P(AD): fixed at 0.5, or chosen per cell from its training "
+                             "data alone by speaker-grouped inner CV (detect.classifiers.threshold; 3 more fits a "
+                             "cell).")
+    sizes: tuple[int, ...] = Field(
+        (), description="The low-resource protocol: training-set sizes, in speakers, at which every fold is also run "
+                        "(its base cut to that many, stratified, seeded by `seed`, nested), each cut with generators "
+                        "of its own and the same reserve; the whole base is always run too. (): the whole base only.")
+
+    @field_validator("sizes")
+    @classmethod
+    def _cuts(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(size < 4 for size in value):
+            raise ValueError("each training size must be >= 4 speakers (2 per class at least)")
+        return tuple(sorted(set(value)))
+
+    def pool_factor(self) -> float:
+        """The pool a group's synthetic data must reach, in multiples of the largest ratio's need:
+        ``pool`` where a group serves several repeats (the fixed split), else 1."""
+        return self.pool if self.split == "adress" and self.repeats > 1 else 1.0
 
     def describe(self) -> str:
         split = f"{self.folds}-fold CV" if self.split == "cv" else "the fixed ADReSS split"
         held = f", {self.reserve:.0%} of training speakers held back" if self.reserve else ""
-        return f"{split} x {self.repeats} seed{'s' * (self.repeats != 1)}{held}"
+        sizes = f", at {', '.join(map(str, self.sizes))} and all base speakers" if self.sizes else ""
+        return f"{split} x {self.repeats} repeat{'s' * (self.repeats != 1)}{held}{sizes}"
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -209,6 +241,10 @@ class BenchmarkConfig:
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     conditions: tuple[Condition, ...] = CONDITIONS
     ratios: tuple[float, ...] = Field((0.5, 1.0, 2.0), description="Synthetic per real transcript, per class.")
+    control_ratios: tuple[float, ...] = Field(
+        (), description="Held-back real transcripts per real training transcript, per class, that the `real` and "
+                        "`flipped` controls add; (): the same as `ratios`. Controls cost no generation, and real data's "
+                        "help shows at large ratios on a small base.")
     classifiers: tuple[str, ...] = ("bert",)
     classifier_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per classifier, its detector's parameters (detect.classifiers).")
@@ -234,6 +270,19 @@ class BenchmarkConfig:
         if not value or any(r <= 0 for r in value):
             raise ValueError("ratios must be a non-empty list of numbers > 0")
         return tuple(sorted(set(value)))
+
+    @field_validator("control_ratios")
+    @classmethod
+    def _positive_or_none(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(r <= 0 for r in value):
+            raise ValueError("control_ratios must be numbers > 0 (or an empty list: the same as ratios)")
+        return tuple(sorted(set(value)))
+
+    def ratios_of(self, condition: str) -> tuple[float, ...]:
+        """The ratios a condition's cells are scored at (`none`: none)."""
+        if condition == "none":
+            return ()
+        return (self.control_ratios or self.ratios) if condition in CONTROLS else self.ratios
 
     @field_validator("classifiers")
     @classmethod
@@ -266,6 +315,8 @@ class BenchmarkConfig:
         if controls and self.protocol.reserve == 0:
             raise ValueError(f"conditions {controls} draw on held-back real speakers: set protocol.reserve "
                              "(e.g. 0.4) or drop them")
+        if self.control_ratios and not controls:
+            raise ValueError("control_ratios: no control (`real`, `flipped`) among the conditions to use them")
         return self
 
     @model_validator(mode="after")

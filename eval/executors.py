@@ -3,9 +3,9 @@
     cookiebench benchmark --config demo                                 # local (default)
     cookiebench benchmark --config full --executor ray --address auto   # the cluster `ray start` runs
 
-The benchmark builds its work graph once (:func:`eval.benchmark._run`): it *submits* each unit
-(generator training per group, classic augmentation per group, each classifier cell) with the
-handles of the units it needs as arguments, then *gets* results in the order it consumes them.
+The benchmark (:func:`eval.benchmark.run_benchmark`) *submits* each unit (generator training
+per group, classic augmentation per group, each classifier cell) with the handles of the units
+it needs as arguments, and *gets* results in the order it consumes them.
 Generation runs between the two, in rounds whose sizes follow from the filters' verdicts on the
 round before: the driver decides each round, and runs it itself or, with ``generation_workers``
 (by default one per GPU of a Ray cluster), deals its files to that many tasks, each with a vLLM
@@ -17,7 +17,8 @@ of its own. The two executors differ only in when a unit runs:
   it as soon as the object refs it takes as arguments are ready, and reruns it when its worker
   dies (``max_retries``). The driver alone writes the state files and logs the run to MLflow.
 
-The unit functions themselves live in :mod:`eval.benchmark` and are the same for both.
+The unit functions themselves live in :mod:`eval.augmentation` and :mod:`eval.cells` and are
+the same for both.
 """
 
 from __future__ import annotations
@@ -33,10 +34,6 @@ from eval.config import ExecutorConfig, TaskResources
 
 logger = logging.getLogger(__name__)
 
-# Test hook, read on the workers: a path; the first cell task to find that file there removes it
-# and kills its own worker before returning, as a machine that goes away would.
-FAULT_ENV = "COOKIEBENCH_KILL_ONE_CELL"
-
 
 class _Thunk:
     """A local unit: runs once, on first demand, after the units it takes as arguments."""
@@ -46,19 +43,9 @@ class _Thunk:
 
     def result(self) -> Any:
         if not self.done:
-            self.value = self.fn(*(a.result() if isinstance(a, (_Thunk, _Part)) else a for a in self.args))
+            self.value = self.fn(*(a.result() if isinstance(a, _Thunk) else a for a in self.args))
             self.done, self.fn, self.args = True, None, ()
         return self.value
-
-
-class _Part:
-    """One of the values a unit returns as a tuple (Ray's ``num_returns``)."""
-
-    def __init__(self, thunk: _Thunk, index: int):
-        self.thunk, self.index = thunk, index
-
-    def result(self) -> Any:
-        return self.thunk.result()[self.index]
 
 
 class LocalExecutor:
@@ -74,10 +61,9 @@ class LocalExecutor:
         """A value that only lives in this process (a loaded model, a progress callback)."""
         return value
 
-    def submit(self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources, gpu: bool = False,
-               returns: int = 1) -> Any:
-        thunk = _Thunk(fn, args)
-        return thunk if returns == 1 else tuple(_Part(thunk, i) for i in range(returns))
+    def submit(self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources,
+               gpu: bool = False) -> _Thunk:
+        return _Thunk(fn, args)
 
     def get(self, ref: Any) -> Any:
         return ref.result()
@@ -97,14 +83,6 @@ def _unit(fn: Callable[..., Any], kind: str, run_id: str | None, step: int, *arg
         from mlflow.tracking import MlflowClient
 
         MlflowClient(uri).log_metric(run_id, f"task_seconds/{kind}", seconds, step=step)
-    marker = os.environ.get(FAULT_ENV)
-    if kind == "cell" and marker:
-        try:
-            os.unlink(marker)  # only one worker can remove it: the fault fires once
-        except FileNotFoundError:
-            pass
-        else:
-            os._exit(1)
     return value
 
 
@@ -145,11 +123,11 @@ class RayExecutor:
     def here(self, value: Any) -> None:
         return None
 
-    def submit(self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources, gpu: bool = False,
-               returns: int = 1) -> Any:
+    def submit(self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources,
+               gpu: bool = False) -> Any:
         gpus = resources.num_gpus if resources.num_gpus is not None else float(gpu and self.gpus)
         options: dict[str, Any] = {
-            "num_cpus": resources.num_cpus, "num_gpus": gpus, "num_returns": returns,
+            "num_cpus": resources.num_cpus, "num_gpus": gpus,
             "max_retries": self.config.max_retries, "retry_exceptions": False,  # a bug fails once, not 4 times
             "name": f"cookiebench-{kind}",
         }

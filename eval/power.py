@@ -172,7 +172,7 @@ class _Simulation:
     def _score(self, statistic: str, p: np.ndarray, k: int) -> np.ndarray:
         """``statistic`` of each run's predictions p (runs, n) of seed k under its bootstrap weightings
         and, last, its own test set: (runs, resamples + 1)."""
-        return batch_metric(statistic, self.base.y, p, self.weights[k])
+        return batch_metric(statistic, self.base.y, p, self.weights[k], threshold=self.base.thresholds[k])
 
     def _base(self, statistic: str) -> np.ndarray:
         """The `none` arm's scores, the same at every δ: (seeds, runs, resamples + 1)."""
@@ -202,11 +202,13 @@ def _tally(draws: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(flat, minlength=rows * size).reshape(rows, size).astype(np.float32)
 
 
-def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray,
+                 threshold: float | np.ndarray = DEFAULT_THRESHOLD) -> np.ndarray:
     """A metric of each row of predictions p (runs, n) under each of its weightings w (runs, b, n): (runs, b).
 
     :func:`detect.metrics.weighted_metrics` for one prediction vector per row (tested equal);
-    F1 and Brier in one pass over all rows, AUROC row by row.
+    F1 and Brier in one pass over all rows, AUROC row by row. ``threshold``: F1's, one or one per
+    transcript (a simulated arm keeps the baseline's: the planted effect moves scores, not the rule).
     """
     ad = y.astype(bool)
     if statistic == "brier":  # in w's precision: float32 weights with float64 values take 3x as long
@@ -214,7 +216,7 @@ def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray) ->
         squared = np.einsum("rbn,rn->rb", w, ((p - y) ** 2).astype(w.dtype))
         return np.where(total > 0, squared / np.where(total > 0, total, 1), np.nan)
     if statistic == "f1":
-        pred = p >= DEFAULT_THRESHOLD
+        pred = p >= threshold
         tp, fp, fn = (np.einsum("rbn,rn->rb", w, mask.astype(w.dtype)) for mask in (ad & pred, ~ad & pred, ad & ~pred))
         den = 2 * tp + fp + fn
         return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)

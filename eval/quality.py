@@ -1,4 +1,5 @@
-"""The benchmark's view of synthetic-data quality: :mod:`augment.quality` per condition.
+"""The benchmark's view of its synthetic data: :mod:`augment.quality` per condition, and the
+tables a reviewer reads (every sample with its verdicts; each condition's training data).
 
 The measures themselves live in :mod:`augment.quality` (``cookiebench augment evaluate``
 runs the same report on any JSONL file); this module only says what a benchmark hands
@@ -15,7 +16,6 @@ column) behind the report's marker-distribution plot.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -25,9 +25,9 @@ from augment.quality import QUALITY_MARKERS, GeneratorData, QualityReport, Split
 from augment.prompts import STYLE_LABEL
 from detect.markers import MarkerExtractor
 from detect.records import Corpus
+from eval.results import Group
 
-if TYPE_CHECKING:
-    from eval.benchmark import Group
+SAMPLE_MARKERS = ("iu_coverage", "words", "pronoun_ratio", "disfluency_rate")
 
 
 def _splits(corpus: Corpus, groups: Mapping[str, Group], condition: str) -> list[Split]:
@@ -38,8 +38,9 @@ def _splits(corpus: Corpus, groups: Mapping[str, Group], condition: str) -> list
             if fold.test_speakers in tested:  # the fixed split over seeds: the same test set again
                 continue
             tested.add(fold.test_speakers)
+            synthetic = group.synthetic.get(condition)
             splits.append(Split(list(group.train), list(corpus.by_speakers(fold.test_speakers)),
-                                group.synthetic.get(condition, [])))
+                                list(synthetic.kept) if synthetic else []))
     return splits
 
 
@@ -49,8 +50,8 @@ def benchmark_report(corpus: Corpus, groups: Mapping[str, Group], conditions: Se
     """The quality report with one generator per synthetic condition, named by the condition."""
     filters = filters or FilterConfig()
     generators = []
-    for condition in (c for c in conditions if any(c in g.records for g in groups.values())):
-        records = [r for g in groups.values() for r in g.records.get(condition, [])]
+    for condition in (c for c in conditions if any(c in g.synthetic for g in groups.values())):
+        records = [r for g in groups.values() for r in _records(g, condition)]
         # as the benchmark selected them (augment.classic.selection_require for classic copies)
         require = selection_require(filters.require) if condition == "classic" else filters.require
         generators.append(GeneratorData(condition, records, require=tuple(require),
@@ -65,14 +66,14 @@ def generation_outcomes(groups: Mapping[str, Group]) -> pd.DataFrame:
     ratio wants to pass the filters, and the most generation rounds a group took."""
     rows: dict[tuple[str, str], dict[str, int]] = {}
     for group in groups.values():
-        for (condition, style), outcome in getattr(group, "generation", {}).items():
-            row = rows.setdefault((condition, style.upper()), {"generated": 0, "wanted": 0, "rounds": 0})
-            row["generated"] += outcome.generated
-            row["wanted"] += outcome.wanted
-            row["rounds"] = max(row["rounds"], outcome.rounds)
-    frame = pd.DataFrame([{"condition": c, "style": s, **row} for (c, s), row in rows.items()],
-                         columns=["condition", "style", "generated", "wanted", "rounds"])
-    return frame
+        for condition, synthetic in group.synthetic.items():
+            for style, outcome in synthetic.outcomes.items():
+                row = rows.setdefault((condition, style.upper()), {"generated": 0, "wanted": 0, "rounds": 0})
+                row["generated"] += outcome.generated
+                row["wanted"] += outcome.wanted
+                row["rounds"] = max(row["rounds"], outcome.rounds)
+    return pd.DataFrame([{"condition": c, "style": s, **row} for (c, s), row in rows.items()],
+                        columns=["condition", "style", "generated", "wanted", "rounds"])
 
 
 def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Sequence[str],
@@ -88,7 +89,7 @@ def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Seque
     frames = [real]
     for condition in table.condition.unique() if len(table) else ():
         for style, label in STYLE_LABEL.items():
-            marked = [r.markers for g in groups.values() for r in g.records.get(condition, [])
+            marked = [r.markers for g in groups.values() for r in _records(g, condition)
                       if r.style == style and r.markers]
             if marked:
                 frame = pd.DataFrame(marked)
@@ -97,4 +98,33 @@ def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Seque
     return table, pd.concat(frames, ignore_index=True), report
 
 
-__all__ = ["QUALITY_MARKERS", "benchmark_report", "quality_table"]
+def _records(group: Group, condition: str) -> tuple:
+    synthetic = group.synthetic.get(condition)
+    return synthetic.records if synthetic else ()
+
+
+def samples_frame(groups: Mapping[str, Group]) -> pd.DataFrame:
+    """Every synthetic record, with its filter verdicts and markers: what the classifiers were trained on, readable."""
+    rows = []
+    for key, group in groups.items():
+        for condition, synthetic in group.synthetic.items():
+            for r in synthetic.records:
+                failed = sorted(name for name, verdict in r.verdicts.items() if not verdict.passed)
+                rows.append({"group": key, "condition": condition, "style": r.style, "generator": r.generator.tag(),
+                             "passed": not failed, "failed_filters": ", ".join(failed), "text": r.text,
+                             **{m: round(float(r.markers[m]), 4) for m in SAMPLE_MARKERS if m in (r.markers or {})}})
+    return pd.DataFrame(rows)
+
+
+def training_datasets(groups: Mapping[str, Group]) -> dict[str, pd.DataFrame]:
+    """Each condition's synthetic training data (its passing records, every group), one row per transcript."""
+    rows: dict[str, list[dict]] = {}
+    for key, group in groups.items():
+        for condition, synthetic in group.synthetic.items():
+            rows.setdefault(condition, []).extend(
+                {"id": t.id, "label": t.label.value if t.label else None, "generator": t.source.generator,
+                 "group": key, "text": t.text} for t in synthetic.kept)
+    return {condition: pd.DataFrame(kept) for condition, kept in rows.items() if kept}
+
+
+__all__ = ["QUALITY_MARKERS", "quality_table", "samples_frame", "training_datasets"]

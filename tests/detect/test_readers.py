@@ -368,7 +368,7 @@ def test_every_command_that_reads_a_corpus_has_the_reading_options(command):
 
 def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
     from detect.corpus_cli import with_flags
-    from eval.benchmark import plan
+    from eval.plan import plan
     from eval.config import load_config
 
     root = make_pitt(tmp_path / "pitt", PITT)

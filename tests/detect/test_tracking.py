@@ -89,6 +89,29 @@ def test_setup_puts_artifacts_beside_the_sqlite_store(store, tmp_path):
     assert tracking.setup_tracking("t-setup", store) == experiment_id  # reused, not duplicated
 
 
+def test_an_experiment_is_of_the_model_training_kind_and_its_runs_open_in_that_view(store):
+    client = MlflowClient(store)
+    made_elsewhere = client.create_experiment("t-kind")  # e.g. by an older cookiebench: no kind tag
+    assert tracking.setup_tracking("t-kind", store) == made_elsewhere
+    assert client.get_experiment(made_elsewhere).tags[tracking.EXPERIMENT_KIND] == "custom_model_development"
+    with tracking.parent_run("viewed") as run:
+        url = tracking.run_url(run.info.run_id)
+    assert url == f"http://127.0.0.1:5000/#/experiments/{made_elsewhere}/runs/{run.info.run_id}" \
+                  "?workflowType=machine_learning"
+
+
+def test_a_note_is_the_runs_markdown_description_cut_at_a_line_within_mlflows_limit(store):
+    tracking.setup_tracking("t-note", store)
+    lines = [f"- finding {i}: " + "x" * 90 for i in range(100)]  # 10,000 characters
+    with tracking.parent_run("noted") as run:
+        tracking.set_note("| a | b |\n| --- | --- |\n| 1 | 2 |")
+        table = MlflowClient(store).get_run(run.info.run_id).data.tags[tracking.NOTE_TAG]
+        tracking.set_note("\n".join(lines))
+    note = MlflowClient(store).get_run(run.info.run_id).data.tags[tracking.NOTE_TAG]
+    assert table == "| a | b |\n| --- | --- |\n| 1 | 2 |"
+    assert len(note) <= tracking.NOTE_LIMIT and note.splitlines() == lines[:len(note.splitlines())]
+
+
 def test_a_frame_is_logged_as_csv_text_or_as_an_mlflow_table(store):
     frame = pd.DataFrame({"style": ["AD", "HC"], "text": ["uh the boy", "the boy, on a stool"]})
     tracking.setup_tracking("t-frame", store)

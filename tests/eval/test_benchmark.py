@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
+import html
 import logging
 import math
 import os
+import re
 import shutil
 import signal
 import socket
@@ -32,8 +35,10 @@ from augment import train as generator_training
 from detect import cv
 from detect.metrics import binary_metrics
 from detect.readers import load_corpus
-from eval.benchmark import PREDICTIONS, SCORE_KEYS, group_key, load_predictions, load_scores, plan, run_benchmark
-from eval.config import load_config
+from eval.benchmark import run_benchmark
+from eval.config import GENERATED, load_config
+from eval.plan import group_key, plan
+from eval.state import PREDICTIONS, SCORE_KEYS, load_predictions, load_scores
 
 pytestmark = pytest.mark.slow
 
@@ -235,6 +240,32 @@ def test_mlflow_holds_parent_children_plots_and_report(benchmark_run):
     assert 0 < dpo_child.data.metrics["synthetic_used"] <= dpo_child.data.metrics["synthetic_wanted"]
 
 
+def test_the_kept_synthetic_records_are_exported_in_the_corpus_formats_and_read_back(benchmark_run):
+    from mlflow.tracking import MlflowClient
+
+    from augment.export import kept_transcripts
+    from augment.synthetic import read_records
+
+    config, result, uri = benchmark_run["config"], benchmark_run["result"], benchmark_run["uri"]
+    run_dir = Path(config.run_dir())
+    expected = {}  # (training set, condition) -> what passes the required filters and privacy
+    for filtered in (run_dir / "synthetic").glob("*/*.filtered.jsonl"):
+        kept = kept_transcripts(read_records(filtered), require=config.filters.require)
+        if kept:
+            expected[(filtered.parent.name, filtered.name.removesuffix(".filtered.jsonl"))] = {t.id: t for t in kept}
+    # classic copies are edits of real training transcripts: they fail privacy and never leave
+    assert expected and "classic" not in {condition for _, condition in expected}
+    assert {(f.parent.name, f.name) for f in (run_dir / "export").glob("*/*")} == set(expected)
+    for (key, condition), kept in expected.items():
+        folder = run_dir / "export" / key / condition
+        for corpus in (folder, folder / "synthetic.csv", folder / "synthetic.jsonl"):
+            back = load_corpus(corpus)
+            assert {t.id for t in back} == set(kept), corpus
+            assert all((t.label, t.text) == (kept[t.id].label, kept[t.id].text) for t in back), corpus
+    logged = {a.path for a in MlflowClient(tracking_uri=uri).list_artifacts(result.run_id, "export")}
+    assert {f"export/{key}" for key, _ in expected} <= logged
+
+
 def _chromium_dom(url: str, profile) -> str:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
@@ -273,16 +304,34 @@ def mlflow_server(*store: str) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-def test_mlflow_ui_shows_the_benchmark_and_its_delta_f1_chart(benchmark_run, tmp_path):
+def test_mlflow_ui_opens_the_run_in_the_training_view_with_its_verdict_and_charts(benchmark_run, tmp_path):
+    """The address the benchmark prints, in a fresh browser: the model-training view (not GenAI's
+    "Evaluations"), the verdict as the run's description (Markdown: a table and the findings),
+    and the forest plots among the artifacts."""
     from mlflow.tracking import MlflowClient
 
+    from detect.tracking import NOTE_TAG, TRAINING_VIEW, run_url
+
     config, result, uri = benchmark_run["config"], benchmark_run["result"], benchmark_run["uri"]
-    experiment_id = MlflowClient(tracking_uri=uri).get_experiment_by_name(config.experiment).experiment_id
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.get_experiment_by_name(config.experiment).experiment_id
+    note = client.get_run(result.run_id).data.tags[NOTE_TAG]
+    first_finding = next(line for line in note.splitlines() if line.startswith("- With the tfidf classifier"))
     with mlflow_server("--backend-store-uri", uri) as base:
-        runs_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs", tmp_path / "a")
+        runs_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs{TRAINING_VIEW}", tmp_path / "a")
         assert f"benchmark-{config.name}" in runs_page
-        chart_page = _chromium_dom(
-            f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/delta_f1.png", tmp_path / "b")
+        run_page = _chromium_dom(run_url(result.run_id, ui=base), tmp_path / "b")
+        assert f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}" in run_url(result.run_id, ui=base)
+        assert re.search(rf'data-testid="experiment-observatory-link-runs" href="#/experiments/{experiment_id}/runs"',
+                         run_page), "the run page is not in the model-training view"
+        assert "Evaluation runs" not in run_page  # the GenAI view's side bar
+        description = run_page[run_page.index('data-testid="note-editor-preview-content"'):]
+        assert "<table>" in description and "<th>ΔF1 [95% CI] p</th>" in description
+        assert html.escape(first_finding.removeprefix("- ")[:60], quote=False) in description
+        artifacts = {a.path for a in client.list_artifacts(result.run_id, "report")}
+        assert {"report/delta_f1.png", "report/delta_brier.png", "report/description.md"} <= artifacts
+        chart_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/"
+                                   f"delta_f1.png{TRAINING_VIEW}", tmp_path / "c")
         assert 'alt="report/delta_f1.png"' in chart_page
 
 
@@ -300,26 +349,30 @@ def test_a_rerun_resumes_without_retraining_or_rescoring(benchmark_run):
     assert [f for f in audit.fits if f["real"] in train_sets] == []
 
 
-def _one_group_jobs(config, run_dir):
-    """The generation jobs of the first training group, with its (cached) generators."""
-    from eval.benchmark import generation_jobs, train_group_generators
+def _one_group_files(config, run_dir):
+    """The first-round generation files of the first training group, with its (cached) generators."""
+    from augment.synthesize import TrainingSet, generation_files
+    from eval.augmentation import train_unit
+    from eval.components import synthesis_config
 
     _, _, groups = plan(config)
     group = next(iter(groups.values()))
-    train_group_generators(config, group, run_dir)
-    return generation_jobs(config, group, run_dir)
+    train = TrainingSet(group.key, group.train, train_unit(config, group.key, group.train, run_dir))
+    return generation_files(train, [c for c in config.conditions if c in GENERATED], run_dir / "synthetic",
+                            synthesis_config(config))
 
 
 def test_the_server_backend_completes_a_generation_file_like_the_in_process_engine(benchmark_run, tmp_path):
     """`generation.backend: server` stays a working path: it regenerates a deleted file to the same records."""
     from augment.generate import read_generation
     from augment.runner import placement
-    from eval.benchmark import generation_backend, run_jobs
+    from eval.augmentation import run_jobs
+    from eval.components import generation_backend
 
     config = benchmark_run["config"]
     run_dir = tmp_path / "run"
     shutil.copytree(config.run_dir(), run_dir)
-    jobs = [j for j in _one_group_jobs(config, run_dir) if j.condition == "dpo" and j.job.style == "ad"]
+    jobs = [j for j in _one_group_files(config, run_dir) if j.source == "dpo" and j.job.style == "ad"]
     before = read_generation(jobs[0].job.out)
     jobs[0].job.out.unlink()
     server = dataclasses.replace(config, generation=dataclasses.replace(config.generation, backend="server"))
@@ -341,7 +394,7 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
     run_dir = tmp_path / "run"
     # without its scores: the copy's output_dir is part of its config digest, so they would not match
     shutil.copytree(config.run_dir(), run_dir, ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS))
-    victim = _one_group_jobs(config, run_dir)[-1].job.out
+    victim = _one_group_files(config, run_dir)[-1].job.out
     victim.unlink()  # one file to generate again: the rerun starts a vLLM for it
     log = open(tmp_path / "benchmark.log", "w")
     proc = subprocess.Popen(
@@ -375,24 +428,19 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
 
 
 @pytest.fixture(scope="module")
-def ray_cluster(tmp_path_factory):
-    """A 2-CPU Ray cluster on this machine for this module; its workers see the fault hook's path.
+def ray_cluster():
+    """A 2-CPU Ray cluster on this machine for this module.
 
     (Ray binds its node to the machine's own address even when asked for 127.0.0.1:
     ``ray._private.services.resolve_ip_for_localhost``.)
     """
     import ray
 
-    from eval.executors import FAULT_ENV
-
-    fault = tmp_path_factory.mktemp("fault") / "kill-one-cell"
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv(FAULT_ENV, str(fault))  # before the cluster starts: its workers inherit it
-        ray.init(num_cpus=2, include_dashboard=False)
-        try:
-            yield fault
-        finally:
-            ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 def _on_ray(benchmark_run, tmp_path, **update):
@@ -405,7 +453,7 @@ def _on_ray(benchmark_run, tmp_path, **update):
     run_dir = tmp_path / "run"
     shutil.copytree(config.run_dir(), run_dir,
                     ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS, "mlflow-run.json", "report"))
-    return dataclasses.replace(config, output_dir=run_dir, executor=ExecutorConfig(kind="ray"), **update)
+    return dataclasses.replace(config, **{"output_dir": run_dir, "executor": ExecutorConfig(kind="ray"), **update})
 
 
 def _sorted(frame, keys):
@@ -428,11 +476,16 @@ def test_the_ray_executor_writes_the_scores_the_local_executor_wrote(benchmark_r
 
 @pytest.mark.timeout(300)
 def test_a_ray_worker_killed_in_a_cell_is_retried_and_nothing_is_lost_or_duplicated(benchmark_run, ray_cluster,
-                                                                                    tmp_path):
+                                                                                    tmp_path, monkeypatch):
+    from eval import executors
+    from tests.eval.faults import KillOneCell
+
     config = _on_ray(benchmark_run, tmp_path, conditions=("none", "classic"))
-    ray_cluster.touch()  # armed: the first cell to finish kills its worker before its result is returned
+    marker = tmp_path / "kill-one-cell"
+    marker.touch()  # armed: the first cell to finish kills its worker before its result is returned
+    monkeypatch.setattr(executors, "RayExecutor", functools.partial(KillOneCell, marker=marker))
     result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    assert not ray_cluster.exists(), "no worker was killed"
+    assert not marker.exists(), "no worker was killed"
     scores = pd.read_csv(Path(config.run_dir()) / "scores.csv")
     assert len(scores) == len(benchmark_run["folds"]) * 2 and not scores.duplicated(SCORE_KEYS).any()
     predictions = pd.read_csv(Path(config.run_dir()) / PREDICTIONS)
@@ -478,7 +531,7 @@ def test_ray_generation_workers_complete_a_round_on_ray_tasks(benchmark_run, ray
     victim = sorted(synthetic.glob("*/dpo-hc.jsonl"))[0]
     before = read_generation(victim)
     victim.unlink()
-    with caplog.at_level(logging.INFO, logger="eval.benchmark"):
+    with caplog.at_level(logging.INFO, logger="eval.augmentation"):
         result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     after = read_generation(victim)
     assert [(r.id, r.generator, r.sampling, r.prompt_hash) for r in after] == [

@@ -3,15 +3,15 @@ TSTR tested on each group's real test folds (hand-written fixture of tests/augme
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from augment.filters import apply_filters, select
+from augment.synthesize import Synthetic
 from augment.synthetic import GeneratorInfo, SyntheticDescription
 from detect.cv import Fold
 from detect.readers import load_corpus
 from eval.quality import quality_table
+from eval.results import Group
 from tests.augment.quality_fixture import REAL, records, write_corpus
 
 
@@ -26,11 +26,10 @@ def test_quality_table_has_a_row_per_condition_and_style_and_tests_on_the_folds(
     copies = apply_filters([SyntheticDescription(id=f"classic-{t.id}", style=t.label.value.lower(), text=t.verbatim,
                                                  generator=GeneratorInfo(kind="classic", method="swap"))
                             for t in train], training=list(train))
-    group = SimpleNamespace(
-        train=train, folds=[fold, Fold(1, 0, fold.train_speakers, fold.test_speakers)],  # two seeds, one test set
-        records={"sft": generated, "classic": copies},
-        synthetic={"sft": [r.to_transcript() for r in select(generated)],
-                   "classic": [r.to_transcript() for r in copies]})
+    group = Group(
+        "g", train, (fold, Fold(1, 0, fold.train_speakers, fold.test_speakers)),  # two seeds, one test set
+        synthetic={"sft": Synthetic(tuple(generated), tuple(r.to_transcript() for r in select(generated))),
+                   "classic": Synthetic(tuple(copies), tuple(r.to_transcript() for r in copies))})
     table, markers, report = quality_table(corpus, {"g": group}, ["none", "classic", "sft"], MarkerExtractor())
 
     assert table[["condition", "style"]].values.tolist() == [["classic", "AD"], ["classic", "HC"],

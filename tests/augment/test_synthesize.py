@@ -1,5 +1,5 @@
-"""Generation tops up in rounds until the largest ratio's records pass the filters, within
-``generation.max_rounds``; a resume replays the rounds over the files without a request.
+"""Synthetic data for a training set tops up in rounds until the ratio's records pass the
+filters, within ``max_rounds``; a rerun replays the rounds over the files without a request.
 
 No model: the fake OpenAI endpoint answers every even seed with a description that passes
 every filter and every odd seed with an empty one (fails 'length'), so half of each round
@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 
-
-from eval.benchmark import generate_synthetic, plan, run_jobs, top_up
-from eval.config import BenchmarkConfig
+from augment import runner
+from augment.filters import FilterConfig
+from augment.generate import SamplingConfig
+from augment.prompt_only import PromptOnlyConfig
+from augment.synthesize import PROMPT_ONLY, SynthesisConfig, TrainingSet, synthesize, top_up, wanted
+from detect.markers import MarkerExtractor
+from detect.readers import load_corpus
 from tests.augment.fake_endpoint import FakeEndpoint
 from tests.augment.quality_fixture import write_corpus
 
@@ -56,22 +60,22 @@ def description(body: dict) -> str:
     return f"{first[seed % 7]} {second[seed % 5]}"
 
 
-def config_for(tmp_path, endpoint: str, max_rounds: int, best_of: int = 1) -> BenchmarkConfig:
-    return BenchmarkConfig(
-        name="rounds", corpus=write_corpus(tmp_path / "real.csv"), output_dir=tmp_path / "run",
-        protocol={"split": "adress", "repeats": 1}, conditions=["none", "prompt-only"], ratios=[0.5, 1.0],
-        classifiers=["tfidf"], generation={"endpoint": endpoint, "few_shot": 1, "concurrency": 4,
-                                           "max_rounds": max_rounds, "best_of": best_of})
+def config_for(max_rounds: int, best_of: int = 1) -> SynthesisConfig:
+    return SynthesisConfig(ratio=1.0, oversample=1.5, best_of=best_of, max_rounds=max_rounds, mode="separate",
+                           prompt_only=PromptOnlyConfig(shots=1, seed=0), filters=FilterConfig())
 
 
-def run(config: BenchmarkConfig):
-    from detect.markers import MarkerExtractor
+def run(folder, endpoint: str, config: SynthesisConfig):
+    """The prompt-only source's synthetic data for the fixture's training set (4 AD, 4 HC)."""
+    train = TrainingSet("g", load_corpus(write_corpus(folder / "real.csv")).by_split("train"))
+    backend = runner.Backend(endpoint=endpoint, concurrency=4)
 
-    _, _, groups = plan(config)
-    generate_synthetic(config, groups, config.run_dir(), MarkerExtractor(),
-                       lambda jobs: run_jobs(config, jobs, config.run_dir(), lambda *args: None))
-    (group,) = groups.values()
-    return group
+    def run_round(files):
+        runner.run_jobs([f.job for f in files], backend, SamplingConfig(seed=0))
+
+    data = synthesize([train], [PROMPT_ONLY], folder / "synthetic", config, run_round=run_round,
+                      extractor=MarkerExtractor())
+    return data["g"][PROMPT_ONLY]
 
 
 def test_top_up_asks_for_the_shortfall_over_the_pass_rate_bounded_by_the_first_round():
@@ -85,84 +89,66 @@ def test_top_up_asks_for_the_shortfall_over_the_pass_rate_bounded_by_the_first_r
 def test_best_of_n_generates_n_candidates_per_record_and_keeps_one_of_each(tmp_path):
     even = lambda n, body: "ok" if body["seed"] % 2 == 0 else "blank"  # noqa: E731
     with FakeEndpoint(even, text=description) as fake:
-        group = run(config_for(tmp_path, fake.url, max_rounds=3, best_of=2))
+        synthetic = run(tmp_path, fake.url, config_for(max_rounds=3, best_of=2))
     for style in ("ad", "hc"):
         # 4 wanted x 1.5 = 6 descriptions of 2 candidates each; one of each pair passes: one round
-        outcome = group.generation[("prompt-only", style)]
+        outcome = synthetic.outcomes[style]
         assert (outcome.generated, outcome.passed, outcome.rounds) == (12, 6, 1)
-        records = [r for r in group.records["prompt-only"] if r.style == style]
+        records = [r for r in synthetic.records if r.style == style]
         assert [r.verdicts["best_of"].passed for r in records] == [True, False] * 6
-    assert [t.id.rsplit("-", 1)[1] for t in group.synthetic["prompt-only"]] == [f"{i:06d}" for i in range(0, 12, 2)] * 2
+    assert [t.id.rsplit("-", 1)[1] for t in synthetic.kept] == [f"{i:06d}" for i in range(0, 12, 2)] * 2
 
 
-def test_short_files_get_more_rounds_and_a_resume_asks_for_nothing(tmp_path):
+def test_short_files_get_more_rounds_and_a_rerun_asks_for_nothing(tmp_path):
     even = lambda n, body: "ok" if body["seed"] % 2 == 0 else "blank"  # noqa: E731
     with FakeEndpoint(even, text=description) as fake:
-        config = config_for(tmp_path, fake.url, max_rounds=3)
-        group = run(config)
+        config = config_for(max_rounds=3)
+        synthetic = run(tmp_path, fake.url, config)
         # 4 training transcripts per class x ratio 1.0 = 4 wanted per style; round 1 asks for
         # 4 x 1.5 = 6 (3 pass), round 2 for (4 - 3) x 1.5 / 0.5 = 3 more (2 pass): 5 >= 4.
         for style in ("ad", "hc"):
-            outcome = group.generation[("prompt-only", style)]
+            outcome = synthetic.outcomes[style]
             assert (outcome.generated, outcome.passed, outcome.wanted, outcome.rounds) == (9, 5, 4, 2)
-            lines = (config.run_dir() / "synthetic" / group.key / f"prompt-only-{style}.jsonl").read_text().splitlines()
+            lines = (tmp_path / "synthetic" / "g" / f"prompt-only-{style}.jsonl").read_text().splitlines()
             assert len(lines) == 9
         assert len(fake.requests) == 18
-        kept = [t.id for t in group.synthetic["prompt-only"]]
+        kept = [t.id for t in synthetic.kept]
         assert len(kept) == len(set(kept)) == 10
+        filtered = (tmp_path / "synthetic" / "g" / "prompt-only.filtered.jsonl").read_text().splitlines()
+        assert len(filtered) == len(synthetic.records) == 18  # every verdict kept beside the files
 
-        again = run(config)  # a resume: the same rounds over the files on disk
+        again = run(tmp_path, fake.url, config)  # a rerun: the same rounds over the files on disk
         assert len(fake.requests) == 18
-        assert [t.id for t in again.synthetic["prompt-only"]] == kept
-        assert again.generation == group.generation
+        assert [t.id for t in again.kept] == kept
+        assert again.outcomes == synthetic.outcomes
 
 
 def test_a_file_still_short_after_the_last_round_says_so(tmp_path, caplog):
     first_six = lambda n, body: "ok" if body["seed"] % 2 == 0 and body["seed"] < 6 else "blank"  # noqa: E731
-    with FakeEndpoint(first_six, text=description) as fake, caplog.at_level(logging.WARNING, logger="eval.benchmark"):
-        group = run(config_for(tmp_path, fake.url, max_rounds=2))
+    with FakeEndpoint(first_six, text=description) as fake, caplog.at_level(logging.WARNING,
+                                                                            logger="augment.synthesize"):
+        synthetic = run(tmp_path, fake.url, config_for(max_rounds=2))
     for style in ("ad", "hc"):
-        outcome = group.generation[("prompt-only", style)]
+        outcome = synthetic.outcomes[style]
         assert (outcome.generated, outcome.passed, outcome.wanted, outcome.rounds) == (9, 3, 4, 2)
         assert outcome.short
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "rounds" in r.getMessage()]
     assert len(warnings) == 2 and "3 of the 4 records" in warnings[0]
 
 
-def test_a_rerun_from_scratch_trains_every_cell_on_the_same_synthetic_records(tmp_path):
-    """Requests finish in another order each time (early seeds answer last here); every cell
-    must still get the same records, so a fresh rerun repeats the experiment, not a new one."""
-    from eval.benchmark import extras_for
+def test_a_rerun_from_scratch_keeps_the_same_records(tmp_path):
+    """Requests finish in another order each time (early seeds answer last here); the kept
+    records must still be the same, in the same order, so that every cell (which takes the
+    first ratio x n_real of each class) gets the same records and a fresh rerun repeats the
+    experiment, not a new one."""
 
-    def run_once(folder, slow_below: int) -> dict:
+    def run_once(folder, slow_below: int) -> list:
         folder.mkdir()
         behaviour = lambda n, body: "slow" if body["seed"] < slow_below else "ok"  # noqa: E731
         with FakeEndpoint(behaviour, text=description, hang_s=0.3) as fake:
-            group = run(config_for(folder, fake.url, max_rounds=1))
-        return {ratio: [(t.id, t.text, t.label) for t in extras_for(group, "prompt-only", ratio)] for ratio in (0.5, 1.0)}
+            synthetic = run(folder, fake.url, config_for(max_rounds=1))
+        return [(t.id, t.text, t.label) for t in synthetic.kept]
 
     first, second = run_once(tmp_path / "a", slow_below=0), run_once(tmp_path / "b", slow_below=3)
-    assert first[1.0] and first == second
-    assert set(first[0.5]) < set(first[1.0]), "ratios are nested subsets"
-
-
-def test_a_round_is_dealt_to_workers_by_generator_in_shares_of_about_equal_work(tmp_path):
-    from augment.runner import Generator, Job
-    from eval.benchmark import GenerationJob, deal
-
-    def job(group, name, style, n, have=0):
-        out = tmp_path / f"{group}-{name}-{style}.jsonl"
-        if have:
-            out.write_text("{}\n" * have)
-        return GenerationJob(group, name, Job(out, n, style, Generator(name), lambda i: []))
-
-    jobs = [job("g1", "sft", "ad", 40), job("g1", "sft", "hc", 40), job("g1", "dpo", "ad", 30),
-            job("g1", "dpo", "hc", 30), job("g2", "sft", "ad", 40, have=40), job("g2", "sft", "hc", 40, have=40),
-            job("g2", "dpo", "ad", 30, have=10), job("g2", "dpo", "hc", 30)]
-    shares = deal(jobs, 2)
-    names = [sorted({(j.group, j.job.generator.name) for j in share}) for share in shares]
-    # g1-sft (80 missing) alone; g1-dpo (60) and g2-dpo (50) together; g2-sft is complete
-    assert names == [[("g1", "sft")], [("g1", "dpo"), ("g2", "dpo")]]
-    assert [j.job.out.name for j in shares[0]] == ["g1-sft-ad.jsonl", "g1-sft-hc.jsonl"]
-    assert len(deal(jobs, 8)) == 3  # no more shares than generators with work
-    assert deal(jobs[4:6], 2) == []  # nothing to generate: no task
+    assert len(first) >= sum(wanted(load_corpus(tmp_path / "a" / "real.csv").by_split("train"), 1.0).values())
+    assert first == second

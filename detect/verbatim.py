@@ -1,0 +1,35 @@
+"""How verbatim text is read: sentences, words, immediate repetitions.
+
+Verbatim text is what was said, readable (``uh the boy the boy is falling...``): a generator's
+output, the text column of a CSV. :func:`detect.chat.clean_verbatim` reads it so into clean
+text and counts; :mod:`augment.export` writes CHAT back from the same reading, so that a
+transcript exported to CHAT reads back to the same text and counts.
+"""
+
+from __future__ import annotations
+
+import re
+
+SENTENCE = re.compile(r"[^.?!]+(?:\.\.\.|[.?!])?")  # a sentence with its terminator, '...' included
+WORD = re.compile(r"[\w'-]+")
+CHAT_CODES = re.compile(r"[&\[\]\x15]|\+\.\.\.|\(\.\)")  # a text holding these is CHAT after all
+UNINTELLIGIBLE = frozenset({"xxx", "yyy", "xx", "yy"})  # www is untranscribed, not unintelligible
+
+
+def repeated_runs(words: list[str], longest: int = 3) -> list[tuple[int, int]]:
+    """Immediate repetitions of 1..longest words ('the the', 'on the on the'), each counted once:
+    ``(start, length)`` of the first saying, the longest run first.
+
+    >>> repeated_runs("on the on the stool stool".split())
+    [(0, 2), (4, 1)]
+    """
+    runs, i = [], 0
+    while i < len(words):
+        for n in range(longest, 0, -1):
+            if i + 2 * n <= len(words) and words[i : i + n] == words[i + n : i + 2 * n]:
+                runs.append((i, n))
+                i += n
+                break
+        else:
+            i += 1
+    return runs
