@@ -11,9 +11,10 @@ near-copies of a training transcript among all candidates, style accuracy, marke
 class SDs, distinct-2 against the real range, scene reuse (synthetic vs real), the vocabulary's
 Jensen-Shannon divergence from the real class, TSTR/TRTR for TF-IDF and markers.
 
-Base: the simulated cohort's training split, of which the demo holds back 40% of the speakers
-(``protocol.reserve``, stratified, seed 0) and trains its generators on the rest; ``--base
-N`` trains on N speakers instead (a low-resource design). TSTR/TRTR test on the cohort's 48
+Base: the simulated cohort's training split less the share the demo holds back
+(``protocol.reserve`` of ``eval/profiles/demo.yaml``, read at run time, stratified by label,
+``protocol.seed``): the speakers the demo's generators train on (16 of 108 at a reserve of 0.85);
+``--base N`` trains on N speakers instead. TSTR/TRTR test on the cohort's 48
 test speakers; the real reference of every measure is the base alone, so no test or reserve
 speaker reaches a generator or a reference. Paired: rows that differ in decoding or rendering
 only share the adapters and the sampling seeds (record i has seed i in every row), so their
@@ -65,6 +66,7 @@ class Lever:
     prompt_only: dict[str, Any] | None = None  # None: prompt-only is not generated in this row
     same_as: str | None = None
     spoken: bool = False
+    stages: tuple[str, ...] = ("sft", "dpo")  # a DPO-only variant's sft is today's: not generated again
 
 
 # Changes to the demo's generator section, per trained variant. DPO variants continue the demo's SFT
@@ -84,28 +86,34 @@ LOOSE_LENGTH = {"min_tokens": 24, "max_tokens": 192}
 LEVERS: tuple[Lever, ...] = (
     Lever("today", "the demo's settings", prompt_only={}),
     Lever("spoken", "today's completions rendered as the corpus renders speech", same_as="today", spoken=True),
-    Lever("fp0.1", "frequency penalty 0.1 (0.3)", sampling={"frequency_penalty": 0.1}, prompt_only={}),
-    Lever("fp0", "frequency penalty 0", sampling={"frequency_penalty": 0.0}),
-    Lever("temp1.1", "temperature 1.1 (0.9)", sampling={"temperature": 1.1}, prompt_only={}),
     Lever("fillers1.5", "logit bias 1.5 on the filler words (0)", sampling={"filler_bias": 1.5}),
     Lever("fillers3", "logit bias 3 on the filler words (0)", sampling={"filler_bias": 3.0}, prompt_only={}),
-    Lever("fillers4.5", "logit bias 4.5 on the filler words (0)", sampling={"filler_bias": 4.5}, prompt_only={}),
-    Lever("loose-length", f"min/max tokens {LOOSE_LENGTH['min_tokens']}/{LOOSE_LENGTH['max_tokens']} (96/128)",
-          sampling=LOOSE_LENGTH),
     Lever("varied", "instruction wording varied and a target length per record; loose length",
           train="varied", sampling=LOOSE_LENGTH, prompt_only={"instruction": "varied", "length": True}),
     Lever("keywords", "the scene as shuffled keywords, not prose", train="keywords",
           prompt_only={"scene": "keywords"}),
+    Lever("dpo-beta0.5", "DPO beta 0.5 (0.1); sft: today's", train="dpo-beta0.5", stages=("dpo",)),
+)
+# Measured on an earlier, larger base and cut from the demo-base run for time (2 shared cores):
+# frequency penalty 0.1 / 0, temperature 1.1, filler bias 4.5, loose length alone, SFT batch 8,
+# DPO pairs real + broken. `--only` runs any of them.
+MORE_LEVERS: tuple[Lever, ...] = (
+    Lever("fp0.1", "frequency penalty 0.1 (0.3)", sampling={"frequency_penalty": 0.1}, prompt_only={}),
+    Lever("fp0", "frequency penalty 0", sampling={"frequency_penalty": 0.0}),
+    Lever("temp1.1", "temperature 1.1 (0.9)", sampling={"temperature": 1.1}, prompt_only={}),
+    Lever("fillers4.5", "logit bias 4.5 on the filler words (0)", sampling={"filler_bias": 4.5}, prompt_only={}),
+    Lever("loose-length", f"min/max tokens {LOOSE_LENGTH['min_tokens']}/{LOOSE_LENGTH['max_tokens']} (96/128)",
+          sampling=LOOSE_LENGTH),
     Lever("batch8", "SFT 8 transcripts per step (4)", train="batch8"),
-    Lever("dpo-beta0.5", "DPO beta 0.5 (0.1)", train="dpo-beta0.5"),
-    Lever("dpo-real-broken", "DPO pairs real + broken (no degraded)", train="dpo-real-broken"),
+    Lever("dpo-real-broken", "DPO pairs real + broken (no degraded); sft: today's", train="dpo-real-broken",
+          stages=("dpo",)),
 )
 
 
 def _generator_config(demo, changes: dict[str, dict[str, Any]]):
     """The demo's generator config (as the benchmark builds it) with ``changes`` per section; checkpoints
     every step (not part of the cache key), so that a run stopped by its timeout resumes where it was."""
-    from eval.benchmark import generator_config
+    from eval.components import generator_config
 
     config = generator_config(demo)
     sft = dataclasses.replace(config.sft, save_steps=1, **changes.get("sft", {}))
@@ -132,8 +140,8 @@ def train(name: str, demo, base, work: Path, extractor) -> dict[str, dict[str, P
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", type=int, default=None, help="training speakers (default: the demo's, 60%% of "
-                                                                "the training split)")
+    parser.add_argument("--base", type=int, default=None, help="training speakers (default: the demo's base, "
+                                                                "protocol.reserve held back)")
     parser.add_argument("--n", type=int, default=30, help="candidates per style and generator")
     parser.add_argument("--only", default="", help="comma-separated lever names (default: all)")
     parser.add_argument("--work", type=Path, default=Path("runs") / "bench-levers")
@@ -149,7 +157,8 @@ def main(argv: list[str] | None = None) -> dict:
     suffix = f"-base{len({t.speaker_id for t in base})}" if args.base else ""
     out_path = args.out or OUT.with_name(f"levers{suffix}.json")
     work = args.work / (suffix.lstrip("-") or "demo-base")
-    levers = [lever for lever in LEVERS if not args.only or lever.name in args.only.split(",")]
+    levers = list(LEVERS) if not args.only else [lever for lever in (*LEVERS, *MORE_LEVERS)
+                                                  if lever.name in args.only.split(",")]
     extractor = MarkerExtractor(cache_dir=work / "cache", show_progress=False)
     seconds: dict[str, float] = {}
 
@@ -186,7 +195,7 @@ def _base(speakers: int | None):
     """(demo config, corpus, base transcripts, test transcripts, the base in words)."""
     from detect import cv
     from detect.readers import load_corpus
-    from eval.benchmark import split_reserve
+    from eval.plan import split_reserve
     from eval.config import load_config
 
     demo = load_config("demo")
@@ -210,7 +219,7 @@ def _files(work: Path, lever: Lever, generator: str, style: str) -> Path:
 def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str, str, str], Path]:
     """Every row's files, one vLLM start per generator: the rows that share an adapter run on it in turn."""
     from augment import prompt_only, runner
-    from eval.benchmark import generation_backend, sampling_config
+    from eval.components import generation_backend, sampling_config
 
     backend = generation_backend(demo, work)
     base_sampling = sampling_config(demo)
@@ -221,7 +230,7 @@ def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str
             continue
         sampling = dataclasses.replace(base_sampling, **lever.sampling)
         for style in ("ad", "hc"):
-            for stage in ("sft", "dpo"):
+            for stage in lever.stages:
                 out = _files(work, lever, stage, style)
                 job = runner.adapter_job(out, n, style, f"{lever.train}-{stage}-{style}", adapters[lever.train][stage][style],
                                          mode=demo.generator.mode)

@@ -139,3 +139,37 @@ def test_the_spoken_register_is_the_readers():
     assert spoken("the well-known cookie jar?  It's   there!") == "the well-known cookie jar? it's there!"
     text = "uh the boy the boy is getting on getting the cookies and um the mother..."
     assert spoken(text) == text  # what the reader writes stays as it is
+
+
+@pytest.mark.parametrize("chat, written", [
+    ("the boy &-uh is on the stool , and he is falling [/] falling .",
+     "The boy, uh, is on the stool, and he is falling falling."),
+    ("mother is drying dishes +...", "Mother is drying dishes…"),
+    ("I think he's &-um getting cookies ?", "I think he's, um, getting “cookies”?"),
+    ("the water is running over the sink and (.) onto the floor .", "The water is running over the sink — and onto the floor."),
+])
+def test_spoken_prose_reads_as_the_reader_renders_the_same_speech(chat, written):
+    from detect.chat import verbatim_utterance
+
+    assert spoken(written) == verbatim_utterance(chat)
+
+
+def test_filler_tokens_are_single_tokens_of_the_shipped_tokenizer_that_decode_to_a_filler():
+    from transformers import AutoTokenizer
+
+    from augment.base_model import resolve_base_model
+    from augment.runner import FILLER_WORDS, filler_tokens
+
+    tokens = filler_tokens(None)
+    assert tokens
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(None))
+    decoded = {tokenizer.decode([t]) for t in tokens}
+    assert {d.strip().lower() for d in decoded} <= set(FILLER_WORDS) and all(d.startswith(" ") for d in decoded)
+    assert " um" in decoded  # mid-sentence, as generators write it
+    # SmolLM2 writes " uh" as " u" + "h": biasing " u" would raise every word that begins with it, so it stays out
+    assert len(tokenizer.encode(" uh", add_special_tokens=False)) == 2
+    assert tokenizer.encode(" uh", add_special_tokens=False)[0] not in tokens
+    from augment.generate import SamplingConfig
+
+    assert SamplingConfig(filler_bias=3.0, filler_tokens=tokens).vllm_extras()["logit_bias"] == dict.fromkeys(tokens, 3.0)
+    assert "logit_bias" not in SamplingConfig(filler_bias=3.0).vllm_extras()  # no ids yet: nothing is biased

@@ -263,3 +263,40 @@ def test_the_real_level_of_near_copies_is_a_speaker_sharing_a_run_with_another(r
     assert shares_a_run_with_another_speaker(transcripts[:2]) == [False, False]
     styles = {s.style: s for s in report.generators[0].styles}
     assert styles["hc"].near_copy_rate_real == 0.0 and styles["ad"].near_copy_rate_real == 0.0  # fixture: none
+
+
+def test_scene_reuse_is_high_for_a_text_copying_the_scene_and_low_for_fresh_speech():
+    from augment.prompts import SCENE
+    from augment.quality import scene_reuse
+
+    sentences = [s.strip() for s in SCENE.split(".") if len(s.split()) > 6]
+    copied = "uh " + " and ".join(sentences[:2]).lower()  # a filler and a joint do not hide a lifted phrase
+    assert scene_reuse(copied) > 0.8
+    fresh = "uh the kid he's up on that thing and um she wants one too and mum is not looking"
+    assert scene_reuse(fresh) == 0.0
+
+
+def test_vocabulary_divergence_is_zero_for_the_same_distribution_and_bounded_by_one_bit():
+    from augment.quality import vocabulary_divergence
+
+    said = [text for _, _, _, text in REAL]
+    assert vocabulary_divergence(said, said) == 0.0
+    assert vocabulary_divergence(said[:3], [t + " " + t for t in said[:3]]) == pytest.approx(0.0)  # proportions
+    for i in range(len(said)):
+        for j in range(len(said)):
+            assert 0.0 <= vocabulary_divergence([said[i]], [said[j]]) <= 1.0
+    assert vocabulary_divergence([said[0]], [said[4]]) > vocabulary_divergence([said[0]], [said[1]])  # HC vs AD
+
+
+def test_the_near_copy_rate_counts_candidates_rejected_by_any_filter(corpus_csv):
+    from augment.filters import apply_filters
+
+    corpus = load_corpus(corpus_csv)
+    # the AD copy of a4 also fails nothing else; the 3-word AD record fails length and on-topic: both count
+    candidates = records() + [SyntheticDescription(id="ad-ad-s0-000008", style="ad", text=REAL[7][3],
+                                                   generator=records()[0].generator)]
+    judged = apply_filters(candidates, training=list(corpus.by_split("train")))
+    (generator,) = quality_report([GeneratorData("merged", judged)], real_reference(corpus)).generators
+    ad = {s.style: s for s in generator.styles}["ad"]
+    assert (ad.records, ad.passed, ad.privacy_rejected) == (5, 3, 1)
+    assert ad.near_copy_rate == pytest.approx(1 / 5)  # of all five candidates, not of the three kept
