@@ -1,22 +1,27 @@
 """What each generation lever moves: one row per setting, measured as the quality report measures.
 
-The levers (issue 22): decoding (the frequency penalty, which also punishes the repeated words
-that are retracings and repeated fillers), the spoken register (completions rendered as the
-corpus renders speech, :func:`augment.prompts.spoken`), per-record prompt variation (the
-examiner's wording, a target length drawn from the class's real lengths), the scene as keywords
-instead of prose, more SFT data per step, and DPO settings. Every row is generated from the
-demo's generator and generation settings (``eval/profiles/demo.yaml``) with one thing changed,
-and read by :func:`augment.quality.quality_report` against the real base: filter pass rate,
-near-copies of a training transcript among all candidates, style accuracy, markers in real
-class SDs, distinct-2 against the real range, scene reuse (synthetic vs real), the vocabulary's
-Jensen-Shannon divergence from the real class, TSTR/TRTR for TF-IDF and markers.
+The levers (issue 22), by what they cost: the spoken register (completions rendered as the corpus
+renders speech, :func:`augment.prompts.spoken`), a logit bias on the filler tokens, per-record
+prompt variation for prompt-only (the examiner's wording and a target length; the scene as
+keywords instead of prose), all on the demo's own generators; and, in :data:`MORE_LEVERS` (run
+with ``--only``), the rows that train generators of their own (the same prompt designs for SFT,
+DPO settings, SFT batch) and more decoding settings (frequency penalty, which also punishes the
+repeated words that are retracings and repeated fillers; temperature; length floor). Every row is
+generated from the demo's generator and generation settings (``eval/profiles/demo.yaml``) with one
+thing changed, and read by :func:`augment.quality.quality_report` against the real base: filter
+pass rate, near-copies of a training transcript among all candidates, style accuracy, markers in
+real class SDs, distinct-2 against the real range, scene reuse (synthetic vs real), the
+vocabulary's Jensen-Shannon divergence from the real class, TSTR/TRTR for TF-IDF and markers.
 
 Base: the simulated cohort's training split less the share the demo holds back
 (``protocol.reserve`` of ``eval/profiles/demo.yaml``, read at run time, stratified by label,
 ``protocol.seed``): the speakers the demo's generators train on (16 of 108 at a reserve of 0.85);
 ``--base N`` trains on N speakers instead. TSTR/TRTR test on the cohort's 48
-test speakers; the real reference of every measure is the base alone, so no test or reserve
-speaker reaches a generator or a reference. Paired: rows that differ in decoding or rendering
+test speakers; the real reference of every measure (marker means and SDs, real ranges, scene
+reuse, near-copies) is the whole training split, base and reserve (the base alone has 8 speakers
+per class, too few for a real range over ``--n`` texts); a near-copy is one of a base transcript
+(what the generators saw, as the demo's privacy filter reads it); TRTR trains on the base, as the
+demo's does; no test speaker reaches a generator or a reference. Paired: rows that differ in decoding or rendering
 only share the adapters and the sampling seeds (record i has seed i in every row), so their
 differences are the lever's; the spoken register is applied to the same completions. Each row
 has ``--n`` candidates per style and generator, one description each (no best-of-n draw), so a
@@ -45,6 +50,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -86,24 +92,27 @@ LOOSE_LENGTH = {"min_tokens": 24, "max_tokens": 192}
 LEVERS: tuple[Lever, ...] = (
     Lever("today", "the demo's settings", prompt_only={}),
     Lever("spoken", "today's completions rendered as the corpus renders speech", same_as="today", spoken=True),
-    Lever("fillers1.5", "logit bias 1.5 on the filler words (0)", sampling={"filler_bias": 1.5}),
-    Lever("fillers3", "logit bias 3 on the filler words (0)", sampling={"filler_bias": 3.0}, prompt_only={}),
+    Lever("fillers1.5", "logit bias 1.5 on the filler token ' um' (0)", sampling={"filler_bias": 1.5}),
+    Lever("fillers3", "logit bias 3 on the filler token ' um' (0)", sampling={"filler_bias": 3.0}),
+    Lever("fillers4.5", "logit bias 4.5 on the filler token ' um' (0)", sampling={"filler_bias": 4.5}),
+    Lever("fp0", "frequency penalty 0 (0.3)", sampling={"frequency_penalty": 0.0}),
+    Lever("temp1.1", "temperature 1.1 (0.9)", sampling={"temperature": 1.1}),
+    Lever("loose-length", f"min/max tokens {LOOSE_LENGTH['min_tokens']}/{LOOSE_LENGTH['max_tokens']} (96/128)",
+          sampling=LOOSE_LENGTH),
+    Lever("po-varied", "prompt-only: instruction wording varied and a target length per record; loose length",
+          sampling=LOOSE_LENGTH, prompt_only={"instruction": "varied", "length": True}, stages=()),
+    Lever("po-keywords", "prompt-only: the scene as shuffled keywords, not prose", prompt_only={"scene": "keywords"},
+          stages=()),
+    Lever("dpo-beta0.5", "DPO beta 0.5 (0.1); sft: today's", train="dpo-beta0.5", stages=("dpo",)),
+)
+# Cut from the demo-base run for time: on 2 shared cores one set of the demo's generators (SFT and DPO,
+# both styles) took ~40 minutes to train, generation seconds per row. `--only` runs any of them.
+MORE_LEVERS: tuple[Lever, ...] = (
     Lever("varied", "instruction wording varied and a target length per record; loose length",
           train="varied", sampling=LOOSE_LENGTH, prompt_only={"instruction": "varied", "length": True}),
     Lever("keywords", "the scene as shuffled keywords, not prose", train="keywords",
           prompt_only={"scene": "keywords"}),
-    Lever("dpo-beta0.5", "DPO beta 0.5 (0.1); sft: today's", train="dpo-beta0.5", stages=("dpo",)),
-)
-# Measured on an earlier, larger base and cut from the demo-base run for time (2 shared cores):
-# frequency penalty 0.1 / 0, temperature 1.1, filler bias 4.5, loose length alone, SFT batch 8,
-# DPO pairs real + broken. `--only` runs any of them.
-MORE_LEVERS: tuple[Lever, ...] = (
-    Lever("fp0.1", "frequency penalty 0.1 (0.3)", sampling={"frequency_penalty": 0.1}, prompt_only={}),
-    Lever("fp0", "frequency penalty 0", sampling={"frequency_penalty": 0.0}),
-    Lever("temp1.1", "temperature 1.1 (0.9)", sampling={"temperature": 1.1}, prompt_only={}),
-    Lever("fillers4.5", "logit bias 4.5 on the filler words (0)", sampling={"filler_bias": 4.5}, prompt_only={}),
-    Lever("loose-length", f"min/max tokens {LOOSE_LENGTH['min_tokens']}/{LOOSE_LENGTH['max_tokens']} (96/128)",
-          sampling=LOOSE_LENGTH),
+    Lever("fp0.1", "frequency penalty 0.1 (0.3)", sampling={"frequency_penalty": 0.1}),
     Lever("batch8", "SFT 8 transcripts per step (4)", train="batch8"),
     Lever("dpo-real-broken", "DPO pairs real + broken (no degraded); sft: today's", train="dpo-real-broken",
           stages=("dpo",)),
@@ -142,7 +151,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", type=int, default=None, help="training speakers (default: the demo's base, "
                                                                 "protocol.reserve held back)")
-    parser.add_argument("--n", type=int, default=30, help="candidates per style and generator")
+    parser.add_argument("--n", type=int, default=20, help="candidates per style and generator (distinct-2 is read "
+                                                                     "over 20 texts, as the issue reads it)")
     parser.add_argument("--only", default="", help="comma-separated lever names (default: all)")
     parser.add_argument("--work", type=Path, default=Path("runs") / "bench-levers")
     parser.add_argument("--out", type=Path, default=None)
@@ -154,6 +164,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     started = time.perf_counter()
     demo, corpus, base, test, base_note = _base(args.base)
+    # The real side of every measure: the whole training split (base and reserve; never a test speaker),
+    # so that a real range over --n texts is drawn from more than the base's 8 per class. TRTR trains
+    # on the base alone, as the demo's does.
+    reference = [t for t in corpus.by_split("train") if t.label is not None]
     suffix = f"-base{len({t.speaker_id for t in base})}" if args.base else ""
     out_path = args.out or OUT.with_name(f"levers{suffix}.json")
     work = args.work / (suffix.lstrip("-") or "demo-base")
@@ -176,14 +190,17 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     for lever in levers:
         t0 = time.perf_counter()
-        rows.append(measure(lever, files, base, test, demo, extractor, args.n))
+        rows.append(measure(lever, files, base, reference, test, demo, extractor, args.n))
         seconds[f"measure:{lever.name}"] = round(time.perf_counter() - t0, 1)
     seconds["total"] = round(time.perf_counter() - started, 1)
     result = {"benchmark": "levers", "base": base_note, "n_per_style": args.n,
               "settings": {"generation": _jsonable(demo.generation), "generator": _jsonable(demo.generator)},
               "levers": [dataclasses.asdict(lever) for lever in levers], "rows": rows, "seconds": seconds,
               "cpu_count": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
-              "python": platform.python_version()}
+              "python": platform.python_version(), "command": " ".join(["python -m bench.bench_levers", *(argv or [])]),
+              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs (shared), no GPU"
+              if not _has_gpu() else f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, a GPU"}
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     out_path.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
@@ -260,7 +277,7 @@ def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str
     return files
 
 
-def measure(lever: Lever, files, base, test, demo, extractor, n: int) -> dict:
+def measure(lever: Lever, files, base, reference, test, demo, extractor, n: int) -> dict:
     """The quality report of the row's generators, and the marker SDs behind its length spread."""
     import numpy as np
 
@@ -276,16 +293,17 @@ def measure(lever: Lever, files, base, test, demo, extractor, n: int) -> dict:
             records = [r.model_copy(update={"text": spoken(r.text)}) for r in records]
         if records:
             generators.append(GeneratorData(generator, records))
-    report = quality_report(generators, base, test_splits=[Split(base, test, [])], filters=demo.filters,
+    report = quality_report(generators, reference, privacy_training=base, test_splits=[Split(base, test, [])],
+                            filters=demo.filters,
                             extractor=extractor, test=f"the cohort's test split ({len(test)} speakers)")
     frame = report.frame()
-    real = extractor.transform(base)
+    real = extractor.transform(reference)
     spread = {}
     for g in generators:
         for style in ("ad", "hc"):
             candidates = [r.to_transcript() for r in g.records if r.style == style]
             words = extractor.transform(candidates)["words"] if candidates else []
-            real_words = real["words"][[t.label.value == style.upper() for t in base]]
+            real_words = real["words"][[t.label.value == style.upper() for t in reference]]
             if len(words) > 1:
                 spread[f"{g.name}/{style.upper()}"] = float(np.std(words, ddof=1) / np.std(real_words, ddof=1))
     return {"lever": lever.name, "report": json.loads(report.model_dump_json()),
@@ -304,6 +322,9 @@ COLUMNS = (  # (title, frame column, format); "AD / HC" per cell
 def markdown(result: dict) -> str:
     lines = [
         "# What each generation lever moves",
+        "",
+        f"Command: `{result['command']}` (repeated until it printed the table; it resumes). {result['date']}, "
+        f"{result['machine']}, Python {result['python']}.",
         "",
         f"Base: {result['base']}. {result['n_per_style']} candidates per style and generator, one description "
         "each (no best-of-n draw); the demo's generator and generation settings otherwise. Simulated data: "
@@ -347,6 +368,12 @@ def markdown(result: dict) -> str:
     lines += ["", "Wall time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result["seconds"].items())
               + f"; {result['cpu_count']} CPUs, load {result['load_avg_1m']} at the end.", ""]
     return "\n".join(lines)
+
+
+def _has_gpu() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _jsonable(value: Any) -> Any:
