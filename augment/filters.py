@@ -110,7 +110,8 @@ def content_words(text: str) -> list[str]:
     return out
 
 
-def _ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    """Word n-grams of ``tokens``, in order."""
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
@@ -134,7 +135,7 @@ def is_nonword(token: str) -> bool:
 
 def repeated_ngram_share(text: str, n: int = 3) -> float:
     """Share of word ``n``-grams that repeat an earlier one: the loop measure of ``garbage``."""
-    grams = _ngrams(words(text), n)
+    grams = ngrams(words(text), n)
     return (len(grams) - len(set(grams))) / len(grams) if grams else 0.0
 
 
@@ -185,7 +186,7 @@ class PrivacyIndex:
         self._index: dict[int, str] = {}
         for t in transcripts:
             for source in {t.text, t.verbatim} - {""}:
-                for gram in _ngrams(content_words(source), n):
+                for gram in ngrams(content_words(source), n):
                     self._index.setdefault(int_hash(gram), t.id)
         logger.debug("privacy index: %d %d-grams", len(self._index), n)
 
@@ -194,7 +195,7 @@ class PrivacyIndex:
 
     def verdict(self, text: str) -> Verdict:
         tokens = content_words(text)
-        for gram in _ngrams(tokens, self.n):
+        for gram in ngrams(tokens, self.n):
             hit = self._index.get(int_hash(gram))
             if hit is not None:
                 # The detail names the transcript, not the words: the words are the patient's.
@@ -202,12 +203,29 @@ class PrivacyIndex:
         return Verdict(passed=True, score=0.0)
 
 
+def shares_a_run_with_another_speaker(transcripts: Sequence[Transcript], *, n: int = 8) -> list[bool]:
+    """Per real transcript: would the privacy filter reject it against the *other* speakers' transcripts?
+
+    The real level of near-copies: how often a new speaker of the corpus says ``n`` words in a
+    row that another already said (common phrases of the task), which a generator's rate of
+    near-copies is to be read against.
+    """
+    grams_of: list[tuple[str, set[int]]] = []
+    speakers: dict[int, set[str]] = {}
+    for t in transcripts:
+        grams = {int_hash(g) for source in {t.text, t.verbatim} - {""} for g in ngrams(content_words(source), n)}
+        grams_of.append((t.speaker_id, grams))
+        for h in grams:
+            speakers.setdefault(h, set()).add(t.speaker_id)
+    return [any(speakers[h] - {speaker} for h in grams) for speaker, grams in grams_of]
+
+
 # -- duplicates ---------------------------------------------------------------------------
 
 
 def _sketch(tokens: Sequence[str], *, n: int = 5, k: int = 64) -> tuple[frozenset[int], frozenset[int]]:
     """(all shingle hashes, bottom-k of them): the bottom-k serves as an LSH-like candidate key."""
-    shingles = frozenset(int_hash(g) for g in _ngrams(tokens, n)) or frozenset({int_hash(tuple(tokens))})
+    shingles = frozenset(int_hash(g) for g in ngrams(tokens, n)) or frozenset({int_hash(tuple(tokens))})
     return shingles, frozenset(sorted(shingles)[:k])
 
 

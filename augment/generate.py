@@ -38,6 +38,7 @@ from typing import Any, Protocol
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as config_dataclass
 
+from augment.prompts import spoken
 from detect.errors import UserError
 
 from augment.synthetic import (
@@ -84,6 +85,16 @@ class SamplingOptions:
     # description has to say.
     frequency_penalty: float = Field(0.3, ge=-2, le=2, description="OpenAI frequency penalty: a token is penalised "
                                                                     "by how often it was generated already (0: off).")
+    # Real speakers say uh and um (3-4% of their words); a 135M generator tuned a few steps says almost
+    # none, and a frequency penalty only makes a second one less likely. A logit bias is the direct knob.
+    filler_bias: float = Field(0.0, ge=0, le=10, description="Logit bias added to the filler words uh and um, "
+                                                             "where the base model's tokenizer writes one as a "
+                                                             "single token (0: off).")
+    # The reader renders real speech in lower case without commas, quotes or dashes (CHAT has none);
+    # a 135M generator tuned a few steps still writes them, as the prose it was pretrained on.
+    spoken: bool = Field(False, description="Write each completion as the corpus renders speech "
+                                            "(augment.prompts.spoken): lower case but for I, no commas, colons, "
+                                            "quotes or dashes.")
 
     def __post_init__(self):
         if self.min_tokens > self.max_tokens:
@@ -96,12 +107,15 @@ class SamplingConfig(SamplingOptions):
 
     seed: int = Field(0, description="Seed of record 0; record i uses seed + i.")
     ignore_eos: bool = Field(False, description="Always generate max_tokens (benchmarks: equal lengths).")
+    filler_tokens: tuple[int, ...] = Field((), description="The token ids filler_bias raises (augment.runner sets "
+                                                            "them from the generator's base model).")
 
     def info(self, index: int) -> SamplingInfo:
         """What record ``index`` was sampled with: every field of this config, its own seed."""
         return SamplingInfo(seed=self.seed + index, temperature=self.temperature, top_p=self.top_p, min_p=self.min_p,
                             frequency_penalty=self.frequency_penalty, max_tokens=self.max_tokens,
-                            min_tokens=self.min_tokens, ignore_eos=self.ignore_eos)
+                            min_tokens=self.min_tokens, ignore_eos=self.ignore_eos, spoken=self.spoken,
+                            filler_bias=self.filler_bias)
 
     @property
     def floor(self) -> int:
@@ -115,6 +129,8 @@ class SamplingConfig(SamplingOptions):
             extras.update(ignore_eos=True)
         if self.floor:
             extras.update(min_tokens=self.floor)
+        if self.filler_bias and self.filler_tokens:
+            extras.update(logit_bias={token: self.filler_bias for token in self.filler_tokens})
         return extras
 
 
@@ -421,7 +437,7 @@ def run_generation(
             rec = SyntheticDescription(
                 id=record_id(style, model, sampling.seed, c.index),
                 style=style,
-                text=c.text,
+                text=spoken(c.text) if sampling.spoken else c.text,
                 generator=generator,
                 sampling=sampling.info(c.index),
                 prompt_hash=prompt_hash(prompt_of(c.index)),

@@ -75,7 +75,7 @@ from pydantic.dataclasses import dataclass as config_dataclass
 from augment.corrupt import CORRUPTIONS
 from augment.degrade import DegradeConfig, degrade, smooth
 from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict, repeated_ngram_share
-from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, task_messages
+from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, PromptDesign, Style, spoken_words, task_messages
 from augment.style_axis import STYLE_MARKERS, StyleAxis
 from detect.errors import CorpusError, UserError
 from detect.hashing import digest
@@ -91,7 +91,6 @@ STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 
 class PairsError(UserError):
     """Pairs cannot be built from the given input (too few transcripts of a style, ...)."""
-
 
 # -- records --------------------------------------------------------------------------------------
 
@@ -144,7 +143,6 @@ class PairsSummary(BaseModel):
     config: dict[str, Any]
     axis: dict[str, dict[str, float]]
     prompt_version: str = PROMPT_VERSION
-
 
 # -- configuration ---------------------------------------------------------------------------------
 
@@ -223,6 +221,7 @@ def build_pairs(
     *,
     samples: Mapping[str, Sequence[str]] | None = None,
     extractor: Any = None,
+    design: PromptDesign | None = None,
 ) -> PairSet:
     """Preference pairs from ``transcripts`` (labelled AD/HC) and, for ``generated``, SFT ``samples``.
 
@@ -237,6 +236,8 @@ def build_pairs(
         ``generated`` is among the strategies.
     extractor
         A :class:`detect.markers.MarkerExtractor` to reuse (its cache), else a new one.
+    design
+        The generator's prompt design (default: the fixed prompt), drawn per pair (length: the chosen's).
     """
     config = config or PairConfig()
     transcripts = [t for t in transcripts if t.label is not None and real_verbatim(t).strip()]
@@ -283,7 +284,8 @@ def build_pairs(
     duplicates = 0
     for c in candidates:
         key = f"{c.style}/{c.strategy}"
-        prompt = task_messages(c.style, config.mode)
+        prompt = task_messages(c.style, config.mode, design, key=[c.chosen_source, c.rejected_source],
+                               words=spoken_words(c.chosen))
         pair_id = _pair_id(c.style, prompt, c.chosen, c.rejected)
         if pair_id in seen or c.chosen == c.rejected:
             duplicates += 1

@@ -16,8 +16,14 @@ editing a template here invalidates cached adapters.
 
 from __future__ import annotations
 
+import random
+import re
+from collections.abc import Sequence
 from enum import Enum
 from typing import Literal, get_args
+
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
 from detect.hashing import digest
 from detect.records import Label
@@ -74,8 +80,29 @@ SCENE = (
     "Through the window with its curtains you see the garden outside, a path and a lawn."
 )
 
+# The same units as terse keywords, no prose: nothing a description could lift as a phrase (the prose
+# above gave synthetic text "a finger to his lips" and "overflowing onto the floor"). Shown in a new
+# order for every record (PromptDesign.scene "keywords"), as a speaker's eye may start anywhere.
+SCENE_KEYWORDS: tuple[str, ...] = (
+    "kitchen", "boy", "tipping stool", "cookie jar", "cupboard", "girl reaching", "shh", "mother", "sink",
+    "drying dishes", "towel", "faucet on", "water spilling", "floor", "not noticing", "cups", "plate", "counter",
+    "window", "curtains", "garden outside",
+)
+
 # The examiner's instruction from the Boston Diagnostic Aphasia Examination.
 TASK = "Tell me everything you see going on in this picture."
+# How examiners in the corpus's recordings ask for it (PromptDesign.instruction "varied"): the BDAE's
+# words first, then the variants heard when a session is transcribed.
+INSTRUCTIONS: tuple[str, ...] = (
+    TASK,
+    "Tell me all of the action you see going on in that picture.",
+    "What's happening in the picture?",
+    "Tell me everything that's going on in there.",
+    "Just tell me what you see happening.",
+    "Look at the picture and tell me everything you see going on.",
+    "What do you see going on in this picture?",
+    "Tell me about all the things that are happening in the picture.",
+)
 
 STYLE_HINTS: dict[Style, str] = {
     "ad": "Speak the way a person with Alzheimer's disease does.",
@@ -94,13 +121,70 @@ def instruction(style: Style | None = None, mode: Mode = "separate") -> str:
     return f"{STYLE_HINTS[style]} {TASK}"
 
 
-def task_messages(style: Style | None = None, mode: Mode = "separate") -> list[Message]:
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class PromptDesign:
+    """How the prompt varies from record to record; the defaults are the one fixed prompt.
+
+    A generator is trained and asked with the same design: SFT rows and preference pairs draw
+    their variation per transcript, generation per record (:meth:`messages`' ``key``).
+    """
+
+    instruction: Literal["fixed", "varied"] = Field(
+        "fixed", description="fixed: the BDAE's instruction; varied: one of the examiners' wordings "
+                             "(INSTRUCTIONS), drawn per record.")
+    scene: Literal["prose", "keywords"] = Field(
+        "prose", description="prose: SCENE; keywords: the information units as terse keywords "
+                             "(SCENE_KEYWORDS) in a new order per record, no phrase to lift.")
+    length: bool = Field(
+        False, description="Ask for a length in words: in training the transcript's own, in generation one "
+                           "drawn per record from the style's real training transcripts.")
+
+    def is_fixed(self) -> bool:
+        return self == PromptDesign()
+
+    def user_turn(self, style: Style | None, mode: Mode, *, key: object = 0, words: int | None = None) -> str:
+        """The scene, then the examiner's words (and the length asked for), for the record ``key``."""
+        rng = random.Random(digest(["prompt", key], 16))
+        if self.scene == "keywords":
+            items = list(SCENE_KEYWORDS)
+            rng.shuffle(items)
+            scene = "In the picture: " + ", ".join(items) + "."
+        else:
+            scene = SCENE
+        task = rng.choice(INSTRUCTIONS) if self.instruction == "varied" else TASK
+        said = instruction(style, mode).replace(TASK, task)
+        if self.length and words:
+            said += f" Say about {round_words(words)} words."
+        return f"{scene}\n\n{said}"
+
+
+def round_words(words: int) -> int:
+    """A length as a person would ask for it: to the nearest 10 words, at least 10."""
+    return max(10, int(round(words / 10.0)) * 10)
+
+
+def task_messages(style: Style | None = None, mode: Mode = "separate", design: PromptDesign | None = None, *,
+                  key: object = 0, words: int | None = None) -> list[Message]:
     """The prompt, as chat messages, for one style in one mode: the scene, then the instruction.
 
     In ``separate`` mode the style is ignored (the adapter carries it); in ``conditional``
-    mode it is required and named in the user turn.
+    mode it is required and named in the user turn. ``design`` (default: the fixed prompt)
+    varies it with ``key`` (a transcript's id, a record's index); ``words``: the length asked
+    for when the design asks for one.
     """
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": f"{SCENE}\n\n{instruction(style, mode)}"}]
+    design = design or PromptDesign()
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": design.user_turn(style, mode, key=key, words=words)}]
+
+
+def spoken_words(text: str) -> int:
+    """A description's length as a generator writes it: words said, fillers and repeats included."""
+    return len(text.split())
+
+
+def draw_length(lengths: Sequence[int], key: object) -> int | None:
+    """A length in words drawn for the record ``key`` from real transcripts' ``lengths`` (None: none given)."""
+    return random.Random(digest(["length", key], 16)).choice(list(lengths)) if lengths else None
 
 
 def completion_messages(text: str) -> list[Message]:
@@ -108,4 +192,23 @@ def completion_messages(text: str) -> list[Message]:
     return [{"role": "assistant", "content": text}]
 
 
-PROMPT_VERSION = digest([SYSTEM, SCENE, TASK, STYLE_HINTS], 12)
+# -- the spoken register ------------------------------------------------------------------------
+
+_DROPPED = re.compile(r"[,;:\"“”‘’()\[\]*_]|(?<!\w)[-–—]+|[-–—]+(?!\w)")
+_BEFORE_END = re.compile(r" +(?=[.?!])")  # where a dropped quote stood: 'cookies" ...'
+_I_FORMS = re.compile(r"\bi(?=\b|'(?:m|ve|d|ll)\b)")
+
+
+def spoken(text: str) -> str:
+    """Text as the corpus renders speech (:func:`detect.chat.verbatim_text`): lower case but for I,
+    no commas, colons, quotes or dashes (CHAT writes none: pauses and separators are codes), one
+    space between words, '...' for a trailing off; the terminators . ? ! stay.
+
+    >>> spoken("The Boy, on a stool: shh! And I'm... well—")
+    "the boy on a stool shh! and I'm... well"
+    """
+    text = _DROPPED.sub(" ", text.replace("…", "...")).lower()
+    return _BEFORE_END.sub("", " ".join(_I_FORMS.sub("I", text).split()))
+
+
+PROMPT_VERSION = digest([SYSTEM, SCENE, TASK, STYLE_HINTS, SCENE_KEYWORDS, INSTRUCTIONS], 12)

@@ -11,8 +11,18 @@ Per generator and style, :func:`quality_report` measures
   deviations, signed: ``(synthetic - real) / real sd`` (-1: one SD too low);
 - **style accuracy**: the share of the style's records that a ``markers`` detector trained
   on the real transcripts labels as the style's class (AD style -> AD);
+- **memorisation**: near-copies of training transcripts (the privacy filter's verdict: a run
+  of ``privacy_ngram`` words shared with one) among *all* candidates written, kept or not,
+  as a rate, beside the real level: the share of the real class's transcripts that share
+  such a run with another speaker's (a task this constrained has common phrases);
 - **diversity**: distinct-2 and self-similarity, against the range the real class shows
   over random samples of the same size (both depend on how many texts there are);
+- **realism of wording**: *scene reuse*, the share of a text's word 4-grams found in the
+  scene texts a prompt shows (:func:`scene_reuse`), beside the same share for the real
+  class's transcripts (a real speaker says "the water is overflowing" too, so the real level
+  is the bar, not 0); and the *vocabulary divergence*, the Jensen-Shannon divergence of the
+  word distribution against the real class's (:func:`vocabulary_divergence`), beside the
+  range real samples of the same size show against the rest of their class;
 - **utility** (per generator, over both styles): TSTR against TRTR for ``tfidf`` and
   ``markers``: F1 on the same real test speakers of a detector trained on synthetic data
   only, and of one trained on the real training transcripts; their ratio.
@@ -25,7 +35,9 @@ Markdown for reports.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,10 +45,18 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from augment.filters import FilterConfig, apply_filters, select
-from augment.prompts import CONDITIONAL_UNIT, STYLE_LABEL, STYLES, Style
+from augment.filters import (
+    FilterConfig,
+    apply_filters,
+    content_words,
+    ngrams,
+    select,
+    shares_a_run_with_another_speaker,
+    words,
+)
+from augment.prompts import CONDITIONAL_UNIT, SCENE, SCENE_KEYWORDS, STYLE_LABEL, STYLES, Style
 from augment.synthetic import SyntheticDescription
-from detect.diversity import distinct_n, real_range, self_similarity
+from detect.diversity import REAL_SAMPLES, distinct_n, real_range, self_similarity
 from detect.records import Label, Transcript
 
 QUALITY_MARKERS: tuple[str, ...] = ("iu_coverage", "words", "pronoun_ratio", "mattr", "mean_utterance_length",
@@ -73,13 +93,19 @@ class StyleQuality(BaseModel):
     records: int
     passed: int  # records kept: they pass the filters (and won their best-of-n draw, if one was held)
     pass_rate: float  # share of records that pass the filters, before any best-of-n draw
-    privacy_rejected: int
+    privacy_rejected: int  # near-copies of a training transcript among all records (candidates)
+    near_copy_rate: float = float("nan")  # privacy_rejected / records judged for privacy
+    near_copy_rate_real: float = float("nan")  # real class transcripts sharing such a run with another speaker's
     style_accuracy: float
     markers: list[MarkerDistance]
     distinct_2: float
     distinct_2_real: tuple[float, float]
     self_similarity: float
     self_similarity_real: tuple[float, float]
+    scene_reuse: float = float("nan")  # mean share of a kept record's word 4-grams found in the scene texts
+    scene_reuse_real: float = float("nan")  # the same for the real class's transcripts
+    vocabulary_divergence: float = float("nan")  # JS divergence (bits) of word distributions, kept vs real class
+    vocabulary_divergence_real: tuple[float, float] = (float("nan"), float("nan"))  # real samples vs the rest
 
 
 class GeneratorQuality(BaseModel):
@@ -103,12 +129,17 @@ class QualityReport(BaseModel):
             for s in g.styles:
                 row = {"generator": g.generator, "style": s.style.upper(), "records": s.records, "passed": s.passed,
                        "pass_rate": s.pass_rate, "privacy_rejected": s.privacy_rejected,
+                       "near_copy_rate": s.near_copy_rate, "near_copy_rate_real": s.near_copy_rate_real,
                        "style_accuracy": s.style_accuracy}
                 row |= {f"d_{m.marker}": m.distance for m in s.markers}
                 row |= {"distinct_2": s.distinct_2, "distinct_2_real_low": s.distinct_2_real[0],
                         "distinct_2_real_high": s.distinct_2_real[1], "self_similarity": s.self_similarity,
                         "self_similarity_real_low": s.self_similarity_real[0],
-                        "self_similarity_real_high": s.self_similarity_real[1]}
+                        "self_similarity_real_high": s.self_similarity_real[1],
+                        "scene_reuse": s.scene_reuse, "scene_reuse_real": s.scene_reuse_real,
+                        "vocabulary_divergence": s.vocabulary_divergence,
+                        "vocabulary_divergence_real_low": s.vocabulary_divergence_real[0],
+                        "vocabulary_divergence_real_high": s.vocabulary_divergence_real[1]}
                 for u in g.utility:
                     row |= {f"tstr_f1_{u.detector}": u.tstr_f1, f"trtr_f1_{u.detector}": u.trtr_f1,
                             f"tstr_ratio_{u.detector}": u.ratio}
@@ -178,15 +209,19 @@ class _Reference:
     markers: pd.DataFrame
     texts: dict[Label, list[str]]
     style_detector: object
+    near_copy_rate: dict[Label, float]  # per class: transcripts sharing a privacy run with another speaker's
 
 
-def _reference(real: Sequence[Transcript], extractor, seed: int) -> _Reference:
+def _reference(real: Sequence[Transcript], extractor, seed: int, privacy_ngram: int) -> _Reference:
     from detect.classifiers import make_detector
 
     frame = extractor.transform(list(real))
     frame["label"] = [t.label for t in real]
     detector = make_detector(STYLE_DETECTOR, seed=seed).fit(list(real))
-    return _Reference(frame, {label: [t.text for t in real if t.label == label] for label in Label}, detector)
+    shared = shares_a_run_with_another_speaker(real, n=privacy_ngram)
+    copies = {label: [s for s, t in zip(shared, real) if t.label == label] for label in Label}
+    return _Reference(frame, {label: [t.text for t in real if t.label == label] for label in Label}, detector,
+                      {label: float(np.mean(c)) if c else float("nan") for label, c in copies.items()})
 
 
 def _marker_rows(records: Sequence[SyntheticDescription], extractor) -> pd.DataFrame:
@@ -219,16 +254,90 @@ def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed
         accuracy = float("nan")
     texts = [t.text for t in transcripts]
     real_texts = ref.texts[label]
+    judged = [r for r in records if "privacy" in r.verdicts]
+    copies = sum(1 for r in judged if not r.verdicts["privacy"].passed)
     return StyleQuality(
         style=style, records=len(records), passed=len(passed),
         pass_rate=filtered / len(records) if records else float("nan"),
-        privacy_rejected=sum(1 for r in records if "privacy" in r.verdicts and not r.verdicts["privacy"].passed),
+        privacy_rejected=copies, near_copy_rate=copies / len(judged) if judged else float("nan"),
+        near_copy_rate_real=ref.near_copy_rate[label],
         style_accuracy=accuracy, markers=distances,
         distinct_2=distinct_n(texts, 2),
         distinct_2_real=real_range(real_texts, len(texts), lambda t: distinct_n(t, 2), seed=seed),
         self_similarity=self_similarity(texts, seed=seed),
         self_similarity_real=real_range(real_texts, len(texts), lambda t: self_similarity(t, seed=seed), seed=seed),
+        scene_reuse=_mean(scene_reuse(t) for t in texts), scene_reuse_real=_mean(scene_reuse(t) for t in real_texts),
+        vocabulary_divergence=vocabulary_divergence(texts, real_texts),
+        vocabulary_divergence_real=real_vocabulary_divergence(real_texts, len(texts), seed=seed),
     )
+
+
+# -- realism of wording -----------------------------------------------------------------------
+
+SCENE_NGRAM = 4
+
+
+@functools.cache
+def _scene_ngrams(n: int) -> frozenset[tuple[str, ...]]:
+    """Word n-grams of every scene text a prompt can show: the prose, and each keyword on its own
+    (a shuffled list has no fixed neighbours)."""
+    return frozenset(gram for text in (SCENE, *SCENE_KEYWORDS) for gram in ngrams(content_words(text), n))
+
+
+def scene_reuse(text: str, n: int = SCENE_NGRAM) -> float:
+    """Share of the text's word ``n``-grams (fillers out, repeats collapsed, as the privacy filter reads)
+    that the scene texts of the prompts hold; NaN for a text shorter than ``n`` words.
+
+    >>> scene_reuse("uh the water overflows onto the floor and the boy")
+    0.5
+    """
+    grams = ngrams(content_words(text), n)
+    return sum(g in _scene_ngrams(n) for g in grams) / len(grams) if grams else float("nan")
+
+
+def _unigrams(texts: Sequence[str]) -> Counter[str]:
+    return Counter(w for t in texts for w in words(t))
+
+
+def vocabulary_divergence(texts: Sequence[str], reference: Sequence[str]) -> float:
+    """Jensen-Shannon divergence, in bits (0: the same distribution, 1: no word shared), of the word
+    unigram distribution of ``texts`` against that of ``reference``; NaN when either has no words.
+
+    >>> vocabulary_divergence(["the boy"], ["the boy"]), vocabulary_divergence(["a b"], ["c d"])
+    (0.0, 1.0)
+    """
+    p, q = _unigrams(texts), _unigrams(reference)
+    n_p, n_q = sum(p.values()), sum(q.values())
+    if not n_p or not n_q:
+        return float("nan")
+    total = 0.0
+    for w in p.keys() | q.keys():
+        a, b = p[w] / n_p, q[w] / n_q
+        m = (a + b) / 2
+        total += (a * math.log2(a / m) if a else 0.0) + (b * math.log2(b / m) if b else 0.0)
+    return max(0.0, total / 2)
+
+
+def real_vocabulary_divergence(real: Sequence[str], size: int, *, samples: int = REAL_SAMPLES,
+                               seed: int = 0) -> tuple[float, float]:
+    """(min, max) divergence of ``size`` random real texts against the rest of their class: how far a real
+    sample of that size lies from its class by chance (the divergence grows as samples shrink).
+    NaN when the class has too few texts to hold out ``size`` and keep as many."""
+    size = min(size, len(real) // 2)
+    if size < 1:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(samples):
+        chosen = set(rng.choice(len(real), size=size, replace=False).tolist())
+        values.append(vocabulary_divergence([real[i] for i in chosen],
+                                            [t for i, t in enumerate(real) if i not in chosen]))
+    return min(values), max(values)
+
+
+def _mean(values) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def train_test(splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETECTORS,
@@ -280,7 +389,7 @@ def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcrip
         extractor = MarkerExtractor(show_progress=False)
     filters = filters or FilterConfig()
     real = [t for t in real if t.label is not None]
-    ref = _reference(real, extractor, seed)
+    ref = _reference(real, extractor, seed, filters.privacy_ngram)
     trtr: dict = {}
     out = []
     for gen in generators:

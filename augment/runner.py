@@ -28,6 +28,8 @@ at a time, and returns a report per job.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -46,7 +48,7 @@ from augment.generate import (
     pending_indices,
     run_generation,
 )
-from augment.prompts import Style, task_messages
+from augment.prompts import PromptDesign, Style, draw_length, task_messages
 from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, is_cpu_build
 from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records
 
@@ -88,16 +90,27 @@ class Job:
 
 def adapter_job(out: str | Path, n: int, style: Style, name: str, adapter: str | Path | None, *, mode: str,
                 base_model: str | None = None, parents: Callable[[int], tuple[str, ...]] | None = None) -> Job:
-    """A trained generator's job: the task prompt of ``mode`` (separate or conditional) for every record.
+    """A trained generator's job: the task prompt of ``mode`` (separate or conditional), as the adapter
+    was trained to be asked (its card's prompt design, drawn per record; the fixed prompt for an
+    adapter without one).
 
-    ``adapter`` None: a model an endpoint serves under ``name``.
+    ``adapter`` None: a model an endpoint serves under ``name`` (asked with the fixed prompt).
     """
-    messages = task_messages(style, mode)
     adapter = Path(adapter) if adapter is not None else None
+    meta = (read_meta(adapter) or {}) if adapter is not None else {}
     generator = Generator(name, adapter=adapter, base_model=base_model,
-                          config_hash=adapter_hash(adapter) if adapter is not None else None,
-                          stage=(read_meta(adapter) or {}).get("stage") if adapter is not None else None)
-    return Job(Path(out), n, style, generator, lambda i: messages, parents)
+                          config_hash=adapter_hash(adapter) if adapter is not None else None, stage=meta.get("stage"))
+    return Job(Path(out), n, style, generator, record_prompts(style, mode, meta.get("prompt")), parents)
+
+
+def record_prompts(style: Style, mode: str, card: dict | None) -> Callable[[int], Messages]:
+    """Record ``i``'s prompt under an adapter card's ``prompt`` entry (:func:`augment.stages.prompt_card`)."""
+    design = PromptDesign(**card["design"]) if card else PromptDesign()
+    if design.is_fixed():
+        messages = task_messages(style, mode)
+        return lambda i: messages
+    lengths = (card or {}).get("lengths", {}).get(style, ())
+    return lambda i: task_messages(style, mode, design, key=[style, i], words=draw_length(lengths, [style, i]))
 
 
 def prompt_only_job(out: str | Path, n: int, style: Style, prompter, *, base_model: str | None = None,
@@ -192,12 +205,35 @@ class Running:
 
     def run(self, job: Job, sampling: SamplingConfig, *, on_record: Callable[[SyntheticDescription], None] | None = None,
             resume_command: str | None = None) -> GenerationReport:
+        if sampling.filler_bias and not sampling.filler_tokens:
+            sampling = dataclasses.replace(sampling, filler_tokens=filler_tokens(job.generator.base_model))
         return run_generation(
             job.out, job.prompts, n=job.n, style=job.style, model=job.generator.name,
             generator=record_info(job, self.backend), sampling=sampling, client=self.client,
             engine=self.engine, concurrency=self.backend.concurrency, retry=self.backend.retry, on_record=on_record,
             resume_command=resume_command, parent_ids=job.parents,
         )
+
+
+FILLER_WORDS = ("uh", "um")  # the commonest in the corpus (detect.chat.FILLERS has the rest)
+
+
+@functools.cache
+def filler_tokens(base_model: str | None) -> tuple[int, ...]:
+    """Token ids of the filler words as said mid-sentence or to open one (' uh', ' Um', ...), those the base
+    model's tokenizer writes as one token: biasing the first piece of a split word would bias every word
+    that begins with it. Without a space a filler is a word's suffix ('alb-um'), so those stay out."""
+    from transformers import AutoTokenizer
+
+    from augment.base_model import resolve_base_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(base_model))
+    ids = [tokenizer.encode(f" {form}", add_special_tokens=False)
+           for word in FILLER_WORDS for form in (word, word.capitalize())]
+    found = tuple(sorted({i[0] for i in ids if len(i) == 1}))
+    if not found:
+        logger.warning("filler_bias: no filler word is a single token of %s; nothing is biased", base_model or MODEL_NAME)
+    return found
 
 
 def vllm_config(generators: Sequence[Generator], backend: Backend, where: Placement) -> VLLMConfig:

@@ -18,19 +18,28 @@ import logging
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ConfigDict, with_config
 from transformers import TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from trl import DPOConfig, SFTConfig
 
-from augment.adapters import cached_meta, lora_fields, save_adapter, training_fields, write_card
+from augment.adapters import cached_meta, lora_fields, read_meta, save_adapter, training_fields, write_card
 from augment.base_model import load_base_model
-from augment.prompts import PROMPT_VERSION, STYLE_LABEL, Mode, Style, completion_messages, task_messages
-from detect.errors import UserError
+from augment.prompts import (
+    PROMPT_VERSION,
+    STYLE_LABEL,
+    Mode,
+    PromptDesign,
+    Style,
+    completion_messages,
+    spoken_words,
+    task_messages,
+)
+from detect.errors import UserError, one_line
 from detect.hashing import digest
 from detect.logs import FILE_ONLY
 from detect.markers import real_verbatim
@@ -73,11 +82,31 @@ class CookieSFTConfig(SFTConfig):
     report_to: str | list[str] | None = field(default="none", metadata={"help": "Integrations; MLflow is logged by cookiebench itself."})
     # Ours
     min_transcripts: int = field(default=8, metadata={"help": "Fewer transcripts of a style than this is an error."})
+    # The prompt design the adapter learns and is later asked with (augment.prompts.PromptDesign; the card
+    # carries it to generation): here because it is what SFT trains on, and changes the weights.
+    prompt_instruction: str = field(default=PromptDesign.instruction, metadata={
+        "help": "fixed: the BDAE's instruction; varied: one of the examiners' wordings per transcript / record.",
+        "choices": list(get_args(PromptDesign.__pydantic_fields__["instruction"].annotation))})
+    prompt_scene: str = field(default=PromptDesign.scene, metadata={
+        "help": "prose: the scene as prose; keywords: its information units as terse keywords, shuffled per record.",
+        "choices": list(get_args(PromptDesign.__pydantic_fields__["scene"].annotation))})
+    prompt_length: bool = field(default=PromptDesign.length, metadata={
+        "help": "Ask for a length in words: the transcript's own in training, one drawn from the style's real "
+                "training transcripts per generated record."})
 
     def __post_init__(self):
         super().__post_init__()
         if self.min_transcripts < 1:
             raise ValueError(f"min_transcripts must be >= 1, got {self.min_transcripts}")
+        self.prompt_design()  # an unknown instruction or scene form fails here, naming the field
+
+    def prompt_design(self) -> PromptDesign:
+        """The :class:`~augment.prompts.PromptDesign` these fields describe."""
+        try:
+            return PromptDesign(instruction=self.prompt_instruction, scene=self.prompt_scene,
+                                length=self.prompt_length)
+        except ValueError as error:
+            raise ValueError(f"prompt_instruction / prompt_scene: {one_line(error)}") from None
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -141,15 +170,29 @@ class StageResult:
 # -- data -------------------------------------------------------------------------------------------
 
 
-def sft_dataset(transcripts: Sequence[Transcript], styles: Sequence[Style], mode: Mode):
-    """Conversational prompt/completion rows: the style's task prompt, a real verbatim description."""
+def sft_dataset(transcripts: Sequence[Transcript], styles: Sequence[Style], mode: Mode,
+                design: PromptDesign | None = None):
+    """Conversational prompt/completion rows: the style's task prompt, a real verbatim description.
+
+    With a varied ``design`` each row's prompt is drawn for its transcript (keyed by its id) and
+    asks, when the design says so, for the transcript's own length."""
     from datasets import Dataset
 
     rows = [
-        {"prompt": task_messages(style, mode), "completion": completion_messages(real_verbatim(t))}
+        {"prompt": task_messages(style, mode, design, key=t.id, words=spoken_words(real_verbatim(t))),
+         "completion": completion_messages(real_verbatim(t))}
         for style in styles for t in transcripts if t.label == STYLE_LABEL[style] and real_verbatim(t).strip()
     ]
     return Dataset.from_list(rows)
+
+
+def prompt_card(design: PromptDesign, transcripts: Sequence[Transcript], styles: Sequence[str]) -> dict[str, Any]:
+    """What generation needs to ask an adapter as it was trained: the design and, when it asks for a
+    length, each style's real lengths in words (of the training transcripts: no test speaker's)."""
+    lengths = {style: sorted(spoken_words(real_verbatim(t)) for t in transcripts
+                             if t.label == STYLE_LABEL[style] and real_verbatim(t).strip())
+               for style in styles} if design.length else {}
+    return {"design": asdict(design), "lengths": lengths}
 
 
 def dpo_dataset(pairs: Sequence[Any]):
@@ -222,7 +265,8 @@ def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[Styl
         return StageResult(adapter, config_hash, meta.get("metrics", {}), cached=True)
 
     resume = _prepare_stage_dir(stage_dir, config_hash)
-    dataset = sft_dataset(transcripts, styles, mode)
+    design = args.prompt_design()
+    dataset = sft_dataset(transcripts, styles, mode, design)
     model, tokenizer = load_base_model(base)
     trainer = SFTTrainer(
         model=model, args=replace(args, output_dir=str(stage_dir / "checkpoints")), train_dataset=dataset,
@@ -244,6 +288,7 @@ def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[Styl
         "stage": "sft", "styles": list(styles), "mode": mode, "base_model": identity, "config_hash": config_hash,
         "data_digest": data_digest, "prompt_version": PROMPT_VERSION, "metrics": metrics, "examples": len(dataset),
         "seconds": seconds, "lora": lora_fields(lora), "args": training_fields(args),
+        "prompt": prompt_card(design, transcripts, styles),
     })
     return StageResult(adapter, config_hash, metrics, resumed_from=resume)
 
@@ -303,5 +348,6 @@ def run_dpo(base: Path, sft: StageResult, pairs: Sequence[Any], styles: Sequence
         "sft_config_hash": sft.config_hash, "data_digest": data_digest, "pairs_digest": pairs_digest,
         "prompt_version": PROMPT_VERSION, "metrics": metrics, "examples": len(dataset), "seconds": seconds,
         "args": training_fields(args), "reference": "precomputed" if args.precompute_ref_log_probs else "sft-adapter",
+        "prompt": (read_meta(sft.adapter) or {}).get("prompt"),  # asked as SFT taught it
     })
     return StageResult(adapter, config_hash, metrics, resumed_from=resume)

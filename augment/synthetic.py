@@ -59,6 +59,8 @@ class SamplingInfo(BaseModel):
     max_tokens: int = 160
     min_tokens: int = 0  # nor, before it could be set, a floor on length
     ignore_eos: bool = False  # benchmarks of speed: every record exactly max_tokens long
+    spoken: bool = False  # rendered as the corpus renders speech (augment.prompts.spoken)
+    filler_bias: float = 0.0  # logit bias on the filler words
 
 
 class Verdict(BaseModel):

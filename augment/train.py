@@ -247,7 +247,8 @@ def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles
     if config.dpo is not None:
         notify(f"{unit}: preference pairs")
         pair_config = PairConfig(**{**asdict(config.pairs), "styles": styles, "mode": config.mode})
-        pair_set: PairSet = build_pairs(transcripts, pair_config, samples=samples["sft"], extractor=extractor)
+        pair_set: PairSet = build_pairs(transcripts, pair_config, samples=samples["sft"], extractor=extractor,
+                                        design=config.sft.prompt_design())
         pairs_path = write_pairs(unit_dir / "pairs.jsonl", pair_set.pairs, pair_set.summary)
         if config.track:
             tracking.log_path(pairs_path, f"pairs/{unit}")

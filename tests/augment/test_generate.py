@@ -170,7 +170,8 @@ def test_interrupt_leaves_valid_file_and_rerun_completes(tmp_path):
 
 
 @pytest.mark.parametrize("change", [{"seed": 8}, {"temperature": 0.3}, {"min_p": 0.1}, {"max_tokens": 99},
-                                    {"ignore_eos": True}, {"frequency_penalty": 0.0}, {"min_tokens": 4}])
+                                    {"ignore_eos": True}, {"frequency_penalty": 0.0}, {"min_tokens": 4},
+                                    {"spoken": True}])
 @pytest.mark.slow
 def test_resume_with_any_other_sampling_setting_is_refused(tmp_path, change):
     out = tmp_path / "s.jsonl"

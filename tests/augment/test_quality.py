@@ -189,3 +189,116 @@ def test_classic_copies_are_not_required_to_pass_privacy(corpus_csv):
     # every copy fails privacy; the HC ones pass the rest, the AD ones name under 10% of the
     # information units and fail on-topic
     assert [(s.style, s.passed, s.privacy_rejected) for s in generator.styles] == [("ad", 0, 4), ("hc", 4, 4)]
+
+
+def test_near_copies_are_counted_among_all_candidates_as_a_rate(report):
+    styles = {s.style: s for s in report.generators[0].styles}
+    assert (styles["hc"].privacy_rejected, styles["hc"].near_copy_rate) == (1, 0.25)  # record 3 copies h1
+    assert styles["ad"].near_copy_rate == 0.0
+    frame = report.frame().set_index("style")
+    assert frame.loc["HC", "near_copy_rate"] == 0.25
+    assert report.metrics()["quality/merged/HC/near_copy_rate"] == 0.25
+    assert "near_copy_rate" in report.markdown()
+
+
+def test_a_near_copy_that_lost_a_best_of_n_draw_still_counts(corpus_csv):
+    from augment.filters import apply_filters
+
+    corpus = load_corpus(corpus_csv)
+    drawn = apply_filters(records(), training=list(corpus.by_split("train")), best_of=2)
+    (generator,) = quality_report([GeneratorData("merged", drawn)], real_reference(corpus)).generators
+    hc = {s.style: s for s in generator.styles}["hc"]
+    assert (hc.passed, hc.near_copy_rate) == (2, 0.25)  # never kept, still written
+
+
+def test_scene_reuse_is_the_share_of_4_grams_found_in_the_scene_texts():
+    from augment.prompts import SCENE
+    from augment.quality import scene_reuse
+
+    assert scene_reuse(SCENE) == 1.0
+    # "the water overflows onto" / "water overflows onto the" / "overflows onto the floor" of 6 4-grams
+    assert scene_reuse("the water overflows onto the floor and the boy") == 0.5
+    assert scene_reuse("uh the water um overflows overflows onto the floor and the boy") == 0.5  # read as privacy reads
+    assert scene_reuse("the lad is nicking biscuits while mum gazes out") == 0.0
+    assert math.isnan(scene_reuse("the boy"))
+
+
+def test_scene_reuse_and_vocabulary_divergence_stand_beside_the_real_class(report):
+    from augment.quality import scene_reuse
+
+    hc = {s.style: s for s in report.generators[0].styles}["hc"]
+    assert hc.scene_reuse == 0.0  # no 4-gram of the passing HC records is the scene's
+    # h2 says "the boy takes cookies from the high cupboard": "takes cookies from the" is the scene's
+    real = [scene_reuse(text) for _, label, split, text in REAL if label == "HC" and split == "train"]
+    assert real[1] > 0 and hc.scene_reuse_real == pytest.approx(sum(real) / 4)
+    assert 0 < hc.vocabulary_divergence < 1
+    low, high = hc.vocabulary_divergence_real
+    assert 0 < low <= high < 1
+    row = report.frame().set_index("style").loc["HC"]
+    assert row["vocabulary_divergence"] == hc.vocabulary_divergence and row["scene_reuse_real"] == hc.scene_reuse_real
+
+
+def test_vocabulary_divergence_is_a_jensen_shannon_divergence_in_bits():
+    from augment.quality import real_vocabulary_divergence, vocabulary_divergence
+
+    assert vocabulary_divergence(["the boy", "the girl"], ["the girl the boy"]) == 0.0
+    assert vocabulary_divergence(["a b"], ["c d"]) == 1.0
+    # P = (a 1/2, b 1/2), Q = (a 1/2, c 1/2): M = (1/2, 1/4, 1/4); JS = 1/2 (KL(P|M) + KL(Q|M)) = 1/2
+    assert vocabulary_divergence(["a b"], ["a c"]) == pytest.approx(0.5)
+    assert vocabulary_divergence(["a b"], ["a c"]) == vocabulary_divergence(["a c"], ["a b"])
+    assert math.isnan(vocabulary_divergence([], ["a"]))
+    texts = [f"the boy {w} the cookie" for w in ("takes", "grabs", "gets", "steals", "wants", "has")]
+    low, high = real_vocabulary_divergence(texts, 2)
+    assert 0 < low <= high < 1
+    assert all(math.isnan(v) for v in real_vocabulary_divergence(texts[:1], 1))  # nothing left to compare with
+
+
+def test_the_real_level_of_near_copies_is_a_speaker_sharing_a_run_with_another(report):
+    from augment.filters import shares_a_run_with_another_speaker
+    from detect.records import Transcript
+
+    said = "the boy is on the stool and the stool is tipping over"
+    transcripts = [Transcript(id=f"t{i}", speaker_id=speaker, label=None, text=text) for i, (speaker, text) in
+                   enumerate([("s1", said), ("s1", said + " again"), ("s2", "uh " + said), ("s3", "a girl")])]
+    # s1's two sessions share it with s2 (fillers out, as privacy reads); one speaker alone is no copy
+    assert shares_a_run_with_another_speaker(transcripts) == [True, True, True, False]
+    assert shares_a_run_with_another_speaker(transcripts[:2]) == [False, False]
+    styles = {s.style: s for s in report.generators[0].styles}
+    assert styles["hc"].near_copy_rate_real == 0.0 and styles["ad"].near_copy_rate_real == 0.0  # fixture: none
+
+
+def test_scene_reuse_is_high_for_a_text_copying_the_scene_and_low_for_fresh_speech():
+    from augment.prompts import SCENE
+    from augment.quality import scene_reuse
+
+    sentences = [s.strip() for s in SCENE.split(".") if len(s.split()) > 6]
+    copied = "uh " + " and ".join(sentences[:2]).lower()  # a filler and a joint do not hide a lifted phrase
+    assert scene_reuse(copied) > 0.8
+    fresh = "uh the kid he's up on that thing and um she wants one too and mum is not looking"
+    assert scene_reuse(fresh) == 0.0
+
+
+def test_vocabulary_divergence_is_zero_for_the_same_distribution_and_bounded_by_one_bit():
+    from augment.quality import vocabulary_divergence
+
+    said = [text for _, _, _, text in REAL]
+    assert vocabulary_divergence(said, said) == 0.0
+    assert vocabulary_divergence(said[:3], [t + " " + t for t in said[:3]]) == pytest.approx(0.0)  # proportions
+    for i in range(len(said)):
+        for j in range(len(said)):
+            assert 0.0 <= vocabulary_divergence([said[i]], [said[j]]) <= 1.0
+    assert vocabulary_divergence([said[0]], [said[4]]) > vocabulary_divergence([said[0]], [said[1]])  # HC vs AD
+
+
+def test_the_near_copy_rate_counts_candidates_rejected_by_any_filter(corpus_csv):
+    from augment.filters import apply_filters
+
+    corpus = load_corpus(corpus_csv)
+    # the AD copy of a4 also fails nothing else; the 3-word AD record fails length and on-topic: both count
+    candidates = records() + [SyntheticDescription(id="ad-ad-s0-000008", style="ad", text=REAL[7][3],
+                                                   generator=records()[0].generator)]
+    judged = apply_filters(candidates, training=list(corpus.by_split("train")))
+    (generator,) = quality_report([GeneratorData("merged", judged)], real_reference(corpus)).generators
+    ad = {s.style: s for s in generator.styles}["ad"]
+    assert (ad.records, ad.passed, ad.privacy_rejected) == (5, 3, 1)
+    assert ad.near_copy_rate == pytest.approx(1 / 5)  # of all five candidates, not of the three kept

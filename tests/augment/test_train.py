@@ -130,6 +130,31 @@ def test_sft_then_dpo_learns_and_adapters_reload(slice_, tmp_path, base_model_di
     assert (tmp_path / "run" / "ad" / "dpo" / "samples.key").is_file()
 
 
+@pytest.mark.slow
+def test_an_adapter_trained_on_a_varied_prompt_is_asked_as_it_was_trained(slice_, tmp_path):
+    from augment.adapters import read_meta
+    from augment.prompts import round_words
+    from augment.runner import adapter_job
+
+    sft = CookieSFTConfig(max_steps=1, max_length=MAX_LENGTH, per_device_train_batch_size=2, learning_rate=1e-3,
+                          min_transcripts=4, seed=0, prompt_instruction="varied", prompt_scene="keywords",
+                          prompt_length=True)
+    dpo = CookieDPOConfig(max_steps=1, max_length=MAX_LENGTH, per_device_train_batch_size=2, min_pairs=2,
+                          score_pairs=0, seed=0)
+    report = train_generators(slice_, tmp_path / "run", tiny_config(tmp_path, sft=sft, dpo=dpo, track=False))
+    unit = report.units["ad"]
+    lengths = sorted(len(t.verbatim.split()) for t in slice_ if t.label == Label.AD)
+    for stage in (unit.sft, unit.dpo):  # DPO's card carries what SFT was taught
+        assert read_meta(stage.adapter)["prompt"] == {
+            "design": {"instruction": "varied", "scene": "keywords", "length": True}, "lengths": {"ad": lengths}}
+    pairs = [json.loads(line) for line in unit.pairs_path.read_text().splitlines()]
+    assert all("Say about" in p["prompt"][-1]["content"] for p in pairs)
+    job = adapter_job(tmp_path / "a.jsonl", 10, "ad", "g", unit.dpo.adapter, mode="separate")
+    asked = [job.prompts(i)[-1]["content"] for i in range(10)]
+    assert len(set(asked)) == 10
+    assert {int(a.rsplit("about ", 1)[1].split()[0]) for a in asked} <= {round_words(n) for n in lengths}
+
+
 class _Crash(RuntimeError):
     pass
 
@@ -208,6 +233,8 @@ def test_sft_key_covers_training_and_lora_fields_but_not_where_peft_loads_from()
     lora.base_model_name_or_path = "/somewhere/else"  # PEFT fills this in on load
     assert _sft_key(lora=lora) == _sft_key()
     assert _sft_key(logging_steps=7, output_dir="b") == _sft_key()
+    for design in ({"prompt_instruction": "varied"}, {"prompt_scene": "keywords"}, {"prompt_length": True}):
+        assert _sft_key(**design) != _sft_key()  # what SFT is asked is what it learns
 
 
 def test_every_deny_listed_field_is_a_real_training_option():
@@ -218,6 +245,8 @@ def test_every_deny_listed_field_is_a_real_training_option():
 def test_configs_reject_bad_values_and_split_units_by_mode():
     with pytest.raises(ValueError, match="min_pairs"):
         CookieDPOConfig(min_pairs=0)
+    with pytest.raises(ValueError, match="prompt_instruction / prompt_scene: scene"):
+        CookieSFTConfig(prompt_scene="pictures")
     with pytest.raises(ValueError, match="styles"):
         GeneratorConfig(styles=("xx",))
     with pytest.raises(ValueError, match="temperature"):
