@@ -27,27 +27,62 @@ from detect.hashing import digest, file_digest
 ADAPTER_META = "cookiebench-adapter.json"
 
 # Training-argument fields (transformers/TRL) that cannot change the weights a stage learns.
-NON_WEIGHT_FIELDS: frozenset[str] = frozenset({
-    # where things go and what the run is called
-    "output_dir", "run_name", "project", "resume_from_checkpoint",
-    # logging and reporting
-    "logging_strategy", "logging_steps", "logging_first_step", "logging_nan_inf_filter", "log_level",
-    "log_level_replica", "log_on_each_node", "report_to", "disable_tqdm", "skip_memory_metrics",
-    "include_num_input_tokens_seen", "trackio_space_id", "trackio_bucket_id", "trackio_static_space_id",
-    # checkpoints (a resume continues from the same state)
-    "save_strategy", "save_steps", "save_total_limit", "save_only_model", "save_on_each_node",
-    "enable_jit_checkpoint", "restore_callback_states_from_checkpoint",
-    # the hub
-    "push_to_hub", "hub_token", "hub_private_repo", "hub_model_id", "hub_strategy", "hub_always_push", "hub_revision",
-    # how evaluation results are gathered (not when, nor which model is kept)
-    "eval_accumulation_steps", "eval_do_concat_batches", "eval_use_gather_object", "batch_eval_metrics",
-    "include_for_metrics",
-    # host resources
-    "dataloader_pin_memory", "dataloader_persistent_workers", "dataloader_prefetch_factor", "dataset_num_proc",
-    "ddp_timeout", "local_rank",
-    # cookiebench's own input checks (CookieSFTConfig, CookieDPOConfig)
-    "min_transcripts", "min_pairs",
-})
+NON_WEIGHT_FIELDS: frozenset[str] = frozenset(
+    {
+        # where things go and what the run is called
+        "output_dir",
+        "run_name",
+        "project",
+        "resume_from_checkpoint",
+        # logging and reporting
+        "logging_strategy",
+        "logging_steps",
+        "logging_first_step",
+        "logging_nan_inf_filter",
+        "log_level",
+        "log_level_replica",
+        "log_on_each_node",
+        "report_to",
+        "disable_tqdm",
+        "skip_memory_metrics",
+        "include_num_input_tokens_seen",
+        "trackio_space_id",
+        "trackio_bucket_id",
+        "trackio_static_space_id",
+        # checkpoints (a resume continues from the same state)
+        "save_strategy",
+        "save_steps",
+        "save_total_limit",
+        "save_only_model",
+        "save_on_each_node",
+        "enable_jit_checkpoint",
+        "restore_callback_states_from_checkpoint",
+        # the hub
+        "push_to_hub",
+        "hub_token",
+        "hub_private_repo",
+        "hub_model_id",
+        "hub_strategy",
+        "hub_always_push",
+        "hub_revision",
+        # how evaluation results are gathered (not when, nor which model is kept)
+        "eval_accumulation_steps",
+        "eval_do_concat_batches",
+        "eval_use_gather_object",
+        "batch_eval_metrics",
+        "include_for_metrics",
+        # host resources
+        "dataloader_pin_memory",
+        "dataloader_persistent_workers",
+        "dataloader_prefetch_factor",
+        "dataset_num_proc",
+        "ddp_timeout",
+        "local_rank",
+        # cookiebench's own input checks (CookieSFTConfig, CookieDPOConfig)
+        "min_transcripts",
+        "min_pairs",
+    }
+)
 
 # LoRA-config fields PEFT fills in or flips when it loads an adapter, which do not shape the weights.
 NON_WEIGHT_LORA_FIELDS: frozenset[str] = frozenset({"base_model_name_or_path", "revision", "inference_mode"})

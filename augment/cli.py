@@ -75,13 +75,24 @@ def _transcripts(corpus: Path | None, split: str, read: ReadOptions):
 
 
 CorpusOpt = Annotated[Path | None, typer.Option(help="Corpus folder or file (default: the shipped simulated cohort).")]
-SeedOpt = Annotated[int | None, typer.Option(help="Seed for sampling and degradation."), Default("augment.pairs:PairConfig.seed")]
-MinMarginOpt = Annotated[float | None, typer.Option(help="Drop pairs whose style-axis margin is below this."),
-                         Default("augment.pairs:PairConfig.min_margin")]
-MaxPairsOpt = Annotated[int | None, typer.Option(help="Pairs kept per (style, strategy), at random."),
-                        Default("augment.pairs:PairConfig.max_pairs_per_strategy")]
-StrategiesOpt = Annotated[str | None, typer.Option(help="Comma-separated: real, degraded, generated, broken, disfluent (AD only)."),
-                          Default("augment.pairs:PairConfig.strategies", parse=_strategies)]
+SeedOpt = Annotated[
+    int | None, typer.Option(help="Seed for sampling and degradation."), Default("augment.pairs:PairConfig.seed")
+]
+MinMarginOpt = Annotated[
+    float | None,
+    typer.Option(help="Drop pairs whose style-axis margin is below this."),
+    Default("augment.pairs:PairConfig.min_margin"),
+]
+MaxPairsOpt = Annotated[
+    int | None,
+    typer.Option(help="Pairs kept per (style, strategy), at random."),
+    Default("augment.pairs:PairConfig.max_pairs_per_strategy"),
+]
+StrategiesOpt = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated: real, degraded, generated, broken, disfluent (AD only)."),
+    Default("augment.pairs:PairConfig.strategies", parse=_strategies),
+]
 
 
 # -- models -----------------------------------------------------------------------------------------
@@ -89,7 +100,10 @@ StrategiesOpt = Annotated[str | None, typer.Option(help="Comma-separated: real, 
 
 @models_app.command()
 def prepare(
-    cache_dir: Annotated[Path | None, typer.Option(help="Models cache (default $COOKIEBENCH_HOME/models or ~/.cache/cookiebench/models).")] = None,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Models cache (default $COOKIEBENCH_HOME/models or ~/.cache/cookiebench/models)."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rebuild even if a verified folder exists.")] = False,
 ) -> None:
     """Convert the shipped SmolLM2-135M-Instruct GGUF into a Hugging Face folder (once) and print its path."""
@@ -108,18 +122,36 @@ def pairs(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Pairs JSONL to write (a .summary.json goes beside it).")],
     corpus: CorpusOpt = None,
-    split: Annotated[str, typer.Option(help="Which transcripts to use: train, test or all. Never pair test speakers you evaluate on.")] = "train",
-    style: Annotated[StyleChoice | None, typer.Option(help="Target style(s) of the pairs."),
-                     Default("augment.pairs:PairConfig.styles", parse=StyleChoice.styles, show=_styles_shown)] = None,
-    mode: Annotated[ModeChoice | None, typer.Option(help="Prompt mode: separate (one adapter per style) or conditional."),
-                    Default("augment.pairs:PairConfig.mode")] = None,
+    split: Annotated[
+        str,
+        typer.Option(help="Which transcripts to use: train, test or all. Never pair test speakers you evaluate on."),
+    ] = "train",
+    style: Annotated[
+        StyleChoice | None,
+        typer.Option(help="Target style(s) of the pairs."),
+        Default("augment.pairs:PairConfig.styles", parse=StyleChoice.styles, show=_styles_shown),
+    ] = None,
+    mode: Annotated[
+        ModeChoice | None,
+        typer.Option(help="Prompt mode: separate (one adapter per style) or conditional."),
+        Default("augment.pairs:PairConfig.mode"),
+    ] = None,
     strategies: StrategiesOpt = None,
-    samples: Annotated[Path | None, typer.Option(help="SFT samples JSONL ({style, text} lines), needed by 'generated', used by 'broken'.")] = None,
+    samples: Annotated[
+        Path | None,
+        typer.Option(help="SFT samples JSONL ({style, text} lines), needed by 'generated', used by 'broken'."),
+    ] = None,
     min_margin: MinMarginOpt = None,
-    intensity: Annotated[float | None, typer.Option(help="Degradation intensity, 0 to 1."),
-                         Default("augment.pairs:PairConfig.degrade_intensity")] = None,
-    rejected_per_chosen: Annotated[int | None, typer.Option(help="Real pairing: other-style texts per chosen text."),
-                                   Default("augment.pairs:PairConfig.rejected_per_chosen")] = None,
+    intensity: Annotated[
+        float | None,
+        typer.Option(help="Degradation intensity, 0 to 1."),
+        Default("augment.pairs:PairConfig.degrade_intensity"),
+    ] = None,
+    rejected_per_chosen: Annotated[
+        int | None,
+        typer.Option(help="Real pairing: other-style texts per chosen text."),
+        Default("augment.pairs:PairConfig.rejected_per_chosen"),
+    ] = None,
     max_pairs: MaxPairsOpt = None,
     seed: SeedOpt = None,
     skip_bad: SkipBadOpt = None,
@@ -141,15 +173,30 @@ def pairs(
     write_pairs(out, result.pairs, result.summary)
 
     table = Table(title=f"{len(result.pairs)} pairs -> {out}")
-    for column in ("style/strategy", "pairs", "dropped (margin/filter)", "mean margin", "Δ IU coverage", "Δ words",
-                   "Δ pronoun ratio", "Δ disfluency"):
+    for column in (
+        "style/strategy",
+        "pairs",
+        "dropped (margin/filter)",
+        "mean margin",
+        "Δ IU coverage",
+        "Δ words",
+        "Δ pronoun ratio",
+        "Δ disfluency",
+    ):
         table.add_column(column, justify="left" if column == "style/strategy" else "right")
     s = result.summary
     for key in sorted(set(s.by_style_strategy) | set(s.dropped_margin) | set(s.dropped_filter)):
         d = s.mean_deltas.get(key, {})
-        table.add_row(key, str(s.by_style_strategy.get(key, 0)), str(s.dropped_margin.get(key, 0) + s.dropped_filter.get(key, 0)),
-                      f"{s.mean_margin.get(key, 0):.2f}", f"{d.get('iu_coverage', 0):+.3f}", f"{d.get('words', 0):+.1f}",
-                      f"{d.get('pronoun_ratio', 0):+.3f}", f"{d.get('disfluency_rate', 0):+.3f}")
+        table.add_row(
+            key,
+            str(s.by_style_strategy.get(key, 0)),
+            str(s.dropped_margin.get(key, 0) + s.dropped_filter.get(key, 0)),
+            f"{s.mean_margin.get(key, 0):.2f}",
+            f"{d.get('iu_coverage', 0):+.3f}",
+            f"{d.get('words', 0):+.1f}",
+            f"{d.get('pronoun_ratio', 0):+.3f}",
+            f"{d.get('disfluency_rate', 0):+.3f}",
+        )
     console.print(table)
     if s.dropped_duplicates:
         typer.echo(f"{s.dropped_duplicates} exact duplicates removed")
@@ -161,46 +208,88 @@ _SFT, _DPO = "augment.stages:CookieSFTConfig", "augment.stages:CookieDPOConfig"
 def train(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Output folder: adapters, pairs, samples, marker comparison.")],
-    style: Annotated[StyleChoice | None, typer.Option(help="Which style adapter(s) to train."),
-                     Default("augment.train:GeneratorConfig.styles", parse=StyleChoice.styles, show=_styles_shown)] = None,
-    mode: Annotated[ModeChoice | None, typer.Option(help="separate: one adapter per style; conditional: one adapter, style in the prompt."),
-                    Default("augment.train:GeneratorConfig.mode")] = None,
+    style: Annotated[
+        StyleChoice | None,
+        typer.Option(help="Which style adapter(s) to train."),
+        Default("augment.train:GeneratorConfig.styles", parse=StyleChoice.styles, show=_styles_shown),
+    ] = None,
+    mode: Annotated[
+        ModeChoice | None,
+        typer.Option(help="separate: one adapter per style; conditional: one adapter, style in the prompt."),
+        Default("augment.train:GeneratorConfig.mode"),
+    ] = None,
     corpus: CorpusOpt = None,
     split: Annotated[str, typer.Option(help="Which transcripts to train on: train, test or all.")] = "train",
-    base_model: Annotated[Path | None, typer.Option(help="A local Hugging Face causal-LM folder (default: the prepared SmolLM2)."),
-                          Default("augment.train:GeneratorConfig.base_model", parse=str)] = None,
+    base_model: Annotated[
+        Path | None,
+        typer.Option(help="A local Hugging Face causal-LM folder (default: the prepared SmolLM2)."),
+        Default("augment.train:GeneratorConfig.base_model", parse=str),
+    ] = None,
     sft_epochs: Annotated[float | None, typer.Option(help="SFT epochs."), Default(f"{_SFT}.num_train_epochs")] = None,
     sft_lr: Annotated[float | None, typer.Option(help="SFT learning rate."), Default(f"{_SFT}.learning_rate")] = None,
     dpo: Annotated[bool, typer.Option("--dpo/--no-dpo", help="Run DPO after SFT.")] = True,
     dpo_epochs: Annotated[float | None, typer.Option(help="DPO epochs."), Default(f"{_DPO}.num_train_epochs")] = None,
     dpo_lr: Annotated[float | None, typer.Option(help="DPO learning rate."), Default(f"{_DPO}.learning_rate")] = None,
-    beta: Annotated[float | None, typer.Option(help="DPO beta (deviation penalty from the SFT reference)."),
-                    Default(f"{_DPO}.beta")] = None,
-    loss_type: Annotated[str | None, typer.Option(help="DPO loss type(s), comma-separated (TRL names: sigmoid, ipo, hinge, ...)."),
-                         Default(f"{_DPO}.loss_type", parse=_comma_list)] = None,
-    precompute_ref: Annotated[bool | None, typer.Option("--precompute-ref/--no-precompute-ref",
-                                                        help="Precompute reference log-probs once instead of every step."),
-                              Default(f"{_DPO}.precompute_ref_log_probs")] = None,
-    lora_r: Annotated[int | None, typer.Option(help="LoRA rank."), Default("augment.stages:default_lora_config.r")] = None,
-    lora_alpha: Annotated[int | None, typer.Option(help="LoRA alpha."), Default("augment.stages:default_lora_config.alpha")] = None,
-    max_length: Annotated[int | None, typer.Option(help="Tokens per example (prompt + description)."),
-                          Default(f"{_SFT}.max_length", f"{_DPO}.max_length")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Examples (SFT) or pairs (DPO) per step."),
-                          Default(f"{_SFT}.per_device_train_batch_size", f"{_DPO}.per_device_train_batch_size")] = None,
+    beta: Annotated[
+        float | None, typer.Option(help="DPO beta (deviation penalty from the SFT reference)."), Default(f"{_DPO}.beta")
+    ] = None,
+    loss_type: Annotated[
+        str | None,
+        typer.Option(help="DPO loss type(s), comma-separated (TRL names: sigmoid, ipo, hinge, ...)."),
+        Default(f"{_DPO}.loss_type", parse=_comma_list),
+    ] = None,
+    precompute_ref: Annotated[
+        bool | None,
+        typer.Option(
+            "--precompute-ref/--no-precompute-ref", help="Precompute reference log-probs once instead of every step."
+        ),
+        Default(f"{_DPO}.precompute_ref_log_probs"),
+    ] = None,
+    lora_r: Annotated[
+        int | None, typer.Option(help="LoRA rank."), Default("augment.stages:default_lora_config.r")
+    ] = None,
+    lora_alpha: Annotated[
+        int | None, typer.Option(help="LoRA alpha."), Default("augment.stages:default_lora_config.alpha")
+    ] = None,
+    max_length: Annotated[
+        int | None,
+        typer.Option(help="Tokens per example (prompt + description)."),
+        Default(f"{_SFT}.max_length", f"{_DPO}.max_length"),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Examples (SFT) or pairs (DPO) per step."),
+        Default(f"{_SFT}.per_device_train_batch_size", f"{_DPO}.per_device_train_batch_size"),
+    ] = None,
     strategies: StrategiesOpt = None,
     min_margin: MinMarginOpt = None,
     max_pairs: MaxPairsOpt = None,
-    min_transcripts: Annotated[int | None, typer.Option(help="Fewer transcripts of a style than this is an error."),
-                               Default(f"{_SFT}.min_transcripts")] = None,
-    samples: Annotated[int | None, typer.Option(help="Descriptions sampled per style after each stage."),
-                       Default("augment.sampling:SampleConfig.n")] = None,
-    seed: Annotated[int | None, typer.Option(help="Training, pairing and sampling seed."),
-                    Default(f"{_SFT}.seed", f"{_DPO}.seed", "augment.pairs:PairConfig.seed",
-                            "augment.sampling:SampleConfig.seed")] = None,
-    tracking_uri: Annotated[str | None, typer.Option(help="MLflow tracking URI (default: the local store under mlflow/).")] = None,
-    experiment: Annotated[str | None, typer.Option(help="MLflow experiment."), Default("augment.train:GeneratorConfig.experiment")] = None,
-    track: Annotated[bool | None, typer.Option("--track/--no-track", help="Log to MLflow."),
-                     Default("augment.train:GeneratorConfig.track")] = None,
+    min_transcripts: Annotated[
+        int | None,
+        typer.Option(help="Fewer transcripts of a style than this is an error."),
+        Default(f"{_SFT}.min_transcripts"),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(help="Descriptions sampled per style after each stage."),
+        Default("augment.sampling:SampleConfig.n"),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Training, pairing and sampling seed."),
+        Default(f"{_SFT}.seed", f"{_DPO}.seed", "augment.pairs:PairConfig.seed", "augment.sampling:SampleConfig.seed"),
+    ] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (default: the local store under mlflow/).")
+    ] = None,
+    experiment: Annotated[
+        str | None, typer.Option(help="MLflow experiment."), Default("augment.train:GeneratorConfig.experiment")
+    ] = None,
+    track: Annotated[
+        bool | None,
+        typer.Option("--track/--no-track", help="Log to MLflow."),
+        Default("augment.train:GeneratorConfig.track"),
+    ] = None,
     skip_bad: SkipBadOpt = None,
     read_report: ReportOpt = None,
     visits: VisitsOpt = None,
@@ -213,11 +302,13 @@ def train(
 
     try:
         config = GeneratorConfig(
-            **given(ctx, GeneratorConfig), tracking_uri=tracking_uri,
+            **given(ctx, GeneratorConfig),
+            tracking_uri=tracking_uri,
             sft=CookieSFTConfig(**given(ctx, CookieSFTConfig)),
             dpo=CookieDPOConfig(**given(ctx, CookieDPOConfig)) if dpo else None,
             lora=default_lora_config(**given(ctx, default_lora_config)),
-            pairs=PairConfig(**given(ctx, PairConfig)), sampling=SampleConfig(**given(ctx, SampleConfig)),
+            pairs=PairConfig(**given(ctx, PairConfig)),
+            sampling=SampleConfig(**given(ctx, SampleConfig)),
         )
     except ValueError as e:
         raise typer.BadParameter(one_line(e)) from None
@@ -226,8 +317,9 @@ def train(
     STDERR.print(f"log (transformers, TRL, training steps): {log_path}")
     with log_file(log_path), spinner() as progress:
         task = progress.add_task("starting", total=None)
-        report = train_generators(transcripts, out, config,
-                                  on_stage=lambda label: progress.update(task, description=label))
+        report = train_generators(
+            transcripts, out, config, on_stage=lambda label: progress.update(task, description=label)
+        )
     if report.run_id:
         log_read_report(read, report.run_id)
 
@@ -238,18 +330,26 @@ def train(
     for group, row in report.comparison.iterrows():
         table.add_row(group, *(f"{v:.3g}" for v in row))
     console.print(table)
-    summary = {name: {"sft": str(u.sft.adapter), "dpo": str(u.dpo.adapter) if u.dpo else None}
-               for name, u in report.units.items()}
+    summary = {
+        name: {"sft": str(u.sft.adapter), "dpo": str(u.dpo.adapter) if u.dpo else None}
+        for name, u in report.units.items()
+    }
     typer.echo(json.dumps(summary, indent=2))
 
 
 # -- filter and classic -----------------------------------------------------------------------------
 
 
-PrivacyOpt = Annotated[int | None, typer.Option(help="Shared word run with a real transcript that fails privacy."),
-                       Default("augment.filters:FilterConfig.privacy_ngram")]
-CoverageOpt = Annotated[float | None, typer.Option(help="Least information-unit coverage to count as on topic."),
-                        Default("augment.filters:FilterConfig.min_iu_coverage")]
+PrivacyOpt = Annotated[
+    int | None,
+    typer.Option(help="Shared word run with a real transcript that fails privacy."),
+    Default("augment.filters:FilterConfig.privacy_ngram"),
+]
+CoverageOpt = Annotated[
+    float | None,
+    typer.Option(help="Least information-unit coverage to count as on topic."),
+    Default("augment.filters:FilterConfig.min_iu_coverage"),
+]
 OutJsonlOpt = Annotated[Path, typer.Option(help="JSONL to write ('-': stdout, nothing else on it).")]
 
 
@@ -268,17 +368,36 @@ def _write_jsonl(out: Path, records: list) -> Console:
 def filter_records(
     ctx: typer.Context,
     records: Annotated[Path, typer.Argument(help="Synthetic JSONL from `augment generate` or `augment classic`.")],
-    out: Annotated[Path, typer.Option(help="Filtered JSONL, every record with its verdicts and markers ('-': stdout, "
-                                           "nothing else on it).")],
-    corpus: Annotated[Path | None, typer.Option(help="Real corpus the generator was trained from; its training split feeds the privacy and style checks"
-        " (default: the simulated cohort).")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Filtered JSONL, every record with its verdicts and markers ('-': stdout, nothing else on it)."
+        ),
+    ],
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            help="Real corpus the generator was trained from; its training split feeds the privacy and style checks"
+            " (default: the simulated cohort)."
+        ),
+    ] = None,
     privacy_ngram: PrivacyOpt = None,
     min_iu_coverage: CoverageOpt = None,
-    require_style: Annotated[bool, typer.Option(help="Also require the style check when counting what passes.")] = False,
-    best_of: Annotated[int | None, typer.Option(help="Keep one record of each N consecutive ones of a file: the one that passes and lies closest to"
-        " its style's real class mean (generate N times the records you want).", min=1),
-                       Default("augment.filters:apply_filters.best_of")] = None,
-    only_passing: Annotated[bool, typer.Option(help="Write only the records that pass (default: all, with verdicts).")] = False,
+    require_style: Annotated[
+        bool, typer.Option(help="Also require the style check when counting what passes.")
+    ] = False,
+    best_of: Annotated[
+        int | None,
+        typer.Option(
+            help="Keep one record of each N consecutive ones of a file: the one that passes and lies closest to"
+            " its style's real class mean (generate N times the records you want).",
+            min=1,
+        ),
+        Default("augment.filters:apply_filters.best_of"),
+    ] = None,
+    only_passing: Annotated[
+        bool, typer.Option(help="Write only the records that pass (default: all, with verdicts).")
+    ] = False,
     skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
     visits: VisitsOpt = None,
@@ -307,14 +426,27 @@ def filter_records(
 def classic(
     ctx: typer.Context,
     out: OutJsonlOpt,
-    corpus: Annotated[Path | None, typer.Option(help="Corpus whose training split is augmented (default: the simulated cohort).")] = None,
-    ops: Annotated[str | None, typer.Option(help="Comma-separated: noise,deletion,swap,disfluency,shuffle."),
-                   Default("augment.classic:ClassicConfig.ops", parse=lambda text: tuple(_comma_list(text)))] = None,
-    intensity: Annotated[float | None, typer.Option(help="Share of words (sentences for shuffle) each op touches."),
-                         Default("augment.classic:ClassicConfig.intensity")] = None,
-    per_transcript: Annotated[int | None, typer.Option(help="Augmented copies per real transcript."),
-                              Default("augment.classic:classic_augment.per_transcript")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed."), Default("augment.classic:ClassicConfig.seed")] = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Corpus whose training split is augmented (default: the simulated cohort).")
+    ] = None,
+    ops: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated: noise,deletion,swap,disfluency,shuffle."),
+        Default("augment.classic:ClassicConfig.ops", parse=lambda text: tuple(_comma_list(text))),
+    ] = None,
+    intensity: Annotated[
+        float | None,
+        typer.Option(help="Share of words (sentences for shuffle) each op touches."),
+        Default("augment.classic:ClassicConfig.intensity"),
+    ] = None,
+    per_transcript: Annotated[
+        int | None,
+        typer.Option(help="Augmented copies per real transcript."),
+        Default("augment.classic:classic_augment.per_transcript"),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed."), Default("augment.classic:ClassicConfig.seed")
+    ] = None,
     skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
     visits: VisitsOpt = None,

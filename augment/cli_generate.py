@@ -32,11 +32,20 @@ class OneStyle(str, Enum):
 
 _SAMPLING, _BACKEND, _SERVE = "augment.generate:SamplingConfig", "augment.runner:Backend", "augment.serve:ServeConfig"
 
-AdaptersOpt = Annotated[Path | None, typer.Option(help="Adapters: `cookiebench augment train` output, or a folder of ad/ and hc/ LoRA adapters.")]
-StageOpt = Annotated[str | None, typer.Option(help="Which training stage's adapters: dpo or sft."),
-                     Default("augment.serve:find_adapters.stage")]
+AdaptersOpt = Annotated[
+    Path | None,
+    typer.Option(help="Adapters: `cookiebench augment train` output, or a folder of ad/ and hc/ LoRA adapters."),
+]
+StageOpt = Annotated[
+    str | None,
+    typer.Option(help="Which training stage's adapters: dpo or sft."),
+    Default("augment.serve:find_adapters.stage"),
+]
 BaseOpt = Annotated[str | None, typer.Option("--base-model", help="Base model folder (default: the prepared SmolLM2).")]
-KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="COOKIEBENCH_API_KEY", help="Bearer key the server requires / the client sends.")]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="COOKIEBENCH_API_KEY", help="Bearer key the server requires / the client sends."),
+]
 EagerHelp = "Eager: starts in seconds; compiled: faster generation, slow first start."
 ThreadsHelp = "CPU build: OpenMP threads for vLLM (default: all cores; use 1 on a busy shared machine)."
 BindHelp = "CPU build: VLLM_CPU_OMP_THREADS_BIND (nobind, auto, or core ids); unpinned was faster on 2 cores."
@@ -47,19 +56,34 @@ def serve(
     ctx: typer.Context,
     adapters: AdaptersOpt = None,
     only: Annotated[str | None, typer.Option(help="Serve only this adapter (e.g. ad).")] = None,
-    merged: Annotated[bool | None, typer.Option("--merged/--no-merged", help="Fold the adapter into full weights (faster on CPU); one adapter per server."),
-                      Default(f"{_SERVE}.merged")] = None,
+    merged: Annotated[
+        bool | None,
+        typer.Option(
+            "--merged/--no-merged", help="Fold the adapter into full weights (faster on CPU); one adapter per server."
+        ),
+        Default(f"{_SERVE}.merged"),
+    ] = None,
     stage: StageOpt = None,
     base_model: BaseOpt = None,
-    host: Annotated[str | None, typer.Option(help="Bind address. Loopback by default; anything else exposes the server."),
-                    Default(f"{_SERVE}.host")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Bind address. Loopback by default; anything else exposes the server."),
+        Default(f"{_SERVE}.host"),
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (0: a free one)."), Default(f"{_SERVE}.port")] = None,
     api_key: KeyOpt = None,
-    eager: Annotated[bool | None, typer.Option("--eager/--compiled", help=EagerHelp), Default(f"{_SERVE}.enforce_eager")] = None,
-    max_model_len: Annotated[int | None, typer.Option(help="Longest prompt + completion, in tokens."),
-                             Default(f"{_SERVE}.max_model_len")] = None,
-    startup_timeout: Annotated[float | None, typer.Option(help=TimeoutHelp), Default(f"{_SERVE}.startup_timeout_s")] = None,
-    log: Annotated[Path | None, typer.Option(help="Server log file (default: a temp file)."), Default(f"{_SERVE}.log_path")] = None,
+    eager: Annotated[
+        bool | None, typer.Option("--eager/--compiled", help=EagerHelp), Default(f"{_SERVE}.enforce_eager")
+    ] = None,
+    max_model_len: Annotated[
+        int | None, typer.Option(help="Longest prompt + completion, in tokens."), Default(f"{_SERVE}.max_model_len")
+    ] = None,
+    startup_timeout: Annotated[
+        float | None, typer.Option(help=TimeoutHelp), Default(f"{_SERVE}.startup_timeout_s")
+    ] = None,
+    log: Annotated[
+        Path | None, typer.Option(help="Server log file (default: a temp file)."), Default(f"{_SERVE}.log_path")
+    ] = None,
     threads: Annotated[int | None, typer.Option(help=ThreadsHelp), Default(f"{_SERVE}.omp_threads")] = None,
     cpu_bind: Annotated[str | None, typer.Option(help=BindHelp), Default(f"{_SERVE}.cpu_bind")] = None,
 ) -> None:
@@ -76,8 +100,10 @@ def serve(
         raise typer.BadParameter(f"--merged serves one adapter; choose it with --only ({' or '.join(sorted(found))})")
     config = ServeConfig(base_model=base_model, adapters=found, api_key=api_key, **options)
     if config.host not in ("127.0.0.1", "localhost", "::1"):
-        STDERR.print(f"[yellow]warning: binding to {config.host}: the server is reachable from other machines"
-                     f"{'' if api_key else ' and has no --api-key'}[/yellow]")
+        STDERR.print(
+            f"[yellow]warning: binding to {config.host}: the server is reachable from other machines"
+            f"{'' if api_key else ' and has no --api-key'}[/yellow]"
+        )
     server = VLLMServer(config)
     with STDERR.status("starting vLLM (the first compiled start takes minutes)..."):
         server.start()
@@ -104,50 +130,111 @@ def generate(
     style: Annotated[OneStyle, typer.Option(help="Which style to generate.")],
     n: Annotated[int, typer.Option(help="Records the output file must hold when done.", min=1)],
     out: Annotated[Path, typer.Option(help="JSONL file; appended to, so a rerun resumes.")],
-    endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1.")] = None,
+    endpoint: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1.")
+    ] = None,
     adapters: AdaptersOpt = None,
-    prompt_only: Annotated[bool, typer.Option("--prompt-only", help="Few-shot prompting of the bare base model (the baseline).")] = False,
-    model: Annotated[str | None, typer.Option(help="Model name: an adapter under --adapters, or a model the --endpoint serves"
-        " (default: the style, 'cond', or 'base' for --prompt-only).")] = None,
-    corpus: Annotated[Path | None, typer.Option(help="For --prompt-only: corpus whose training split gives the examples (default: the simulated cohort).")] = None,
-    shots: Annotated[int | None, typer.Option(help="For --prompt-only: real examples per prompt."),
-                     Default("augment.prompt_only:PromptOnlyConfig.shots")] = None,
+    prompt_only: Annotated[
+        bool, typer.Option("--prompt-only", help="Few-shot prompting of the bare base model (the baseline).")
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model name: an adapter under --adapters, or a model the --endpoint serves"
+            " (default: the style, 'cond', or 'base' for --prompt-only)."
+        ),
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            help="For --prompt-only: corpus whose training split gives the examples (default: the simulated cohort)."
+        ),
+    ] = None,
+    shots: Annotated[
+        int | None,
+        typer.Option(help="For --prompt-only: real examples per prompt."),
+        Default("augment.prompt_only:PromptOnlyConfig.shots"),
+    ] = None,
     stage: StageOpt = None,
-    merged: Annotated[bool | None, typer.Option(
-        "--merged/--no-merged",
-        help="With --adapters: the adapter merged into full weights, or base + LoRA. Default: merged on the CPU build "
-             "(vLLM's CPU LoRA path is slow: bench-results/README.md), LoRA otherwise.")] = None,
-    in_process: Annotated[bool | None, typer.Option(
-        "--in-process/--server",
-        help="With --adapters or --prompt-only: vllm.LLM without a server (in a worker process), or a vLLM server started and "
-             "stopped here. Default: in-process on the CPU build (faster than a server there: no API-server process "
-             "competes for the cores), a server otherwise.")] = None,
+    merged: Annotated[
+        bool | None,
+        typer.Option(
+            "--merged/--no-merged",
+            help="With --adapters: the adapter merged into full weights, or base + LoRA. Default: merged on the CPU "
+            "build (vLLM's CPU LoRA path is slow: bench-results/README.md), LoRA otherwise.",
+        ),
+    ] = None,
+    in_process: Annotated[
+        bool | None,
+        typer.Option(
+            "--in-process/--server",
+            help="With --adapters or --prompt-only: vllm.LLM without a server (in a worker process), or a vLLM server "
+            "started and stopped here. Default: in-process on the CPU build (faster than a server there: no "
+            "API-server process competes for the cores), a server otherwise.",
+        ),
+    ] = None,
     base_model: BaseOpt = None,
-    temperature: Annotated[float | None, typer.Option(help="Sampling temperature."), Default(f"{_SAMPLING}.temperature")] = None,
-    min_p: Annotated[float | None, typer.Option(help="Min-p truncation: keep tokens at least this share of the top one's probability (0: off)."),
-                     Default(f"{_SAMPLING}.min_p")] = None,
-    top_p: Annotated[float | None, typer.Option(help="Nucleus sampling mass (1: off; slow on the CPU build)."),
-                     Default(f"{_SAMPLING}.top_p")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Most tokens per description."), Default(f"{_SAMPLING}.max_tokens")] = None,
-    min_tokens: Annotated[int | None, typer.Option(help="Fewest tokens per description: the end-of-text token waits (0: off)."),
-                          Default(f"{_SAMPLING}.min_tokens")] = None,
-    frequency_penalty: Annotated[float | None, typer.Option(help="Penalise a token by how often it was generated already "
-                                                                 "(fewer loops; 0: off)."),
-                                 Default(f"{_SAMPLING}.frequency_penalty")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of record 0; record i uses seed + i (and, for --prompt-only, "
-                                                  "draws its examples)."),
-                    Default(f"{_SAMPLING}.seed", "augment.prompt_only:PromptOnlyConfig.seed")] = None,
-    concurrency: Annotated[int | None, typer.Option(help="Requests in flight on a server; prompts per engine call in-process (Ctrl-C loses at most that many)."),
-                           Default(f"{_BACKEND}.concurrency")] = None,
-    retries: Annotated[int | None, typer.Option(help="Tries per request (HTTP faults: the openai client's retries; malformed completions)"
-        " before it counts as failed."),
-                       Default("augment.generate:RetryPolicy.attempts")] = None,
-    request_timeout: Annotated[float | None, typer.Option(help="Per-request timeout in seconds."),
-                               Default("augment.generate:RetryPolicy.timeout_s")] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="Sampling temperature."), Default(f"{_SAMPLING}.temperature")
+    ] = None,
+    min_p: Annotated[
+        float | None,
+        typer.Option(help="Min-p truncation: keep tokens at least this share of the top one's probability (0: off)."),
+        Default(f"{_SAMPLING}.min_p"),
+    ] = None,
+    top_p: Annotated[
+        float | None,
+        typer.Option(help="Nucleus sampling mass (1: off; slow on the CPU build)."),
+        Default(f"{_SAMPLING}.top_p"),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option(help="Most tokens per description."), Default(f"{_SAMPLING}.max_tokens")
+    ] = None,
+    min_tokens: Annotated[
+        int | None,
+        typer.Option(help="Fewest tokens per description: the end-of-text token waits (0: off)."),
+        Default(f"{_SAMPLING}.min_tokens"),
+    ] = None,
+    frequency_penalty: Annotated[
+        float | None,
+        typer.Option(help="Penalise a token by how often it was generated already (fewer loops; 0: off)."),
+        Default(f"{_SAMPLING}.frequency_penalty"),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of record 0; record i uses seed + i (and, for --prompt-only, draws its examples)."),
+        Default(f"{_SAMPLING}.seed", "augment.prompt_only:PromptOnlyConfig.seed"),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            help="Requests in flight on a server; prompts per engine call in-process (Ctrl-C loses at most that many)."
+        ),
+        Default(f"{_BACKEND}.concurrency"),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            help="Tries per request (HTTP faults: the openai client's retries; malformed completions)"
+            " before it counts as failed."
+        ),
+        Default("augment.generate:RetryPolicy.attempts"),
+    ] = None,
+    request_timeout: Annotated[
+        float | None,
+        typer.Option(help="Per-request timeout in seconds."),
+        Default("augment.generate:RetryPolicy.timeout_s"),
+    ] = None,
     api_key: KeyOpt = None,
-    eager: Annotated[bool | None, typer.Option("--eager/--compiled", help=EagerHelp), Default(f"{_BACKEND}.enforce_eager")] = None,
-    port: Annotated[int | None, typer.Option(help="Port of a server started here (0: a free one)."), Default(f"{_BACKEND}.port")] = None,
-    startup_timeout: Annotated[float | None, typer.Option(help=TimeoutHelp), Default(f"{_BACKEND}.startup_timeout_s")] = None,
+    eager: Annotated[
+        bool | None, typer.Option("--eager/--compiled", help=EagerHelp), Default(f"{_BACKEND}.enforce_eager")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port of a server started here (0: a free one)."), Default(f"{_BACKEND}.port")
+    ] = None,
+    startup_timeout: Annotated[
+        float | None, typer.Option(help=TimeoutHelp), Default(f"{_BACKEND}.startup_timeout_s")
+    ] = None,
     threads: Annotated[int | None, typer.Option(help=ThreadsHelp), Default(f"{_BACKEND}.threads")] = None,
     cpu_bind: Annotated[str | None, typer.Option(help=BindHelp), Default(f"{_BACKEND}.cpu_bind")] = None,
     skip_bad: SkipBadOpt = None,
@@ -156,8 +243,8 @@ def generate(
 ) -> None:
     """Generate N synthetic descriptions of one style into a resumable JSONL file."""
     from augment import runner
-    from augment.generate import GenerationRate, RetryPolicy, SamplingConfig
     from augment.adapters import read_meta
+    from augment.generate import GenerationRate, RetryPolicy, SamplingConfig
     from augment.prompts import MODES, adapter_unit, unit_mode
     from augment.serve import BASE_NAME, find_adapters
 
@@ -172,8 +259,13 @@ def generate(
     except ValueError as e:
         raise typer.BadParameter(one_line(e)) from None
     backend = runner.Backend(
-        endpoint=endpoint, api_key=api_key, where="auto" if in_process is None else "in-process" if in_process else "server",
-        weights="auto" if merged is None else "merged" if merged else "lora", retry=retry, **given(ctx, runner.Backend))
+        endpoint=endpoint,
+        api_key=api_key,
+        where="auto" if in_process is None else "in-process" if in_process else "server",
+        weights="auto" if merged is None else "merged" if merged else "lora",
+        retry=retry,
+        **given(ctx, runner.Backend),
+    )
 
     if prompt_only:
         from augment.prompt_only import FewShotPrompter, PromptOnlyConfig
@@ -189,15 +281,23 @@ def generate(
         own = [adapter_unit(style_name, m) for m in MODES]  # the style's adapter, else the conditional one
         name = model or next((unit for unit in own if unit in found), next(iter(found), style_name))
         if found and name not in found:
-            raise typer.BadParameter(f"no adapter named {name!r} in {adapters}; found {sorted(found)}", param_hint="--model")
+            raise typer.BadParameter(
+                f"no adapter named {name!r} in {adapters}; found {sorted(found)}", param_hint="--model"
+            )
         adapter = found.get(name)
         mode = ((read_meta(adapter) or {}).get("mode") if adapter else None) or unit_mode(name)
         job = runner.adapter_job(out, n, style_name, name, adapter, mode=mode, base_model=base_model)
 
     resume = resume_command(ctx)
     _, have = runner.pending(job, backend, sampling)
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns) as progress:
         task = progress.add_task(f"{style_name.upper()} {job.generator.name}", total=n, completed=have, rate="")
         rate = GenerationRate()
@@ -208,8 +308,14 @@ def generate(
 
         try:
             # on_job: vLLM is up and this job starts now, so the rate leaves the start-up out
-            (report,) = runner.run_jobs([job], backend, sampling, on_record=on_record,
-                                        on_job=lambda done, total: rate.start(), resume_command=resume)
+            (report,) = runner.run_jobs(
+                [job],
+                backend,
+                sampling,
+                on_record=on_record,
+                on_job=lambda done, total: rate.start(),
+                resume_command=resume,
+            )
         except KeyboardInterrupt:
             STDERR.print(f"[yellow]interrupted; {out} is valid. Resume with:[/yellow] {resume}")
             raise typer.Exit(code=130) from None

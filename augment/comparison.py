@@ -47,8 +47,10 @@ def plot_comparison(table, path: Path) -> Path:
     columns = ["style_score", *STYLE_MARKERS]
     fig = Figure(figsize=(3.0 * len(columns), 0.45 * len(table) + 1.2))  # no pyplot: no global backend state
     axes = fig.subplots(1, len(columns), sharey=True)
-    colours = ["#b2182b" if "AD" in g or g.endswith(":ad") else "#2166ac" if "HC" in g or g.endswith(":hc")
-               else "#777777" for g in table.index]
+    colours = [
+        "#b2182b" if "AD" in g or g.endswith(":ad") else "#2166ac" if "HC" in g or g.endswith(":hc") else "#777777"
+        for g in table.index
+    ]
     for ax, column in zip(axes, columns, strict=False):
         ax.barh(range(len(table)), table[column], color=colours)
         ax.set_title(column, fontsize=9)

@@ -82,7 +82,7 @@ def loop(text: str, *, seed: int | random.Random = 0, config: FilterConfig | Non
     if len(tokens) < 12:
         raise ValueError(f"a loop needs a description of at least 12 words, got {len(tokens)}")
     prefix = tokens[: max(6, int(len(tokens) * rng.uniform(0.35, 0.55)))]
-    clause = prefix[-rng.randint(4, 7):]
+    clause = prefix[-rng.randint(4, 7) :]
     out = list(prefix)
     while len(out) < len(tokens) or garbage_verdict(" ".join(out), config).passed:
         out.extend(clause)

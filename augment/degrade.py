@@ -49,11 +49,19 @@ class DegradeConfig:
     """How hard to degrade. Each rate is the chance of its edit at ``intensity=1``; all lie in [0, 1]."""
 
     intensity: float = Field(default=0.5, ge=0.0, le=1.0, description="Scales every edit, 0 (none) to 1 (most).")
-    drop_info_unit: float = Field(default=0.5, ge=0.0, le=1.0, description="Drop a sentence that names an information unit.")
-    vague_noun: float = Field(default=0.6, ge=0.0, le=1.0, description="Replace an information-unit noun with a pronoun or 'thing'.")
-    filler: float = Field(default=0.12, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start).")
+    drop_info_unit: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="Drop a sentence that names an information unit."
+    )
+    vague_noun: float = Field(
+        default=0.6, ge=0.0, le=1.0, description="Replace an information-unit noun with a pronoun or 'thing'."
+    )
+    filler: float = Field(
+        default=0.12, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start)."
+    )
     repetition: float = Field(default=0.08, ge=0.0, le=1.0, description="Repeat a word or two as said ('the the').")
-    revision: float = Field(default=0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl the boy').")
+    revision: float = Field(
+        default=0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl the boy')."
+    )
     trail_off: float = Field(default=0.35, ge=0.0, le=1.0, description="Cut a sentence short and end it with '...'.")
 
     def p(self, name: str) -> float:
@@ -164,7 +172,7 @@ def _said_once(words: list[str], longest: int = 3) -> list[str]:
     for word in words:
         out.append(word)
         for n in range(longest, 0, -1):
-            if len(out) >= 2 * n and [_bare(w) for w in out[-2 * n:-n]] == [_bare(w) for w in out[-n:]]:
+            if len(out) >= 2 * n and [_bare(w) for w in out[-2 * n : -n]] == [_bare(w) for w in out[-n:]]:
                 del out[-n:]
                 break
     return out
@@ -179,7 +187,7 @@ def _vague(words: list[str], config: DegradeConfig, rng: random.Random, edits: C
         if unit is None or head_follows or rng.random() >= config.p("vague_noun"):
             out.append(word)
             continue
-        trailing = word[len(word.rstrip(",;:")):]
+        trailing = word[len(word.rstrip(",;:")) :]
         while out and _bare(out[-1]) in _IU_NOUNS:  # the whole compound goes, not just its head
             out.pop()
         if out and _bare(out[-1]) in _DETERMINERS:
@@ -213,7 +221,7 @@ def _disfluent(words: list[str], config: DegradeConfig, rng: random.Random, edit
             edits["revision"] += 1
         out.append(word)
         if rng.random() < config.p("repetition"):
-            span = words[max(0, i - rng.choice((0, 1))): i + 1]
+            span = words[max(0, i - rng.choice((0, 1))) : i + 1]
             out.extend(w.rstrip(",;:") for w in span)
             edits["repetition"] += 1
     return out

@@ -20,8 +20,9 @@ environment is built for it and handed to ``Popen``; no ``os.environ`` is writte
 
 Run::
 
-    with EngineProcess(VLLMConfig(adapters={"ad": Path("runs/generators/ad/dpo/adapter")}, merged=True,
-                                  enforce_eager=True)) as engine:
+    with EngineProcess(
+        VLLMConfig(adapters={"ad": Path("runs/generators/ad/dpo/adapter")}, merged=True, enforce_eager=True)
+    ) as engine:
         for completion in engine.generate(prompts, SamplingConfig(seed=0), model="ad"):
             ...
 """
@@ -74,8 +75,15 @@ class InProcessEngine:
             return None  # the model folder itself: the base model, or an adapter merged into it
         return LoRARequest(model, list(self.loras).index(model) + 1, self.loras[model])
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *, indices: Sequence[int] | None = None,
-                 model: str | None = None, chunk: int = DEFAULT_CHUNK) -> Iterator[Completion]:
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        sampling: SamplingConfig,
+        *,
+        indices: Sequence[int] | None = None,
+        model: str | None = None,
+        chunk: int = DEFAULT_CHUNK,
+    ) -> Iterator[Completion]:
         """Completions of ``prompts`` (``prompts[k]`` seeded ``seed + indices[k]``), a chunk at a time, in order."""
         from vllm import SamplingParams
 
@@ -84,13 +92,20 @@ class InProcessEngine:
         lora = self._lora(model)
         chunk = max(1, chunk)
         for start in range(0, len(prompts), chunk):
-            part = indices[start:start + chunk]
+            part = indices[start : start + chunk]
             # vLLM's own fields (min-p, the length floor) as the server gets them in the request body
-            params = [SamplingParams(temperature=sampling.temperature, top_p=sampling.top_p,
-                                     frequency_penalty=sampling.frequency_penalty, max_tokens=sampling.max_tokens,
-                                     seed=sampling.seed + i, **sampling.vllm_extras())
-                      for i in part]
-            outputs = self.llm.chat(list(prompts[start:start + chunk]), params, use_tqdm=False, lora_request=lora)
+            params = [
+                SamplingParams(
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    frequency_penalty=sampling.frequency_penalty,
+                    max_tokens=sampling.max_tokens,
+                    seed=sampling.seed + i,
+                    **sampling.vllm_extras(),
+                )
+                for i in part
+            ]
+            outputs = self.llm.chat(list(prompts[start : start + chunk]), params, use_tqdm=False, lora_request=lora)
             for i, output in zip(part, outputs, strict=True):
                 first = output.outputs[0]
                 yield Completion(i, first.text.strip(), first.finish_reason, len(first.token_ids))
@@ -110,13 +125,21 @@ class EngineProcess(VLLMProcess):
     def _launch(self, log: IO[bytes]) -> subprocess.Popen:
         engine_args, loras = self.config.engine_args()
         ours, theirs = multiprocessing.Pipe()
-        logger.info("starting vLLM engine on %s%s (log: %s)", engine_args["model"],
-                    f" with adapters {sorted(loras)}" if loras else "", self.log_path)
+        logger.info(
+            "starting vLLM engine on %s%s (log: %s)",
+            engine_args["model"],
+            f" with adapters {sorted(loras)}" if loras else "",
+            self.log_path,
+        )
         spec = json.dumps([engine_args, {name: str(path) for name, path in loras.items()}])
         try:
-            process = lifeline.launch("augment.engine", [str(theirs.fileno()), spec],
-                                      env=self.config.environment(in_process=True), stdout=log,
-                                      pass_fds=(theirs.fileno(),))
+            process = lifeline.launch(
+                "augment.engine",
+                [str(theirs.fileno()), spec],
+                env=self.config.environment(in_process=True),
+                stdout=log,
+                pass_fds=(theirs.fileno(),),
+            )
         except BaseException:
             ours.close()
             raise
@@ -164,8 +187,15 @@ class EngineProcess(VLLMProcess):
             logger.error("vLLM engine log %s ends:\n%s", self.log_path, self.log_tail())
             raise GenerationError(f"vLLM engine exited with code {code} {when} (log {self.log_path})") from None
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *, indices: Sequence[int] | None = None,
-                 model: str | None = None, chunk: int = DEFAULT_CHUNK) -> Iterator[Completion]:
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        sampling: SamplingConfig,
+        *,
+        indices: Sequence[int] | None = None,
+        model: str | None = None,
+        chunk: int = DEFAULT_CHUNK,
+    ) -> Iterator[Completion]:
         """As :meth:`InProcessEngine.generate`, each chunk's completions as the worker finishes it.
 
         A call left unfinished (the caller stopped iterating) leaves the worker busy with
@@ -196,7 +226,7 @@ def main(argv: list[str]) -> None:
     conn = Connection(int(argv[0]))
     try:
         engine = InProcessEngine(*json.loads(argv[1]))
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it with the log tail
+    except Exception as exc:
         conn.send((0, "error", f"{type(exc).__name__}: {exc}"))
         raise
     conn.send((0, "ready", None))
@@ -212,7 +242,7 @@ def main(argv: list[str]) -> None:
         try:
             for completion in engine.generate(prompts, sampling, indices=indices, model=model, chunk=chunk):
                 conn.send((request, "completion", completion))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent
+        except Exception as exc:
             conn.send((request, "error", f"{type(exc).__name__}: {exc}"))
             continue
         conn.send((request, "done", None))

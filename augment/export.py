@@ -61,8 +61,7 @@ WRAP = 80  # CHAT lines wrap with a tab, as CLAN writes them
 PRIVACY = "privacy"  # the verdict a record must pass to leave its training fold
 
 
-def kept_transcripts(records: Iterable[SyntheticDescription], require: Sequence[str] | None = None
-                     ) -> list[Transcript]:
+def kept_transcripts(records: Iterable[SyntheticDescription], require: Sequence[str] | None = None) -> list[Transcript]:
     """The records that pass the filters in ``require`` (default: :class:`augment.filters.FilterConfig`'s)
     and privacy, and their best-of-n draw, as training transcripts; the condition is the record's
     stage (``sft``, ``dpo``) or generator kind (``prompt-only``)."""
@@ -77,23 +76,30 @@ def shareable(synthetic: Synthetic) -> list[Transcript]:
     return [t for t in synthetic.kept if t.id not in private]
 
 
-def export_synthetic(data: Mapping[str, Mapping[str, Synthetic]], out_dir: Path,
-                     formats: Sequence[Format] = FORMATS) -> Path:
+def export_synthetic(
+    data: Mapping[str, Mapping[str, Synthetic]], out_dir: Path, formats: Sequence[Format] = FORMATS
+) -> Path:
     """Each training set's kept records per condition that pass privacy, in
     ``out_dir/<set>/<condition>/``; returns ``out_dir``."""
     for key, by_condition in data.items():
         for condition, synthetic in by_condition.items():
             leaving = shareable(synthetic)
             if len(leaving) < len(synthetic.kept):
-                logger.info("%s %s: %d of %d kept records share words with a real transcript (privacy): not "
-                            "exported", key, condition, len(synthetic.kept) - len(leaving), len(synthetic.kept))
+                logger.info(
+                    "%s %s: %d of %d kept records share words with a real transcript (privacy): not exported",
+                    key,
+                    condition,
+                    len(synthetic.kept) - len(leaving),
+                    len(synthetic.kept),
+                )
             if leaving:
                 export_transcripts(leaving, out_dir / key / condition, formats)
     return out_dir
 
 
-def export_transcripts(transcripts: Sequence[Transcript], out_dir: Path,
-                       formats: Sequence[Format] = FORMATS) -> list[Path]:
+def export_transcripts(
+    transcripts: Sequence[Transcript], out_dir: Path, formats: Sequence[Format] = FORMATS
+) -> list[Path]:
     """Writes ``transcripts`` in each of ``formats`` into ``out_dir``: the corpus folder (``chat``)
     or the file (``csv``, ``jsonl``) that :func:`detect.readers.load_corpus` reads, returned in order."""
     if not transcripts:
@@ -104,8 +110,11 @@ def export_transcripts(transcripts: Sequence[Transcript], out_dir: Path,
             raise CorpusError(out_dir, f"transcript {t.id!r} has no label", fix="export labelled (AD/HC) records")
         if not re.fullmatch(r"[\w.-]+", t.id) or t.id in seen:
             problem = "is used twice" if t.id in seen else "cannot name a file"
-            raise CorpusError(out_dir, f"transcript id {t.id!r} {problem}", fix="export records with unique, "
-                                                                               "file-safe ids ([A-Za-z0-9_.-])")
+            raise CorpusError(
+                out_dir,
+                f"transcript id {t.id!r} {problem}",
+                fix="export records with unique, file-safe ids ([A-Za-z0-9_.-])",
+            )
         seen.add(t.id)
     out_dir.mkdir(parents=True, exist_ok=True)
     writers = {"chat": _write_chat, "csv": _write_csv, "jsonl": _write_jsonl}
@@ -138,8 +147,12 @@ def _write_chat(transcripts: Sequence[Transcript], root: Path) -> Path:
             mismatched.append(t.id)
         write_atomic(train / "transcription" / _group(t)[0] / f"{t.id}.cha", chat_file(t, utterances))
     if mismatched:
-        logger.warning("%d transcript(s) read back from CHAT with other words than their text (a mark that is no "
-                       "word left out, an underscore read as a space), e.g. %s", len(mismatched), mismatched[0])
+        logger.warning(
+            "%d transcript(s) read back from CHAT with other words than their text (a mark that is no "
+            "word left out, an underscore read as a space), e.g. %s",
+            len(mismatched),
+            mismatched[0],
+        )
     for group, _ in GROUP.values():
         rows = [f"{t.id} ; NA ;  ; NA" for t in transcripts if _group(t)[0] == group]
         write_atomic(train / f"{group}_meta_data.txt", "".join(f"{line}\n" for line in (META_HEADER, *rows)))
@@ -149,20 +162,30 @@ def _write_chat(transcripts: Sequence[Transcript], root: Path) -> Path:
 def chat_file(t: Transcript, utterances: Sequence[str]) -> str:
     """One synthetic transcript as a CHAT file, marked synthetic in its headers."""
     made = f"generator {t.source.generator or 'unknown'}, condition {t.source.condition or 'unknown'}"
-    parents = (f"derived from {len(t.source.parent_ids)} real transcript(s): {' '.join(t.source.parent_ids)}"
-               if t.source.parent_ids else "")
-    lines = ["@UTF8", "@Begin", "@Languages:\teng", "@Participants:\tPAR Participant",
-             f"@ID:\teng|cookiebench|PAR|||{_group(t)[1]}||Participant||synthetic, {made}|",
-             *_wrapped("@Comment:\t", f"SYNTHETIC text ({made}), not a real participant; exported by cookiebench"),
-             *(_wrapped("@Comment:\t", parents) if parents else []),
-             *(line for u in utterances for line in _wrapped("*PAR:\t", u)), "@End"]
+    parents = (
+        f"derived from {len(t.source.parent_ids)} real transcript(s): {' '.join(t.source.parent_ids)}"
+        if t.source.parent_ids
+        else ""
+    )
+    lines = [
+        "@UTF8",
+        "@Begin",
+        "@Languages:\teng",
+        "@Participants:\tPAR Participant",
+        f"@ID:\teng|cookiebench|PAR|||{_group(t)[1]}||Participant||synthetic, {made}|",
+        *_wrapped("@Comment:\t", f"SYNTHETIC text ({made}), not a real participant; exported by cookiebench"),
+        *(_wrapped("@Comment:\t", parents) if parents else []),
+        *(line for u in utterances for line in _wrapped("*PAR:\t", u)),
+        "@End",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def _wrapped(prefix: str, text: str) -> list[str]:
     """A header or tier, continued on tab-indented lines."""
-    return textwrap.wrap(text, WRAP, initial_indent=prefix, subsequent_indent="\t", break_long_words=False,
-                         break_on_hyphens=False) or [prefix.rstrip()]
+    return textwrap.wrap(
+        text, WRAP, initial_indent=prefix, subsequent_indent="\t", break_long_words=False, break_on_hyphens=False
+    ) or [prefix.rstrip()]
 
 
 def chat_utterances(verbatim: str) -> list[str]:
@@ -183,8 +206,8 @@ def chat_utterances(verbatim: str) -> list[str]:
         kept = [i for i, w in enumerate(said) if not w.startswith("&-") and w.lower() not in UNINTELLIGIBLE]
         for start, length in reversed(repeated_runs([said[i].lower() for i in kept])):
             first, last = kept[start], kept[start + length - 1]  # fillers in between go inside the group
-            run = " ".join(said[first:last + 1])
-            said[first:last + 1] = [f"{run} [/]" if first == last else f"<{run}> [/]"]
+            run = " ".join(said[first : last + 1])
+            said[first : last + 1] = [f"{run} [/]" if first == last else f"<{run}> [/]"]
         if stripped.endswith(("...", "…")):
             ending = "+..."
         else:
@@ -197,9 +220,17 @@ def chat_utterances(verbatim: str) -> list[str]:
 
 
 def _row(t: Transcript) -> dict[str, object]:
-    return {"id": t.id, "speaker_id": t.speaker_id, "label": t.label.value if t.label else "", "text": t.verbatim
-            or t.text, "split": t.split or "", "source": t.source.kind, "generator": t.source.generator or "",
-            "condition": t.source.condition or "", "parent_ids": list(t.source.parent_ids)}
+    return {
+        "id": t.id,
+        "speaker_id": t.speaker_id,
+        "label": t.label.value if t.label else "",
+        "text": t.verbatim or t.text,
+        "split": t.split or "",
+        "source": t.source.kind,
+        "generator": t.source.generator or "",
+        "condition": t.source.condition or "",
+        "parent_ids": list(t.source.parent_ids),
+    }
 
 
 def _write_csv(transcripts: Sequence[Transcript], out_dir: Path) -> Path:

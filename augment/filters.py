@@ -64,22 +64,34 @@ class FilterConfig:
     max_words: int = Field(default=400, gt=0, description="More words than this fails 'length'.")
     loop_ngram: int = Field(default=3, ge=1, description="n for the repeated-n-gram loop check.")
     max_repeated_ngram_share: float = Field(
-        default=0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one.")
-    max_repeat_run: int = Field(default=4, ge=1, description="Longest run of one word repeated back to back (the the the ...).")
+        default=0.35, ge=0, le=1, description="Largest share of word n-grams that repeat an earlier one."
+    )
+    max_repeat_run: int = Field(
+        default=4, ge=1, description="Longest run of one word repeated back to back (the the the ...)."
+    )
     max_nonword_share: float = Field(default=0.15, ge=0, le=1, description="Largest share of non-word tokens.")
-    min_iu_coverage: float = Field(default=0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'.")
+    min_iu_coverage: float = Field(
+        default=0.1, ge=0, le=1, description="Least Cookie Theft information-unit coverage for 'on_topic'."
+    )
     near_duplicate_jaccard: float = Field(
-        default=0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate.")
+        default=0.8, gt=0, le=1, description="Word-5-gram Jaccard at or above which a record is a near duplicate."
+    )
     privacy_ngram: int = Field(
-        default=8, ge=3, description="Words in a run shared with a real transcript that fails 'privacy'"
-            " (shorter runs are common phrases).")
+        default=8,
+        ge=3,
+        description="Words in a run shared with a real transcript that fails 'privacy'"
+        " (shorter runs are common phrases).",
+    )
     style_markers: tuple[str, ...] = Field(
-        default=STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses.")
+        default=STYLE_MARKERS, min_length=1, description="Markers of the style axis the style check uses."
+    )
     style_min_score: float = Field(
-        default=0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint).")
+        default=0.0, description="How far onto its style's side of the axis a record must lie (0: the midpoint)."
+    )
     require: tuple[VerdictName, ...] = Field(
         default=("length", "garbage", "on_topic", "duplicate", "privacy"),
-        description="Verdicts a record must pass to be selected; add 'style' to cherry-pick by style.")
+        description="Verdicts a record must pass to be selected; add 'style' to cherry-pick by style.",
+    )
 
     @model_validator(mode="after")
     def _length_bounds(self) -> FilterConfig:
@@ -121,7 +133,9 @@ def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
 def length_verdict(text: str, config: FilterConfig) -> Verdict:
     n = len(words(text))
     ok = config.min_words <= n <= config.max_words
-    return Verdict(passed=ok, score=float(n), detail="" if ok else f"{n} words, want {config.min_words}-{config.max_words}")
+    return Verdict(
+        passed=ok, score=float(n), detail="" if ok else f"{n} words, want {config.min_words}-{config.max_words}"
+    )
 
 
 def is_nonword(token: str) -> bool:
@@ -255,7 +269,11 @@ def duplicate_verdicts(texts: Sequence[str], config: FilterConfig) -> list[Verdi
             if j > best_j:
                 best, best_j = cand, j
         if best is not None and best_j >= config.near_duplicate_jaccard:
-            out.append(Verdict(passed=False, score=best_j, detail=f"near duplicate of record #{owner[best]} (Jaccard {best_j:.2f})"))
+            out.append(
+                Verdict(
+                    passed=False, score=best_j, detail=f"near duplicate of record #{owner[best]} (Jaccard {best_j:.2f})"
+                )
+            )
             continue
         idx = len(kept)
         kept.append(shingles)
@@ -287,8 +305,9 @@ def candidate_group(record: SyntheticDescription, n: int) -> tuple[str, int]:
     return record.id.rpartition("-")[0], record_index(record) // n
 
 
-def best_of_verdicts(records: Sequence[SyntheticDescription], n: int, axis: StyleAxis,
-                     require: Sequence[str]) -> list[Verdict]:
+def best_of_verdicts(
+    records: Sequence[SyntheticDescription], n: int, axis: StyleAxis, require: Sequence[str]
+) -> list[Verdict]:
     """One verdict per record (records carry their markers and the ``require`` verdicts): of
     each group of ``n`` candidates (:func:`candidate_group`), the one that passes ``require``
     and lies closest to its style's real class mean (:meth:`StyleAxis.distance`) wins."""
@@ -303,8 +322,10 @@ def best_of_verdicts(records: Sequence[SyntheticDescription], n: int, axis: Styl
         for k in members:
             score = distance.get(k)
             if k == winner:
-                detail = (f"closest to the {records[k].style.upper()} class mean"
-                          f" of {len(members)} candidates ({score:.2f} SD)")
+                detail = (
+                    f"closest to the {records[k].style.upper()} class mean"
+                    f" of {len(members)} candidates ({score:.2f} SD)"
+                )
             elif score is None:
                 detail = "failed a required filter" if k not in eligible else "a style marker is undefined"
             else:
@@ -373,15 +394,20 @@ def apply_filters(
         out.append(rec.model_copy(update={"verdicts": verdicts, "markers": markers}))
     if best_of > 1:
         if style_axis is None:
-            raise ValueError("best-of-n keeps the candidate closest to its real class: it needs training transcripts "
-                             "of both labels (or a style axis)")
-        out = [rec.model_copy(update={"verdicts": {**rec.verdicts, BEST_OF: v}})
-               for rec, v in zip(out, best_of_verdicts(out, best_of, style_axis, config.require), strict=True)]
+            raise ValueError(
+                "best-of-n keeps the candidate closest to its real class: it needs training transcripts "
+                "of both labels (or a style axis)"
+            )
+        out = [
+            rec.model_copy(update={"verdicts": {**rec.verdicts, BEST_OF: v}})
+            for rec, v in zip(out, best_of_verdicts(out, best_of, style_axis, config.require), strict=True)
+        ]
     return out
 
 
-def select(records: Iterable[SyntheticDescription], require: Sequence[str] | None = None, *,
-           drawn: bool = True) -> list[SyntheticDescription]:
+def select(
+    records: Iterable[SyntheticDescription], require: Sequence[str] | None = None, *, drawn: bool = True
+) -> list[SyntheticDescription]:
     """Records passing every verdict in ``require`` (default: all but style).
 
     A required verdict that was never recorded counts as a failure, so a missing privacy
@@ -390,8 +416,12 @@ def select(records: Iterable[SyntheticDescription], require: Sequence[str] | Non
     (``drawn=False`` ignores the draw: what passed the filters, for a pass rate).
     """
     require = FilterConfig().require if require is None else tuple(require)
-    return [r for r in records if all(name in r.verdicts and r.verdicts[name].passed for name in require)
-            and (not drawn or BEST_OF not in r.verdicts or r.verdicts[BEST_OF].passed)]
+    return [
+        r
+        for r in records
+        if all(name in r.verdicts and r.verdicts[name].passed for name in require)
+        and (not drawn or BEST_OF not in r.verdicts or r.verdicts[BEST_OF].passed)
+    ]
 
 
 def summary(records: Sequence[SyntheticDescription]) -> dict[str, dict[str, int]]:

@@ -39,8 +39,6 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as config_dataclass
 
 from augment.prompts import spoken
-from detect.errors import UserError
-
 from augment.synthetic import (
     GeneratorInfo,
     RecordWriter,
@@ -49,6 +47,7 @@ from augment.synthetic import (
     prompt_hash,
     read_records,
 )
+from detect.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -70,31 +69,48 @@ class SamplingOptions:
     a step's time on 2 cores, while min-p is one threshold (bench-results/README.md, B19).
     """
 
-    temperature: float = Field(0.9, ge=0, description="Sampling temperature.")
-    min_p: float = Field(0.05, ge=0, lt=1, description="Min-p truncation: keep tokens at least this share of the "
-                                                        "top one's probability (0: off).")
-    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass (1: off; slow on the CPU build).")
-    max_tokens: int = Field(160, gt=0, description="Most tokens generated per description.")
+    temperature: float = Field(default=0.9, ge=0, description="Sampling temperature.")
+    min_p: float = Field(
+        default=0.05,
+        ge=0,
+        lt=1,
+        description="Min-p truncation: keep tokens at least this share of the top one's probability (0: off).",
+    )
+    top_p: float = Field(default=1.0, gt=0, le=1, description="Nucleus sampling mass (1: off; slow on the CPU build).")
+    max_tokens: int = Field(default=160, gt=0, description="Most tokens generated per description.")
     # A floor on length: a tuned 135M model sometimes ends after one sentence ("The room is just a
     # mess."), which the length filter then throws away; vLLM holds back the end-of-text token
     # until min_tokens are out, so the description goes on instead.
-    min_tokens: int = Field(0, ge=0, description="Fewest tokens generated per description: the end-of-text token "
-                                                  "waits (0: off).")
+    min_tokens: int = Field(
+        default=0, ge=0, description="Fewest tokens generated per description: the end-of-text token waits (0: off)."
+    )
     # A light penalty breaks the loops a small model falls into ("and the boy and the boy ...").
     # Not repetition_penalty: it also punishes the prompt's words, i.e. the scene's nouns that a
     # description has to say.
-    frequency_penalty: float = Field(0.3, ge=-2, le=2, description="OpenAI frequency penalty: a token is penalised "
-                                                                    "by how often it was generated already (0: off).")
+    frequency_penalty: float = Field(
+        default=0.3,
+        ge=-2,
+        le=2,
+        description="OpenAI frequency penalty: a token is penalised by how often it was generated already (0: off).",
+    )
     # Real speakers say uh and um (3-4% of their words); a 135M generator tuned a few steps says almost
     # none, and a frequency penalty only makes a second one less likely. A logit bias is the direct knob.
-    filler_bias: float = Field(0.0, ge=0, le=10, description="Logit bias added to the filler words uh and um, "
-                                                             "where the base model's tokenizer writes one as a "
-                                                             "single token (0: off).")
+    filler_bias: float = Field(
+        default=0.0,
+        ge=0,
+        le=10,
+        description="Logit bias added to the filler words uh and um, "
+        "where the base model's tokenizer writes one as a "
+        "single token (0: off).",
+    )
     # The reader renders real speech in lower case without commas, quotes or dashes (CHAT has none);
     # a 135M generator tuned a few steps still writes them, as the prose it was pretrained on.
-    spoken: bool = Field(False, description="Write each completion as the corpus renders speech "
-                                            "(augment.prompts.spoken): lower case but for I, no commas, colons, "
-                                            "quotes or dashes.")
+    spoken: bool = Field(
+        default=False,
+        description="Write each completion as the corpus renders speech "
+        "(augment.prompts.spoken): lower case but for I, no commas, colons, "
+        "quotes or dashes.",
+    )
 
     def __post_init__(self):
         if self.min_tokens > self.max_tokens:
@@ -105,17 +121,27 @@ class SamplingOptions:
 class SamplingConfig(SamplingOptions):
     """Sampling parameters sent with every request; record ``i`` uses ``seed + i``."""
 
-    seed: int = Field(0, description="Seed of record 0; record i uses seed + i.")
-    ignore_eos: bool = Field(False, description="Always generate max_tokens (benchmarks: equal lengths).")
-    filler_tokens: tuple[int, ...] = Field((), description="The token ids filler_bias raises (augment.runner sets "
-                                                            "them from the generator's base model).")
+    seed: int = Field(default=0, description="Seed of record 0; record i uses seed + i.")
+    ignore_eos: bool = Field(default=False, description="Always generate max_tokens (benchmarks: equal lengths).")
+    filler_tokens: tuple[int, ...] = Field(
+        default=(),
+        description="The token ids filler_bias raises (augment.runner sets them from the generator's base model).",
+    )
 
     def info(self, index: int) -> SamplingInfo:
         """What record ``index`` was sampled with: every field of this config, its own seed."""
-        return SamplingInfo(seed=self.seed + index, temperature=self.temperature, top_p=self.top_p, min_p=self.min_p,
-                            frequency_penalty=self.frequency_penalty, max_tokens=self.max_tokens,
-                            min_tokens=self.min_tokens, ignore_eos=self.ignore_eos, spoken=self.spoken,
-                            filler_bias=self.filler_bias)
+        return SamplingInfo(
+            seed=self.seed + index,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            min_p=self.min_p,
+            frequency_penalty=self.frequency_penalty,
+            max_tokens=self.max_tokens,
+            min_tokens=self.min_tokens,
+            ignore_eos=self.ignore_eos,
+            spoken=self.spoken,
+            filler_bias=self.filler_bias,
+        )
 
     @property
     def floor(self) -> int:
@@ -143,10 +169,16 @@ class RetryPolicy:
     and ours for malformed completions (a 200 without choices or text, or not JSON).
     """
 
-    attempts: int = Field(4, ge=1, description="Tries per request (HTTP faults: the openai client's retries; "
-                                               "malformed completions) before it counts as failed.")
-    timeout_s: float = Field(300.0, gt=0, description="Per-request timeout in seconds.")
-    max_failed_requests: int = Field(1, ge=1, description="Requests that may exhaust their tries before the run stops.")
+    attempts: int = Field(
+        default=4,
+        ge=1,
+        description="Tries per request (HTTP faults: the openai client's retries; "
+        "malformed completions) before it counts as failed.",
+    )
+    timeout_s: float = Field(default=300.0, gt=0, description="Per-request timeout in seconds.")
+    max_failed_requests: int = Field(
+        default=1, ge=1, description="Requests that may exhaust their tries before the run stops."
+    )
 
 
 @dataclass(frozen=True)
@@ -160,8 +192,15 @@ class Completion:
 class Engine(Protocol):
     """What :func:`run_generation` needs of a server-less engine (:class:`augment.engine.EngineProcess`)."""
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig, *, indices: Sequence[int],
-                 model: str | None, chunk: int) -> Iterator[Completion]: ...
+    def generate(
+        self,
+        prompts: Sequence[Messages],
+        sampling: SamplingConfig,
+        *,
+        indices: Sequence[int],
+        model: str | None,
+        chunk: int,
+    ) -> Iterator[Completion]: ...
 
 
 class _Malformed(Exception):
@@ -172,7 +211,7 @@ def async_client(client: Any, retry: RetryPolicy):
     """An ``AsyncOpenAI`` on ``client``'s endpoint (sync or async client) that retries HTTP faults per ``retry``."""
     from openai import AsyncOpenAI, OpenAI
 
-    options = dict(max_retries=retry.attempts - 1, timeout=retry.timeout_s)
+    options: dict[str, Any] = {"max_retries": retry.attempts - 1, "timeout": retry.timeout_s}
     if isinstance(client, AsyncOpenAI):
         return client.with_options(**options)
     if isinstance(client, OpenAI):
@@ -236,18 +275,20 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
                         seed=sampling.seed + index,
                         extra_body=sampling.vllm_extras() or None,
                     )
-                    choices = getattr(response, "choices", None)
+                    choices: Any = getattr(response, "choices", None)
                     text = choices[0].message.content if choices else None
                     if not isinstance(text, str):
                         raise _Malformed("malformed completion (no choices or no text)")
                 except (_Malformed, openai.APIResponseValidationError, json.JSONDecodeError) as exc:
                     if attempt < retry.attempts:
-                        logger.warning("record %d: %s (try %d/%d); asking again", index, _short(exc), attempt, retry.attempts)
+                        logger.warning(
+                            "record %d: %s (try %d/%d); asking again", index, _short(exc), attempt, retry.attempts
+                        )
                         continue
                     failures.append(f"record {index}: {_short(exc)}")
                     raise _GaveUp from None
                 except openai.APIError as exc:  # the client has already retried what it could
-                    if _is_refusal(exc):
+                    if isinstance(exc, openai.APIStatusError) and _is_refusal(exc):
                         raise GenerationError(
                             f"{aclient.base_url}: request for model {model!r} refused with HTTP {exc.status_code}: "
                             f"{_short(exc)} (check --endpoint, the model name and --api-key)"
@@ -257,7 +298,9 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
                 # An empty text is an answer, not a fault: a seeded request would give it
                 # again on every retry. It is recorded and the length filter rejects it.
                 usage = getattr(response, "usage", None)
-                return Completion(index, text.strip(), choices[0].finish_reason, getattr(usage, "completion_tokens", None))
+                return Completion(
+                    index, text.strip(), choices[0].finish_reason, getattr(usage, "completion_tokens", None)
+                )
             raise AssertionError("unreachable: the last attempt returns or raises")
 
     tasks = [asyncio.ensure_future(one(k)) for k in range(len(prompts))]
@@ -358,13 +401,23 @@ def read_generation(path: str | Path) -> list[SyntheticDescription]:
     return sorted(read_records(path), key=record_index)
 
 
-def _check_same_run(existing: Sequence[SyntheticDescription], out: Path, style: str, model: str,
-                    generator: GeneratorInfo, sampling: SamplingConfig) -> None:
+def _check_same_run(
+    existing: Sequence[SyntheticDescription],
+    out: Path,
+    style: str,
+    model: str,
+    generator: GeneratorInfo,
+    sampling: SamplingConfig,
+) -> None:
     """Every record in ``out`` must be one this run would write: same id, style, generator and sampling."""
     for rec in existing:
         index = record_index(rec)
-        ours = {"style": style, "generator": generator, "sampling": sampling.info(index),
-                "id": record_id(style, model, sampling.seed, index)}
+        ours: dict[str, Any] = {
+            "style": style,
+            "generator": generator,
+            "sampling": sampling.info(index),
+            "id": record_id(style, model, sampling.seed, index),
+        }
         theirs = {"style": rec.style, "generator": rec.generator, "sampling": rec.sampling, "id": rec.id}
         differ = [key for key in ours if ours[key] != theirs[key]]
         if differ:
@@ -384,7 +437,9 @@ def _brief(value: Any) -> str:
     return value.tag() if isinstance(value, GeneratorInfo) else str(value)
 
 
-def pending_indices(out: str | Path, n: int, *, style: str, model: str, sampling: SamplingConfig, generator: GeneratorInfo) -> tuple[list[int], int]:
+def pending_indices(
+    out: str | Path, n: int, *, style: str, model: str, sampling: SamplingConfig, generator: GeneratorInfo
+) -> tuple[list[int], int]:
     """Indices in ``range(n)`` not yet in ``out``, and how many of ``range(n)`` are there."""
     out = Path(out)
     existing = read_records(out)
@@ -433,6 +488,7 @@ def run_generation(
     batch = [prompt_of(i) for i in missing]
 
     with RecordWriter(out) as writer:
+
         def write(c: Completion) -> None:
             rec = SyntheticDescription(
                 id=record_id(style, model, sampling.seed, c.index),
@@ -455,7 +511,16 @@ def run_generation(
                 for c in engine.generate(batch, sampling, indices=missing, model=model, chunk=concurrency):
                     write(c)
             else:
-                generate_batch(client, batch, sampling, model=model, indices=missing, concurrency=concurrency, retry=retry, on_result=write)
+                generate_batch(
+                    client,
+                    batch,
+                    sampling,
+                    model=model,
+                    indices=missing,
+                    concurrency=concurrency,
+                    retry=retry,
+                    on_result=write,
+                )
         except GenerationError as exc:
             hint = f"; resume with: {resume_command}" if resume_command else "; rerun with the same arguments to resume"
             raise GenerationError(f"{exc} -- {report.total}/{n} records are safely in {out}{hint}") from None

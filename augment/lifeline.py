@@ -35,12 +35,25 @@ logger = logging.getLogger(__name__)
 POLL_S = 0.2  # how soon after the parent's death the family goes
 
 
-def launch(module: str, args: list[str], *, env: Mapping[str, str], stdout: IO | int | None = None,
-           pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+def launch(
+    module: str,
+    args: list[str],
+    *,
+    env: Mapping[str, str],
+    stdout: IO | int | None = None,
+    pass_fds: tuple[int, ...] = (),
+) -> subprocess.Popen:
     """``python -m module args`` as a child that dies with this process (in a new session)."""
     cmd = [sys.executable, "-m", "augment.lifeline", str(os.getpid()), module, *args]
-    return subprocess.Popen(cmd, env=dict(env), stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
-                            stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=pass_fds)
+    return subprocess.Popen(
+        cmd,
+        env=dict(env),
+        stdout=stdout,
+        stderr=subprocess.STDOUT if stdout else None,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        pass_fds=pass_fds,
+    )
 
 
 def descendants(pid: int) -> list[Any]:

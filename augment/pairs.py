@@ -92,6 +92,7 @@ STRATEGIES: tuple[Strategy, ...] = get_args(Strategy)
 class PairsError(UserError):
     """Pairs cannot be built from the given input (too few transcripts of a style, ...)."""
 
+
 # -- records --------------------------------------------------------------------------------------
 
 
@@ -104,7 +105,9 @@ class MarkerDeltas(BaseModel):
     words: float
     pronoun_ratio: float
     disfluency_rate: float
-    loop_share: float | None = Field(default=None, description="Share of repeated word 3-grams (None: a file from before it was recorded).")
+    loop_share: float | None = Field(
+        default=None, description="Share of repeated word 3-grams (None: a file from before it was recorded)."
+    )
 
 
 class PreferencePair(BaseModel):
@@ -122,8 +125,10 @@ class PreferencePair(BaseModel):
     chosen_source: str = Field(description="Transcript id, 'degraded:<id>' or 'sample:<n>'.")
     rejected_source: str
     deltas: MarkerDeltas
-    margin: float = Field(description="Style-axis distance, chosen minus rejected, toward the target style; "
-                                      "for margin_kind 'filter', the gain in the failed filter's score.")
+    margin: float = Field(
+        description="Style-axis distance, chosen minus rejected, toward the target style; "
+        "for margin_kind 'filter', the gain in the failed filter's score."
+    )
     margin_kind: Literal["style_axis", "filter"] = "style_axis"
 
 
@@ -135,7 +140,9 @@ class PairsSummary(BaseModel):
     dropped_margin: dict[str, int]
     dropped_duplicates: int
     mean_margin: dict[str, float]
-    dropped_filter: dict[str, int] = Field(default_factory=dict, description="Broken pairs whose filters did not come out as intended.")
+    dropped_filter: dict[str, int] = Field(
+        default_factory=dict, description="Broken pairs whose filters did not come out as intended."
+    )
     margin_kind: dict[str, str] = Field(default_factory=dict, description="What each group's margin measures.")
     mean_deltas: dict[str, dict[str, float]]
     transcripts: dict[str, int]
@@ -143,6 +150,7 @@ class PairsSummary(BaseModel):
     config: dict[str, Any]
     axis: dict[str, dict[str, float]]
     prompt_version: str = PROMPT_VERSION
+
 
 # -- configuration ---------------------------------------------------------------------------------
 
@@ -153,21 +161,33 @@ class PairConfig:
 
     # what
     strategies: tuple[Strategy, ...] | dict[Style, tuple[Strategy, ...]] = Field(
-        default=("real", "degraded", "broken"), description="Any of real, degraded, generated, broken, disfluent; "
-                                                     "or per style: {ad: [...], hc: [...]}.")
-    styles: tuple[Style, ...] = Field(default=("ad", "hc"), min_length=1, description="Target styles to build pairs for.")
+        default=("real", "degraded", "broken"),
+        description="Any of real, degraded, generated, broken, disfluent; or per style: {ad: [...], hc: [...]}.",
+    )
+    styles: tuple[Style, ...] = Field(
+        default=("ad", "hc"), min_length=1, description="Target styles to build pairs for."
+    )
     mode: Mode = Field(default="separate", description="Prompt mode.")
     # how many
-    rejected_per_chosen: int = Field(default=2, ge=1, description="Real pairing: other-style texts drawn per chosen text.")
-    degraded_per_transcript: int = Field(default=1, ge=1, description="Degradation: degraded versions per HC transcript.")
-    max_pairs_per_strategy: int | None = Field(default=None, ge=1, description="Cap per (style, strategy), kept at random.")
+    rejected_per_chosen: int = Field(
+        default=2, ge=1, description="Real pairing: other-style texts drawn per chosen text."
+    )
+    degraded_per_transcript: int = Field(
+        default=1, ge=1, description="Degradation: degraded versions per HC transcript."
+    )
+    max_pairs_per_strategy: int | None = Field(
+        default=None, ge=1, description="Cap per (style, strategy), kept at random."
+    )
     # filtering
     min_margin: float = Field(default=0.2, description="Drop pairs whose style-axis margin is below this.")
     min_transcripts: int = Field(default=4, ge=1, description="Fewer transcripts of a style than this is an error.")
     # degradation and corruption
     degrade_intensity: float = Field(default=0.6, ge=0.0, le=1.0, description="Degradation intensity, 0 to 1.")
     corruptions: tuple[Literal["loop", "offtopic"], ...] = Field(
-        default=("loop", "offtopic"), min_length=1, description="Broken pairs: the broken versions made, in turns over the chosen texts.")
+        default=("loop", "offtopic"),
+        min_length=1,
+        description="Broken pairs: the broken versions made, in turns over the chosen texts.",
+    )
     seed: int = Field(default=0, description="Seed for sampling and degradation.")
 
     def __post_init__(self) -> None:
@@ -180,8 +200,10 @@ class PairConfig:
         elif not self.strategies:
             raise ValueError("strategies is empty; name at least one of " + ", ".join(STRATEGIES))
         elif not any(self.styles_for(strategy) for strategy in self.strategies):
-            raise ValueError(f"strategies {list(self.strategies)} make no pairs for style(s) {list(self.styles)}: "
-                             "disfluent makes AD pairs only; add another strategy")
+            raise ValueError(
+                f"strategies {list(self.strategies)} make no pairs for style(s) {list(self.styles)}: "
+                "disfluent makes AD pairs only; add another strategy"
+            )
 
     def styles_for(self, strategy: Strategy) -> list[Style]:
         """The styles that get ``strategy``'s pairs, in ``styles`` order."""
@@ -250,8 +272,10 @@ def build_pairs(
             )
     missing = [s for s in config.styles_for("generated") if not (samples or {}).get(s)]
     if missing:
-        raise PairsError(f"the 'generated' strategy needs SFT samples for style(s) {missing}; train SFT first "
-                         "or drop 'generated' from the strategies")
+        raise PairsError(
+            f"the 'generated' strategy needs SFT samples for style(s) {missing}; train SFT first "
+            "or drop 'generated' from the strategies"
+        )
     rng = random.Random(config.seed)
 
     candidates: list[_Candidate] = []
@@ -261,14 +285,25 @@ def build_pairs(
         candidates += _degraded_candidates(by_style["hc"], styles, config, rng)
     if styles := config.styles_for("generated"):
         candidates += _generated_candidates(by_style, samples or {}, styles, rng)
-    if styles := config.styles_for("broken"):  # its own draws: adding it leaves the other strategies' pairs as they were
-        candidates += _broken_candidates(by_style, samples or {}, styles, config, random.Random(f"broken/{config.seed}"))
+    if styles := config.styles_for(
+        "broken"
+    ):  # its own draws: adding it leaves the other strategies' pairs as they were
+        candidates += _broken_candidates(
+            by_style, samples or {}, styles, config, random.Random(f"broken/{config.seed}")
+        )
     if "ad" in config.styles_for("disfluent"):
         candidates += _disfluent_candidates(by_style["ad"])
 
     # One marker pass over every distinct text: the extractor batches and caches.
-    texts = list(dict.fromkeys([*(real_verbatim(t) for t in transcripts), *(c.chosen for c in candidates),
-                                *(c.rejected for c in candidates)]))
+    texts = list(
+        dict.fromkeys(
+            [
+                *(real_verbatim(t) for t in transcripts),
+                *(c.chosen for c in candidates),
+                *(c.rejected for c in candidates),
+            ]
+        )
+    )
     frame = verbatim_markers(texts, extractor)
     rows = {text: frame.iloc[i] for i, text in enumerate(texts)}
     axis = StyleAxis.fit(
@@ -284,8 +319,9 @@ def build_pairs(
     duplicates = 0
     for c in candidates:
         key = f"{c.style}/{c.strategy}"
-        prompt = task_messages(c.style, config.mode, design, key=[c.chosen_source, c.rejected_source],
-                               words=spoken_words(c.chosen))
+        prompt = task_messages(
+            c.style, config.mode, design, key=[c.chosen_source, c.rejected_source], words=spoken_words(c.chosen)
+        )
         pair_id = _pair_id(c.style, prompt, c.chosen, c.rejected)
         if pair_id in seen or c.chosen == c.rejected:
             duplicates += 1
@@ -302,36 +338,65 @@ def build_pairs(
                 dropped_margin[key] += 1
                 continue
         seen.add(pair_id)
-        deltas = MarkerDeltas(**{m: float(chosen_row[m] - rejected_row[m]) for m in STYLE_MARKERS},
-                              loop_share=repeated_ngram_share(c.chosen) - repeated_ngram_share(c.rejected))
-        pairs.append(PreferencePair(
-            id=pair_id, style=c.style, mode=config.mode, strategy=c.strategy, prompt=prompt,
-            chosen=c.chosen, rejected=c.rejected, chosen_source=c.chosen_source,
-            rejected_source=c.rejected_source, deltas=deltas, margin=round(margin, 6),
-            margin_kind="filter" if c.strategy == "broken" else "style_axis",
-        ))
+        deltas = MarkerDeltas(
+            **{m: float(chosen_row[m] - rejected_row[m]) for m in STYLE_MARKERS},
+            loop_share=repeated_ngram_share(c.chosen) - repeated_ngram_share(c.rejected),
+        )
+        pairs.append(
+            PreferencePair(
+                id=pair_id,
+                style=c.style,
+                mode=config.mode,
+                strategy=c.strategy,
+                prompt=prompt,
+                chosen=c.chosen,
+                rejected=c.rejected,
+                chosen_source=c.chosen_source,
+                rejected_source=c.rejected_source,
+                deltas=deltas,
+                margin=round(margin, 6),
+                margin_kind="filter" if c.strategy == "broken" else "style_axis",
+            )
+        )
     pairs = _cap(pairs, config.max_pairs_per_strategy, rng)
-    summary = summarize(pairs, dropped_margin=dropped_margin, dropped_duplicates=duplicates,
-                        transcripts=transcripts, config=config, axis=axis, dropped_filter=dropped_filter)
-    logger.info("built %d pairs (%s); dropped %d under the margin, %d by the filters, %d duplicates", len(pairs),
-                summary.by_style_strategy, sum(dropped_margin.values()), sum(dropped_filter.values()), duplicates)
+    summary = summarize(
+        pairs,
+        dropped_margin=dropped_margin,
+        dropped_duplicates=duplicates,
+        transcripts=transcripts,
+        config=config,
+        axis=axis,
+        dropped_filter=dropped_filter,
+    )
+    logger.info(
+        "built %d pairs (%s); dropped %d under the margin, %d by the filters, %d duplicates",
+        len(pairs),
+        summary.by_style_strategy,
+        sum(dropped_margin.values()),
+        sum(dropped_filter.values()),
+        duplicates,
+    )
     return PairSet(pairs=pairs, summary=summary)
 
 
-def _real_candidates(by_style: dict[Style, list[Transcript]], styles: Sequence[Style], config: PairConfig,
-                     rng: random.Random) -> list[_Candidate]:
+def _real_candidates(
+    by_style: dict[Style, list[Transcript]], styles: Sequence[Style], config: PairConfig, rng: random.Random
+) -> list[_Candidate]:
     out = []
     for style in styles:
         other: Style = "hc" if style == "ad" else "ad"
         for chosen in by_style[style]:
             k = min(config.rejected_per_chosen, len(by_style[other]))
             for rejected in rng.sample(by_style[other], k):
-                out.append(_Candidate(style, "real", real_verbatim(chosen), real_verbatim(rejected), chosen.id, rejected.id))
+                out.append(
+                    _Candidate(style, "real", real_verbatim(chosen), real_verbatim(rejected), chosen.id, rejected.id)
+                )
     return out
 
 
-def _degraded_candidates(hc: list[Transcript], styles: Sequence[Style], config: PairConfig,
-                         rng: random.Random) -> list[_Candidate]:
+def _degraded_candidates(
+    hc: list[Transcript], styles: Sequence[Style], config: PairConfig, rng: random.Random
+) -> list[_Candidate]:
     degrade_config = DegradeConfig(intensity=config.degrade_intensity)
     out = []
     for t in hc:
@@ -346,8 +411,12 @@ def _degraded_candidates(hc: list[Transcript], styles: Sequence[Style], config: 
     return out
 
 
-def _generated_candidates(by_style: dict[Style, list[Transcript]], samples: Mapping[str, Sequence[str]],
-                          styles: Sequence[Style], rng: random.Random) -> list[_Candidate]:
+def _generated_candidates(
+    by_style: dict[Style, list[Transcript]],
+    samples: Mapping[str, Sequence[str]],
+    styles: Sequence[Style],
+    rng: random.Random,
+) -> list[_Candidate]:
     out = []
     for style in styles:
         for i, sample in enumerate(samples.get(style, ())):
@@ -358,15 +427,20 @@ def _generated_candidates(by_style: dict[Style, list[Transcript]], samples: Mapp
     return out
 
 
-def _broken_candidates(by_style: dict[Style, list[Transcript]], samples: Mapping[str, Sequence[str]],
-                       styles: Sequence[Style], config: PairConfig, rng: random.Random) -> list[_Candidate]:
+def _broken_candidates(
+    by_style: dict[Style, list[Transcript]],
+    samples: Mapping[str, Sequence[str]],
+    styles: Sequence[Style],
+    config: PairConfig,
+    rng: random.Random,
+) -> list[_Candidate]:
     """Each chosen transcript against its broken versions, and the style's SFT samples (the filters sort them later)."""
     out = []
     for style in styles:
         chosen = list(by_style[style])
         rng.shuffle(chosen)
         if config.max_pairs_per_strategy is not None:  # enough to fill the cap; spares cover filter drops
-            chosen = chosen[:2 * config.max_pairs_per_strategy]
+            chosen = chosen[: 2 * config.max_pairs_per_strategy]
         for i, t in enumerate(chosen):
             # one broken version per transcript, the corruptions taking turns: as many pairs as 'degraded' makes
             kind = config.corruptions[i % len(config.corruptions)]
@@ -420,10 +494,16 @@ def _cap(pairs: list[PreferencePair], cap: int | None, rng: random.Random) -> li
     return [p for p in pairs if p.id in keep]
 
 
-def summarize(pairs: Sequence[PreferencePair], *, dropped_margin: Mapping[str, int] | None = None,
-              dropped_duplicates: int = 0, transcripts: Sequence[Transcript] = (),
-              config: PairConfig | None = None, axis: StyleAxis | None = None,
-              dropped_filter: Mapping[str, int] | None = None) -> PairsSummary:
+def summarize(
+    pairs: Sequence[PreferencePair],
+    *,
+    dropped_margin: Mapping[str, int] | None = None,
+    dropped_duplicates: int = 0,
+    transcripts: Sequence[Transcript] = (),
+    config: PairConfig | None = None,
+    axis: StyleAxis | None = None,
+    dropped_filter: Mapping[str, int] | None = None,
+) -> PairsSummary:
     groups: dict[str, list[PreferencePair]] = {}
     for p in pairs:
         groups.setdefault(f"{p.style}/{p.strategy}", []).append(p)
@@ -475,7 +555,7 @@ def read_samples(path: str | Path, *, stage: str | None = "sft") -> dict[str, li
 
     Lines with a ``stage`` other than ``stage`` are skipped (``None`` keeps all).
     """
-    fix = "each line needs {\"style\": \"ad\"|\"hc\", \"text\": \"...\"}"
+    fix = 'each line needs {"style": "ad"|"hc", "text": "..."}'
     out: dict[str, list[str]] = {}
     for number, data in read_jsonl(path, fix=fix):
         if not isinstance(data, dict) or data.get("style") not in STYLES or not isinstance(data.get("text"), str):

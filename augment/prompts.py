@@ -63,6 +63,7 @@ class StyleChoice(str, Enum):
     def styles(self) -> tuple[Style, ...]:
         return STYLES if self is StyleChoice.both else (self.value,)
 
+
 SYSTEM = "You describe the Cookie Theft picture aloud, in spoken words, as if you were looking at it."
 
 # The model cannot see the picture, so it gets the picture as a person looking at it would:
@@ -84,9 +85,27 @@ SCENE = (
 # above gave synthetic text "a finger to his lips" and "overflowing onto the floor"). Shown in a new
 # order for every record (PromptDesign.scene "keywords"), as a speaker's eye may start anywhere.
 SCENE_KEYWORDS: tuple[str, ...] = (
-    "kitchen", "boy", "tipping stool", "cookie jar", "cupboard", "girl reaching", "shh", "mother", "sink",
-    "drying dishes", "towel", "faucet on", "water spilling", "floor", "not noticing", "cups", "plate", "counter",
-    "window", "curtains", "garden outside",
+    "kitchen",
+    "boy",
+    "tipping stool",
+    "cookie jar",
+    "cupboard",
+    "girl reaching",
+    "shh",
+    "mother",
+    "sink",
+    "drying dishes",
+    "towel",
+    "faucet on",
+    "water spilling",
+    "floor",
+    "not noticing",
+    "cups",
+    "plate",
+    "counter",
+    "window",
+    "curtains",
+    "garden outside",
 )
 
 # The examiner's instruction from the Boston Diagnostic Aphasia Examination.
@@ -121,6 +140,10 @@ def instruction(style: Style | None = None, mode: Mode = "separate") -> str:
     return f"{STYLE_HINTS[style]} {TASK}"
 
 
+Instruction = Literal["fixed", "varied"]
+SceneForm = Literal["prose", "keywords"]
+
+
 @dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class PromptDesign:
     """How the prompt varies from record to record; the defaults are the one fixed prompt.
@@ -129,15 +152,21 @@ class PromptDesign:
     their variation per transcript, generation per record (:meth:`messages`' ``key``).
     """
 
-    instruction: Literal["fixed", "varied"] = Field(
-        "fixed", description="fixed: the BDAE's instruction; varied: one of the examiners' wordings "
-                             "(INSTRUCTIONS), drawn per record.")
-    scene: Literal["prose", "keywords"] = Field(
-        "prose", description="prose: SCENE; keywords: the information units as terse keywords "
-                             "(SCENE_KEYWORDS) in a new order per record, no phrase to lift.")
+    instruction: Instruction = Field(
+        default="fixed",
+        description="fixed: the BDAE's instruction; varied: one of the examiners' wordings "
+        "(INSTRUCTIONS), drawn per record.",
+    )
+    scene: SceneForm = Field(
+        default="prose",
+        description="prose: SCENE; keywords: the information units as terse keywords "
+        "(SCENE_KEYWORDS) in a new order per record, no phrase to lift.",
+    )
     length: bool = Field(
-        False, description="Ask for a length in words: in training the transcript's own, in generation one "
-                           "drawn per record from the style's real training transcripts.")
+        default=False,
+        description="Ask for a length in words: in training the transcript's own, in generation one "
+        "drawn per record from the style's real training transcripts.",
+    )
 
     def is_fixed(self) -> bool:
         return self == PromptDesign()
@@ -160,11 +189,17 @@ class PromptDesign:
 
 def round_words(words: int) -> int:
     """A length as a person would ask for it: to the nearest 10 words, at least 10."""
-    return max(10, int(round(words / 10.0)) * 10)
+    return max(10, round(words / 10.0) * 10)
 
 
-def task_messages(style: Style | None = None, mode: Mode = "separate", design: PromptDesign | None = None, *,
-                  key: object = 0, words: int | None = None) -> list[Message]:
+def task_messages(
+    style: Style | None = None,
+    mode: Mode = "separate",
+    design: PromptDesign | None = None,
+    *,
+    key: object = 0,
+    words: int | None = None,
+) -> list[Message]:
     """The prompt, as chat messages, for one style in one mode: the scene, then the instruction.
 
     In ``separate`` mode the style is ignored (the adapter carries it); in ``conditional``
@@ -173,8 +208,10 @@ def task_messages(style: Style | None = None, mode: Mode = "separate", design: P
     for when the design asks for one.
     """
     design = design or PromptDesign()
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": design.user_turn(style, mode, key=key, words=words)}]
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": design.user_turn(style, mode, key=key, words=words)},
+    ]
 
 
 def spoken_words(text: str) -> int:

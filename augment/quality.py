@@ -56,11 +56,20 @@ from augment.filters import (
 )
 from augment.prompts import CONDITIONAL_UNIT, SCENE, SCENE_KEYWORDS, STYLE_LABEL, STYLES, Style
 from augment.synthetic import SyntheticDescription
+from detect.classifiers.base import Detector
 from detect.diversity import REAL_SAMPLES, distinct_n, real_range, self_similarity
 from detect.records import Label, Transcript
 
-QUALITY_MARKERS: tuple[str, ...] = ("iu_coverage", "words", "pronoun_ratio", "mattr", "mean_utterance_length",
-                                    "disfluency_rate", "retracing_rate", "filler_rate")
+QUALITY_MARKERS: tuple[str, ...] = (
+    "iu_coverage",
+    "words",
+    "pronoun_ratio",
+    "mattr",
+    "mean_utterance_length",
+    "disfluency_rate",
+    "retracing_rate",
+    "filler_rate",
+)
 UTILITY_DETECTORS: tuple[str, ...] = ("tfidf", "markers")
 STYLE_DETECTOR = "markers"
 
@@ -127,28 +136,43 @@ class QualityReport(BaseModel):
         rows = []
         for g in self.generators:
             for s in g.styles:
-                row = {"generator": g.generator, "style": s.style.upper(), "records": s.records, "passed": s.passed,
-                       "pass_rate": s.pass_rate, "privacy_rejected": s.privacy_rejected,
-                       "near_copy_rate": s.near_copy_rate, "near_copy_rate_real": s.near_copy_rate_real,
-                       "style_accuracy": s.style_accuracy}
+                row = {
+                    "generator": g.generator,
+                    "style": s.style.upper(),
+                    "records": s.records,
+                    "passed": s.passed,
+                    "pass_rate": s.pass_rate,
+                    "privacy_rejected": s.privacy_rejected,
+                    "near_copy_rate": s.near_copy_rate,
+                    "near_copy_rate_real": s.near_copy_rate_real,
+                    "style_accuracy": s.style_accuracy,
+                }
                 row |= {f"d_{m.marker}": m.distance for m in s.markers}
-                row |= {"distinct_2": s.distinct_2, "distinct_2_real_low": s.distinct_2_real[0],
-                        "distinct_2_real_high": s.distinct_2_real[1], "self_similarity": s.self_similarity,
-                        "self_similarity_real_low": s.self_similarity_real[0],
-                        "self_similarity_real_high": s.self_similarity_real[1],
-                        "scene_reuse": s.scene_reuse, "scene_reuse_real": s.scene_reuse_real,
-                        "vocabulary_divergence": s.vocabulary_divergence,
-                        "vocabulary_divergence_real_low": s.vocabulary_divergence_real[0],
-                        "vocabulary_divergence_real_high": s.vocabulary_divergence_real[1]}
+                row |= {
+                    "distinct_2": s.distinct_2,
+                    "distinct_2_real_low": s.distinct_2_real[0],
+                    "distinct_2_real_high": s.distinct_2_real[1],
+                    "self_similarity": s.self_similarity,
+                    "self_similarity_real_low": s.self_similarity_real[0],
+                    "self_similarity_real_high": s.self_similarity_real[1],
+                    "scene_reuse": s.scene_reuse,
+                    "scene_reuse_real": s.scene_reuse_real,
+                    "vocabulary_divergence": s.vocabulary_divergence,
+                    "vocabulary_divergence_real_low": s.vocabulary_divergence_real[0],
+                    "vocabulary_divergence_real_high": s.vocabulary_divergence_real[1],
+                }
                 for u in g.utility:
-                    row |= {f"tstr_f1_{u.detector}": u.tstr_f1, f"trtr_f1_{u.detector}": u.trtr_f1,
-                            f"tstr_ratio_{u.detector}": u.ratio}
+                    row |= {
+                        f"tstr_f1_{u.detector}": u.tstr_f1,
+                        f"trtr_f1_{u.detector}": u.trtr_f1,
+                        f"tstr_ratio_{u.detector}": u.ratio,
+                    }
                 rows.append(row)
         return pd.DataFrame(rows)
 
     def metrics(self) -> dict[str, float]:
         """Flat metric names for MLflow: ``quality/<generator>/<style>/<column>``."""
-        out = {}
+        out: dict[str, float] = {}
         for row in self.frame().to_dict("records"):
             prefix = f"quality/{_metric_safe(row['generator'])}/{row['style']}"
             out |= {f"{prefix}/{k}": v for k, v in row.items() if k not in ("generator", "style")}
@@ -158,15 +182,26 @@ class QualityReport(BaseModel):
         """A short table per generator x style, and the marker means behind the distances."""
         frame = self.frame()
         lines = [f"Filters required: {', '.join(self.filters)}. TSTR/TRTR tested on {self.test}.", ""]
-        lines += [f"{g.generator} had to pass {', '.join(g.required)}." for g in self.generators
-                  if g.required != self.filters]
+        lines += [
+            f"{g.generator} had to pass {', '.join(g.required)}." for g in self.generators if g.required != self.filters
+        ]
         if frame.empty:
-            return "\n".join(lines + ["No synthetic records."])
+            return "\n".join([*lines, "No synthetic records."])
         lines += [frame.to_markdown(index=False, floatfmt=".3f"), "", "Marker means (synthetic vs real class):", ""]
-        marker_rows = [{"generator": g.generator, "style": s.style.upper(), "marker": m.marker,
-                        "synthetic": m.synthetic_mean, "real": m.real_mean, "real sd": m.real_sd,
-                        "distance (sd)": m.distance}
-                       for g in self.generators for s in g.styles for m in s.markers]
+        marker_rows = [
+            {
+                "generator": g.generator,
+                "style": s.style.upper(),
+                "marker": m.marker,
+                "synthetic": m.synthetic_mean,
+                "real": m.real_mean,
+                "real sd": m.real_sd,
+                "distance (sd)": m.distance,
+            }
+            for g in self.generators
+            for s in g.styles
+            for m in s.markers
+        ]
         lines.append(pd.DataFrame(marker_rows).to_markdown(index=False, floatfmt=".3f"))
         return "\n".join(lines) + "\n"
 
@@ -208,7 +243,7 @@ class _Reference:
 
     markers: pd.DataFrame
     texts: dict[Label, list[str]]
-    style_detector: object
+    style_detector: Detector
     near_copy_rate: dict[Label, float]  # per class: transcripts sharing a privacy run with another speaker's
 
 
@@ -219,9 +254,13 @@ def _reference(real: Sequence[Transcript], extractor, seed: int, privacy_ngram: 
     frame["label"] = [t.label for t in real]
     detector = make_detector(STYLE_DETECTOR, seed=seed).fit(list(real))
     shared = shares_a_run_with_another_speaker(real, n=privacy_ngram)
-    copies = {label: [s for s, t in zip(shared, real) if t.label == label] for label in Label}
-    return _Reference(frame, {label: [t.text for t in real if t.label == label] for label in Label}, detector,
-                      {label: float(np.mean(c)) if c else float("nan") for label, c in copies.items()})
+    copies = {label: [s for s, t in zip(shared, real, strict=True) if t.label == label] for label in Label}
+    return _Reference(
+        frame,
+        {label: [t.text for t in real if t.label == label] for label in Label},
+        detector,
+        {label: float(np.mean(c)) if c else float("nan") for label, c in copies.items()},
+    )
 
 
 def _marker_rows(records: Sequence[SyntheticDescription], extractor) -> pd.DataFrame:
@@ -231,8 +270,15 @@ def _marker_rows(records: Sequence[SyntheticDescription], extractor) -> pd.DataF
     return extractor.transform([r.to_transcript() for r in records]).reset_index(drop=True)
 
 
-def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed: Sequence[SyntheticDescription],
-                   filtered: int, ref: _Reference, extractor, seed: int) -> StyleQuality:
+def _style_quality(
+    style: Style,
+    records: Sequence[SyntheticDescription],
+    passed: Sequence[SyntheticDescription],
+    filtered: int,
+    ref: _Reference,
+    extractor,
+    seed: int,
+) -> StyleQuality:
     """``passed``: the records kept; ``filtered``: how many passed the filters (more than were kept
     when a best-of-n draw chose among them), which is what ``pass_rate`` reports."""
     label = STYLE_LABEL[style]
@@ -244,8 +290,11 @@ def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed
         real_mean = float(real[marker].mean())
         real_sd = float(real[marker].std(ddof=1)) if len(real) > 1 else float("nan")
         distance = (syn_mean - real_mean) / real_sd if real_sd and not math.isnan(real_sd) else float("nan")
-        distances.append(MarkerDistance(marker=marker, synthetic_mean=syn_mean, real_mean=real_mean,
-                                        real_sd=real_sd, distance=distance))
+        distances.append(
+            MarkerDistance(
+                marker=marker, synthetic_mean=syn_mean, real_mean=real_mean, real_sd=real_sd, distance=distance
+            )
+        )
     transcripts = [r.to_transcript() for r in passed]
     if transcripts:
         predicted = ref.style_detector.predict(transcripts)
@@ -257,16 +306,21 @@ def _style_quality(style: Style, records: Sequence[SyntheticDescription], passed
     judged = [r for r in records if "privacy" in r.verdicts]
     copies = sum(1 for r in judged if not r.verdicts["privacy"].passed)
     return StyleQuality(
-        style=style, records=len(records), passed=len(passed),
+        style=style,
+        records=len(records),
+        passed=len(passed),
         pass_rate=filtered / len(records) if records else float("nan"),
-        privacy_rejected=copies, near_copy_rate=copies / len(judged) if judged else float("nan"),
+        privacy_rejected=copies,
+        near_copy_rate=copies / len(judged) if judged else float("nan"),
         near_copy_rate_real=ref.near_copy_rate[label],
-        style_accuracy=accuracy, markers=distances,
+        style_accuracy=accuracy,
+        markers=distances,
         distinct_2=distinct_n(texts, 2),
         distinct_2_real=real_range(real_texts, len(texts), lambda t: distinct_n(t, 2), seed=seed),
         self_similarity=self_similarity(texts, seed=seed),
         self_similarity_real=real_range(real_texts, len(texts), lambda t: self_similarity(t, seed=seed), seed=seed),
-        scene_reuse=_mean(scene_reuse(t) for t in texts), scene_reuse_real=_mean(scene_reuse(t) for t in real_texts),
+        scene_reuse=_mean(scene_reuse(t) for t in texts),
+        scene_reuse_real=_mean(scene_reuse(t) for t in real_texts),
         vocabulary_divergence=vocabulary_divergence(texts, real_texts),
         vocabulary_divergence_real=real_vocabulary_divergence(real_texts, len(texts), seed=seed),
     )
@@ -318,8 +372,9 @@ def vocabulary_divergence(texts: Sequence[str], reference: Sequence[str]) -> flo
     return max(0.0, total / 2)
 
 
-def real_vocabulary_divergence(real: Sequence[str], size: int, *, samples: int = REAL_SAMPLES,
-                               seed: int = 0) -> tuple[float, float]:
+def real_vocabulary_divergence(
+    real: Sequence[str], size: int, *, samples: int = REAL_SAMPLES, seed: int = 0
+) -> tuple[float, float]:
     """(min, max) divergence of ``size`` random real texts against the rest of their class: how far a real
     sample of that size lies from its class by chance (the divergence grows as samples shrink).
     NaN when the class has too few texts to hold out ``size`` and keep as many."""
@@ -330,8 +385,9 @@ def real_vocabulary_divergence(real: Sequence[str], size: int, *, samples: int =
     values = []
     for _ in range(samples):
         chosen = set(rng.choice(len(real), size=size, replace=False).tolist())
-        values.append(vocabulary_divergence([real[i] for i in chosen],
-                                            [t for i, t in enumerate(real) if i not in chosen]))
+        values.append(
+            vocabulary_divergence([real[i] for i in chosen], [t for i, t in enumerate(real) if i not in chosen])
+        )
     return min(values), max(values)
 
 
@@ -340,8 +396,9 @@ def _mean(values) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
-def train_test(splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETECTORS,
-               seed: int = 0, trtr_cache: dict | None = None) -> list[TrainTest]:
+def train_test(
+    splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETECTORS, seed: int = 0, trtr_cache: dict | None = None
+) -> list[TrainTest]:
     """TSTR and TRTR F1 per detector, each the mean over the splits whose synthetic data has both classes.
 
     ``trtr_cache``: TRTR F1 by (detector, train ids, test ids), shared across generators, which
@@ -366,15 +423,21 @@ def train_test(splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETEC
             trtr.append(trtr_cache[key])
         a = float(np.mean(tstr)) if tstr else float("nan")
         b = float(np.mean(trtr)) if trtr else float("nan")
-        out.append(TrainTest(detector=name, tstr_f1=a, trtr_f1=b, ratio=a / b if b else float("nan"),
-                             splits=len(tstr)))
+        out.append(TrainTest(detector=name, tstr_f1=a, trtr_f1=b, ratio=a / b if b else float("nan"), splits=len(tstr)))
     return out
 
 
-def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcript], *,
-                   test_splits: Sequence[Split] = (), test: str = "", filters: FilterConfig | None = None,
-                   privacy_training: Sequence[Transcript] | None = None, extractor=None,
-                   seed: int = 0) -> QualityReport:
+def quality_report(
+    generators: Sequence[GeneratorData],
+    real: Sequence[Transcript],
+    *,
+    test_splits: Sequence[Split] = (),
+    test: str = "",
+    filters: FilterConfig | None = None,
+    privacy_training: Sequence[Transcript] | None = None,
+    extractor=None,
+    seed: int = 0,
+) -> QualityReport:
     """The quality of each generator's records against ``real`` (labelled real transcripts).
 
     ``real`` gives the class means, SDs and texts and trains the style detector. Records
@@ -395,19 +458,38 @@ def quality_report(generators: Sequence[GeneratorData], real: Sequence[Transcrip
     for gen in generators:
         records = list(gen.records)
         if records and not all(r.verdicts for r in records):
-            records = apply_filters(records, config=filters, training=list(privacy_training or real),
-                                    extractor=extractor)
+            records = apply_filters(
+                records, config=filters, training=list(privacy_training or real), extractor=extractor
+            )
         require = tuple(gen.require or _required(records, filters))
         passed = select(records, require)
         filtered = select(records, require, drawn=False)
-        styles = [_style_quality(style, [r for r in records if r.style == style],
-                                 [r for r in passed if r.style == style],
-                                 sum(1 for r in filtered if r.style == style), ref, extractor, seed)
-                  for style in STYLE_LABEL if any(r.style == style for r in records)]
-        splits = gen.splits if gen.splits is not None else [
-            Split(s.train, s.test, [r.to_transcript() for r in passed]) for s in test_splits]
-        out.append(GeneratorQuality(generator=gen.name, required=require, styles=styles,
-                                    utility=train_test(splits, seed=seed, trtr_cache=trtr)))
+        styles = [
+            _style_quality(
+                style,
+                [r for r in records if r.style == style],
+                [r for r in passed if r.style == style],
+                sum(1 for r in filtered if r.style == style),
+                ref,
+                extractor,
+                seed,
+            )
+            for style in STYLE_LABEL
+            if any(r.style == style for r in records)
+        ]
+        splits = (
+            gen.splits
+            if gen.splits is not None
+            else [Split(s.train, s.test, [r.to_transcript() for r in passed]) for s in test_splits]
+        )
+        out.append(
+            GeneratorQuality(
+                generator=gen.name,
+                required=require,
+                styles=styles,
+                utility=train_test(splits, seed=seed, trtr_cache=trtr),
+            )
+        )
     return QualityReport(generators=out, test=test, filters=tuple(filters.require))
 
 
@@ -436,7 +518,7 @@ def generator_name(record: SyntheticDescription) -> str:
     if info.kind == "prompt-only":
         return " ".join(filter(None, ["prompt-only", info.method, "on", base]))
     name, styles = info.adapter or "", None
-    units = {**{style: "AD+HC adapters" for style in STYLES}, CONDITIONAL_UNIT: "conditional adapter"}
+    units: dict[str, str] = {**{style: "AD+HC adapters" for style in STYLES}, CONDITIONAL_UNIT: "conditional adapter"}
     for unit, what in units.items():
         if name == unit or name.endswith(f"-{unit}"):
             name, styles = name.removesuffix(unit).removesuffix("-"), what
@@ -467,12 +549,16 @@ def evaluation_splits(corpus: Sequence[Transcript], *, folds: int = 5, seed: int
         return [Split(list(train), list(test), [])], f"the corpus test split ({len(test.speakers())} speakers)"
     corpus = cv.evaluable(corpus)
     made = cv.speaker_folds(corpus, n_splits=folds, seed=seed)
-    return ([Split(list(corpus.by_speakers(f.train_speakers)), list(corpus.by_speakers(f.test_speakers)), [])
-             for f in made], f"{folds} speaker-grouped folds of the corpus")
+    return (
+        [
+            Split(list(corpus.by_speakers(f.train_speakers)), list(corpus.by_speakers(f.test_speakers)), [])
+            for f in made
+        ],
+        f"{folds} speaker-grouped folds of the corpus",
+    )
 
 
 def real_reference(corpus: Sequence[Transcript]) -> list[Transcript]:
     """The real transcripts a report compares with: the training split when there is one."""
     train = [t for t in corpus if t.split == "train" and t.label is not None]
     return train if {t.label for t in train} >= {Label.AD, Label.HC} else [t for t in corpus if t.label is not None]
-

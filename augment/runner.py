@@ -48,7 +48,7 @@ from augment.generate import (
     pending_indices,
     run_generation,
 )
-from augment.prompts import PromptDesign, Style, draw_length, task_messages
+from augment.prompts import Mode, PromptDesign, Style, draw_length, task_messages
 from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, is_cpu_build
 from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records
 
@@ -72,8 +72,9 @@ class Generator:
         if self.method:
             return GeneratorInfo(kind="prompt-only", base_model=base, method=self.method, config_hash=self.config_hash)
         kind = "merged" if merged and self.adapter is not None else "lora"
-        return GeneratorInfo(kind=kind, base_model=base, adapter=self.name, config_hash=self.config_hash,
-                             stage=self.stage)
+        return GeneratorInfo(
+            kind=kind, base_model=base, adapter=self.name, config_hash=self.config_hash, stage=self.stage
+        )
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,17 @@ class Job:
     parents: Callable[[int], tuple[str, ...]] | None = None  # real transcripts behind record i
 
 
-def adapter_job(out: str | Path, n: int, style: Style, name: str, adapter: str | Path | None, *, mode: str,
-                base_model: str | None = None, parents: Callable[[int], tuple[str, ...]] | None = None) -> Job:
+def adapter_job(
+    out: str | Path,
+    n: int,
+    style: Style,
+    name: str,
+    adapter: str | Path | None,
+    *,
+    mode: Mode,
+    base_model: str | None = None,
+    parents: Callable[[int], tuple[str, ...]] | None = None,
+) -> Job:
     """A trained generator's job: the task prompt of ``mode`` (separate or conditional), as the adapter
     was trained to be asked (its card's prompt design, drawn per record; the fixed prompt for an
     adapter without one).
@@ -98,12 +108,17 @@ def adapter_job(out: str | Path, n: int, style: Style, name: str, adapter: str |
     """
     adapter = Path(adapter) if adapter is not None else None
     meta = (read_meta(adapter) or {}) if adapter is not None else {}
-    generator = Generator(name, adapter=adapter, base_model=base_model,
-                          config_hash=adapter_hash(adapter) if adapter is not None else None, stage=meta.get("stage"))
+    generator = Generator(
+        name,
+        adapter=adapter,
+        base_model=base_model,
+        config_hash=adapter_hash(adapter) if adapter is not None else None,
+        stage=meta.get("stage"),
+    )
     return Job(Path(out), n, style, generator, record_prompts(style, mode, meta.get("prompt")), parents)
 
 
-def record_prompts(style: Style, mode: str, card: dict | None) -> Callable[[int], Messages]:
+def record_prompts(style: Style, mode: Mode, card: dict | None) -> Callable[[int], Messages]:
     """Record ``i``'s prompt under an adapter card's ``prompt`` entry (:func:`augment.stages.prompt_card`)."""
     design = PromptDesign(**card["design"]) if card else PromptDesign()
     if design.is_fixed():
@@ -113,11 +128,14 @@ def record_prompts(style: Style, mode: str, card: dict | None) -> Callable[[int]
     return lambda i: task_messages(style, mode, design, key=[style, i], words=draw_length(lengths, [style, i]))
 
 
-def prompt_only_job(out: str | Path, n: int, style: Style, prompter, *, base_model: str | None = None,
-                    name: str = BASE_NAME) -> Job:
-    """The prompt-only baseline's job: the base model, few-shot prompts of :class:`augment.prompt_only.FewShotPrompter`."""
-    generator = Generator(name, base_model=base_model, config_hash=prompter.config_hash(),
-                          method=f"few-shot-{prompter.config.shots}")
+def prompt_only_job(
+    out: str | Path, n: int, style: Style, prompter, *, base_model: str | None = None, name: str = BASE_NAME
+) -> Job:
+    """The prompt-only baseline's job: the base model, few-shot prompts of
+    :class:`augment.prompt_only.FewShotPrompter`."""
+    generator = Generator(
+        name, base_model=base_model, config_hash=prompter.config_hash(), method=f"few-shot-{prompter.config.shots}"
+    )
     return Job(Path(out), n, style, generator, prompter, prompter.parents)
 
 
@@ -174,8 +192,14 @@ def record_info(job: Job, backend: Backend) -> GeneratorInfo:
 
 def pending(job: Job, backend: Backend, sampling: SamplingConfig) -> tuple[list[int], int]:
     """Indices of ``job`` still to generate, and how many are there (refuses a file of another run)."""
-    return pending_indices(job.out, job.n, style=job.style, model=job.generator.name, sampling=sampling,
-                           generator=record_info(job, backend))
+    return pending_indices(
+        job.out,
+        job.n,
+        style=job.style,
+        model=job.generator.name,
+        sampling=sampling,
+        generator=record_info(job, backend),
+    )
 
 
 def batches(jobs: Sequence[Job], where: Placement) -> list[list[Job]]:
@@ -203,15 +227,31 @@ class Running:
     client: Any = None
     engine: Engine | None = None
 
-    def run(self, job: Job, sampling: SamplingConfig, *, on_record: Callable[[SyntheticDescription], None] | None = None,
-            resume_command: str | None = None) -> GenerationReport:
+    def run(
+        self,
+        job: Job,
+        sampling: SamplingConfig,
+        *,
+        on_record: Callable[[SyntheticDescription], None] | None = None,
+        resume_command: str | None = None,
+    ) -> GenerationReport:
         if sampling.filler_bias and not sampling.filler_tokens:
             sampling = dataclasses.replace(sampling, filler_tokens=filler_tokens(job.generator.base_model))
         return run_generation(
-            job.out, job.prompts, n=job.n, style=job.style, model=job.generator.name,
-            generator=record_info(job, self.backend), sampling=sampling, client=self.client,
-            engine=self.engine, concurrency=self.backend.concurrency, retry=self.backend.retry, on_record=on_record,
-            resume_command=resume_command, parent_ids=job.parents,
+            job.out,
+            job.prompts,
+            n=job.n,
+            style=job.style,
+            model=job.generator.name,
+            generator=record_info(job, self.backend),
+            sampling=sampling,
+            client=self.client,
+            engine=self.engine,
+            concurrency=self.backend.concurrency,
+            retry=self.backend.retry,
+            on_record=on_record,
+            resume_command=resume_command,
+            parent_ids=job.parents,
         )
 
 
@@ -228,11 +268,16 @@ def filler_tokens(base_model: str | None) -> tuple[int, ...]:
     from augment.base_model import resolve_base_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_base_model(base_model))
-    ids = [tokenizer.encode(f" {form}", add_special_tokens=False)
-           for word in FILLER_WORDS for form in (word, word.capitalize())]
+    ids = [
+        tokenizer.encode(f" {form}", add_special_tokens=False)
+        for word in FILLER_WORDS
+        for form in (word, word.capitalize())
+    ]
     found = tuple(sorted({i[0] for i in ids if len(i) == 1}))
     if not found:
-        logger.warning("filler_bias: no filler word is a single token of %s; nothing is biased", base_model or MODEL_NAME)
+        logger.warning(
+            "filler_bias: no filler word is a single token of %s; nothing is biased", base_model or MODEL_NAME
+        )
     return found
 
 
@@ -243,10 +288,15 @@ def vllm_config(generators: Sequence[Generator], backend: Backend, where: Placem
         raise ValueError(f"{local_base}: without an endpoint, the base model is asked for as {BASE_NAME!r}")
     adapters = {g.name: g.adapter for g in generators if g.adapter is not None}
     names = "-".join(sorted(adapters)) or BASE_NAME
-    options = dict(
-        base_model=generators[0].base_model, adapters=adapters, merged=where.merged and bool(adapters),
-        enforce_eager=backend.enforce_eager, max_model_len=backend.max_model_len, omp_threads=backend.threads,
-        cpu_bind=backend.cpu_bind, startup_timeout_s=backend.startup_timeout_s,
+    options: dict[str, Any] = dict(
+        base_model=generators[0].base_model,
+        adapters=adapters,
+        merged=where.merged and bool(adapters),
+        enforce_eager=backend.enforce_eager,
+        max_model_len=backend.max_model_len,
+        omp_threads=backend.threads,
+        cpu_bind=backend.cpu_bind,
+        startup_timeout_s=backend.startup_timeout_s,
         log_path=backend.log_dir / f"vllm-{where.where}-{names[:80]}.log" if backend.log_dir else None,
     )
     if where.where == "server":
@@ -264,7 +314,7 @@ def started(generators: Sequence[Generator], backend: Backend) -> Iterator[Runni
         yield Running(where, backend, client=OpenAI(base_url=backend.endpoint, api_key=backend.api_key or "EMPTY"))
         return
     config = vllm_config(generators, backend, where)
-    if where.where == "server":
+    if isinstance(config, ServeConfig):  # what vllm_config makes for a server
         with VLLMServer(config) as server:
             yield Running(where, backend, client=server.client())
     else:
@@ -274,10 +324,15 @@ def started(generators: Sequence[Generator], backend: Backend) -> Iterator[Runni
             yield Running(where, backend, engine=engine)
 
 
-def run_jobs(jobs: Sequence[Job], backend: Backend, sampling: SamplingConfig, *,
-             on_record: Callable[[SyntheticDescription], None] | None = None,
-             on_job: Callable[[int, int], None] | None = None,
-             resume_command: str | None = None) -> list[GenerationReport]:
+def run_jobs(
+    jobs: Sequence[Job],
+    backend: Backend,
+    sampling: SamplingConfig,
+    *,
+    on_record: Callable[[SyntheticDescription], None] | None = None,
+    on_job: Callable[[int, int], None] | None = None,
+    resume_command: str | None = None,
+) -> list[GenerationReport]:
     """Completes every job's file, starting vLLM only for the jobs with records missing.
 
     Every file is checked against this run before anything starts. ``on_job(done, total)``
@@ -294,9 +349,13 @@ def run_jobs(jobs: Sequence[Job], backend: Backend, sampling: SamplingConfig, *,
     done = len(jobs) - len(todo)
     where = placement(backend)
     todo_batches = batches(todo, where)
-    logger.info("generation: %d of %d files to complete; %s%s", len(todo), len(jobs),
-                backend.endpoint or f"{len(todo_batches)} vLLM start(s), {where.where}",
-                ", adapters merged" if where.merged and not backend.endpoint else "")
+    logger.info(
+        "generation: %d of %d files to complete; %s%s",
+        len(todo),
+        len(jobs),
+        backend.endpoint or f"{len(todo_batches)} vLLM start(s), {where.where}",
+        ", adapters merged" if where.merged and not backend.endpoint else "",
+    )
     for batch in todo_batches:
         with started([job.generator for job in batch], backend) as running:
             for job in batch:

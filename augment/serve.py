@@ -156,7 +156,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def merge_adapter(adapter_dir: str | Path, out_dir: str | Path | None = None, *, base_model: str | Path | None = None) -> Path:
+def merge_adapter(
+    adapter_dir: str | Path, out_dir: str | Path | None = None, *, base_model: str | Path | None = None
+) -> Path:
     """Fold a LoRA adapter into full weights (fp32 HF folder); cached by adapter hash.
 
     vLLM then serves it as a plain model: no LoRA kernels per step, which on CPU roughly
@@ -168,7 +170,9 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path | None = None, *,
     if not (adapter_dir / "adapter_config.json").is_file():
         raise AdapterError(adapter_dir, "not a LoRA adapter (no adapter_config.json)", fix="pass a PEFT adapter folder")
     base = resolve_base_model(base_model)
-    out = Path(out_dir) if out_dir else default_cache_dir() / "merged" / f"{adapter_dir.name}-{adapter_hash(adapter_dir)}"
+    out = (
+        Path(out_dir) if out_dir else default_cache_dir() / "merged" / f"{adapter_dir.name}-{adapter_hash(adapter_dir)}"
+    )
     if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
         return out
     import torch
@@ -199,24 +203,38 @@ class VLLMConfig:
     """One vLLM instance, whichever way it runs (server or in-process engine); the defaults suit the 135M model."""
 
     # -- model --------------------------------------------------------------------
-    base_model: str | None = field(default=None, metadata={"help": "Base model folder (default: the prepared SmolLM2)."})
+    base_model: str | None = field(
+        default=None, metadata={"help": "Base model folder (default: the prepared SmolLM2)."}
+    )
     adapters: dict[str, Path] = field(default_factory=dict, metadata={"help": "Name -> LoRA adapter folder."})
     merged: bool = field(default=False, metadata={"help": "Run the single adapter merged into full weights."})
     # -- engine ---------------------------------------------------------------------
-    enforce_eager: bool = field(default=False, metadata={"help": "Skip graph compilation: fast start, lower throughput."})
+    enforce_eager: bool = field(
+        default=False, metadata={"help": "Skip graph compilation: fast start, lower throughput."}
+    )
     max_model_len: int = field(default=2048, metadata={"help": "Longest prompt + completion in tokens."})
-    max_num_seqs: int | None = field(default=None, metadata={"help": "Concurrent sequences per step (vLLM default if None)."})
-    dtype: str = field(default="auto", metadata={"help": "Weights dtype (auto: the checkpoint's; on a CPU without "
-                                                         "native bf16, float32: see cpu_dtype)."})
+    max_num_seqs: int | None = field(
+        default=None, metadata={"help": "Concurrent sequences per step (vLLM default if None)."}
+    )
+    dtype: str = field(
+        default="auto",
+        metadata={
+            "help": "Weights dtype (auto: the checkpoint's; on a CPU without native bf16, float32: see cpu_dtype)."
+        },
+    )
     # -- CPU build only ---------------------------------------------------------------
     kv_cache_gib: int = field(default=1, metadata={"help": "VLLM_CPU_KVCACHE_SPACE (GiB) on the CPU build."})
-    omp_threads: int | None = field(default=None, metadata={"help": "OMP_NUM_THREADS on the CPU build (default: all cores)."})
+    omp_threads: int | None = field(
+        default=None, metadata={"help": "OMP_NUM_THREADS on the CPU build (default: all cores)."}
+    )
     # nobind: with vLLM's 'auto' pinning the engine's OpenMP threads and the API server's own
     # process fight over the same cores; on 2 cores unpinned was faster (bench-results/README.md, B20).
     cpu_bind: str | None = field(
         default="nobind",
-        metadata={"help": "VLLM_CPU_OMP_THREADS_BIND: 'nobind' (let the OS schedule, the default), 'auto' (vLLM's "
-                          "default: pin to cores), or core ids '0-3'."},
+        metadata={
+            "help": "VLLM_CPU_OMP_THREADS_BIND: 'nobind' (let the OS schedule, the default), 'auto' (vLLM's "
+            "default: pin to cores), or core ids '0-3'."
+        },
     )
     # -- lifecycle ----------------------------------------------------------------------
     startup_timeout_s: float = field(default=600.0, metadata={"help": "Give up if not ready by then."})
@@ -255,8 +273,10 @@ class VLLMConfig:
         if self.enforce_eager:
             args["enforce_eager"] = True
         if is_cpu_build():  # whole prefills: see cpu_max_batched_tokens
-            args |= {"enable_chunked_prefill": False,
-                     "max_num_batched_tokens": cpu_max_batched_tokens(self.max_model_len)}
+            args |= {
+                "enable_chunked_prefill": False,
+                "max_num_batched_tokens": cpu_max_batched_tokens(self.max_model_len),
+            }
         if self.max_num_seqs:
             args["max_num_seqs"] = self.max_num_seqs
         return args, loras
@@ -430,8 +450,15 @@ class VLLMServer(VLLMProcess):
         cfg = self.config
         engine_args, loras = cfg.engine_args()
         served = list(cfg.adapters) if cfg.merged else [BASE_NAME]
-        args = [*server_flags(engine_args), "--served-model-name", *served,
-                "--host", cfg.host, "--port", str(self.port)]
+        args = [
+            *server_flags(engine_args),
+            "--served-model-name",
+            *served,
+            "--host",
+            cfg.host,
+            "--port",
+            str(self.port),
+        ]
         if loras:
             args += ["--lora-modules", *(f"{n}={p}" for n, p in loras.items())]
         args += list(cfg.extra_args)

@@ -32,8 +32,10 @@ from augment.base_model import load_base_model
 from augment.prompts import (
     PROMPT_VERSION,
     STYLE_LABEL,
+    Instruction,
     Mode,
     PromptDesign,
+    SceneForm,
     Style,
     completion_messages,
     spoken_words,
@@ -64,35 +66,57 @@ class CookieSFTConfig(SFTConfig):
     """
 
     # Overridden defaults (model / data)
-    max_length: int | None = field(default=320, metadata={"help": "Tokens per example (prompt + description); longer ones are cut."})
+    max_length: int | None = field(
+        default=320, metadata={"help": "Tokens per example (prompt + description); longer ones are cut."}
+    )
     # Overridden defaults (training): LoRA wants a much larger step than full fine-tuning.
     learning_rate: float = field(default=2e-4, metadata={"help": "AdamW learning rate for the LoRA weights."})
     num_train_epochs: float = field(default=2.0, metadata={"help": "Passes over the style's transcripts."})
     per_device_train_batch_size: int = field(default=4, metadata={"help": "Transcripts per step."})
     lr_scheduler_type: str = field(default="constant_with_warmup", metadata={"help": "Learning-rate schedule."})
     warmup_steps: float = field(default=2, metadata={"help": "Warm-up steps."})
-    gradient_checkpointing: bool = field(default=False, metadata={"help": "Recompute activations (slower; a 135M model does not need it)."})
+    gradient_checkpointing: bool = field(
+        default=False, metadata={"help": "Recompute activations (slower; a 135M model does not need it)."}
+    )
     bf16: bool = field(default=False, metadata={"help": "bf16 mixed precision (off: CPUs are often slower in it)."})
     # Overridden defaults (logging / checkpoints)
     logging_steps: float = field(default=1, metadata={"help": "Log every n steps (curves need points)."})
-    disable_tqdm: bool | None = field(default=True, metadata={"help": "No trainer progress bar: the caller's display owns the console, steps go to the log."})
+    disable_tqdm: bool | None = field(
+        default=True,
+        metadata={"help": "No trainer progress bar: the caller's display owns the console, steps go to the log."},
+    )
     save_strategy: str = field(default="steps", metadata={"help": "When to checkpoint (resume needs checkpoints)."})
     save_steps: float = field(default=10, metadata={"help": "Checkpoint every n steps."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept."})
-    report_to: str | list[str] | None = field(default="none", metadata={"help": "Integrations; MLflow is logged by cookiebench itself."})
+    report_to: str | list[str] | None = field(
+        default="none", metadata={"help": "Integrations; MLflow is logged by cookiebench itself."}
+    )
     # Ours
     min_transcripts: int = field(default=8, metadata={"help": "Fewer transcripts of a style than this is an error."})
     # The prompt design the adapter learns and is later asked with (augment.prompts.PromptDesign; the card
     # carries it to generation): here because it is what SFT trains on, and changes the weights.
-    prompt_instruction: str = field(default=PromptDesign.instruction, metadata={
-        "help": "fixed: the BDAE's instruction; varied: one of the examiners' wordings per transcript / record.",
-        "choices": list(get_args(PromptDesign.__pydantic_fields__["instruction"].annotation))})
-    prompt_scene: str = field(default=PromptDesign.scene, metadata={
-        "help": "prose: the scene as prose; keywords: its information units as terse keywords, shuffled per record.",
-        "choices": list(get_args(PromptDesign.__pydantic_fields__["scene"].annotation))})
-    prompt_length: bool = field(default=PromptDesign.length, metadata={
-        "help": "Ask for a length in words: the transcript's own in training, one drawn from the style's real "
-                "training transcripts per generated record."})
+    prompt_instruction: Instruction = field(
+        default=PromptDesign.instruction,
+        metadata={
+            "help": "fixed: the BDAE's instruction; varied: one of the examiners' wordings per transcript / record.",
+            "choices": list(get_args(Instruction)),
+        },
+    )
+    prompt_scene: SceneForm = field(
+        default=PromptDesign.scene,
+        metadata={
+            "help": "prose: the scene as prose; keywords: its information units as terse keywords, shuffled per "
+            "record.",
+            "choices": list(get_args(SceneForm)),
+        },
+    )
+    prompt_length: bool = field(
+        default=PromptDesign.length,
+        metadata={
+            "help": "Ask for a length in words: the transcript's own in training, one drawn from the style's real "
+            "training transcripts per generated record."
+        },
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -103,8 +127,7 @@ class CookieSFTConfig(SFTConfig):
     def prompt_design(self) -> PromptDesign:
         """The :class:`~augment.prompts.PromptDesign` these fields describe."""
         try:
-            return PromptDesign(instruction=self.prompt_instruction, scene=self.prompt_scene,
-                                length=self.prompt_length)
+            return PromptDesign(instruction=self.prompt_instruction, scene=self.prompt_scene, length=self.prompt_length)
         except ValueError as error:
             raise ValueError(f"prompt_instruction / prompt_scene: {one_line(error)}") from None
 
@@ -118,7 +141,9 @@ class CookieDPOConfig(DPOConfig):
     pair with the reference once before training instead of at each step.
     """
 
-    max_length: int | None = field(default=320, metadata={"help": "Tokens per prompt + description; longer ones are cut."})
+    max_length: int | None = field(
+        default=320, metadata={"help": "Tokens per prompt + description; longer ones are cut."}
+    )
     learning_rate: float = field(default=5e-5, metadata={"help": "AdamW learning rate for the LoRA weights."})
     beta: float = field(default=0.1, metadata={"help": "Deviation penalty from the reference (the SFT policy)."})
     num_train_epochs: float = field(default=1.0, metadata={"help": "Passes over the pairs."})
@@ -133,10 +158,14 @@ class CookieDPOConfig(DPOConfig):
     save_strategy: str = field(default="steps", metadata={"help": "When to checkpoint."})
     save_steps: float = field(default=10, metadata={"help": "Checkpoint every n steps."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept."})
-    report_to: str | list[str] | None = field(default="none", metadata={"help": "Integrations; MLflow is logged by cookiebench itself."})
+    report_to: str | list[str] | None = field(
+        default="none", metadata={"help": "Integrations; MLflow is logged by cookiebench itself."}
+    )
     # Ours
     min_pairs: int = field(default=8, metadata={"help": "Fewer pairs than this after filtering is an error."})
-    score_pairs: int = field(default=32, metadata={"help": "Training pairs scored before and after DPO (reward accuracy, margin); 0: skip."})
+    score_pairs: int = field(
+        default=32, metadata={"help": "Training pairs scored before and after DPO (reward accuracy, margin); 0: skip."}
+    )
 
     def __post_init__(self):
         super().__post_init__()
@@ -146,15 +175,24 @@ class CookieDPOConfig(DPOConfig):
             raise ValueError(f"score_pairs must be >= 0, got {self.score_pairs}")
 
 
-def default_lora_config(r: int = 16, alpha: int = 32, dropout: float = 0.05,
-                        target_modules: Sequence[str] = ("q_proj", "k_proj", "v_proj", "o_proj")):
+def default_lora_config(
+    r: int = 16,
+    alpha: int = 32,
+    dropout: float = 0.05,
+    target_modules: Sequence[str] = ("q_proj", "k_proj", "v_proj", "o_proj"),
+):
     """The LoRA used when none is given: attention projections of every layer (its arguments' defaults
     are the LoRA defaults, ``augment train --lora-r/--lora-alpha`` included)."""
     from peft import LoraConfig
 
-    return LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(target_modules),
-                      bias="none", task_type="CAUSAL_LM")
-
+    return LoraConfig(
+        r=r,
+        lora_alpha=alpha,
+        lora_dropout=dropout,
+        target_modules=list(target_modules),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
 
 
 @dataclass
@@ -166,12 +204,12 @@ class StageResult:
     resumed_from: str | None = None
 
 
-
 # -- data -------------------------------------------------------------------------------------------
 
 
-def sft_dataset(transcripts: Sequence[Transcript], styles: Sequence[Style], mode: Mode,
-                design: PromptDesign | None = None):
+def sft_dataset(
+    transcripts: Sequence[Transcript], styles: Sequence[Style], mode: Mode, design: PromptDesign | None = None
+):
     """Conversational prompt/completion rows: the style's task prompt, a real verbatim description.
 
     With a varied ``design`` each row's prompt is drawn for its transcript (keyed by its id) and
@@ -179,19 +217,32 @@ def sft_dataset(transcripts: Sequence[Transcript], styles: Sequence[Style], mode
     from datasets import Dataset
 
     rows = [
-        {"prompt": task_messages(style, mode, design, key=t.id, words=spoken_words(real_verbatim(t))),
-         "completion": completion_messages(real_verbatim(t))}
-        for style in styles for t in transcripts if t.label == STYLE_LABEL[style] and real_verbatim(t).strip()
+        {
+            "prompt": task_messages(style, mode, design, key=t.id, words=spoken_words(real_verbatim(t))),
+            "completion": completion_messages(real_verbatim(t)),
+        }
+        for style in styles
+        for t in transcripts
+        if t.label == STYLE_LABEL[style] and real_verbatim(t).strip()
     ]
     return Dataset.from_list(rows)
 
 
-def prompt_card(design: PromptDesign, transcripts: Sequence[Transcript], styles: Sequence[str]) -> dict[str, Any]:
+def prompt_card(design: PromptDesign, transcripts: Sequence[Transcript], styles: Sequence[Style]) -> dict[str, Any]:
     """What generation needs to ask an adapter as it was trained: the design and, when it asks for a
     length, each style's real lengths in words (of the training transcripts: no test speaker's)."""
-    lengths = {style: sorted(spoken_words(real_verbatim(t)) for t in transcripts
-                             if t.label == STYLE_LABEL[style] and real_verbatim(t).strip())
-               for style in styles} if design.length else {}
+    lengths = (
+        {
+            style: sorted(
+                spoken_words(real_verbatim(t))
+                for t in transcripts
+                if t.label == STYLE_LABEL[style] and real_verbatim(t).strip()
+            )
+            for style in styles
+        }
+        if design.length
+        else {}
+    )
     return {"design": asdict(design), "lengths": lengths}
 
 
@@ -199,10 +250,12 @@ def dpo_dataset(pairs: Sequence[Any]):
     """Conversational preference rows (prompt messages, chosen and rejected assistant turns)."""
     from datasets import Dataset
 
-    return Dataset.from_list([
-        {"prompt": p.prompt, "chosen": completion_messages(p.chosen), "rejected": completion_messages(p.rejected)}
-        for p in pairs
-    ])
+    return Dataset.from_list(
+        [
+            {"prompt": p.prompt, "chosen": completion_messages(p.chosen), "rejected": completion_messages(p.rejected)}
+            for p in pairs
+        ]
+    )
 
 
 # -- stages -----------------------------------------------------------------------------------------
@@ -215,17 +268,28 @@ class _StepLog(TrainerCallback):
     def __init__(self, stage: str):
         self.stage = stage
 
-    def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+    def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:
             shown = {k: round(v, 5) if isinstance(v, float) else v for k, v in logs.items()}
             logger.info("%s step %d: %s", self.stage, state.global_step, shown, extra=FILE_ONLY)
 
 
-def sft_hash(args: CookieSFTConfig, lora: Any, *, mode: Mode, styles: Sequence[str], identity: dict[str, str],
-             data_digest: str) -> str:
+def sft_hash(
+    args: CookieSFTConfig, lora: Any, *, mode: Mode, styles: Sequence[str], identity: dict[str, str], data_digest: str
+) -> str:
     """The SFT adapter's cache key: everything that can change its weights (see :mod:`augment.adapters`)."""
-    return digest({"stage": "sft", "args": training_fields(args), "lora": lora_fields(lora), "mode": mode,
-                   "styles": list(styles), "prompt": PROMPT_VERSION, "base": identity, "data": data_digest})
+    return digest(
+        {
+            "stage": "sft",
+            "args": training_fields(args),
+            "lora": lora_fields(lora),
+            "mode": mode,
+            "styles": list(styles),
+            "prompt": PROMPT_VERSION,
+            "base": identity,
+            "data": data_digest,
+        }
+    )
 
 
 def dpo_hash(args: CookieDPOConfig, *, sft_hash: str, pairs_digest: str) -> str:
@@ -250,9 +314,19 @@ def _prepare_stage_dir(stage_dir: Path, config_hash: str) -> str | None:
     return None
 
 
-def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[Style], mode: Mode, args: CookieSFTConfig,
-            lora: Any, unit_dir: Path, *, identity: dict[str, str], data_digest: str,
-            callbacks: Sequence[Any] = ()) -> StageResult:
+def run_sft(
+    base: Path,
+    transcripts: Sequence[Transcript],
+    styles: Sequence[Style],
+    mode: Mode,
+    args: CookieSFTConfig,
+    lora: Any,
+    unit_dir: Path,
+    *,
+    identity: dict[str, str],
+    data_digest: str,
+    callbacks: Sequence[Any] = (),
+) -> StageResult:
     """LoRA SFT on the styles' transcripts; returns the saved adapter (cached when config and data match)."""
     from trl import SFTTrainer
 
@@ -269,8 +343,11 @@ def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[Styl
     dataset = sft_dataset(transcripts, styles, mode, design)
     model, tokenizer = load_base_model(base)
     trainer = SFTTrainer(
-        model=model, args=replace(args, output_dir=str(stage_dir / "checkpoints")), train_dataset=dataset,
-        processing_class=tokenizer, peft_config=copy.deepcopy(lora),  # PEFT mutates it
+        model=model,
+        args=replace(args, output_dir=str(stage_dir / "checkpoints")),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=copy.deepcopy(lora),  # PEFT mutates it
         callbacks=[*callbacks, _StepLog("SFT")],
     )
     trainer.remove_callback(PrinterCallback)  # print()s every step's dict; _StepLog logs it instead
@@ -284,18 +361,40 @@ def run_sft(base: Path, transcripts: Sequence[Transcript], styles: Sequence[Styl
     if losses:
         metrics.update(first_loss=float(losses[0]), final_loss=float(losses[-1]))
     save_adapter(trainer.model, adapter)
-    write_card(adapter, {
-        "stage": "sft", "styles": list(styles), "mode": mode, "base_model": identity, "config_hash": config_hash,
-        "data_digest": data_digest, "prompt_version": PROMPT_VERSION, "metrics": metrics, "examples": len(dataset),
-        "seconds": seconds, "lora": lora_fields(lora), "args": training_fields(args),
-        "prompt": prompt_card(design, transcripts, styles),
-    })
+    write_card(
+        adapter,
+        {
+            "stage": "sft",
+            "styles": list(styles),
+            "mode": mode,
+            "base_model": identity,
+            "config_hash": config_hash,
+            "data_digest": data_digest,
+            "prompt_version": PROMPT_VERSION,
+            "metrics": metrics,
+            "examples": len(dataset),
+            "seconds": seconds,
+            "lora": lora_fields(lora),
+            "args": training_fields(args),
+            "prompt": prompt_card(design, transcripts, styles),
+        },
+    )
     return StageResult(adapter, config_hash, metrics, resumed_from=resume)
 
 
-def run_dpo(base: Path, sft: StageResult, pairs: Sequence[Any], styles: Sequence[str], mode: Mode,
-            args: CookieDPOConfig, unit_dir: Path, *, identity: dict[str, str], data_digest: str,
-            callbacks: Sequence[Any] = ()) -> StageResult:
+def run_dpo(
+    base: Path,
+    sft: StageResult,
+    pairs: Sequence[Any],
+    styles: Sequence[str],
+    mode: Mode,
+    args: CookieDPOConfig,
+    unit_dir: Path,
+    *,
+    identity: dict[str, str],
+    data_digest: str,
+    callbacks: Sequence[Any] = (),
+) -> StageResult:
     """DPO continuing the SFT adapter; the reference is the SFT adapter itself, frozen (no second model)."""
     from peft import PeftModel
     from trl import DPOTrainer
@@ -323,31 +422,63 @@ def run_dpo(base: Path, sft: StageResult, pairs: Sequence[Any], styles: Sequence
     n_score = min(args.score_pairs, len(dataset))
     score_set = dataset.select(range(n_score)) if n_score else None
     trainer = DPOTrainer(
-        model=model, ref_model=None, args=replace(args, output_dir=str(stage_dir / "checkpoints")), train_dataset=dataset,
-        eval_dataset=score_set, processing_class=tokenizer, callbacks=[*callbacks, _StepLog("DPO")],
+        model=model,
+        ref_model=None,
+        args=replace(args, output_dir=str(stage_dir / "checkpoints")),
+        train_dataset=dataset,
+        eval_dataset=score_set,
+        processing_class=tokenizer,
+        callbacks=[*callbacks, _StepLog("DPO")],
     )
     trainer.remove_callback(PrinterCallback)
     metrics: dict[str, float] = {}
     if score_set is not None and not resume:
-        metrics.update({f"step0_{k.removeprefix('eval_')}": float(v) for k, v in trainer.evaluate().items()
-                        if k.startswith("eval_rewards/")})
+        metrics.update(
+            {
+                f"step0_{k.removeprefix('eval_')}": float(v)
+                for k, v in trainer.evaluate().items()
+                if k.startswith("eval_rewards/")
+            }
+        )
     start = time.perf_counter()
     if resume:
         logger.info("DPO %s: resuming from %s", "+".join(styles), resume)
     output = trainer.train(resume_from_checkpoint=resume)
     seconds = time.perf_counter() - start
-    metrics.update(train_loss=float(output.training_loss), steps=float(trainer.state.global_step),
-                   pairs_per_second=float(len(dataset) * args.num_train_epochs / seconds) if args.max_steps <= 0 else
-                   float(trainer.state.global_step * args.per_device_train_batch_size / seconds))
+    metrics.update(
+        train_loss=float(output.training_loss),
+        steps=float(trainer.state.global_step),
+        pairs_per_second=float(len(dataset) * args.num_train_epochs / seconds)
+        if args.max_steps <= 0
+        else float(trainer.state.global_step * args.per_device_train_batch_size / seconds),
+    )
     if score_set is not None:
-        metrics.update({f"final_{k.removeprefix('eval_')}": float(v) for k, v in trainer.evaluate().items()
-                        if k.startswith("eval_rewards/")})
+        metrics.update(
+            {
+                f"final_{k.removeprefix('eval_')}": float(v)
+                for k, v in trainer.evaluate().items()
+                if k.startswith("eval_rewards/")
+            }
+        )
     save_adapter(trainer.model, adapter)
-    write_card(adapter, {
-        "stage": "dpo", "styles": list(styles), "mode": mode, "base_model": identity, "config_hash": config_hash,
-        "sft_config_hash": sft.config_hash, "data_digest": data_digest, "pairs_digest": pairs_digest,
-        "prompt_version": PROMPT_VERSION, "metrics": metrics, "examples": len(dataset), "seconds": seconds,
-        "args": training_fields(args), "reference": "precomputed" if args.precompute_ref_log_probs else "sft-adapter",
-        "prompt": (read_meta(sft.adapter) or {}).get("prompt"),  # asked as SFT taught it
-    })
+    write_card(
+        adapter,
+        {
+            "stage": "dpo",
+            "styles": list(styles),
+            "mode": mode,
+            "base_model": identity,
+            "config_hash": config_hash,
+            "sft_config_hash": sft.config_hash,
+            "data_digest": data_digest,
+            "pairs_digest": pairs_digest,
+            "prompt_version": PROMPT_VERSION,
+            "metrics": metrics,
+            "examples": len(dataset),
+            "seconds": seconds,
+            "args": training_fields(args),
+            "reference": "precomputed" if args.precompute_ref_log_probs else "sft-adapter",
+            "prompt": (read_meta(sft.adapter) or {}).get("prompt"),  # asked as SFT taught it
+        },
+    )
     return StageResult(adapter, config_hash, metrics, resumed_from=resume)

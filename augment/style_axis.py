@@ -62,8 +62,9 @@ class StyleAxis(BaseModel):
         """From marker rows (DataFrames) of real AD and real HC texts."""
         missing = [m for m in markers if m not in ad_rows.columns]
         if missing or not markers:
-            raise ValueError(f"style markers {missing or list(markers)} were not computed; "
-                             "choose from detect.markers.MARKERS")
+            raise ValueError(
+                f"style markers {missing or list(markers)} were not computed; choose from detect.markers.MARKERS"
+            )
         if len(ad_rows) == 0 or len(hc_rows) == 0:
             raise ValueError("the style axis needs real transcripts of both labels (AD and HC)")
         mean_ad = {m: float(ad_rows[m].mean()) for m in markers}
@@ -75,8 +76,9 @@ class StyleAxis(BaseModel):
         return cls(markers=tuple(markers), mean_ad=mean_ad, mean_hc=mean_hc, scale=scale)
 
     @classmethod
-    def from_transcripts(cls, transcripts: Sequence[Transcript], extractor: Any = None,
-                         markers: Sequence[str] = STYLE_MARKERS) -> StyleAxis:
+    def from_transcripts(
+        cls, transcripts: Sequence[Transcript], extractor: Any = None, markers: Sequence[str] = STYLE_MARKERS
+    ) -> StyleAxis:
         """Fitted to the verbatim renderings of the labelled transcripts given."""
         by_style = {s: [real_verbatim(t) for t in transcripts if t.label == label] for s, label in STYLE_LABEL.items()}
         frame = verbatim_markers([*by_style["ad"], *by_style["hc"]], extractor)
@@ -105,7 +107,9 @@ class StyleAxis(BaseModel):
         standard deviations (NaN when a marker is undefined): how typical of its class a text is,
         in every direction, where :meth:`side` says only how far toward it."""
         mean = self.mean_ad if style == "ad" else self.mean_hc
-        return math.sqrt(sum(((float(row[m]) - mean[m]) / self.scale[m]) ** 2 for m in self.markers) / len(self.markers))
+        return math.sqrt(
+            sum(((float(row[m]) - mean[m]) / self.scale[m]) ** 2 for m in self.markers) / len(self.markers)
+        )
 
     def side(self, style: Style, row: Mapping[str, float]) -> float:
         """How far onto ``style``'s side of the midpoint a text lies (negative: the other side)."""

@@ -4,9 +4,14 @@ The one entry point from "these training transcripts (and the generators trained
 to "these synthetic records pass the filters"; the benchmark calls it with all its training groups::
 
     train = TrainingSet("g1", transcripts, adapters={"dpo": {"cond": Path("runs/g1/cond/dpo/adapter")}})
-    data = synthesize([train], ["prompt-only", "dpo"], Path("runs/synthetic"), config,
-                      run_round=lambda files: run_jobs([f.job for f in files], Backend(), SamplingConfig()),
-                      extractor=MarkerExtractor())
+    data = synthesize(
+        [train],
+        ["prompt-only", "dpo"],
+        Path("runs/synthetic"),
+        config,
+        run_round=lambda files: run_jobs([f.job for f in files], Backend(), SamplingConfig()),
+        extractor=MarkerExtractor(),
+    )
     data["g1"]["dpo"].kept  # the passing records, as training transcripts, in record order
 
 For each training set, source and style, one resumable JSONL file,
@@ -117,8 +122,10 @@ RoundRunner = Callable[[Sequence[GenerationFile]], None]  # completes every file
 
 def wanted(transcripts: Sequence[Transcript], ratio: float) -> dict[Style, int]:
     """Synthetic records per style for a ratio: ratio x the real transcripts of that class."""
-    return {style: math.ceil(ratio * sum(1 for t in transcripts if t.label == label))
-            for style, label in STYLE_LABEL.items()}
+    return {
+        style: math.ceil(ratio * sum(1 for t in transcripts if t.label == label))
+        for style, label in STYLE_LABEL.items()
+    }
 
 
 def top_up(passed: int, wanted: int, generated: int, first: int, oversample: float, best_of: int = 1) -> int:
@@ -133,13 +140,18 @@ def top_up(passed: int, wanted: int, generated: int, first: int, oversample: flo
     return best_of * math.ceil(max(1, min(first, guess)) / best_of)
 
 
-def generation_files(train: TrainingSet, sources: Sequence[str], out_dir: Path,
-                     config: SynthesisConfig) -> list[GenerationFile]:
+def generation_files(
+    train: TrainingSet, sources: Sequence[str], out_dir: Path, config: SynthesisConfig
+) -> list[GenerationFile]:
     """The training set's first-round files, one per source and style."""
-    first = {style: math.ceil(n * config.oversample) * config.best_of
-             for style, n in config.need(train.transcripts).items()}
-    return [GenerationFile(train.key, source, _job(train, source, style, first[style], out_dir, config))
-            for source in sources for style in STYLES]
+    first = {
+        style: math.ceil(n * config.oversample) * config.best_of for style, n in config.need(train.transcripts).items()
+    }
+    return [
+        GenerationFile(train.key, source, _job(train, source, style, first[style], out_dir, config))
+        for source in sources
+        for style in STYLES
+    ]
 
 
 def _job(train: TrainingSet, source: str, style: Style, n: int, out_dir: Path, config: SynthesisConfig) -> runner.Job:
@@ -150,12 +162,27 @@ def _job(train: TrainingSet, source: str, style: Style, n: int, out_dir: Path, c
     unit = adapter_unit(style, config.mode)
     ids = tuple(t.id for t in train.transcripts)
     # Every record of an adapter descends from all of the training set's transcripts.
-    return runner.adapter_job(out, n, style, f"{train.key}-{source}-{unit}", train.adapters[source][unit],
-                              mode=config.mode, base_model=config.base_model, parents=lambda i: ids)
+    return runner.adapter_job(
+        out,
+        n,
+        style,
+        f"{train.key}-{source}-{unit}",
+        train.adapters[source][unit],
+        mode=config.mode,
+        base_model=config.base_model,
+        parents=lambda i: ids,
+    )
 
 
-def synthesize(sets: Sequence[TrainingSet], sources: Sequence[str], out_dir: Path, config: SynthesisConfig, *,
-               run_round: RoundRunner, extractor: MarkerExtractor) -> dict[str, dict[str, Synthetic]]:
+def synthesize(
+    sets: Sequence[TrainingSet],
+    sources: Sequence[str],
+    out_dir: Path,
+    config: SynthesisConfig,
+    *,
+    run_round: RoundRunner,
+    extractor: MarkerExtractor,
+) -> dict[str, dict[str, Synthetic]]:
     """Each training set's filtered synthetic data per source (key -> source -> data), generated
     in rounds until every file has enough passing records or ``max_rounds`` is spent.
 
@@ -167,66 +194,122 @@ def synthesize(sets: Sequence[TrainingSet], sources: Sequence[str], out_dir: Pat
     first = [f.job.n for f in files]
     for round_ in range(1, config.max_rounds + 1):
         run_round(files)
-        data = {s.key: {source: _judge_files(s, source, files, out_dir, config, extractor) for source in sources}
-                for s in sets}
+        data = {
+            s.key: {source: _judge_files(s, source, files, out_dir, config, extractor) for source in sources}
+            for s in sets
+        }
         outcomes = [_outcome(f, by_key[f.key], data[f.key][f.source], config, round_) for f in files]
-        more = [top_up(o.passed, o.wanted, o.generated, n, config.oversample, config.best_of)
-                for o, n in zip(outcomes, first, strict=True)]
+        more = [
+            top_up(o.passed, o.wanted, o.generated, n, config.oversample, config.best_of)
+            for o, n in zip(outcomes, first, strict=True)
+        ]
         if round_ == config.max_rounds or not any(more):
             break
-        logger.info("generation round %d: %d of %d files short of passing records; generating more", round_ + 1,
-                    sum(1 for m in more if m), len(files))
+        logger.info(
+            "generation round %d: %d of %d files short of passing records; generating more",
+            round_ + 1,
+            sum(1 for m in more if m),
+            len(files),
+        )
         files = [replace(f, job=replace(f.job, n=f.job.n + m)) if m else f for f, m in zip(files, more, strict=True)]
     for f, outcome in zip(files, outcomes, strict=True):
         if outcome.short:
-            logger.warning("group %s %s %s: %d of the %d records the pool needs pass the filters after "
-                           "%d generation round(s) of %d records; cells that want more use what there is "
-                           "(raise generation.max_rounds or generation.oversample, or loosen filters)",
-                           f.key, f.source, f.job.style.upper(), outcome.passed, outcome.wanted, outcome.rounds,
-                           outcome.generated)
-    return {key: {source: replace(synthetic, outcomes={f.job.style: o for f, o in zip(files, outcomes, strict=True)
-                                                       if f.key == key and f.source == source})
-                  for source, synthetic in by_source.items()}
-            for key, by_source in data.items()}
+            logger.warning(
+                "group %s %s %s: %d of the %d records the pool needs pass the filters after "
+                "%d generation round(s) of %d records; cells that want more use what there is "
+                "(raise generation.max_rounds or generation.oversample, or loosen filters)",
+                f.key,
+                f.source,
+                f.job.style.upper(),
+                outcome.passed,
+                outcome.wanted,
+                outcome.rounds,
+                outcome.generated,
+            )
+    return {
+        key: {
+            source: replace(
+                synthetic,
+                outcomes={
+                    f.job.style: o for f, o in zip(files, outcomes, strict=True) if f.key == key and f.source == source
+                },
+            )
+            for source, synthetic in by_source.items()
+        }
+        for key, by_source in data.items()
+    }
 
 
-def _judge_files(train: TrainingSet, source: str, files: Sequence[GenerationFile], out_dir: Path,
-                 config: SynthesisConfig, extractor: MarkerExtractor) -> Synthetic:
+def _judge_files(
+    train: TrainingSet,
+    source: str,
+    files: Sequence[GenerationFile],
+    out_dir: Path,
+    config: SynthesisConfig,
+    extractor: MarkerExtractor,
+) -> Synthetic:
     # In record order, not arrival order, and only this round's share of each file: a rerun
     # selects the same records.
-    records = [r for f in files if f.key == train.key and f.source == source
-               for r in generation.read_generation(f.job.out) if generation.record_index(r) < f.job.n]
+    records = [
+        r
+        for f in files
+        if f.key == train.key and f.source == source
+        for r in generation.read_generation(f.job.out)
+        if generation.record_index(r) < f.job.n
+    ]
     return judge(train, source, records, out_dir, config.filters, extractor, best_of=config.best_of)
 
 
-def _outcome(f: GenerationFile, train: TrainingSet, synthetic: Synthetic, config: SynthesisConfig,
-             round_: int) -> GenerationOutcome:
+def _outcome(
+    f: GenerationFile, train: TrainingSet, synthetic: Synthetic, config: SynthesisConfig, round_: int
+) -> GenerationOutcome:
     passed = sum(1 for t in synthetic.kept if t.label == STYLE_LABEL[f.job.style])
     return GenerationOutcome(f.job.n, passed, config.need(train.transcripts)[f.job.style], round_)
 
 
-def classic(train: TrainingSet, out_dir: Path, config: SynthesisConfig,
-            classic_config: classic_augmentation.ClassicConfig, extractor: MarkerExtractor) -> Synthetic:
+def classic(
+    train: TrainingSet,
+    out_dir: Path,
+    config: SynthesisConfig,
+    classic_config: classic_augmentation.ClassicConfig,
+    extractor: MarkerExtractor,
+) -> Synthetic:
     """Classic augmentation of the training set, enough copies per transcript for the pool, filtered."""
-    records = classic_augmentation.classic_augment(list(train.transcripts), classic_config,
-                                                   per_transcript=math.ceil(config.ratio * config.pool))
+    records = classic_augmentation.classic_augment(
+        list(train.transcripts), classic_config, per_transcript=math.ceil(config.ratio * config.pool)
+    )
     return judge(train, CLASSIC, records, out_dir, config.filters, extractor)
 
 
-def judge(train: TrainingSet, source: str, records: Sequence[SyntheticDescription], out_dir: Path,
-          filters: synthetic_filters.FilterConfig, extractor: MarkerExtractor, *, best_of: int = 1) -> Synthetic:
+def judge(
+    train: TrainingSet,
+    source: str,
+    records: Sequence[SyntheticDescription],
+    out_dir: Path,
+    filters: synthetic_filters.FilterConfig,
+    extractor: MarkerExtractor,
+    *,
+    best_of: int = 1,
+) -> Synthetic:
     """Filters against the training set (every verdict recorded, also in
     ``<out_dir>/<key>/<source>.filtered.jsonl``): all records with their verdicts, and the
     passing ones as transcripts, in record order."""
-    judged = synthetic_filters.apply_filters(records, config=filters, training=list(train.transcripts),
-                                             extractor=extractor, best_of=best_of)
+    judged = synthetic_filters.apply_filters(
+        records, config=filters, training=list(train.transcripts), extractor=extractor, best_of=best_of
+    )
     # Classic copies are edits of real training transcripts: 'privacy' is recorded, never required.
     require = classic_augmentation.selection_require(filters.require) if source == CLASSIC else filters.require
     passed = synthetic_filters.select(judged, require)
     write_records(out_dir / train.key / f"{source}.filtered.jsonl", judged)
-    logger.info("group %s %s: %d of %d synthetic records pass the filters%s", train.key, source, len(passed),
-                len(judged), f" (best of {best_of})" if best_of > 1 else "")
+    logger.info(
+        "group %s %s: %d of %d synthetic records pass the filters%s",
+        train.key,
+        source,
+        len(passed),
+        len(judged),
+        f" (best of {best_of})" if best_of > 1 else "",
+    )
     return Synthetic(tuple(judged), tuple(r.to_transcript(condition=source) for r in passed))
 
 
-__all__ = ["GenerationOutcome", "Synthetic", "SynthesisConfig", "TrainingSet", "synthesize", "classic", "wanted"]
+__all__ = ["GenerationOutcome", "SynthesisConfig", "Synthetic", "TrainingSet", "classic", "synthesize", "wanted"]

@@ -26,6 +26,7 @@ from detect.records import Source, Transcript
 
 logger = logging.getLogger(__name__)
 
+
 class GeneratorInfo(BaseModel):
     """What produced the text: enough to reproduce it and to group results by generator."""
 
@@ -128,8 +129,9 @@ def read_records(path: str | Path) -> list[SyntheticDescription]:
     """Records of a JSONL file (none if it does not exist yet); a torn last line (interrupted
     write) is skipped with a warning, a bad line anywhere else raises a one-line
     :class:`~detect.errors.CorpusError` naming the file and line."""
-    return read_models(path, SyntheticDescription, what="synthetic-description record", fix=_FIX,
-                       missing_ok=True, torn_tail_ok=True)
+    return read_models(
+        path, SyntheticDescription, what="synthetic-description record", fix=_FIX, missing_ok=True, torn_tail_ok=True
+    )
 
 
 class RecordWriter(JsonlAppender):

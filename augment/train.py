@@ -19,7 +19,8 @@ Outputs under ``out_dir``::
     <unit>/dpo/adapter/   the same, after DPO (load it on the base model: it holds SFT+DPO)
     <unit>/pairs.jsonl    the DPO pairs, and pairs.summary.json
     <unit>/samples.jsonl  sampled descriptions (stage, style, text)
-    base_samples.jsonl    the bare base model's samples (the reference row); base_samples.key: what they were sampled with
+    base_samples.jsonl    the bare base model's samples (the reference row)
+    base_samples.key      what they were sampled with
     markers.csv, markers.png, report.json
 
 Adapters are cached by a hash of (config, data): a rerun with the same inputs skips a
@@ -76,15 +77,19 @@ class GeneratorConfig:
     """Everything one training invocation needs, one typed config per component."""
 
     styles: tuple[Style, ...] = Field(default=STYLES, min_length=1, description="The styles to train generators for.")
-    mode: Mode = Field(default="separate", description="separate: one adapter per style; conditional: one adapter, the "
-                                               "style in the prompt.")
+    mode: Mode = Field(
+        default="separate",
+        description="separate: one adapter per style; conditional: one adapter, the style in the prompt.",
+    )
     base_model: str | None = Field(default=None, description="A local HF causal-LM folder; None: the prepared SmolLM2.")
     sft: CookieSFTConfig = Field(default_factory=CookieSFTConfig, description="The SFT stage.")
     dpo: CookieDPOConfig | None = Field(default_factory=CookieDPOConfig, description="The DPO stage; None: SFT only.")
     lora: Any = Field(default_factory=default_lora_config, description="A peft.LoraConfig.")
     pairs: PairConfig = Field(default_factory=PairConfig, description="DPO's preference pairs.")
     sampling: SampleConfig = Field(default_factory=SampleConfig, description="Samples after each stage.")
-    tracking_uri: str | None = Field(default=None, description="MLflow tracking URI; None: detect.tracking's default store.")
+    tracking_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; None: detect.tracking's default store."
+    )
     experiment: str = Field(default="cookiebench-generators", description="MLflow experiment.")
     track: bool = Field(default=True, description="Log to MLflow.")
 
@@ -133,7 +138,9 @@ def _check_transcripts(transcripts: Sequence[Transcript], styles: Sequence[Style
 # -- the pipeline -----------------------------------------------------------------------------------
 
 
-def _cached_samples(path: Path, key: list[Any], label: str, make: Callable[[], dict[str, list[str]]]) -> dict[str, list[str]]:
+def _cached_samples(
+    path: Path, key: list[Any], label: str, make: Callable[[], dict[str, list[str]]]
+) -> dict[str, list[str]]:
     """Samples made by ``make``, reused while ``key`` (the weights, prompts and sampling they came
     from) is the same: a rerun whose adapters are all cached then loads no model at all."""
     key_path, key_digest = path.with_suffix(".key"), digest(key, 16)
@@ -145,8 +152,14 @@ def _cached_samples(path: Path, key: list[Any], label: str, make: Callable[[], d
     return samples
 
 
-def _base_samples(base: Path, identity: dict[str, str], styles: Sequence[Style], config: GeneratorConfig,
-                  out_dir: Path, notify: Callable[[str], None]) -> dict[str, list[str]]:
+def _base_samples(
+    base: Path,
+    identity: dict[str, str],
+    styles: Sequence[Style],
+    config: GeneratorConfig,
+    out_dir: Path,
+    notify: Callable[[str], None],
+) -> dict[str, list[str]]:
     def make() -> dict[str, list[str]]:
         notify("sampling the base model")
         model, tokenizer = load_base_model(base)
@@ -156,8 +169,14 @@ def _base_samples(base: Path, identity: dict[str, str], styles: Sequence[Style],
     return _cached_samples(out_dir / "base_samples.jsonl", key, "base", make)
 
 
-def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, config: GeneratorConfig | None = None,
-                     *, on_stage: Callable[[str], None] | None = None, extractor: Any = None) -> TrainReport:
+def train_generators(
+    transcripts: Sequence[Transcript],
+    out_dir: str | Path,
+    config: GeneratorConfig | None = None,
+    *,
+    on_stage: Callable[[str], None] | None = None,
+    extractor: Any = None,
+) -> TrainReport:
     """SFT then DPO of each style adapter on ``transcripts`` (one fold's training speakers).
 
     ``on_stage`` is called with a short label as each stage starts (the CLI's progress).
@@ -177,17 +196,25 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
         extractor = MarkerExtractor()
     notify = on_stage or (lambda label: None)
     params = {
-        "mode": config.mode, "styles": ",".join(config.styles), "base_model": identity["name"],
-        "base_digest": identity["digest"], "data_digest": data_digest, "transcripts": len(transcripts),
-        "prompt_version": PROMPT_VERSION, "lora": lora_fields(config.lora),
-        "sft": training_fields(config.sft), "dpo": training_fields(config.dpo) if config.dpo else "off",
-        "pairs": asdict(config.pairs), "sampling": asdict(config.sampling),
+        "mode": config.mode,
+        "styles": ",".join(config.styles),
+        "base_model": identity["name"],
+        "base_digest": identity["digest"],
+        "data_digest": data_digest,
+        "transcripts": len(transcripts),
+        "prompt_version": PROMPT_VERSION,
+        "lora": lora_fields(config.lora),
+        "sft": training_fields(config.sft),
+        "dpo": training_fields(config.dpo) if config.dpo else "off",
+        "pairs": asdict(config.pairs),
+        "sampling": asdict(config.sampling),
     }
     units: dict[str, UnitResult] = {}
     samples_for_table: dict[str, list[str]] = {}
     # Untracked (config.track off, e.g. inside the benchmark): no run is opened and nothing is logged.
-    parent = tracking.experiment_run(config.experiment, f"generators-{config.mode}", uri=config.tracking_uri,
-                                     params=params)
+    parent = tracking.experiment_run(
+        config.experiment, f"generators-{config.mode}", uri=config.tracking_uri, params=params
+    )
     with parent if config.track else contextlib.nullcontext() as run:
         if config.sampling.base:
             base_styles = config.styles if config.mode == "conditional" else config.styles[:1]
@@ -198,8 +225,18 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
             unit_dir = out_dir / unit
             child = tracking.child_run(unit, params={"styles": ",".join(styles)})
             with child if config.track else contextlib.nullcontext():
-                result = _train_unit(base, transcripts, unit, styles, unit_dir, config, identity=identity,
-                                     data_digest=data_digest, extractor=extractor, notify=notify)
+                result = _train_unit(
+                    base,
+                    transcripts,
+                    unit,
+                    styles,
+                    unit_dir,
+                    config,
+                    identity=identity,
+                    data_digest=data_digest,
+                    extractor=extractor,
+                    notify=notify,
+                )
             units[unit] = result
             for stage, by_style in result.samples.items():
                 for style, texts in by_style.items():
@@ -211,30 +248,64 @@ def train_generators(transcripts: Sequence[Transcript], out_dir: str | Path, con
         table.to_csv(comparison_path)
         plot_path = plot_comparison(table, out_dir / "markers.png")
         report = {
-            "units": {name: {"sft": u.sft.metrics, "dpo": u.dpo.metrics if u.dpo else None,
-                             "sft_adapter": str(u.sft.adapter), "dpo_adapter": str(u.dpo.adapter) if u.dpo else None}
-                      for name, u in units.items()},
+            "units": {
+                name: {
+                    "sft": u.sft.metrics,
+                    "dpo": u.dpo.metrics if u.dpo else None,
+                    "sft_adapter": str(u.sft.adapter),
+                    "dpo_adapter": str(u.dpo.adapter) if u.dpo else None,
+                }
+                for name, u in units.items()
+            },
             "comparison": json.loads(table.to_json(orient="index")),
-            "data_digest": data_digest, "base_model": identity,
+            "data_digest": data_digest,
+            "base_model": identity,
         }
         (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
         if config.track:
             tracking.log_frame(table.reset_index(), "markers/markers.json")
             for path in (comparison_path, plot_path, out_dir / "report.json"):
                 tracking.log_path(path, "markers")
-            tracking.log_metrics({f"style_score/{g.replace(':', '_').replace(' ', '_')}": v
-                                  for g, v in table["style_score"].items()})
-    return TrainReport(out_dir=out_dir, units=units, comparison=table, comparison_path=comparison_path,
-                       plot_path=plot_path, run_id=run.info.run_id if run is not None else None)
+            tracking.log_metrics(
+                {f"style_score/{g.replace(':', '_').replace(' ', '_')}": v for g, v in table["style_score"].items()}
+            )
+    return TrainReport(
+        out_dir=out_dir,
+        units=units,
+        comparison=table,
+        comparison_path=comparison_path,
+        plot_path=plot_path,
+        run_id=run.info.run_id if run is not None else None,
+    )
 
 
-def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles: tuple[Style, ...], unit_dir: Path,
-                config: GeneratorConfig, *, identity: dict[str, str], data_digest: str, extractor: Any,
-                notify: Callable[[str], None]) -> UnitResult:
+def _train_unit(
+    base: Path,
+    transcripts: Sequence[Transcript],
+    unit: str,
+    styles: tuple[Style, ...],
+    unit_dir: Path,
+    config: GeneratorConfig,
+    *,
+    identity: dict[str, str],
+    data_digest: str,
+    extractor: Any,
+    notify: Callable[[str], None],
+) -> UnitResult:
     unit_dir.mkdir(parents=True, exist_ok=True)
     notify(f"{unit}: SFT")
-    sft = run_sft(base, transcripts, styles, config.mode, config.sft, config.lora, unit_dir, identity=identity,
-                  data_digest=data_digest, callbacks=_curves(config, "sft"))
+    sft = run_sft(
+        base,
+        transcripts,
+        styles,
+        config.mode,
+        config.sft,
+        config.lora,
+        unit_dir,
+        identity=identity,
+        data_digest=data_digest,
+        callbacks=_curves(config, "sft"),
+    )
     if config.track:
         tracking.log_path(sft.adapter, f"adapters/{unit}/sft")
     samples: dict[str, dict[str, list[str]]] = {}
@@ -247,18 +318,33 @@ def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles
     if config.dpo is not None:
         notify(f"{unit}: preference pairs")
         pair_config = PairConfig(**{**asdict(config.pairs), "styles": styles, "mode": config.mode})
-        pair_set: PairSet = build_pairs(transcripts, pair_config, samples=samples["sft"], extractor=extractor,
-                                        design=config.sft.prompt_design())
+        pair_set: PairSet = build_pairs(
+            transcripts, pair_config, samples=samples["sft"], extractor=extractor, design=config.sft.prompt_design()
+        )
         pairs_path = write_pairs(unit_dir / "pairs.jsonl", pair_set.pairs, pair_set.summary)
         if config.track:
             tracking.log_path(pairs_path, f"pairs/{unit}")
             tracking.log_path(unit_dir / "pairs.summary.json", f"pairs/{unit}")
-            tracking.log_metrics({"pairs/total": len(pair_set.pairs),
-                                  "pairs/dropped_margin": sum(pair_set.summary.dropped_margin.values()),
-                                  "pairs/dropped_duplicates": pair_set.summary.dropped_duplicates})
+            tracking.log_metrics(
+                {
+                    "pairs/total": len(pair_set.pairs),
+                    "pairs/dropped_margin": sum(pair_set.summary.dropped_margin.values()),
+                    "pairs/dropped_duplicates": pair_set.summary.dropped_duplicates,
+                }
+            )
         notify(f"{unit}: DPO")
-        dpo = run_dpo(base, sft, pair_set.pairs, styles, config.mode, config.dpo, unit_dir, identity=identity,
-                      data_digest=data_digest, callbacks=_curves(config, "dpo"))
+        dpo = run_dpo(
+            base,
+            sft,
+            pair_set.pairs,
+            styles,
+            config.mode,
+            config.dpo,
+            unit_dir,
+            identity=identity,
+            data_digest=data_digest,
+            callbacks=_curves(config, "dpo"),
+        )
         if config.track:
             tracking.log_path(dpo.adapter, f"adapters/{unit}/dpo")
         notify(f"{unit}: sampling after DPO")
@@ -266,7 +352,9 @@ def _train_unit(base: Path, transcripts: Sequence[Transcript], unit: str, styles
     if config.track:
         tracking.log_metrics({f"sft/final/{k}": v for k, v in sft.metrics.items()})
         if dpo is not None:
-            tracking.log_metrics({f"dpo/final/{k}".replace("/rewards/", "/rewards_"): v for k, v in dpo.metrics.items()})
+            tracking.log_metrics(
+                {f"dpo/final/{k}".replace("/rewards/", "/rewards_"): v for k, v in dpo.metrics.items()}
+            )
     write_samples(unit_dir / "samples.jsonl", samples)
     return UnitResult(name=unit, styles=styles, sft=sft, dpo=dpo, pairs_path=pairs_path, samples=samples)
 
@@ -276,9 +364,11 @@ def _curves(config: GeneratorConfig, stage: str) -> list[Any]:
     return [tracking.trainer_metrics(stage)] if config.track else []
 
 
-def _sample(base: Path, stage: StageResult, name: str, styles: tuple[Style, ...],
-            config: GeneratorConfig) -> dict[str, list[str]]:
+def _sample(
+    base: Path, stage: StageResult, name: str, styles: tuple[Style, ...], config: GeneratorConfig
+) -> dict[str, list[str]]:
     """The stage's samples (kept beside its adapter, keyed by the adapter's config hash)."""
+
     def make() -> dict[str, list[str]]:
         model, tokenizer = load_adapter(base, stage.adapter, merge=True)
         return sample_descriptions(model, tokenizer, styles, config.mode, config.sampling)

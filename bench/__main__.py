@@ -1,7 +1,7 @@
 """Runs every benchmark (`bench/bench_*.py`, each with a `main()`); each writes bench-results/<name>.json.
 
-    python -m bench                 # all
-    python -m bench markers detect  # some
+python -m bench                 # all
+python -m bench markers detect  # some
 """
 
 from __future__ import annotations

@@ -48,7 +48,9 @@ def main(
     finetune: Annotated[bool, typer.Option(help="Also run the end-to-end fine-tune (5 folds x 1 seed).")] = False,
     folds: Annotated[int, typer.Option(help="K of the speaker-grouped K-fold.")] = 5,
     repeats: Annotated[int, typer.Option(help="Seeds of the CV.")] = 3,
-    corpus: Annotated[Path | None, typer.Option(help="Corpus (e.g. a real ADReSS/Pitt folder); default: the simulated cohort.")] = None,
+    corpus: Annotated[
+        Path | None, typer.Option(help="Corpus (e.g. a real ADReSS/Pitt folder); default: the simulated cohort.")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the results.")] = ROOT / "bench-results",
 ) -> None:
     """Score every recipe on the same folds; write JSON and a markdown table."""
@@ -69,32 +71,55 @@ def main(
         n_repeats = 1 if options.get("mode") == "finetune" else repeats
         cv = cross_validate(train, classifier, options, folds=folds, repeats=n_repeats)
         cv_s = time.perf_counter() - start
-        split = [binary_metrics(test.y(), make_detector(classifier, options, seed=seed).fit(list(train)).p_ad(list(test)))
-                 for seed in range(n_repeats)] if len(test) else [{"f1": float("nan"), "auroc": float("nan")}]
+        split = (
+            [
+                binary_metrics(
+                    test.y(), make_detector(classifier, options, seed=seed).fit(list(train)).p_ad(list(test))
+                )
+                for seed in range(n_repeats)
+            ]
+            if len(test)
+            else [{"f1": float("nan"), "auroc": float("nan")}]
+        )
         summary = cv.summary
-        results.append({
-            "recipe": label, "classifier": classifier, "options": options,
-            "cv": f"{folds}x{n_repeats}",
-            "cv_f1": round(summary["f1"].mean, 3), "cv_f1_sd": round(summary["f1"].sd, 3),
-            "cv_auroc": round(summary["auroc"].mean, 3), "cv_auroc_sd": round(summary["auroc"].sd, 3),
-            "cv_min_fold_f1": round(min(r.f1 for r in cv.rows), 3),
-            "collapsed_folds": _collapsed(cv.rows),
-            "split_f1": round(float(np.mean([m["f1"] for m in split])), 3),
-            "split_auroc": round(float(np.mean([m["auroc"] for m in split])), 3),
-            "cv_wall_s": round(cv_s, 1), "s_per_fit": round(cv_s / len(cv.rows), 2),
-        })
+        results.append(
+            {
+                "recipe": label,
+                "classifier": classifier,
+                "options": options,
+                "cv": f"{folds}x{n_repeats}",
+                "cv_f1": round(summary["f1"].mean, 3),
+                "cv_f1_sd": round(summary["f1"].sd, 3),
+                "cv_auroc": round(summary["auroc"].mean, 3),
+                "cv_auroc_sd": round(summary["auroc"].sd, 3),
+                "cv_min_fold_f1": round(min(r.f1 for r in cv.rows), 3),
+                "collapsed_folds": _collapsed(cv.rows),
+                "split_f1": round(float(np.mean([m["f1"] for m in split])), 3),
+                "split_auroc": round(float(np.mean([m["auroc"] for m in split])), 3),
+                "cv_wall_s": round(cv_s, 1),
+                "s_per_fit": round(cv_s / len(cv.rows), 2),
+            }
+        )
         print(f"{label}: {results[-1]}", file=sys.stderr, flush=True)
 
     out.mkdir(parents=True, exist_ok=True)
-    record = {"benchmark": "bert_recipe", "corpus": str(corpus) if corpus else "simulated cohort (not a clinical result)",
-              "cpus": os.cpu_count(), "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
-              "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "results": results}
+    record = {
+        "benchmark": "bert_recipe",
+        "corpus": str(corpus) if corpus else "simulated cohort (not a clinical result)",
+        "cpus": os.cpu_count(),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "results": results,
+    }
     (out / "bench_bert_recipe.json").write_text(json.dumps(record, indent=2))
     head = "| recipe | CV | F1 (sd) | AUROC (sd) | min fold F1 | collapsed folds | split F1 | split AUROC | s/fit |"
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
-    lines += [f"| {r['recipe']} | {r['cv']} | {r['cv_f1']:.3f} ({r['cv_f1_sd']:.3f}) | {r['cv_auroc']:.3f} "
-              f"({r['cv_auroc_sd']:.3f}) | {r['cv_min_fold_f1']:.3f} | {r['collapsed_folds']} | {r['split_f1']:.3f} | "
-              f"{r['split_auroc']:.3f} | {r['s_per_fit']:.2f} |" for r in results]
+    lines += [
+        f"| {r['recipe']} | {r['cv']} | {r['cv_f1']:.3f} ({r['cv_f1_sd']:.3f}) | {r['cv_auroc']:.3f} "
+        f"({r['cv_auroc_sd']:.3f}) | {r['cv_min_fold_f1']:.3f} | {r['collapsed_folds']} | {r['split_f1']:.3f} | "
+        f"{r['split_auroc']:.3f} | {r['s_per_fit']:.2f} |"
+        for r in results
+    ]
     (out / "bench_bert_recipe.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -33,8 +33,18 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 OUT = Path("bench-results") / "best_of.json"
-COLUMNS = ["pass_rate", "passed", "d_iu_coverage", "d_words", "d_pronoun_ratio", "d_disfluency_rate",
-           "style_accuracy", "tstr_ratio_tfidf", "tstr_ratio_markers", "distinct_2"]
+COLUMNS = [
+    "pass_rate",
+    "passed",
+    "d_iu_coverage",
+    "d_words",
+    "d_pronoun_ratio",
+    "d_disfluency_rate",
+    "style_accuracy",
+    "tstr_ratio_tfidf",
+    "tstr_ratio_markers",
+    "distinct_2",
+]
 
 
 def first_passing(records, require, winners: dict[str, int]):
@@ -83,11 +93,16 @@ def main(argv: list[str] | None = None) -> dict:
             continue  # classic copies: no draw
         winners = {s: sum(1 for r in select(records, require) if r.style == s) for s in ("ad", "hc")}
         drawn.append(GeneratorData(f"{condition} | best of {n}", records, require=require))
-        undone.append(GeneratorData(f"{condition} | first passing", first_passing(records, require, winners),
-                                    require=require))
+        undone.append(
+            GeneratorData(f"{condition} | first passing", first_passing(records, require, winners), require=require)
+        )
     splits, test = evaluation_splits(corpus)
-    report = quality_report([g for pair in zip(undone, drawn) for g in pair], real_reference(corpus),
-                            test_splits=splits, test=test)
+    report = quality_report(
+        [g for pair in zip(undone, drawn, strict=True) for g in pair],
+        real_reference(corpus),
+        test_splits=splits,
+        test=test,
+    )
     frame = report.frame()
     frame[["condition", "selection"]] = frame.generator.str.split(" | ", expand=True, regex=False)
     frame["generated_per_kept"] = frame.records / frame.passed.where(frame.passed > 0)
@@ -95,16 +110,22 @@ def main(argv: list[str] | None = None) -> dict:
     stage = re.search(r"generation (\d+)", report_md.read_text()) if report_md.is_file() else None
     table = frame[["condition", "style", "selection", "generated_per_kept", *COLUMNS]]
     result = {
-        "run": str(args.run), "best_of": n, "corpus": str(args.corpus or config.get("corpus") or "simulated cohort"),
-        "test": test, "generation_stage_s": float(stage.group(1)) if stage else None,
-        "seconds": time.perf_counter() - start, "rows": json.loads(table.to_json(orient="records")),
+        "run": str(args.run),
+        "best_of": n,
+        "corpus": str(args.corpus or config.get("corpus") or "simulated cohort"),
+        "test": test,
+        "generation_stage_s": float(stage.group(1)) if stage else None,
+        "seconds": time.perf_counter() - start,
+        "rows": json.loads(table.to_json(orient="records")),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(
         f"# Best of {n} against the first passing records of the same files\n\nRun: {args.run}; TSTR tested on "
         f"{test}; generation stage {result['generation_stage_s']} s (all candidates). `d_*`: synthetic mean minus "
-        f"real class mean in real class SDs.\n\n{table.to_markdown(index=False, floatfmt='.3f')}\n", encoding="utf-8")
+        f"real class mean in real class SDs.\n\n{table.to_markdown(index=False, floatfmt='.3f')}\n",
+        encoding="utf-8",
+    )
     print(f"best_of: {len(drawn)} condition(s) of {args.run} -> {args.out}")
     return result
 

@@ -49,8 +49,12 @@ def excludes_zero(rows, metric: str):
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--generator-minutes", type=float, default=7.0,
-                        help="minutes one set of generators costs (training + generation), as make demo prints")
+    parser.add_argument(
+        "--generator-minutes",
+        type=float,
+        default=7.0,
+        help="minutes one set of generators costs (training + generation), as make demo prints",
+    )
     parser.add_argument("--out", type=Path, default=OUT, help="writes OUT.md and OUT.json")
     args = parser.parse_args(argv or [])  # `python -m bench` has its own argv in sys.argv
 
@@ -61,9 +65,13 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         for name, protocol in DESIGNS.items():
-            config = load_config("demo", name=f"design-{protocol['split']}{protocol.get('folds', '')}",
-                                 output_dir=str(Path(scratch) / name.replace(" ", "-")),
-                                 conditions=["none", *CONTROLS], protocol=protocol)
+            config = load_config(
+                "demo",
+                name=f"design-{protocol['split']}{protocol.get('folds', '')}",
+                output_dir=str(Path(scratch) / name.replace(" ", "-")),
+                conditions=["none", *CONTROLS],
+                protocol=protocol,
+            )
             start = time.perf_counter()
             result = run_benchmark(config, tracking_uri=f"sqlite:///{scratch}/mlflow.db")
             detector_minutes = (time.perf_counter() - start) / 60
@@ -72,30 +80,53 @@ def main(argv: list[str] | None = None) -> dict:
             for classifier, own in table.groupby("classifier", sort=False):
                 if own.mde_brier.isna().all():
                     continue  # a constant classifier: nothing to detect
-                controls = {f"{c}_detected_{m}": bool(excludes_zero(own[own.condition == c], m).any())
-                            for c in CONTROLS for m in ("f1", "brier")}
-                rows.append({"design": name, "classifier": classifier, "generator_sets": generator_sets(config.protocol),
-                             "minutes": round(minutes, 2), "detector_minutes": round(detector_minutes, 2),
-                             "mde_f1": float(own.mde_f1.iloc[0]), "mde_brier": float(own.mde_brier.iloc[0]),
-                             **controls})
+                controls = {
+                    f"{c}_detected_{m}": bool(excludes_zero(own[own.condition == c], m).any())
+                    for c in CONTROLS
+                    for m in ("f1", "brier")
+                }
+                rows.append(
+                    {
+                        "design": name,
+                        "classifier": classifier,
+                        "generator_sets": generator_sets(config.protocol),
+                        "minutes": round(minutes, 2),
+                        "detector_minutes": round(detector_minutes, 2),
+                        "mde_f1": float(own.mde_f1.iloc[0]),
+                        "mde_brier": float(own.mde_brier.iloc[0]),
+                        **controls,
+                    }
+                )
     for row in rows:
         fixed = next(r for r in rows if r["classifier"] == row["classifier"] and r["design"] == next(iter(DESIGNS)))
         row["information_per_minute_vs_fixed"] = round(
-            (fixed["mde_brier"] / row["mde_brier"]) ** 2 * fixed["minutes"] / row["minutes"], 3)
-    result = {"generator_minutes": args.generator_minutes, "machine": platform.processor() or platform.machine(),
-              "date": time.strftime("%Y-%m-%d"), "rows": rows}
+            (fixed["mde_brier"] / row["mde_brier"]) ** 2 * fixed["minutes"] / row["minutes"], 3
+        )
+    result = {
+        "generator_minutes": args.generator_minutes,
+        "machine": platform.processor() or platform.machine(),
+        "date": time.strftime("%Y-%m-%d"),
+        "rows": rows,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    header = ("| design | classifier | generator sets | minutes | MDE ΔF1 | MDE ΔBrier | real detected (F1 / Brier) | "
-              "flipped detected (F1 / Brier) | information per minute vs fixed |\n|---|---|---|---|---|---|---|---|---|\n")
-    body = "".join(f"| {r['design']} | {r['classifier']} | {r['generator_sets']} | {r['minutes']:.1f} | "
-                   f"{r['mde_f1']:.3f} | {r['mde_brier']:.3f} | {yes(r, 'real')} | {yes(r, 'flipped')} | "
-                   f"{r['information_per_minute_vs_fixed']:.2f} |\n" for r in rows)
+    header = (
+        "| design | classifier | generator sets | minutes | MDE ΔF1 | MDE ΔBrier | real detected (F1 / Brier) | "
+        "flipped detected (F1 / Brier) | information per minute vs fixed |\n|---|---|---|---|---|---|---|---|---|\n"
+    )
+    body = "".join(
+        f"| {r['design']} | {r['classifier']} | {r['generator_sets']} | {r['minutes']:.1f} | "
+        f"{r['mde_f1']:.3f} | {r['mde_brier']:.3f} | {yes(r, 'real')} | {yes(r, 'flipped')} | "
+        f"{r['information_per_minute_vs_fixed']:.2f} |\n"
+        for r in rows
+    )
     args.out.with_suffix(".md").write_text(
         f"# Power per minute of the demo's design\n\n`python -m bench design --generator-minutes "
         f"{args.generator_minutes:g}` on {result['date']} ({result['machine']}); the demo's controls on the "
         f"simulated cohort (not clinical data). Minutes: detector time measured plus generator sets x "
-        f"{args.generator_minutes:g}.\n\n{header}{body}", encoding="utf-8")
+        f"{args.generator_minutes:g}.\n\n{header}{body}",
+        encoding="utf-8",
+    )
     print(header + body)
     return result
 

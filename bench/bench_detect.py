@@ -60,8 +60,11 @@ def main(
         fold_times.append(round(now - tick, 2))
         tick = now
         last["detector"] = outcome.detector
-        print(f"fold {outcome.fold.fold} seed {outcome.fold.seed}: {fold_times[-1]:.1f}s "
-              f"acc {outcome.metrics.accuracy:.3f}", file=sys.stderr)
+        print(
+            f"fold {outcome.fold.fold} seed {outcome.fold.seed}: {fold_times[-1]:.1f}s "
+            f"acc {outcome.metrics.accuracy:.3f}",
+            file=sys.stderr,
+        )
 
     start = time.perf_counter()
     result = cross_validate(train, classifier, folds=folds, repeats=repeats, on_fold=on_fold)
@@ -95,8 +98,10 @@ def main(
         "predict_s_best": round(best, 3),
         "predict_transcripts_per_s": round(len(scored) / best, 2),
         "target_cv_wall_s": 300 if classifier == "bert" else None,
-        "metrics": {name: {"mean": s.mean, "sd": s.sd, "ci_low": s.ci_low, "ci_high": s.ci_high}
-                    for name, s in result.summary.items()},
+        "metrics": {
+            name: {"mean": s.mean, "sd": s.sd, "ci_low": s.ci_low, "ci_high": s.ci_high}
+            for name, s in result.summary.items()
+        },
         "machine": {
             "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),

@@ -58,12 +58,30 @@ def _one(variant: str, pairs: int, max_length: int, batch_size: int, threads: in
         get_peft_model(model, default_lora_config()).save_pretrained(str(sft_dir))
         del model
         sft = StageResult(adapter=sft_dir, config_hash="bench", metrics={})
-        args = CookieDPOConfig(output_dir="unused", num_train_epochs=1, max_length=max_length,
-                               per_device_train_batch_size=batch_size, precompute_ref_log_probs=variant == "precomputed",
-                               score_pairs=0, min_pairs=1, save_strategy="no", seed=0, disable_tqdm=True)
+        args = CookieDPOConfig(
+            output_dir="unused",
+            num_train_epochs=1,
+            max_length=max_length,
+            per_device_train_batch_size=batch_size,
+            precompute_ref_log_probs=variant == "precomputed",
+            score_pairs=0,
+            min_pairs=1,
+            save_strategy="no",
+            seed=0,
+            disable_tqdm=True,
+        )
         start = time.perf_counter()
-        result = run_dpo(base, sft, chosen, ("ad",), "separate", args, Path(tmp) / "unit",
-                         identity={"name": "bench", "digest": "-"}, data_digest="-")
+        result = run_dpo(
+            base,
+            sft,
+            chosen,
+            ("ad",),
+            "separate",
+            args,
+            Path(tmp) / "unit",
+            identity={"name": "bench", "digest": "-"},
+            data_digest="-",
+        )
         wall = time.perf_counter() - start
     return {
         "variant": variant,
@@ -92,8 +110,20 @@ def main(
         return
     results = []
     for name in VARIANTS:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--variant", name, "--pairs", str(pairs),
-               "--max-length", str(max_length), "--batch-size", str(batch_size), "--threads", str(threads)]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--variant",
+            name,
+            "--pairs",
+            str(pairs),
+            "--max-length",
+            str(max_length),
+            "--batch-size",
+            str(batch_size),
+            "--threads",
+            str(threads),
+        ]
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TQDM_DISABLE": "1"}
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
@@ -104,15 +134,21 @@ def main(
         "benchmark": "dpo",
         "model": "SmolLM2-135M-Instruct + LoRA r16 (attention)",
         "settings": {"pairs": pairs, "max_length": max_length, "batch_size": batch_size, "threads": threads},
-        "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
+            "python": platform.python_version(),
+        },
         "variants": {r["variant"]: r for r in results},
     }
     out.mkdir(parents=True, exist_ok=True)
     path = out / "bench_dpo.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
     for r in results:
-        print(f"{r['variant']:>12}: {r['pairs_per_s']:.3f} pairs/s ({r['wall_s']} s for {r['pairs']} pairs), "
-              f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+        print(
+            f"{r['variant']:>12}: {r['pairs_per_s']:.3f} pairs/s ({r['wall_s']} s for {r['pairs']} pairs), "
+            f"peak RSS {r['peak_rss_mib']:.0f} MiB"
+        )
     print(f"wrote {path}")
 
 

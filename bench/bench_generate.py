@@ -47,8 +47,19 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))))
 
-CONDITIONS = ("hf", "vllm-eager", "vllm-compiled", "vllm-lora", "vllm-merged", "inproc-merged", "inproc-compiled",
-              "hf-top-p", "inproc-top-p", "jobs-server", "jobs-in-process")
+CONDITIONS = (
+    "hf",
+    "vllm-eager",
+    "vllm-compiled",
+    "vllm-lora",
+    "vllm-merged",
+    "inproc-merged",
+    "inproc-compiled",
+    "hf-top-p",
+    "inproc-top-p",
+    "jobs-server",
+    "jobs-in-process",
+)
 TOP_P = {"min_p": 0.0, "top_p": 0.95}  # the -top-p conditions' sampling, instead of the default min-p
 DEFAULT_PATH = "inproc-merged"
 INPROC = ("inproc-merged", "inproc-compiled", "inproc-top-p")
@@ -76,10 +87,10 @@ def make_adapter(base: Path, out: Path, seed: int = 0) -> Path:
 
 
 def bench_hf(base: Path, prompt, n: int, tokens: int, *, top_p: bool = False) -> dict:
-    from augment.generate import SamplingConfig
-
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from augment.generate import SamplingConfig
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     t0 = time.perf_counter()
@@ -93,11 +104,18 @@ def bench_hf(base: Path, prompt, n: int, tokens: int, *, top_p: bool = False) ->
     t0 = time.perf_counter()
     with torch.no_grad():
         sampling = SamplingConfig(**TOP_P) if top_p else SamplingConfig()
-        out = model.generate(**inputs, do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p,
-                             min_p=sampling.min_p or None, max_new_tokens=tokens,
-                             min_new_tokens=tokens, pad_token_id=tok.pad_token_id)
+        out = model.generate(
+            **inputs,
+            do_sample=True,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            min_p=sampling.min_p or None,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
+            pad_token_id=tok.pad_token_id,
+        )
     elapsed = time.perf_counter() - t0
-    generated = int((out[:, inputs["input_ids"].shape[1]:] != tok.pad_token_id).sum())
+    generated = int((out[:, inputs["input_ids"].shape[1] :] != tok.pad_token_id).sum())
     return {"startup_s": startup, "generate_s": elapsed, "tokens": generated, "descriptions": n, "batch": n}
 
 
@@ -115,8 +133,13 @@ def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: i
         t0 = time.perf_counter()
         results = generate_batch(client, [prompt] * n, sampling, model=model, concurrency=concurrency)
         elapsed = time.perf_counter() - t0
-    return {"startup_s": startup, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in results),
-            "descriptions": len(results), "concurrency": concurrency}
+    return {
+        "startup_s": startup,
+        "generate_s": elapsed,
+        "tokens": sum(r.completion_tokens or 0 for r in results),
+        "descriptions": len(results),
+        "concurrency": concurrency,
+    }
 
 
 def bench_inproc(config, prompt, n: int, tokens: int, *, top_p: bool = False) -> dict:
@@ -131,8 +154,12 @@ def bench_inproc(config, prompt, n: int, tokens: int, *, top_p: bool = False) ->
         t0 = time.perf_counter()
         results = list(engine.generate([prompt] * n, sampling, chunk=n))
         elapsed = time.perf_counter() - t0
-    return {"startup_s": startup, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in results),
-            "descriptions": len(results)}
+    return {
+        "startup_s": startup,
+        "generate_s": elapsed,
+        "tokens": sum(r.completion_tokens or 0 for r in results),
+        "descriptions": len(results),
+    }
 
 
 def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
@@ -152,24 +179,34 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     _, _, groups = plan(config)
     group = next(iter(groups.values()))
     units = dict.fromkeys(adapter_unit(style, config.generator.mode) for style in STYLES)  # the demo's adapters
-    adapters = {stage: {unit: make_adapter(base, work / f"{stage}-{unit}", seed=10 * i + j + 1)
-                        for j, unit in enumerate(units)} for i, stage in enumerate(("sft", "dpo"))}
+    adapters = {
+        stage: {unit: make_adapter(base, work / f"{stage}-{unit}", seed=10 * i + j + 1) for j, unit in enumerate(units)}
+        for i, stage in enumerate(("sft", "dpo"))
+    }
     for adapter in (a for by_unit in adapters.values() for a in by_unit.values()):
         merge_adapter(adapter, base_model=base)  # once, into the cache both paths read: not timed
     run_dir = work / where
-    files = generation_files(TrainingSet(group.key, group.train, adapters),
-                             [c for c in config.conditions if c in GENERATED], run_dir / "synthetic",
-                             synthesis_config(config))
+    files = generation_files(
+        TrainingSet(group.key, group.train, adapters),
+        [c for c in config.conditions if c in GENERATED],
+        run_dir / "synthetic",
+        synthesis_config(config),
+    )
     jobs = [f.job for f in files]
     backend = replace(generation_backend(config, run_dir), where=where, threads=threads)
     t0 = time.perf_counter()
     runner.run_jobs(jobs, backend, sampling_config(config))
     elapsed = time.perf_counter() - t0
     records = [r for job in jobs for r in read_records(job.out)]
-    return {"startup_s": 0.0, "generate_s": elapsed, "tokens": sum(r.completion_tokens or 0 for r in records),
-            "descriptions": len(records), "jobs": len(jobs),
-            "vllm_starts": len(runner.batches(jobs, runner.placement(backend))),
-            "note": "wall time of the whole stage, vLLM start-ups included; rate = tokens / wall"}
+    return {
+        "startup_s": 0.0,
+        "generate_s": elapsed,
+        "tokens": sum(r.completion_tokens or 0 for r in records),
+        "descriptions": len(records),
+        "jobs": len(jobs),
+        "vllm_starts": len(runner.batches(jobs, runner.placement(backend))),
+        "note": "wall time of the whole stage, vLLM start-ups included; rate = tokens / wall",
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -205,22 +242,49 @@ def main(argv: list[str] | None = None) -> None:
         if cond in ("hf", "hf-top-p"):
             r = bench_hf(base, prompt, args.n, args.tokens, top_p=cond == "hf-top-p")
         elif cond == "vllm-eager":
-            r = bench_server(ServeConfig(port=0, enforce_eager=True, **common), "base", prompt, args.n, args.tokens, args.concurrency)
+            r = bench_server(
+                ServeConfig(port=0, enforce_eager=True, **common), "base", prompt, args.n, args.tokens, args.concurrency
+            )
         elif cond == "vllm-compiled":
-            r = bench_server(ServeConfig(port=0, enforce_eager=False, **common), "base", prompt, args.n, args.tokens, args.concurrency)
+            r = bench_server(
+                ServeConfig(port=0, enforce_eager=False, **common),
+                "base",
+                prompt,
+                args.n,
+                args.tokens,
+                args.concurrency,
+            )
         elif cond == "vllm-lora":
-            r = bench_server(ServeConfig(port=0, enforce_eager=True, adapters={"ad": adapter}, **common), "ad", prompt, args.n, args.tokens, args.concurrency)
+            r = bench_server(
+                ServeConfig(port=0, enforce_eager=True, adapters={"ad": adapter}, **common),
+                "ad",
+                prompt,
+                args.n,
+                args.tokens,
+                args.concurrency,
+            )
         elif cond == "vllm-merged":
             t0 = time.perf_counter()
             merge_adapter(adapter, work / "ad-merged", base_model=base)
             merge_s = time.perf_counter() - t0
-            r = bench_server(ServeConfig(port=0, enforce_eager=True, adapters={"ad": adapter}, merged=True, **common), "ad",
-                             prompt, args.n, args.tokens, args.concurrency)
+            r = bench_server(
+                ServeConfig(port=0, enforce_eager=True, adapters={"ad": adapter}, merged=True, **common),
+                "ad",
+                prompt,
+                args.n,
+                args.tokens,
+                args.concurrency,
+            )
             r["merge_s"] = merge_s
         elif cond in INPROC:
             merged = merge_adapter(adapter, work / "ad-merged", base_model=base)
-            r = bench_inproc(VLLMConfig(base_model=str(merged), enforce_eager=cond != "inproc-compiled", **common),
-                             prompt, args.n, args.tokens, top_p=cond == "inproc-top-p")
+            r = bench_inproc(
+                VLLMConfig(base_model=str(merged), enforce_eager=cond != "inproc-compiled", **common),
+                prompt,
+                args.n,
+                args.tokens,
+                top_p=cond == "inproc-top-p",
+            )
         else:
             r = bench_jobs(cond.removeprefix("jobs-"), base, work, threads)
         # Other jobs share the machine: the 1-minute load average says how much.
@@ -228,18 +292,24 @@ def main(argv: list[str] | None = None) -> None:
         r["tokens_per_s"] = r["tokens"] / r["generate_s"]
         r["descriptions_per_min"] = 60 * r["descriptions"] / r["generate_s"]
         results[cond] = r
-        print(f"[bench] {cond}: {r['tokens_per_s']:.1f} tok/s, {r['descriptions_per_min']:.1f} desc/min, "
-              f"start-up {r['startup_s']:.0f}s", flush=True)
+        print(
+            f"[bench] {cond}: {r['tokens_per_s']:.1f} tok/s, {r['descriptions_per_min']:.1f} desc/min, "
+            f"start-up {r['startup_s']:.0f}s",
+            flush=True,
+        )
 
     for name, r in results.items():  # each against HF with the same sampler
         hf = results.get("hf-top-p" if name.endswith("top-p") else "hf")
         if hf and not name.startswith("jobs-"):
             r["speedup_vs_hf"] = r["tokens_per_s"] / hf["tokens_per_s"]
     if "vllm-lora" in results and "vllm-merged" in results:
-        results["vllm-merged"]["speedup_vs_lora"] = results["vllm-merged"]["tokens_per_s"] / results["vllm-lora"]["tokens_per_s"]
+        results["vllm-merged"]["speedup_vs_lora"] = (
+            results["vllm-merged"]["tokens_per_s"] / results["vllm-lora"]["tokens_per_s"]
+        )
     if "vllm-merged" in results and "inproc-merged" in results:
-        results["inproc-merged"]["speedup_vs_merged_server"] = (results["inproc-merged"]["tokens_per_s"]
-                                                                / results["vllm-merged"]["tokens_per_s"])
+        results["inproc-merged"]["speedup_vs_merged_server"] = (
+            results["inproc-merged"]["tokens_per_s"] / results["vllm-merged"]["tokens_per_s"]
+        )
     if "jobs-server" in results and "jobs-in-process" in results:
         jobs = results["jobs-in-process"]
         jobs["wall_ratio_server_over_in_process"] = results["jobs-server"]["generate_s"] / jobs["generate_s"]
@@ -248,13 +318,22 @@ def main(argv: list[str] | None = None) -> None:
         "benchmark": "generate",
         "n": args.n,
         "tokens_per_description": args.tokens,
-        "sampling": {"default": "temperature 0.9, min_p 0.05", "-top-p conditions": "temperature 0.9, top_p 0.95",
-                     "ignore_eos": True, "jobs- conditions": "the demo profile's (max_tokens 128, stops at EOS)"},
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "omp_threads": threads, "cpu_build": is_cpu_build(),
-                    "vllm_cpu_omp_threads_bind": ServeConfig().cpu_bind,
-                    "platform": platform.platform(), "note": "shared with other jobs: compare ratios within one run"},
+        "sampling": {
+            "default": "temperature 0.9, min_p 0.05",
+            "-top-p conditions": "temperature 0.9, top_p 0.95",
+            "ignore_eos": True,
+            "jobs- conditions": "the demo profile's (max_tokens 128, stops at EOS)",
+        },
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)),
+            "omp_threads": threads,
+            "cpu_build": is_cpu_build(),
+            "vllm_cpu_omp_threads_bind": ServeConfig().cpu_bind,
+            "platform": platform.platform(),
+            "note": "shared with other jobs: compare ratios within one run",
+        },
         "default_path": f"{DEFAULT_PATH} (cookiebench augment generate --adapters on the CPU build: in-process vLLM, "
-                        "merged weights, eager)",
+        "merged weights, eager)",
         "default_path_speedup_vs_hf": results.get(DEFAULT_PATH, {}).get("speedup_vs_hf"),
         "results": results,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -262,7 +341,11 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(json.dumps({k: {m: round(v, 2) for m, v in r.items() if isinstance(v, float)} for k, r in results.items()}, indent=1))
+    print(
+        json.dumps(
+            {k: {m: round(v, 2) for m, v in r.items() if isinstance(v, float)} for k, r in results.items()}, indent=1
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -86,13 +86,16 @@ def _population_metrics(p: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     tp, fp, fn = (pred & ad).sum(0), (pred & ~ad).sum(0), (~pred & ad).sum(0)
     n_ad, n_hc = int(ad.sum()), int((~ad).sum())
     ranks = rankdata(p, axis=0)
-    return {"f1": 2 * tp / np.maximum(2 * tp + fp + fn, 1),
-            "auroc": (ranks[y == 1].sum(0) - n_ad * (n_ad + 1) / 2) / (n_ad * n_hc),
-            "brier": ((p - y[:, None]) ** 2).mean(0)}
+    return {
+        "f1": 2 * tp / np.maximum(2 * tp + fp + fn, 1),
+        "auroc": (ranks[y == 1].sum(0) - n_ad * (n_ad + 1) / 2) / (n_ad * n_hc),
+        "brier": ((p - y[:, None]) ** 2).mean(0),
+    }
 
 
-def true_difference(rng: np.random.Generator, design: Design, comparison: str, *, draws: int = 2000,
-                    test: int = 5000) -> dict[str, float]:
+def true_difference(
+    rng: np.random.Generator, design: Design, comparison: str, *, draws: int = 2000, test: int = 5000
+) -> dict[str, float]:
     """E[metric(base + extras) - metric(base)] over training sets of the design's size, on fresh speakers."""
     if comparison == "null":
         return dict.fromkeys(METRICS, 0.0)
@@ -103,14 +106,16 @@ def true_difference(rng: np.random.Generator, design: Design, comparison: str, *
     ad, hc = rng.permutation(np.flatnonzero(y == 1)), rng.permutation(np.flatnonzero(y == 0))
 
     def take(ids: np.ndarray, start: int, k: int) -> np.ndarray:  # (draws, k) disjoint speakers
-        return ids[start * draws:(start + k) * draws].reshape(draws, k)
+        return ids[start * draws : (start + k) * draws].reshape(draws, k)
 
     base = np.c_[take(ad, 0, half), take(hc, 0, half)]
     added = np.c_[take(ad, half, extra), take(hc, half, extra)]
     target = 2.0 * y - 1
     sign = -1.0 if comparison == "flipped" else 1.0
-    weights = [fit(X[base], target[base]),
-               fit(np.concatenate([X[base], X[added]], 1), np.c_[target[base], sign * target[added]])]
+    weights = [
+        fit(X[base], target[base]),
+        fit(np.concatenate([X[base], X[added]], 1), np.c_[target[base], sign * target[added]]),
+    ]
     Xt, yt, _ = population(rng, test)
     before, after = (_population_metrics(proba(Xt, w), yt) for w in weights)
     return {m: float(np.mean(after[m] - before[m])) for m in METRICS}
@@ -128,42 +133,75 @@ def design_run(rng: np.random.Generator, design: Design, comparison: str) -> tup
     for seed in range(design.repeats):
         split = StratifiedKFold(design.folds, shuffle=True, random_state=int(rng.integers(1 << 30)))
         for fold, (train, test) in enumerate(split.split(X, y)):
-            base, reserve = train_test_split(train, test_size=design.reserve, stratify=y[train],
-                                             random_state=int(rng.integers(1 << 30)))
+            base, reserve = train_test_split(
+                train, test_size=design.reserve, stratify=y[train], random_state=int(rng.integers(1 << 30))
+            )
             if comparison == "null":
-                p = np.c_[proba(X[test], fit(X[base][None], target[base][None])),
-                          proba(twin[test], fit(twin[base][None], target[base][None]))]
+                p = np.c_[
+                    proba(X[test], fit(X[base][None], target[base][None])),
+                    proba(twin[test], fit(twin[base][None], target[base][None])),
+                ]
             else:
-                added = np.concatenate([reserve[y[reserve] == c][:math.ceil(design.ratio * (y[base] == c).sum())]
-                                        for c in (1, 0)])
+                added = np.concatenate(
+                    [reserve[y[reserve] == c][: math.ceil(design.ratio * (y[base] == c).sum())] for c in (1, 0)]
+                )
                 sign = -1.0 if comparison == "flipped" else 1.0
                 both = np.r_[base, added]
                 arm = fit(X[both][None], np.r_[target[base], sign * target[added]][None])
                 p = proba(X[test], np.r_[fit(X[base][None], target[base][None]), arm])
             for a in (0, 1):
                 m = weighted_metrics(y[test], p[:, a], np.ones((1, test.size)), metrics=list(METRICS))
-                cells.append({"arm": a, "seed": seed, "fold": fold, "n_test": test.size, "n_train": base.size,
-                              "n_fold_train": train.size, **{k: float(v[0]) for k, v in m.items()}})
+                cells.append(
+                    {
+                        "arm": a,
+                        "seed": seed,
+                        "fold": fold,
+                        "n_test": test.size,
+                        "n_train": base.size,
+                        "n_fold_train": train.size,
+                        **{k: float(v[0]) for k, v in m.items()},
+                    }
+                )
                 ids = [f"s{i}" for i in test]
-                predictions.append(pd.DataFrame({"arm": a, "seed": seed, "fold": fold, "id": ids, "speaker_id": ids,
-                                                 "y_true": y[test], "p_ad": p[:, a]}))
+                predictions.append(
+                    pd.DataFrame(
+                        {
+                            "arm": a,
+                            "seed": seed,
+                            "fold": fold,
+                            "id": ids,
+                            "speaker_id": ids,
+                            "y_true": y[test],
+                            "p_ad": p[:, a],
+                        }
+                    )
+                )
     return pd.DataFrame(cells), pd.concat(predictions, ignore_index=True)
 
 
-def intervals(cells: pd.DataFrame, predictions: pd.DataFrame, metric: str, *, resamples: int = 1000,
-              seed: int = 0, methods: tuple[str, ...] | None = None) -> dict:
+def intervals(
+    cells: pd.DataFrame,
+    predictions: pd.DataFrame,
+    metric: str,
+    *,
+    resamples: int = 1000,
+    seed: int = 0,
+    methods: tuple[str, ...] | None = None,
+) -> dict:
     """Every method's :class:`detect.metrics.MetricSummary` of the paired difference (arm 1 - arm 0)."""
     after, before = (cells[cells.arm == a].reset_index(drop=True) for a in (1, 0))
     d = after[metric] - before[metric]
     chosen = {
         "corrected t, n_train = base": lambda: summarize(
-            d, test_fraction=float(np.mean(before.n_test / before.n_train))),
+            d, test_fraction=float(np.mean(before.n_test / before.n_train))
+        ),
         "corrected t, n_train = fold": lambda: summarize(
-            d, test_fraction=float(np.mean(before.n_test / before.n_fold_train))),
+            d, test_fraction=float(np.mean(before.n_test / before.n_fold_train))
+        ),
         "plain t": lambda: summarize(d),
         "pooled speaker bootstrap": lambda: delta_over_speakers(
-            predictions[predictions.arm == 1], predictions[predictions.arm == 0], metric, resamples=resamples,
-            seed=seed),
+            predictions[predictions.arm == 1], predictions[predictions.arm == 0], metric, resamples=resamples, seed=seed
+        ),
     }
     return {name: make() for name, make in chosen.items() if methods is None or name in methods}
 
@@ -185,16 +223,39 @@ def main(
             cells, predictions = design_run(rng, design, comparison)
             for metric in METRICS:
                 for method, s in intervals(cells, predictions, metric, seed=run).items():
-                    rows.append({"comparison": comparison, "metric": metric, "method": method, "truth": truth[metric],
-                                 "estimate": s.mean, "covered": s.ci_low <= truth[metric] <= s.ci_high,
-                                 "detected": s.p < 0.05, "width": s.ci_high - s.ci_low,
-                                 "beyond_range": s.ci_low < -1 or s.ci_high > 1})
-        summary = (pd.DataFrame(rows).groupby(["comparison", "metric", "method"], sort=False)
-                   .agg(truth=("truth", "first"), coverage=("covered", "mean"), power=("detected", "mean"),
-                        width=("width", "mean"), beyond_range=("beyond_range", "mean")).reset_index())
+                    rows.append(
+                        {
+                            "comparison": comparison,
+                            "metric": metric,
+                            "method": method,
+                            "truth": truth[metric],
+                            "estimate": s.mean,
+                            "covered": s.ci_low <= truth[metric] <= s.ci_high,
+                            "detected": s.p < 0.05,
+                            "width": s.ci_high - s.ci_low,
+                            "beyond_range": s.ci_low < -1 or s.ci_high > 1,
+                        }
+                    )
+        summary = (
+            pd.DataFrame(rows)
+            .groupby(["comparison", "metric", "method"], sort=False)
+            .agg(
+                truth=("truth", "first"),
+                coverage=("covered", "mean"),
+                power=("detected", "mean"),
+                width=("width", "mean"),
+                beyond_range=("beyond_range", "mean"),
+            )
+            .reset_index()
+        )
         # written after each comparison: a long run that is stopped keeps what it finished
-        result = {"design": asdict(design), "runs": runs, "seed": seed,
-                  "seconds": round(time.perf_counter() - start, 1), "rows": summary.round(4).to_dict("records")}
+        result = {
+            "design": asdict(design),
+            "runs": runs,
+            "seed": seed,
+            "seconds": round(time.perf_counter() - start, 1),
+            "rows": summary.round(4).to_dict("records"),
+        }
         (out / "bench_intervals.json").write_text(json.dumps(result, indent=2) + "\n")
         (out / "bench_intervals.md").write_text(summary.to_markdown(index=False, floatfmt=".3f") + "\n")
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -50,7 +50,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,25 +97,45 @@ LEVERS: tuple[Lever, ...] = (
     Lever("fillers4.5", "logit bias 4.5 on the filler token ' um' (0)", sampling={"filler_bias": 4.5}),
     Lever("fp0", "frequency penalty 0 (0.3)", sampling={"frequency_penalty": 0.0}),
     Lever("temp1.1", "temperature 1.1 (0.9)", sampling={"temperature": 1.1}),
-    Lever("loose-length", f"min/max tokens {LOOSE_LENGTH['min_tokens']}/{LOOSE_LENGTH['max_tokens']} (96/128)",
-          sampling=LOOSE_LENGTH),
-    Lever("po-varied", "prompt-only: instruction wording varied and a target length per record; loose length",
-          sampling=LOOSE_LENGTH, prompt_only={"instruction": "varied", "length": True}, stages=()),
-    Lever("po-keywords", "prompt-only: the scene as shuffled keywords, not prose", prompt_only={"scene": "keywords"},
-          stages=()),
+    Lever(
+        "loose-length",
+        f"min/max tokens {LOOSE_LENGTH['min_tokens']}/{LOOSE_LENGTH['max_tokens']} (96/128)",
+        sampling=LOOSE_LENGTH,
+    ),
+    Lever(
+        "po-varied",
+        "prompt-only: instruction wording varied and a target length per record; loose length",
+        sampling=LOOSE_LENGTH,
+        prompt_only={"instruction": "varied", "length": True},
+        stages=(),
+    ),
+    Lever(
+        "po-keywords",
+        "prompt-only: the scene as shuffled keywords, not prose",
+        prompt_only={"scene": "keywords"},
+        stages=(),
+    ),
     Lever("dpo-beta0.5", "DPO beta 0.5 (0.1); sft: today's", train="dpo-beta0.5", stages=("dpo",)),
 )
 # Cut from the demo-base run for time: on 2 shared cores one set of the demo's generators (SFT and DPO,
 # both styles) took ~40 minutes to train, generation seconds per row. `--only` runs any of them.
 MORE_LEVERS: tuple[Lever, ...] = (
-    Lever("varied", "instruction wording varied and a target length per record; loose length",
-          train="varied", sampling=LOOSE_LENGTH, prompt_only={"instruction": "varied", "length": True}),
-    Lever("keywords", "the scene as shuffled keywords, not prose", train="keywords",
-          prompt_only={"scene": "keywords"}),
+    Lever(
+        "varied",
+        "instruction wording varied and a target length per record; loose length",
+        train="varied",
+        sampling=LOOSE_LENGTH,
+        prompt_only={"instruction": "varied", "length": True},
+    ),
+    Lever("keywords", "the scene as shuffled keywords, not prose", train="keywords", prompt_only={"scene": "keywords"}),
     Lever("fp0.1", "frequency penalty 0.1 (0.3)", sampling={"frequency_penalty": 0.1}),
     Lever("batch8", "SFT 8 transcripts per step (4)", train="batch8"),
-    Lever("dpo-real-broken", "DPO pairs real + broken (no degraded); sft: today's", train="dpo-real-broken",
-          stages=("dpo",)),
+    Lever(
+        "dpo-real-broken",
+        "DPO pairs real + broken (no degraded); sft: today's",
+        train="dpo-real-broken",
+        stages=("dpo",),
+    ),
 )
 
 
@@ -143,16 +163,26 @@ def train(name: str, demo, base, work: Path, extractor) -> dict[str, dict[str, P
             if not (target / "adapter").exists():
                 shutil.copytree(source, target, dirs_exist_ok=True)
     report = train_generators(base, out, _generator_config(demo, changes), extractor=extractor)
-    return {"sft": {u: r.sft.adapter for u, r in report.units.items()},
-            "dpo": {u: r.dpo.adapter for u, r in report.units.items()}}
+    return {
+        "sft": {u: r.sft.adapter for u, r in report.units.items()},
+        "dpo": {u: r.dpo.adapter for u, r in report.units.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", type=int, default=None, help="training speakers (default: the demo's base, "
-                                                                "protocol.reserve held back)")
-    parser.add_argument("--n", type=int, default=20, help="candidates per style and generator (distinct-2 is read "
-                                                                     "over 20 texts, as the issue reads it)")
+    parser.add_argument(
+        "--base",
+        type=int,
+        default=None,
+        help="training speakers (default: the demo's base, protocol.reserve held back)",
+    )
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=20,
+        help="candidates per style and generator (distinct-2 is read over 20 texts, as the issue reads it)",
+    )
     parser.add_argument("--only", default="", help="comma-separated lever names (default: all)")
     parser.add_argument("--work", type=Path, default=Path("runs") / "bench-levers")
     parser.add_argument("--out", type=Path, default=None)
@@ -171,8 +201,11 @@ def main(argv: list[str] | None = None) -> dict:
     suffix = f"-base{len({t.speaker_id for t in base})}" if args.base else ""
     out_path = args.out or OUT.with_name(f"levers{suffix}.json")
     work = args.work / (suffix.lstrip("-") or "demo-base")
-    levers = list(LEVERS) if not args.only else [lever for lever in (*LEVERS, *MORE_LEVERS)
-                                                  if lever.name in args.only.split(",")]
+    levers = (
+        list(LEVERS)
+        if not args.only
+        else [lever for lever in (*LEVERS, *MORE_LEVERS) if lever.name in args.only.split(",")]
+    )
     extractor = MarkerExtractor(cache_dir=work / "cache", show_progress=False)
     seconds: dict[str, float] = {}
 
@@ -193,14 +226,23 @@ def main(argv: list[str] | None = None) -> dict:
         rows.append(measure(lever, files, base, reference, test, demo, extractor, args.n))
         seconds[f"measure:{lever.name}"] = round(time.perf_counter() - t0, 1)
     seconds["total"] = round(time.perf_counter() - started, 1)
-    result = {"benchmark": "levers", "base": base_note, "n_per_style": args.n,
-              "settings": {"generation": _jsonable(demo.generation), "generator": _jsonable(demo.generator)},
-              "levers": [dataclasses.asdict(lever) for lever in levers], "rows": rows, "seconds": seconds,
-              "cpu_count": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
-              "python": platform.python_version(), "command": " ".join(["python -m bench.bench_levers", *(argv or [])]),
-              "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs (shared), no GPU"
-              if not _has_gpu() else f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, a GPU"}
+    result = {
+        "benchmark": "levers",
+        "base": base_note,
+        "n_per_style": args.n,
+        "settings": {"generation": _jsonable(demo.generation), "generator": _jsonable(demo.generator)},
+        "levers": [dataclasses.asdict(lever) for lever in levers],
+        "rows": rows,
+        "seconds": seconds,
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "command": " ".join(["python -m bench.bench_levers", *(argv or [])]),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs (shared), no GPU"
+        if not _has_gpu()
+        else f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, a GPU",
+    }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     out_path.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
@@ -212,8 +254,8 @@ def _base(speakers: int | None):
     """(demo config, corpus, base transcripts, test transcripts, the base in words)."""
     from detect import cv
     from detect.readers import load_corpus
-    from eval.plan import split_reserve
     from eval.config import load_config
+    from eval.plan import split_reserve
 
     demo = load_config("demo")
     corpus = cv.evaluable(load_corpus())
@@ -222,10 +264,12 @@ def _base(speakers: int | None):
     base_speakers, _ = split_reserve(corpus, train_speakers, share, demo.protocol.seed)
     base = [t for t in corpus.by_speakers(base_speakers) if t.label is not None]
     test = list(corpus.by_split("test"))
-    note = (f"the simulated cohort's training split, {len(base_speakers)} of its {len(train_speakers)} speakers "
-            f"({share:.0%} held back, stratified, seed {demo.protocol.seed}"
-            f"{', as the demo' if speakers is None else ''}); tested on its {len(corpus.by_split('test').speakers())} "
-            "test speakers")
+    note = (
+        f"the simulated cohort's training split, {len(base_speakers)} of its {len(train_speakers)} speakers "
+        f"({share:.0%} held back, stratified, seed {demo.protocol.seed}"
+        f"{', as the demo' if speakers is None else ''}); tested on its {len(corpus.by_split('test').speakers())} "
+        "test speakers"
+    )
     return demo, corpus, base, test, note
 
 
@@ -249,13 +293,20 @@ def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str
         for style in ("ad", "hc"):
             for stage in lever.stages:
                 out = _files(work, lever, stage, style)
-                job = runner.adapter_job(out, n, style, f"{lever.train}-{stage}-{style}", adapters[lever.train][stage][style],
-                                         mode=demo.generator.mode)
+                job = runner.adapter_job(
+                    out,
+                    n,
+                    style,
+                    f"{lever.train}-{stage}-{style}",
+                    adapters[lever.train][stage][style],
+                    mode=demo.generator.mode,
+                )
                 jobs.setdefault((job.generator.base_model, job.generator.adapter), []).append((job, sampling))
                 files[lever.name, stage, style] = out
             if lever.prompt_only is not None:
-                config = prompt_only.PromptOnlyConfig(shots=demo.generation.few_shot, seed=demo.protocol.seed,
-                                                      **lever.prompt_only)
+                config = prompt_only.PromptOnlyConfig(
+                    shots=demo.generation.few_shot, seed=demo.protocol.seed, **lever.prompt_only
+                )
                 out = _files(work, lever, "prompt-only", style)
                 job = runner.prompt_only_job(out, n, style, prompt_only.FewShotPrompter(base, style, config))
                 jobs.setdefault((job.generator.base_model, None), []).append((job, sampling))
@@ -287,15 +338,25 @@ def measure(lever: Lever, files, base, reference, test, demo, extractor, n: int)
 
     generators = []
     for generator in GENERATORS:
-        records = [r for style in ("ad", "hc") if (lever.name, generator, style) in files
-                   for r in read_generation(files[lever.name, generator, style])[:n]]
+        records = [
+            r
+            for style in ("ad", "hc")
+            if (lever.name, generator, style) in files
+            for r in read_generation(files[lever.name, generator, style])[:n]
+        ]
         if lever.spoken:
             records = [r.model_copy(update={"text": spoken(r.text)}) for r in records]
         if records:
             generators.append(GeneratorData(generator, records))
-    report = quality_report(generators, reference, privacy_training=base, test_splits=[Split(base, test, [])],
-                            filters=demo.filters,
-                            extractor=extractor, test=f"the cohort's test split ({len(test)} speakers)")
+    report = quality_report(
+        generators,
+        reference,
+        privacy_training=base,
+        test_splits=[Split(base, test, [])],
+        filters=demo.filters,
+        extractor=extractor,
+        test=f"the cohort's test split ({len(test)} speakers)",
+    )
     frame = report.frame()
     real = extractor.transform(reference)
     spread = {}
@@ -306,15 +367,23 @@ def measure(lever: Lever, files, base, reference, test, demo, extractor, n: int)
             real_words = real["words"][[t.label.value == style.upper() for t in reference]]
             if len(words) > 1:
                 spread[f"{g.name}/{style.upper()}"] = float(np.std(words, ddof=1) / np.std(real_words, ddof=1))
-    return {"lever": lever.name, "report": json.loads(report.model_dump_json()),
-            "frame": json.loads(frame.to_json(orient="records")), "words_sd_ratio_candidates": spread}
+    return {
+        "lever": lever.name,
+        "report": json.loads(report.model_dump_json()),
+        "frame": json.loads(frame.to_json(orient="records")),
+        "words_sd_ratio_candidates": spread,
+    }
 
 
 COLUMNS = (  # (title, frame column, format); "AD / HC" per cell
-    ("pass", "pass_rate", "{:.0%}"), ("near-copies", "near_copy_rate", "{:.0%}"),
-    ("style acc", "style_accuracy", "{:.2f}"), ("IU cov (sd)", "d_iu_coverage", "{:+.2f}"),
-    ("words (sd)", "d_words", "{:+.2f}"), ("MATTR (sd)", "d_mattr", "{:+.2f}"),
-    ("disfluency (sd)", "d_disfluency_rate", "{:+.2f}"), ("filler (sd)", "d_filler_rate", "{:+.2f}"),
+    ("pass", "pass_rate", "{:.0%}"),
+    ("near-copies", "near_copy_rate", "{:.0%}"),
+    ("style acc", "style_accuracy", "{:.2f}"),
+    ("IU cov (sd)", "d_iu_coverage", "{:+.2f}"),
+    ("words (sd)", "d_words", "{:+.2f}"),
+    ("MATTR (sd)", "d_mattr", "{:+.2f}"),
+    ("disfluency (sd)", "d_disfluency_rate", "{:+.2f}"),
+    ("filler (sd)", "d_filler_rate", "{:+.2f}"),
     ("retracing (sd)", "d_retracing_rate", "{:+.2f}"),
 )
 
@@ -336,7 +405,8 @@ def markdown(result: dict) -> str:
         "found in the scene texts, synthetic (real class); JS: vocabulary divergence from the real class "
         "[real samples' range]; TSTR/TRTR per generator.",
         "",
-        "| lever | gen | " + " | ".join(t for t, _, _ in COLUMNS)
+        "| lever | gen | "
+        + " | ".join(t for t, _, _ in COLUMNS)
         + " | distinct-2 | scene reuse | JS | TSTR/TRTR tfidf | markers |",
         "|---|---|" + "---:|" * (len(COLUMNS) + 5),
     ]
@@ -347,26 +417,49 @@ def markdown(result: dict) -> str:
                 continue
             ad, hc = cells.get("AD", {}), cells.get("HC", {})
 
-            def pair(column: str, fmt: str) -> str:
+            def pair(column: str, fmt: str, ad=ad, hc=hc) -> str:
                 return " / ".join(fmt.format(c[column]) if c.get(column) is not None else "-" for c in (ad, hc))
 
             parts = [pair(column, fmt) for _, column, fmt in COLUMNS]
-            parts.append(" / ".join(f"{c['distinct_2']:.2f} [{c['distinct_2_real_low']:.2f}-"
-                                    f"{c['distinct_2_real_high']:.2f}]" for c in (ad, hc) if c))
+            parts.append(
+                " / ".join(
+                    f"{c['distinct_2']:.2f} [{c['distinct_2_real_low']:.2f}-{c['distinct_2_real_high']:.2f}]"
+                    for c in (ad, hc)
+                    if c
+                )
+            )
             parts.append(" / ".join(f"{c['scene_reuse']:.3f} ({c['scene_reuse_real']:.3f})" for c in (ad, hc) if c))
-            parts.append(" / ".join(f"{c['vocabulary_divergence']:.3f} [{c['vocabulary_divergence_real_low']:.3f}-"
-                                    f"{c['vocabulary_divergence_real_high']:.3f}]" for c in (ad, hc) if c))
+            parts.append(
+                " / ".join(
+                    f"{c['vocabulary_divergence']:.3f} [{c['vocabulary_divergence_real_low']:.3f}-"
+                    f"{c['vocabulary_divergence_real_high']:.3f}]"
+                    for c in (ad, hc)
+                    if c
+                )
+            )
             first = ad or hc
-            parts += [f"{first.get('tstr_ratio_tfidf', float('nan')):.2f}",
-                      f"{first.get('tstr_ratio_markers', float('nan')):.2f}"]
+            parts += [
+                f"{first.get('tstr_ratio_tfidf', float('nan')):.2f}",
+                f"{first.get('tstr_ratio_markers', float('nan')):.2f}",
+            ]
             lines.append(f"| {row['lever']} | {generator} | " + " | ".join(parts) + " |")
     lines += ["", "Levers:", ""]
     lines += [f"- **{lever['name']}**: {lever['what']}" for lever in result["levers"]]
-    lines += ["", "Words SD, candidates / real class (length spread): " + "; ".join(
-        f"{row['lever']} " + ", ".join(f"{k} {v:.2f}" for k, v in row["words_sd_ratio_candidates"].items())
-        for row in result["rows"])]
-    lines += ["", "Wall time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result["seconds"].items())
-              + f"; {result['cpu_count']} CPUs, load {result['load_avg_1m']} at the end.", ""]
+    lines += [
+        "",
+        "Words SD, candidates / real class (length spread): "
+        + "; ".join(
+            f"{row['lever']} " + ", ".join(f"{k} {v:.2f}" for k, v in row["words_sd_ratio_candidates"].items())
+            for row in result["rows"]
+        ),
+    ]
+    lines += [
+        "",
+        "Wall time (s): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in result["seconds"].items())
+        + f"; {result['cpu_count']} CPUs, load {result['load_avg_1m']} at the end.",
+        "",
+    ]
     return "\n".join(lines)
 
 

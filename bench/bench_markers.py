@@ -89,14 +89,14 @@ def main(argv: list[str] | None = None) -> dict:
     batched_s, single_s, cached_s = [], [], []
     for _ in range(args.repeats):
         batched = MarkerExtractor(nlp=nlp, batch_size=args.batch_size, show_progress=False)
-        seconds, frame_batched = _timed(lambda: batched.transform(transcripts))
+        seconds, frame_batched = _timed(lambda batched=batched: batched.transform(transcripts))
         batched_s.append(seconds)
-        seconds, frame_cached = _timed(lambda: batched.transform(transcripts))
+        seconds, frame_cached = _timed(lambda batched=batched: batched.transform(transcripts))
         cached_s.append(seconds)
         assert batched.docs_processed == len({t.text for t in transcripts}), "cached pass re-ran spaCy"
 
         single = MarkerExtractor(nlp=nlp, show_progress=False)
-        seconds, rows = _timed(lambda: [single.transform_one(t) for t in transcripts])
+        seconds, rows = _timed(lambda single=single: [single.transform_one(t) for t in transcripts])
         single_s.append(seconds)
 
     frame_single = pd.DataFrame(rows, index=frame_batched.index)[list(MARKERS)]
@@ -128,9 +128,11 @@ def main(argv: list[str] | None = None) -> dict:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"markers: {n} transcripts ({source}); batched {result['batched_per_s']:.1f}/s, "
-          f"one at a time {result['one_at_a_time_per_s']:.1f}/s (x{result['batched_over_one_at_a_time']:.2f}), "
-          f"cached {result['cached_per_s']:.0f}/s -> {args.out}")
+    print(
+        f"markers: {n} transcripts ({source}); batched {result['batched_per_s']:.1f}/s, "
+        f"one at a time {result['one_at_a_time_per_s']:.1f}/s (x{result['batched_over_one_at_a_time']:.2f}), "
+        f"cached {result['cached_per_s']:.0f}/s -> {args.out}"
+    )
     return result
 
 

@@ -140,34 +140,70 @@ def main(argv: list[str] | None = None) -> dict:
     work.mkdir(parents=True, exist_ok=True)
 
     # The demo's generator settings (eval/profiles/demo.yaml), steps from the options.
-    sft_args = CookieSFTConfig(output_dir="unused", max_steps=args.sft_steps, max_length=320, learning_rate=4.0e-4,
-                               save_strategy="no", seed=0)
-    sft = timed("sft", run_sft, base, train, styles, mode, sft_args, default_lora_config(), work / "sft",
-                identity=identity, data_digest=data_digest)
+    sft_args = CookieSFTConfig(
+        output_dir="unused", max_steps=args.sft_steps, max_length=320, learning_rate=4.0e-4, save_strategy="no", seed=0
+    )
+    sft = timed(
+        "sft",
+        run_sft,
+        base,
+        train,
+        styles,
+        mode,
+        sft_args,
+        default_lora_config(),
+        work / "sft",
+        identity=identity,
+        data_digest=data_digest,
+    )
 
     def sample_sft():
         model, tokenizer = load_adapter(base, sft.adapter, merge=True)
-        return sample_descriptions(model, tokenizer, styles, mode,
-                                   SampleConfig(n=args.samples, max_new_tokens=96, base=False, seed=0))
+        return sample_descriptions(
+            model, tokenizer, styles, mode, SampleConfig(n=args.samples, max_new_tokens=96, base=False, seed=0)
+        )
 
     sft_samples = timed("sft_samples", sample_sft)
 
-    dpo_args = CookieDPOConfig(output_dir="unused", max_steps=args.dpo_steps, max_length=320, learning_rate=args.dpo_lr,
-                               per_device_train_batch_size=args.dpo_batch, score_pairs=0, min_pairs=1,
-                               save_strategy="no", seed=0)
+    dpo_args = CookieDPOConfig(
+        output_dir="unused",
+        max_steps=args.dpo_steps,
+        max_length=320,
+        learning_rate=args.dpo_lr,
+        per_device_train_batch_size=args.dpo_batch,
+        score_pairs=0,
+        min_pairs=1,
+        save_strategy="no",
+        seed=0,
+    )
     adapters = {"sft": sft.adapter}
     pair_summaries = {}
     for run in STRATEGY_RUNS:
         strategies = STRATEGY_RUNS[:-1] if run == "all" else (run,)
-        config = PairConfig(strategies=strategies, styles=styles, mode=mode, max_pairs_per_strategy=args.max_pairs, seed=0)
+        config = PairConfig(
+            strategies=strategies, styles=styles, mode=mode, max_pairs_per_strategy=args.max_pairs, seed=0
+        )
         pair_set = timed(f"pairs:{run}", build_pairs, train, config, samples=sft_samples, extractor=extractor)
         write_pairs(work / run / "pairs.jsonl", pair_set.pairs, pair_set.summary)
-        pair_summaries[run] = {"by_style_strategy": pair_set.summary.by_style_strategy,
-                               "mean_margin": pair_set.summary.mean_margin,
-                               "margin_kind": pair_set.summary.margin_kind,
-                               "mean_deltas": pair_set.summary.mean_deltas}
-        result = timed(f"dpo:{run}", run_dpo, base, sft, pair_set.pairs, styles, mode, dpo_args, work / run,
-                       identity=identity, data_digest=data_digest)
+        pair_summaries[run] = {
+            "by_style_strategy": pair_set.summary.by_style_strategy,
+            "mean_margin": pair_set.summary.mean_margin,
+            "margin_kind": pair_set.summary.margin_kind,
+            "mean_deltas": pair_set.summary.mean_deltas,
+        }
+        result = timed(
+            f"dpo:{run}",
+            run_dpo,
+            base,
+            sft,
+            pair_set.pairs,
+            styles,
+            mode,
+            dpo_args,
+            work / run,
+            identity=identity,
+            data_digest=data_digest,
+        )
         adapters[run] = result.adapter
 
     # The same sampling seeds for every generator: differences are the adapters'.
@@ -175,8 +211,10 @@ def main(argv: list[str] | None = None) -> dict:
     backend = Backend(concurrency=64, enforce_eager=True, log_dir=work / "logs")
     scores: dict[str, dict[str, dict[str, np.ndarray]]] = {}
     for name, adapter in adapters.items():
-        jobs = [adapter_job(work / "synthetic" / f"{name}-{style}.jsonl", args.n, style, f"gen-{name}", adapter,
-                            mode=mode) for style in styles]
+        jobs = [
+            adapter_job(work / "synthetic" / f"{name}-{style}.jsonl", args.n, style, f"gen-{name}", adapter, mode=mode)
+            for style in styles
+        ]
         timed(f"generate:{name}", run_jobs, jobs, backend, sampling)
         scores[name] = {}
         t0 = time.perf_counter()
@@ -185,8 +223,17 @@ def main(argv: list[str] | None = None) -> dict:
         seconds[f"score:{name}"] = round(time.perf_counter() - t0, 1)
 
     t0 = time.perf_counter()
-    shift = vocabulary_shift({name: [r for style in styles for r in read_generation(
-        work / "synthetic" / f"{name}-{style}.jsonl")[: args.n]] for name in adapters}, train, test, extractor)
+    shift = vocabulary_shift(
+        {
+            name: [
+                r for style in styles for r in read_generation(work / "synthetic" / f"{name}-{style}.jsonl")[: args.n]
+            ]
+            for name in adapters
+        },
+        train,
+        test,
+        extractor,
+    )
     seconds["vocabulary_shift"] = round(time.perf_counter() - t0, 1)
 
     rng = np.random.default_rng(0)
@@ -197,7 +244,7 @@ def main(argv: list[str] | None = None) -> dict:
             row = {}
             for col in COLUMNS:
                 values, ref = scores[name][style][col], scores["sft"][style][col]
-                cell = {"mean": float(values.mean()), "sd": float(values.std(ddof=1)), "n": int(len(values))}
+                cell = {"mean": float(values.mean()), "sd": float(values.std(ddof=1)), "n": len(values)}
                 if name != "sft":
                     lo, hi = _bootstrap_delta(values, ref, rng)
                     cell.update(delta=float(values.mean() - ref.mean()), ci_low=lo, ci_high=hi)
@@ -205,14 +252,31 @@ def main(argv: list[str] | None = None) -> dict:
             table[name][style] = row
     seconds["total"] = round(time.perf_counter() - started, 1)
 
-    settings = {"n_per_style": args.n, "sft_steps": args.sft_steps, "dpo_steps": args.dpo_steps,
-                "dpo_batch": dpo_args.per_device_train_batch_size, "max_pairs_per_strategy": args.max_pairs,
-                "sft_samples_per_style": args.samples, "max_tokens": args.max_tokens, "mode": mode,
-                "threads": args.threads, "train_transcripts": len(train), "sft_lr": 4.0e-4, "dpo_lr": args.dpo_lr}
-    result = {"benchmark": "pair_strategies", "settings": settings, "seconds": seconds, "pairs": pair_summaries,
-              "table": table, "vocabulary_shift": shift, "cpu_count": os.cpu_count(),
-              "load_avg_1m": round(os.getloadavg()[0], 2),
-              "python": platform.python_version()}
+    settings = {
+        "n_per_style": args.n,
+        "sft_steps": args.sft_steps,
+        "dpo_steps": args.dpo_steps,
+        "dpo_batch": dpo_args.per_device_train_batch_size,
+        "max_pairs_per_strategy": args.max_pairs,
+        "sft_samples_per_style": args.samples,
+        "max_tokens": args.max_tokens,
+        "mode": mode,
+        "threads": args.threads,
+        "train_transcripts": len(train),
+        "sft_lr": 4.0e-4,
+        "dpo_lr": args.dpo_lr,
+    }
+    result = {
+        "benchmark": "pair_strategies",
+        "settings": settings,
+        "seconds": seconds,
+        "pairs": pair_summaries,
+        "table": table,
+        "vocabulary_shift": shift,
+        "cpu_count": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
@@ -224,15 +288,22 @@ def vocabulary_shift(records: dict, train, test, extractor) -> dict[str, dict[st
     """Per generator: style accuracy and vocabulary divergence per style, TF-IDF TSTR/TRTR (quality report)."""
     from augment.quality import GeneratorData, Split, quality_report
 
-    report = quality_report([GeneratorData(name, recs) for name, recs in records.items()], train,
-                            test_splits=[Split(train, test, [])], extractor=extractor)
+    report = quality_report(
+        [GeneratorData(name, recs) for name, recs in records.items()],
+        train,
+        test_splits=[Split(train, test, [])],
+        extractor=extractor,
+    )
     out = {}
     for g in report.generators:
         row = {f"tstr_ratio_{u.detector}": u.ratio for u in g.utility}
         for s in g.styles:
-            row |= {f"style_accuracy_{s.style}": s.style_accuracy, f"js_{s.style}": s.vocabulary_divergence,
-                    f"js_real_low_{s.style}": s.vocabulary_divergence_real[0],
-                    f"js_real_high_{s.style}": s.vocabulary_divergence_real[1]}
+            row |= {
+                f"style_accuracy_{s.style}": s.style_accuracy,
+                f"js_{s.style}": s.vocabulary_divergence,
+                f"js_real_low_{s.style}": s.vocabulary_divergence_real[0],
+                f"js_real_high_{s.style}": s.vocabulary_divergence_real[1],
+            }
         out[g.generator] = row
     return out
 
@@ -244,7 +315,8 @@ def markdown(result: dict) -> str:
         "",
         f"Simulated cohort, {s['train_transcripts']} training transcripts; one SFT adapter ({s['mode']} mode, "
         f"{s['sft_steps']} steps), then DPO from it on each strategy's pairs alone and on all together "
-        f"({s['dpo_steps']} steps of {s['dpo_batch']} pairs at learning rate {s['dpo_lr']:g}, at most {s['max_pairs_per_strategy']} pairs per style "
+        f"({s['dpo_steps']} steps of {s['dpo_batch']} pairs at learning rate {s['dpo_lr']:g}, "
+        f"at most {s['max_pairs_per_strategy']} pairs per style "
         f"and strategy); {s['n_per_style']} descriptions per style and generator, {s['max_tokens']} tokens at most, "
         "the same sampling seeds for all.",
         "",
@@ -253,49 +325,85 @@ def markdown(result: dict) -> str:
         "of repeated word 3-grams.",
         "",
     ]
-    names = {"iu_coverage": "IU coverage", "words": "words", "pronoun_ratio": "pronoun ratio",
-             "disfluency_rate": "disfluency", "pass_rate": "pass", "loop_share": "loop"}
+    names = {
+        "iu_coverage": "IU coverage",
+        "words": "words",
+        "pronoun_ratio": "pronoun ratio",
+        "disfluency_rate": "disfluency",
+        "pass_rate": "pass",
+        "loop_share": "loop",
+    }
     lines.append("| strategy | style | " + " | ".join(names[c] for c in COLUMNS) + " |")
     lines.append("|---|---|" + "---:|" * len(COLUMNS))
     table = result["table"]
     for style in ("ad", "hc"):
         sft = table["sft"][style]
-        lines.append(f"| SFT only (level) | {style.upper()} | "
-                     + " | ".join(_fmt(c, sft[c]["mean"]) + f" (sd {_fmt(c, sft[c]['sd'])})" for c in COLUMNS) + " |")
+        lines.append(
+            f"| SFT only (level) | {style.upper()} | "
+            + " | ".join(_fmt(c, sft[c]["mean"]) + f" (sd {_fmt(c, sft[c]['sd'])})" for c in COLUMNS)
+            + " |"
+        )
         for name in STRATEGY_RUNS:
             row = table[name][style]
             cells = []
             for c in COLUMNS:
                 cell = row[c]
-                text = f"{_fmt(c, cell['delta'], sign=True)} [{_fmt(c, cell['ci_low'], sign=True)}, {_fmt(c, cell['ci_high'], sign=True)}]"
+                low, high = _fmt(c, cell["ci_low"], sign=True), _fmt(c, cell["ci_high"], sign=True)
+                text = f"{_fmt(c, cell['delta'], sign=True)} [{low}, {high}]"
                 cells.append(f"**{text}**" if cell["ci_low"] > 0 or cell["ci_high"] < 0 else text)
             lines.append(f"| {name} | {style.upper()} | " + " | ".join(cells) + " |")
     if "vocabulary_shift" in result:
-        lines += ["", "What each strategy bought in style accuracy and cost in vocabulary (AD / HC; the SFT row is "
-                  "the level before DPO): JS = Jensen-Shannon divergence (bits) of the passing descriptions' words "
-                  "from the real class's [range of real samples of the same size against the rest of the class]; "
-                  "TSTR/TRTR of TF-IDF trained on the generator's passing descriptions.", "",
-                  "| generator | style accuracy | JS to real [real range] | TSTR/TRTR tfidf | Δ style accuracy | "
-                  "Δ JS | Δ TSTR/TRTR |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "What each strategy bought in style accuracy and cost in vocabulary (AD / HC; the SFT row is "
+            "the level before DPO): JS = Jensen-Shannon divergence (bits) of the passing descriptions' words "
+            "from the real class's [range of real samples of the same size against the rest of the class]; "
+            "TSTR/TRTR of TF-IDF trained on the generator's passing descriptions.",
+            "",
+            "| generator | style accuracy | JS to real [real range] | TSTR/TRTR tfidf | Δ style accuracy | "
+            "Δ JS | Δ TSTR/TRTR |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
         shift = result["vocabulary_shift"]
         sft = shift.get("sft", {})
         for name, row in shift.items():
             acc = " / ".join(f"{row.get(f'style_accuracy_{s}', float('nan')):.2f}" for s in ("ad", "hc"))
-            js = " / ".join(f"{row.get(f'js_{s}', float('nan')):.3f} [{row.get(f'js_real_low_{s}', float('nan')):.3f}-"
-                            f"{row.get(f'js_real_high_{s}', float('nan')):.3f}]" for s in ("ad", "hc"))
-            deltas = ["-", "-", "-"] if name == "sft" else [
-                " / ".join(f"{row.get(f'{k}_{s}', float('nan')) - sft.get(f'{k}_{s}', float('nan')):+.{d}f}"
-                           for s in ("ad", "hc")) for k, d in (("style_accuracy", 2), ("js", 3))
-            ] + [f"{row.get('tstr_ratio_tfidf', float('nan')) - sft.get('tstr_ratio_tfidf', float('nan')):+.2f}"]
-            lines.append(f"| {name} | {acc} | {js} | {row.get('tstr_ratio_tfidf', float('nan')):.2f} | "
-                         + " | ".join(deltas) + " |")
+            js = " / ".join(
+                f"{row.get(f'js_{s}', float('nan')):.3f} [{row.get(f'js_real_low_{s}', float('nan')):.3f}-"
+                f"{row.get(f'js_real_high_{s}', float('nan')):.3f}]"
+                for s in ("ad", "hc")
+            )
+            deltas = (
+                ["-", "-", "-"]
+                if name == "sft"
+                else [
+                    " / ".join(
+                        f"{row.get(f'{k}_{s}', float('nan')) - sft.get(f'{k}_{s}', float('nan')):+.{d}f}"
+                        for s in ("ad", "hc")
+                    )
+                    for k, d in (("style_accuracy", 2), ("js", 3))
+                ]
+                + [f"{row.get('tstr_ratio_tfidf', float('nan')) - sft.get('tstr_ratio_tfidf', float('nan')):+.2f}"]
+            )
+            lines.append(
+                f"| {name} | {acc} | {js} | {row.get('tstr_ratio_tfidf', float('nan')):.2f} | "
+                + " | ".join(deltas)
+                + " |"
+            )
     lines += ["", "Pairs each DPO adapter was trained on (style/strategy: count, mean margin):", ""]
     for name, p in result["pairs"].items():
-        parts = [f"{k}: {n} ({p['mean_margin'].get(k, 0):.2f} {p['margin_kind'].get(k, '')})"
-                 for k, n in p["by_style_strategy"].items()]
+        parts = [
+            f"{k}: {n} ({p['mean_margin'].get(k, 0):.2f} {p['margin_kind'].get(k, '')})"
+            for k, n in p["by_style_strategy"].items()
+        ]
         lines.append(f"- {name}: " + ", ".join(parts))
-    lines += ["", "Wall time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in result["seconds"].items())
-              + f"; {result['cpu_count']} CPUs, load {result['load_avg_1m']} at the end.", ""]
+    lines += [
+        "",
+        "Wall time (s): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in result["seconds"].items())
+        + f"; {result['cpu_count']} CPUs, load {result['load_avg_1m']} at the end.",
+        "",
+    ]
     return "\n".join(lines)
 
 

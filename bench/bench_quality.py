@@ -46,8 +46,10 @@ def _generators(pattern: str, corpus):
 
     training = [t for t in corpus if t.split in ("train", None)]
     copies = classic_augment(training, ClassicConfig(seed=0))
-    return ([GeneratorData(name, records) for name, records in by_generator(copies).items()],
-            f"classic copies of {len(training)} training transcripts (no files matched {pattern})")
+    return (
+        [GeneratorData(name, records) for name, records in by_generator(copies).items()],
+        f"classic copies of {len(training)} training transcripts (no files matched {pattern})",
+    )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -77,8 +79,9 @@ def main(argv: list[str] | None = None) -> dict:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    args.out.with_suffix(".md").write_text(f"# Generation quality\n\nSource: {source}.\n\n{report.markdown()}",
-                                           encoding="utf-8")
+    args.out.with_suffix(".md").write_text(
+        f"# Generation quality\n\nSource: {source}.\n\n{report.markdown()}", encoding="utf-8"
+    )
     rows = report.frame()
     print(f"quality: {len(rows)} generator x style row(s) from {source} in {seconds:.0f}s -> {args.out}")
     return result

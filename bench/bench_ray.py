@@ -30,18 +30,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _run(config_name: str, home: Path, kind: str) -> dict:
     from eval.benchmark import run_benchmark
-    from eval.state import SCORE_KEYS
     from eval.config import load_config
+    from eval.state import SCORE_KEYS
 
-    config = load_config(config_name, output_dir=str(home / kind), tracking={"system_metrics": False},
-                         executor={"kind": kind})
+    config = load_config(
+        config_name, output_dir=str(home / kind), tracking={"system_metrics": False}, executor={"kind": kind}
+    )
     start = time.perf_counter()
     result = run_benchmark(config, tracking_uri=f"sqlite:///{home}/mlflow.db")
     wall = time.perf_counter() - start
     scores = result.scores.drop(columns="config_digest").sort_values(SCORE_KEYS).reset_index(drop=True)
-    return {"classifiers_s": round(result.timings["classifiers"], 2), "benchmark_s": round(wall, 2),
-            "cells": len(scores), "s_per_cell": round(result.timings["classifiers"] / len(scores), 3),
-            "scores": scores}
+    return {
+        "classifiers_s": round(result.timings["classifiers"], 2),
+        "benchmark_s": round(wall, 2),
+        "cells": len(scores),
+        "s_per_cell": round(result.timings["classifiers"] / len(scores), 3),
+        "scores": scores,
+    }
 
 
 def main(
@@ -66,12 +71,19 @@ def main(
             ray.shutdown()
     same = local.pop("scores").equals(on_ray.pop("scores"))
     result = {
-        "config": config, "workers": workers, "local": local, "ray": {**on_ray, "cluster_start_s": round(cluster_s, 2)},
+        "config": config,
+        "workers": workers,
+        "local": local,
+        "ray": {**on_ray, "cluster_start_s": round(cluster_s, 2)},
         "ratio_classifiers_local_over_ray": round(local["classifiers_s"] / on_ray["classifiers_s"], 3),
         "ratio_benchmark_local_over_ray": round(local["benchmark_s"] / on_ray["benchmark_s"], 3),
         "same_scores": same,
-        "machine": {"cpus": os.cpu_count(), "load_avg": [round(x, 2) for x in os.getloadavg()],
-                    "python": platform.python_version(), "ray": ray.__version__},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg": [round(x, 2) for x in os.getloadavg()],
+            "python": platform.python_version(),
+            "ray": ray.__version__,
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "ray.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -16,8 +16,9 @@ app = typer.Typer(add_completion=False)
 @app.command()
 def main(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = DEFAULT_SEED,
-    out: Annotated[Path, typer.Option(help="Output folder (default: detect/data/simulated, the shipped cohort).")
-                   ] = DEFAULT_OUT,
+    out: Annotated[
+        Path, typer.Option(help="Output folder (default: detect/data/simulated, the shipped cohort).")
+    ] = DEFAULT_OUT,
 ) -> None:
     """Write the simulated ADReSS-style cohort (simulated, not clinical data)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")

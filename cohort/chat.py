@@ -20,29 +20,93 @@ SIMULATED_COMMENT = "@Comment:\tSIMULATED speech written by cohort (python -m co
 
 
 MOR_LEX: dict[str, str] = {
-    "the": "det:art|the", "a": "det:art|a", "an": "det:art|a", "this": "det:dem|this", "that": "pro:dem|that",
-    "some": "qn|some", "he": "pro:sub|he", "she": "pro:sub|she", "it": "pro:per|it", "they": "pro:sub|they",
-    "I": "pro:sub|I", "you": "pro:per|you", "his": "det:poss|his", "her": "det:poss|her", "them": "pro:obj|them",
-    "is": "aux|be&3S", "are": "aux|be&PRES", "and": "coord|and", "of": "prep|of", "in": "prep|in",
-    "on": "prep|on", "out": "adv|out", "up": "adv|up", "to": "inf|to", "for": "prep|for", "from": "prep|from",
-    "there": "adv|there", "with": "prep|with", "not": "neg|not", "at": "prep|at", "over": "prep|over",
-    "into": "prep|into", "off": "prep|off", "all": "qn|all", "too": "adv|too", "something": "pro:indef|something",
-    "looks": "cop|look&3S", "has": "v|have&3S", "wants": "v|want-3S", "doesn't": "mod|do&3S~neg|not",
-    "gonna": "aux|go-PRESP~inf|to", "then": "adv|then", "now": "adv|now", "well": "co|well", "oh": "co|oh",
-    "okay": "co|okay", "so": "coord|so", "what": "pro:int|what", "else": "post|else", "one": "pro:indef|one",
+    "the": "det:art|the",
+    "a": "det:art|a",
+    "an": "det:art|a",
+    "this": "det:dem|this",
+    "that": "pro:dem|that",
+    "some": "qn|some",
+    "he": "pro:sub|he",
+    "she": "pro:sub|she",
+    "it": "pro:per|it",
+    "they": "pro:sub|they",
+    "I": "pro:sub|I",
+    "you": "pro:per|you",
+    "his": "det:poss|his",
+    "her": "det:poss|her",
+    "them": "pro:obj|them",
+    "is": "aux|be&3S",
+    "are": "aux|be&PRES",
+    "and": "coord|and",
+    "of": "prep|of",
+    "in": "prep|in",
+    "on": "prep|on",
+    "out": "adv|out",
+    "up": "adv|up",
+    "to": "inf|to",
+    "for": "prep|for",
+    "from": "prep|from",
+    "there": "adv|there",
+    "with": "prep|with",
+    "not": "neg|not",
+    "at": "prep|at",
+    "over": "prep|over",
+    "into": "prep|into",
+    "off": "prep|off",
+    "all": "qn|all",
+    "too": "adv|too",
+    "something": "pro:indef|something",
+    "looks": "cop|look&3S",
+    "has": "v|have&3S",
+    "wants": "v|want-3S",
+    "doesn't": "mod|do&3S~neg|not",
+    "gonna": "aux|go-PRESP~inf|to",
+    "then": "adv|then",
+    "now": "adv|now",
+    "well": "co|well",
+    "oh": "co|oh",
+    "okay": "co|okay",
+    "so": "coord|so",
+    "what": "pro:int|what",
+    "else": "post|else",
+    "one": "pro:indef|one",
 }
-
 
 
 # CLAN part-of-speech codes -> the UD-style ones of current DementiaBank releases.
 _UD_POS = {
-    "det:art": "det", "det:dem": "det", "det:poss": "det", "qn": "det", "pro:sub": "pron", "pro:per": "pron",
-    "pro:obj": "pron", "pro:dem": "pron", "pro:indef": "pron", "pro:int": "pron", "pro": "pron", "n": "noun",
-    "v": "verb", "part": "verb", "aux": "aux", "cop": "aux", "mod": "aux", "prep": "adp", "coord": "cconj",
-    "adv": "adv", "inf": "part", "neg": "part", "co": "intj", "post": "adv",
+    "det:art": "det",
+    "det:dem": "det",
+    "det:poss": "det",
+    "qn": "det",
+    "pro:sub": "pron",
+    "pro:per": "pron",
+    "pro:obj": "pron",
+    "pro:dem": "pron",
+    "pro:indef": "pron",
+    "pro:int": "pron",
+    "pro": "pron",
+    "n": "noun",
+    "v": "verb",
+    "part": "verb",
+    "aux": "aux",
+    "cop": "aux",
+    "mod": "aux",
+    "prep": "adp",
+    "coord": "cconj",
+    "adv": "adv",
+    "inf": "part",
+    "neg": "part",
+    "co": "intj",
+    "post": "adv",
 }
-_UD_FEATURES = (("-PRESP", "-Part-Pres-S"), ("-PL", "-Plur"), ("&3S", "-Fin-Ind-Pres-S3"), ("&PRES", "-Fin-Ind-Pres"),
-                ("-3S", "-Fin-Ind-Pres-S3"))
+_UD_FEATURES = (
+    ("-PRESP", "-Part-Pres-S"),
+    ("-PL", "-Plur"),
+    ("&3S", "-Fin-Ind-Pres-S3"),
+    ("&PRES", "-Fin-Ind-Pres"),
+    ("-3S", "-Fin-Ind-Pres-S3"),
+)
 
 
 def ud_mor(mor: str) -> str:
@@ -86,8 +150,12 @@ def mor_tiers(words: list[str], terminator: str) -> tuple[str, str]:
         if i == root:
             gra.append(f"{i}|0|ROOT")
         else:
-            rel = "DET" if mor[i - 1].startswith("det") else "SUBJ" if mor[i - 1].startswith("pro:sub") else (
-                "AUX" if mor[i - 1].startswith("aux") else "JCT" if mor[i - 1].startswith("prep") else "OBJ"
+            rel = (
+                "DET"
+                if mor[i - 1].startswith("det")
+                else "SUBJ"
+                if mor[i - 1].startswith("pro:sub")
+                else ("AUX" if mor[i - 1].startswith("aux") else "JCT" if mor[i - 1].startswith("prep") else "OBJ")
             )
             gra.append(f"{i}|{min(i + 1, root) if i < root else root}|{rel}")
     gra.append(f"{n + 1}|{root}|PUNCT")
@@ -193,5 +261,3 @@ def write_chat(content: random.Random, rng: random.Random, sp: Speaker) -> str:
                 tier("PAR", f"{rng.choice(talk.EXCLUDED)} [+ exc]", use_bullets)
     lines.append("@End")
     return "\n".join(lines) + "\n"
-
-

@@ -46,13 +46,60 @@ INSERT_MAX = 0.12  # a speaker slips a small word in before a verb (or at the en
 DETERMINER_MAX = 0.25  # ... and says "this"/"that"/"a" for "the" with a chance up to this
 ADJECTIVE_MAX = 0.3  # a speaker gives a named thing an adjective with a chance up to this
 TELEGRAPHIC = 0.3  # an impaired speaker drops "is" with chance TELEGRAPHIC * severity^2
-INSERTS: tuple[str, ...] = ("just", "like", "now", "all", "really", "also", "still", "even", "kind of", "sort of",
-                            "actually", "then", "sure", "maybe", "almost", "probably", "already", "busy", "obviously",
-                            "apparently", "evidently", "certainly", "definitely", "no doubt", "simply")
-END_INSERTS: tuple[str, ...] = ("too", "there", "now", "again", "right now", "here", "anyway", "I guess", "you know",
-                                "and all", "as well", "at the moment", "over there", "I think", "I suppose",
-                                "of course", "I see", "so to speak", "or something", "and everything", "today",
-                                "it looks like", "sort of", "right there", "like that")
+INSERTS: tuple[str, ...] = (
+    "just",
+    "like",
+    "now",
+    "all",
+    "really",
+    "also",
+    "still",
+    "even",
+    "kind of",
+    "sort of",
+    "actually",
+    "then",
+    "sure",
+    "maybe",
+    "almost",
+    "probably",
+    "already",
+    "busy",
+    "obviously",
+    "apparently",
+    "evidently",
+    "certainly",
+    "definitely",
+    "no doubt",
+    "simply",
+)
+END_INSERTS: tuple[str, ...] = (
+    "too",
+    "there",
+    "now",
+    "again",
+    "right now",
+    "here",
+    "anyway",
+    "I guess",
+    "you know",
+    "and all",
+    "as well",
+    "at the moment",
+    "over there",
+    "I think",
+    "I suppose",
+    "of course",
+    "I see",
+    "so to speak",
+    "or something",
+    "and everything",
+    "today",
+    "it looks like",
+    "sort of",
+    "right there",
+    "like that",
+)
 _VERBS = frozenset({"is", "are", "has", "wants", "looks", "seems", "took", "got", "left", "doesn't", "does"})
 DETERMINERS: tuple[str, ...] = ("this", "that", "a", "the", "his", "her", "one", "some", "that there")
 
@@ -140,15 +187,28 @@ def _estimate(clause: _Clause) -> float:
     return len(clause.template.split()) + clause.template.count("{")
 
 
-def _extend(rng: random.Random, sp: Speaker, voice: Voice, plan: list[_Clause], unsaid: list[scene.Event],
-            positions: dict[str, float]) -> None:
+def _extend(
+    rng: random.Random,
+    sp: Speaker,
+    voice: Voice,
+    plan: list[_Clause],
+    unsaid: list[scene.Event],
+    positions: dict[str, float],
+) -> None:
     """Adds talk until the plan reaches the speaker's length."""
     said = [c for c in plan if c.event]
-    empty_w = 0.05 + 1.6 * sp.severity ** 2
-    revisit_w = 0.02 + 0.5 * sp.severity ** 2
+    empty_w = 0.05 + 1.6 * sp.severity**2
+    revisit_w = 0.02 + 0.5 * sp.severity**2
     kinds = ("more", "detail", "comment", "digression", "remark", "empty", "revisit")
-    weights = ((1 - sp.drift_p) * (1.2 - sp.severity), (1 - sp.drift_p) * 0.9, sp.drift_p * 0.5,
-               sp.drift_p * 0.3, sp.drift_p * 0.2, empty_w, revisit_w)
+    weights = (
+        (1 - sp.drift_p) * (1.2 - sp.severity),
+        (1 - sp.drift_p) * 0.9,
+        sp.drift_p * 0.5,
+        sp.drift_p * 0.3,
+        sp.drift_p * 0.2,
+        empty_w,
+        revisit_w,
+    )
     total = sum(_estimate(c) for c in plan)
     span = max(positions.values()) + 0.5
     used: set[str] = set()
@@ -190,7 +250,7 @@ def _spoken(rng: random.Random, sp: Speaker, voice: Voice, text: str, insert_p: 
     for i, word in enumerate(text.split()):
         if word == "the" and rng.random() < det_p:
             word = voice.pick("determiner", DETERMINERS, common=False)
-        if word in ("is", "are") and i > 0 and rng.random() < TELEGRAPHIC * sp.severity ** 2:
+        if word in ("is", "are") and i > 0 and rng.random() < TELEGRAPHIC * sp.severity**2:
             continue
         if i > 0 and (word.endswith("ing") or word in _VERBS) and rng.random() < insert_p:
             out.extend(voice.pick("insert", INSERTS, common=False).split())
@@ -203,9 +263,16 @@ def _spoken(rng: random.Random, sp: Speaker, voice: Voice, text: str, insert_p: 
 def describe(rng: random.Random, sp: Speaker) -> list[list[str]]:
     """The speaker's utterances, each a list of clean words (no disfluencies), in speaking order."""
     voice = Voice(rng, sp.loyalty, sp.convention)
-    speech = Speech(voice, GRAMMAR, lexicon.REFERENTS, sp.pronoun_p, sp.vague_p, free=lexicon.FREE | talk.FREE,
-                    habits=talk.HABITS | {"present"},
-                    adjective_p=voice.habit("adjective", 0.0, ADJECTIVE_MAX * sp.variation))
+    speech = Speech(
+        voice,
+        GRAMMAR,
+        lexicon.REFERENTS,
+        sp.pronoun_p,
+        sp.vague_p,
+        free=lexicon.FREE | talk.FREE,
+        habits=talk.HABITS | {"present"},
+        adjective_p=voice.habit("adjective", 0.0, ADJECTIVE_MAX * sp.variation),
+    )
     contract_rate = voice.habit("contract", 0.3, 0.95)
     opener_p = voice.habit("opener", 0.0, 0.35)
     hedge_front = voice.habit("hedge_front", 0.3, 0.9)

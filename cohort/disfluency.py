@@ -24,14 +24,45 @@ PAUSES: tuple[str, ...] = ("(.)", "(.)", "(..)", "(...)", "(.)", "(2.5)", "(1.5)
 EVENT_CODES: tuple[str, ...] = ("&=laughs", "&=clears:throat", "&=sighs", "&=points", "&=coughs")
 # Phonological paraphasias (said, target), and words said for another (semantic).
 PARAPHASIAS: dict[str, str] = {
-    "cookie": "cootie", "cookies": "tookies", "stool": "stoop", "sink": "sint", "water": "wawer",
-    "dishes": "fishes", "jar": "jaw", "curtains": "curtings", "window": "winder", "plate": "plake",
-    "faucet": "fawcet", "cupboard": "cubbard",
+    "cookie": "cootie",
+    "cookies": "tookies",
+    "stool": "stoop",
+    "sink": "sint",
+    "water": "wawer",
+    "dishes": "fishes",
+    "jar": "jaw",
+    "curtains": "curtings",
+    "window": "winder",
+    "plate": "plake",
+    "faucet": "fawcet",
+    "cupboard": "cubbard",
 }
-SEMANTIC: dict[str, str] = {"stool": "chair", "jar": "can", "sink": "tub", "cupboard": "closet", "plate": "bowl",
-                            "girl": "boy", "boy": "girl", "mother": "sister", "water": "milk", "curtains": "drapes"}
-WRONG_WORDS: tuple[str, ...] = ("girl", "boy", "mother", "thing", "one", "water", "sink", "cookie", "lady", "window",
-                                "stool", "dish")
+SEMANTIC: dict[str, str] = {
+    "stool": "chair",
+    "jar": "can",
+    "sink": "tub",
+    "cupboard": "closet",
+    "plate": "bowl",
+    "girl": "boy",
+    "boy": "girl",
+    "mother": "sister",
+    "water": "milk",
+    "curtains": "drapes",
+}
+WRONG_WORDS: tuple[str, ...] = (
+    "girl",
+    "boy",
+    "mother",
+    "thing",
+    "one",
+    "water",
+    "sink",
+    "cookie",
+    "lady",
+    "window",
+    "stool",
+    "dish",
+)
 _ARTICLES = ("the", "a", "this", "that", "his", "her")
 _PRONOUNS = ("he", "she", "it", "they", "he's", "she's", "it's", "they're")
 # -ing words that are no progressive forms: never written fallin(g)
@@ -69,9 +100,13 @@ def place(rng: random.Random, utterances: list[list[str]], rates: Rates) -> list
     candidates = [u for u, words in enumerate(utterances) if len(words) > 3]
     for u in rng.sample(candidates, min(len(candidates), _count(rng, rates.trail * len(slots)))):
         marks[u].trail = True
-    for kind, rate, weighted in (("filler", rates.filler, True), ("pause", rates.pause, True),
-                                 ("retrace", rates.retrace, False), ("fragment", rates.fragment, False),
-                                 ("unintelligible", rates.unintelligible, False)):
+    for kind, rate, weighted in (
+        ("filler", rates.filler, True),
+        ("pause", rates.pause, True),
+        ("retrace", rates.retrace, False),
+        ("fragment", rates.fragment, False),
+        ("unintelligible", rates.unintelligible, False),
+    ):
         wanted = min(len(slots), _count(rng, rate * len(slots)))
         chosen: set[tuple[int, int]] = set()
         while len(chosen) < wanted:
@@ -81,8 +116,9 @@ def place(rng: random.Random, utterances: list[list[str]], rates: Rates) -> list
     return marks
 
 
-def render_utterance(rng: random.Random, voice: Voice, words: list[str], sp: Speaker,
-                     marks: Marks) -> tuple[str, list[str]]:
+def render_utterance(
+    rng: random.Random, voice: Voice, words: list[str], sp: Speaker, marks: Marks
+) -> tuple[str, list[str]]:
     """One *PAR main-tier line (no bullet) and the clean words actually said, with ``marks``'s hesitations."""
     r = sp.rates
     new = sp.notation == "new"
@@ -114,7 +150,7 @@ def render_utterance(rng: random.Random, voice: Voice, words: list[str], sp: Spe
                 spoken.append(w)
                 i += 1
                 continue
-            span = words[i: i + rng.randint(2, 3)]
+            span = words[i : i + rng.randint(2, 3)]
             if kind < 0.8:
                 out.append(f"<{' '.join(span)}> [/]")  # a phrase said again
             elif span[0] in _ARTICLES:

@@ -131,8 +131,11 @@ class Speech:
         if len(options) == 1:
             choice = options[0]
         else:
-            choice = self.voice.any(options) if name in self.free else self.voice.pick(
-                name, options, common=name not in self.habits)
+            choice = (
+                self.voice.any(options)
+                if name in self.free
+                else self.voice.pick(name, options, common=name not in self.habits)
+            )
         return self.say(choice) if "{" in choice else choice
 
     def _referent(self, name: str) -> str:
@@ -155,8 +158,13 @@ class Speech:
 
 # Contractions people make when they speak; each speaker contracts at their own rate.
 _CONTRACTIONS: tuple[tuple[re.Pattern, str], ...] = (
-    (re.compile(r"\b(he|she|it|that|there|what|boy|girl|mother|mom|water|sink|stool|lady|woman|kid|jar|faucet)"
-                r" is\b"), r"\1's"),
+    (
+        re.compile(
+            r"\b(he|she|it|that|there|what|boy|girl|mother|mom|water|sink|stool|lady|woman|kid|jar|faucet)"
+            r" is\b"
+        ),
+        r"\1's",
+    ),
     (re.compile(r"\b(they|we|you) are\b"), r"\1're"),
     (re.compile(r"\b(does|is|are|was|do) not\b"), r"\1n't"),
     (re.compile(r"\b(I) am\b"), r"\1'm"),
@@ -167,5 +175,7 @@ _CONTRACTIONS: tuple[tuple[re.Pattern, str], ...] = (
 def contract(rng: random.Random, text: str, rate: float) -> str:
     """Contract 'he is' -> "he's", 'going to' -> 'gonna' ..., each occurrence with probability ``rate``."""
     for pattern, replacement in _CONTRACTIONS:
-        text = pattern.sub(lambda m, replacement=replacement: m.expand(replacement) if rng.random() < rate else m.group(0), text)
+        text = pattern.sub(
+            lambda m, replacement=replacement: m.expand(replacement) if rng.random() < rate else m.group(0), text
+        )
     return text

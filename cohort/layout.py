@@ -51,8 +51,9 @@ def draw_cohort(seed: int) -> tuple[list[Speaker], dict[str, str]]:
         sid = f"S{number:03d}"
         speaker = make_speaker(random.Random(f"{seed}:speaker:{sid}"), sid, label, split, drawn)
         speakers.append(speaker)
-        chats[sid] = write_chat(random.Random(f"{seed}:content:{sid}"), random.Random(f"{seed}:delivery:{sid}"),
-                                speaker)
+        chats[sid] = write_chat(
+            random.Random(f"{seed}:content:{sid}"), random.Random(f"{seed}:delivery:{sid}"), speaker
+        )
     return speakers, chats
 
 

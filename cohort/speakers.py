@@ -65,20 +65,52 @@ class Profile:
 # `cookiebench corpus stats` checks it, cohort/measured.md has the table.
 PROFILES: dict[str, Profile] = {
     "AD": Profile(
-        severity=(0.55, 0.2), length=(60.0, 0.56), join=(0.17, 0.15), drift=(0.30, 0.15), hedge=(0.10, 0.07),
-        pronoun=(0.45, 0.27), listing=(0.135, 0.7), tail=(0.2, 0.12), loyalty=(0.4, 0.15), plain=0.41,
-        convention=(0.2, 0.0), variation=1.8,
-        filler=(0.0205, 1.25), retrace=(0.03, 0.88), pause=(0.025, 0.95), marks_pauses=0.65,
-        trail=(0.0042, 1.08), trail_share=0.55, unintelligible=(0.003, 0.9), hesitancy=0.5,
-        mmse=(29.0, 15.0, 2.2, 8, 28), age=(69.5, 6.8, 53, 80),
+        severity=(0.55, 0.2),
+        length=(60.0, 0.56),
+        join=(0.17, 0.15),
+        drift=(0.30, 0.15),
+        hedge=(0.10, 0.07),
+        pronoun=(0.45, 0.27),
+        listing=(0.135, 0.7),
+        tail=(0.2, 0.12),
+        loyalty=(0.4, 0.15),
+        plain=0.41,
+        convention=(0.2, 0.0),
+        variation=1.8,
+        filler=(0.0205, 1.25),
+        retrace=(0.03, 0.88),
+        pause=(0.025, 0.95),
+        marks_pauses=0.65,
+        trail=(0.0042, 1.08),
+        trail_share=0.55,
+        unintelligible=(0.003, 0.9),
+        hesitancy=0.5,
+        mmse=(29.0, 15.0, 2.2, 8, 28),
+        age=(69.5, 6.8, 53, 80),
     ),
     "HC": Profile(
-        severity=(0.22, 0.07), length=(70.0, 0.6), join=(0.23, 0.13), drift=(0.20, 0.12), hedge=(0.03, 0.03),
-        pronoun=(0.38, 0.15), listing=(0.12, 0.6), tail=(0.3, 0.15), loyalty=(0.3, 0.15), plain=0.325,
-        convention=(0.3, 0.0), variation=1.0,
-        filler=(0.021, 0.68), retrace=(0.011, 0.95), pause=(0.0115, 0.85), marks_pauses=0.55,
-        trail=(0.004, 1.05), trail_share=0.18, unintelligible=(0.0008, 0.9), hesitancy=0.2,
-        mmse=(30.0, 3.0, 1.1, 25, 30), age=(66.0, 6.5, 50, 80),
+        severity=(0.22, 0.07),
+        length=(70.0, 0.6),
+        join=(0.23, 0.13),
+        drift=(0.20, 0.12),
+        hedge=(0.03, 0.03),
+        pronoun=(0.38, 0.15),
+        listing=(0.12, 0.6),
+        tail=(0.3, 0.15),
+        loyalty=(0.3, 0.15),
+        plain=0.325,
+        convention=(0.3, 0.0),
+        variation=1.0,
+        filler=(0.021, 0.68),
+        retrace=(0.011, 0.95),
+        pause=(0.0115, 0.85),
+        marks_pauses=0.55,
+        trail=(0.004, 1.05),
+        trail_share=0.18,
+        unintelligible=(0.0008, 0.9),
+        hesitancy=0.2,
+        mmse=(30.0, 3.0, 1.1, 25, 30),
+        age=(66.0, 6.5, 50, 80),
     ),
 }
 
@@ -142,8 +174,24 @@ def _lognormal(median: float, sigma: float, z: float) -> float:
 def draw_class(rng: random.Random, label: str, n: int) -> list[dict]:
     """The traits of ``n`` speakers of one class (ids and splits are the caller's)."""
     p = PROFILES[label]
-    traits = ("severity", "length", "join", "drift", "hedge", "pronoun", "listing", "loyalty", "hesitancy",
-              "filler", "retrace", "pause", "trail", "marks_pauses", "trails", "convention")
+    traits = (
+        "severity",
+        "length",
+        "join",
+        "drift",
+        "hedge",
+        "pronoun",
+        "listing",
+        "loyalty",
+        "hesitancy",
+        "filler",
+        "retrace",
+        "pause",
+        "trail",
+        "marks_pauses",
+        "trails",
+        "convention",
+    )
     z = {name: stratified_normals(rng, n) for name in traits}
     out = []
     for i in range(n):
@@ -152,41 +200,47 @@ def draw_class(rng: random.Random, label: str, n: int) -> list[dict]:
         h = z["hesitancy"][i]
 
         def rate(spec: tuple[float, float], own: float, h: float = h) -> float:
-            mixed = p.hesitancy * h + math.sqrt(1 - p.hesitancy ** 2) * own
+            mixed = p.hesitancy * h + math.sqrt(1 - p.hesitancy**2) * own
             # capped: a short description by a speaker from the far tail would outweigh a class
             return min(RATE_CAP * spec[0], _lognormal(spec[0], spec[1], mixed))
 
         # stratified too: a class has its share of pause-marking transcribers and of speakers who trail off
         marks_pauses = z["marks_pauses"][i] < _NORMAL.inv_cdf(p.marks_pauses)
         trails = z["trails"][i] < _NORMAL.inv_cdf(p.trail_share)
-        out.append({
-            "severity": severity,
-            "length": max(8, round(_lognormal(p.length[0], p.length[1], z["length"][i]))),
-            "join_p": _clip(p.join[0] + p.join[1] * z["join"][i], 0.0, 0.75),
-            "drift_p": _clip(p.drift[0] + p.drift[1] * z["drift"][i], 0.0, 0.9),
-            "hedge_p": _clip(p.hedge[0] + p.hedge[1] * z["hedge"][i], 0.0, 0.6),
-            "pronoun_p": _clip(p.pronoun[0] + p.pronoun[1] * z["pronoun"][i], 0.05, 0.95),
-            "vague_p": _clip(0.02 + 0.6 * severity ** 2 + 0.04 * z["pronoun"][i], 0.0, 0.7),
-            "list_p": (p.listing[1] if z["listing"][i] < _NORMAL.inv_cdf(p.listing[0])
-                       else _clip(0.05 + 0.05 * z["listing"][i], 0.0, 0.2)),
-            "tail_p": _clip(p.tail[0] + p.tail[1] * z["drift"][i], 0.0, 0.8),
-            "plain_p": p.plain,
-            "convention": _clip(p.convention[0] + p.convention[1] * z["convention"][i], 0.0, 0.98),
-            "variation": p.variation,
-            # perseveration: the more impaired, the more the same words come back
-            "loyalty": _clip(p.loyalty[0] + p.loyalty[1] * z["loyalty"][i] + 0.5 * (severity - p.severity[0]),
-                             0.1, 0.95),
-            "rates": Rates(
-                filler=rate(p.filler, z["filler"][i]),
-                retrace=rate(p.retrace, z["retrace"][i]),
-                pause=rate(p.pause, z["pause"][i]) if marks_pauses else 0.0,
-                trail=rate(p.trail, z["trail"][i]) if trails else 0.0,
-                unintelligible=_lognormal(p.unintelligible[0], p.unintelligible[1], h),
-                fragment=_lognormal(0.004 + 0.02 * severity, 0.5, h),
-                paraphasia=0.02 + 0.2 * severity ** 2,
-                event=0.005 + 0.01 * severity,
-            ),
-        })
+        out.append(
+            {
+                "severity": severity,
+                "length": max(8, round(_lognormal(p.length[0], p.length[1], z["length"][i]))),
+                "join_p": _clip(p.join[0] + p.join[1] * z["join"][i], 0.0, 0.75),
+                "drift_p": _clip(p.drift[0] + p.drift[1] * z["drift"][i], 0.0, 0.9),
+                "hedge_p": _clip(p.hedge[0] + p.hedge[1] * z["hedge"][i], 0.0, 0.6),
+                "pronoun_p": _clip(p.pronoun[0] + p.pronoun[1] * z["pronoun"][i], 0.05, 0.95),
+                "vague_p": _clip(0.02 + 0.6 * severity**2 + 0.04 * z["pronoun"][i], 0.0, 0.7),
+                "list_p": (
+                    p.listing[1]
+                    if z["listing"][i] < _NORMAL.inv_cdf(p.listing[0])
+                    else _clip(0.05 + 0.05 * z["listing"][i], 0.0, 0.2)
+                ),
+                "tail_p": _clip(p.tail[0] + p.tail[1] * z["drift"][i], 0.0, 0.8),
+                "plain_p": p.plain,
+                "convention": _clip(p.convention[0] + p.convention[1] * z["convention"][i], 0.0, 0.98),
+                "variation": p.variation,
+                # perseveration: the more impaired, the more the same words come back
+                "loyalty": _clip(
+                    p.loyalty[0] + p.loyalty[1] * z["loyalty"][i] + 0.5 * (severity - p.severity[0]), 0.1, 0.95
+                ),
+                "rates": Rates(
+                    filler=rate(p.filler, z["filler"][i]),
+                    retrace=rate(p.retrace, z["retrace"][i]),
+                    pause=rate(p.pause, z["pause"][i]) if marks_pauses else 0.0,
+                    trail=rate(p.trail, z["trail"][i]) if trails else 0.0,
+                    unintelligible=_lognormal(p.unintelligible[0], p.unintelligible[1], h),
+                    fragment=_lognormal(0.004 + 0.02 * severity, 0.5, h),
+                    paraphasia=0.02 + 0.2 * severity**2,
+                    event=0.005 + 0.01 * severity,
+                ),
+            }
+        )
     return out
 
 
@@ -201,7 +255,11 @@ def make_speaker(rng: random.Random, sid: str, label: str, split: str, traits: d
     if label == "HC" and rng.random() < 0.04:
         mmse = None
     return Speaker(
-        id=sid, label=label, split=split, age=age, mmse=mmse,
+        id=sid,
+        label=label,
+        split=split,
+        age=age,
+        mmse=mmse,
         gender="female" if rng.random() < 0.56 else "male",
         notation="new" if rng.random() < 0.5 else "old",
         with_mor=rng.random() < 0.4,

@@ -74,8 +74,9 @@ _REPLACE = re.compile(r"::?\s+(.*)", re.S)  # [: target], [:: target]
 _LINKERS = frozenset({"+<", "++", "+^", '+"', "+,", "+≈", "+≋"})
 _TRAIL_OFF = frozenset({"+...", "+..?"})
 _QUESTION = frozenset({"?", "+..?", "+/?", "+//?", "+!?", "+/??", "+?"})
-_TERMINATORS = frozenset({".", "?", "!", "+...", "+..?", "+!?", "+/.", "+/?", "+//.", "+//?", "+/??", '+"/.',
-                          '+".', "+.", "+?"})
+_TERMINATORS = frozenset(
+    {".", "?", "!", "+...", "+..?", "+!?", "+/.", "+/?", "+//.", "+//?", "+/??", '+"/.', '+".', "+.", "+?"}
+)
 # Separators, CA intonation arrows and TCU marks that stand alone between words.
 _SEPARATORS = frozenset({",", ";", ":", "„", "‡", "→", "↗", "↘", "⇗", "⇘", "↖", "↙", "←", "∞", "≡", "≈", "≋"})
 _UNTRANSCRIBED = frozenset({"www"})
@@ -187,7 +188,9 @@ def _parse(path: Path, text: str, speaker: str) -> ChatFile:
         if first not in "@*%":
             if current is not None and current.kind == "*" and current.name == speaker:
                 raise CorpusError(
-                    path, f"line does not start with @, *, % or a tab: {line[:40]!r}", line=number,
+                    path,
+                    f"line does not start with @, *, % or a tab: {line[:40]!r}",
+                    line=number,
                     fix="join it to the line above with a leading tab, or fix the tier prefix",
                 )
             # continues a line we do not read (another speaker, a tier, a header): noted, kept out
@@ -230,8 +233,9 @@ def _parse(path: Path, text: str, speaker: str) -> ChatFile:
             if not parsed.terminator and not conversation_analysis:  # CA transcripts may end without one
                 notes.append(Note(u.line, "no terminator", "the utterance does not end in . ? ! or +..."))
             utterances[i] = ChatUtterance(u.speaker, u.raw, u.line, parsed)
-    return ChatFile(path=path, utterances=tuple(utterances), participants=_participants(headers, notes),
-                    notes=tuple(notes))
+    return ChatFile(
+        path=path, utterances=tuple(utterances), participants=_participants(headers, notes), notes=tuple(notes)
+    )
 
 
 def _participants(headers: list[_Tier], notes: list[Note]) -> dict[str, dict[str, str]]:
@@ -273,8 +277,11 @@ class Parsed:
     meant: list[str] = field(default_factory=list)
     terminator: str = ""
     excluded: bool = False
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("fillers", "retracings", "unintelligible", "pauses", "trailing_offs", "fragments"), 0))
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("fillers", "retracings", "unintelligible", "pauses", "trailing_offs", "fragments"), 0
+        )
+    )
     notes: list[tuple[str, str]] = field(default_factory=list)  # (kind, detail)
 
 
@@ -285,7 +292,7 @@ def _tokens(raw: str) -> list[str]:
     if last is not None:
         token = tokens[last]
         if len(token) > 1 and token[-1] in ".?!" and token not in _TERMINATORS and not _PAUSE.fullmatch(token):
-            tokens[last: last + 1] = [token[:-1], token[-1]]  # &*INV:oh. -> &*INV:oh .
+            tokens[last : last + 1] = [token[:-1], token[-1]]  # &*INV:oh. -> &*INV:oh .
     return tokens
 
 
@@ -476,8 +483,10 @@ def clean_verbatim(text: str) -> tuple[str, Disfluencies]:
             ending = "?" if stripped.endswith("?") else "!" if stripped.endswith("!") else "."
             cleaned.append(" ".join(kept) + ending)
     counts = Disfluencies(
-        fillers=fillers, retracings=retracings, unintelligible=unintelligible, trailing_offs=trailing,
+        fillers=fillers,
+        retracings=retracings,
+        unintelligible=unintelligible,
+        trailing_offs=trailing,
         utterances=len(sentences),
     )
     return " ".join(cleaned), counts
-

@@ -4,8 +4,9 @@ Each default is written once, where the library declares the option (STYLE.md, s
 An option that sets a config field says which with :class:`Default` in its annotation and
 defaults to ``None``, "not given"::
 
-    sft_lr: Annotated[float | None, typer.Option(help="SFT learning rate."),
-                      Default("augment.stages:CookieSFTConfig.learning_rate")] = None
+    sft_lr: Annotated[
+        float | None, typer.Option(help="SFT learning rate."), Default("augment.stages:CookieSFTConfig.learning_rate")
+    ] = None
 
 - The command builds the config from what was given, ``CookieSFTConfig(**given(ctx, CookieSFTConfig))``:
   an option left out falls back to the class's default, and an option given overrides a YAML
@@ -46,8 +47,9 @@ class Default:
     parse: Callable[[Any], Any] | None
     show: Callable[[Any], str] | None
 
-    def __init__(self, *homes: str, parse: Callable[[Any], Any] | None = None,
-                 show: Callable[[Any], str] | None = None):
+    def __init__(
+        self, *homes: str, parse: Callable[[Any], Any] | None = None, show: Callable[[Any], str] | None = None
+    ):
         object.__setattr__(self, "homes", homes)
         object.__setattr__(self, "parse", parse)
         object.__setattr__(self, "show", show)

@@ -26,7 +26,9 @@ console = Console()  # results; status and logs go to STDERR
 
 PathArg = Annotated[
     Path | None,
-    typer.Argument(help="Corpus folder (ADReSS, Pitt, .cha files) or a .csv/.jsonl file. Default: the simulated cohort."),
+    typer.Argument(
+        help="Corpus folder (ADReSS, Pitt, .cha files) or a .csv/.jsonl file. Default: the simulated cohort."
+    ),
 ]
 SkipBadOpt = Annotated[
     bool | None,
@@ -39,9 +41,12 @@ ReportOpt = Annotated[
 ]
 VisitsOpt = Annotated[
     Visits | None,
-    typer.Option("--visits", help="A speaker whose diagnosis changed between visits (Pitt): all = every visit with its "
-                                  "own label, stratified by the last; exclude-changed = leave such speakers out; "
-                                  "first / last = one visit per speaker."),
+    typer.Option(
+        "--visits",
+        help="A speaker whose diagnosis changed between visits (Pitt): all = every visit with its "
+        "own label, stratified by the last; exclude-changed = leave such speakers out; "
+        "first / last = one visit per speaker.",
+    ),
     Default("detect.readers:ReadOptions.visits"),
 ]
 
@@ -89,8 +94,10 @@ def inspect(
         typer.echo(json.dumps(payload, indent=2))
         return
 
-    console.print(f"[bold]{read.root}[/bold]: {read.layout} layout, {len(corpus)} transcripts, "
-                  f"{len(corpus.speakers())} speakers, digest {corpus.digest()}")
+    console.print(
+        f"[bold]{read.root}[/bold]: {read.layout} layout, {len(corpus)} transcripts, "
+        f"{len(corpus.speakers())} speakers, digest {corpus.digest()}"
+    )
     if read.layout == "adress" and read.root.resolve() == _default_root():
         console.print("[yellow]This is the shipped SIMULATED cohort: its numbers are not clinical results.[/yellow]")
     counts = Table(title="Speakers and transcripts")
@@ -116,11 +123,15 @@ def stats(
     path: PathArg = None,
     reference: Annotated[
         Path | None,
-        typer.Option("--reference", help="A statistics file (the JSON of `corpus stats --json`) or a second corpus "
-                                         "(read with the same options). Default: the shipped real Pitt figures."),
+        typer.Option(
+            "--reference",
+            help="A statistics file (the JSON of `corpus stats --json`) or a second corpus "
+            "(read with the same options). Default: the shipped real Pitt figures.",
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print only the statistics as JSON (a reference file).")
-                       ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print only the statistics as JSON (a reference file).")
+    ] = False,
     out: Annotated[Path | None, typer.Option("--out", help="Also write the tables as Markdown to this file.")] = None,
     skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
@@ -138,8 +149,12 @@ def stats(
     corpus, read = options.load(path)
     from detect.markers import MarkerExtractor  # spaCy loads once the corpus is known good
 
-    mine = corpus_stats.measure(list(corpus), name=_corpus_name(read.root), provenance=_provenance(read, len(corpus)),
-                                extractor=MarkerExtractor(show_progress=False))
+    mine = corpus_stats.measure(
+        list(corpus),
+        name=_corpus_name(read.root),
+        provenance=_provenance(read, len(corpus)),
+        extractor=MarkerExtractor(show_progress=False),
+    )
     if as_json or ref is None:  # no reference is read for --json
         typer.echo(mine.to_json(), nl=False)
         return
@@ -164,13 +179,20 @@ def _reference(reference: Path | None, options: ReadOptions):
     if reference.is_file() and reference.suffix.lower() == ".json":
         return corpus_stats.load_reference(reference)
     if not reference.exists():
-        raise CorpusError(reference, "no such reference file or corpus",
-                          fix="give a file from `cookiebench corpus stats CORPUS --json` or a corpus folder")
+        raise CorpusError(
+            reference,
+            "no such reference file or corpus",
+            fix="give a file from `cookiebench corpus stats CORPUS --json` or a corpus folder",
+        )
     corpus, read = options.load(reference)
     from detect.markers import MarkerExtractor
 
-    return corpus_stats.measure(list(corpus), name=_corpus_name(read.root), provenance=_provenance(read, len(corpus)),
-                                extractor=MarkerExtractor(show_progress=False))
+    return corpus_stats.measure(
+        list(corpus),
+        name=_corpus_name(read.root),
+        provenance=_provenance(read, len(corpus)),
+        extractor=MarkerExtractor(show_progress=False),
+    )
 
 
 def _corpus_name(root: Path) -> str:
@@ -182,23 +204,28 @@ def _provenance(read: ReadReport, transcripts: int) -> str:
 
     shipped = read.root.resolve() == _default_root()
     where = "the shipped simulated cohort (detect/data/simulated)" if shipped else str(read.root)
-    return (f"Measured by `cookiebench corpus stats` on {where} ({read.layout} layout, {transcripts} transcripts; "
-            f"{len(read.skipped)} file(s) skipped, {read.excluded_utterances} [+ exc] utterance(s) left out): markers "
-            f"from detect/markers.py, distinct-2 and self-similarity from detect/diversity.py over random subsets of "
-            f"{' and '.join(map(str, SUBSET_SIZES))} transcripts per class; figures given to {MEASURED_DECIMALS} "
-            "decimals.")
-
+    return (
+        f"Measured by `cookiebench corpus stats` on {where} ({read.layout} layout, {transcripts} transcripts; "
+        f"{len(read.skipped)} file(s) skipped, {read.excluded_utterances} [+ exc] utterance(s) left out): markers "
+        f"from detect/markers.py, distinct-2 and self-similarity from detect/diversity.py over random subsets of "
+        f"{' and '.join(map(str, SUBSET_SIZES))} transcripts per class; figures given to {MEASURED_DECIMALS} "
+        "decimals."
+    )
 
 
 def print_read_summary(read: ReadReport) -> None:
     """One line: what the read left out (each item was logged as it happened; --report keeps them)."""
-    parts = [f"{n} {what}" for n, what in (
-        (len(read.skipped), "file(s) skipped"),
-        (len(read.left_out), "transcript(s) without participant speech left out"),
-        (len(read.visits), "speaker(s) whose diagnosis changed between visits"),
-        (read.excluded_utterances, "utterance(s) marked [+ exc] left out"),
-        (len(read.notes), "file(s) with notes"),
-    ) if n]
+    parts = [
+        f"{n} {what}"
+        for n, what in (
+            (len(read.skipped), "file(s) skipped"),
+            (len(read.left_out), "transcript(s) without participant speech left out"),
+            (len(read.visits), "speaker(s) whose diagnosis changed between visits"),
+            (read.excluded_utterances, "utterance(s) marked [+ exc] left out"),
+            (len(read.notes), "file(s) with notes"),
+        )
+        if n
+    ]
     if parts:
         console.print("read: " + "; ".join(parts), markup=False, highlight=False)
 

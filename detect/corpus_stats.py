@@ -38,8 +38,19 @@ from detect.records import Label, Transcript
 log = logging.getLogger(__name__)
 
 STATS_MARKERS: tuple[str, ...] = (
-    "iu_coverage", "words", "unique_words", "mattr", "mean_utterance_length", "pronoun_ratio", "noun_rate",
-    "verb_rate", "idea_density", "filler_rate", "retracing_rate", "pause_rate", "trailing_off_rate",
+    "iu_coverage",
+    "words",
+    "unique_words",
+    "mattr",
+    "mean_utterance_length",
+    "pronoun_ratio",
+    "noun_rate",
+    "verb_rate",
+    "idea_density",
+    "filler_rate",
+    "retracing_rate",
+    "pause_rate",
+    "trailing_off_rate",
     "disfluency_rate",
 )
 SUBSET_SIZES: tuple[int, ...] = (20, 40)  # transcripts per random subset behind each diversity range
@@ -113,24 +124,39 @@ def measure(transcripts: Sequence[Transcript], *, name: str, provenance: str, ex
     labels = [t.label.value for t in labelled if t.label is not None]  # all of them
     markers: dict[str, dict[str, Moments]] = {m: {} for m in STATS_MARKERS}
     diversity: dict[str, dict[str, tuple[float, float] | None]] = {
-        diversity_key(m, n): {} for m in ("distinct_2", "self_similarity") for n in SUBSET_SIZES}
+        diversity_key(m, n): {} for m in ("distinct_2", "self_similarity") for n in SUBSET_SIZES
+    }
     counts = {}
     for label in CLASSES:
         rows = frame[[lab == label for lab in labels]]
         counts[label] = len(rows)
         for marker in STATS_MARKERS:
             column = rows[marker]
-            markers[marker][label] = Moments(mean=_round(column.mean()) if len(column) else None,
-                                             sd=_round(column.std(ddof=1)) if len(column) > 1 else None)
+            markers[marker][label] = Moments(
+                mean=_round(column.mean()) if len(column) else None,
+                sd=_round(column.std(ddof=1)) if len(column) > 1 else None,
+            )
         texts = [t.text for t in labelled if t.label is not None and t.label.value == label]
         for size in SUBSET_SIZES:
             for key, fn in (("distinct_2", _distinct_2), ("self_similarity", _self_similarity)):
-                span = real_range(texts, size, fn, samples=REAL_SAMPLES, seed=DIVERSITY_SEED) if len(texts) >= 2 \
+                span = (
+                    real_range(texts, size, fn, samples=REAL_SAMPLES, seed=DIVERSITY_SEED)
+                    if len(texts) >= 2
                     else (math.nan, math.nan)
+                )
                 diversity[diversity_key(key, size)][label] = (
-                    None if any(math.isnan(v) for v in span) else (round(float(span[0]), MEASURED_DECIMALS), round(float(span[1]), MEASURED_DECIMALS)))
-    return CorpusStats(name=name, provenance=provenance, decimals=MEASURED_DECIMALS, transcripts=counts,
-                       markers=markers, diversity=diversity)
+                    None
+                    if any(math.isnan(v) for v in span)
+                    else (round(float(span[0]), MEASURED_DECIMALS), round(float(span[1]), MEASURED_DECIMALS))
+                )
+    return CorpusStats(
+        name=name,
+        provenance=provenance,
+        decimals=MEASURED_DECIMALS,
+        transcripts=counts,
+        markers=markers,
+        diversity=diversity,
+    )
 
 
 def _distinct_2(texts: list[str]) -> float:
@@ -184,7 +210,7 @@ def shipped_reference() -> CorpusStats:
 
 def compare(stats: CorpusStats, reference: CorpusStats, bounds: Bounds = BOUNDS) -> list[Check]:
     """Every figure of ``reference`` against the same figure of ``stats``: markers, then diversity."""
-    slack = 0.5 * 10.0 ** -reference.decimals  # a figure stands for every value that rounds to it
+    slack = 0.5 * 10.0**-reference.decimals  # a figure stands for every value that rounds to it
     checks = []
     for marker, by_class in reference.markers.items():
         for label, ref in by_class.items():
@@ -192,20 +218,50 @@ def compare(stats: CorpusStats, reference: CorpusStats, bounds: Bounds = BOUNDS)
             for kind, tolerance in (("mean", bounds.mean), ("sd", bounds.sd)):
                 value, target = (getattr(mine, kind) if mine else None), getattr(ref, kind)
                 if value is None or target is None:
-                    checks.append(Check(figure=marker, label=label, kind=kind, value=value, reference=target,
-                                        deviation=None, within=None))
+                    checks.append(
+                        Check(
+                            figure=marker,
+                            label=label,
+                            kind=kind,
+                            value=value,
+                            reference=target,
+                            deviation=None,
+                            within=None,
+                        )
+                    )
                     continue
                 deviation = (value - target) / target if target else None
                 within = abs(value - target) <= tolerance * abs(target) + slack
-                checks.append(Check(figure=marker, label=label, kind=kind, value=value, reference=target,
-                                    deviation=deviation, within=within))
+                checks.append(
+                    Check(
+                        figure=marker,
+                        label=label,
+                        kind=kind,
+                        value=value,
+                        reference=target,
+                        deviation=deviation,
+                        within=within,
+                    )
+                )
     for figure, spans in reference.diversity.items():
         for label, ref_span in spans.items():
             span = stats.diversity.get(figure, {}).get(label)
-            within = None if span is None or ref_span is None else (
-                span[0] >= ref_span[0] - slack and span[1] <= ref_span[1] + slack)
-            checks.append(Check(figure=figure, label=label, kind="range", value=span, reference=ref_span,
-                                deviation=None, within=within))
+            within = (
+                None
+                if span is None or ref_span is None
+                else (span[0] >= ref_span[0] - slack and span[1] <= ref_span[1] + slack)
+            )
+            checks.append(
+                Check(
+                    figure=figure,
+                    label=label,
+                    kind="range",
+                    value=span,
+                    reference=ref_span,
+                    deviation=None,
+                    within=within,
+                )
+            )
     return checks
 
 
@@ -230,8 +286,9 @@ def _verdict(checks: list[Check]) -> str:
     return " / ".join(parts)
 
 
-def markdown(stats: CorpusStats, reference: CorpusStats, checks: list[Check] | None = None,
-             bounds: Bounds = BOUNDS) -> str:
+def markdown(
+    stats: CorpusStats, reference: CorpusStats, checks: list[Check] | None = None, bounds: Bounds = BOUNDS
+) -> str:
     """The two tables of real-speech-statistics.md, the reference beside the corpus, and a verdict per figure."""
     checks = checks if checks is not None else compare(stats, reference, bounds)
     by = {(c.figure, c.label, c.kind): c for c in checks}
@@ -248,9 +305,11 @@ def markdown(stats: CorpusStats, reference: CorpusStats, checks: list[Check] | N
         for label in CLASSES:
             r = reference.markers[marker].get(label)
             m = stats.markers.get(marker, {}).get(label)
-            cells += [f"{_num(r.mean if r else None, rd)} ({_num(r.sd if r else None, rd)})",
-                      f"{_num(m.mean if m else None, md)} ({_num(m.sd if m else None, md)})",
-                      _verdict([c for k in ("mean", "sd") if (c := by.get((marker, label, k)))])]
+            cells += [
+                f"{_num(r.mean if r else None, rd)} ({_num(r.sd if r else None, rd)})",
+                f"{_num(m.mean if m else None, md)} ({_num(m.sd if m else None, md)})",
+                _verdict([c for k in ("mean", "sd") if (c := by.get((marker, label, k)))]),
+            ]
         lines.append(_row(cells))
     lines.append("")
     head = ["diversity (range over random subsets)"]
@@ -262,14 +321,20 @@ def markdown(stats: CorpusStats, reference: CorpusStats, checks: list[Check] | N
         for label in CLASSES:
             r_span = reference.diversity[figure].get(label)
             m_span = stats.diversity.get(figure, {}).get(label)
-            cells += [_span(r_span, rd), _span(m_span, md),
-                      _verdict([c for c in [by.get((figure, label, "range"))] if c])]
+            cells += [
+                _span(r_span, rd),
+                _span(m_span, md),
+                _verdict([c for c in [by.get((figure, label, "range"))] if c]),
+            ]
         lines.append(_row(cells))
     met = sum(1 for c in checks if c.within)
     compared = sum(1 for c in checks if c.within is not None)
-    lines += ["", f"{met} of {compared} figures within bounds (mean within {bounds.mean:.0%} of {ref}'s, SD within "
-                  f"{bounds.sd:.0%}, diversity range inside {ref}'s; each widened by half a unit of the "
-                  f"reference's last place, {reference.decimals} decimals)."]
+    lines += [
+        "",
+        f"{met} of {compared} figures within bounds (mean within {bounds.mean:.0%} of {ref}'s, SD within "
+        f"{bounds.sd:.0%}, diversity range inside {ref}'s; each widened by half a unit of the "
+        f"reference's last place, {reference.decimals} decimals).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ generated from that fold's training speakers); test sets are real transcripts on
 on every fold. From Python::
 
     from detect.cv import cross_validate
+
     result = cross_validate(corpus, "tfidf", folds=5, repeats=3)
     print(result.summary_frame())
 
@@ -76,8 +77,9 @@ class CVResult:
     def summary(self) -> dict[str, MetricSummary]:
         """Per metric: corrected t over K-fold cells, or a bootstrap over test speakers for the fixed split."""
         fixed = self.protocol == "adress"
-        return aggregate(self.rows, protocol="adress" if fixed else "kfold",
-                         predictions=self.predictions_frame() if fixed else None)
+        return aggregate(
+            self.rows, protocol="adress" if fixed else "kfold", predictions=self.predictions_frame() if fixed else None
+        )
 
     def rows_frame(self):
         import pandas as pd
@@ -106,8 +108,10 @@ def evaluable(corpus: Corpus) -> Corpus:
     real = corpus.real().labelled()
     dropped = len(corpus) - len(real)
     if dropped:
-        logger.warning("%d unlabelled or synthetic transcript(s) left out of evaluation (pass synthetic ones "
-                       "through extra_train)", dropped)
+        logger.warning(
+            "%d unlabelled or synthetic transcript(s) left out of evaluation (pass synthetic ones through extra_train)",
+            dropped,
+        )
     return real
 
 
@@ -118,13 +122,19 @@ def check_two_classes(corpus: Corpus, *, what: str = "corpus") -> dict[Label, in
         if label is not None:
             per_class[label] += 1
     if len(corpus) == 0:
-        raise CorpusError(_where(corpus), f"the {what} holds no labelled real transcripts",
-                          fix="check the labels (AD/HC) in the metadata")
+        raise CorpusError(
+            _where(corpus),
+            f"the {what} holds no labelled real transcripts",
+            fix="check the labels (AD/HC) in the metadata",
+        )
     missing = [label.value for label, n in per_class.items() if n == 0]
     if missing:
         present = [label.value for label, n in per_class.items() if n]
-        raise CorpusError(_where(corpus), f"the {what} holds only {'/'.join(present)} speakers, no {missing[0]}",
-                          fix="detection needs both AD and HC speakers")
+        raise CorpusError(
+            _where(corpus),
+            f"the {what} holds only {'/'.join(present)} speakers, no {missing[0]}",
+            fix="detection needs both AD and HC speakers",
+        )
     return per_class
 
 
@@ -136,8 +146,11 @@ def speaker_folds(corpus: Corpus, n_splits: int = 5, seed: int = 0) -> list[Fold
     smallest = min(per_class.values())
     if smallest < n_splits:
         label = min(per_class, key=lambda c: per_class[c])
-        raise CorpusError(_where(corpus), f"only {smallest} {label.value} speaker(s) for {n_splits} folds",
-                          fix=f"use --folds {max(2, smallest)} or fewer, or add speakers")
+        raise CorpusError(
+            _where(corpus),
+            f"only {smallest} {label.value} speaker(s) for {n_splits} folds",
+            fix=f"use --folds {max(2, smallest)} or fewer, or add speakers",
+        )
     labels = corpus.speaker_labels()
     speakers = np.array(sorted(labels))  # sorted: folds depend on the seed, not on file order
     y = np.array([1 if labels[s] == Label.AD else 0 for s in speakers])
@@ -156,18 +169,26 @@ def adress_split(corpus: Corpus, seeds: Sequence[int] = (0,)) -> list[Fold]:
     """The fixed ADReSS train/test split (``Transcript.split``), once per training seed."""
     train, test = corpus.by_split("train"), corpus.by_split("test")
     if not len(train) or not len(test):
-        raise CorpusError(_where(corpus), f"the ADReSS split needs train and test transcripts, found "
-                          f"{len(train)} train and {len(test)} test", fix="use --folds K instead, or an ADReSS-layout corpus")
+        raise CorpusError(
+            _where(corpus),
+            f"the ADReSS split needs train and test transcripts, found {len(train)} train and {len(test)} test",
+            fix="use --folds K instead, or an ADReSS-layout corpus",
+        )
     check_two_classes(train, what="training split")
     check_two_classes(test, what="test split")
     shared = set(train.speakers()) & set(test.speakers())
     if shared:
-        raise CorpusError(_where(corpus), f"{len(shared)} speaker(s) in both train and test, e.g. {sorted(shared)[0]}",
-                          fix="fix the split column of the metadata")
+        raise CorpusError(
+            _where(corpus),
+            f"{len(shared)} speaker(s) in both train and test, e.g. {sorted(shared)[0]}",
+            fix="fix the split column of the metadata",
+        )
     return [Fold(seed, 0, tuple(train.speakers()), tuple(test.speakers())) for seed in seeds]
 
 
-def make_folds(corpus: Corpus, *, protocol: str = "kfold", folds: int = 5, seeds: Sequence[int] = (0, 1, 2)) -> list[Fold]:
+def make_folds(
+    corpus: Corpus, *, protocol: str = "kfold", folds: int = 5, seeds: Sequence[int] = (0, 1, 2)
+) -> list[Fold]:
     if protocol == "kfold":
         return repeated_speaker_folds(corpus, folds, seeds)
     if protocol == "adress":
@@ -183,11 +204,15 @@ def _check_no_leak(fold: Fold, train: Sequence[Transcript], test: Corpus) -> Non
         raise LeakageError(f"fold {fold.fold} (seed {fold.seed}) tests on synthetic transcript(s) {synthetic[:3]}")
     for t in train:
         if t.id in test_ids or t.speaker_id in test_speakers:
-            raise LeakageError(f"fold {fold.fold} (seed {fold.seed}): training transcript {t.id!r} "
-                               f"(speaker {t.speaker_id!r}) is in the test fold")
+            raise LeakageError(
+                f"fold {fold.fold} (seed {fold.seed}): training transcript {t.id!r} "
+                f"(speaker {t.speaker_id!r}) is in the test fold"
+            )
         if test_ids.intersection(t.source.parent_ids):
-            raise LeakageError(f"fold {fold.fold} (seed {fold.seed}): extra transcript {t.id!r} was derived from a "
-                               "test transcript; build extras from the fold's training corpus only")
+            raise LeakageError(
+                f"fold {fold.fold} (seed {fold.seed}): extra transcript {t.id!r} was derived from a "
+                "test transcript; build extras from the fold's training corpus only"
+            )
 
 
 # -- evaluation -----------------------------------------------------------------
@@ -234,15 +259,23 @@ def evaluate_folds(
         cut = choose_threshold(threshold, classifier, base, seed=fold.seed, train=list(train), extras=extras)
         p_ad = detector.p_ad(test)
         y = test.y()
-        row = FoldMetrics(seed=fold.seed, fold=fold.fold, n_train=len(fit_on), n_test=len(test),
-                          n_extra=len(extras), threshold=cut, **binary_metrics(y, p_ad, threshold=cut))
+        row = FoldMetrics(
+            seed=fold.seed,
+            fold=fold.fold,
+            n_train=len(fit_on),
+            n_test=len(test),
+            n_extra=len(extras),
+            threshold=cut,
+            **binary_metrics(y, p_ad, threshold=cut),
+        )
         result.rows.append(row)
         result.predictions.extend(
             Prediction(t.id, t.speaker_id, fold.seed, fold.fold, label, float(p), cut)
             for t, label, p in zip(test, y, p_ad, strict=True)
         )
-        logger.debug("%s seed %d fold %d: %s", classifier, fold.seed, fold.fold,
-                     {m: round(getattr(row, m), 3) for m in METRICS})
+        logger.debug(
+            "%s seed %d fold %d: %s", classifier, fold.seed, fold.fold, {m: round(getattr(row, m), 3) for m in METRICS}
+        )
         if on_fold:
             on_fold(FoldOutcome(fold, row, test, p_ad, detector))
     return result
@@ -271,8 +304,16 @@ def cross_validate(
         raise ValueError("need at least one seed (repeats >= 1)")
     real = evaluable(corpus)
     plan = make_folds(real, protocol=protocol, folds=folds, seeds=seeds)
-    return evaluate_folds(real, plan, classifier, options, extra_train=extra_train, on_fold=on_fold, protocol=protocol,
-                          threshold=threshold)
+    return evaluate_folds(
+        real,
+        plan,
+        classifier,
+        options,
+        extra_train=extra_train,
+        on_fold=on_fold,
+        protocol=protocol,
+        threshold=threshold,
+    )
 
 
 # -- tracked in MLflow ----------------------------------------------------------
@@ -310,22 +351,30 @@ def run_cv(
     if on_plan:
         on_plan(len(plan))
     params = {
-        "classifier": classifier, "protocol": protocol, "folds": folds if protocol == "kfold" else 1,
-        "seeds": ",".join(map(str, seeds)), "extra_train": extra_train is not None,
-        "config": params_to_json(base), **tracking.provenance_params(real),
+        "classifier": classifier,
+        "protocol": protocol,
+        "folds": folds if protocol == "kfold" else 1,
+        "seeds": ",".join(map(str, seeds)),
+        "extra_train": extra_train is not None,
+        "config": params_to_json(base),
+        **tracking.provenance_params(real),
     }
-    with tracking.experiment_run(experiment, f"{protocol}-{classifier}", uri=tracking_uri, params=params,
-                                 tags={"stage": "detect"}) as parent:
+    with tracking.experiment_run(
+        experiment, f"{protocol}-{classifier}", uri=tracking_uri, params=params, tags={"stage": "detect"}
+    ) as parent:
         tracking.log_corpus_dataset(real, name=f"corpus-{real.digest()}", context="evaluation")
 
         def log_child(outcome: FoldOutcome) -> None:
             m = outcome.metrics
             name = f"seed{m.seed}-fold{m.fold}"
-            with tracking.child_run(name, params={"seed": m.seed, "fold": m.fold, "n_train": m.n_train,
-                                                  "n_test": m.n_test, "n_extra": m.n_extra}):
+            with tracking.child_run(
+                name,
+                params={"seed": m.seed, "fold": m.fold, "n_train": m.n_train, "n_test": m.n_test, "n_extra": m.n_extra},
+            ):
                 tracking.log_metrics({k: getattr(m, k) for k in METRICS})
-                tracking.log_confusion_matrix(outcome.test.y(), (outcome.p_ad >= 0.5).astype(int),
-                                              title=f"{classifier} {name}")
+                tracking.log_confusion_matrix(
+                    outcome.test.y(), (outcome.p_ad >= 0.5).astype(int), title=f"{classifier} {name}"
+                )
             # Steps let the MLflow UI chart a metric across folds x seeds on the parent too.
             step = len(result_rows)
             result_rows.append(m)
@@ -334,17 +383,25 @@ def run_cv(
                 on_fold(outcome)
 
         result_rows: list[FoldMetrics] = []
-        result = evaluate_folds(real, plan, classifier, base, extra_train=extra_train, on_fold=log_child,
-                                protocol=protocol)
+        result = evaluate_folds(
+            real, plan, classifier, base, extra_train=extra_train, on_fold=log_child, protocol=protocol
+        )
         for metric, s in result.summary.items():
-            tracking.log_metrics({f"{metric}_mean": s.mean, f"{metric}_sd": s.sd, f"{metric}_ci_low": s.ci_low,
-                                  f"{metric}_ci_high": s.ci_high})
+            tracking.log_metrics(
+                {
+                    f"{metric}_mean": s.mean,
+                    f"{metric}_sd": s.sd,
+                    f"{metric}_ci_low": s.ci_low,
+                    f"{metric}_ci_high": s.ci_high,
+                }
+            )
         tracking.log_frame(result.rows_frame(), "folds.csv")
         tracking.log_frame(result.summary_frame(), "summary.csv")
         preds = result.predictions_frame()
         tracking.log_frame(preds, "predictions.csv")
-        tracking.log_confusion_matrix(preds["y_true"], (preds["p_ad"] >= 0.5).astype(int),
-                                      title=f"{classifier}: all folds x seeds")
+        tracking.log_confusion_matrix(
+            preds["y_true"], (preds["p_ad"] >= 0.5).astype(int), title=f"{classifier}: all folds x seeds"
+        )
         if final_fit:
             train = real.by_split("train") if protocol == "adress" else real
             detector = make_detector(classifier, base, seed=seeds[0])

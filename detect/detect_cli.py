@@ -1,9 +1,9 @@
 """`cookiebench detect ...`: cross-validate, train and apply AD detectors, tracked in MLflow.
 
-    cookiebench detect cv --classifier tfidf --folds 5 --repeats 3
-    cookiebench detect cv --corpus data/ADReSS --classifier bert --split adress
-    cookiebench detect train --classifier bert --out models/bert
-    cookiebench detect predict --model models/bert --corpus new/ --out scores.csv
+cookiebench detect cv --classifier tfidf --folds 5 --repeats 3
+cookiebench detect cv --corpus data/ADReSS --classifier bert --split adress
+cookiebench detect train --classifier bert --out models/bert
+cookiebench detect predict --model models/bert --corpus new/ --out scores.csv
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override one config field, KEY=VALUE (repeatable), e.g. --set epochs=2."),
 ]
-ExperimentOpt = Annotated[str | None, typer.Option(help="MLflow experiment name."), Default("detect.cv:run_cv.experiment")]
+ExperimentOpt = Annotated[
+    str | None, typer.Option(help="MLflow experiment name."), Default("detect.cv:run_cv.experiment")
+]
 TrackingOpt = Annotated[
     str | None, typer.Option(help="MLflow tracking URI. Default: $MLFLOW_TRACKING_URI, else sqlite under mlflow/.")
 ]
@@ -102,17 +104,34 @@ def cv(
     ctx: typer.Context,
     corpus: CorpusOpt = None,
     classifier: ClassifierOpt = ClassifierName("tfidf"),
-    folds: Annotated[int | None, typer.Option(min=2, help="K of the speaker-grouped, label-stratified K-fold."),
-                     Default("detect.cv:run_cv.folds")] = None,
-    repeats: Annotated[int | None, typer.Option(min=1, help="Seeds: each reshuffles the folds and reseeds the detector."),
-                       Default("detect.cv:run_cv.repeats")] = None,
-    split: Annotated[SplitName | None, typer.Option(help="kfold: repeated K-fold over speakers; adress: the fixed train/test split."),
-                     Default("detect.cv:run_cv.protocol")] = None,
-    within: Annotated[str | None, typer.Option(help="With kfold: cross-validate within this split only (train keeps the ADReSS test speakers unseen).")] = None,
+    folds: Annotated[
+        int | None,
+        typer.Option(min=2, help="K of the speaker-grouped, label-stratified K-fold."),
+        Default("detect.cv:run_cv.folds"),
+    ] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option(min=1, help="Seeds: each reshuffles the folds and reseeds the detector."),
+        Default("detect.cv:run_cv.repeats"),
+    ] = None,
+    split: Annotated[
+        SplitName | None,
+        typer.Option(help="kfold: repeated K-fold over speakers; adress: the fixed train/test split."),
+        Default("detect.cv:run_cv.protocol"),
+    ] = None,
+    within: Annotated[
+        str | None,
+        typer.Option(
+            help="With kfold: cross-validate within this split only (train keeps the ADReSS test speakers unseen)."
+        ),
+    ] = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
-    final_fit: Annotated[bool | None, typer.Option("--final-fit/--no-final-fit", help="Also fit on all training data and log that model."),
-                         Default("detect.cv:run_cv.final_fit")] = None,
+    final_fit: Annotated[
+        bool | None,
+        typer.Option("--final-fit/--no-final-fit", help="Also fit on all training data and log that model."),
+        Default("detect.cv:run_cv.final_fit"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for folds.csv, summary.csv and predictions.csv.")] = None,
     experiment: ExperimentOpt = None,
     tracking_uri: TrackingOpt = None,
@@ -124,8 +143,9 @@ def cv(
     from detect.cv import run_cv
 
     options = given(ctx, run_cv)
-    protocol, k, repeats = (options.get(name, default_of(f"detect.cv:run_cv.{name}"))
-                            for name in ("protocol", "folds", "repeats"))
+    protocol, k, repeats = (
+        options.get(name, default_of(f"detect.cv:run_cv.{name}")) for name in ("protocol", "folds", "repeats")
+    )
     detector_options = build_options(classifier.value, config, set_)
     data, read = read_options(skip_bad, report, visits).load(corpus)
     if within is not None:
@@ -134,16 +154,30 @@ def cv(
         if protocol == SplitName.adress.value:
             raise ConfigError("--within applies to --split kfold; the adress split already uses both splits")
         data = data.by_split(within)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.fields[last]}")) as progress:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"),
+    ) as progress:
         task = progress.add_task(f"{classifier.value} {protocol}", total=None, last="")
 
         def on_fold(outcome: Any) -> None:
             m = outcome.metrics
-            progress.update(task, advance=1, last=f"seed {m.seed} fold {m.fold}: F1 {_fmt(m.f1)} acc {_fmt(m.accuracy)}")
+            progress.update(
+                task, advance=1, last=f"seed {m.seed} fold {m.fold}: F1 {_fmt(m.f1)} acc {_fmt(m.accuracy)}"
+            )
 
-        result, run_id = run_cv(data, classifier.value, detector_options, **options, tracking_uri=tracking_uri,
-                                on_fold=on_fold, on_plan=lambda n: progress.update(task, total=n))
+        result, run_id = run_cv(
+            data,
+            classifier.value,
+            detector_options,
+            **options,
+            tracking_uri=tracking_uri,
+            on_fold=on_fold,
+            on_plan=lambda n: progress.update(task, total=n),
+        )
     what = f"{k}-fold x {repeats} seed(s)" if protocol == "kfold" else f"ADReSS split x {repeats} seed(s)"
     console.print(summary_table(result, f"{classifier.value}: {what}, {len(data.speakers())} speakers"))
     if out is not None:
@@ -160,7 +194,9 @@ def cv(
 def train(
     corpus: CorpusOpt = None,
     classifier: ClassifierOpt = ClassifierName("tfidf"),
-    split: Annotated[str, typer.Option(help="Train on this split (train/test), or 'all'. Default: train if the corpus has one.")] = "auto",
+    split: Annotated[
+        str, typer.Option(help="Train on this split (train/test), or 'all'. Default: train if the corpus has one.")
+    ] = "auto",
     config: ConfigOpt = None,
     set_: SetOpt = None,
     out: Annotated[Path | None, typer.Option(help="Also save the fitted detector to this folder.")] = None,
@@ -192,13 +228,16 @@ def train(
     run_id = None
     if track:
         import mlflow
-
         from detect import tracking
         from detect.classifiers.mlflow_model import log_detector
 
         tracking.setup_tracking(experiment or default_of("detect.cv:run_cv.experiment"), tracking_uri)
-        params = {"classifier": classifier.value, "split": split, "config": params_to_json(detector_options),
-                  **tracking.provenance_params(fit_on)}
+        params = {
+            "classifier": classifier.value,
+            "split": split,
+            "config": params_to_json(detector_options),
+            **tracking.provenance_params(fit_on),
+        }
         with tracking.parent_run(f"train-{classifier.value}", params=params, tags={"stage": "detect"}) as run:
             tracking.log_corpus_dataset(fit_on, name=f"corpus-{fit_on.digest()}", context="training")
             log_read_report(read)
@@ -222,11 +261,18 @@ def train(
 @detect_app.command(cls=ConfigDefaults)
 def predict(
     model: Annotated[str, typer.Option(help="A detector folder, an MLflow run id, or a model URI (runs:/ID/model).")],
-    out: Annotated[Path, typer.Option(help="CSV to write: id, speaker_id, label, split, p_ad, prediction ('-': stdout, "
-                                           "nothing else on it).")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="CSV to write: id, speaker_id, label, split, p_ad, prediction ('-': stdout, nothing else on it)."
+        ),
+    ],
     corpus: CorpusOpt = None,
-    threshold: Annotated[float | None, typer.Option(min=0.0, max=1.0, help="P(AD) at or above this is predicted AD."),
-                         Default("detect.metrics:binary_metrics.threshold")] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(min=0.0, max=1.0, help="P(AD) at or above this is predicted AD."),
+        Default("detect.metrics:binary_metrics.threshold"),
+    ] = None,
     tracking_uri: TrackingOpt = None,
     skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
@@ -251,14 +297,16 @@ def predict(
     data, _ = read_options(skip_bad, report, visits).load(corpus)
     with STDERR.status(f"scoring {len(data)} transcripts"):
         p_ad = detector.p_ad(list(data))
-    frame = pd.DataFrame({
-        "id": [t.id for t in data],
-        "speaker_id": [t.speaker_id for t in data],
-        "label": [t.label.value if t.label else "" for t in data],
-        "split": [t.split or "" for t in data],
-        "p_ad": p_ad,
-        "prediction": ["AD" if p >= threshold else "HC" for p in p_ad],
-    })
+    frame = pd.DataFrame(
+        {
+            "id": [t.id for t in data],
+            "speaker_id": [t.speaker_id for t in data],
+            "label": [t.label.value if t.label else "" for t in data],
+            "split": [t.split or "" for t in data],
+            "p_ad": p_ad,
+            "prediction": ["AD" if p >= threshold else "HC" for p in p_ad],
+        }
+    )
     if str(out) == "-":
         frame.to_csv(sys.stdout, index=False)
         return

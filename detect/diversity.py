@@ -23,7 +23,7 @@ def distinct_n(texts: Sequence[str], n: int) -> float:
     >>> distinct_n(["the boy the boy", "a girl"], 2)
     0.75
     """
-    grams = [tuple(words[i:i + n]) for words in (t.lower().split() for t in texts) for i in range(len(words) - n + 1)]
+    grams = [tuple(words[i : i + n]) for words in (t.lower().split() for t in texts) for i in range(len(words) - n + 1)]
     return len(set(grams)) / len(grams) if grams else float("nan")
 
 
@@ -31,7 +31,7 @@ def self_similarity(texts: Sequence[str], pairs: int = 200, seed: int = 0) -> fl
     """Mean Jaccard similarity of word-trigram sets over random pairs (1 = copies)."""
     if len(texts) < 2:
         return float("nan")
-    sets = [{tuple(w[i:i + 3]) for i in range(len(w) - 2)} for w in (t.lower().split() for t in texts)]
+    sets = [{tuple(w[i : i + 3]) for i in range(len(w) - 2)} for w in (t.lower().split() for t in texts)]
     rng = np.random.default_rng(seed)
     scores = []
     for _ in range(pairs):
@@ -41,8 +41,14 @@ def self_similarity(texts: Sequence[str], pairs: int = 200, seed: int = 0) -> fl
     return float(np.mean(scores))
 
 
-def real_range(texts: Sequence[str], size: int, measure: Callable[[list[str]], float], *,
-               samples: int = REAL_SAMPLES, seed: int = 0) -> tuple[float, float]:
+def real_range(
+    texts: Sequence[str],
+    size: int,
+    measure: Callable[[list[str]], float],
+    *,
+    samples: int = REAL_SAMPLES,
+    seed: int = 0,
+) -> tuple[float, float]:
     """(min, max) of ``measure`` over ``samples`` random subsets of ``size`` real texts.
 
     Distinct-n falls as texts are added, so a synthetic set is only comparable with real

@@ -53,8 +53,18 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "jar": ("jar", "crock"),  # "cookie jar" names both the cookies and the jar
     "stool": ("stool", "step stool", "stepstool", "chair", "ladder"),
     "sink": ("sink", "basin"),
-    "dishcloth": ("dishcloth", "towel", "rag", "cloth", "dishtowel", "dish towel", "tea towel", "dish cloth",
-                  "dish rag", "dishrag"),
+    "dishcloth": (
+        "dishcloth",
+        "towel",
+        "rag",
+        "cloth",
+        "dishtowel",
+        "dish towel",
+        "tea towel",
+        "dish cloth",
+        "dish rag",
+        "dishrag",
+    ),
     "water": ("water",),
     "window": ("window",),
     "cupboard": ("cupboard", "cabinet", "shelf", "closet", "pantry"),
@@ -95,8 +105,13 @@ def _expand(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _rule(triggers: tuple[str, ...], anchors: tuple[str, ...] = (), *, negated: bool = False,
-          not_subjects: tuple[str, ...] = ()) -> ActionRule:
+def _rule(
+    triggers: tuple[str, ...],
+    anchors: tuple[str, ...] = (),
+    *,
+    negated: bool = False,
+    not_subjects: tuple[str, ...] = (),
+) -> ActionRule:
     return ActionRule(_expand(triggers), _expand(anchors), negated, _expand(not_subjects))
 
 
@@ -107,50 +122,142 @@ _NOT_WOMAN = ("@boy", "@girl", *_HE, "i", "you", "we", "they")
 
 ACTIONS: dict[str, tuple[ActionRule, ...]] = {
     "boy_taking_cookies": (
-        _rule(("take", "steal", "grab", "get", "snatch", "swipe", "pinch", "sneak", "raid", "pilfer", "hand",
-               "give", "pass", "reach", "help"),
-              ("@cookie", "@jar", "them"), not_subjects=("@girl", "@woman", *_SHE)),
+        _rule(
+            (
+                "take",
+                "steal",
+                "grab",
+                "get",
+                "snatch",
+                "swipe",
+                "pinch",
+                "sneak",
+                "raid",
+                "pilfer",
+                "hand",
+                "give",
+                "pass",
+                "reach",
+                "help",
+            ),
+            ("@cookie", "@jar", "them"),
+            not_subjects=("@girl", "@woman", *_SHE),
+        ),
         _rule(("steal", "pilfer", "theft"), not_subjects=("@girl", "@woman", *_SHE)),
     ),
     "stool_tipping": (
-        _rule(("tip", "fall", "topple", "tilt", "wobble", "teeter", "tumble", "overturn", "collapse", "slip",
-               "wobbly", "unsteady", "unbalanced", "overbalance"),
-              ("@stool", "@boy", *_HE)),
+        _rule(
+            (
+                "tip",
+                "fall",
+                "topple",
+                "tilt",
+                "wobble",
+                "teeter",
+                "tumble",
+                "overturn",
+                "collapse",
+                "slip",
+                "wobbly",
+                "unsteady",
+                "unbalanced",
+                "overbalance",
+            ),
+            ("@stool", "@boy", *_HE),
+        ),
         _rule(("go over", "fall over", "fall off", "come off"), ("@stool", "@boy", *_HE, "it")),
     ),
     "woman_washing": (
-        _rule(("wash", "dry", "wipe", "clean", "scrub", "rinse"),
-              ("@dishes", "@woman", *_SHE, "@sink", "@dishcloth"), not_subjects=("@boy", "@girl", *_HE)),
+        _rule(
+            ("wash", "dry", "wipe", "clean", "scrub", "rinse"),
+            ("@dishes", "@woman", *_SHE, "@sink", "@dishcloth"),
+            not_subjects=("@boy", "@girl", *_HE),
+        ),
         _rule(("do", "busy"), ("@dishes", "@sink"), not_subjects=("@boy", "@girl", *_HE)),
         _rule(("dishwashing", "washing-up"), not_subjects=("@boy", "@girl", *_HE)),
     ),
     "water_overflowing": (
-        _rule(("overflow", "spill", "flood", "pour", "run", "drip", "splash", "gush", "overrun", "overfill",
-               "leak", "spillage", "come over", "go over", "come out", "pour out"),
-              ("@water", "@sink", "@faucet", "floor")),
+        _rule(
+            (
+                "overflow",
+                "spill",
+                "flood",
+                "pour",
+                "run",
+                "drip",
+                "splash",
+                "gush",
+                "overrun",
+                "overfill",
+                "leak",
+                "spillage",
+                "come over",
+                "go over",
+                "come out",
+                "pour out",
+            ),
+            ("@water", "@sink", "@faucet", "floor"),
+        ),
         _rule(("floor", "puddle"), ("@water",)),
         _rule(("wet", "soak", "soaked", "flooded"), ("floor", "shoe", "foot", "feet", "@water")),
         _rule(("overflow", "flood")),
     ),
     "girl_reaching": (
-        _rule(("reach", "ask", "want", "beg", "request"),
-              ("@girl", *_SHE, "@cookie", "one"), not_subjects=("@boy", "@woman", *_HE)),
+        _rule(
+            ("reach", "ask", "want", "beg", "request"),
+            ("@girl", *_SHE, "@cookie", "one"),
+            not_subjects=("@boy", "@woman", *_HE),
+        ),
         # "she is holding a plate" is the mother: these need the girl or a cookie, not "she"
-        _rule(("hold", "wait", "point", "hand out", "hold out"), ("@girl", "@cookie"),
-              not_subjects=("@boy", "@woman", *_HE)),
+        _rule(
+            ("hold", "wait", "point", "hand out", "hold out"),
+            ("@girl", "@cookie"),
+            not_subjects=("@boy", "@woman", *_HE),
+        ),
         _rule(("shh", "shhh", "sh", "shush", "hush")),
         _rule(("finger",), ("lip", "mouth")),  # the "shh" gesture
     ),
     "woman_not_noticing": (
-        _rule(("notice", "see", "realize", "realise", "aware", "hear", "know", "care", "look", "watch",
-               "attend", "bother"),
-              ("@woman", *_SHE, "@water", "@sink", "@boy", "@girl", "it", "what", "anything"),
-              negated=True, not_subjects=_NOT_WOMAN),
+        _rule(
+            (
+                "notice",
+                "see",
+                "realize",
+                "realise",
+                "aware",
+                "hear",
+                "know",
+                "care",
+                "look",
+                "watch",
+                "attend",
+                "bother",
+            ),
+            ("@woman", *_SHE, "@water", "@sink", "@boy", "@girl", "it", "what", "anything"),
+            negated=True,
+            not_subjects=_NOT_WOMAN,
+        ),
         _rule(("pay",), ("attention", "heed", "mind"), negated=True, not_subjects=_NOT_WOMAN),
-        _rule(("ignore", "oblivious", "unaware", "daydream", "distract", "distracted", "preoccupied",
-               "absentminded", "unconcerned", "indifferent", "dream", "dreaming", "unnoticed", "neglect",
-               "careless"),
-              not_subjects=_NOT_WOMAN),
+        _rule(
+            (
+                "ignore",
+                "oblivious",
+                "unaware",
+                "daydream",
+                "distract",
+                "distracted",
+                "preoccupied",
+                "absentminded",
+                "unconcerned",
+                "indifferent",
+                "dream",
+                "dreaming",
+                "unnoticed",
+                "neglect",
+                "careless",
+            ),
+            not_subjects=_NOT_WOMAN,
+        ),
     ),
 }
 
@@ -202,8 +309,10 @@ def lexicon_digest() -> str:
     """A short hash of the lexicon; caches of IU results key on it so an edit invalidates them."""
     payload = {
         "entities": ENTITIES,
-        "actions": {k: [[sorted(r.triggers), sorted(r.anchors), r.negated, sorted(r.not_subjects)] for r in v]
-                    for k, v in ACTIONS.items()},
+        "actions": {
+            k: [[sorted(r.triggers), sorted(r.anchors), r.negated, sorted(r.not_subjects)] for r in v]
+            for k, v in ACTIONS.items()
+        },
         "window": WINDOW,
     }
     return digest(payload, 12)
@@ -251,8 +360,11 @@ def _find_entities(doc: Doc | Span) -> set[str]:
         if doc[i].pos_ not in ("VERB", "AUX"):
             for first in keys[i]:
                 match = next(
-                    ((w, u) for w, u in index.get(first, ())
-                     if i + len(w) <= len(keys) and all(w[j] in keys[i + j] for j in range(1, len(w)))),
+                    (
+                        (w, u)
+                        for w, u in index.get(first, ())
+                        if i + len(w) <= len(keys) and all(w[j] in keys[i + j] for j in range(1, len(w)))
+                    ),
                     None,
                 )
                 if match:
@@ -284,10 +396,10 @@ def _subject(token: Token) -> Token | None:
 
 
 def _negated(token: Token) -> bool:
-    """"does not notice", "isn't aware", "pays no attention", "never sees"."""
+    """ "does not notice", "isn't aware", "pays no attention", "never sees"."""
     doc = token.doc
     start = max(token.sent.start if doc.has_annotation("SENT_START") else 0, token.i - 3)
-    if any(t.lower_ in NEGATORS for t in doc[start:token.i]):
+    if any(t.lower_ in NEGATORS for t in doc[start : token.i]):
         return True
     heads = [token, token.head] if token.dep_ in ("acomp", "xcomp") else [token]
     for h in heads:

@@ -22,7 +22,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,8 +33,14 @@ logger = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def read_jsonl(path: str | Path, *, fix: str, missing_ok: bool = False, torn_tail_ok: bool = False,
-               on_error: Callable[[CorpusError], None] | None = None) -> Iterator[tuple[int, Any]]:
+def read_jsonl(
+    path: str | Path,
+    *,
+    fix: str,
+    missing_ok: bool = False,
+    torn_tail_ok: bool = False,
+    on_error: Callable[[CorpusError], None] | None = None,
+) -> Iterator[tuple[int, Any]]:
     """``(line number, parsed value)`` for each non-blank line of ``path`` (a leading UTF-8 BOM is skipped).
 
     ``fix`` says what to do about a bad file (it ends every error message). A missing file
@@ -67,8 +73,9 @@ def read_jsonl(path: str | Path, *, fix: str, missing_ok: bool = False, torn_tai
             on_error(bad)
 
 
-def read_models(path: str | Path, model: type[Model], *, what: str, fix: str, missing_ok: bool = False,
-                torn_tail_ok: bool = False) -> list[Model]:
+def read_models(
+    path: str | Path, model: type[Model], *, what: str, fix: str, missing_ok: bool = False, torn_tail_ok: bool = False
+) -> list[Model]:
     """Every line of ``path`` validated as ``model``; a bad one names the line and the first bad field."""
     out = []
     for number, data in read_jsonl(path, fix=fix, missing_ok=missing_ok, torn_tail_ok=torn_tail_ok):
@@ -119,7 +126,7 @@ class JsonlAppender:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> JsonlAppender:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -27,7 +27,6 @@ TEST_LABEL_FILES = ("meta_data_test.txt", "test_labels.txt", "test_results.txt")
 SPEAKER = "PAR"  # the participant: the only speaker whose speech is read
 
 
-
 class Reading:
     """Where the readers send what they find: bad files (raised or skipped), notes, left-outs."""
 
@@ -85,8 +84,11 @@ class Reading:
     def _notes(self, path: Path, notes: list[Note]) -> None:
         self.report.notes[str(path)] = notes
         kinds = Counter(n.kind for n in notes)
-        log.info("%s: %s (tolerated; --verbose for details)", path,
-                 ", ".join(f"{n} x {kind}" for kind, n in kinds.most_common()))
+        log.info(
+            "%s: %s (tolerated; --verbose for details)",
+            path,
+            ", ".join(f"{n} x {kind}" for kind, n in kinds.most_common()),
+        )
         for note in notes:
             log.debug("%s: %s", path, note)
 
@@ -137,10 +139,14 @@ def _read_meta(path: Path, on_error) -> dict[str, _MetaRow]:
             continue
         cells = [c.strip() for c in line.split(";")]
         if len(cells) != len(header):
-            on_error(CorpusError(
-                path, f"malformed row: {len(cells)} fields, header has {len(header)}", line=number,
-                fix="fields are separated by ';'",
-            ))
+            on_error(
+                CorpusError(
+                    path,
+                    f"malformed row: {len(cells)} fields, header has {len(header)}",
+                    line=number,
+                    fix="fields are separated by ';'",
+                )
+            )
             continue
         row = dict(zip(header, cells, strict=True))
         try:
@@ -185,24 +191,39 @@ def _read_adress(root: Path, reading: Reading) -> Iterator[Transcript]:
             on_disk = {p.stem: p for p in sorted(folder.glob("*.cha"))}
             for sid, row in metas[group].items():
                 if sid not in on_disk:
-                    on_error(CorpusError(
-                        meta_path, f"row for {sid} but no transcript {folder / (sid + '.cha')}", line=row.line,
-                        fix="add the transcript or delete the row",
-                    ))
+                    on_error(
+                        CorpusError(
+                            meta_path,
+                            f"row for {sid} but no transcript {folder / (sid + '.cha')}",
+                            line=row.line,
+                            fix="add the transcript or delete the row",
+                        )
+                    )
             for sid, cha in on_disk.items():
                 if sid in metas[other]:
-                    on_error(CorpusError(
-                        cha, f"transcript is in {group}/ but listed in {other}_meta_data.txt "
-                        f"(line {metas[other][sid].line}): its label is ambiguous",
-                        fix=f"move it to transcription/{other}/ or fix the metadata",
-                    ))
+                    on_error(
+                        CorpusError(
+                            cha,
+                            f"transcript is in {group}/ but listed in {other}_meta_data.txt "
+                            f"(line {metas[other][sid].line}): its label is ambiguous",
+                            fix=f"move it to transcription/{other}/ or fix the metadata",
+                        )
+                    )
                     continue
                 found = metas[group].get(sid)
                 if found is None:
                     on_error(CorpusError(cha, f"no row for {sid} in {meta_path.name}", fix="add its metadata row"))
                     continue
-                t = reading.chat(cha, id=sid, speaker_id=sid, label=label, split="train",
-                                 age=found.age, gender=found.gender, mmse=found.mmse)
+                t = reading.chat(
+                    cha,
+                    id=sid,
+                    speaker_id=sid,
+                    label=label,
+                    split="train",
+                    age=found.age,
+                    gender=found.gender,
+                    mmse=found.mmse,
+                )
                 if t is not None:
                     yield t
 
@@ -221,19 +242,31 @@ def _read_adress(root: Path, reading: Reading) -> Iterator[Transcript]:
                 on_error(CorpusError(cha, f"no row for {sid} in the test metadata", fix="add its metadata row"))
                 continue
             t = reading.chat(
-                cha, id=sid, speaker_id=sid, split="test",
+                cha,
+                id=sid,
+                speaker_id=sid,
+                split="test",
                 label=labels[sid].label if sid in labels else None,
                 # the label file may hold only ID ; Label: each field from whichever file has it
-                age=_first(r.age for r in rows), gender=_first(r.gender for r in rows),
+                age=_first(r.age for r in rows),
+                gender=_first(r.gender for r in rows),
                 mmse=_first(r.mmse for r in rows),
             )
             if t is not None:
                 yield t
         for sid, row in {**meta, **labels}.items():
             if not (test / "transcription" / f"{sid}.cha").exists():
-                source = test / ("meta_data.txt" if sid in meta else next(n for n in TEST_LABEL_FILES if (test / n).exists()))
-                on_error(CorpusError(source, f"row for {sid} but no transcript", line=row.line,
-                                     fix="add the transcript or delete the row"))
+                source = test / (
+                    "meta_data.txt" if sid in meta else next(n for n in TEST_LABEL_FILES if (test / n).exists())
+                )
+                on_error(
+                    CorpusError(
+                        source,
+                        f"row for {sid} but no transcript",
+                        line=row.line,
+                        fix="add the transcript or delete the row",
+                    )
+                )
 
 
 _PITT_NAME = re.compile(r"^(?P<speaker>\d+)-(?P<session>\d+)$")
@@ -252,11 +285,17 @@ def _read_pitt(root: Path, reading: Reading) -> Iterator[Transcript]:
         for cha in sorted(folder.glob("*.cha")):
             match = _PITT_NAME.match(cha.stem)
             if not match:
-                reading.error(CorpusError(cha, "file name is not SPEAKER-SESSION.cha (e.g. 001-2.cha)",
-                                     fix="rename it so speaker and session can be read"))
+                reading.error(
+                    CorpusError(
+                        cha,
+                        "file name is not SPEAKER-SESSION.cha (e.g. 001-2.cha)",
+                        fix="rename it so speaker and session can be read",
+                    )
+                )
                 continue
-            t = reading.chat(cha, id=f"{group}/{cha.stem}", speaker_id=match["speaker"], label=label,
-                             session=int(match["session"]))
+            t = reading.chat(
+                cha, id=f"{group}/{cha.stem}", speaker_id=match["speaker"], label=label, session=int(match["session"])
+            )
             if t is not None:
                 yield t
 
@@ -276,8 +315,9 @@ _REQUIRED = ("id", "speaker_id", "label", "text")
 def _from_row(path: Path, number: int, row: dict) -> Transcript:
     missing = [c for c in _REQUIRED if c not in row]
     if missing:
-        raise CorpusError(path, f"missing column(s) {', '.join(missing)}", line=number,
-                          fix="required: id, speaker_id, label, text")
+        raise CorpusError(
+            path, f"missing column(s) {', '.join(missing)}", line=number, fix="required: id, speaker_id, label, text"
+        )
     text = str(row["text"] or "").strip()
     if not text:
         raise CorpusError(path, f"empty text for id {row['id']!r}", line=number, fix="remove the row or fill it")
@@ -292,9 +332,18 @@ def _from_row(path: Path, number: int, row: dict) -> Transcript:
         raise CorpusError(path, f"split must be train or test, got {split!r}", line=number)
     clean, disfluencies = clean_verbatim(text)
     return Transcript(
-        id=str(row["id"]), speaker_id=str(row["speaker_id"]), label=label, text=clean, verbatim=text,
-        disfluencies=disfluencies, age=age, gender=_gender(_str(row.get("gender"))), mmse=mmse,
-        split=split, session=session, path=f"{path}:{number}",
+        id=str(row["id"]),
+        speaker_id=str(row["speaker_id"]),
+        label=label,
+        text=clean,
+        verbatim=text,
+        disfluencies=disfluencies,
+        age=age,
+        gender=_gender(_str(row.get("gender"))),
+        mmse=mmse,
+        split=split,
+        session=session,
+        path=f"{path}:{number}",
     )
 
 
@@ -310,8 +359,12 @@ def _read_csv(path: Path, reading: Reading) -> Iterator[Transcript]:
                 raise CorpusError(path, "empty CSV", fix="expected a header: id,speaker_id,label,text")
             missing = [c for c in _REQUIRED if c not in reader.fieldnames]
             if missing:
-                raise CorpusError(path, f"missing column(s) {', '.join(missing)}", line=1,
-                                  fix="required header: id,speaker_id,label,text")
+                raise CorpusError(
+                    path,
+                    f"missing column(s) {', '.join(missing)}",
+                    line=1,
+                    fix="required header: id,speaker_id,label,text",
+                )
             for row in reader:
                 try:
                     yield _from_row(path, reader.line_num, row)

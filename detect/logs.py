@@ -196,8 +196,12 @@ def track(items: Iterable[T], *, total: int, description: str) -> Iterator[T]:
     if not STDERR.is_terminal:
         yield from items
         return
-    columns = (rich_progress.TextColumn("{task.description}"), rich_progress.BarColumn(),
-               rich_progress.MofNCompleteColumn(), rich_progress.TimeElapsedColumn())
+    columns = (
+        rich_progress.TextColumn("{task.description}"),
+        rich_progress.BarColumn(),
+        rich_progress.MofNCompleteColumn(),
+        rich_progress.TimeElapsedColumn(),
+    )
     with Progress(*columns, transient=True) as bar:
         task = bar.add_task(description, total=total)
         for item in items:
@@ -207,5 +211,6 @@ def track(items: Iterable[T], *, total: int, description: str) -> Iterator[T]:
 
 def spinner() -> Progress:
     """The display of stages of unknown length: a spinner, the stage (its task's description), its time."""
-    return Progress(rich_progress.SpinnerColumn(), rich_progress.TextColumn("{task.description}"),
-                    rich_progress.TimeElapsedColumn())
+    return Progress(
+        rich_progress.SpinnerColumn(), rich_progress.TextColumn("{task.description}"), rich_progress.TimeElapsedColumn()
+    )

@@ -250,8 +250,9 @@ class TextFeatures:
         return cls(**data)
 
 
-def markers_from(features: TextFeatures, *, utterances: int = 0,
-                 disfluencies: Disfluencies | None = None) -> dict[str, float]:
+def markers_from(
+    features: TextFeatures, *, utterances: int = 0, disfluencies: Disfluencies | None = None
+) -> dict[str, float]:
     """One marker row (keys: :data:`MARKERS`) from text features and the transcript's CHAT counts."""
     n = features.words
 
@@ -267,8 +268,9 @@ def markers_from(features: TextFeatures, *, utterances: int = 0,
         "unique_words": float(features.unique_words),
         "mattr": features.mattr,
         "mean_utterance_length": n / n_utt if n_utt else 0.0,
-        "pronoun_ratio": (features.pronouns / (features.pronouns + features.nouns)
-                          if features.pronouns + features.nouns else 0.0),
+        "pronoun_ratio": (
+            features.pronouns / (features.pronouns + features.nouns) if features.pronouns + features.nouns else 0.0
+        ),
         "noun_rate": per_word(features.nouns),
         "verb_rate": per_word(features.verbs),
         "idea_density": per_word(features.propositions),
@@ -296,7 +298,7 @@ class _DiskCache:
         out: dict[str, TextFeatures] = {}
         with closing(self._connect()) as con:
             for start in range(0, len(keys), 500):  # SQLite caps bound parameters per statement
-                chunk = keys[start:start + 500]
+                chunk = keys[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 for key, value in con.execute(f"SELECT key, value FROM features WHERE key IN ({marks})", chunk):
                     out[key] = TextFeatures.from_json(value)
@@ -306,8 +308,9 @@ class _DiskCache:
         if not items:
             return
         with closing(self._connect()) as con, con:
-            con.executemany("INSERT OR REPLACE INTO features VALUES (?, ?)",
-                            [(k, v.to_json()) for k, v in items.items()])
+            con.executemany(
+                "INSERT OR REPLACE INTO features VALUES (?, ?)", [(k, v.to_json()) for k, v in items.items()]
+            )
 
 
 class MarkerExtractor:
@@ -334,8 +337,14 @@ class MarkerExtractor:
     0.666...
     """
 
-    def __init__(self, nlp: Language | None = None, cache_dir: str | Path | None = None, batch_size: int = 32,
-                 *, show_progress: bool | None = None):
+    def __init__(
+        self,
+        nlp: Language | None = None,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 32,
+        *,
+        show_progress: bool | None = None,
+    ):
         if batch_size <= 0:
             raise ValueError(f"batch_size must be > 0, got {batch_size}")
         self._nlp = add_marker_pipes(nlp) if nlp is not None else None
@@ -404,8 +413,9 @@ class MarkerExtractor:
             markers_from(f, utterances=len(t.utterances), disfluencies=t.disfluencies)
             for t, f in zip(transcripts, features, strict=True)
         ]
-        frame = pd.DataFrame(rows, index=pd.Index([t.id for t in transcripts], name="id"),
-                             columns=list(MARKERS), dtype=float)
+        frame = pd.DataFrame(
+            rows, index=pd.Index([t.id for t in transcripts], name="id"), columns=list(MARKERS), dtype=float
+        )
         return frame
 
     def transform_one(self, text: str | Transcript) -> dict[str, float]:
@@ -429,7 +439,9 @@ class MarkerExtractor:
         return [f.info_units for f in self.text_features(texts)]
 
 
-def marker_means_by_label(corpus: Corpus | Sequence[Transcript], extractor: MarkerExtractor | None = None) -> pd.DataFrame:
+def marker_means_by_label(
+    corpus: Corpus | Sequence[Transcript], extractor: MarkerExtractor | None = None
+) -> pd.DataFrame:
     """Mean of each marker per label: index ``AD``/``HC`` (``?`` for unlabelled), columns :data:`MARKERS`."""
     transcripts = list(corpus)
     frame = (extractor or MarkerExtractor()).transform(transcripts)

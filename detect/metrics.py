@@ -30,8 +30,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Literal
 
 import numpy as np
-from numpy.typing import ArrayLike
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 from sklearn.metrics import (
     accuracy_score,
@@ -54,6 +54,8 @@ def metric_bounds(metric: str, *, difference: bool = False) -> tuple[float, floa
     """What a metric, or a difference of two of its values, can be."""
     high = math.inf if metric in UNBOUNDED else 1.0
     return (-high, high) if difference else (0.0, high)
+
+
 DEFAULT_THRESHOLD = 0.5  # F1's decision: P(AD) >= it is AD, unless a rule chose another (detect.classifiers.threshold)
 PREDICTION_COLUMNS: tuple[str, ...] = ("seed", "id", "speaker_id", "y_true", "p_ad")  # and, optionally, threshold
 
@@ -111,8 +113,14 @@ def binary_metrics(y_true: ArrayLike, proba: ArrayLike, *, threshold: float = DE
     }
 
 
-def weighted_metrics(y_true: ArrayLike, proba: ArrayLike, weights, *, metrics: Sequence[str] = METRICS,
-                     threshold: float | np.ndarray = DEFAULT_THRESHOLD) -> dict[str, np.ndarray]:
+def weighted_metrics(
+    y_true: ArrayLike,
+    proba: ArrayLike,
+    weights,
+    *,
+    metrics: Sequence[str] = METRICS,
+    threshold: float | np.ndarray = DEFAULT_THRESHOLD,
+) -> dict[str, np.ndarray]:
     """:func:`binary_metrics` under case weights, for many weightings at once.
 
     ``weights`` is (b, n): row k says how often each of the n transcripts was drawn in
@@ -137,8 +145,9 @@ def weighted_metrics(y_true: ArrayLike, proba: ArrayLike, weights, *, metrics: S
         "sensitivity": lambda: _ratio(tp, tp + fn, empty=math.nan),
         "specificity": lambda: _ratio(tn, tn + fp, empty=math.nan),
         "brier": lambda: _ratio(w @ (p - y) ** 2, w.sum(axis=1), empty=math.nan),
-        "log_loss": lambda: _ratio(w @ -np.log(np.where(y, _clipped(p), 1 - _clipped(p))), w.sum(axis=1),
-                                   empty=math.nan),
+        "log_loss": lambda: _ratio(
+            w @ -np.log(np.where(y, _clipped(p), 1 - _clipped(p))), w.sum(axis=1), empty=math.nan
+        ),
     }
     return {m: formulas[m]() for m in metrics}
 
@@ -194,8 +203,14 @@ def nadeau_bengio_fraction(n_test, n_train) -> float:
     return float(np.mean(np.asarray(n_test, dtype=float) / np.asarray(n_train, dtype=float)))
 
 
-def summarize(values: Iterable[float], metric: str = "", *, test_fraction: float = 0.0,
-              confidence: float = 0.95, bounds: tuple[float, float] | None = None) -> MetricSummary:
+def summarize(
+    values: Iterable[float],
+    metric: str = "",
+    *,
+    test_fraction: float = 0.0,
+    confidence: float = 0.95,
+    bounds: tuple[float, float] | None = None,
+) -> MetricSummary:
     """Mean, sd, t-interval and t-test of mean = 0 over J cells, corrected for K-fold CV.
 
     Cells of repeated K-fold CV are not independent (their training sets overlap), so the
@@ -259,20 +274,32 @@ class TestSet:
         frame = predictions if "fold" in predictions else predictions.assign(fold=0)
         wide = frame.pivot(index="id", columns="seed", values="p_ad").sort_index()
         if wide.isna().any().any():
-            raise ValueError("every seed must score the same transcripts (the fixed split's test set, or every "
-                             "transcript once per repeat of K-fold)")
+            raise ValueError(
+                "every seed must score the same transcripts (the fixed split's test set, or every "
+                "transcript once per repeat of K-fold)"
+            )
         folds = frame.pivot(index="id", columns="seed", values="fold").loc[wide.index]
         first = frame.drop_duplicates("id").set_index("id").loc[wide.index]
-        thresholds = (frame.pivot(index="id", columns="seed", values="threshold").loc[wide.index].to_numpy(
-            dtype=float).T if "threshold" in frame else np.full(wide.shape[::-1], DEFAULT_THRESHOLD))
-        return cls(wide.index.to_numpy(), first.y_true.to_numpy(dtype=int), first.speaker_id.to_numpy(),
-                   wide.to_numpy(dtype=float).T, folds.to_numpy().T, tuple(int(s) for s in wide.columns),
-                   np.where(np.isnan(thresholds), DEFAULT_THRESHOLD, thresholds))  # NaN: kept before thresholds were
+        thresholds = (
+            frame.pivot(index="id", columns="seed", values="threshold").loc[wide.index].to_numpy(dtype=float).T
+            if "threshold" in frame
+            else np.full(wide.shape[::-1], DEFAULT_THRESHOLD)
+        )
+        return cls(
+            wide.index.to_numpy(),
+            first.y_true.to_numpy(dtype=int),
+            first.speaker_id.to_numpy(),
+            wide.to_numpy(dtype=float).T,
+            folds.to_numpy().T,
+            tuple(int(s) for s in wide.columns),
+            np.where(np.isnan(thresholds), DEFAULT_THRESHOLD, thresholds),
+        )  # NaN: kept before thresholds were
 
     def on_seeds(self, seeds: Sequence[int]) -> TestSet:
         rows = [self.seeds.index(s) for s in seeds]
-        return dataclasses.replace(self, proba=self.proba[rows], folds=self.folds[rows], seeds=tuple(seeds),
-                                   thresholds=self.thresholds[rows])
+        return dataclasses.replace(
+            self, proba=self.proba[rows], folds=self.folds[rows], seeds=tuple(seeds), thresholds=self.thresholds[rows]
+        )
 
     def paired_with(self, baseline: TestSet) -> tuple[TestSet, TestSet]:
         """Both arms on the seeds they share; they must test the same transcripts, labels and folds."""
@@ -302,8 +329,15 @@ class TestSet:
         return codes, [label.index[label == c].to_numpy() for c in (1, 0)]
 
 
-def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline: pd.DataFrame | None = None,
-                      confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> MetricSummary:
+def speaker_bootstrap(
+    predictions: pd.DataFrame,
+    metric: str = "f1",
+    *,
+    baseline: pd.DataFrame | None = None,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> MetricSummary:
     """A metric of out-of-fold predictions over their seeds, or its paired difference to a baseline.
 
     ``predictions`` (and ``baseline``): one row per test transcript and seed, with the columns of
@@ -337,8 +371,16 @@ def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline
 
     def per_seed(weights: list[np.ndarray]) -> np.ndarray:
         """A (b, n) transcript weighting per seed -> (b, seeds) metric, minus the baseline's."""
-        values = [np.stack([weighted_metrics(y, p, w, metrics=[metric], threshold=t)[metric]
-                            for p, w, t in zip(arm.proba, weights, arm.thresholds, strict=True)], axis=1) for arm in arms]
+        values = [
+            np.stack(
+                [
+                    weighted_metrics(y, p, w, metrics=[metric], threshold=t)[metric]
+                    for p, w, t in zip(arm.proba, weights, arm.thresholds, strict=True)
+                ],
+                axis=1,
+            )
+            for arm in arms
+        ]
         return values[0] - values[1] if len(values) == 2 else values[0]
 
     codes, by_class = test.speaker_classes()
@@ -364,8 +406,9 @@ def speaker_bootstrap(predictions: pd.DataFrame, metric: str = "f1", *, baseline
         data = (*by_class, *(np.arange(f.max() + 1) for f in folds))
     else:
         data = (*by_class, np.arange(n_seeds)) if n_seeds > 1 else tuple(by_class)
-    draws = stats.bootstrap(data, statistic, n_resamples=resamples, vectorized=True, method="percentile",
-                            rng=np.random.default_rng(seed)).bootstrap_distribution
+    draws = stats.bootstrap(
+        data, statistic, n_resamples=resamples, vectorized=True, method="percentile", rng=np.random.default_rng(seed)
+    ).bootstrap_distribution
     low, high, p = percentile_interval(draws, confidence)
     if baseline is None:
         p = math.nan  # the metric itself against 0: a test nobody asks
@@ -391,9 +434,13 @@ def percentile_interval(draws: np.ndarray, confidence: float) -> tuple[float, fl
     return float(d[k - 1]), float(d[d.size - k]), p
 
 
-def aggregate(rows: Sequence[FoldMetrics], *, metrics: Sequence[str] = METRICS,
-              protocol: Literal["kfold", "adress"] = "kfold", predictions: pd.DataFrame | None = None,
-              ) -> dict[str, MetricSummary]:
+def aggregate(
+    rows: Sequence[FoldMetrics],
+    *,
+    metrics: Sequence[str] = METRICS,
+    protocol: Literal["kfold", "adress"] = "kfold",
+    predictions: pd.DataFrame | None = None,
+) -> dict[str, MetricSummary]:
     """One :class:`MetricSummary` per metric over all rows (folds x seeds): mean, sd and interval.
 
     K-fold: :func:`summarize`, corrected by the rows' n_test / n_train (real transcripts).
@@ -410,6 +457,9 @@ def aggregate(rows: Sequence[FoldMetrics], *, metrics: Sequence[str] = METRICS,
             raise ValueError("the fixed-split summary bootstraps test speakers: pass the predictions")
         return {m: speaker_bootstrap(predictions, m) for m in metrics}
     fraction = nadeau_bengio_fraction([r.n_test for r in rows], [r.n_train - r.n_extra for r in rows]) if rows else 0.0
-    return {m: dataclasses.replace(summarize((getattr(r, m) for r in rows), m, test_fraction=fraction,
-                                             bounds=metric_bounds(m)), p=math.nan)
-            for m in metrics}
+    return {
+        m: dataclasses.replace(
+            summarize((getattr(r, m) for r in rows), m, test_fraction=fraction, bounds=metric_bounds(m)), p=math.nan
+        )
+        for m in metrics
+    }

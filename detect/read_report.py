@@ -48,9 +48,15 @@ def log_read_report(report: ReadReport, run_id: str | None = None) -> None:
             raise RuntimeError("log_read_report needs a run_id or an active MLflow run")
         run_id = active.info.run_id
     client = mlflow.MlflowClient()
-    client.log_text(run_id, "".join(f"{line}\n" for line in report.lines()) or "nothing skipped or noted\n",
-                    "corpus/read_report.txt")
-    for name, value in (("corpus_skipped_files", len(report.skipped)), ("corpus_left_out", len(report.left_out)),
-                        ("corpus_changed_diagnosis", len(report.visits)),
-                        ("corpus_excluded_utterances", report.excluded_utterances)):
+    client.log_text(
+        run_id,
+        "".join(f"{line}\n" for line in report.lines()) or "nothing skipped or noted\n",
+        "corpus/read_report.txt",
+    )
+    for name, value in (
+        ("corpus_skipped_files", len(report.skipped)),
+        ("corpus_left_out", len(report.left_out)),
+        ("corpus_changed_diagnosis", len(report.visits)),
+        ("corpus_excluded_utterances", report.excluded_utterances),
+    ):
         client.log_metric(run_id, name, value)

@@ -80,8 +80,6 @@ class Visits(str, Enum):
     last = "last"
 
 
-
-
 class ReadOptions(BaseModel):
     """How a command reads its corpus: ``--skip-bad``, ``--report``, ``--visits``."""
 
@@ -89,11 +87,15 @@ class ReadOptions(BaseModel):
 
     skip_bad: bool = Field(default=False, description="Leave out bad files (listed) instead of stopping at the first.")
     # excluded from dumps: where the report goes changes no result (nor a config's digest)
-    report: Path | None = Field(default=None, exclude=True,
-                                description="Write what the read skipped, left out and noted to this file.")
-    visits: Visits = Field(default=Visits.all, description="Speakers whose diagnosis changed between visits: all (each "
-                                                   "visit with its label, stratified by the last), exclude-changed, "
-                                                   "first or last (one visit per speaker).")
+    report: Path | None = Field(
+        default=None, exclude=True, description="Write what the read skipped, left out and noted to this file."
+    )
+    visits: Visits = Field(
+        default=Visits.all,
+        description="Speakers whose diagnosis changed between visits: all (each "
+        "visit with its label, stratified by the last), exclude-changed, "
+        "first or last (one visit per speaker).",
+    )
 
     def load(self, path: str | Path | None = None, report: ReadReport | None = None) -> tuple[Corpus, ReadReport]:
         """Reads ``path`` (None: the simulated cohort) with these options; writes the report if asked.
@@ -110,8 +112,6 @@ class ReadOptions(BaseModel):
         return corpus, read
 
 
-
-
 def default_corpus_path() -> Path:
     """The simulated cohort shipped inside the package (not clinical data)."""
     return Path(str(resources.files("detect") / "data" / "simulated"))
@@ -124,7 +124,9 @@ def detect_layout(path: Path) -> str:
             return "csv"
         if suffix in {".jsonl", ".ndjson"}:
             return "jsonl"
-        raise CorpusError(path, f"unsupported file type {suffix!r}", fix="give a folder of .cha files, a .csv or a .jsonl")
+        raise CorpusError(
+            path, f"unsupported file type {suffix!r}", fix="give a folder of .cha files, a .csv or a .jsonl"
+        )
     if not path.is_dir():
         raise CorpusError(path, "no such file or folder", fix="check the path")
     if (path / "train" / "transcription").is_dir() or (path / "test" / "transcription").is_dir():
@@ -135,13 +137,17 @@ def detect_layout(path: Path) -> str:
     if any(path.glob("*.cha")):
         return "chat-folder"
     raise CorpusError(
-        path, "no known corpus layout found",
+        path,
+        "no known corpus layout found",
         fix="expected ADReSS (train/transcription/...), Pitt (Control/, Dementia/), .cha files, or a CSV/JSONL file",
     )
 
 
 def load_corpus(
-    path: str | Path | None = None, *, skip_bad: bool = False, report: ReadReport | None = None,
+    path: str | Path | None = None,
+    *,
+    skip_bad: bool = False,
+    report: ReadReport | None = None,
     visits: Visits | str = Visits.all,
 ) -> Corpus:
     """Reads a corpus in any known layout (None: the shipped simulated cohort).
@@ -156,17 +162,26 @@ def load_corpus(
     report.layout, report.root = layout, root
     transcripts = list(READERS[layout](root, Reading(report, skip_bad)))
     if not transcripts:
-        raise CorpusError(root, f"no transcripts could be read ({layout} layout)", fix="see the files skipped or left out above")
+        raise CorpusError(
+            root, f"no transcripts could be read ({layout} layout)", fix="see the files skipped or left out above"
+        )
     try:
         corpus = Corpus(transcripts, layout=layout, root=str(root))
     except ValueError as e:
         raise CorpusError(root, str(e)) from None
     corpus = apply_visit_policy(corpus, visits, report)
     if report.excluded_utterances:
-        log.info("left out %d utterance(s) marked [+ exc] (excluded from analysis by the transcribers)",
-                 report.excluded_utterances)
-    log.info("read %d transcripts from %s (%s layout)%s", len(corpus), root, layout,
-             f"; {len(report.skipped)} file(s) skipped" if report.skipped else "")
+        log.info(
+            "left out %d utterance(s) marked [+ exc] (excluded from analysis by the transcribers)",
+            report.excluded_utterances,
+        )
+    log.info(
+        "read %d transcripts from %s (%s layout)%s",
+        len(corpus),
+        root,
+        layout,
+        f"; {len(report.skipped)} file(s) skipped" if report.skipped else "",
+    )
     return corpus
 
 

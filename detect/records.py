@@ -158,8 +158,9 @@ class Corpus(Sequence[Transcript]):
 
     def changed_diagnosis(self) -> dict[str, list[Transcript]]:
         """Speakers whose visits carry both AD and HC labels, with their visits in order."""
-        return {speaker: visits for speaker, visits in self.visits().items()
-                if len({t.label for t in visits} - {None}) > 1}
+        return {
+            speaker: visits for speaker, visits in self.visits().items() if len({t.label for t in visits} - {None}) > 1
+        }
 
     def by_speakers(self, speakers: Iterable[str]) -> Corpus:
         wanted = set(speakers)
@@ -204,7 +205,8 @@ class Corpus(Sequence[Transcript]):
         """Transcripts and speakers per (split, label), for summaries."""
         transcripts = Counter((t.split or "-", t.label.value if t.label else "?") for t in self._items)
         speakers = Counter(
-            (split, label) for split, label, _ in {
+            (split, label)
+            for split, label, _ in {
                 (t.split or "-", t.label.value if t.label else "?", t.speaker_id) for t in self._items
             }
         )
@@ -216,5 +218,9 @@ class Corpus(Sequence[Transcript]):
     def digest(self) -> str:
         """A short content hash: same transcripts (ids, labels, text) -> same digest, in any order."""
         # One JSON list per transcript, joined without a separator: the value the caches were keyed with.
-        return digest("".join(json.dumps([t.id, t.speaker_id, t.label.value if t.label else None, t.text])
-                              for t in sorted(self._items, key=lambda t: t.id)))
+        return digest(
+            "".join(
+                json.dumps([t.id, t.speaker_id, t.label.value if t.label else None, t.text])
+                for t in sorted(self._items, key=lambda t: t.id)
+            )
+        )

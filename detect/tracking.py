@@ -90,7 +90,7 @@ def check_tracking_uri(uri: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
     if parsed.scheme in ("http", "https"):
         url = uri.rstrip("/") + "/health"
         try:
-            with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - scheme checked above
+            with urllib.request.urlopen(url, timeout=timeout):
                 return
         except urllib.error.HTTPError:
             return  # something answered (auth, proxy): reachable; MLflow reports the details
@@ -107,8 +107,10 @@ def check_tracking_uri(uri: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> None:
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise TrackingError(f"cannot create {db.parent} for the tracking store ({exc.strerror}); "
-                                f"set {ENV_HOME} or {ENV_URI} to a writable place") from exc
+            raise TrackingError(
+                f"cannot create {db.parent} for the tracking store ({exc.strerror}); "
+                f"set {ENV_HOME} or {ENV_URI} to a writable place"
+            ) from exc
         if not os.access(db.parent, os.W_OK):
             raise TrackingError(f"{db.parent} is not writable; set {ENV_HOME} or {ENV_URI} to a writable place")
 
@@ -118,8 +120,9 @@ def setup_tracking(experiment: str, uri: str | None = None, *, timeout: float = 
 
     Returns the experiment id.
     """
-    import mlflow
     from mlflow.tracking import MlflowClient
+
+    import mlflow
 
     uri = uri or default_tracking_uri()
     check_tracking_uri(uri, timeout=timeout)
@@ -134,8 +137,9 @@ def setup_tracking(experiment: str, uri: str | None = None, *, timeout: float = 
         return experiment_id
     found = client.get_experiment_by_name(experiment)
     if found is None:
-        experiment_id = client.create_experiment(experiment, artifact_location=artifact_root_for(uri),
-                                                 tags={EXPERIMENT_KIND: MODEL_TRAINING})
+        experiment_id = client.create_experiment(
+            experiment, artifact_location=artifact_root_for(uri), tags={EXPERIMENT_KIND: MODEL_TRAINING}
+        )
     else:
         experiment_id = found.experiment_id
         if EXPERIMENT_KIND not in found.tags:  # made before the tag was set, or by another tool
@@ -187,8 +191,9 @@ def git_commit(path: str | Path | None = None) -> str:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
         if head.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True, timeout=5
+        )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
@@ -218,8 +223,9 @@ def flatten_params(params: Mapping[str, Any], prefix: str = "") -> dict[str, str
 
 
 @contextmanager
-def parent_run(name: str, *, params: Mapping[str, Any] | None = None,
-               tags: Mapping[str, str] | None = None) -> Iterator[Any]:
+def parent_run(
+    name: str, *, params: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None
+) -> Iterator[Any]:
     """One run per invocation; children nest under it. Inside `mlflow run` it is the project's run."""
     import mlflow
 
@@ -230,8 +236,14 @@ def parent_run(name: str, *, params: Mapping[str, Any] | None = None,
 
 
 @contextmanager
-def experiment_run(experiment: str, name: str, *, uri: str | None = None, params: Mapping[str, Any] | None = None,
-                   tags: Mapping[str, str] | None = None) -> Iterator[Any]:
+def experiment_run(
+    experiment: str,
+    name: str,
+    *,
+    uri: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> Iterator[Any]:
     """:func:`setup_tracking` then :func:`parent_run`: the usual way a stage starts tracking."""
     setup_tracking(experiment, uri)
     with parent_run(name, params=params, tags=tags) as run:
@@ -239,8 +251,9 @@ def experiment_run(experiment: str, name: str, *, uri: str | None = None, params
 
 
 @contextmanager
-def child_run(name: str, *, params: Mapping[str, Any] | None = None,
-              tags: Mapping[str, str] | None = None) -> Iterator[Any]:
+def child_run(
+    name: str, *, params: Mapping[str, Any] | None = None, tags: Mapping[str, str] | None = None
+) -> Iterator[Any]:
     """A nested run (one fold, one seed, one condition) under the active parent."""
     import mlflow
 
@@ -299,7 +312,7 @@ def trainer_metrics(prefix: str) -> Any:
     from transformers import TrainerCallback
 
     class TrainerMetrics(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kwargs):  # noqa: ANN001
+        def on_log(self, args, state, control, logs=None, **kwargs):
             import mlflow
 
             if mlflow.active_run() is not None and logs:
@@ -308,12 +321,14 @@ def trainer_metrics(prefix: str) -> Any:
     return TrainerMetrics()
 
 
-def log_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, *, artifact_file: str = "confusion_matrix.png",
-                         title: str | None = None) -> np.ndarray:
+def log_confusion_matrix(
+    y_true: ArrayLike, y_pred: ArrayLike, *, artifact_file: str = "confusion_matrix.png", title: str | None = None
+) -> np.ndarray:
     """Plot HC/AD confusion counts into the active run; returns the 2x2 matrix."""
-    import mlflow
     from matplotlib.figure import Figure
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
+    import mlflow
 
     matrix = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=[0, 1])
     fig = Figure(figsize=(3.6, 3.2))  # no pyplot: no global backend state, nothing to close
@@ -329,20 +344,23 @@ def log_confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, *, artifact_file:
 def corpus_frame(transcripts: Sequence[Any]):
     import pandas as pd
 
-    return pd.DataFrame({
-        "id": [t.id for t in transcripts],
-        "speaker_id": [t.speaker_id for t in transcripts],
-        "label": [t.label.value if t.label else None for t in transcripts],
-        "split": [t.split for t in transcripts],
-        "source": [t.source.kind for t in transcripts],
-        "text": [t.text for t in transcripts],
-    })
+    return pd.DataFrame(
+        {
+            "id": [t.id for t in transcripts],
+            "speaker_id": [t.speaker_id for t in transcripts],
+            "label": [t.label.value if t.label else None for t in transcripts],
+            "split": [t.split for t in transcripts],
+            "source": [t.source.kind for t in transcripts],
+            "text": [t.text for t in transcripts],
+        }
+    )
 
 
 def log_dataset(frame: Any, *, name: str, context: str, source: str | None = None, targets: str = "label") -> None:
     """A DataFrame as an MLflow dataset input of the active run (``context``: training or evaluation)."""
-    import mlflow
     from mlflow.data.pandas_dataset import from_pandas
+
+    import mlflow
 
     with warnings.catch_warnings():
         # MLflow registers its local-file source twice and warns that a path is ambiguous.

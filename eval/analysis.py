@@ -33,14 +33,16 @@ PAIRED: tuple[str, ...] = ("f1", "auroc", "brier", "log_loss")  # each gets delt
 HEADLINE_THRESHOLD_FREE = "brier"  # chosen by measured power: bench-results/README.md, B4
 THRESHOLD_FREE: tuple[str, ...] = ("brier", "auroc")  # the headline first
 NAMES = {"f1": "F1", "auroc": "AUROC", "brier": "Brier", "log_loss": "log-loss"}
-CONTROL_ROLE = {REAL: " (the positive control: more real data)",
-                FLIPPED: " (the negative control: real data with the wrong label; it must hurt)"}
+CONTROL_ROLE = {
+    REAL: " (the positive control: more real data)",
+    FLIPPED: " (the negative control: real data with the wrong label; it must hurt)",
+}
 INTERVAL_NOTE = {
     "corrected t": "95% Nadeau-Bengio corrected t-interval over folds x seeds, and its t-test",
     "speaker bootstrap": "95% paired bootstrap over test speakers and seeds, and its p-value",
     "pooled speaker bootstrap": "95% paired bootstrap of the out-of-fold predictions pooled per repeat (every "
-                                "speaker tested once per repeat) over speakers and each repeat's folds, and its "
-                                "p-value",
+    "speaker tested once per repeat) over speakers and each repeat's folds, and its "
+    "p-value",
 }
 
 
@@ -76,8 +78,14 @@ class SummaryRow:
     interval: str  # how delta intervals and p were computed: "corrected t" or "(pooled) speaker bootstrap"
 
 
-def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predictions: pd.DataFrame | None = None,
-                  confidence: float = 0.95, power: bool = True) -> pd.DataFrame:
+def summary_table(
+    scores: pd.DataFrame,
+    *,
+    protocol: Protocol = "kfold",
+    predictions: pd.DataFrame | None = None,
+    confidence: float = 0.95,
+    power: bool = True,
+) -> pd.DataFrame:
     """Mean F1/AUROC/Brier per condition and ratio, with paired deltas against `none`, and each
     classifier's minimum detectable effects.
 
@@ -100,8 +108,10 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
     if protocol == "adress" and predictions is None:
         raise ValueError("the fixed split's intervals bootstrap test speakers: pass the predictions")
     if predictions is None:
-        logger.warning("K-fold scores without out-of-fold predictions: corrected t over cells, too wide with a "
-                       "small training base (protocol.reserve); no minimum detectable effect")
+        logger.warning(
+            "K-fold scores without out-of-fold predictions: corrected t over cells, too wide with a "
+            "small training base (protocol.reserve); no minimum detectable effect"
+        )
     rows: list[SummaryRow] = []
     for classifier, per_classifier in scores.groupby("classifier", sort=False):
         base = per_classifier[per_classifier.condition == "none"]
@@ -117,13 +127,28 @@ def summary_table(scores: pd.DataFrame, *, protocol: Protocol = "kfold", predict
             if pair is not None:
                 deltas = {m: delta_over_speakers(*pair, m, confidence=confidence) for m in PAIRED}
             elif protocol == "kfold":
-                deltas = {m: delta_over_cells(group, base, m, confidence=confidence) if m in group
-                          else summarize([], m) for m in PAIRED}
+                deltas = {
+                    m: delta_over_cells(group, base, m, confidence=confidence) if m in group else summarize([], m)
+                    for m in PAIRED
+                }
             else:
-                deltas = {m: MetricSummary(m, math.nan, math.nan, math.nan, math.nan, 0, math.nan, "speaker bootstrap")
-                          for m in PAIRED}
-            rows.append(_row(classifier, condition, float(ratio), means, deltas, len(group), synthetic, wanted,
-                             deltas["f1"].method))
+                deltas = {
+                    m: MetricSummary(m, math.nan, math.nan, math.nan, math.nan, 0, math.nan, "speaker bootstrap")
+                    for m in PAIRED
+                }
+            rows.append(
+                _row(
+                    classifier,
+                    condition,
+                    float(ratio),
+                    means,
+                    deltas,
+                    len(group),
+                    synthetic,
+                    wanted,
+                    deltas["f1"].method,
+                )
+            )
     table = pd.DataFrame([asdict(r) for r in rows])
     if "size" in scores and not table.empty:
         table.insert(1, "size", int(scores["size"].iloc[0]))
@@ -159,28 +184,56 @@ def base_name(size: int) -> str:
     return "all" if size == WHOLE else f"{size:d}"
 
 
-def _row(classifier: str, condition: str, ratio: float, means: dict[str, MetricSummary],
-         deltas: dict[str, MetricSummary], cells: int, synthetic: float, wanted: float, interval: str) -> SummaryRow:
+def _row(
+    classifier: str,
+    condition: str,
+    ratio: float,
+    means: dict[str, MetricSummary],
+    deltas: dict[str, MetricSummary],
+    cells: int,
+    synthetic: float,
+    wanted: float,
+    interval: str,
+) -> SummaryRow:
     paired: dict[str, float] = {}
     for m in PAIRED:
         d = deltas[m]
         paired |= {f"delta_{m}": d.mean, f"delta_{m}_low": d.ci_low, f"delta_{m}_high": d.ci_high, f"p_{m}": d.p}
-    return SummaryRow(classifier=classifier, condition=condition, ratio=ratio, f1_mean=means["f1"].mean,
-                      f1_sd=means["f1"].sd, auroc_mean=means["auroc"].mean, brier_mean=means["brier"].mean,
-                      log_loss_mean=means["log_loss"].mean, cells=cells, synthetic=synthetic, wanted=wanted,
-                      interval=interval, **paired)
+    return SummaryRow(
+        classifier=classifier,
+        condition=condition,
+        ratio=ratio,
+        f1_mean=means["f1"].mean,
+        f1_sd=means["f1"].sd,
+        auroc_mean=means["auroc"].mean,
+        brier_mean=means["brier"].mean,
+        log_loss_mean=means["log_loss"].mean,
+        cells=cells,
+        synthetic=synthetic,
+        wanted=wanted,
+        interval=interval,
+        **paired,
+    )
 
 
-def _pair(predictions: pd.DataFrame, classifier: str, condition: str,
-          ratio: float) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def _pair(
+    predictions: pd.DataFrame, classifier: str, condition: str, ratio: float
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """A row's out-of-fold predictions and `none`'s, or None (with a warning) where they were not kept."""
-    ours = predictions[(predictions.classifier == classifier) & (predictions.condition == condition)
-                       & (predictions.ratio.astype(float) == float(ratio))]
+    ours = predictions[
+        (predictions.classifier == classifier)
+        & (predictions.condition == condition)
+        & (predictions.ratio.astype(float) == float(ratio))
+    ]
     base = predictions[(predictions.classifier == classifier) & (predictions.condition == "none")]
     if ours.empty or base.empty:
-        logger.warning("%s %s x%g: no out-of-fold predictions kept (scores from an older run?); its interval "
-                       "is n/a (K-fold: the corrected t over cells): delete scores.csv to score it again",
-                       classifier, condition, ratio)
+        logger.warning(
+            "%s %s x%g: no out-of-fold predictions kept (scores from an older run?); its interval "
+            "is n/a (K-fold: the corrected t over cells): delete scores.csv to score it again",
+            classifier,
+            condition,
+            ratio,
+        )
         return None
     return ours, base
 
@@ -193,11 +246,17 @@ def add_real_equivalents(table: pd.DataFrame) -> pd.DataFrame:
     ``real_equivalent_text``, e.g. "0.3 [<0, 0.6]"; NaN / "—" for `none` and the control rows,
     "n/a" where real data gained nothing or has no ΔF1 (no curve to read).
     """
-    columns: dict[str, list] = {"real_equivalent": [], "real_equivalent_low": [], "real_equivalent_high": [],
-                                "real_equivalent_text": []}
+    columns: dict[str, list] = {
+        "real_equivalent": [],
+        "real_equivalent_low": [],
+        "real_equivalent_high": [],
+        "real_equivalent_text": [],
+    }
     real = table[(table.condition == REAL) & table.delta_f1.notna()]
-    curves = {classifier: RealCurve.fit(rows.ratio, rows.delta_f1)
-              for classifier, rows in real.groupby("classifier", sort=False)}
+    curves = {
+        classifier: RealCurve.fit(rows.ratio, rows.delta_f1)
+        for classifier, rows in real.groupby("classifier", sort=False)
+    }
     for row in table.itertuples():
         curve = curves.get(row.classifier)
         compared = row.condition not in ("none", REAL, FLIPPED)
@@ -214,12 +273,12 @@ def _number(value: float, spec: str) -> str:
 
 
 def _interval(low: float, high: float) -> str:
-    """"[-0.010, +0.030]", or "n/a" where no interval can be estimated (one cell, no predictions)."""
+    """ "[-0.010, +0.030]", or "n/a" where no interval can be estimated (one cell, no predictions)."""
     return "n/a" if math.isnan(low) or math.isnan(high) else f"[{low:+.3f}, {high:+.3f}]"
 
 
 def _p(p: float, *, equals: bool = False) -> str:
-    """"0.042", "<0.001" or "n/a"; with ``equals``, a clause: "= 0.042", "< 0.001", "= n/a"."""
+    """ "0.042", "<0.001" or "n/a"; with ``equals``, a clause: "= 0.042", "< 0.001", "= n/a"."""
     if not math.isnan(p) and p < 0.001:
         return "< 0.001" if equals else "<0.001"
     shown = "n/a" if math.isnan(p) else f"{p:.3g}"
@@ -230,12 +289,11 @@ def verdict(low: float, high: float) -> str:
     """What a ΔF1 interval says; it excludes 0 exactly when p < 0.05 (same distribution)."""
     if math.isnan(low) or math.isnan(high):
         return "no interval to judge it by (n/a)"
-    return ("a clear gain" if low > 0 else "a clear loss" if high < 0
-            else "no clear change (the interval includes 0)")
+    return "a clear gain" if low > 0 else "a clear loss" if high < 0 else "no clear change (the interval includes 0)"
 
 
 def _direction(row, metric: str) -> str:
-    """"better", "worse" or "" (the interval includes 0, or is n/a), whichever way the metric points."""
+    """ "better", "worse" or "" (the interval includes 0, or is n/a), whichever way the metric points."""
     low, high = getattr(row, f"delta_{metric}_low", math.nan), getattr(row, f"delta_{metric}_high", math.nan)
     if math.isnan(low) or math.isnan(high) or low <= 0 <= high:
         return ""
@@ -244,9 +302,12 @@ def _direction(row, metric: str) -> str:
 
 
 def minimum_detectable(row) -> str:
-    """"ΔF1 0.228 or ΔBrier 0.022", the sizes this run would have seen 80% of the time, or "" if none."""
-    shown = [f"Δ{NAMES[m]} {getattr(row, f'mde_{m}'):.3f}" for m in ("f1", HEADLINE_THRESHOLD_FREE)
-             if not math.isnan(getattr(row, f"mde_{m}", math.nan))]
+    """ "ΔF1 0.228 or ΔBrier 0.022", the sizes this run would have seen 80% of the time, or "" if none."""
+    shown = [
+        f"Δ{NAMES[m]} {getattr(row, f'mde_{m}'):.3f}"
+        for m in ("f1", HEADLINE_THRESHOLD_FREE)
+        if not math.isnan(getattr(row, f"mde_{m}", math.nan))
+    ]
     return " or ".join(shown)
 
 
@@ -260,12 +321,16 @@ def decision(row) -> str:
         return f"detected in F1, {verdict(row.delta_f1_low, row.delta_f1_high)}"
     direction = _direction(row, HEADLINE_THRESHOLD_FREE)
     if direction:
-        return (f"detected by the {headline} score (P(AD) clearly {direction}), not in F1 at its threshold: "
-                f"{verdict(row.delta_f1_low, row.delta_f1_high)} in F1")
+        return (
+            f"detected by the {headline} score (P(AD) clearly {direction}), not in F1 at its threshold: "
+            f"{verdict(row.delta_f1_low, row.delta_f1_high)} in F1"
+        )
     mde = minimum_detectable(row)
     if mde:
-        return (f"not detected in F1 or the {headline} score: a change of {mde} (the minimum detectable effect) "
-                f"would have been seen {POWER:.0%} of the time; this run could not have detected a smaller one")
+        return (
+            f"not detected in F1 or the {headline} score: a change of {mde} (the minimum detectable effect) "
+            f"would have been seen {POWER:.0%} of the time; this run could not have detected a smaller one"
+        )
     why = getattr(row, "mde_note", "")
     why = why if isinstance(why, str) and why else "no out-of-fold predictions to simulate from"
     return f"not detected in F1 or the {headline} score; minimum detectable effect n/a ({why})"
@@ -283,13 +348,18 @@ def sentences(table: pd.DataFrame) -> list[str]:
             continue
         first = base.iloc[0]
         on = f" on {base_name(first['size'])} base speakers" if len(keys) > 1 else ""
-        out.append(f"With the {first.classifier} classifier{on} and no augmentation, F1 is {first.f1_mean:.3f} (sd "
-                   f"{_number(first.f1_sd, '.3f')} over {int(first.cells)} cell{'s' * (int(first.cells) != 1)}). "
-                   + _design_sentence(first))
+        out.append(
+            f"With the {first.classifier} classifier{on} and no augmentation, F1 is {first.f1_mean:.3f} (sd "
+            f"{_number(first.f1_sd, '.3f')} over {int(first.cells)} cell{'s' * (int(first.cells) != 1)}). "
+            + _design_sentence(first)
+        )
         for condition, rows in group[group.condition != "none"].groupby("condition", sort=False):
             # The negative control is judged where it should hurt most, everything else at its best.
-            best = (rows.loc[rows.ratio.idxmax()] if condition == FLIPPED
-                    else rows.loc[rows.delta_f1.fillna(-math.inf).idxmax()])
+            best = (
+                rows.loc[rows.ratio.idxmax()]
+                if condition == FLIPPED
+                else rows.loc[rows.delta_f1.fillna(-math.inf).idxmax()]
+            )
             control = condition in (REAL, FLIPPED)
             kind = "real" if control else "synthetic"
             used = "" if math.isnan(best.synthetic) else f", {best.synthetic:.0f} {kind} transcripts per training set"
@@ -297,11 +367,20 @@ def sentences(table: pd.DataFrame) -> list[str]:
                 why = "the reserve holds no more" if control else "the rest failed the filters"
                 used += f" of the {best.wanted:.0f} the ratio asks for: {why}"
             worth = best.get("real_equivalent_text", "—")
-            worth = (f"; worth {worth} extra real transcripts per training transcript"
-                     if isinstance(worth, str) and worth != "—" else "")
-            second = (f" and the {NAMES[headline]} score by {_number(best[f'delta_{headline}'], '+.3f')} "
-                      f"(95% CI {_interval(best[f'delta_{headline}_low'], best[f'delta_{headline}_high'])}, "
-                      f"p {_p(best[f'p_{headline}'], equals=True)})") if f"delta_{headline}" in best else ""
+            worth = (
+                f"; worth {worth} extra real transcripts per training transcript"
+                if isinstance(worth, str) and worth != "—"
+                else ""
+            )
+            second = (
+                (
+                    f" and the {NAMES[headline]} score by {_number(best[f'delta_{headline}'], '+.3f')} "
+                    f"(95% CI {_interval(best[f'delta_{headline}_low'], best[f'delta_{headline}_high'])}, "
+                    f"p {_p(best[f'p_{headline}'], equals=True)})"
+                )
+                if f"delta_{headline}" in best
+                else ""
+            )
             out.append(
                 f"{condition}{CONTROL_ROLE.get(condition, '')} moves F1 by {_number(best.delta_f1, '+.3f')} at "
                 f"{'ratio' if condition == FLIPPED else 'its best ratio'} {best.ratio:g} "
@@ -314,20 +393,27 @@ def sentences(table: pd.DataFrame) -> list[str]:
 def _design_sentence(row) -> str:
     if "mde_f1" not in row:
         return "No minimum detectable effect: no out-of-fold predictions to simulate from."
-    sizes = [f"a Δ{NAMES[m]} of {row[f'mde_{m}']:.3f}" for m in STATISTICS
-             if f"mde_{m}" in row and not math.isnan(row[f"mde_{m}"])]
+    sizes = [
+        f"a Δ{NAMES[m]} of {row[f'mde_{m}']:.3f}"
+        for m in STATISTICS
+        if f"mde_{m}" in row and not math.isnan(row[f"mde_{m}"])
+    ]
     if not sizes:
         return f"Its minimum detectable effect is n/a ({row.mde_note})."
-    return (f"This design detects {', '.join(sizes[:-1]) + ' or ' if len(sizes) > 1 else ''}{sizes[-1]} "
-            f"with {POWER:.0%} power at α {ALPHA:g}; smaller changes could go unseen.")
+    return (
+        f"This design detects {', '.join(sizes[:-1]) + ' or ' if len(sizes) > 1 else ''}{sizes[-1]} "
+        f"with {POWER:.0%} power at α {ALPHA:g}; smaller changes could go unseen."
+    )
 
 
 def mde_lines(table: pd.DataFrame) -> list[str]:
     """What the run could have seen, per classifier: the lines the CLI prints above the table."""
     if "mde_f1" not in table:
         return ["Minimum detectable effect: n/a (no out-of-fold predictions to simulate from)."]
-    lines = [f"Minimum detectable effect ({POWER:.0%} power at α {ALPHA:g}, this run's test speakers, seeds and "
-             "interval; a smaller change could go unseen):"]
+    lines = [
+        f"Minimum detectable effect ({POWER:.0%} power at α {ALPHA:g}, this run's test speakers, seeds and "
+        "interval; a smaller change could go unseen):"
+    ]
     keys = ["classifier", "size"] if sized(table) else ["classifier"]
     for _, row in table.drop_duplicates(keys).iterrows():
         sizes = [f"Δ{NAMES[m]} {_number(row[f'mde_{m}'], '.3f')}" for m in STATISTICS if f"mde_{m}" in row]
@@ -341,27 +427,30 @@ def interval_note(table: pd.DataFrame) -> str:
     """Lines under a printed table saying how its intervals, p-values and MDEs were computed."""
     methods = [m for m in dict.fromkeys(table.interval) if m]
     how = "; ".join(INTERVAL_NOTE.get(m, m) for m in methods) or "no paired rows"
-    note = (f"ΔF1: mean paired difference against none with a {how} (the interval excludes 0 exactly when "
-            f"p < 0.05). Δ{NAMES[HEADLINE_THRESHOLD_FREE]}, the threshold-free statistic this table leads with "
-            f"(chosen for its power: docs/statistics.md): the same for the Brier score, the mean squared error of "
-            f"P(AD); lower is better, so a gain is negative. ΔAUROC, in summary.csv with Δlog-loss: the same for "
-            f"the ranking. A verdict names the statistic that decided; the minimum detectable effect is the change "
-            f"this design detects {POWER:.0%} of the time (eval.power).")
+    note = (
+        f"ΔF1: mean paired difference against none with a {how} (the interval excludes 0 exactly when "
+        f"p < 0.05). Δ{NAMES[HEADLINE_THRESHOLD_FREE]}, the threshold-free statistic this table leads with "
+        f"(chosen for its power: docs/statistics.md): the same for the Brier score, the mean squared error of "
+        f"P(AD); lower is better, so a gain is negative. ΔAUROC, in summary.csv with Δlog-loss: the same for "
+        f"the ranking. A verdict names the statistic that decided; the minimum detectable effect is the change "
+        f"this design detects {POWER:.0%} of the time (eval.power)."
+    )
     if "real_equivalent_text" in table:
-        note += (" ≈ real: the ΔF1 read off the `real` learning curve as extra real transcripts per training "
-                 "transcript, [interval]; < / >: beyond the curve's ends.")
+        note += (
+            " ≈ real: the ΔF1 read off the `real` learning curve as extra real transcripts per training "
+            "transcript, [interval]; < / >: beyond the curve's ends."
+        )
     return note
 
 
 def _used(condition: str, synthetic: float, wanted: float) -> str:
-    """"24/52": extra transcripts used of those the ratio asks for (per training set)."""
+    """ "24/52": extra transcripts used of those the ratio asks for (per training set)."""
     if condition == "none" or math.isnan(synthetic):
         return "—"
     return f"{synthetic:.0f}" if math.isnan(wanted) else f"{synthetic:.0f}/{wanted:.0f}"
 
 
-def format_table(table: pd.DataFrame, *, statistics: tuple[str, ...] = ("f1", HEADLINE_THRESHOLD_FREE)
-                 ) -> pd.DataFrame:
+def format_table(table: pd.DataFrame, *, statistics: tuple[str, ...] = ("f1", HEADLINE_THRESHOLD_FREE)) -> pd.DataFrame:
     """Strings for printing: F1 mean ± sd, then per paired statistic "Δ [95% CI] p", extra text used, ≈ real.
 
     "synthetic" is what passed the filters and reached training per cell, of what the ratio
@@ -371,6 +460,7 @@ def format_table(table: pd.DataFrame, *, statistics: tuple[str, ...] = ("f1", HE
     :data:`PAIRED` get a column (the console shows ΔF1 and the headline, the report all
     three). The "≈ real" column is there only when the table has the `real` condition.
     """
+
     def delta(row, m: str) -> str:
         if row.condition == "none":
             return "—"
@@ -380,14 +470,18 @@ def format_table(table: pd.DataFrame, *, statistics: tuple[str, ...] = ("f1", HE
         shown = f"{_number(getattr(row, f'delta_{m}'), '+.3f')} {_interval(low, high)}"
         return shown if math.isnan(p) else f"{shown} p {_p(p)}"
 
-    shown = pd.DataFrame({
-        "classifier": table.classifier,
-        **({"base": [base_name(size) for size in table["size"]]} if sized(table) else {}),
-        "condition": table.condition,
-        "ratio": [("—" if c == "none" else f"{r:g}") for c, r in zip(table.condition, table.ratio, strict=True)],
-        "synthetic": [_used(c, n, w) for c, n, w in zip(table.condition, table.synthetic, table.wanted, strict=True)],
-        "F1 mean ± sd": [f"{m:.3f} ± {_number(s, '.3f')}" for m, s in zip(table.f1_mean, table.f1_sd, strict=True)],
-    })
+    shown = pd.DataFrame(
+        {
+            "classifier": table.classifier,
+            **({"base": [base_name(size) for size in table["size"]]} if sized(table) else {}),
+            "condition": table.condition,
+            "ratio": [("—" if c == "none" else f"{r:g}") for c, r in zip(table.condition, table.ratio, strict=True)],
+            "synthetic": [
+                _used(c, n, w) for c, n, w in zip(table.condition, table.synthetic, table.wanted, strict=True)
+            ],
+            "F1 mean ± sd": [f"{m:.3f} ± {_number(s, '.3f')}" for m, s in zip(table.f1_mean, table.f1_sd, strict=True)],
+        }
+    )
     for m in statistics:
         shown[f"Δ{NAMES[m]} [95% CI] p"] = [delta(r, m) for r in table.itertuples()]
     if "real_equivalent_text" in table:

@@ -36,24 +36,36 @@ Tell = Callable[[str, int, int], None]  # progress: stage, done, total
 
 def train_unit(config: BenchmarkConfig, key: str, train: Corpus, run_dir: Path) -> dict[str, dict[str, Path]]:
     """Unit of work: a group's generators (SFT, then DPO); stage -> unit -> adapter folder."""
-    report = generator_training.train_generators(list(train), run_dir / "generators" / key,
-                                                 generator_config(config))
+    report = generator_training.train_generators(list(train), run_dir / "generators" / key, generator_config(config))
     adapters = {"sft": {unit: r.sft.adapter for unit, r in report.units.items()}}
     if any(r.dpo for r in report.units.values()):
         adapters["dpo"] = {unit: r.dpo.adapter for unit, r in report.units.items() if r.dpo}
     return adapters
 
 
-def classic_unit(config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus,
-                 extractor: MarkerExtractor | None) -> Synthetic:
+def classic_unit(
+    config: BenchmarkConfig, run_dir: Path, key: str, train: Corpus, extractor: MarkerExtractor | None
+) -> Synthetic:
     """Unit of work: classic augmentation of a group's training transcripts, filtered."""
     extractor = extractor or MarkerExtractor(cache_dir=run_dir / "cache")  # on a worker: its own
-    return synthesis.classic(synthesis.TrainingSet(key, train), run_dir / "synthetic", synthesis_config(config),
-                             classic_config(config), extractor)
+    return synthesis.classic(
+        synthesis.TrainingSet(key, train),
+        run_dir / "synthetic",
+        synthesis_config(config),
+        classic_config(config),
+        extractor,
+    )
 
 
-def generate(config: BenchmarkConfig, groups: Mapping[str, Group], run_dir: Path, unit_dir: Path,
-             extractor: MarkerExtractor, ex, tell: Tell) -> dict[str, dict[str, Synthetic]]:
+def generate(
+    config: BenchmarkConfig,
+    groups: Mapping[str, Group],
+    run_dir: Path,
+    unit_dir: Path,
+    extractor: MarkerExtractor,
+    ex,
+    tell: Tell,
+) -> dict[str, dict[str, Synthetic]]:
     """Every group's generated conditions (group key -> condition -> data), in top-up rounds the
     driver decides from the filters' verdicts on the round before; a round runs here, or dealt to
     the executor's generation workers (``unit_dir``: the run folder as they see it)."""
@@ -64,23 +76,37 @@ def generate(config: BenchmarkConfig, groups: Mapping[str, Group], run_dir: Path
         if not ex.generation_workers:
             run_jobs(config, files, run_dir, tell)
             return
-        refs = [ex.submit(generation_unit, shared, share, unit_dir, kind="generate",
-                          resources=config.executor.generate, gpu=True) for share in deal(files, ex.generation_workers)]
+        refs = [
+            ex.submit(
+                generation_unit, shared, share, unit_dir, kind="generate", resources=config.executor.generate, gpu=True
+            )
+            for share in deal(files, ex.generation_workers)
+        ]
         tell("generating", 0, len(refs))
         for done, (_, share) in enumerate(ex.as_completed(refs), 1):
             logger.info("generation: %d file(s) completed on %s (pid %d)", share.files, share.node, share.pid)
             tell("generating", done, len(refs))
 
     conditions = [c for c in config.conditions if c in GENERATED]
-    return synthesis.synthesize([g.training_set() for g in groups.values()], conditions, run_dir / "synthetic",
-                                synthesis_config(config), run_round=run_round, extractor=extractor)
+    return synthesis.synthesize(
+        [g.training_set() for g in groups.values()],
+        conditions,
+        run_dir / "synthetic",
+        synthesis_config(config),
+        run_round=run_round,
+        extractor=extractor,
+    )
 
 
 def run_jobs(config: BenchmarkConfig, files: Sequence[GenerationFile], run_dir: Path, tell: Tell) -> None:
     """Completes every generation file here (a finished run starts no vLLM)."""
-    runner.run_jobs([f.job for f in files], generation_backend(config, run_dir), sampling_config(config),
-                    on_job=lambda done, total: tell("generating", done, total),
-                    resume_command=f"cookiebench benchmark --config {config.name}")
+    runner.run_jobs(
+        [f.job for f in files],
+        generation_backend(config, run_dir),
+        sampling_config(config),
+        on_job=lambda done, total: tell("generating", done, total),
+        resume_command=f"cookiebench benchmark --config {config.name}",
+    )
 
 
 @dataclass(frozen=True)
@@ -127,8 +153,13 @@ def generator_artifacts(run_dir: Path, groups: Mapping[str, Group]) -> list[tupl
     """Each group's adapters and preference pairs, with the artifact folder each is logged under."""
     artifacts: list[tuple[Path, str]] = []
     for group in groups.values():
-        artifacts += [(adapter, f"adapters/{group.key}/{stage}-{unit}")
-                      for stage, units in group.adapters.items() for unit, adapter in units.items()]
-        artifacts += [(pairs, f"pairs/{group.key}/{pairs.parent.name}")
-                      for pairs in sorted((run_dir / "generators" / group.key).glob("*/pairs*.json*"))]
+        artifacts += [
+            (adapter, f"adapters/{group.key}/{stage}-{unit}")
+            for stage, units in group.adapters.items()
+            for unit, adapter in units.items()
+        ]
+        artifacts += [
+            (pairs, f"pairs/{group.key}/{pairs.parent.name}")
+            for pairs in sorted((run_dir / "generators" / group.key).glob("*/pairs*.json*"))
+        ]
     return artifacts

@@ -72,8 +72,9 @@ class Stopwatch:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def run_benchmark(config: BenchmarkConfig, *, progress: Tell | None = None,
-                  tracking_uri: str | None = None) -> BenchmarkResult:
+def run_benchmark(
+    config: BenchmarkConfig, *, progress: Tell | None = None, tracking_uri: str | None = None
+) -> BenchmarkResult:
     """Runs (or resumes) the whole protocol and returns scores, the summary table and the report.
 
     A stage's time (``timings``) is how long the driver waited for it after the one before.
@@ -87,8 +88,9 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Tell | None = None,
         read = ReadReport()
         corpus, folds, groups = plan(config, read)
     simulated = Path(config.corpus or default_corpus_path()).resolve() == default_corpus_path().resolve()
-    with tracking_layout.benchmark_run(config, corpus, run_dir, simulated=simulated,
-                                       tracking_uri=tracking_uri) as run_id:
+    with tracking_layout.benchmark_run(
+        config, corpus, run_dir, simulated=simulated, tracking_uri=tracking_uri
+    ) as run_id:
         log_read_report(read, run_id)
         logger.info("%d folds in %d training groups, %d transcripts", len(folds), len(groups), len(corpus))
         with executor(config.executor, run_id=run_id, tracking_uri=mlflow.get_tracking_uri()) as ex:
@@ -100,8 +102,7 @@ def run_benchmark(config: BenchmarkConfig, *, progress: Tell | None = None,
                 _score(driver, corpus, groups, todo, state.to_score(todo, scored))
             scores, predictions = state.read_state(run_dir, config.digest(), todo)
             with clock.stage("report"):
-                table, quality, report = _report(driver, corpus, groups, scores, predictions, clock.seconds,
-                                                 simulated)
+                table, quality, report = _report(driver, corpus, groups, scores, predictions, clock.seconds, simulated)
     return BenchmarkResult(scores, table, quality, run_id, report, clock.seconds)
 
 
@@ -123,9 +124,16 @@ def _driver(config: BenchmarkConfig, run_dir: Path, groups: dict[str, Group], ex
     # Workers may start elsewhere than here: they get absolute paths (the same folder, on a
     # filesystem every node mounts, for a cluster of several machines).
     unit_dir = run_dir if ex.local else run_dir.resolve()
-    return _Driver(config, run_dir, unit_dir, ex, ex.share(config),
-                   {key: ex.share(group.train) for key, group in groups.items()},
-                   MarkerExtractor(cache_dir=run_dir / "cache"), tell)
+    return _Driver(
+        config,
+        run_dir,
+        unit_dir,
+        ex,
+        ex.share(config),
+        {key: ex.share(group.train) for key, group in groups.items()},
+        MarkerExtractor(cache_dir=run_dir / "cache"),
+        tell,
+    )
 
 
 def _augment(d: _Driver, groups: dict[str, Group], clock: Stopwatch) -> dict[str, Group]:
@@ -133,12 +141,40 @@ def _augment(d: _Driver, groups: dict[str, Group], clock: Stopwatch) -> dict[str
     config, ex = d.config, d.ex
     # Generator training and classic augmentation need only the plan: both are submitted now, so
     # that they run side by side on Ray; locally each runs where its result is taken below.
-    training = {key: ex.submit(train_unit, d.shared, key, d.trains[key], d.unit_dir, kind="train",
-                               resources=config.executor.train, gpu=True)
-                for key in groups} if any(c in ("sft", "dpo") for c in config.conditions) else {}
-    classic = {key: ex.submit(classic_unit, d.shared, d.unit_dir, key, d.trains[key], ex.here(d.extractor),
-                              kind="classic", resources=config.executor.cell)
-               for key in groups} if "classic" in config.conditions else {}
+    training = (
+        {
+            key: ex.submit(
+                train_unit,
+                d.shared,
+                key,
+                d.trains[key],
+                d.unit_dir,
+                kind="train",
+                resources=config.executor.train,
+                gpu=True,
+            )
+            for key in groups
+        }
+        if any(c in ("sft", "dpo") for c in config.conditions)
+        else {}
+    )
+    classic = (
+        {
+            key: ex.submit(
+                classic_unit,
+                d.shared,
+                d.unit_dir,
+                key,
+                d.trains[key],
+                ex.here(d.extractor),
+                kind="classic",
+                resources=config.executor.cell,
+            )
+            for key in groups
+        }
+        if "classic" in config.conditions
+        else {}
+    )
 
     if training:
         with clock.stage("generators"):
@@ -157,6 +193,7 @@ def _augment(d: _Driver, groups: dict[str, Group], clock: Stopwatch) -> dict[str
 
 def _take(ex: Executor, refs: Mapping[str, Any], tell: Tell, stage: str) -> dict[str, Any]:
     """Each unit's result, in order, telling the progress."""
+
     def one(done: int, ref: Any) -> Any:
         tell(stage, done, len(refs))
         return ex.get(ref)
@@ -167,19 +204,38 @@ def _take(ex: Executor, refs: Mapping[str, Any], tell: Tell, stage: str) -> dict
 
 
 def _with_synthetic(groups: dict[str, Group], data: Mapping[str, Mapping[str, Synthetic]]) -> dict[str, Group]:
-    return {key: dataclasses.replace(group, synthetic={**group.synthetic, **data.get(key, {})})
-            for key, group in groups.items()}
+    return {
+        key: dataclasses.replace(group, synthetic={**group.synthetic, **data.get(key, {})})
+        for key, group in groups.items()
+    }
 
 
 def _score(d: _Driver, corpus: Corpus, groups: dict[str, Group], todo: list[Cell], pending: list[Cell]) -> None:
     """Scores the pending cells (stage 4), each written to the state files and the run as it finishes."""
     config, ex = d.config, d.ex
     shared_corpus = ex.share(corpus)
-    pools: dict[tuple[str, str], Any] = {(key, condition): ex.share(pool_of(group, condition))
-             for key, group in groups.items() for condition in config.conditions}
-    refs = [ex.submit(score_cell, d.shared, shared_corpus, d.trains[cell.group], pools[(cell.group, cell.condition)],
-                      cell.classifier, cell.condition, cell.ratio, cell.fold, kind="cell",
-                      resources=config.executor.cell, gpu=cell.classifier == "bert") for cell in pending]
+    pools: dict[tuple[str, str], Any] = {
+        (key, condition): ex.share(pool_of(group, condition))
+        for key, group in groups.items()
+        for condition in config.conditions
+    }
+    refs = [
+        ex.submit(
+            score_cell,
+            d.shared,
+            shared_corpus,
+            d.trains[cell.group],
+            pools[(cell.group, cell.condition)],
+            cell.classifier,
+            cell.condition,
+            cell.ratio,
+            cell.fold,
+            kind="cell",
+            resources=config.executor.cell,
+            gpu=cell.classifier == "bert",
+        )
+        for cell in pending
+    ]
     step_of = {fold: i for i, fold in enumerate(dict.fromkeys((c.fold.seed, c.fold.fold) for c in todo))}
     finished = len(todo) - len(pending)
     d.tell("classifying", finished, len(todo))
@@ -194,23 +250,51 @@ def _score(d: _Driver, corpus: Corpus, groups: dict[str, Group], todo: list[Cell
     warn_short(shortfalls)
 
 
-def _report(d: _Driver, corpus: Corpus, groups: dict[str, Group], scores: pd.DataFrame, predictions: pd.DataFrame,
-            timings: dict[str, float], simulated: bool) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
+def _report(
+    d: _Driver,
+    corpus: Corpus,
+    groups: dict[str, Group],
+    scores: pd.DataFrame,
+    predictions: pd.DataFrame,
+    timings: dict[str, float],
+    simulated: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame, Path]:
     """Statistics and synthetic-data quality, the report folder, then all of it logged to MLflow (stage 5)."""
     config = d.config
-    table = summary_table(scores, protocol="adress" if config.protocol.split == "adress" else "kfold",
-                          predictions=predictions)
-    quality, marker_frame, quality_report = quality_table(corpus, groups, config.conditions, d.extractor,
-                                                          config.filters, seed=config.protocol.seed)
-    report = write_benchmark_report(d.run_dir / "report", config, corpus=corpus, scores=scores, table=table,
-                                    quality=quality, marker_frame=marker_frame, timings=timings,
-                                    simulated=simulated, quality_report=quality_report)
+    table = summary_table(
+        scores, protocol="adress" if config.protocol.split == "adress" else "kfold", predictions=predictions
+    )
+    quality, marker_frame, quality_report = quality_table(
+        corpus, groups, config.conditions, d.extractor, config.filters, seed=config.protocol.seed
+    )
+    report = write_benchmark_report(
+        d.run_dir / "report",
+        config,
+        corpus=corpus,
+        scores=scores,
+        table=table,
+        quality=quality,
+        marker_frame=marker_frame,
+        timings=timings,
+        simulated=simulated,
+        quality_report=quality_report,
+    )
     exported = export_synthetic({key: group.synthetic for key, group in groups.items()}, d.run_dir / "export")
     tracking_layout.log_benchmark(
-        corpus=corpus, scores=scores, table=table, quality=quality, timings=timings, report_dir=report.parent,
-        artifacts=[(d.run_dir / "synthetic", "synthetic"), (exported, "export"),
-                   *generator_artifacts(d.run_dir, groups)],
-        datasets=training_datasets(groups), quality_report=quality_report)
+        corpus=corpus,
+        scores=scores,
+        table=table,
+        quality=quality,
+        timings=timings,
+        report_dir=report.parent,
+        artifacts=[
+            (d.run_dir / "synthetic", "synthetic"),
+            (exported, "export"),
+            *generator_artifacts(d.run_dir, groups),
+        ],
+        datasets=training_datasets(groups),
+        quality_report=quality_report,
+    )
     return table, quality, report
 
 

@@ -26,10 +26,13 @@ def benchmark(
     config: Annotated[str, typer.Option(help="A shipped profile (demo, full, tiny) or a YAML file.")] = "demo",
     corpus: Annotated[Path | None, typer.Option(help="Override the config's corpus.")] = None,
     output_dir: Annotated[Path | None, typer.Option(help="Override where runs/<name>/ state goes.")] = None,
-    executor: Annotated[str | None, typer.Option(
-        help="local (one process) or ray (Ray tasks); overrides the config's executor.kind.")] = None,
-    address: Annotated[str | None, typer.Option(
-        help="Ray cluster for --executor ray: auto, ray://host:10001; default: start a local cluster.")] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="local (one process) or ray (Ray tasks); overrides the config's executor.kind.")
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster for --executor ray: auto, ray://host:10001; default: start a local cluster."),
+    ] = None,
     skip_bad: SkipBadOpt = None,
     report: ReportOpt = None,
     visits: VisitsOpt = None,
@@ -42,18 +45,23 @@ def benchmark(
     from eval.benchmark import run_benchmark
     from eval.config import load_config
 
-    settings = load_config(config, corpus=corpus, output_dir=output_dir,
-                           executor={"kind": executor, "address": address})
+    settings = load_config(
+        config, corpus=corpus, output_dir=output_dir, executor={"kind": executor, "address": address}
+    )
     settings = dataclasses.replace(settings, reading=with_flags(settings.reading, skip_bad, report, visits))
     log_path = Path(settings.run_dir()) / "logs" / f"benchmark-{time.strftime('%Y%m%d-%H%M%S')}.log"
-    STDERR.print(f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.describe()}; "
-                 f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}"
-                 + (f" (controls {', '.join(f'{r:g}' for r in settings.control_ratios)})" if settings.control_ratios
-                    else "") + "; "
-                 f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}")
+    STDERR.print(
+        f"[bold]benchmark {settings.name}[/bold]: {settings.protocol.describe()}; "
+        f"conditions {', '.join(settings.conditions)}; ratios {', '.join(f'{r:g}' for r in settings.ratios)}"
+        + (f" (controls {', '.join(f'{r:g}' for r in settings.control_ratios)})" if settings.control_ratios else "")
+        + "; "
+        f"classifiers {', '.join(settings.classifiers)}; state in {settings.run_dir()}"
+    )
     STDERR.print(f"log (transformers, TRL, vLLM, MLflow, training steps): {log_path}")
-    with log_file(log_path), Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn()) as bars:
+    with (
+        log_file(log_path),
+        Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bars,
+    ):
         tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
@@ -64,8 +72,10 @@ def benchmark(
         try:
             result = run_benchmark(settings, progress=progress)
         except KeyboardInterrupt:
-            STDERR.print(f"[yellow]interrupted; finished work is kept in {settings.run_dir()}. Resume with:[/yellow] "
-                         f"{resume_command(ctx)}")
+            STDERR.print(
+                f"[yellow]interrupted; finished work is kept in {settings.run_dir()}. Resume with:[/yellow] "
+                f"{resume_command(ctx)}"
+            )
             raise typer.Exit(code=130) from None
 
     for line in mde_lines(result.table):  # what this run could have seen, before what it saw
@@ -86,5 +96,7 @@ def benchmark(
     if result.run_id is not None:
         url = run_url(result.run_id)
         local = url.startswith("http://127.0.0.1:5000/")
-        console.print(f"MLflow run of this benchmark (its verdict, forest plots, samples, export): {url}"
-                      + ("  (start the UI with `make ui`)" if local else ""))
+        console.print(
+            f"MLflow run of this benchmark (its verdict, forest plots, samples, export): {url}"
+            + ("  (start the UI with `make ui`)" if local else "")
+        )

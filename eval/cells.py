@@ -51,8 +51,9 @@ def draw_order(fold: cv.Fold, n: int) -> np.ndarray:
     return np.random.default_rng([_DRAW_STREAM, fold.seed, fold.fold]).permutation(n)
 
 
-def draw_extras(train: Corpus, pool: Sequence[Transcript], condition: str, ratio: float,
-                fold: cv.Fold) -> tuple[list[Transcript], Short]:
+def draw_extras(
+    train: Corpus, pool: Sequence[Transcript], condition: str, ratio: float, fold: cv.Fold
+) -> tuple[list[Transcript], Short]:
     """ratio x n_real records per class drawn from the pool for this fold and repeat, and the styles
     that fell short."""
     if condition == "none":
@@ -73,18 +74,31 @@ def _as_control(transcript: Transcript, condition: str) -> Transcript:
     """A reserve transcript as the control adds it; `flipped` swaps its label (and id, to stay unique)."""
     update: dict[str, Any] = {"source": Source(kind="real", condition=condition, parent_ids=(transcript.id,))}
     if condition == "flipped":
-        update |= {"id": f"{transcript.id}~flipped",
-                   "label": Label.HC if transcript.label == Label.AD else Label.AD}
+        update |= {"id": f"{transcript.id}~flipped", "label": Label.HC if transcript.label == Label.AD else Label.AD}
     return transcript.model_copy(update=update)
 
 
-def score_cell(config: BenchmarkConfig, corpus: Corpus, train: Corpus, pool: Sequence[Transcript], classifier: str,
-               condition: str, ratio: float, fold: cv.Fold) -> tuple[dict[str, Any], pd.DataFrame, Short]:
+def score_cell(
+    config: BenchmarkConfig,
+    corpus: Corpus,
+    train: Corpus,
+    pool: Sequence[Transcript],
+    classifier: str,
+    condition: str,
+    ratio: float,
+    fold: cv.Fold,
+) -> tuple[dict[str, Any], pd.DataFrame, Short]:
     """Unit of work: one classifier cell. Returns its score row, its out-of-fold predictions and
     the styles whose extras fell short; it writes nothing (the driver keeps the state files)."""
     extras, short = draw_extras(train, pool, condition, ratio, fold)
-    result = cv.evaluate_folds(corpus, [fold], classifier, config.classifier_options.get(classifier),
-                               extra_train=lambda _fold_train: extras, threshold=config.protocol.threshold)
+    result = cv.evaluate_folds(
+        corpus,
+        [fold],
+        classifier,
+        config.classifier_options.get(classifier),
+        extra_train=lambda _fold_train: extras,
+        threshold=config.protocol.threshold,
+    )
     row = result.rows[0].as_dict()
     n_wanted = 0 if condition == "none" else sum(wanted(train, ratio).values())
     keys = {"classifier": classifier, "condition": condition, "ratio": ratio, "size": getattr(fold, "size", WHOLE)}

@@ -1,11 +1,11 @@
 """The `cookiebench` command: each package contributes its command group.
 
-    cookiebench corpus inspect [PATH]
-    cookiebench detect cv|train|predict ...
-    cookiebench models prepare
-    cookiebench augment pairs|train|generate ...
-    cookiebench serve --adapters DIR
-    cookiebench benchmark --config CONFIG
+cookiebench corpus inspect [PATH]
+cookiebench detect cv|train|predict ...
+cookiebench models prepare
+cookiebench augment pairs|train|generate ...
+cookiebench serve --adapters DIR
+cookiebench benchmark --config CONFIG
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ app.command("benchmark", cls=ConfigDefaults)(benchmark)
 @app.callback()
 def main(
     verbose: bool = typer.Option(
-        False, "--verbose", "-v", help="Debug logging; third-party logs and progress bars on the console too."),
+        False, "--verbose", "-v", help="Debug logging; third-party logs and progress bars on the console too."
+    ),
     threads: int | None = typer.Option(None, min=1, help="torch CPU threads (default: torch's choice)."),
 ) -> None:
     """Evaluate and augment AD detection from Cookie Theft descriptions.

@@ -21,8 +21,12 @@ from eval.config import BenchmarkConfig
 def generator_config(config: BenchmarkConfig) -> generator_training.GeneratorConfig:
     g = config.generator
     return generator_training.GeneratorConfig(
-        mode=g.mode, base_model=str(g.base_model) if g.base_model else None, sft=g.sft,
-        dpo=g.dpo if "dpo" in config.conditions else None, pairs=g.pairs, sampling=g.sampling,
+        mode=g.mode,
+        base_model=str(g.base_model) if g.base_model else None,
+        sft=g.sft,
+        dpo=g.dpo if "dpo" in config.conditions else None,
+        pairs=g.pairs,
+        sampling=g.sampling,
         track=False,  # the benchmark's own run holds what matters; no extra experiment per fold
     )
 
@@ -35,8 +39,14 @@ def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
 def generation_backend(config: BenchmarkConfig, run_dir: Path) -> runner.Backend:
     """Where the benchmark's generators run: :func:`augment.runner.placement` decides from these."""
     g = config.generation
-    return runner.Backend(endpoint=g.endpoint, where=g.backend, weights=g.adapters, enforce_eager=g.enforce_eager,
-                          concurrency=g.concurrency, log_dir=run_dir / "logs")
+    return runner.Backend(
+        endpoint=g.endpoint,
+        where=g.backend,
+        weights=g.adapters,
+        enforce_eager=g.enforce_eager,
+        concurrency=g.concurrency,
+        log_dir=run_dir / "logs",
+    )
 
 
 def classic_config(config: BenchmarkConfig) -> classic_augmentation.ClassicConfig:
@@ -48,8 +58,13 @@ def synthesis_config(config: BenchmarkConfig) -> SynthesisConfig:
     split over repeats), from which each repeat draws its cells' subsets (eval.cells.draw_extras)."""
     g = config.generation
     return SynthesisConfig(
-        ratio=max(config.ratios), oversample=g.oversample, best_of=g.best_of, max_rounds=g.max_rounds,
-        mode=config.generator.mode, prompt_only=PromptOnlyConfig(shots=g.few_shot, seed=config.protocol.seed),
-        filters=config.filters, pool=config.protocol.pool_factor(),
+        ratio=max(config.ratios),
+        oversample=g.oversample,
+        best_of=g.best_of,
+        max_rounds=g.max_rounds,
+        mode=config.generator.mode,
+        prompt_only=PromptOnlyConfig(shots=g.few_shot, seed=config.protocol.seed),
+        filters=config.filters,
+        pool=config.protocol.pool_factor(),
         base_model=str(config.generator.base_model) if config.generator.base_model else None,
     )

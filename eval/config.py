@@ -58,8 +58,11 @@ def _changed_fields(value: Any, reference: Any) -> dict[str, Any]:
     """The fields of a component config that differ from ``reference`` (its section's default), JSON-able:
     what a YAML changed, so that config.json, MLflow's params and the digest stay short (a TRL config has
     over a hundred fields)."""
-    return {f.name: to_jsonable_python(getattr(value, f.name), fallback=str) for f in fields(value)
-            if getattr(value, f.name) != getattr(reference, f.name)}
+    return {
+        f.name: to_jsonable_python(getattr(value, f.name), fallback=str)
+        for f in fields(value)
+        if getattr(value, f.name) != getattr(reference, f.name)
+    }
 
 
 def _section_default(owner: Any, name: str) -> Any:  # a pydantic model or dataclass
@@ -70,33 +73,50 @@ def _section_default(owner: Any, name: str) -> Any:  # a pydantic model or datac
 class ProtocolConfig:
     """How speakers are split into training and test; ``describe()`` says it in words."""
 
-    split: Literal["cv", "adress"] = Field(default="cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split.")
+    split: Literal["cv", "adress"] = Field(
+        default="cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split."
+    )
     folds: int = Field(default=5, ge=2, description="K in speaker-grouped stratified K-fold.")
     repeats: int = Field(
-        default=3, ge=1, description="Repeats, each with its own seed: under CV new folds; on either split a new draw of each "
-                             "cell's extras (its synthetic subset from the pool, its reserve transcripts) and new "
-                             "classifier seeds.")
+        default=3,
+        ge=1,
+        description="Repeats, each with its own seed: under CV new folds; on either split a new draw of each "
+        "cell's extras (its synthetic subset from the pool, its reserve transcripts) and new "
+        "classifier seeds.",
+    )
     seed: int = Field(default=0, description="First seed; repeats use seed, seed+1, ...")
     reserve: float = Field(
-        default=0.0, ge=0, lt=1, description="Share of each fold's training speakers held back (stratified, seeded by `seed`) "
-                                     "as the reserve the `real` and `flipped` controls draw from; every condition, "
-                                     "generators included, trains on the rest only. 0: no reserve.")
+        default=0.0,
+        ge=0,
+        lt=1,
+        description="Share of each fold's training speakers held back (stratified, seeded by `seed`) "
+        "as the reserve the `real` and `flipped` controls draw from; every condition, "
+        "generators included, trains on the rest only. 0: no reserve.",
+    )
     pool: float = Field(
-        default=2.0, ge=1, le=10, description="On the fixed split over several repeats: synthetic records generated per style "
-                                      "(passing the filters) as a multiple of what the largest ratio needs; each "
-                                      "repeat draws its cells' subsets from this pool (nested across ratios), so "
-                                      "repeats vary the synthetic data. It multiplies generation's cost; 1: every "
-                                      "repeat draws from just enough. Under CV each fold's generators serve that fold "
-                                      "alone, and a pool of 1 is made.")
+        default=2.0,
+        ge=1,
+        le=10,
+        description="On the fixed split over several repeats: synthetic records generated per style "
+        "(passing the filters) as a multiple of what the largest ratio needs; each "
+        "repeat draws its cells' subsets from this pool (nested across ratios), so "
+        "repeats vary the synthetic data. It multiplies generation's cost; 1: every "
+        "repeat draws from just enough. Under CV each fold's generators serve that fold "
+        "alone, and a pool of 1 is made.",
+    )
 
     threshold: Literal["fixed", "inner-cv"] = Field(
-        default="fixed", description="F1's decision threshold on P(AD): fixed at 0.5, or chosen per cell from its training "
-                             "data alone by speaker-grouped inner CV (detect.classifiers.threshold; 3 more fits a "
-                             "cell).")
+        default="fixed",
+        description="F1's decision threshold on P(AD): fixed at 0.5, or chosen per cell from its training "
+        "data alone by speaker-grouped inner CV (detect.classifiers.threshold; 3 more fits a "
+        "cell).",
+    )
     sizes: tuple[int, ...] = Field(
-        default=(), description="The low-resource protocol: training-set sizes, in speakers, at which every fold is also run "
-                        "(its base cut to that many, stratified, seeded by `seed`, nested), each cut with generators "
-                        "of its own and the same reserve; the whole base is always run too. (): the whole base only.")
+        default=(),
+        description="The low-resource protocol: training-set sizes, in speakers, at which every fold is also run "
+        "(its base cut to that many, stratified, seeded by `seed`, nested), each cut with generators "
+        "of its own and the same reserve; the whole base is always run too. (): the whole base only.",
+    )
 
     @field_validator("sizes")
     @classmethod
@@ -121,22 +141,30 @@ class ProtocolConfig:
 class GeneratorConfig:
     """The generators trained per group (:func:`augment.train.train_generators`), one library config per stage."""
 
-    base_model: Path | None = Field(default=None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct.")
-    mode: Mode = Field(default=TrainingConfig.mode, description="separate: one adapter per style; conditional: one adapter, "
-                                                        "the style in the prompt.")
+    base_model: Path | None = Field(
+        default=None, description="Local HF causal-LM folder; default: SmolLM2-135M-Instruct."
+    )
+    mode: Mode = Field(
+        default=TrainingConfig.mode,
+        description="separate: one adapter per style; conditional: one adapter, the style in the prompt.",
+    )
     pairs: PairConfig = Field(default_factory=PairConfig, description="DPO's preference pairs.")
     # output_dir is left to the stages: each checkpoints under its own folder in the group's.
     sft: CookieSFTConfig = Field(default_factory=CookieSFTConfig, description="The SFT stage (TRL's SFTConfig).")
     dpo: CookieDPOConfig = Field(default_factory=CookieDPOConfig, description="The DPO stage (TRL's DPOConfig).")
-    sampling: SampleConfig = Field(default_factory=lambda: SampleConfig(**BENCHMARK_SAMPLING),
-                                   description="Samples after each stage.")
+    sampling: SampleConfig = Field(
+        default_factory=lambda: SampleConfig(**BENCHMARK_SAMPLING), description="Samples after each stage."
+    )
 
     @field_validator("sft", "dpo")
     @classmethod
     def _output_dir_is_the_benchmarks(cls, stage: Any) -> Any:
         if stage.output_dir != type(stage)().output_dir:  # TRL fills in its default after __init__
-            raise _error_at(("output_dir",), "set by the benchmark (a folder per stage under the run's); use the "
-                                             "top-level output_dir", stage.output_dir)
+            raise _error_at(
+                ("output_dir",),
+                "set by the benchmark (a folder per stage under the run's); use the top-level output_dir",
+                stage.output_dir,
+            )
         return stage
 
     @field_validator("sampling", mode="before")
@@ -155,42 +183,64 @@ class GenerationConfig(SamplingOptions):
     top_p, max_tokens, min_tokens, frequency_penalty), where it runs (:class:`augment.runner.Backend`'s
     options) and the benchmark's own rounds. The seed is the protocol's."""
 
-    concurrency: int = Field(default=Backend.concurrency, ge=1, description="Requests in flight on a server; prompts per "
-                                                                     "engine call in-process.")
-    enforce_eager: bool = Field(default=Backend.enforce_eager,
-                                description="vLLM without graph compilation: fast start, lower throughput.")
-    endpoint: str | None = Field(default=Backend.endpoint, description="Use a running vLLM server instead of starting one.")
+    concurrency: int = Field(
+        default=Backend.concurrency,
+        ge=1,
+        description="Requests in flight on a server; prompts per engine call in-process.",
+    )
+    enforce_eager: bool = Field(
+        default=Backend.enforce_eager, description="vLLM without graph compilation: fast start, lower throughput."
+    )
+    endpoint: str | None = Field(
+        default=Backend.endpoint, description="Use a running vLLM server instead of starting one."
+    )
     backend: Literal["auto", "in-process", "server"] = Field(
-        default=Backend.where, description="Without an endpoint, run vLLM in-process (vllm.LLM in a worker process, no HTTP) "
-                                   "or as an OpenAI-compatible server (auto: in-process on the CPU build, a server "
-                                   "elsewhere; see augment.runner).")
+        default=Backend.where,
+        description="Without an endpoint, run vLLM in-process (vllm.LLM in a worker process, no HTTP) "
+        "or as an OpenAI-compatible server (auto: in-process on the CPU build, a server "
+        "elsewhere; see augment.runner).",
+    )
     adapters: Literal["auto", "lora", "merged"] = Field(
-        default=Backend.weights, description="Run the trained generators as LoRA adapters on one vLLM, or each merged into "
-                                     "full weights on a vLLM of its own (auto: merged on the CPU build, where vLLM's "
-                                     "LoRA path is slow: bench-results/README.md; LoRA elsewhere).")
+        default=Backend.weights,
+        description="Run the trained generators as LoRA adapters on one vLLM, or each merged into "
+        "full weights on a vLLM of its own (auto: merged on the CPU build, where vLLM's "
+        "LoRA path is slow: bench-results/README.md; LoRA elsewhere).",
+    )
     few_shot: int = Field(default=PromptOnlyConfig.shots, ge=0, description="Real examples in a prompt-only prompt.")
     oversample: float = Field(
-        default=1.5, ge=1, le=10, description="Generate this many times the largest ratio's need, so that enough pass the "
-                                      "filters (the table shows used/wanted per cell when they still fall short).")
+        default=1.5,
+        ge=1,
+        le=10,
+        description="Generate this many times the largest ratio's need, so that enough pass the "
+        "filters (the table shows used/wanted per cell when they still fall short).",
+    )
     best_of: int = Field(
-        default=default_of("augment.filters:apply_filters.best_of"), ge=1, le=16,
+        default=default_of("augment.filters:apply_filters.best_of"),
+        ge=1,
+        le=16,
         description="Candidates per kept record: of each n consecutive records of a file, the one that passes the "
-                    "filters and lies closest to its style's real class mean (style markers, the group's training "
-                    "speakers) is kept (augment.filters.best_of_verdicts); every generated condition alike. n times "
-                    "the generation.")
+        "filters and lies closest to its style's real class mean (style markers, the group's training "
+        "speakers) is kept (augment.filters.best_of_verdicts); every generated condition alike. n times "
+        "the generation.",
+    )
     max_rounds: int = Field(
-        default=3, ge=1, le=20, description="Generation rounds per file, the first included: while fewer records of a style "
-                                    "pass the filters than the largest ratio needs, another round asks for the "
-                                    "shortfall / the pass rate so far (x oversample), at most as many as the first "
-                                    "round. 1: no top-up.")
+        default=3,
+        ge=1,
+        le=20,
+        description="Generation rounds per file, the first included: while fewer records of a style "
+        "pass the filters than the largest ratio needs, another round asks for the "
+        "shortfall / the pass rate so far (x oversample), at most as many as the first "
+        "round. 1: no top-up.",
+    )
 
 
 @dataclass(frozen=True, config=_STRICT)
 class TrackingConfig:
     experiment: str | None = Field(default=None, description="MLflow experiment; default: cookiebench-<name>.")
     uri: str | None = Field(default=None, description="Tracking URI; default: $MLFLOW_TRACKING_URI or the local store.")
-    system_metrics: bool = Field(default=True, description="CPU, memory (and GPU) use of the machine on the parent run's "
-                                                   "System metrics tab.")
+    system_metrics: bool = Field(
+        default=True, description="CPU, memory (and GPU) use of the machine on the parent run's System metrics tab."
+    )
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -198,9 +248,14 @@ class TaskResources:
     """What one Ray task of a kind asks the cluster for (Ray schedules on these, it does not enforce them)."""
 
     num_cpus: float = Field(default=1, gt=0)
-    num_gpus: float | None = Field(default=None, ge=0, description="None: 1 when the cluster has a GPU (training, generation "
-                                                             "and BERT cells), else 0.")
-    memory_gb: float | None = Field(default=None, gt=0, description="Memory to reserve on the worker's node; none: no reservation.")
+    num_gpus: float | None = Field(
+        default=None,
+        ge=0,
+        description="None: 1 when the cluster has a GPU (training, generation and BERT cells), else 0.",
+    )
+    memory_gb: float | None = Field(
+        default=None, gt=0, description="Memory to reserve on the worker's node; none: no reservation."
+    )
 
 
 @dataclass(frozen=True, config=_STRICT)
@@ -211,17 +266,23 @@ class ExecutorConfig:
     """
 
     kind: Literal["local", "ray"] = "local"
-    address: str | None = Field(default=None, description="Ray cluster: `auto` (the one `ray start` runs here), "
-                                                  "`ray://host:10001`; none: start a local cluster.")
+    address: str | None = Field(
+        default=None,
+        description="Ray cluster: `auto` (the one `ray start` runs here), "
+        "`ray://host:10001`; none: start a local cluster.",
+    )
     num_cpus: int | None = Field(default=None, ge=1, description="CPUs of a local cluster started here; default: all.")
     max_retries: int = Field(default=3, ge=0, description="Times Ray reruns a task whose worker died.")
     train: TaskResources = TaskResources(num_cpus=1, memory_gb=4)
     generate: TaskResources = TaskResources(num_cpus=1, memory_gb=8)
     cell: TaskResources = TaskResources(num_cpus=1, memory_gb=1)
     generation_workers: int | None = Field(
-        default=None, ge=0, description="Ray tasks that complete a generation round side by side, each with a vLLM of its "
-                                "own (one GPU each on a cluster with GPUs); none: one per GPU of the cluster, so 0 "
-                                "without GPUs, and generation then runs on the driver.")
+        default=None,
+        ge=0,
+        description="Ray tasks that complete a generation round side by side, each with a vLLM of its "
+        "own (one GPU each on a cluster with GPUs); none: one per GPU of the cluster, so 0 "
+        "without GPUs, and generation then runs on the driver.",
+    )
 
     @model_validator(mode="after")
     def _ray_options_need_ray(self) -> ExecutorConfig:
@@ -236,26 +297,33 @@ class ExecutorConfig:
 class BenchmarkConfig:
     name: str = Field(default=..., min_length=1)
     corpus: Path | None = Field(default=None, description="Corpus path; default: the simulated cohort.")
-    reading: ReadOptions = Field(default_factory=ReadOptions, description="How the corpus is read: skip_bad, "
-                                                                          "report, visits.")
+    reading: ReadOptions = Field(
+        default_factory=ReadOptions, description="How the corpus is read: skip_bad, report, visits."
+    )
     protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
     conditions: tuple[Condition, ...] = CONDITIONS
     ratios: tuple[float, ...] = Field(default=(0.5, 1.0, 2.0), description="Synthetic per real transcript, per class.")
     control_ratios: tuple[float, ...] = Field(
-        default=(), description="Held-back real transcripts per real training transcript, per class, that the `real` and "
-                        "`flipped` controls add; (): the same as `ratios`. Controls cost no generation, and real data's "
-                        "help shows at large ratios on a small base.")
+        default=(),
+        description="Held-back real transcripts per real training transcript, per class, that the `real` and "
+        "`flipped` controls add; (): the same as `ratios`. Controls cost no generation, and real data's "
+        "help shows at large ratios on a small base.",
+    )
     classifiers: tuple[str, ...] = ("bert",)
     classifier_options: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="Per classifier, its detector's parameters (detect.classifiers).")
+        default_factory=dict, description="Per classifier, its detector's parameters (detect.classifiers)."
+    )
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
-    classic: ClassicConfig = Field(default_factory=ClassicConfig, description="Classic augmentation; its seed is "
-                                                                             "protocol.seed.")
+    classic: ClassicConfig = Field(
+        default_factory=ClassicConfig, description="Classic augmentation; its seed is protocol.seed."
+    )
     filters: FilterConfig = Field(default_factory=FilterConfig, description="Filters of every synthetic record.")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
-    output_dir: Path | None = Field(default=None, description="Where synthetic data, adapters and state go; default runs/<name>.")
+    output_dir: Path | None = Field(
+        default=None, description="Where synthetic data, adapters and state go; default runs/<name>."
+    )
 
     @field_validator("conditions")
     @classmethod
@@ -313,8 +381,9 @@ class BenchmarkConfig:
     def _controls_need_a_reserve(self) -> BenchmarkConfig:
         controls = [c for c in self.conditions if c in CONTROLS]
         if controls and self.protocol.reserve == 0:
-            raise ValueError(f"conditions {controls} draw on held-back real speakers: set protocol.reserve "
-                             "(e.g. 0.4) or drop them")
+            raise ValueError(
+                f"conditions {controls} draw on held-back real speakers: set protocol.reserve (e.g. 0.4) or drop them"
+            )
         if self.control_ratios and not controls:
             raise ValueError("control_ratios: no control (`real`, `flipped`) among the conditions to use them")
         return self

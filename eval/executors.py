@@ -64,8 +64,9 @@ class LocalExecutor:
         """A value that only lives in this process (a loaded model, a progress callback)."""
         return value
 
-    def submit(self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources,
-               gpu: bool = False) -> _Thunk:
+    def submit(
+        self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources, gpu: bool = False
+    ) -> _Thunk:
         return _Thunk(fn, args)
 
     def get(self, ref: Any) -> Any:
@@ -101,8 +102,12 @@ class RayExecutor:
         self.started = not ray.is_initialized()
         if self.started:
             # No address: a local cluster for this benchmark alone, gone when it ends.
-            ray.init(address=config.address, num_cpus=None if config.address else config.num_cpus,
-                     include_dashboard=False, logging_level=logging.WARNING)
+            ray.init(
+                address=config.address,
+                num_cpus=None if config.address else config.num_cpus,
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+            )
         gpus = int(ray.cluster_resources().get("GPU", 0))
         self.gpus = gpus > 0
         # One vLLM per GPU by default; on a CPU-only cluster the driver's one vLLM already has
@@ -111,8 +116,11 @@ class RayExecutor:
         self.run_id = run_id
         # A tracking server is what workers on other machines can reach; a SQLite store is a
         # file on the driver's machine (and concurrent writers would lock it): workers skip it.
-        self.runtime_env = ({"env_vars": {"MLFLOW_TRACKING_URI": tracking_uri}}
-                            if tracking_uri and tracking_uri.startswith(("http://", "https://")) else None)
+        self.runtime_env = (
+            {"env_vars": {"MLFLOW_TRACKING_URI": tracking_uri}}
+            if tracking_uri and tracking_uri.startswith(("http://", "https://"))
+            else None
+        )
         self.steps: dict[str, int] = {}
         self.remote = ray.remote(_unit)
         logger.info("Ray executor on %s: %s", config.address or "a local cluster", ray.cluster_resources())
@@ -126,12 +134,13 @@ class RayExecutor:
     def here(self, value: Any) -> None:
         return None
 
-    def submit(self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources,
-               gpu: bool = False) -> Any:
+    def submit(self, fn: Callable[..., Any], *args: Any, kind: str, resources: TaskResources, gpu: bool = False) -> Any:
         gpus = resources.num_gpus if resources.num_gpus is not None else float(gpu and self.gpus)
         options: dict[str, Any] = {
-            "num_cpus": resources.num_cpus, "num_gpus": gpus,
-            "max_retries": self.config.max_retries, "retry_exceptions": False,  # a bug fails once, not 4 times
+            "num_cpus": resources.num_cpus,
+            "num_gpus": gpus,
+            "max_retries": self.config.max_retries,
+            "retry_exceptions": False,  # a bug fails once, not 4 times
             "name": f"cookiebench-{kind}",
         }
         if resources.memory_gb:
@@ -167,8 +176,9 @@ Executor = LocalExecutor | RayExecutor
 
 
 @contextmanager
-def executor(config: ExecutorConfig, *, run_id: str | None = None,
-             tracking_uri: str | None = None) -> Iterator[Executor]:
+def executor(
+    config: ExecutorConfig, *, run_id: str | None = None, tracking_uri: str | None = None
+) -> Iterator[Executor]:
     if config.kind == "local":
         yield LocalExecutor()
         return

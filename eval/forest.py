@@ -35,8 +35,11 @@ def constant_classifiers(table: pd.DataFrame) -> list[str]:
     out = []
     for classifier, rows in table.groupby("classifier", sort=False):
         paired = rows[rows.condition != "none"]
-        if (rows.auroc_mean == 0.5).all() and not paired.empty and (
-                paired[["delta_auroc", "delta_auroc_low", "delta_auroc_high"]] == 0).all(axis=None):
+        if (
+            (rows.auroc_mean == 0.5).all()
+            and not paired.empty
+            and (paired[["delta_auroc", "delta_auroc_low", "delta_auroc_high"]] == 0).all(axis=None)
+        ):
             out.append(str(classifier))
     return out
 
@@ -62,20 +65,28 @@ def forest_figure(table: pd.DataFrame, statistic: str = "f1") -> Figure:
     methods = "; ".join(INTERVAL_NOTE.get(m, m) for m in dict.fromkeys(paired.interval) if m) or "no paired rows"
     better = "lower is better: a gain is negative" if statistic in LOWER_IS_BETTER else "higher is better"
     fig.suptitle(f"Δ{name} against no augmentation, 95% interval\n({better})", fontsize=FONT + 1)
-    notes = [f"Filled: the interval excludes 0 (p < 0.05); open: it does not. Gray squares on a shaded "
-             f"band: the controls. Intervals: {methods}."]
+    notes = [
+        f"Filled: the interval excludes 0 (p < 0.05); open: it does not. Gray squares on a shaded "
+        f"band: the controls. Intervals: {methods}."
+    ]
     notes += [f"{c}: constant P(AD) in every cell (the floor): no Δ to show." for c in constant]
     fig.supxlabel("\n".join(notes), fontsize=FONT - 1, wrap=True)
     if not classifiers:
         return fig
-    axes = fig.subplots(len(classifiers), 1, sharex=True, squeeze=False,
-                        gridspec_kw={"height_ratios": [n + PANEL_EXTRA_IN / ROW_IN for n in sizes]})[:, 0]
+    axes = fig.subplots(
+        len(classifiers),
+        1,
+        sharex=True,
+        squeeze=False,
+        gridspec_kw={"height_ratios": [n + PANEL_EXTRA_IN / ROW_IN for n in sizes]},
+    )[:, 0]
     for ax, classifier in zip(axes, classifiers, strict=False):
         base = table[(table.classifier == classifier) & (table.condition == "none")]
         _panel(ax, paired[paired.classifier == classifier], statistic)
         baseline = f"{getattr(base.iloc[0], _mean(statistic)):.3f}" if not base.empty else "n/a"
-        ax.set_title(f"{classifier}: {name} without augmentation {baseline}", fontsize=FONT, loc="left",
-                     fontweight="bold")
+        ax.set_title(
+            f"{classifier}: {name} without augmentation {baseline}", fontsize=FONT, loc="left", fontweight="bold"
+        )
     axes[-1].set_xlabel(f"Δ{name} against no augmentation", fontsize=FONT)
     return fig
 
@@ -103,11 +114,22 @@ def _panel(ax, rows: pd.DataFrame, statistic: str) -> None:
         if known:
             ax.hlines(y, low, high, color=color, linewidth=2, zorder=2)
         detected = known and (low > 0 or high < 0)
-        ax.plot([delta], [y], marker="s" if control else "o", markersize=7, color=color, zorder=3,
-                markerfacecolor=color if detected else "white", markeredgewidth=1.8)
+        ax.plot(
+            [delta],
+            [y],
+            marker="s" if control else "o",
+            markersize=7,
+            color=color,
+            zorder=3,
+            markerfacecolor=color if detected else "white",
+            markeredgewidth=1.8,
+        )
         labels.append(f"{CONTROL_LABEL.get(row.condition, row.condition)} ×{row.ratio:g}")
-        shown.append(f"{delta:+.3f} [{low:+.3f}, {high:+.3f}]" if known else
-                     ("n/a" if math.isnan(delta) else f"{delta:+.3f} (no interval)"))
+        shown.append(
+            f"{delta:+.3f} [{low:+.3f}, {high:+.3f}]"
+            if known
+            else ("n/a" if math.isnan(delta) else f"{delta:+.3f} (no interval)")
+        )
         y += 1
     ax.axvline(0, color="black", linewidth=1.2, zorder=2.5)
     ax.set_yticks(positions, labels, fontsize=FONT)
@@ -117,4 +139,3 @@ def _panel(ax, rows: pd.DataFrame, statistic: str) -> None:
     right = ax.secondary_yaxis("right")
     right.set_yticks(positions, shown, fontsize=FONT - 1, family="monospace")
     right.tick_params(length=0)
-

@@ -74,8 +74,10 @@ def plan(config: BenchmarkConfig, read: ReadReport | None = None) -> tuple[Corpu
     corpus = cv.evaluable(config.reading.load(config.corpus, read)[0])
     seeds = list(range(p.seed, p.seed + p.repeats))
     protocol = "adress" if p.split == "adress" else "kfold"
-    split = [(fold, *split_reserve(corpus, fold.train_speakers, p.reserve, p.seed))
-             for fold in cv.make_folds(corpus, protocol=protocol, folds=p.folds, seeds=seeds)]
+    split = [
+        (fold, *split_reserve(corpus, fold.train_speakers, p.reserve, p.seed))
+        for fold in cv.make_folds(corpus, protocol=protocol, folds=p.folds, seeds=seeds)
+    ]
     sizes = _sizes_below(p.sizes, min(len(base) for _, base, _ in split))
     members = []
     for fold, base, reserve in split:
@@ -83,8 +85,10 @@ def plan(config: BenchmarkConfig, read: ReadReport | None = None) -> tuple[Corpu
             cut = cut_base(corpus, base, size, p.seed) if size != WHOLE else base
             members.append((group_key(cut), SizedFold(fold.seed, fold.fold, cut, fold.test_speakers, size), reserve))
     members.sort(key=lambda member: size_order(member[1].size))
-    groups = {key: _group(corpus, key, [(fold, reserve) for k, fold, reserve in members if k == key])
-              for key in dict.fromkeys(key for key, _, _ in members)}
+    groups = {
+        key: _group(corpus, key, [(fold, reserve) for k, fold, reserve in members if k == key])
+        for key in dict.fromkeys(key for key, _, _ in members)
+    }
     return corpus, [fold for _, fold, _ in members], groups
 
 
@@ -93,8 +97,11 @@ def _sizes_below(sizes: tuple[int, ...], smallest_base: int) -> tuple[int, ...]:
     suit corpora of several sizes), said once."""
     kept = tuple(size for size in sizes if size < smallest_base)
     if len(kept) < len(sizes):
-        logger.warning("protocol.sizes: %s left out: not below the smallest base of %d training speakers, which "
-                       "is run whole", ", ".join(str(s) for s in sizes if s not in kept), smallest_base)
+        logger.warning(
+            "protocol.sizes: %s left out: not below the smallest base of %d training speakers, which is run whole",
+            ", ".join(str(s) for s in sizes if s not in kept),
+            smallest_base,
+        )
     return kept
 
 
@@ -106,8 +113,12 @@ def size_order(size: int) -> float:
 def _group(corpus: Corpus, key: str, members: list[tuple[cv.Fold, tuple[str, ...]]]) -> Group:
     """A group of folds with the same base speakers (and so the same reserve)."""
     first, reserve = members[0]
-    return Group(key, corpus.by_speakers(first.train_speakers), tuple(fold for fold, _ in members),
-                 reserve=tuple(corpus.by_speakers(reserve)))
+    return Group(
+        key,
+        corpus.by_speakers(first.train_speakers),
+        tuple(fold for fold, _ in members),
+        reserve=tuple(corpus.by_speakers(reserve)),
+    )
 
 
 def _labels(corpus: Corpus) -> dict[str, Label]:
@@ -120,8 +131,10 @@ def cut_base(corpus: Corpus, base: tuple[str, ...], size: int, seed: int) -> tup
     permutation of each class seeded by the protocol seed alone: the folds of the fixed split
     keep one cut per size (one set of generators), and smaller sizes take subsets of larger ones."""
     labels = _labels(corpus)
-    by_class = {label: [s for s in sorted(base) if labels[s] == label] for label in sorted(
-        {labels[s] for s in base}, key=lambda label: label.value)}
+    by_class = {
+        label: [s for s in sorted(base) if labels[s] == label]
+        for label in sorted({labels[s] for s in base}, key=lambda label: label.value)
+    }
     rng = np.random.default_rng([_CUT_STREAM, seed])
     kept: list[str] = []
     for i, speakers in enumerate(by_class.values()):
@@ -133,8 +146,9 @@ def cut_base(corpus: Corpus, base: tuple[str, ...], size: int, seed: int) -> tup
     return tuple(sorted(kept))
 
 
-def split_reserve(corpus: Corpus, speakers: tuple[str, ...], share: float,
-                  seed: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def split_reserve(
+    corpus: Corpus, speakers: tuple[str, ...], share: float, seed: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(base, reserve): ``share`` of the speakers, stratified by label, held back.
 
     Seeded by the protocol seed alone, so folds with the same training speakers (the ADReSS
@@ -147,21 +161,28 @@ def split_reserve(corpus: Corpus, speakers: tuple[str, ...], share: float,
     labels = _labels(corpus)
     ordered = sorted(speakers)
     try:
-        base, reserve = train_test_split(ordered, test_size=share, random_state=seed,
-                                         stratify=[labels[s].value for s in ordered])
+        base, reserve = train_test_split(
+            ordered, test_size=share, random_state=seed, stratify=[labels[s].value for s in ordered]
+        )
     except ValueError as error:  # a class too small to split, or a share that leaves one side empty
-        counts = ", ".join(f"{label.value} {sum(labels[s] == label for s in ordered)}" for label in sorted(
-            {labels[s] for s in ordered}, key=lambda label: label.value))
-        raise BenchmarkError(f"protocol.reserve {share}: cannot hold back a stratified share of these {len(ordered)} "
-                             f"training speakers ({counts}): {error}; lower protocol.reserve (0: no reserve, no "
-                             "controls) or use more speakers") from None
+        counts = ", ".join(
+            f"{label.value} {sum(labels[s] == label for s in ordered)}"
+            for label in sorted({labels[s] for s in ordered}, key=lambda label: label.value)
+        )
+        raise BenchmarkError(
+            f"protocol.reserve {share}: cannot hold back a stratified share of these {len(ordered)} "
+            f"training speakers ({counts}): {error}; lower protocol.reserve (0: no reserve, no "
+            "controls) or use more speakers"
+        ) from None
     return tuple(sorted(base)), tuple(sorted(reserve))
 
 
 def cells(config: BenchmarkConfig, folds: Sequence[cv.Fold]) -> list[Cell]:
     """Every cell, in table order: classifier, condition, ratio (`none` at ratio 0), fold."""
-    return [Cell(classifier, condition, ratio, fold)
-            for classifier in config.classifiers
-            for condition in config.conditions
-            for ratio in (config.ratios_of(condition) or (0.0,))
-            for fold in folds]
+    return [
+        Cell(classifier, condition, ratio, fold)
+        for classifier in config.classifiers
+        for condition in config.conditions
+        for ratio in (config.ratios_of(condition) or (0.0,))
+        for fold in folds
+    ]

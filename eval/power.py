@@ -140,8 +140,12 @@ class _Simulation:
         # one fold, which would make the folds vary more than a real run's do.
         outer = np.zeros((self.runs, speakers), dtype=np.float32)
         inner = np.zeros((n_seeds, self.runs, self.resamples, speakers), dtype=np.float32)
-        fold_draws = [_tally(rng.integers(0, k, (self.runs * self.resamples, k)), k).reshape(
-            self.runs, self.resamples, k) if k else None for k in folds]
+        fold_draws = [
+            _tally(rng.integers(0, k, (self.runs * self.resamples, k)), k).reshape(self.runs, self.resamples, k)
+            if k
+            else None
+            for k in folds
+        ]
         rows = np.arange(self.runs)[:, None, None] * self.resamples + np.arange(self.resamples)[None, :, None]
         for members in by_class:
             drawn = members[rng.integers(0, members.size, (self.runs, members.size))]  # (runs, copies)
@@ -157,13 +161,21 @@ class _Simulation:
                     fold_of = np.take_along_axis(dealt[:, None, :], positions, axis=2)
                     weight = np.take_along_axis(draws_k, fold_of, axis=2)
                 flat = (copies + speakers * rows).ravel()
-                inner[k] += np.bincount(flat, weights=weight.ravel(), minlength=self.runs * self.resamples * speakers
-                                        ).reshape(self.runs, self.resamples, speakers).astype(np.float32)
+                inner[k] += (
+                    np.bincount(flat, weights=weight.ravel(), minlength=self.runs * self.resamples * speakers)
+                    .reshape(self.runs, self.resamples, speakers)
+                    .astype(np.float32)
+                )
         # per seed (runs, resamples + 1, n): the run's bootstrap weightings, then its own test set
         self.weights = [np.concatenate([inner[k], outer[:, None, :]], axis=1)[..., codes] for k in range(n_seeds)]
-        self.seed_counts = (np.ones((self.runs, self.resamples, n_seeds)) if self.base.pooled else  # every repeat once
-                            _tally(rng.integers(0, n_seeds, (self.runs * self.resamples, n_seeds)), n_seeds).reshape(
-                                self.runs, self.resamples, n_seeds))
+        self.seed_counts = (
+            np.ones((self.runs, self.resamples, n_seeds))
+            if self.base.pooled
+            # every repeat once
+            else _tally(rng.integers(0, n_seeds, (self.runs * self.resamples, n_seeds)), n_seeds).reshape(
+                self.runs, self.resamples, n_seeds
+            )
+        )
         self.shared = rng.standard_normal((self.runs, y.size))
         self.seedwise = rng.standard_normal((self.runs, n_seeds, y.size))
         self.logits = logits(self.base.proba)  # (seeds, n)
@@ -177,8 +189,12 @@ class _Simulation:
     def _base(self, statistic: str) -> np.ndarray:
         """The `none` arm's scores, the same at every δ: (seeds, runs, resamples + 1)."""
         if statistic not in self._baseline:
-            self._baseline[statistic] = np.stack([self._score(statistic, np.broadcast_to(p, (self.runs, p.size)), k)
-                                                  for k, p in enumerate(self.base.proba)])
+            self._baseline[statistic] = np.stack(
+                [
+                    self._score(statistic, np.broadcast_to(p, (self.runs, p.size)), k)
+                    for k, p in enumerate(self.base.proba)
+                ]
+            )
         return self._baseline[statistic]
 
     def outcome(self, statistic: str, delta: float, alpha: float) -> tuple[float, float]:
@@ -187,8 +203,9 @@ class _Simulation:
         base = self._base(statistic)
         cells = np.empty((self.runs, self.resamples + 1, n_seeds))
         for k in range(n_seeds):
-            shifted = (self.logits[k] + delta * (y - 0.5) + self.sigma_u * self.shared
-                       + self.sigma_e * self.seedwise[:, k])
+            shifted = (
+                self.logits[k] + delta * (y - 0.5) + self.sigma_u * self.shared + self.sigma_e * self.seedwise[:, k]
+            )
             cells[..., k] = self._score(statistic, 1 / (1 + np.exp(-np.clip(shifted, -30, 30))), k) - base[k]
         draws = (cells[:, :-1] * self.seed_counts).sum(axis=2) / n_seeds  # (runs, resamples)
         detected = [percentile_interval(row, 1 - alpha)[2] < alpha for row in draws]
@@ -202,8 +219,9 @@ def _tally(draws: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(flat, minlength=rows * size).reshape(rows, size).astype(np.float32)
 
 
-def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray,
-                 threshold: float | np.ndarray = DEFAULT_THRESHOLD) -> np.ndarray:
+def batch_metric(
+    statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray, threshold: float | np.ndarray = DEFAULT_THRESHOLD
+) -> np.ndarray:
     """A metric of each row of predictions p (runs, n) under each of its weightings w (runs, b, n): (runs, b).
 
     :func:`detect.metrics.weighted_metrics` for one prediction vector per row (tested equal);
@@ -220,13 +238,23 @@ def batch_metric(statistic: str, y: np.ndarray, p: np.ndarray, w: np.ndarray,
         tp, fp, fn = (np.einsum("rbn,rn->rb", w, mask.astype(w.dtype)) for mask in (ad & pred, ~ad & pred, ad & ~pred))
         den = 2 * tp + fp + fn
         return np.where(den > 0, 2 * tp / np.where(den > 0, den, 1), 0.0)
-    return np.stack([weighted_metrics(y, row, weights, metrics=[statistic])[statistic] for row, weights in zip(p, w, strict=True)])
+    return np.stack(
+        [weighted_metrics(y, row, weights, metrics=[statistic])[statistic] for row, weights in zip(p, w, strict=True)]
+    )
 
 
-def minimum_detectable_effect(classifier: str, base: pd.DataFrame, arms: Sequence[pd.DataFrame] = (), *,
-                              power: float = POWER, alpha: float = ALPHA, runs: int = RUNS,
-                              resamples: int = RESAMPLES, statistics: Sequence[str] = STATISTICS,
-                              seed: int = 0) -> Detectable:
+def minimum_detectable_effect(
+    classifier: str,
+    base: pd.DataFrame,
+    arms: Sequence[pd.DataFrame] = (),
+    *,
+    power: float = POWER,
+    alpha: float = ALPHA,
+    runs: int = RUNS,
+    resamples: int = RESAMPLES,
+    statistics: Sequence[str] = STATISTICS,
+    seed: int = 0,
+) -> Detectable:
     """The MDE of each of ``statistics`` for one classifier (see the module docstring).
 
     ``base``: its `none` out-of-fold predictions; ``arms``: its other conditions' (for the
@@ -236,8 +264,16 @@ def minimum_detectable_effect(classifier: str, base: pd.DataFrame, arms: Sequenc
     nan = dict.fromkeys(statistics, math.nan)
     spread = _within_class_spread(test)
     if spread == 0:
-        return Detectable(classifier, nan, nan, (math.nan, math.nan), 0,
-                          "constant P(AD) under `none`: no ranking for an effect to act on", power, alpha)
+        return Detectable(
+            classifier,
+            nan,
+            nan,
+            (math.nan, math.nan),
+            0,
+            "constant P(AD) under `none`: no ranking for an effect to act on",
+            power,
+            alpha,
+        )
     sigma_u, sigma_e, rows = measured_noise(test, [TestSet.of(a) for a in arms])
     if rows == 0:
         sigma_u, sigma_e = DEFAULT_NOISE * spread, 0.0
@@ -258,8 +294,9 @@ def _within_class_spread(test: TestSet) -> float:
     return float(np.sqrt(np.mean([values[:, test.y == c].var() for c in (0, 1)])))
 
 
-def _bisect(simulation: _Simulation, statistic: str, power: float, alpha: float, *,
-            scale: float) -> tuple[float, float] | None:
+def _bisect(
+    simulation: _Simulation, statistic: str, power: float, alpha: float, *, scale: float
+) -> tuple[float, float] | None:
     """(δ80, mean |Δ| there), or None when no δ up to 2^12 x ``scale`` gets there."""
     low, high = 0.0, scale / 4
     for _ in range(15):
@@ -277,9 +314,16 @@ def _bisect(simulation: _Simulation, statistic: str, power: float, alpha: float,
     return high, simulation.outcome(statistic, high, alpha)[1]
 
 
-def design_power(predictions: pd.DataFrame, *, control: str | None = None, power: float = POWER,
-                 alpha: float = ALPHA, runs: int = RUNS, statistics: Sequence[str] = STATISTICS,
-                 seed: int = 0) -> pd.DataFrame:
+def design_power(
+    predictions: pd.DataFrame,
+    *,
+    control: str | None = None,
+    power: float = POWER,
+    alpha: float = ALPHA,
+    runs: int = RUNS,
+    statistics: Sequence[str] = STATISTICS,
+    seed: int = 0,
+) -> pd.DataFrame:
     """One row per classifier: ``mde_<statistic>``, ``separation_<statistic>``, the noise and a note.
 
     ``predictions``: the benchmark's kept out-of-fold predictions (columns classifier,
@@ -291,14 +335,23 @@ def design_power(predictions: pd.DataFrame, *, control: str | None = None, power
         base = own[own.condition == "none"]
         if base.empty:
             continue
-        arms = [frame for (condition, _), frame in own[own.condition != "none"].groupby(["condition", "ratio"],
-                                                                                          sort=False)
-                if condition != control]
-        found = minimum_detectable_effect(str(classifier), base, arms, power=power, alpha=alpha, runs=runs,
-                                          statistics=statistics, seed=seed)
-        rows.append({"classifier": found.classifier,
-                     **{f"mde_{s}": found.mde[s] for s in statistics},
-                     **{f"separation_{s}": found.separation[s] for s in statistics},
-                     "noise_shared": found.noise[0], "noise_seed": found.noise[1],
-                     "noise_rows": found.measured_on, "mde_note": found.note})
+        arms = [
+            frame
+            for (condition, _), frame in own[own.condition != "none"].groupby(["condition", "ratio"], sort=False)
+            if condition != control
+        ]
+        found = minimum_detectable_effect(
+            str(classifier), base, arms, power=power, alpha=alpha, runs=runs, statistics=statistics, seed=seed
+        )
+        rows.append(
+            {
+                "classifier": found.classifier,
+                **{f"mde_{s}": found.mde[s] for s in statistics},
+                **{f"separation_{s}": found.separation[s] for s in statistics},
+                "noise_shared": found.noise[0],
+                "noise_seed": found.noise[1],
+                "noise_rows": found.measured_on,
+                "mde_note": found.note,
+            }
+        )
     return pd.DataFrame(rows)

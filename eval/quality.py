@@ -21,8 +21,8 @@ import pandas as pd
 
 from augment.classic import selection_require
 from augment.filters import FilterConfig
-from augment.quality import QUALITY_MARKERS, GeneratorData, QualityReport, Split, quality_report
 from augment.prompts import STYLE_LABEL
+from augment.quality import QUALITY_MARKERS, GeneratorData, QualityReport, Split, quality_report
 from detect.markers import MarkerExtractor
 from detect.records import Corpus
 from eval.results import Group
@@ -39,14 +39,24 @@ def _splits(corpus: Corpus, groups: Mapping[str, Group], condition: str) -> list
                 continue
             tested.add(fold.test_speakers)
             synthetic = group.synthetic.get(condition)
-            splits.append(Split(list(group.train), list(corpus.by_speakers(fold.test_speakers)),
-                                list(synthetic.kept) if synthetic else []))
+            splits.append(
+                Split(
+                    list(group.train),
+                    list(corpus.by_speakers(fold.test_speakers)),
+                    list(synthetic.kept) if synthetic else [],
+                )
+            )
     return splits
 
 
-def benchmark_report(corpus: Corpus, groups: Mapping[str, Group], conditions: Sequence[str],
-                     extractor: MarkerExtractor, filters: FilterConfig | None = None,
-                     seed: int = 0) -> QualityReport:
+def benchmark_report(
+    corpus: Corpus,
+    groups: Mapping[str, Group],
+    conditions: Sequence[str],
+    extractor: MarkerExtractor,
+    filters: FilterConfig | None = None,
+    seed: int = 0,
+) -> QualityReport:
     """The quality report with one generator per synthetic condition, named by the condition."""
     filters = filters or FilterConfig()
     generators = []
@@ -54,11 +64,18 @@ def benchmark_report(corpus: Corpus, groups: Mapping[str, Group], conditions: Se
         records = [r for g in groups.values() for r in _records(g, condition)]
         # as the benchmark selected them (augment.classic.selection_require for classic copies)
         require = selection_require(filters.require) if condition == "classic" else filters.require
-        generators.append(GeneratorData(condition, records, require=tuple(require),
-                                        splits=_splits(corpus, groups, condition)))
+        generators.append(
+            GeneratorData(condition, records, require=tuple(require), splits=_splits(corpus, groups, condition))
+        )
     folds = sum(len({f.test_speakers for f in g.folds}) for g in groups.values())
-    return quality_report(generators, list(corpus), filters=filters, extractor=extractor, seed=seed,
-                          test=f"the {folds} real test fold(s) of the benchmark")
+    return quality_report(
+        generators,
+        list(corpus),
+        filters=filters,
+        extractor=extractor,
+        seed=seed,
+        test=f"the {folds} real test fold(s) of the benchmark",
+    )
 
 
 def generation_outcomes(groups: Mapping[str, Group]) -> pd.DataFrame:
@@ -72,13 +89,20 @@ def generation_outcomes(groups: Mapping[str, Group]) -> pd.DataFrame:
                 row["generated"] += outcome.generated
                 row["wanted"] += outcome.wanted
                 row["rounds"] = max(row["rounds"], outcome.rounds)
-    return pd.DataFrame([{"condition": c, "style": s, **row} for (c, s), row in rows.items()],
-                        columns=["condition", "style", "generated", "wanted", "rounds"])
+    return pd.DataFrame(
+        [{"condition": c, "style": s, **row} for (c, s), row in rows.items()],
+        columns=["condition", "style", "generated", "wanted", "rounds"],
+    )
 
 
-def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Sequence[str],
-                  extractor: MarkerExtractor, filters: FilterConfig | None = None,
-                  seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, QualityReport]:
+def quality_table(
+    corpus: Corpus,
+    groups: Mapping[str, Group],
+    conditions: Sequence[str],
+    extractor: MarkerExtractor,
+    filters: FilterConfig | None = None,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, QualityReport]:
     """The report as a table (one row per condition x style), the marker frame, and the report."""
     report = benchmark_report(corpus, groups, conditions, extractor, filters, seed)
     table = report.frame().rename(columns={"generator": "condition"})
@@ -89,8 +113,9 @@ def quality_table(corpus: Corpus, groups: Mapping[str, Group], conditions: Seque
     frames = [real]
     for condition in table.condition.unique() if len(table) else ():
         for style, label in STYLE_LABEL.items():
-            marked = [r.markers for g in groups.values() for r in _records(g, condition)
-                      if r.style == style and r.markers]
+            marked = [
+                r.markers for g in groups.values() for r in _records(g, condition) if r.style == style and r.markers
+            ]
             if marked:
                 frame = pd.DataFrame(marked)
                 frame["group"] = f"{condition} {label.value}"
@@ -110,9 +135,18 @@ def samples_frame(groups: Mapping[str, Group]) -> pd.DataFrame:
         for condition, synthetic in group.synthetic.items():
             for r in synthetic.records:
                 failed = sorted(name for name, verdict in r.verdicts.items() if not verdict.passed)
-                rows.append({"group": key, "condition": condition, "style": r.style, "generator": r.generator.tag(),
-                             "passed": not failed, "failed_filters": ", ".join(failed), "text": r.text,
-                             **{m: round(float(r.markers[m]), 4) for m in SAMPLE_MARKERS if m in (r.markers or {})}})
+                rows.append(
+                    {
+                        "group": key,
+                        "condition": condition,
+                        "style": r.style,
+                        "generator": r.generator.tag(),
+                        "passed": not failed,
+                        "failed_filters": ", ".join(failed),
+                        "text": r.text,
+                        **{m: round(float(r.markers[m]), 4) for m in SAMPLE_MARKERS if m in (r.markers or {})},
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -122,8 +156,15 @@ def training_datasets(groups: Mapping[str, Group]) -> dict[str, pd.DataFrame]:
     for key, group in groups.items():
         for condition, synthetic in group.synthetic.items():
             rows.setdefault(condition, []).extend(
-                {"id": t.id, "label": t.label.value if t.label else None, "generator": t.source.generator,
-                 "group": key, "text": t.text} for t in synthetic.kept)
+                {
+                    "id": t.id,
+                    "label": t.label.value if t.label else None,
+                    "generator": t.source.generator,
+                    "group": key,
+                    "text": t.text,
+                }
+                for t in synthetic.kept
+            )
     return {condition: pd.DataFrame(kept) for condition, kept in rows.items() if kept}
 
 

@@ -39,9 +39,19 @@ SIMULATED_NOTE = (
 DESCRIPTION = "description.md"  # in the report folder: the MLflow run's description
 
 
-def write_benchmark_report(folder: Path, config: BenchmarkConfig, *, corpus: Corpus, scores: pd.DataFrame,
-                           table: pd.DataFrame, quality: pd.DataFrame, marker_frame: pd.DataFrame,
-                           timings: dict[str, float], simulated: bool, quality_report=None) -> Path:
+def write_benchmark_report(
+    folder: Path,
+    config: BenchmarkConfig,
+    *,
+    corpus: Corpus,
+    scores: pd.DataFrame,
+    table: pd.DataFrame,
+    quality: pd.DataFrame,
+    marker_frame: pd.DataFrame,
+    timings: dict[str, float],
+    simulated: bool,
+    quality_report=None,
+) -> Path:
     """The report folder: scores, summary and quality tables, plots, report.md and report.html
     (returned).
 
@@ -55,27 +65,38 @@ def write_benchmark_report(folder: Path, config: BenchmarkConfig, *, corpus: Cor
     if quality_report is not None:
         (folder / "quality.json").write_text(quality_report.model_dump_json(indent=2) + "\n", encoding="utf-8")
     whole = table[table["size"] == WHOLE] if sized(table) else table  # the low-resource sizes: size_curve
-    images = [forest_plot(whole, folder / "delta_f1.png", "f1"),
-              forest_plot(whole, folder / f"delta_{HEADLINE_THRESHOLD_FREE}.png", HEADLINE_THRESHOLD_FREE),
-              ratio_curve(whole, folder / "ratio_curve.png")]
+    images = [
+        forest_plot(whole, folder / "delta_f1.png", "f1"),
+        forest_plot(whole, folder / f"delta_{HEADLINE_THRESHOLD_FREE}.png", HEADLINE_THRESHOLD_FREE),
+        ratio_curve(whole, folder / "ratio_curve.png"),
+    ]
     if sized(table):
         images.append(size_curve(table, folder / "size_curve.png"))
     if len(set(marker_frame.group)) > 2:
         images.append(marker_distributions(marker_frame, folder / "marker_distributions.png", PLOT_MARKERS))
     context = {
-        "benchmark": config.name, "config digest": config.digest(), "corpus": str(corpus.root),
-        "corpus digest": corpus.digest(), "code": tracking.git_commit(),
+        "benchmark": config.name,
+        "config digest": config.digest(),
+        "corpus": str(corpus.root),
+        "corpus digest": corpus.digest(),
+        "code": tracking.git_commit(),
         "protocol": config.protocol.describe(),
         "wall time by stage (s)": ", ".join(f"{k} {v:.0f}" for k, v in timings.items()),
     }
-    _, report = write_report(folder, title=f"cookiebench: {config.name}", table=table, quality=quality,
-                             images=images, context=context, simulated=simulated)
+    _, report = write_report(
+        folder,
+        title=f"cookiebench: {config.name}",
+        table=table,
+        quality=quality,
+        images=images,
+        context=context,
+        simulated=simulated,
+    )
     (folder / DESCRIPTION).write_text(run_description(config.name, table, simulated=simulated), encoding="utf-8")
     return report
 
 
-def run_description(name: str, table: pd.DataFrame, *, simulated: bool,
-                    limit: int = tracking.NOTE_LIMIT) -> str:
+def run_description(name: str, table: pd.DataFrame, *, simulated: bool, limit: int = tracking.NOTE_LIMIT) -> str:
     """The verdict in Markdown, for the run page's description: the headline table (ΔF1 and
     Δ{headline}), what the run could detect, the findings in sentences, where the rest is.
 
@@ -90,13 +111,28 @@ def run_description(name: str, table: pd.DataFrame, *, simulated: bool,
     head += [f"### {name}: Δ against no augmentation, 95% interval", ""]
     methods = "; ".join(INTERVAL_NOTE.get(m, m) for m in dict.fromkeys(table.interval) if m)
     under = [""] + [f"{c}: constant P(AD) in every cell (the floor); every Δ is 0." for c in constant]
-    under += [f"_Intervals: {methods}. {NAMES[HEADLINE_THRESHOLD_FREE]}: lower is better, a gain is negative._"
-              if methods else "", ""]
+    under += [
+        f"_Intervals: {methods}. {NAMES[HEADLINE_THRESHOLD_FREE]}: lower is better, a gain is negative._"
+        if methods
+        else "",
+        "",
+    ]
     detectable = mde_lines(table)
-    mde = ["### What this run could detect", "", detectable[0], "",
-           *[f"- {line.strip()}" for line in detectable[1:]], "", HEADING.replace("## ", "### "), ""]
-    tail = ["", "Charts, the whole report and the tables: Artifacts > report (delta_f1.png, "
-            f"delta_{HEADLINE_THRESHOLD_FREE}.png, report.html, summary.csv)."]
+    mde = [
+        "### What this run could detect",
+        "",
+        detectable[0],
+        "",
+        *[f"- {line.strip()}" for line in detectable[1:]],
+        "",
+        HEADING.replace("## ", "### "),
+        "",
+    ]
+    tail = [
+        "",
+        "Charts, the whole report and the tables: Artifacts > report (delta_f1.png, "
+        f"delta_{HEADLINE_THRESHOLD_FREE}.png, report.html, summary.csv).",
+    ]
     rows = _markdown_rows(format_table(shown))
     findings = [f"- {line}" for line in sentences(shown)]
 
@@ -115,6 +151,7 @@ def run_description(name: str, table: pd.DataFrame, *, simulated: bool,
 
 def _markdown_rows(frame: pd.DataFrame) -> list[str]:
     """A frame as Markdown table lines, unpadded (a run description has a character limit)."""
+
     def line(cells) -> str:
         return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
@@ -188,11 +225,19 @@ def size_curve(table: pd.DataFrame, path: Path) -> Path:
                 style = {"color": "black", "linestyle": "--"} if condition == "none" else {"color": f"C{i % 10}"}
                 ax.plot(line.base_transcripts, line[f"{metric}_mean"], label=label, **style)
                 clear = (line[f"delta_{metric}_low"] > 0) | (line[f"delta_{metric}_high"] < 0)
-                ax.scatter(line.base_transcripts, line[f"{metric}_mean"], edgecolors=style["color"],
-                           facecolors=[style["color"] if c else "white" for c in clear], zorder=3)
+                ax.scatter(
+                    line.base_transcripts,
+                    line[f"{metric}_mean"],
+                    edgecolors=style["color"],
+                    facecolors=[style["color"] if c else "white" for c in clear],
+                    zorder=3,
+                )
             ax.set_xscale("log")
-            ax.set_xticks(sizes.base_transcripts, [f"{base_name(s)}\n({n:.0f})" for s, n in
-                                                   zip(sizes["size"], sizes.base_transcripts, strict=True)], fontsize=8)
+            ax.set_xticks(
+                sizes.base_transcripts,
+                [f"{base_name(s)}\n({n:.0f})" for s, n in zip(sizes["size"], sizes.base_transcripts, strict=True)],
+                fontsize=8,
+            )
             ax.minorticks_off()
             ax.set_xlabel("training size: base speakers (real training transcripts)")
             ax.set_ylabel(f"{NAMES[metric]} (mean over repeats){'; lower is better' if metric == headline else ''}")
@@ -241,9 +286,24 @@ def write_report(
     if simulated:
         md += [f"> **{SIMULATED_NOTE}**", ""]
     note = interval_note(table)
-    md += [HEADING, "", *[f"- {s}" for s in lines], "", "## What this run could detect", "", detectable[0], "",
-           *[f"- {line.strip()}" for line in detectable[1:]], "", "## Summary", "", shown.to_markdown(index=False), "",
-           note, ""]
+    md += [
+        HEADING,
+        "",
+        *[f"- {s}" for s in lines],
+        "",
+        "## What this run could detect",
+        "",
+        detectable[0],
+        "",
+        *[f"- {line.strip()}" for line in detectable[1:]],
+        "",
+        "## Summary",
+        "",
+        shown.to_markdown(index=False),
+        "",
+        note,
+        "",
+    ]
     if quality is not None and not quality.empty:
         md += ["## Synthetic data quality", "", quality.to_markdown(index=False, floatfmt=".3f"), ""]
     md += ["## Run", "", *[f"- {k}: {v}" for k, v in context.items()], ""]
@@ -254,15 +314,24 @@ def write_report(
     body = [f"<h1>{html.escape(title)}</h1>"]
     if simulated:
         body.append(f"<p style='background:#fff3cd;padding:8px'><b>{html.escape(SIMULATED_NOTE)}</b></p>")
-    body.append(f"<h2>{html.escape(HEADING.removeprefix('## '))}</h2><ul>"
-                + "".join(f"<li>{html.escape(s)}</li>" for s in lines) + "</ul>")
-    body.append(f"<h2>What this run could detect</h2><p>{html.escape(detectable[0])}</p><ul>"
-                + "".join(f"<li>{html.escape(line.strip())}</li>" for line in detectable[1:]) + "</ul>")
+    body.append(
+        f"<h2>{html.escape(HEADING.removeprefix('## '))}</h2><ul>"
+        + "".join(f"<li>{html.escape(s)}</li>" for s in lines)
+        + "</ul>"
+    )
+    body.append(
+        f"<h2>What this run could detect</h2><p>{html.escape(detectable[0])}</p><ul>"
+        + "".join(f"<li>{html.escape(line.strip())}</li>" for line in detectable[1:])
+        + "</ul>"
+    )
     body.append("<h2>Summary</h2>" + shown.to_html(index=False, border=0) + f"<p>{html.escape(note)}</p>")
     if quality is not None and not quality.empty:
         body.append("<h2>Synthetic data quality</h2>" + quality.to_html(index=False, border=0, float_format="%.3f"))
-    body.append("<h2>Run</h2><ul>" + "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>"
-                                            for k, v in context.items()) + "</ul>")
+    body.append(
+        "<h2>Run</h2><ul>"
+        + "".join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in context.items())
+        + "</ul>"
+    )
     body += [f"<img src='{html.escape(p.name)}' style='max-width:100%'>" for p in images]
     html_path = folder / "report.html"
     html_path.write_text(

@@ -52,8 +52,10 @@ def record_cell(run_dir: Path, row: dict[str, Any], predictions: pd.DataFrame) -
 def read_state(run_dir: Path, config_digest: str, todo: Sequence[Cell]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every scored cell and its predictions, in the order of ``todo`` (the table's)."""
     order = {cell.key: i for i, cell in enumerate(todo)}
-    return (in_cell_order(load_scores(run_dir / SCORES, config_digest), order),
-            in_cell_order(load_predictions(run_dir / PREDICTIONS, config_digest), order))
+    return (
+        in_cell_order(load_scores(run_dir / SCORES, config_digest), order),
+        in_cell_order(load_predictions(run_dir / PREDICTIONS, config_digest), order),
+    )
 
 
 def load_predictions(path: Path, config_digest: str) -> pd.DataFrame:
@@ -71,8 +73,9 @@ def load_scores(path: Path, config_digest: str) -> pd.DataFrame:
     # As text: a digest of only digits would otherwise come back as a number and match nothing.
     scores = _sized(pd.read_csv(path, dtype={"config_digest": str}))
     if "config_digest" in scores and set(scores.config_digest) != {config_digest}:
-        raise BenchmarkError(f"{path}: scores from a different config; use another output_dir, or delete "
-                             f"{path.parent} to start over")
+        raise BenchmarkError(
+            f"{path}: scores from a different config; use another output_dir, or delete {path.parent} to start over"
+        )
     return scores
 
 
@@ -84,8 +87,10 @@ def _sized(frame: pd.DataFrame) -> pd.DataFrame:
 def in_cell_order(frame: pd.DataFrame, order: dict[tuple, int]) -> pd.DataFrame:
     """Rows in the order of the cells, stable within a cell: the order the local executor writes
     them in; Ray writes them as they finish, and the table keeps the order it reads."""
-    rank = [order.get(key, len(order))
-            for key in frame[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False, name=None)]
+    rank = [
+        order.get(key, len(order))
+        for key in frame[SCORE_KEYS].astype({"ratio": float}).itertuples(index=False, name=None)
+    ]
     if all(a <= b for a, b in pairwise(rank)):
         return frame
     return frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)

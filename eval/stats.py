@@ -35,8 +35,9 @@ CELL = ["seed", "fold"]
 Protocol = Literal["kfold", "adress"]
 
 
-def delta_over_cells(condition: pd.DataFrame, baseline: pd.DataFrame, metric: str, *,
-                     confidence: float = 0.95) -> MetricSummary:
+def delta_over_cells(
+    condition: pd.DataFrame, baseline: pd.DataFrame, metric: str, *, confidence: float = 0.95
+) -> MetricSummary:
     """K-fold: ``metric`` differences on the (seed, fold) cells both frames hold, corrected t.
 
     n_test / n_train comes from the baseline's cells (real training transcripts only: the
@@ -45,15 +46,28 @@ def delta_over_cells(condition: pd.DataFrame, baseline: pd.DataFrame, metric: st
     a, b = condition.set_index(CELL)[metric], baseline.set_index(CELL)
     common = a.index.intersection(b.index)
     fraction = nadeau_bengio_fraction(b.n_test, b.n_train - b.get("n_extra", 0))
-    return summarize(a.loc[common] - b.loc[common, metric], metric, test_fraction=fraction, confidence=confidence,
-                     bounds=metric_bounds(metric, difference=True))
+    return summarize(
+        a.loc[common] - b.loc[common, metric],
+        metric,
+        test_fraction=fraction,
+        confidence=confidence,
+        bounds=metric_bounds(metric, difference=True),
+    )
 
 
-def delta_over_speakers(condition: pd.DataFrame, baseline: pd.DataFrame, metric: str, *,
-                        confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> MetricSummary:
+def delta_over_speakers(
+    condition: pd.DataFrame,
+    baseline: pd.DataFrame,
+    metric: str,
+    *,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> MetricSummary:
     """Paired bootstrap of ``metric`` over speakers and seeds of two predictions frames (fixed split or K-fold)."""
-    return speaker_bootstrap(condition, metric, baseline=baseline, confidence=confidence, resamples=resamples,
-                             seed=seed)
+    return speaker_bootstrap(
+        condition, metric, baseline=baseline, confidence=confidence, resamples=resamples, seed=seed
+    )
 
 
 # -- equivalent amount of real data --------------------------------------------------------
@@ -75,8 +89,7 @@ class Equivalent:
     high_flag: str = ""
 
     def __str__(self) -> str:
-        interval = ("n/a" if math.isnan(self.low) else
-                    f"{self.low_flag}{self.low:.2g}, {self.high_flag}{self.high:.2g}")
+        interval = "n/a" if math.isnan(self.low) else f"{self.low_flag}{self.low:.2g}, {self.high_flag}{self.high:.2g}"
         return f"{self.ratio_flag}{self.ratio:.2g} [{interval}]"
 
 

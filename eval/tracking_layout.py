@@ -41,8 +41,9 @@ def benchmark_run(config, corpus, run_dir: Path, *, simulated: bool, tracking_ur
     the run its first start made; MLflow marks the run FAILED if the block raises, FINISHED
     otherwise.
     """
-    import mlflow
     from mlflow.exceptions import MlflowException
+
+    import mlflow
 
     uri = tracking_uri or config.tracking.uri or tracking.default_tracking_uri()
     tracking.setup_tracking(config.experiment, uri)
@@ -54,27 +55,39 @@ def benchmark_run(config, corpus, run_dir: Path, *, simulated: bool, tracking_ur
             info = mlflow.MlflowClient(uri).get_run(previous["run_id"]).info
             run_id = None if info.status == "FINISHED" else info.run_id  # a finished one is rerun as a new run
         except MlflowException:
-            logger.warning("MLflow run %s of the last start is gone from %s: starting a new run", previous["run_id"], uri)
-    with mlflow.start_run(run_id=run_id, run_name=None if run_id else f"benchmark-{config.name}",
-                          tags=None if run_id else {"stage": "benchmark", "simulated": str(simulated)},
-                          log_system_metrics=config.tracking.system_metrics) as parent:
+            logger.warning(
+                "MLflow run %s of the last start is gone from %s: starting a new run", previous["run_id"], uri
+            )
+    with mlflow.start_run(
+        run_id=run_id,
+        run_name=None if run_id else f"benchmark-{config.name}",
+        tags=None if run_id else {"stage": "benchmark", "simulated": str(simulated)},
+        log_system_metrics=config.tracking.system_metrics,
+    ) as parent:
         if run_id:
             logger.info("resuming MLflow run %s", run_id)
         else:
-            mlflow.log_params(tracking.flatten_params(
-                {"config": config.as_dict(), **tracking.provenance_params(corpus)}))
-            tracking.set_note((f"**{SIMULATED_NOTE}**\n\n" if simulated else "")
-                              + f"Benchmark `{config.name}`: its verdict is written here when it finishes; until "
-                                "then each classifier cell arrives as a `cell_f1/...` metric as it is scored.")
-            state_file.write_text(json.dumps({"run_id": parent.info.run_id, "config_digest": config.digest(),
-                                              "tracking_uri": uri}) + "\n")
+            mlflow.log_params(
+                tracking.flatten_params({"config": config.as_dict(), **tracking.provenance_params(corpus)})
+            )
+            tracking.set_note(
+                (f"**{SIMULATED_NOTE}**\n\n" if simulated else "")
+                + f"Benchmark `{config.name}`: its verdict is written here when it finishes; until "
+                "then each classifier cell arrives as a `cell_f1/...` metric as it is scored."
+            )
+            state_file.write_text(
+                json.dumps({"run_id": parent.info.run_id, "config_digest": config.digest(), "tracking_uri": uri}) + "\n"
+            )
         yield parent.info.run_id
 
 
 def cell_name(classifier: str, condition: str, ratio: float, size: int = 0) -> str:
     """``tfidf-real-x2``; at a training size of the low-resource protocol ``tfidf-real-x2-n16``."""
-    return (f"{classifier}-{condition}" + ("" if condition == "none" else f"-x{float(ratio):g}")
-            + (f"-n{int(size)}" if size else ""))
+    return (
+        f"{classifier}-{condition}"
+        + ("" if condition == "none" else f"-x{float(ratio):g}")
+        + (f"-n{int(size)}" if size else "")
+    )
 
 
 def log_cell(row: dict, step: int) -> None:
@@ -90,9 +103,18 @@ def log_samples(samples: pd.DataFrame) -> None:
         tracking.log_frame(samples, "synthetic_samples.json")
 
 
-def log_benchmark(*, corpus, scores: pd.DataFrame, table: pd.DataFrame, quality: pd.DataFrame,
-                  timings: dict[str, float], report_dir: Path, artifacts: Sequence[tuple[Path, str]],
-                  datasets: Mapping[str, pd.DataFrame], quality_report=None) -> None:
+def log_benchmark(
+    *,
+    corpus,
+    scores: pd.DataFrame,
+    table: pd.DataFrame,
+    quality: pd.DataFrame,
+    timings: dict[str, float],
+    report_dir: Path,
+    artifacts: Sequence[tuple[Path, str]],
+    datasets: Mapping[str, pd.DataFrame],
+    quality_report=None,
+) -> None:
     """Logs the finished benchmark into the active (parent) run: metrics, a child run per row of
     the summary table, the report folder, and ``artifacts`` (a file or folder, and the artifact
     folder it goes to).
@@ -106,31 +128,63 @@ def log_benchmark(*, corpus, scores: pd.DataFrame, table: pd.DataFrame, quality:
     if quality_report is not None:
         tracking.log_metrics(quality_report.metrics())
     for row in quality.to_dict("records"):  # how each generated condition x style ended: wanted vs passed
-        tracking.log_metrics({f"generation/{row['condition']}/{row['style']}/{key}": row[key]
-                              for key in ("generated", "passed", "wanted", "rounds") if key in row})
+        tracking.log_metrics(
+            {
+                f"generation/{row['condition']}/{row['style']}/{key}": row[key]
+                for key in ("generated", "passed", "wanted", "rounds")
+                if key in row
+            }
+        )
     cell_order = scores[["seed", "fold"]].drop_duplicates().sort_values(["seed", "fold"]).reset_index(drop=True)
     step_of = {(r.seed, r.fold): i for i, r in cell_order.iterrows()}
     for row in table.itertuples():
         size = getattr(row, "size", 0)
         name = cell_name(row.classifier, row.condition, row.ratio, size)
-        cells = scores[(scores.classifier == row.classifier) & (scores.condition == row.condition)
-                       & (scores.ratio.astype(float) == float(row.ratio)) & (scores.get("size", 0) == size)]
-        with tracking.child_run(name, params={"classifier": row.classifier, "condition": row.condition,
-                                              "ratio": row.ratio, **({"size": size} if size else {})}):
+        cells = scores[
+            (scores.classifier == row.classifier)
+            & (scores.condition == row.condition)
+            & (scores.ratio.astype(float) == float(row.ratio))
+            & (scores.get("size", 0) == size)
+        ]
+        with tracking.child_run(
+            name,
+            params={
+                "classifier": row.classifier,
+                "condition": row.condition,
+                "ratio": row.ratio,
+                **({"size": size} if size else {}),
+            },
+        ):
             for cell in cells.itertuples():  # scores from before a metric was kept lack it: NaN, left out
-                tracking.log_metrics({m: getattr(cell, m, math.nan) for m in METRICS},
-                                     step=step_of[(cell.seed, cell.fold)])
-            tracking.log_metrics({
-                "f1_mean": row.f1_mean, "f1_sd": row.f1_sd, "auroc_mean": row.auroc_mean,
-                "brier_mean": row.brier_mean, "log_loss_mean": row.log_loss_mean,
-                **{k: getattr(row, k) for m in PAIRED
-                   for k in (f"delta_{m}", f"delta_{m}_low", f"delta_{m}_high", f"p_{m}")},
-                "synthetic_used": row.synthetic, "synthetic_wanted": row.wanted,
-            })
+                tracking.log_metrics(
+                    {m: getattr(cell, m, math.nan) for m in METRICS}, step=step_of[(cell.seed, cell.fold)]
+                )
+            tracking.log_metrics(
+                {
+                    "f1_mean": row.f1_mean,
+                    "f1_sd": row.f1_sd,
+                    "auroc_mean": row.auroc_mean,
+                    "brier_mean": row.brier_mean,
+                    "log_loss_mean": row.log_loss_mean,
+                    **{
+                        k: getattr(row, k)
+                        for m in PAIRED
+                        for k in (f"delta_{m}", f"delta_{m}_low", f"delta_{m}_high", f"p_{m}")
+                    },
+                    "synthetic_used": row.synthetic,
+                    "synthetic_wanted": row.wanted,
+                }
+            )
             if row.condition in datasets:
                 tracking.log_dataset(datasets[row.condition], name=f"synthetic-{row.condition}", context="training")
-        tracking.log_metrics({f"delta_f1/{name}": row.delta_f1, f"f1/{name}": row.f1_mean,
-                              f"delta_brier/{name}": row.delta_brier, f"delta_auroc/{name}": row.delta_auroc})
+        tracking.log_metrics(
+            {
+                f"delta_f1/{name}": row.delta_f1,
+                f"f1/{name}": row.f1_mean,
+                f"delta_brier/{name}": row.delta_brier,
+                f"delta_auroc/{name}": row.delta_auroc,
+            }
+        )
     for row in table.drop_duplicates(["classifier", "size"] if "size" in table else "classifier").itertuples():
         at = f"-n{row.size}" if getattr(row, "size", 0) else ""  # what each classifier's design could see
         tracking.log_metrics({f"mde/{row.classifier}{at}/{s}": getattr(row, f"mde_{s}", math.nan) for s in STATISTICS})

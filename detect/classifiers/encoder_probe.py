@@ -26,12 +26,19 @@ logger = logging.getLogger(__name__)
 CACHE_TEXTS = 20_000
 
 
-def token_windows(tokenizer: Any, texts: Sequence[str], *, max_length: int, stride: int,
-                  keep_per_text: int) -> tuple[list[dict[str, list[int]]], np.ndarray, np.ndarray]:
+def token_windows(
+    tokenizer: Any, texts: Sequence[str], *, max_length: int, stride: int, keep_per_text: int
+) -> tuple[list[dict[str, list[int]]], np.ndarray, np.ndarray]:
     """Token windows of each text (overlapping by ``stride``), the text index of each window,
     and which texts had more than ``keep_per_text`` windows (those are cut, and counted)."""
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, stride=stride,
-                    return_overflowing_tokens=True, return_attention_mask=True)
+    enc = tokenizer(
+        list(texts),
+        truncation=True,
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_attention_mask=True,
+    )
     owner = np.asarray(enc["overflow_to_sample_mapping"], dtype=int)
     windows, owners, seen = [], [], np.zeros(len(texts), dtype=int)
     for i, text_index in enumerate(owner):
@@ -67,35 +74,58 @@ class FrozenEncoder:
         # text key -> (feature row, whether the text was cut): a cached text still reports its cut.
         self._cache: dict[str, tuple[np.ndarray, bool]] = {}
 
-    def features(self, texts: Sequence[str], *, layers: tuple[int, ...], max_length: int, stride: int,
-                 keep_per_text: int, batch_size: int) -> tuple[np.ndarray, int]:
+    def features(
+        self,
+        texts: Sequence[str],
+        *,
+        layers: tuple[int, ...],
+        max_length: int,
+        stride: int,
+        keep_per_text: int,
+        batch_size: int,
+    ) -> tuple[np.ndarray, int]:
         """(n, len(layers) * hidden) mean-pooled features per text, and how many texts were cut."""
         settings = (layers, max_length, stride, keep_per_text)
         keys = [digest(repr((settings, text))) for text in texts]
         todo = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._cache}.items())
         if todo:
-            fresh, was_cut = self._encode([t for _, t in todo], layers=layers, max_length=max_length,
-                                          stride=stride, keep_per_text=keep_per_text, batch_size=batch_size)
+            fresh, was_cut = self._encode(
+                [t for _, t in todo],
+                layers=layers,
+                max_length=max_length,
+                stride=stride,
+                keep_per_text=keep_per_text,
+                batch_size=batch_size,
+            )
             if len(self._cache) + len(todo) > CACHE_TEXTS:
                 self._cache.clear()
             self._cache.update({k: (row, bool(c)) for (k, _), row, c in zip(todo, fresh, was_cut, strict=True)})
         rows = [self._cache[k] for k in keys]
         return np.stack([row for row, _ in rows]), int(sum(c for _, c in rows))
 
-    def _encode(self, texts: list[str], *, layers: tuple[int, ...], max_length: int, stride: int,
-                keep_per_text: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _encode(
+        self,
+        texts: list[str],
+        *,
+        layers: tuple[int, ...],
+        max_length: int,
+        stride: int,
+        keep_per_text: int,
+        batch_size: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
         import torch
         from transformers import DataCollatorWithPadding
 
-        windows, owner, was_cut = token_windows(self.tokenizer, texts, max_length=max_length, stride=stride,
-                                                keep_per_text=keep_per_text)
+        windows, owner, was_cut = token_windows(
+            self.tokenizer, texts, max_length=max_length, stride=stride, keep_per_text=keep_per_text
+        )
         collate = DataCollatorWithPadding(self.tokenizer)
         # Similar lengths share a batch, so little compute goes to padding.
         order = np.argsort([len(w["input_ids"]) for w in windows], kind="stable")
         pooled = np.empty((len(windows), len(layers) * int(self.model.config.hidden_size)), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
-                idx = order[start:start + batch_size]
+                idx = order[start : start + batch_size]
                 batch = {k: v.to(self.device) for k, v in collate([windows[i] for i in idx]).items()}
                 hidden = self.model(**batch, output_hidden_states=True).hidden_states
                 mask = batch["attention_mask"].unsqueeze(-1).float()

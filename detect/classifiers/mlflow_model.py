@@ -7,17 +7,17 @@ The pyfunc needs cookiebench importable where it is loaded (it is not a standalo
 
 from __future__ import annotations
 
-import re
 import logging
+import re
 import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import mlflow.pyfunc
 from mlflow.pyfunc.model import PythonModel
 
+import mlflow
 from detect.classifiers.base import Detector, ModelFolderError
 from detect.records import Transcript
 
@@ -32,8 +32,11 @@ def frame_to_transcripts(frame: Any) -> list[Transcript]:
     rows = frame.to_dict("records")
     return [
         Transcript(
-            id=str(row.get("id", i)), speaker_id=str(row.get("speaker_id", row.get("id", i))), label=None,
-            text=str(row["text"]), verbatim=str(row.get("verbatim") or ""),
+            id=str(row.get("id", i)),
+            speaker_id=str(row.get("speaker_id", row.get("id", i))),
+            label=None,
+            text=str(row["text"]),
+            verbatim=str(row.get("verbatim") or ""),
         )
         for i, row in enumerate(rows)
     ]
@@ -47,12 +50,12 @@ with warnings.catch_warnings():
     class DetectorPyfunc(PythonModel):
         """Wraps :func:`detect.classifiers.load_detector` and ``predict_proba``; pickled by reference."""
 
-        def load_context(self, context):  # noqa: ANN001
+        def load_context(self, context):
             from detect.classifiers import load_detector
 
             self.detector = load_detector(context.artifacts[ARTIFACT_KEY])
 
-        def predict(self, context, model_input, params=None):  # noqa: ANN001
+        def predict(self, context, model_input, params=None):
             import pandas as pd
 
             p_ad = self.detector.p_ad(frame_to_transcripts(model_input))
@@ -109,11 +112,17 @@ def load_logged_detector(run_or_uri: str) -> Detector:
     try:
         loaded = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as exc:
-        raise ModelFolderError(uri, f"no loadable detector model ({str(exc).splitlines()[0][:160]})",
-                               fix="pass the run id of `cookiebench detect train`/`cv` or a model folder") from exc
+        raise ModelFolderError(
+            uri,
+            f"no loadable detector model ({str(exc).splitlines()[0][:160]})",
+            fix="pass the run id of `cookiebench detect train`/`cv` or a model folder",
+        ) from exc
     python_model = loaded.unwrap_python_model()
     detector = getattr(python_model, "detector", None)
     if detector is None:
-        raise ModelFolderError(uri, "is an MLflow model but not a cookiebench detector",
-                               fix="pass a run logged by `cookiebench detect train` or `cv`")
+        raise ModelFolderError(
+            uri,
+            "is an MLflow model but not a cookiebench detector",
+            fix="pass a run logged by `cookiebench detect train` or `cv`",
+        )
     return detector

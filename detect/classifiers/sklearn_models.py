@@ -105,8 +105,9 @@ def _extractor(cache_dir: str | None):
 
 def _logistic(C: float, class_weight: str, seed: int) -> LogisticRegression:
     """The classifier head of the TF-IDF and marker baselines."""
-    return LogisticRegression(C=C, class_weight=None if class_weight == "none" else class_weight, max_iter=2000,
-                              random_state=seed)
+    return LogisticRegression(
+        C=C, class_weight=None if class_weight == "none" else class_weight, max_iter=2000, random_state=seed
+    )
 
 
 _SEED = [Interval(Integral, None, None, closed="neither")]
@@ -186,8 +187,17 @@ class TfidfDetector(SklearnDetector):
         "seed": _SEED,
     }
 
-    def __init__(self, *, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 20000,
-                 sublinear_tf: bool = True, C: float = 1.0, class_weight: str = "balanced", seed: int = 0):
+    def __init__(
+        self,
+        *,
+        ngram_max: int = 2,
+        min_df: int = 2,
+        max_features: int | None = 20000,
+        sublinear_tf: bool = True,
+        C: float = 1.0,
+        class_weight: str = "balanced",
+        seed: int = 0,
+    ):
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.max_features = max_features
@@ -197,12 +207,22 @@ class TfidfDetector(SklearnDetector):
         self.seed = seed
 
     def _pipeline(self) -> Pipeline:
-        return Pipeline([
-            ("text", FunctionTransformer(transcript_texts)),
-            ("tfidf", TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=self.min_df,
-                                      max_features=self.max_features, sublinear_tf=self.sublinear_tf, lowercase=True)),
-            ("clf", _logistic(self.C, self.class_weight, self.seed)),
-        ])
+        return Pipeline(
+            [
+                ("text", FunctionTransformer(transcript_texts)),
+                (
+                    "tfidf",
+                    TfidfVectorizer(
+                        ngram_range=(1, self.ngram_max),
+                        min_df=self.min_df,
+                        max_features=self.max_features,
+                        sublinear_tf=self.sublinear_tf,
+                        lowercase=True,
+                    ),
+                ),
+                ("clf", _logistic(self.C, self.class_weight, self.seed)),
+            ]
+        )
 
 
 class MarkersDetector(SklearnDetector):
@@ -238,8 +258,15 @@ class MarkersDetector(SklearnDetector):
         "seed": _SEED,
     }
 
-    def __init__(self, *, columns: Sequence[str] | None = None, cache_dir: str | None = None, C: float = 1.0,
-                 class_weight: str = "balanced", seed: int = 0):
+    def __init__(
+        self,
+        *,
+        columns: Sequence[str] | None = None,
+        cache_dir: str | None = None,
+        C: float = 1.0,
+        class_weight: str = "balanced",
+        seed: int = 0,
+    ):
         self.columns = columns
         self.cache_dir = cache_dir
         self.C = C
@@ -247,14 +274,20 @@ class MarkersDetector(SklearnDetector):
         self.seed = seed
 
     def _pipeline(self) -> Pipeline:
-        return Pipeline([
-            ("markers", MarkerFeatures(columns=None if self.columns is None else tuple(self.columns),
-                                       cache_dir=self.cache_dir)),
-            # A rate is undefined for an empty transcript; the training median stands in.
-            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-            ("scale", StandardScaler()),
-            ("clf", _logistic(self.C, self.class_weight, self.seed)),
-        ])
+        return Pipeline(
+            [
+                (
+                    "markers",
+                    MarkerFeatures(
+                        columns=None if self.columns is None else tuple(self.columns), cache_dir=self.cache_dir
+                    ),
+                ),
+                # A rate is undefined for an empty transcript; the training median stands in.
+                ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                ("scale", StandardScaler()),
+                ("clf", _logistic(self.C, self.class_weight, self.seed)),
+            ]
+        )
 
 
 class MajorityDetector(SklearnDetector):
@@ -277,7 +310,9 @@ class MajorityDetector(SklearnDetector):
         self.seed = seed
 
     def _pipeline(self) -> Pipeline:
-        return Pipeline([
-            ("text", FunctionTransformer(transcript_texts)),
-            ("clf", DummyClassifier(strategy=self.strategy)),
-        ])
+        return Pipeline(
+            [
+                ("text", FunctionTransformer(transcript_texts)),
+                ("clf", DummyClassifier(strategy=self.strategy)),
+            ]
+        )

@@ -45,8 +45,15 @@ THRESHOLD_RULES: tuple[str, ...] = ("fixed", "inner-cv")
 INNER_FOLDS = 3
 
 
-def choose_threshold(rule: ThresholdRule, classifier: str, options: Mapping[str, Any] | None, *, seed: int,
-                     train: Sequence[Transcript], extras: Sequence[Transcript] = ()) -> float:
+def choose_threshold(
+    rule: ThresholdRule,
+    classifier: str,
+    options: Mapping[str, Any] | None,
+    *,
+    seed: int,
+    train: Sequence[Transcript],
+    extras: Sequence[Transcript] = (),
+) -> float:
     """The decision threshold on P(AD) by ``rule``, from the real training transcripts ``train`` and the
     ``extras`` a cell adds to them (see the module docstring)."""
     if rule == "fixed":
@@ -59,9 +66,14 @@ def choose_threshold(rule: ThresholdRule, classifier: str, options: Mapping[str,
     return prior_threshold(y, p)
 
 
-def inner_predictions(classifier: str, options: Mapping[str, Any] | None, *, seed: int,
-                      train: Sequence[Transcript], extras: Sequence[Transcript] = ()
-                      ) -> tuple[np.ndarray | None, np.ndarray | None]:
+def inner_predictions(
+    classifier: str,
+    options: Mapping[str, Any] | None,
+    *,
+    seed: int,
+    train: Sequence[Transcript],
+    extras: Sequence[Transcript] = (),
+) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Out-of-fold (labels, P(AD)) of the real training transcripts over speaker-grouped, stratified
     inner folds, each fit on the rest plus every extra; (None, None) when a class has fewer than 2
     speakers (no inner split keeps both classes on both sides)."""
@@ -72,8 +84,12 @@ def inner_predictions(classifier: str, options: Mapping[str, Any] | None, *, see
     y_speakers = np.array([labels[s] == Label.AD for s in speakers], dtype=int)
     smallest = int(min(y_speakers.sum(), (1 - y_speakers).sum()))
     if smallest < 2:
-        logger.warning("threshold: %d speaker(s) in the smaller training class, too few to choose a threshold by "
-                       "inner CV; %.1f used", smallest, DEFAULT_THRESHOLD)
+        logger.warning(
+            "threshold: %d speaker(s) in the smaller training class, too few to choose a threshold by "
+            "inner CV; %.1f used",
+            smallest,
+            DEFAULT_THRESHOLD,
+        )
         return None, None
     splitter = StratifiedKFold(n_splits=min(INNER_FOLDS, smallest), shuffle=True, random_state=seed)
     ys, ps = [], []

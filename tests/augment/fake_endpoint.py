@@ -38,8 +38,9 @@ def completion_body(body: dict, text: str | None = None) -> dict:
 
 
 class FakeEndpoint:
-    def __init__(self, behaviour: Callable[[int, dict], str], *, hang_s: float = 5.0,
-                 text: Callable[[dict], str] | None = None):
+    def __init__(
+        self, behaviour: Callable[[int, dict], str], *, hang_s: float = 5.0, text: Callable[[dict], str] | None = None
+    ):
         self.behaviour = behaviour
         self.text = text
         self.hang_s = hang_s

@@ -14,22 +14,52 @@ from augment.synthetic import GeneratorInfo, SyntheticDescription
 # id, label, split, text. HC: long, many information units, few pronouns; AD: short, pronouns,
 # fillers and repeats. Word counts of the HC training texts (fillers aside): 23, 27, 28, 32.
 REAL = [
-    ("h1", "HC", "train", "the boy is standing on a wobbly stool and reaching into the cookie jar while his sister "
-                          "waits below with her hand raised"),
-    ("h2", "HC", "train", "a mother is drying a plate at the kitchen sink and the water is overflowing onto the floor "
-                          "while the boy takes cookies from the high cupboard"),
-    ("h3", "HC", "train", "in the kitchen the tap is running and the sink overflows while the mother dries dishes near "
-                          "the open window and the curtains hang beside the garden outside"),
-    ("h4", "HC", "train", "the stool under the boy is tipping over as he hands a cookie to the girl and the mother "
-                          "stands in a puddle of water from the sink looking out the window"),
+    (
+        "h1",
+        "HC",
+        "train",
+        "the boy is standing on a wobbly stool and reaching into the cookie jar while his sister "
+        "waits below with her hand raised",
+    ),
+    (
+        "h2",
+        "HC",
+        "train",
+        "a mother is drying a plate at the kitchen sink and the water is overflowing onto the floor "
+        "while the boy takes cookies from the high cupboard",
+    ),
+    (
+        "h3",
+        "HC",
+        "train",
+        "in the kitchen the tap is running and the sink overflows while the mother dries dishes near "
+        "the open window and the curtains hang beside the garden outside",
+    ),
+    (
+        "h4",
+        "HC",
+        "train",
+        "the stool under the boy is tipping over as he hands a cookie to the girl and the mother "
+        "stands in a puddle of water from the sink looking out the window",
+    ),
     ("a1", "AD", "train", "uh the boy he is um up there and uh he is getting it and she she wants it"),
     ("a2", "AD", "train", "um there is a lady and uh she is doing the the thing there and it is um falling"),
     ("a3", "AD", "train", "uh he is on the thing and um it is going over and uh she is there with it"),
     ("a4", "AD", "train", "the the woman um she is there and uh that is water I think and he he is up"),
-    ("h5", "HC", "test", "the mother washes dishes at the sink as water spills over the edge and her son climbs a "
-                         "stool to steal cookies for his little sister"),
-    ("h6", "HC", "test", "a girl reaches up for a cookie while the boy on the tilting stool grabs the jar and the "
-                         "mother dries a dish beside the overflowing sink"),
+    (
+        "h5",
+        "HC",
+        "test",
+        "the mother washes dishes at the sink as water spills over the edge and her son climbs a "
+        "stool to steal cookies for his little sister",
+    ),
+    (
+        "h6",
+        "HC",
+        "test",
+        "a girl reaches up for a cookie while the boy on the tilting stool grabs the jar and the "
+        "mother dries a dish beside the overflowing sink",
+    ),
     ("a5", "AD", "test", "uh she is um doing that and uh he is up there and it it is um going"),
     ("a6", "AD", "test", "um the the boy is there and uh she is with him and um it is wet"),
 ]
@@ -61,7 +91,12 @@ def write_corpus(path: Path) -> Path:
 
 
 def records(kind: str = "merged") -> list[SyntheticDescription]:
-    return [SyntheticDescription(id=f"{style}-{style}-s0-{i:06d}", style=style, text=text,
-                                 generator=GeneratorInfo(kind=kind, adapter=style, stage="dpo",
-                                                         base_model="smollm2-135m-instruct"))
-            for i, (style, text) in enumerate(SYNTHETIC)]
+    return [
+        SyntheticDescription(
+            id=f"{style}-{style}-s0-{i:06d}",
+            style=style,
+            text=text,
+            generator=GeneratorInfo(kind=kind, adapter=style, stage="dpo", base_model="smollm2-135m-instruct"),
+        )
+        for i, (style, text) in enumerate(SYNTHETIC)
+    ]

@@ -58,7 +58,9 @@ def test_prepared_folder_is_a_plain_fp32_causal_lm(base_model_dir):
     assert len(meta["gguf_sha256"]) == 64 and meta["verification_sample"]
     tokenizer_files = {p.name for p in folder.iterdir()}
     assert {"tokenizer.json", "tokenizer_config.json", "model.safetensors"} <= tokenizer_files
-    assert (folder / "chat_template.jinja").is_file() or "chat_template" in (folder / "tokenizer_config.json").read_text()
+    assert (folder / "chat_template.jinja").is_file() or "chat_template" in (
+        folder / "tokenizer_config.json"
+    ).read_text()
 
 
 def test_prepare_is_idempotent(base_model_dir):
@@ -120,8 +122,9 @@ def test_cli_prepare_prints_the_folder(base_model_dir):
 
 
 def test_cli_refuses_a_non_causal_base_model_in_one_line(tmp_path):
-    result = CliRunner().invoke(cli_app(), ["augment", "train", "--out", str(tmp_path / "run"),
-                                            "--base-model", str(minilm_dir()), "--no-track"])
+    result = CliRunner().invoke(
+        cli_app(), ["augment", "train", "--out", str(tmp_path / "run"), "--base-model", str(minilm_dir()), "--no-track"]
+    )
     assert result.exit_code == 1
     assert "not a causal language model" in result.output
     assert "Traceback" not in result.output

@@ -39,19 +39,30 @@ TEXTS = {
 
 def _record(style: str, i: int, text: str, *, failed: str = "") -> SyntheticDescription:
     return SyntheticDescription(
-        id=f"{style}-g1-dpo-cond-s0-{i:06d}", style=style, text=text,
-        generator=GeneratorInfo(kind="merged", base_model="smollm2-135m-instruct", adapter=f"g1-dpo-{style}",
-                                config_hash="0711ab6a18581f22", stage="dpo"),
+        id=f"{style}-g1-dpo-cond-s0-{i:06d}",
+        style=style,
+        text=text,
+        generator=GeneratorInfo(
+            kind="merged",
+            base_model="smollm2-135m-instruct",
+            adapter=f"g1-dpo-{style}",
+            config_hash="0711ab6a18581f22",
+            stage="dpo",
+        ),
         parent_ids=("S002", "S013"),
-        verdicts={name: Verdict(passed=name != failed) for name in (*FilterConfig().require, "style")})
+        verdicts={name: Verdict(passed=name != failed) for name in (*FilterConfig().require, "style")},
+    )
 
 
 @pytest.fixture()
 def records() -> list[SyntheticDescription]:
     kept = [_record(style, i, text) for style, texts in TEXTS.items() for i, text in enumerate(texts)]
-    return [*kept, _record("hc", 98, "This one is off the topic.", failed="on_topic"),
-            _record("hc", 99, "This one shares a run of words with a real transcript.", failed="privacy"),
-            _record("ad", 97, "This one is on the wrong side of the style axis.", failed="style")]  # not required
+    return [
+        *kept,
+        _record("hc", 98, "This one is off the topic.", failed="on_topic"),
+        _record("hc", 99, "This one shares a run of words with a real transcript.", failed="privacy"),
+        _record("ad", 97, "This one is on the wrong side of the style axis.", failed="style"),
+    ]  # not required
 
 
 def test_the_records_that_pass_the_required_filters_and_privacy_are_kept_with_their_stage_as_condition(records):
@@ -64,11 +75,20 @@ def test_the_records_that_pass_the_required_filters_and_privacy_are_kept_with_th
 
 
 def test_a_benchmarks_kept_records_leave_only_if_they_pass_privacy(records, tmp_path):
-    classic = SyntheticDescription(id="classic-swap-S002-0", style="hc", text="The boy is on the stool.",
-                                   generator=GeneratorInfo(kind="classic", method="swap"), parent_ids=("S002",),
-                                   verdicts={"privacy": Verdict(passed=False, detail="shares a 8-word run")})
-    data = {"g1": {"dpo": Synthetic(tuple(records), tuple(kept_transcripts(records))),
-                   "classic": Synthetic((classic,), (classic.to_transcript(condition="classic"),))}}
+    classic = SyntheticDescription(
+        id="classic-swap-S002-0",
+        style="hc",
+        text="The boy is on the stool.",
+        generator=GeneratorInfo(kind="classic", method="swap"),
+        parent_ids=("S002",),
+        verdicts={"privacy": Verdict(passed=False, detail="shares a 8-word run")},
+    )
+    data = {
+        "g1": {
+            "dpo": Synthetic(tuple(records), tuple(kept_transcripts(records))),
+            "classic": Synthetic((classic,), (classic.to_transcript(condition="classic"),)),
+        }
+    }
     out = export_synthetic(data, tmp_path / "export")
     assert sorted(p.relative_to(out).as_posix() for p in out.glob("*/*")) == ["g1/dpo"]  # classic: nothing left
     assert len(load_corpus(out / "g1" / "dpo")) == 6
@@ -86,8 +106,9 @@ def test_chat_export_reads_back_as_an_adress_corpus_with_the_same_texts_counts_a
         assert read.disfluencies == t.disfluencies
     # the verbatim rendering survives CHAT notation; CHAT has no commas inside a sentence
     first = back["ad-g1-dpo-cond-s0-000000"]
-    assert first.verbatim == ("uh the boy the boy is on the stool he's falling... and um the mother she is drying "
-                              "dishes?")
+    assert first.verbatim == (
+        "uh the boy the boy is on the stool he's falling... and um the mother she is drying dishes?"
+    )
     cha = (root / "train" / "transcription" / "cd" / "ad-g1-dpo-cond-s0-000000.cha").read_text()
     assert "*PAR:\t&-uh <the boy> [/] the boy is on the stool he's falling +...\n" in cha
     assert (first.disfluencies.fillers, first.disfluencies.retracings, first.disfluencies.trailing_offs) == (2, 1, 1)
@@ -118,20 +139,43 @@ def test_table_exports_read_back_verbatim(records, tmp_path, fmt):
     assert path.name == f"synthetic.{fmt}"
     back = list(load_corpus(path))
     assert [(t.id, t.speaker_id, t.label, t.verbatim, t.text, t.disfluencies) for t in back] == [
-        (t.id, t.speaker_id, t.label, t.verbatim, t.text, t.disfluencies) for t in kept]
+        (t.id, t.speaker_id, t.label, t.verbatim, t.text, t.disfluencies) for t in kept
+    ]
     if fmt == "jsonl":
         row = json.loads(path.read_text().splitlines()[0])
         assert (row["source"], row["condition"], row["parent_ids"]) == ("synthetic", "dpo", ["S002", "S013"])
 
 
-WORDS = ["the", "The", "boy", "stool", "cookie-jar", "she's", "mother", "water", "on", "a", "xxx", "Uh", "um", "er",
-         "mhm", "is", "falling", "dishes", "jar"]
+WORDS = [
+    "the",
+    "The",
+    "boy",
+    "stool",
+    "cookie-jar",
+    "she's",
+    "mother",
+    "water",
+    "on",
+    "a",
+    "xxx",
+    "Uh",
+    "um",
+    "er",
+    "mhm",
+    "is",
+    "falling",
+    "dishes",
+    "jar",
+]
 PUNCTUATION = ["", "", "", ",", ".", "...", "?", "!"]
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(WORDS), st.sampled_from(PUNCTUATION), st.integers(1, 3)),
-                min_size=1, max_size=25))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(WORDS), st.sampled_from(PUNCTUATION), st.integers(1, 3)), min_size=1, max_size=25
+    )
+)
 def test_chat_tiers_read_back_to_the_clean_text_and_counts_of_the_verbatim_text(pieces):
     """Any mix of words, fillers, repetitions (said 1-3 times) and sentence ends."""
     verbatim = " ".join(" ".join([word] * times) + mark for word, mark, times in pieces)
@@ -145,15 +189,19 @@ def test_an_export_into_a_folder_with_other_transcripts_is_refused(records, tmp_
     stray = tmp_path / "train" / "transcription" / "cc" / "S001.cha"
     stray.parent.mkdir(parents=True)
     stray.write_text("@UTF8\n@Begin\n@End\n")
-    with pytest.raises(CorpusError, match=r"S001\.cha: is not among the records exported here \(export into an "
-                                          r"empty folder\)"):
+    with pytest.raises(
+        CorpusError,
+        match=r"S001\.cha: is not among the records exported here \(export into an "
+        r"empty folder\)",
+    ):
         export_transcripts(kept_transcripts(records), tmp_path, ["chat"])
 
 
 def test_cli_exports_the_kept_records_and_prints_what_it_wrote(records, tmp_path):
     source = write_records(tmp_path / "dpo.filtered.jsonl", records)
-    result = CliRunner().invoke(app, ["augment", "export", str(source), "--format", "csv",
-                                      "--out", str(tmp_path / "x")])
+    result = CliRunner().invoke(
+        app, ["augment", "export", str(source), "--format", "csv", "--out", str(tmp_path / "x")]
+    )
     assert result.exit_code == 0, result.output
     assert str(tmp_path / "x" / "synthetic.csv") in result.stdout.splitlines()
     assert len(load_corpus(tmp_path / "x" / "synthetic.csv")) == 6

@@ -66,7 +66,9 @@ def test_privacy_allows_seven_shared_words_and_unrelated_text():
 
 
 def test_privacy_indexes_verbatim_too_and_the_ngram_length_is_configurable():
-    t = Transcript(id="S9", speaker_id="S9", label=Label.HC, text="x", verbatim="the kid grabbed the jar and the stool went down")
+    t = Transcript(
+        id="S9", speaker_id="S9", label=Label.HC, text="x", verbatim="the kid grabbed the jar and the stool went down"
+    )
     assert not PrivacyIndex([t], n=8).verdict("oh the kid grabbed the jar and the stool went down hard").passed
     assert PrivacyIndex([t], n=12).verdict("oh the kid grabbed the jar and the stool went down hard").passed
     with pytest.raises(ValueError, match="privacy_ngram"):
@@ -144,8 +146,14 @@ def test_apply_filters_records_every_verdict_and_drops_nothing(extractor):
     training = [
         real(PATIENT, "S001", Label.AD),
         real("uh the ... the boy um he is uh ... I don't know. it is falling. she ... um", "S002", Label.AD),
-        real("A boy on a stool takes cookies from the jar and the mother washes a plate at the sink.", "S003", Label.HC),
-        real("The mother dries dishes while the sink overflows. The boy on the stool hands a cookie to his sister.", "S004", Label.HC),
+        real(
+            "A boy on a stool takes cookies from the jar and the mother washes a plate at the sink.", "S003", Label.HC
+        ),
+        real(
+            "The mother dries dishes while the sink overflows. The boy on the stool hands a cookie to his sister.",
+            "S004",
+            Label.HC,
+        ),
     ]
     records = [
         rec(COOKIE, 0, "hc"),
@@ -165,37 +173,57 @@ def test_apply_filters_records_every_verdict_and_drops_nothing(extractor):
     assert select(out, require=("length",)) == out
 
 
-VAGUE = ("uh the ... the boy um he is up there uh ... and it is falling. she is um ... she wants the cookie "
-         "and uh the water is ... I don't know")
-CLEAR = ("The boy is standing on a stool taking cookies from the cookie jar, and the stool is tipping over. "
-         "His sister reaches for a cookie. The mother is drying a dish while the sink overflows onto the floor.")
+VAGUE = (
+    "uh the ... the boy um he is up there uh ... and it is falling. she is um ... she wants the cookie "
+    "and uh the water is ... I don't know"
+)
+CLEAR = (
+    "The boy is standing on a stool taking cookies from the cookie jar, and the stool is tipping over. "
+    "His sister reaches for a cookie. The mother is drying a dish while the sink overflows onto the floor."
+)
 
 
 def candidate(text: str, i: int, style: str) -> SyntheticDescription:
-    return SyntheticDescription(id=f"{style}-m-s0-{i:06d}", style=style, text=text,
-                                generator=GeneratorInfo(kind="lora", adapter=style))
+    return SyntheticDescription(
+        id=f"{style}-m-s0-{i:06d}", style=style, text=text, generator=GeneratorInfo(kind="lora", adapter=style)
+    )
 
 
 def test_best_of_keeps_the_passing_candidate_closest_to_its_real_class(extractor):
     training = [
         real(PATIENT, "S001", Label.AD),
         real("uh the ... the boy um he is uh ... I don't know. it is falling. she ... um the cookie", "S002", Label.AD),
-        real("A boy on a stool takes cookies from the jar and the stool is falling. The girl wants one. The mother "
-             "washes a plate at the sink and the water runs over onto the floor by the window.", "S003", Label.HC),
-        real("The mother dries dishes while the sink overflows. The boy on the stool hands a cookie to his sister "
-             "and the stool tips over. Outside the window there is a garden with a path.", "S004", Label.HC),
+        real(
+            "A boy on a stool takes cookies from the jar and the stool is falling. The girl wants one. The mother "
+            "washes a plate at the sink and the water runs over onto the floor by the window.",
+            "S003",
+            Label.HC,
+        ),
+        real(
+            "The mother dries dishes while the sink overflows. The boy on the stool hands a cookie to his sister "
+            "and the stool tips over. Outside the window there is a garden with a path.",
+            "S004",
+            Label.HC,
+        ),
     ]
     off_topic = "The weather today is sunny and I like to walk my dog in the park near the river."
     records = [
         # HC file, two descriptions of 3 candidates: the clear one wins, the vague one loses,
         # an off-topic one cannot win however close its length is
-        candidate(VAGUE, 0, "hc"), candidate(CLEAR, 1, "hc"), candidate(off_topic, 2, "hc"),
-        candidate(off_topic, 3, "hc"), candidate(off_topic + " It was a nice day.", 4, "hc"),
+        candidate(VAGUE, 0, "hc"),
+        candidate(CLEAR, 1, "hc"),
+        candidate(off_topic, 2, "hc"),
+        candidate(off_topic, 3, "hc"),
+        candidate(off_topic + " It was a nice day.", 4, "hc"),
         candidate(VAGUE.replace("the water", "the mother"), 5, "hc"),
         # AD file: the vague one wins
-        candidate(CLEAR.replace("His sister", "The girl"), 0, "ad"), 
-        candidate("oh the kid is ... um up on that thing and uh he's gonna fall. and she ... the lady uh she's "
-                  "doing the the dishes and it's um ... it's going over", 1, "ad"),
+        candidate(CLEAR.replace("His sister", "The girl"), 0, "ad"),
+        candidate(
+            "oh the kid is ... um up on that thing and uh he's gonna fall. and she ... the lady uh she's "
+            "doing the the dishes and it's um ... it's going over",
+            1,
+            "ad",
+        ),
         candidate(CLEAR.replace("mother", "lady"), 2, "ad"),
     ]
     assert [candidate_group(r, 3) for r in records[:6]] == [("hc-m-s0", 0)] * 3 + [("hc-m-s0", 1)] * 3
@@ -210,8 +238,9 @@ def test_best_of_keeps_the_passing_candidate_closest_to_its_real_class(extractor
     # losers are never selected, whatever is required
     assert [r.id for r in select(out, require=("length",))] == [out[k].id for k in (1, 5, 7)]
     # filtering again draws again (an old verdict does not stick), with the same result
-    assert [r.verdicts["best_of"] for r in apply_filters(out, training=training, extractor=extractor,
-                                                          best_of=3)] == [r.verdicts["best_of"] for r in out]
+    assert [r.verdicts["best_of"] for r in apply_filters(out, training=training, extractor=extractor, best_of=3)] == [
+        r.verdicts["best_of"] for r in out
+    ]
     assert "best_of" not in apply_filters(out, training=training, extractor=extractor)[0].verdicts
     with pytest.raises(ValueError, match="both labels"):
         apply_filters(records, training=training[2:], extractor=extractor, best_of=3)

@@ -169,9 +169,19 @@ def test_interrupt_leaves_valid_file_and_rerun_completes(tmp_path):
     assert_exact(out, 8)
 
 
-@pytest.mark.parametrize("change", [{"seed": 8}, {"temperature": 0.3}, {"min_p": 0.1}, {"max_tokens": 99},
-                                    {"ignore_eos": True}, {"frequency_penalty": 0.0}, {"min_tokens": 4},
-                                    {"spoken": True}])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seed": 8},
+        {"temperature": 0.3},
+        {"min_p": 0.1},
+        {"max_tokens": 99},
+        {"ignore_eos": True},
+        {"frequency_penalty": 0.0},
+        {"min_tokens": 4},
+        {"spoken": True},
+    ],
+)
 @pytest.mark.slow
 def test_resume_with_any_other_sampling_setting_is_refused(tmp_path, change):
     out = tmp_path / "s.jsonl"
@@ -215,8 +225,10 @@ def _floored(sampling: SamplingConfig, complete) -> tuple[Completion, Completion
 @pytest.mark.slow
 def test_min_tokens_holds_back_the_end_of_text_on_real_vllm(vllm_server):
     client = vllm_server.client()
-    free, floored = _floored(SamplingConfig(temperature=0.0, max_tokens=128, seed=0),
-                             lambda s: generate_batch(client, [SHORT], s, model="base")[0])
+    free, floored = _floored(
+        SamplingConfig(temperature=0.0, max_tokens=128, seed=0),
+        lambda s: generate_batch(client, [SHORT], s, model="base")[0],
+    )
     assert floored.completion_tokens >= free.completion_tokens + 16, (free, floored)
     assert floored.text.startswith(free.text.rstrip(".!")), (free, floored)  # greedy: the same start, then more
     with pytest.raises(ValueError, match="min_tokens"):
@@ -227,14 +239,23 @@ def test_min_tokens_holds_back_the_end_of_text_on_real_vllm(vllm_server):
 def test_server_killed_mid_batch_then_restart_and_rerun_gives_exactly_n(vllm_server, tmp_path):
     out, n = tmp_path / "synth.jsonl", 12
     sampling = SamplingConfig(max_tokens=48, seed=3)
-    family = [vllm_server.process.pid] + [c.pid for c in psutil.Process(vllm_server.process.pid).children(recursive=True)]
+    family = [vllm_server.process.pid] + [
+        c.pid for c in psutil.Process(vllm_server.process.pid).children(recursive=True)
+    ]
 
     def crash_after_three(record):
         if len(read_records(out)) == 3 and vllm_server.alive():
             os.killpg(vllm_server.process.pid, signal.SIGKILL)  # a crash, not a clean stop
 
-    kw = dict(n=n, style="ad", model="ad", generator=GEN, sampling=sampling, concurrency=4,
-              retry=RetryPolicy(attempts=2, timeout_s=60))
+    kw = dict(
+        n=n,
+        style="ad",
+        model="ad",
+        generator=GEN,
+        sampling=sampling,
+        concurrency=4,
+        retry=RetryPolicy(attempts=2, timeout_s=60),
+    )
     with pytest.raises(GenerationError, match="resume"):
         run_generation(out, [PROMPT] * n, client=vllm_server.client(), on_record=crash_after_three, **kw)
     partial = read_records(out)
@@ -255,18 +276,26 @@ def test_server_killed_mid_batch_then_restart_and_rerun_gives_exactly_n(vllm_ser
 @pytest.mark.slow
 def test_engine_process_serves_adapters_by_name_in_chunks_and_stops_clean(adapters_dir, tmp_path):
     """vllm.LLM (public API) in a worker process: base and LoRA adapters by name, seeded, a chunk at a time."""
-    config = VLLMConfig(adapters=find_adapters(adapters_dir), enforce_eager=True, max_model_len=1024, omp_threads=1,
-                        log_path=tmp_path / "engine.log")
+    config = VLLMConfig(
+        adapters=find_adapters(adapters_dir),
+        enforce_eager=True,
+        max_model_len=1024,
+        omp_threads=1,
+        log_path=tmp_path / "engine.log",
+    )
     greedy = SamplingConfig(temperature=0.0, max_tokens=24, seed=0)
     sampled = SamplingConfig(max_tokens=16, seed=5)
     with EngineProcess(config) as engine:
         pid = engine.process.pid
         family = [pid] + [c.pid for c in psutil.Process(pid).children(recursive=True)]
-        outs = {name: next(engine.generate([PROMPT], greedy, model=name, chunk=1)).text for name in ("base", "ad", "hc")}
+        outs = {
+            name: next(engine.generate([PROMPT], greedy, model=name, chunk=1)).text for name in ("base", "ad", "hc")
+        }
         chunked = list(engine.generate([PROMPT] * 5, sampled, indices=[10, 11, 12, 13, 14], model="ad", chunk=2))
         again = list(engine.generate([PROMPT] * 2, sampled, indices=[12, 13], model="ad", chunk=8))
-        free, floored = _floored(SamplingConfig(temperature=0.0, max_tokens=128, seed=0),
-                                 lambda s: next(engine.generate([SHORT], s)))
+        free, floored = _floored(
+            SamplingConfig(temperature=0.0, max_tokens=128, seed=0), lambda s: next(engine.generate([SHORT], s))
+        )
     assert all(outs.values()) and len(set(outs.values())) == 3, outs  # the adapters are really applied
     assert [c.index for c in chunked] == [10, 11, 12, 13, 14]
     assert all(c.text and c.completion_tokens for c in chunked)
@@ -283,8 +312,21 @@ def test_engine_process_serves_adapters_by_name_in_chunks_and_stops_clean(adapte
 
 def test_cli_generate_against_an_endpoint_then_give_up_names_the_resume_command(tmp_path):
     out = tmp_path / "synth.jsonl"
-    args = ["augment", "generate", "--style", "hc", "--n", "5", "--out", str(out), "--retries", "2",
-            "--concurrency", "1", "--no-merged"]
+    args = [
+        "augment",
+        "generate",
+        "--style",
+        "hc",
+        "--n",
+        "5",
+        "--out",
+        str(out),
+        "--retries",
+        "2",
+        "--concurrency",
+        "1",
+        "--no-merged",
+    ]
     with FakeEndpoint(lambda n, body: "ok" if n <= 2 else "500") as fake:
         result = CliRunner().invoke(app, [*args, "--endpoint", fake.url], prog_name="cookiebench")
     assert result.exit_code == 1, result.output
@@ -292,8 +334,10 @@ def test_cli_generate_against_an_endpoint_then_give_up_names_the_resume_command(
     assert "gave up" in said and "2/5 records" in said
     # the resume command is the command as given (from Click's context), options in declaration order
     resume = said.split("resume with: ", 1)[1]
-    assert resume.startswith(f"cookiebench augment generate --style hc --n 5 --out {out} --endpoint {fake.url} "
-                             "--no-merged --concurrency 1 --retries 2"), resume
+    assert resume.startswith(
+        f"cookiebench augment generate --style hc --n 5 --out {out} --endpoint {fake.url} "
+        "--no-merged --concurrency 1 --retries 2"
+    ), resume
     assert "Traceback" not in result.output
     with FakeEndpoint(lambda n, body: "ok") as fake:
         result = CliRunner().invoke(app, [*args, "--endpoint", fake.url], prog_name="cookiebench")
@@ -320,8 +364,10 @@ def test_records_carry_the_stage_of_the_adapter_and_a_file_begun_without_it_resu
         backend = runner.Backend(endpoint=fake.url, retry=FAST)
         new = runner.adapter_job(tmp_path / "new.jsonl", 2, "ad", "ad", adapter, mode="separate")
         runner.run_jobs([new], backend, sampling)
-        begun = [r.model_copy(update={"generator": r.generator.model_copy(update={"stage": None})})
-                 for r in read_records(new.out)]
+        begun = [
+            r.model_copy(update={"generator": r.generator.model_copy(update={"stage": None})})
+            for r in read_records(new.out)
+        ]
         old = runner.adapter_job(write_records(tmp_path / "old.jsonl", begun), 3, "ad", "ad", adapter, mode="separate")
         (report,) = runner.run_jobs([old], backend, sampling)
     assert {r.generator.stage for r in read_records(new.out)} == {"dpo"}
@@ -344,8 +390,14 @@ def test_cli_rejects_in_process_with_an_endpoint_and_a_local_model_name_for_prom
 
 def _cookiebench(*args: str, **kwargs) -> subprocess.Popen:
     """`cookiebench ARGS` in a child (vLLM's settings stay out of this process), in a session of its own."""
-    return subprocess.Popen([sys.executable, "-m", "eval.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "eval.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
 
 
 def _sigkill_and_wait_for_the_family(proc: subprocess.Popen, deadline_s: float = 60.0) -> list[int]:
@@ -364,14 +416,32 @@ def _sigkill_and_wait_for_the_family(proc: subprocess.Popen, deadline_s: float =
 
 
 @pytest.mark.slow
-def test_cli_in_process_generation_killed_with_sigkill_leaves_no_engine_and_resumes_to_exactly_n(adapters_dir, tmp_path):
+def test_cli_in_process_generation_killed_with_sigkill_leaves_no_engine_and_resumes_to_exactly_n(
+    adapters_dir, tmp_path
+):
     """vllm.LLM in a worker process, adapter merged in (the CPU default): SIGKILLed mid-run it leaves
     no engine behind, and a rerun completes the file without losing or repeating a record."""
     out = tmp_path / "synth.jsonl"
 
     def generate(n: int) -> subprocess.Popen:
-        args = ["augment", "generate", "--adapters", str(adapters_dir), "--style", "ad", "--n", str(n),
-                "--max-tokens", "24", "--concurrency", "2", "--out", str(out), "--threads", "1"]
+        args = [
+            "augment",
+            "generate",
+            "--adapters",
+            str(adapters_dir),
+            "--style",
+            "ad",
+            "--n",
+            str(n),
+            "--max-tokens",
+            "24",
+            "--concurrency",
+            "2",
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+        ]
         return _cookiebench(*args, *([] if is_cpu_build() else ["--in-process", "--merged"]))
 
     proc = generate(400)
@@ -409,8 +479,18 @@ def test_serve_killed_with_sigkill_leaves_no_server_process_and_frees_the_port(t
     from augment.serve import free_port
 
     port = free_port()
-    proc = _cookiebench("serve", "--port", str(port), "--eager", "--threads", "1", "--max-model-len", "1024",
-                        "--log", str(tmp_path / "server.log"))
+    proc = _cookiebench(
+        "serve",
+        "--port",
+        str(port),
+        "--eager",
+        "--threads",
+        "1",
+        "--max-model-len",
+        "1024",
+        "--log",
+        str(tmp_path / "server.log"),
+    )
     try:
         deadline = time.monotonic() + 600
         healthy = False
@@ -448,7 +528,9 @@ def test_the_rate_counts_from_when_generation_starts_not_from_a_chunks_first_rec
     assert rate.text() == ""
     rate.start()  # vLLM is up, the job starts
     now[0] += 28.0
-    record = SyntheticDescription(id="ad-ad-s0-000000", style="ad", text="the boy", generator=GEN, completion_tokens=100)
+    record = SyntheticDescription(
+        id="ad-ad-s0-000000", style="ad", text="the boy", generator=GEN, completion_tokens=100
+    )
     for _ in range(12):
         rate.add(record)
     assert rate.text() == "25.7 desc/min 43 tok/s"

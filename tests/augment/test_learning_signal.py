@@ -58,8 +58,10 @@ def _threads():
 
 
 def _judge(texts: list[str], kind: str, training) -> list[SyntheticDescription]:
-    records = [SyntheticDescription(id=f"{kind}-{i}", style=STYLE, text=text, generator=GeneratorInfo(kind=kind))
-               for i, text in enumerate(texts)]
+    records = [
+        SyntheticDescription(id=f"{kind}-{i}", style=STYLE, text=text, generator=GeneratorInfo(kind=kind))
+        for i, text in enumerate(texts)
+    ]
     return apply_filters(records, training=training)
 
 
@@ -72,11 +74,26 @@ def test_a_few_sft_steps_make_descriptions_on_topic_more_often_than_the_base_mod
     from detect.readers import load_corpus
 
     slice_ = list(load_corpus().by_split("train").by_label(Label.HC))[:6]
-    args = CookieSFTConfig(max_steps=STEPS, per_device_train_batch_size=BATCH,
-                           learning_rate=LEARNING_RATE, max_length=MAX_LENGTH, save_strategy="no", min_transcripts=4,
-                           seed=0)
-    sft = run_sft(base_model_dir, slice_, (STYLE,), "separate", args, default_lora_config(r=8, alpha=16), tmp_path,
-                  identity={"name": "smollm2", "digest": "x"}, data_digest="learning-signal")
+    args = CookieSFTConfig(
+        max_steps=STEPS,
+        per_device_train_batch_size=BATCH,
+        learning_rate=LEARNING_RATE,
+        max_length=MAX_LENGTH,
+        save_strategy="no",
+        min_transcripts=4,
+        seed=0,
+    )
+    sft = run_sft(
+        base_model_dir,
+        slice_,
+        (STYLE,),
+        "separate",
+        args,
+        default_lora_config(r=8, alpha=16),
+        tmp_path,
+        identity={"name": "smollm2", "digest": "x"},
+        data_digest="learning-signal",
+    )
     assert sft.metrics["final_loss"] < sft.metrics["first_loss"], sft.metrics
 
     # One config for both models: same prompt, seeds and sampler, so only the weights differ.
@@ -89,11 +106,15 @@ def test_a_few_sft_steps_make_descriptions_on_topic_more_often_than_the_base_mod
 
     base = _judge(base_texts, "prompt-only", slice_)
     tuned = _judge(tuned_texts, "merged", slice_)
-    rates = {name: (_rate(base, require), _rate(tuned, require))
-             for name, require in (("on_topic", ("on_topic",)), ("usable", USABLE))}
+    rates = {
+        name: (_rate(base, require), _rate(tuned, require))
+        for name, require in (("on_topic", ("on_topic",)), ("usable", USABLE))
+    }
     said = "; ".join(f"{name}: base {b:.0%}, tuned {t:.0%}" for name, (b, t) in rates.items())
     print(said)  # the measured rates, for -rP / -s
-    failures = [f"{r.id}: {v.detail}" for r in tuned for name, v in r.verdicts.items() if name in USABLE and not v.passed]
+    failures = [
+        f"{r.id}: {v.detail}" for r in tuned for name, v in r.verdicts.items() if name in USABLE and not v.passed
+    ]
 
     # Measured: base 46-50%, tuned 96-100%. Half that gap still needs the base model 2.5 standard
     # errors above its rate, should another CPU's rounding pick other samples.

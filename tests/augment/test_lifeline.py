@@ -20,10 +20,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_launched_family_dies_when_its_parent_is_killed(tmp_path):
     pidfile = tmp_path / "pids"
     # the parent: launches tests.augment.family (which starts two grandchildren) and waits, as a CLI would
-    code = ("import os, sys, time; from augment import lifeline; "
-            "lifeline.launch('tests.augment.family', [sys.argv[1]], env=os.environ); time.sleep(600)")
-    parent = subprocess.Popen([sys.executable, "-c", code, str(pidfile)],
-                              env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    code = (
+        "import os, sys, time; from augment import lifeline; "
+        "lifeline.launch('tests.augment.family', [sys.argv[1]], env=os.environ); time.sleep(600)"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code, str(pidfile)], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT
+    )
     try:
         deadline = time.monotonic() + 60
         while not (pidfile.exists() and pidfile.read_text().endswith("\n")) and time.monotonic() < deadline:

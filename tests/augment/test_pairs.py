@@ -45,9 +45,11 @@ def train_slice():
 # -- degradation ---------------------------------------------------------------------------------
 
 
-HEALTHY = ("the mother is drying dishes at the sink and the water is overflowing. the boy is standing on a stool "
-           "taking cookies from the cookie jar. the stool is tipping over. the girl is reaching for a cookie. "
-           "outside the window there is a garden.")
+HEALTHY = (
+    "the mother is drying dishes at the sink and the water is overflowing. the boy is standing on a stool "
+    "taking cookies from the cookie jar. the stool is tipping over. the girl is reaching for a cookie. "
+    "outside the window there is a garden."
+)
 
 
 def test_degrade_is_seeded_and_zero_intensity_is_identity():
@@ -117,7 +119,11 @@ def test_real_and_degraded_pairs_point_toward_their_style(train_slice, extractor
     hc = [p for p in pairs if p.style == "hc"]
     # AD-style chosen texts name fewer units and are more disfluent than what they beat; HC the reverse.
     assert statistics.mean(p.deltas.iu_coverage for p in ad) < 0 < statistics.mean(p.deltas.iu_coverage for p in hc)
-    assert statistics.mean(p.deltas.disfluency_rate for p in ad) > 0 > statistics.mean(p.deltas.disfluency_rate for p in hc)
+    assert (
+        statistics.mean(p.deltas.disfluency_rate for p in ad)
+        > 0
+        > statistics.mean(p.deltas.disfluency_rate for p in hc)
+    )
     summary = result.summary
     assert summary.pairs == len(pairs) == sum(summary.by_style_strategy.values())
     assert summary.transcripts == {"ad": 10, "hc": 10}
@@ -134,8 +140,11 @@ def test_margin_filter_drops_and_counts(train_slice, extractor):
 
 def test_duplicates_are_removed_and_counted(train_slice, extractor):
     doubled = [*train_slice, *[t.model_copy(update={"id": t.id + "-copy"}) for t in train_slice]]
-    result = build_pairs(doubled, PairConfig(strategies=("degraded",), styles=("ad",), min_margin=-100.0,
-                                            degrade_intensity=0.0), extractor=extractor)
+    result = build_pairs(
+        doubled,
+        PairConfig(strategies=("degraded",), styles=("ad",), min_margin=-100.0, degrade_intensity=0.0),
+        extractor=extractor,
+    )
     # intensity 0 leaves the text as is: every pair has chosen == rejected
     assert result.pairs == [] and result.summary.dropped_duplicates == 20
 
@@ -144,8 +153,9 @@ def test_generated_negatives_need_samples_and_use_them(train_slice, extractor):
     with pytest.raises(PairsError, match="generated"):
         build_pairs(train_slice, PairConfig(strategies=("generated",)), extractor=extractor)
     samples = {"hc": ["it is a picture. that is all.", "um there is a thing there... I don't know."] * 2}
-    result = build_pairs(train_slice, PairConfig(strategies=("generated",), styles=("hc",)), samples=samples,
-                         extractor=extractor)
+    result = build_pairs(
+        train_slice, PairConfig(strategies=("generated",), styles=("hc",)), samples=samples, extractor=extractor
+    )
     assert result.pairs, "vague AD-like samples must be rejected against real HC text"
     assert all(p.rejected in samples["hc"] and p.rejected_source.startswith("sample:hc:") for p in result.pairs)
 
@@ -176,8 +186,10 @@ def _verdicts(texts, extractor):
     """(garbage passed, on_topic passed) per text, with the project's default filters."""
     frame = verbatim_markers(texts, extractor)
     config = FilterConfig()
-    return [(garbage_verdict(t, config).passed, on_topic_verdict(dict(frame.iloc[i]), config).passed)
-            for i, t in enumerate(texts)]
+    return [
+        (garbage_verdict(t, config).passed, on_topic_verdict(dict(frame.iloc[i]), config).passed)
+        for i, t in enumerate(texts)
+    ]
 
 
 def test_broken_pairs_reject_what_the_filters_reject(train_slice, extractor):
@@ -207,8 +219,11 @@ def test_broken_pairs_are_seeded(train_slice, extractor):
     config = PairConfig(strategies=("broken",), styles=("hc",), max_pairs_per_strategy=4, seed=5)
     a = build_pairs(train_slice, config, extractor=extractor).pairs
     b = build_pairs(train_slice, config, extractor=extractor).pairs
-    other = build_pairs(train_slice, PairConfig(strategies=("broken",), styles=("hc",), max_pairs_per_strategy=4,
-                                                seed=6), extractor=extractor).pairs
+    other = build_pairs(
+        train_slice,
+        PairConfig(strategies=("broken",), styles=("hc",), max_pairs_per_strategy=4, seed=6),
+        extractor=extractor,
+    ).pairs
     assert a == b and len(a) == 4
     assert {p.rejected for p in a} != {p.rejected for p in other}
     text = real_verbatim(train_slice[-1])
@@ -219,8 +234,9 @@ def test_broken_pairs_are_seeded(train_slice, extractor):
 def test_adding_broken_leaves_the_other_pairs_alone(train_slice, extractor):
     config = dict(max_pairs_per_strategy=3, seed=2)
     without = build_pairs(train_slice, PairConfig(strategies=("real", "degraded"), **config), extractor=extractor).pairs
-    with_broken = build_pairs(train_slice, PairConfig(strategies=("real", "degraded", "broken"), **config),
-                              extractor=extractor).pairs
+    with_broken = build_pairs(
+        train_slice, PairConfig(strategies=("real", "degraded", "broken"), **config), extractor=extractor
+    ).pairs
     assert [p for p in with_broken if p.strategy != "broken"] == without
 
 
@@ -228,8 +244,12 @@ def test_broken_pairs_take_the_samples_the_filters_reject(train_slice, extractor
     looping = "the boy is on the stool " * 12
     drifting = " ".join(OFFTOPIC_SENTENCES[:6])
     fine = real_verbatim(train_slice[-1]) + " and that is all."
-    result = build_pairs(train_slice, PairConfig(strategies=("broken",), styles=("hc",), corruptions=("loop",)),
-                         samples={"hc": [looping, drifting, fine]}, extractor=extractor)
+    result = build_pairs(
+        train_slice,
+        PairConfig(strategies=("broken",), styles=("hc",), corruptions=("loop",)),
+        samples={"hc": [looping, drifting, fine]},
+        extractor=extractor,
+    )
     from_samples = {p.rejected for p in result.pairs if p.rejected_source.startswith("sample:hc:")}
     assert looping.strip() in {t.strip() for t in from_samples} and drifting in from_samples
     assert fine not in from_samples and result.summary.dropped_filter == {"hc/broken": 1}
@@ -241,7 +261,8 @@ def test_disfluent_pairs_differ_only_in_the_disfluencies(train_slice, extractor)
     ids = {t.id: t for t in train_slice}
     # AD only, one pair per AD transcript that has a disfluency to take out
     assert {p.style for p in pairs} == {"ad"} and len(pairs) == sum(
-        1 for t in train_slice if t.label == Label.AD and smooth(real_verbatim(t)) != real_verbatim(t))
+        1 for t in train_slice if t.label == Label.AD and smooth(real_verbatim(t)) != real_verbatim(t)
+    )
     for p in pairs:
         assert ids[p.chosen_source].label == Label.AD and p.chosen == real_verbatim(ids[p.chosen_source])
         assert p.rejected == smooth(p.chosen) and p.rejected_source == f"smooth:{p.chosen_source}"
@@ -256,7 +277,9 @@ def test_disfluent_pairs_differ_only_in_the_disfluencies(train_slice, extractor)
 
 
 def test_strategies_can_differ_per_style(train_slice, extractor):
-    config = PairConfig(strategies={"ad": ("disfluent", "broken"), "hc": ("real", "degraded")}, max_pairs_per_strategy=3)
+    config = PairConfig(
+        strategies={"ad": ("disfluent", "broken"), "hc": ("real", "degraded")}, max_pairs_per_strategy=3
+    )
     result = build_pairs(train_slice, config, extractor=extractor)
     assert set(result.summary.by_style_strategy) == {"ad/disfluent", "ad/broken", "hc/real", "hc/degraded"}
     assert result.summary.config["strategies"] == {"ad": ["disfluent", "broken"], "hc": ["real", "degraded"]}
@@ -326,7 +349,9 @@ def test_samples_file_errors_name_the_line(tmp_path):
     path.write_text('{"stage": "sft", "style": "ad", "text": "uh the boy"}\n{"style": "xx", "text": "a"}\n')
     with pytest.raises(CorpusError, match=":2: not a sample record"):
         read_samples(path)
-    path.write_text('{"stage": "sft", "style": "ad", "text": "uh the boy"}\n{"stage": "dpo", "style": "ad", "text": "b"}\n')
+    path.write_text(
+        '{"stage": "sft", "style": "ad", "text": "uh the boy"}\n{"stage": "dpo", "style": "ad", "text": "b"}\n'
+    )
     assert read_samples(path) == {"ad": ["uh the boy"]}
 
 
@@ -335,8 +360,21 @@ def test_cli_pairs_writes_file_and_summary(tmp_path):
     from tests.augment.test_base_model import cli_app
 
     out = tmp_path / "pairs.jsonl"
-    result = CliRunner().invoke(cli_app(), ["augment", "pairs", "--out", str(out), "--max-pairs", "4",
-                                            "--strategies", "real,degraded", "--intensity", "0.8"])
+    result = CliRunner().invoke(
+        cli_app(),
+        [
+            "augment",
+            "pairs",
+            "--out",
+            str(out),
+            "--max-pairs",
+            "4",
+            "--strategies",
+            "real,degraded",
+            "--intensity",
+            "0.8",
+        ],
+    )
     assert result.exit_code == 0, result.output
     pairs = read_pairs(out)
     assert 0 < len(pairs) <= 16 and summary_path(out).is_file()

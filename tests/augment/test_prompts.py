@@ -48,8 +48,9 @@ def test_the_scene_names_every_object_and_person_of_the_picture():
 def test_training_rows_and_pairs_carry_the_scene(train_slice, mode):
     rows = sft_dataset(train_slice, STYLES, mode)
     assert len(rows) == len(train_slice) and all(SCENE in last_user(r["prompt"]) for r in rows)
-    pairs = build_pairs(train_slice, PairConfig(strategies=("real", "degraded"), mode=mode),
-                        extractor=MarkerExtractor()).pairs
+    pairs = build_pairs(
+        train_slice, PairConfig(strategies=("real", "degraded"), mode=mode), extractor=MarkerExtractor()
+    ).pairs
     assert pairs and all(SCENE in last_user(p.prompt) for p in pairs)
 
 
@@ -92,20 +93,20 @@ def test_keywords_name_every_unit_without_a_phrase_of_the_prose_scene_in_a_new_o
     assert len(set(scenes)) == 5 and all(SCENE not in s for s in scenes)
     for scene in scenes:
         assert set(ENTITIES) <= find_info_units(scene), sorted(set(ENTITIES) - find_info_units(scene))
-    prose = {tuple(SCENE.lower().split()[i:i + 4]) for i in range(len(SCENE.split()) - 3)}
+    prose = {tuple(SCENE.lower().split()[i : i + 4]) for i in range(len(SCENE.split()) - 3)}
     shown = scenes[0].lower().replace(",", " ").split()
-    assert not {tuple(shown[i:i + 4]) for i in range(len(shown) - 3)} & prose
+    assert not {tuple(shown[i : i + 4]) for i in range(len(shown) - 3)} & prose
 
 
 def test_training_rows_and_pairs_ask_for_their_texts_own_length(train_slice):
     design = PromptDesign(instruction="varied", length=True)
     rows = sft_dataset(train_slice, STYLES, "separate", design)
-    for row, t in zip(rows, [t for s in STYLES for t in train_slice if t.label == STYLE_LABEL[s]]):
+    for row, t in zip(rows, [t for s in STYLES for t in train_slice if t.label == STYLE_LABEL[s]], strict=True):
         assert last_user(row["prompt"]).endswith(f"Say about {round_words(spoken_words(t.verbatim))} words.")
-    pairs = build_pairs(train_slice, PairConfig(strategies=("real",)), extractor=MarkerExtractor(),
-                        design=design).pairs
-    assert pairs and all(last_user(p.prompt).endswith(f"Say about {round_words(spoken_words(p.chosen))} words.")
-                         for p in pairs)
+    pairs = build_pairs(train_slice, PairConfig(strategies=("real",)), extractor=MarkerExtractor(), design=design).pairs
+    assert pairs and all(
+        last_user(p.prompt).endswith(f"Say about {round_words(spoken_words(p.chosen))} words.") for p in pairs
+    )
 
 
 def test_an_adapter_is_asked_as_its_card_says_with_lengths_drawn_from_its_training_transcripts(train_slice, tmp_path):
@@ -128,31 +129,42 @@ def test_prompt_only_varies_the_final_turn_and_the_examples_turns_with_its_desig
     prompter = FewShotPrompter(train_slice, "ad", config)
     finals = [last_user(prompter(i)) for i in range(10)]
     assert len(set(finals)) == 10 and all("Say about" in f and SCENE not in f for f in finals)
-    assert FewShotPrompter(train_slice, "ad", config).config_hash() != FewShotPrompter(
-        train_slice, "ad", PromptOnlyConfig(shots=2, seed=0)).config_hash()
+    assert (
+        FewShotPrompter(train_slice, "ad", config).config_hash()
+        != FewShotPrompter(train_slice, "ad", PromptOnlyConfig(shots=2, seed=0)).config_hash()
+    )
     users = [[m["content"] for m in prompter(i) if m["role"] == "user"][:-1] for i in range(10)]
     assert users[0][0].startswith(STYLE_HINTS["ad"]) and len({u[1] for u in users}) > 1
 
 
 def test_the_spoken_register_is_the_readers():
     assert spoken("The boy, on a stool; reaches — for \"cookies\"… I'm sure. I think I'll go") == (
-        "the boy on a stool reaches for cookies... I'm sure. I think I'll go")
+        "the boy on a stool reaches for cookies... I'm sure. I think I'll go"
+    )
     assert spoken("the well-known cookie jar?  It's   there!") == "the well-known cookie jar? it's there!"
     text = "uh the boy the boy is getting on getting the cookies and um the mother..."
     assert spoken(text) == text  # what the reader writes stays as it is
 
 
-@pytest.mark.parametrize("chat, written", [
-    ("the boy &-uh is on the stool , and he is falling [/] falling .",
-     "The boy, uh, is on the stool, and he is falling falling."),
-    ("mother is drying dishes +...", "Mother is drying dishes…"),
-    ("I think he's &-um getting cookies ?", "I think he's, um, getting “cookies”?"),
-    ("the water is running over the sink and (.) onto the floor .", "The water is running over the sink — and onto the floor."),
-])
+@pytest.mark.parametrize(
+    "chat, written",
+    [
+        (
+            "the boy &-uh is on the stool , and he is falling [/] falling .",
+            "The boy, uh, is on the stool, and he is falling falling.",
+        ),
+        ("mother is drying dishes +...", "Mother is drying dishes…"),
+        ("I think he's &-um getting cookies ?", "I think he's, um, getting “cookies”?"),
+        (
+            "the water is running over the sink and (.) onto the floor .",
+            "The water is running over the sink — and onto the floor.",
+        ),
+    ],
+)
 def test_spoken_prose_reads_as_the_reader_renders_the_same_speech(chat, written):
-    from detect.chat import verbatim_utterance
+    from detect.chat import parse_main_tier, verbatim_text
 
-    assert spoken(written) == verbatim_utterance(chat)
+    assert spoken(written) == verbatim_text(parse_main_tier(chat))
 
 
 def test_filler_tokens_are_single_tokens_of_the_shipped_tokenizer_that_decode_to_a_filler():
@@ -172,5 +184,7 @@ def test_filler_tokens_are_single_tokens_of_the_shipped_tokenizer_that_decode_to
     assert tokenizer.encode(" uh", add_special_tokens=False)[0] not in tokens
     from augment.generate import SamplingConfig
 
-    assert SamplingConfig(filler_bias=3.0, filler_tokens=tokens).vllm_extras()["logit_bias"] == dict.fromkeys(tokens, 3.0)
+    assert SamplingConfig(filler_bias=3.0, filler_tokens=tokens).vllm_extras()["logit_bias"] == dict.fromkeys(
+        tokens, 3.0
+    )
     assert "logit_bias" not in SamplingConfig(filler_bias=3.0).vllm_extras()  # no ids yet: nothing is biased

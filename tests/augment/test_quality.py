@@ -29,6 +29,7 @@ from detect.readers import load_corpus
 
 from .quality_fixture import HC_PASSED_WORDS, HC_TRAIN_WORDS, REAL, SYNTHETIC, records, write_corpus
 
+
 @pytest.fixture(scope="module")
 def corpus_csv(tmp_path_factory) -> Path:
     return write_corpus(tmp_path_factory.mktemp("real") / "real.csv")
@@ -75,7 +76,7 @@ def test_marker_distance_is_in_real_class_standard_deviations(report):
     hc = {s.style: s for s in report.generators[0].styles}["hc"]
     words = {m.marker: m for m in hc.markers}["words"]
     real_mean = 27.5  # (23 + 27 + 28 + 32) / 4
-    real_sd = math.sqrt((4.5 ** 2 + 0.5 ** 2 + 0.5 ** 2 + 4.5 ** 2) / 3)
+    real_sd = math.sqrt((4.5**2 + 0.5**2 + 0.5**2 + 4.5**2) / 3)
     assert words.real_mean == pytest.approx(real_mean)
     assert words.real_sd == pytest.approx(real_sd)
     assert words.synthetic_mean == pytest.approx(50 / 3)  # (17 + 15 + 18) / 3: the privacy copy does not count
@@ -118,8 +119,11 @@ def test_frame_and_metrics_carry_one_row_per_generator_and_style(report):
 
 
 def test_diversity_measures_on_hand_built_texts():
-    texts = ["the boy takes a cookie from the jar", "the mother dries a plate at the sink",
-             "water runs over the sink onto the floor"]
+    texts = [
+        "the boy takes a cookie from the jar",
+        "the mother dries a plate at the sink",
+        "water runs over the sink onto the floor",
+    ]
     assert distinct_n(["a b a b a b"], 2) == pytest.approx(2 / 5)
     assert distinct_n(texts * 2, 2) == pytest.approx(distinct_n(texts, 2) / 2)
     assert math.isnan(distinct_n(["one"], 2))
@@ -132,19 +136,27 @@ def test_diversity_measures_on_hand_built_texts():
 
 def test_generators_are_named_by_stage_styles_and_base_model_and_a_separate_pair_is_one():
     def rec(adapter, kind="merged", method=None, stage="dpo", base="smollm2-135m-instruct"):
-        return SyntheticDescription(id="x-0", style="ad", text="t", generator=GeneratorInfo(
-            kind=kind, adapter=adapter, method=method, stage=stage, base_model=base))
+        return SyntheticDescription(
+            id="x-0",
+            style="ad",
+            text="t",
+            generator=GeneratorInfo(kind=kind, adapter=adapter, method=method, stage=stage, base_model=base),
+        )
 
     pair = "dpo AD+HC adapters on smollm2-135m-instruct"
     assert generator_name(rec("ad")) == generator_name(rec("hc", kind="lora")) == pair  # merged or LoRA: one generator
     assert generator_name(rec("ad", stage="sft")) == "sft AD+HC adapters on smollm2-135m-instruct"
-    assert generator_name(rec("g1-dpo-ad", base="/models/smollm2-135m-instruct")) == generator_name(
-        rec("g1-dpo-hc")) == f"g1 {pair}"
+    assert (
+        generator_name(rec("g1-dpo-ad", base="/models/smollm2-135m-instruct"))
+        == generator_name(rec("g1-dpo-hc"))
+        == f"g1 {pair}"
+    )
     assert generator_name(rec("cond", stage="sft")) == "sft conditional adapter on smollm2-135m-instruct"
     assert generator_name(rec("mine")) == "dpo adapter mine on smollm2-135m-instruct"
     assert generator_name(rec("ad", stage=None)) == "AD+HC adapters on smollm2-135m-instruct"  # an older record
     assert generator_name(rec(None, "prompt-only", "few-shot-3", None)) == (
-        "prompt-only few-shot-3 on smollm2-135m-instruct")
+        "prompt-only few-shot-3 on smollm2-135m-instruct"
+    )
     assert generator_name(rec(None, "classic", "swap", None, None)) == "classic"
 
 
@@ -153,15 +165,17 @@ def test_cli_prints_the_report_and_writes_json_and_markdown(corpus_csv, syntheti
     from eval.cli import app
 
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(app, ["augment", "evaluate", str(synthetic_jsonl), "--corpus", str(corpus_csv),
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["augment", "evaluate", str(synthetic_jsonl), "--corpus", str(corpus_csv), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "3/4" in result.output and "TSTR" in result.output
     saved = json.loads(out.read_text())
     assert [s["passed"] for s in saved["generators"][0]["styles"]] == [3, 3]
     md = tmp_path / "report.md"
-    result = CliRunner().invoke(app, ["augment", "evaluate", str(synthetic_jsonl), "--corpus", str(corpus_csv),
-                                      "--out", str(md)])
+    result = CliRunner().invoke(
+        app, ["augment", "evaluate", str(synthetic_jsonl), "--corpus", str(corpus_csv), "--out", str(md)]
+    )
     assert result.exit_code == 0, result.output
     assert "| dpo AD+HC adapters on smollm2-135m-instruct |" in md.read_text()
 
@@ -181,8 +195,15 @@ def test_cli_bad_synthetic_line_is_one_line_naming_file_and_line(corpus_csv, syn
 def test_classic_copies_are_not_required_to_pass_privacy(corpus_csv):
     corpus = load_corpus(corpus_csv)
     train = real_reference(corpus)
-    copies = [SyntheticDescription(id=f"classic-{t.id}", style=t.label.value.lower(), text=t.verbatim,
-                                   generator=GeneratorInfo(kind="classic", method="swap")) for t in train]
+    copies = [
+        SyntheticDescription(
+            id=f"classic-{t.id}",
+            style=t.label.value.lower(),
+            text=t.verbatim,
+            generator=GeneratorInfo(kind="classic", method="swap"),
+        )
+        for t in train
+    ]
     report = quality_report([GeneratorData("classic", copies)], train)
     (generator,) = report.generators
     assert "privacy" not in generator.required
@@ -258,8 +279,12 @@ def test_the_real_level_of_near_copies_is_a_speaker_sharing_a_run_with_another(r
     from detect.records import Transcript
 
     said = "the boy is on the stool and the stool is tipping over"
-    transcripts = [Transcript(id=f"t{i}", speaker_id=speaker, label=None, text=text) for i, (speaker, text) in
-                   enumerate([("s1", said), ("s1", said + " again"), ("s2", "uh " + said), ("s3", "a girl")])]
+    transcripts = [
+        Transcript(id=f"t{i}", speaker_id=speaker, label=None, text=text)
+        for i, (speaker, text) in enumerate(
+            [("s1", said), ("s1", said + " again"), ("s2", "uh " + said), ("s3", "a girl")]
+        )
+    ]
     # s1's two sessions share it with s2 (fillers out, as privacy reads); one speaker alone is no copy
     assert shares_a_run_with_another_speaker(transcripts) == [True, True, True, False]
     assert shares_a_run_with_another_speaker(transcripts[:2]) == [False, False]
@@ -295,8 +320,8 @@ def test_the_near_copy_rate_counts_candidates_rejected_by_any_filter(corpus_csv)
 
     corpus = load_corpus(corpus_csv)
     # the AD copy of a4 also fails nothing else; the 3-word AD record fails length and on-topic: both count
-    candidates = records() + [SyntheticDescription(id="ad-ad-s0-000008", style="ad", text=REAL[7][3],
-                                                   generator=records()[0].generator)]
+    copy = SyntheticDescription(id="ad-ad-s0-000008", style="ad", text=REAL[7][3], generator=records()[0].generator)
+    candidates = [*records(), copy]
     judged = apply_filters(candidates, training=list(corpus.by_split("train")))
     (generator,) = quality_report([GeneratorData("merged", judged)], real_reference(corpus)).generators
     ad = {s.style: s for s in generator.styles}["ad"]

@@ -125,8 +125,9 @@ def test_merged_adapter_gives_the_same_logits_as_base_plus_lora(adapters_dir, ba
 
 @pytest.mark.slow
 def test_start_failure_reports_the_log_tail_and_leaves_no_process(tmp_path):
-    server = VLLMServer(ServeConfig(port=0, extra_args=("--no-such-flag",), startup_timeout_s=300,
-                                    log_path=tmp_path / "server.log"))
+    server = VLLMServer(
+        ServeConfig(port=0, extra_args=("--no-such-flag",), startup_timeout_s=300, log_path=tmp_path / "server.log")
+    )
     with pytest.raises(ServeError) as err:
         server.start()
     message = str(err.value)
@@ -136,8 +137,15 @@ def test_start_failure_reports_the_log_tail_and_leaves_no_process(tmp_path):
 
 @pytest.mark.slow
 def test_engine_start_failure_says_why_with_the_log_tail_and_leaves_no_process(tmp_path):
-    engine = EngineProcess(VLLMConfig(dtype="no-such-dtype", enforce_eager=True, omp_threads=1, startup_timeout_s=300,
-                                      log_path=tmp_path / "engine.log"))
+    engine = EngineProcess(
+        VLLMConfig(
+            dtype="no-such-dtype",
+            enforce_eager=True,
+            omp_threads=1,
+            startup_timeout_s=300,
+            log_path=tmp_path / "engine.log",
+        )
+    )
     with pytest.raises(ServeError) as err:
         engine.start()
     message = str(err.value)

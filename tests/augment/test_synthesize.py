@@ -24,36 +24,42 @@ from tests.augment.quality_fixture import write_corpus
 
 # Hand-written sentence halves: record i of a style says FIRST[i % 7] + SECOND[i % 5], so no two
 # records within 35 repeat each other and each names at least three information units.
-HC = ([
-    "the boy balances on a stool to take cookies from the jar",
-    "a girl waits by the cupboard for her brother to hand down a cookie",
-    "the mother dries a dish while the faucet keeps running",
-    "water spills over the edge of the sink onto the kitchen floor",
-    "the stool wobbles under the boy as he leans toward the cookie jar",
-    "outside the window there is a garden with a lawn and a path",
-    "cups and a plate stand on the counter next to the sink",
-], [
-    "and the mother never notices the water on the floor",
-    "while the woman looks away toward the open curtains",
-    "and the little girl puts a finger to her lips",
-    "so the whole kitchen floor is getting wet and slippery",
-    "and it looks like the boy on the stool is about to fall",
-])
-AD = ([
-    "uh the boy um he is getting the cookie",
-    "um the the mother she is at the sink",
-    "uh the water it is um going over the floor",
-    "the girl uh she she wants the cookie",
-    "um there is a jar and uh the boy",
-    "uh the stool it is um tipping with the boy",
-    "the lady um she is drying the uh dish",
-], [
-    "and uh I do not know um what else there is",
-    "and um it is all wet there on the floor",
-    "and he he is up on that thing by the cupboard",
-    "and uh she is um not looking at the sink",
-    "and that is um all I see in the kitchen",
-])
+HC = (
+    [
+        "the boy balances on a stool to take cookies from the jar",
+        "a girl waits by the cupboard for her brother to hand down a cookie",
+        "the mother dries a dish while the faucet keeps running",
+        "water spills over the edge of the sink onto the kitchen floor",
+        "the stool wobbles under the boy as he leans toward the cookie jar",
+        "outside the window there is a garden with a lawn and a path",
+        "cups and a plate stand on the counter next to the sink",
+    ],
+    [
+        "and the mother never notices the water on the floor",
+        "while the woman looks away toward the open curtains",
+        "and the little girl puts a finger to her lips",
+        "so the whole kitchen floor is getting wet and slippery",
+        "and it looks like the boy on the stool is about to fall",
+    ],
+)
+AD = (
+    [
+        "uh the boy um he is getting the cookie",
+        "um the the mother she is at the sink",
+        "uh the water it is um going over the floor",
+        "the girl uh she she wants the cookie",
+        "um there is a jar and uh the boy",
+        "uh the stool it is um tipping with the boy",
+        "the lady um she is drying the uh dish",
+    ],
+    [
+        "and uh I do not know um what else there is",
+        "and um it is all wet there on the floor",
+        "and he he is up on that thing by the cupboard",
+        "and uh she is um not looking at the sink",
+        "and that is um all I see in the kitchen",
+    ],
+)
 
 
 def description(body: dict) -> str:
@@ -63,8 +69,15 @@ def description(body: dict) -> str:
 
 
 def config_for(max_rounds: int, best_of: int = 1) -> SynthesisConfig:
-    return SynthesisConfig(ratio=1.0, oversample=1.5, best_of=best_of, max_rounds=max_rounds, mode="separate",
-                           prompt_only=PromptOnlyConfig(shots=1, seed=0), filters=FilterConfig())
+    return SynthesisConfig(
+        ratio=1.0,
+        oversample=1.5,
+        best_of=best_of,
+        max_rounds=max_rounds,
+        mode="separate",
+        prompt_only=PromptOnlyConfig(shots=1, seed=0),
+        filters=FilterConfig(),
+    )
 
 
 def run(folder, endpoint: str, config: SynthesisConfig):
@@ -75,8 +88,9 @@ def run(folder, endpoint: str, config: SynthesisConfig):
     def run_round(files):
         runner.run_jobs([f.job for f in files], backend, SamplingConfig(seed=0))
 
-    data = synthesize([train], [PROMPT_ONLY], folder / "synthetic", config, run_round=run_round,
-                      extractor=MarkerExtractor())
+    data = synthesize(
+        [train], [PROMPT_ONLY], folder / "synthetic", config, run_round=run_round, extractor=MarkerExtractor()
+    )
     return data["g"][PROMPT_ONLY]
 
 
@@ -129,8 +143,10 @@ def test_short_files_get_more_rounds_and_a_rerun_asks_for_nothing(tmp_path):
 @pytest.mark.slow
 def test_a_file_still_short_after_the_last_round_says_so(tmp_path, caplog):
     first_six = lambda n, body: "ok" if body["seed"] % 2 == 0 and body["seed"] < 6 else "blank"  # noqa: E731
-    with FakeEndpoint(first_six, text=description) as fake, caplog.at_level(logging.WARNING,
-                                                                            logger="augment.synthesize"):
+    with (
+        FakeEndpoint(first_six, text=description) as fake,
+        caplog.at_level(logging.WARNING, logger="augment.synthesize"),
+    ):
         synthetic = run(tmp_path, fake.url, config_for(max_rounds=2))
     for style in ("ad", "hc"):
         outcome = synthetic.outcomes[style]

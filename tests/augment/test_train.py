@@ -47,13 +47,33 @@ def _threads():
 def tiny_config(tmp_path, **overrides) -> GeneratorConfig:
     values = dict(
         styles=("ad",),
-        sft=CookieSFTConfig(max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
-                            learning_rate=1e-3, save_steps=1, min_transcripts=4, seed=0),
-        dpo=CookieDPOConfig(max_steps=3, max_length=MAX_LENGTH, per_device_train_batch_size=2,
-                            learning_rate=1e-3, beta=0.1, min_pairs=4, score_pairs=4, save_steps=3, seed=0),
+        sft=CookieSFTConfig(
+            max_steps=3,
+            max_length=MAX_LENGTH,
+            per_device_train_batch_size=2,
+            learning_rate=1e-3,
+            save_steps=1,
+            min_transcripts=4,
+            seed=0,
+        ),
+        dpo=CookieDPOConfig(
+            max_steps=3,
+            max_length=MAX_LENGTH,
+            per_device_train_batch_size=2,
+            learning_rate=1e-3,
+            beta=0.1,
+            min_pairs=4,
+            score_pairs=4,
+            save_steps=3,
+            seed=0,
+        ),
         lora=default_lora_config(r=8, alpha=16),
-        pairs=PairConfig(strategies=("real", "degraded", "generated"), rejected_per_chosen=1,
-                         max_pairs_per_strategy=4, min_transcripts=4),
+        pairs=PairConfig(
+            strategies=("real", "degraded", "generated"),
+            rejected_per_chosen=1,
+            max_pairs_per_strategy=4,
+            min_transcripts=4,
+        ),
         sampling=SampleConfig(n=2, max_new_tokens=8, base=False),
         tracking_uri=f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}",
         experiment="test-generators",
@@ -115,8 +135,14 @@ def test_sft_then_dpo_learns_and_adapters_reload(slice_, tmp_path, base_model_di
     parent = client.get_run(report.run_id)
     assert parent.data.params["mode"] == "separate"
     child = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{report.run_id}'")[0]
-    for key in ("sft/loss", "dpo/loss", "dpo/rewards/chosen", "dpo/rewards/rejected", "dpo/rewards/accuracies",
-                "dpo/rewards/margins"):
+    for key in (
+        "sft/loss",
+        "dpo/loss",
+        "dpo/rewards/chosen",
+        "dpo/rewards/rejected",
+        "dpo/rewards/accuracies",
+        "dpo/rewards/margins",
+    ):
         assert len(client.get_metric_history(child.info.run_id, key)) >= 2, key
     artifacts = {a.path for a in client.list_artifacts(child.info.run_id, "adapters/ad")}
     assert {"adapters/ad/sft", "adapters/ad/dpo"} <= artifacts
@@ -136,17 +162,28 @@ def test_an_adapter_trained_on_a_varied_prompt_is_asked_as_it_was_trained(slice_
     from augment.prompts import round_words
     from augment.runner import adapter_job
 
-    sft = CookieSFTConfig(max_steps=1, max_length=MAX_LENGTH, per_device_train_batch_size=2, learning_rate=1e-3,
-                          min_transcripts=4, seed=0, prompt_instruction="varied", prompt_scene="keywords",
-                          prompt_length=True)
-    dpo = CookieDPOConfig(max_steps=1, max_length=MAX_LENGTH, per_device_train_batch_size=2, min_pairs=2,
-                          score_pairs=0, seed=0)
+    sft = CookieSFTConfig(
+        max_steps=1,
+        max_length=MAX_LENGTH,
+        per_device_train_batch_size=2,
+        learning_rate=1e-3,
+        min_transcripts=4,
+        seed=0,
+        prompt_instruction="varied",
+        prompt_scene="keywords",
+        prompt_length=True,
+    )
+    dpo = CookieDPOConfig(
+        max_steps=1, max_length=MAX_LENGTH, per_device_train_batch_size=2, min_pairs=2, score_pairs=0, seed=0
+    )
     report = train_generators(slice_, tmp_path / "run", tiny_config(tmp_path, sft=sft, dpo=dpo, track=False))
     unit = report.units["ad"]
     lengths = sorted(len(t.verbatim.split()) for t in slice_ if t.label == Label.AD)
     for stage in (unit.sft, unit.dpo):  # DPO's card carries what SFT was taught
         assert read_meta(stage.adapter)["prompt"] == {
-            "design": {"instruction": "varied", "scene": "keywords", "length": True}, "lengths": {"ad": lengths}}
+            "design": {"instruction": "varied", "scene": "keywords", "length": True},
+            "lengths": {"ad": lengths},
+        }
     pairs = [json.loads(line) for line in unit.pairs_path.read_text().splitlines()]
     assert all("Say about" in p["prompt"][-1]["content"] for p in pairs)
     job = adapter_job(tmp_path / "a.jsonl", 10, "ad", "g", unit.dpo.adapter, mode="separate")
@@ -171,8 +208,17 @@ def test_interrupted_sft_resumes_from_its_last_checkpoint(slice_, tmp_path, base
     config = tiny_config(tmp_path)
     kwargs = dict(identity={"name": "smollm2", "digest": "x"}, data_digest="d")
     with pytest.raises(_Crash):
-        run_sft(base_model_dir, slice_, ("ad",), "separate", config.sft, config.lora, tmp_path / "ad", **kwargs,
-                callbacks=[CrashAfterSecondCheckpoint()])
+        run_sft(
+            base_model_dir,
+            slice_,
+            ("ad",),
+            "separate",
+            config.sft,
+            config.lora,
+            tmp_path / "ad",
+            **kwargs,
+            callbacks=[CrashAfterSecondCheckpoint()],
+        )
     assert (tmp_path / "ad" / "sft" / "checkpoints" / "checkpoint-2").is_dir()
     assert not (tmp_path / "ad" / "sft" / "adapter").exists()
 
@@ -206,22 +252,47 @@ def _dpo_key(**changes) -> str:
 
 
 def _sft_key(lora=None, **changes) -> str:
-    return sft_hash(CookieSFTConfig(**{"output_dir": "a", **changes}), lora or default_lora_config(), mode="separate",
-                    styles=("ad",), identity=IDENTITY, data_digest="d")
+    return sft_hash(
+        CookieSFTConfig(**{"output_dir": "a", **changes}),
+        lora or default_lora_config(),
+        mode="separate",
+        styles=("ad",),
+        identity=IDENTITY,
+        data_digest="d",
+    )
 
 
-@pytest.mark.parametrize("change", [
-    {"loss_type": ["ipo"]}, {"f_divergence_type": "js_divergence"}, {"beta": 0.3}, {"label_smoothing": 0.1},
-    {"use_weighting": True}, {"learning_rate": 1e-4}, {"seed": 1}, {"max_length": 256}, {"score_pairs": 0},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"loss_type": ["ipo"]},
+        {"f_divergence_type": "js_divergence"},
+        {"beta": 0.3},
+        {"label_smoothing": 0.1},
+        {"use_weighting": True},
+        {"learning_rate": 1e-4},
+        {"seed": 1},
+        {"max_length": 256},
+        {"score_pairs": 0},
+    ],
+)
 def test_a_field_that_can_change_dpo_weights_invalidates_the_cached_adapter(change):
     assert _dpo_key(**change) != _dpo_key()
 
 
-@pytest.mark.parametrize("change", [
-    {"output_dir": "elsewhere"}, {"logging_steps": 5}, {"report_to": "mlflow"}, {"save_steps": 3},
-    {"save_total_limit": 1}, {"disable_tqdm": True}, {"min_pairs": 2}, {"run_name": "again"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"output_dir": "elsewhere"},
+        {"logging_steps": 5},
+        {"report_to": "mlflow"},
+        {"save_steps": 3},
+        {"save_total_limit": 1},
+        {"disable_tqdm": True},
+        {"min_pairs": 2},
+        {"run_name": "again"},
+    ],
+)
 def test_logging_output_and_checkpoint_fields_keep_the_cached_adapter(change):
     assert _dpo_key(**change) == _dpo_key()
 

@@ -65,11 +65,13 @@ def test_verbatim_keeps_what_was_said():
 
 
 def test_count_disfluencies_reads_the_codes():
-    counts = count_disfluencies([
-        "&uh the boy [/] boy is on the (.) stool . \x15100_200\x15",
-        "&-um <the mother> [//] the woman (..) xxx is &f washing &=laughs +...",
-        "he is gonna [: going to] fall +/.",
-    ])
+    counts = count_disfluencies(
+        [
+            "&uh the boy [/] boy is on the (.) stool . \x15100_200\x15",
+            "&-um <the mother> [//] the woman (..) xxx is &f washing &=laughs +...",
+            "he is gonna [: going to] fall +/.",
+        ]
+    )
     assert (counts.fillers, counts.retracings, counts.pauses) == (2, 2, 2)
     assert (counts.unintelligible, counts.trailing_offs, counts.fragments) == (1, 1, 1)
     assert counts.utterances == 3

@@ -30,8 +30,16 @@ def transcripts(n_ad: int, n_hc: int, *, words: int = 40, seed: int = 0, prefix:
         label = Label.AD if i < n_ad else Label.HC
         vocab = AD_WORDS if label == Label.AD else HC_WORDS
         text = " ".join(rng.choice(vocab) for _ in range(words)) + "."
-        out.append(Transcript(id=f"{prefix}t{i}", speaker_id=f"{prefix}s{i}", label=label, text=text,
-                              verbatim=text, utterances=(text,)))
+        out.append(
+            Transcript(
+                id=f"{prefix}t{i}",
+                speaker_id=f"{prefix}s{i}",
+                label=label,
+                text=text,
+                verbatim=text,
+                utterances=(text,),
+            )
+        )
     return out
 
 

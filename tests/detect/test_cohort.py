@@ -139,10 +139,42 @@ def test_metadata_is_plausible(corpus):
 def test_chat_uses_the_notations_real_pitt_files_have():
     texts = [p.read_text(encoding="utf-8") for p in sorted(SHIPPED.rglob("*.cha"))]
     every = "".join(texts)
-    for code in ("&uh", "&-uh", "&um", "&-um", "&+", "&=", "xxx", "(.)", "(..)", "(...)", "(2.5)", "[/]", "[//]",
-                 "[///]", "&-you_know",
-                 "[* p:w]", "+...", "+/.", " ?", " !", "\n%mor:\t", "\n%gra:\t", "\n%wor:\t", "\x15", "\n\t",
-                 "(g) ", "[+ exc]", "\n*INV:\t+< ", "\n*PAR:\t+< ", " [>] ", " [<] ", "\n@G:\t", " noun|", " n|"):
+    for code in (
+        "&uh",
+        "&-uh",
+        "&um",
+        "&-um",
+        "&+",
+        "&=",
+        "xxx",
+        "(.)",
+        "(..)",
+        "(...)",
+        "(2.5)",
+        "[/]",
+        "[//]",
+        "[///]",
+        "&-you_know",
+        "[* p:w]",
+        "+...",
+        "+/.",
+        " ?",
+        " !",
+        "\n%mor:\t",
+        "\n%gra:\t",
+        "\n%wor:\t",
+        "\x15",
+        "\n\t",
+        "(g) ",
+        "[+ exc]",
+        "\n*INV:\t+< ",
+        "\n*PAR:\t+< ",
+        " [>] ",
+        " [<] ",
+        "\n@G:\t",
+        " noun|",
+        " n|",
+    ):
         assert code in every, f"no file uses {code!r}"
     old = sum("&uh" in t or "&um" in t for t in texts)
     new = sum("&-uh" in t or "&-um" in t for t in texts)
@@ -205,10 +237,17 @@ def test_markers_only_classifier_is_realistic_not_perfect(markers):
     # As `detect cv --classifier markers`: speaker-grouped 5-fold x 3 seeds over the whole cohort;
     # the scaler sits inside the pipeline so each fold standardises on its own training part.
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    accuracy = np.mean([
-        cross_val_score(model, X, y, groups=markers.speaker.to_numpy(),
-                        cv=StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed)).mean()
-        for seed in (0, 1, 2)
-    ])
+    accuracy = np.mean(
+        [
+            cross_val_score(
+                model,
+                X,
+                y,
+                groups=markers.speaker.to_numpy(),
+                cv=StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=seed),
+            ).mean()
+            for seed in (0, 1, 2)
+        ]
+    )
     # real Pitt: 0.743 with the project's markers detector
     assert 0.70 <= accuracy <= 0.85, f"5-fold x 3 grouped CV accuracy {accuracy:.3f}"

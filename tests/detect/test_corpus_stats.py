@@ -42,8 +42,13 @@ def corpora(tmp_path_factory):
 def _stats(args: list[str]) -> subprocess.CompletedProcess:
     """The real `cookiebench` in a subprocess: what a user's shell sees on stdout and stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "OMP_NUM_THREADS": "2"}
-    return subprocess.run([sys.executable, "-c", "from eval.cli import app; app()", "corpus", "stats", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-c", "from eval.cli import app; app()", "corpus", "stats", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 # -- the reference file -----------------------------------------------------------------------
@@ -64,9 +69,14 @@ def test_shipped_reference_holds_the_real_pitt_figures():
 
 def test_bounds_are_relative_and_widened_by_the_reference_rounding():
     def stats(mean: float, sd: float, span: tuple[float, float], decimals: int) -> CorpusStats:
-        return CorpusStats(name="x", provenance="x", decimals=decimals, transcripts={"AD": 1},
-                           markers={"filler_rate": {"AD": Moments(mean=mean, sd=sd)}},
-                           diversity={"distinct_2_n20": {"AD": span}})
+        return CorpusStats(
+            name="x",
+            provenance="x",
+            decimals=decimals,
+            transcripts={"AD": 1},
+            markers={"filler_rate": {"AD": Moments(mean=mean, sd=sd)}},
+            diversity={"distinct_2_n20": {"AD": span}},
+        )
 
     reference = stats(0.001, 0.004, (0.5, 0.6), 3)  # 0.001 stands for anything in [0.0005, 0.0015]
     checks = {c.kind: c for c in compare(stats(0.0014, 0.0047, (0.5, 0.6), 6), reference)}
@@ -97,8 +107,9 @@ def test_json_is_a_reference_and_the_only_thing_on_stdout(corpora, tmp_path):
     ref.write_text(run.stdout)
     assert corpus_stats.load_reference(ref) == CorpusStats.model_validate(data)  # round trip
     # the corpus against its own statistics: every figure within bounds
-    result = CliRunner().invoke(app, ["corpus", "stats", str(a), "--reference", str(ref), "--out",
-                                      str(tmp_path / "t.md")])
+    result = CliRunner().invoke(
+        app, ["corpus", "stats", str(a), "--reference", str(ref), "--out", str(tmp_path / "t.md")]
+    )
     assert result.exit_code == 0, result.output
     compared = 14 * 2 * 2 + 4 * 2
     assert f"{compared} of {compared} figures within bounds" in result.stdout
@@ -124,11 +135,14 @@ def test_default_reference_is_real_pitt(corpora):
     assert "| iu_coverage | 0.508 (0.158) |" in result.stdout
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("{not json", "not JSON"),
-    (json.dumps({"name": "x"}), "not a statistics reference: provenance: Field required"),
-    ("", "not JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "not JSON"),
+        (json.dumps({"name": "x"}), "not a statistics reference: provenance: Field required"),
+        ("", "not JSON"),
+    ],
+)
 def test_bad_reference_file_is_one_line_naming_it(corpora, tmp_path, content, problem):
     a, _ = corpora
     bad = tmp_path / "ref.json"
@@ -145,5 +159,7 @@ def test_missing_reference_is_one_line(corpora, tmp_path):
     a, _ = corpora
     result = CliRunner().invoke(app, ["corpus", "stats", str(a), "--reference", str(tmp_path / "nothing.json")])
     assert result.exit_code == 1
-    assert result.output.strip() == (f"error: {tmp_path / 'nothing.json'}: no such reference file or corpus "
-                                     "(give a file from `cookiebench corpus stats CORPUS --json` or a corpus folder)")
+    assert result.output.strip() == (
+        f"error: {tmp_path / 'nothing.json'}: no such reference file or corpus "
+        "(give a file from `cookiebench corpus stats CORPUS --json` or a corpus folder)"
+    )

@@ -116,8 +116,13 @@ def test_extras_train_only_and_come_from_the_fold():
     def extra_train(train: Corpus) -> list[Transcript]:
         seen_train_speakers.append(set(train.speakers()))
         return [
-            t.model_copy(update={"id": f"syn-{t.id}", "speaker_id": f"syn-{t.speaker_id}",
-                                 "source": Source(kind="synthetic", generator="copy", parent_ids=(t.id,))})
+            t.model_copy(
+                update={
+                    "id": f"syn-{t.id}",
+                    "speaker_id": f"syn-{t.speaker_id}",
+                    "source": Source(kind="synthetic", generator="copy", parent_ids=(t.id,)),
+                }
+            )
             for t in train
         ]
 
@@ -133,8 +138,16 @@ def test_extras_derived_from_test_speakers_raise_leakage():
     corpus = make_corpus(10, 10)
 
     def leaky(train: Corpus) -> list[Transcript]:
-        return [t.model_copy(update={"id": f"syn-{t.id}", "speaker_id": "syn",
-                                     "source": Source(kind="synthetic", parent_ids=(t.id,))}) for t in corpus]
+        return [
+            t.model_copy(
+                update={
+                    "id": f"syn-{t.id}",
+                    "speaker_id": "syn",
+                    "source": Source(kind="synthetic", parent_ids=(t.id,)),
+                }
+            )
+            for t in corpus
+        ]
 
     with pytest.raises(LeakageError, match="derived from a test transcript"):
         cross_validate(corpus, "tfidf", folds=5, repeats=1, extra_train=leaky)
@@ -142,8 +155,10 @@ def test_extras_derived_from_test_speakers_raise_leakage():
 
 def test_synthetic_transcripts_in_the_corpus_are_never_tested():
     corpus = make_corpus(10, 10)
-    synthetic = [t.model_copy(update={"id": f"syn{i}", "speaker_id": f"syn{i}", "source": Source(kind="synthetic")})
-                 for i, t in enumerate(corpus)]
+    synthetic = [
+        t.model_copy(update={"id": f"syn{i}", "speaker_id": f"syn{i}", "source": Source(kind="synthetic")})
+        for i, t in enumerate(corpus)
+    ]
     result = cross_validate(corpus + synthetic, "majority", folds=5, repeats=1)
     assert set(result.predictions_frame()["id"]) == {t.id for t in corpus}
 
@@ -186,8 +201,22 @@ def test_summary_is_mean_sd_and_t_interval():
     assert s.mean == pytest.approx(np.mean(values))
     assert s.sd == pytest.approx(np.std(values, ddof=1))
     assert (s.ci_low, s.ci_high) == (pytest.approx(low), pytest.approx(high))
-    rows = [FoldMetrics(seed=0, fold=i, n_train=12, n_test=5, n_extra=2, f1=v, macro_f1=v, accuracy=v, auroc=v,
-                        sensitivity=v, specificity=v) for i, v in enumerate(values)]
+    rows = [
+        FoldMetrics(
+            seed=0,
+            fold=i,
+            n_train=12,
+            n_test=5,
+            n_extra=2,
+            f1=v,
+            macro_f1=v,
+            accuracy=v,
+            auroc=v,
+            sensitivity=v,
+            specificity=v,
+        )
+        for i, v in enumerate(values)
+    ]
     # K-fold rows: corrected by n_test / n_train of real training transcripts (extras left out), kept
     # within what accuracy can be, and no p-value: a metric against 0 is no question
     expected = summarize(values, "accuracy", test_fraction=5 / 10)

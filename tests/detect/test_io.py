@@ -49,7 +49,7 @@ def test_appends_from_concurrent_processes_never_interleave(tmp_path):
     script = (
         "import sys; from detect.io import JsonlAppender\n"
         "with JsonlAppender(sys.argv[1], fsync=False) as out:\n"
-        "    for i in range(300): out.write_line('{\"id\": \"%s-%d\", \"n\": %d}' % (sys.argv[2], i, i) + ' ' * 3000)\n"
+        '    for i in range(300): out.write_line(\'{"id": "%s-%d", "n": %d}\' % (sys.argv[2], i, i) + \' \' * 3000)\n'
     )
     workers = [subprocess.Popen([sys.executable, "-c", script, str(path), name]) for name in "ab"]
     assert all(w.wait() == 0 for w in workers)

@@ -35,8 +35,9 @@ print(json.dumps(console.getvalue()))
 
 def run_case(verbose: bool, path) -> tuple[str, str]:
     """(what the console showed, what the log file kept)."""
-    done = subprocess.run([sys.executable, "-c", CASE, "1" if verbose else "0", str(path)], capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", CASE, "1" if verbose else "0", str(path)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1]), path.read_text()
 
@@ -47,8 +48,14 @@ def test_console_shows_ours_and_errors_the_log_file_everything(tmp_path):
     assert shown.count("ours: info") == 1 and "theirs: error" in shown
     for quiet in ("step dict", "theirs: info", "transformers warning", "python warning"):
         assert quiet not in shown, quiet
-    for line in ("ours: info", "ours: step dict", "theirs: info", "theirs: error", "transformers warning",
-                 "python warning"):
+    for line in (
+        "ours: info",
+        "ours: step dict",
+        "theirs: info",
+        "theirs: error",
+        "transformers warning",
+        "python warning",
+    ):
         assert line in kept, line
 
 

@@ -73,8 +73,10 @@ def test_each_unit_is_found_in_its_example(unit, nlp):
         ("the daughter has a finger on her lips.", {"girl", "girl_reaching"}),
         ("the girl has a hand out for a couple of cookies.", {"girl", "cookie", "girl_reaching"}),
         # the small parser cuts this after "stool"; nearby words still anchor "fall"
-        ("the boy is on a kitchen stool and it's going to fall in a second.",
-         {"boy", "kitchen", "stool", "stool_tipping"}),
+        (
+            "the boy is on a kitchen stool and it's going to fall in a second.",
+            {"boy", "kitchen", "stool", "stool_tipping"},
+        ),
     ],
 )
 def test_units_of_hand_checked_sentences(text, expected, nlp):
@@ -160,9 +162,13 @@ def test_mean_utterance_length_prefers_chat_utterances(nlp):
 
 
 def test_disfluency_rates_divide_chat_counts_by_words(nlp):
-    t = _t("d", "the boy is taking a cookie from the jar now",  # 10 words
-           disfluencies=Disfluencies(fillers=2, retracings=1, pauses=1, unintelligible=0, trailing_offs=1,
-                                     fragments=3, utterances=1))
+    t = _t(
+        "d",
+        "the boy is taking a cookie from the jar now",  # 10 words
+        disfluencies=Disfluencies(
+            fillers=2, retracings=1, pauses=1, unintelligible=0, trailing_offs=1, fragments=3, utterances=1
+        ),
+    )
     row = MarkerExtractor(nlp=nlp).transform([t]).loc["d"]
     assert row["filler_rate"] == pytest.approx(0.2)
     assert row["retracing_rate"] == pytest.approx(0.1)
@@ -183,7 +189,7 @@ def test_text_without_words_gives_zeros(nlp):
 def _naive_mattr(words, window):
     if len(words) <= window:
         return len(set(words)) / len(words)
-    spans = [words[i:i + window] for i in range(len(words) - window + 1)]
+    spans = [words[i : i + window] for i in range(len(words) - window + 1)]
     return sum(len(set(s)) / window for s in spans) / len(spans)
 
 
@@ -280,8 +286,10 @@ def test_disk_cache_survives_a_new_extractor(nlp, tmp_path):
 
 def test_marker_means_by_label(nlp):
     corpus = [
-        _t("a1", "the boy", Label.AD), _t("a2", "the boy is here", Label.AD),
-        _t("h1", "the boy is on the stool", Label.HC), _t("h2", "the girl is on the stool now", Label.HC),
+        _t("a1", "the boy", Label.AD),
+        _t("a2", "the boy is here", Label.AD),
+        _t("h1", "the boy is on the stool", Label.HC),
+        _t("h2", "the girl is on the stool now", Label.HC),
     ]
     means = marker_means_by_label(corpus, MarkerExtractor(nlp=nlp))
     assert list(means.index) == ["AD", "HC"]

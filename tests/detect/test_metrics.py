@@ -33,8 +33,15 @@ def predictions(seeds: int = 3, n: int = 24, *, shift: float = 0.0, rng_seed: in
         score = 1.2 * (2 * y - 1) + shift + rng.normal(0, 1, n)
         for i in range(n):
             for k in range(per_speaker):
-                rows.append({"seed": seed, "id": f"t{i}-{k}", "speaker_id": f"s{i}", "y_true": y[i],
-                             "p_ad": 1 / (1 + math.exp(-score[i]))})
+                rows.append(
+                    {
+                        "seed": seed,
+                        "id": f"t{i}-{k}",
+                        "speaker_id": f"s{i}",
+                        "y_true": y[i],
+                        "p_ad": 1 / (1 + math.exp(-score[i])),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -96,8 +103,11 @@ def test_t_interval_excludes_zero_exactly_when_p_is_below_005(values, fraction):
 def test_speaker_bootstrap_estimate_is_the_seed_mean_and_reproducible():
     a, b = predictions(rng_seed=1), predictions(rng_seed=2)
     s = speaker_bootstrap(a, "f1", baseline=b, seed=4)
-    per_seed = [binary_metrics(a[a.seed == k].y_true, a[a.seed == k].p_ad)["f1"]
-                - binary_metrics(b[b.seed == k].y_true, b[b.seed == k].p_ad)["f1"] for k in range(3)]
+    per_seed = [
+        binary_metrics(a[a.seed == k].y_true, a[a.seed == k].p_ad)["f1"]
+        - binary_metrics(b[b.seed == k].y_true, b[b.seed == k].p_ad)["f1"]
+        for k in range(3)
+    ]
     assert s.mean == pytest.approx(np.mean(per_seed)) and s.sd == pytest.approx(np.std(per_seed, ddof=1))
     assert s.ci_low <= s.mean <= s.ci_high and s.n == 3 and s.method == "speaker bootstrap"
     assert s == speaker_bootstrap(a, "f1", baseline=b, seed=4)
@@ -133,17 +143,29 @@ def kfold_predictions(shift: float = 0.0, *, seeds: int = 3, folds: int = 4, n: 
         fold = rng.permutation(np.arange(n) % folds)
         bias = rng.normal(0, 0.5, folds)[fold]  # each fold's classifier is off in its own way
         score = 1.2 * (2 * y - 1) + shift * (y - 0.5) + bias + rng.normal(0, 1, n)
-        frames.append(pd.DataFrame({"seed": seed, "fold": fold, "id": [f"t{i}" for i in range(n)],
-                                    "speaker_id": [f"s{i}" for i in range(n)], "y_true": y,
-                                    "p_ad": 1 / (1 + np.exp(-score))}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "seed": seed,
+                    "fold": fold,
+                    "id": [f"t{i}" for i in range(n)],
+                    "speaker_id": [f"s{i}" for i in range(n)],
+                    "y_true": y,
+                    "p_ad": 1 / (1 + np.exp(-score)),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
 def test_kfold_bootstraps_the_pooled_out_of_fold_predictions_and_their_folds():
     base, better = kfold_predictions(rng_seed=1), kfold_predictions(3.0, rng_seed=1)
     s = speaker_bootstrap(better, "f1", baseline=base, seed=2)
-    per_seed = [binary_metrics(better[better.seed == k].y_true, better[better.seed == k].p_ad)["f1"]
-                - binary_metrics(base[base.seed == k].y_true, base[base.seed == k].p_ad)["f1"] for k in range(3)]
+    per_seed = [
+        binary_metrics(better[better.seed == k].y_true, better[better.seed == k].p_ad)["f1"]
+        - binary_metrics(base[base.seed == k].y_true, base[base.seed == k].p_ad)["f1"]
+        for k in range(3)
+    ]
     assert s.method == "pooled speaker bootstrap" and s.n == 3
     assert s.mean == pytest.approx(np.mean(per_seed))  # each seed's folds pooled: every speaker once
     assert -1 <= s.ci_low <= s.mean <= s.ci_high <= 1 and (s.ci_low > 0) == (s.p < 0.05)
@@ -155,8 +177,10 @@ def test_kfold_bootstraps_the_pooled_out_of_fold_predictions_and_their_folds():
 def test_a_metric_alone_has_an_interval_but_no_p_value():
     assert math.isnan(speaker_bootstrap(predictions(), "f1").p)
     preds = predictions()
-    rows = [FoldMetrics(seed=k, fold=0, n_train=40, n_test=24, **binary_metrics(g.y_true, g.p_ad))
-            for k, g in preds.groupby("seed")]
+    rows = [
+        FoldMetrics(seed=k, fold=0, n_train=40, n_test=24, **binary_metrics(g.y_true, g.p_ad))
+        for k, g in preds.groupby("seed")
+    ]
     for summary in (*aggregate(rows).values(), *aggregate(rows, protocol="adress", predictions=preds).values()):
         assert math.isnan(summary.p)
 
@@ -167,16 +191,20 @@ def test_a_t_interval_never_reaches_beyond_what_the_metric_can_move():
     unclipped = summarize([0.6, -0.2, 0.5, 0.1, -0.3], test_fraction=58 / 23)
     assert unclipped.ci_low < -1 and unclipped.ci_high > 1
     assert (wide.ci_low, wide.ci_high, wide.p) == (-1.0, 1.0, unclipped.p)
-    rows = [FoldMetrics(seed=0, fold=i, n_train=10, n_test=40, **binary_metrics([1, 1, 0, 0], p))
-            for i, p in enumerate([[0.9, 0.8, 0.1, 0.2], [0.9, 0.8, 0.1, 0.6], [0.6, 0.8, 0.1, 0.2]])]
+    rows = [
+        FoldMetrics(seed=0, fold=i, n_train=10, n_test=40, **binary_metrics([1, 1, 0, 0], p))
+        for i, p in enumerate([[0.9, 0.8, 0.1, 0.2], [0.9, 0.8, 0.1, 0.6], [0.6, 0.8, 0.1, 0.2]])
+    ]
     for metric, s in aggregate(rows).items():
         assert s.ci_low >= 0 and (metric == "log_loss" or s.ci_high <= 1), (metric, s)
 
 
 def test_aggregate_follows_the_protocol():
     preds = predictions()
-    rows = [FoldMetrics(seed=k, fold=0, n_train=40, n_test=24, **binary_metrics(g.y_true, g.p_ad))
-            for k, g in preds.groupby("seed")]
+    rows = [
+        FoldMetrics(seed=k, fold=0, n_train=40, n_test=24, **binary_metrics(g.y_true, g.p_ad))
+        for k, g in preds.groupby("seed")
+    ]
     fixed = aggregate(rows, protocol="adress", predictions=preds)
     assert {s.method for s in fixed.values()} == {"speaker bootstrap"}
     assert fixed["auroc"].mean == pytest.approx(np.mean([r.auroc for r in rows]))

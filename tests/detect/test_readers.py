@@ -72,7 +72,9 @@ def test_adress_test_labels_from_a_label_only_file_keep_the_metadata(tmp_path, l
     (root / "test" / label_file).write_text("ID ; Label\nS005 ; 0\nS006 ; 1\n")
     test = load_corpus(root).by_split("test")
     assert [(t.label, t.age, t.gender, t.mmse) for t in test] == [
-        (Label.HC, 66.0, "female", 27.0), (Label.AD, 81.0, "male", None)]
+        (Label.HC, 66.0, "female", 27.0),
+        (Label.AD, 81.0, "male", None),
+    ]
 
 
 def test_adress_test_mmse_from_the_label_file_when_meta_data_has_none(tmp_path):
@@ -80,7 +82,9 @@ def test_adress_test_mmse_from_the_label_file_when_meta_data_has_none(tmp_path):
     (root / "test/meta_data_test.txt").write_text("ID ; Label ; mmse\nS005 ; 0 ; 29\nS006 ; 1 ; 16\n")
     test = load_corpus(root).by_split("test")
     assert [(t.label, t.age, t.gender, t.mmse) for t in test] == [
-        (Label.HC, 66.0, "female", 29.0), (Label.AD, 66.0, "female", 16.0)]
+        (Label.HC, 66.0, "female", 29.0),
+        (Label.AD, 66.0, "female", 16.0),
+    ]
 
 
 def test_adress_test_without_labels_is_unlabelled(tmp_path):
@@ -125,8 +129,12 @@ def test_csv_and_jsonl(tmp_path):
     assert corpus.labels() == [Label.AD, Label.HC]
 
     jsonl = tmp_path / "d.jsonl"
-    jsonl.write_text("\n".join(json.dumps({"id": i, "speaker_id": f"s{i}", "label": lab, "text": "the girl."})
-                               for i, lab in enumerate(["cd", "cc", 1])))
+    jsonl.write_text(
+        "\n".join(
+            json.dumps({"id": i, "speaker_id": f"s{i}", "label": lab, "text": "the girl."})
+            for i, lab in enumerate(["cd", "cc", 1])
+        )
+    )
     assert load_corpus(jsonl).labels() == [Label.AD, Label.HC, Label.AD]
 
 
@@ -143,7 +151,9 @@ def test_meta_row_without_transcript(tmp_path):
 def test_transcript_in_cd_listed_in_cc_meta(tmp_path):
     root = make_adress(tmp_path)
     (root / "train/transcription/cd/S001.cha").write_text(cha())
-    with pytest.raises(CorpusError, match=r"cd/S001.cha: transcript is in cd/ but listed in cc_meta_data.txt \(line 2\)"):
+    with pytest.raises(
+        CorpusError, match=r"cd/S001.cha: transcript is in cd/ but listed in cc_meta_data.txt \(line 2\)"
+    ):
         load_corpus(root)
 
 
@@ -181,8 +191,10 @@ def test_csv_bad_rows_name_their_line(tmp_path):
 
 def test_jsonl_corpus_with_a_bom_and_bad_lines_skipped(tmp_path):
     """A spreadsheet's export: a BOM, CRLF endings; with skip_bad the bad lines are listed and left out."""
-    rows = [json.dumps({"id": i, "speaker_id": f"s{i}", "label": lab, "text": "the girl."})
-            for i, lab in enumerate(["AD", "HC"])]
+    rows = [
+        json.dumps({"id": i, "speaker_id": f"s{i}", "label": lab, "text": "the girl."})
+        for i, lab in enumerate(["AD", "HC"])
+    ]
     jsonl = tmp_path / "d.jsonl"
     jsonl.write_bytes(("\ufeff" + "\r\n".join([rows[0], '["a list"]', '{"id": 9,', rows[1]]) + "\r\n").encode())
     with pytest.raises(CorpusError, match=r"d.jsonl:2: not a JSON object"):
@@ -231,8 +243,10 @@ def test_transcripts_without_participant_words_are_left_out_not_fatal(tmp_path):
     root = make_adress(tmp_path)
     (root / "train/transcription/cd/S004.cha").write_text(cha().replace("*PAR:", "*INV:"))
     (root / "test/transcription/S006.cha").write_text(
-        cha().replace("*PAR:\t&uh the boy is on the stool .", "*PAR:\t&=laughs xxx .")
-        .replace("the water is &-um overflowing +...", "mhm . [+ exc]"))
+        cha()
+        .replace("*PAR:\t&uh the boy is on the stool .", "*PAR:\t&=laughs xxx .")
+        .replace("the water is &-um overflowing +...", "mhm . [+ exc]")
+    )
     report = ReadReport()
     corpus = load_corpus(root, report=report)  # strict, and still read
     assert sorted(t.id for t in corpus) == ["S001", "S002", "S003", "S005"]
@@ -256,9 +270,20 @@ def make_pitt(root, files):
     return root
 
 
-PITT = ["Control/001-0", "Control/001-2", "Control/002-0", "Control/003-1", "Control/123-0",
-        "Dementia/010-0", "Dementia/010-1", "Dementia/011-0", "Dementia/012-0",
-        "Dementia/123-1", "Dementia/123-2", "Dementia/123-3"]
+PITT = [
+    "Control/001-0",
+    "Control/001-2",
+    "Control/002-0",
+    "Control/003-1",
+    "Control/123-0",
+    "Dementia/010-0",
+    "Dementia/010-1",
+    "Dementia/011-0",
+    "Dementia/012-0",
+    "Dementia/123-1",
+    "Dementia/123-2",
+    "Dementia/123-3",
+]
 
 
 def test_changed_diagnosis_default_policy_reads_every_visit_and_says_so(tmp_path, caplog):
@@ -269,8 +294,10 @@ def test_changed_diagnosis_default_policy_reads_every_visit_and_says_so(tmp_path
     visits = corpus.visits()["123"]
     assert [(t.session, t.label) for t in visits] == [(0, Label.HC), (1, Label.AD), (2, Label.AD), (3, Label.AD)]
     assert corpus.speaker_labels()["123"] == Label.AD  # stratified by the last diagnosis
-    line = ("speaker 123: 1 HC visit, 3 AD visits (HC -> AD -> AD -> AD): labelled per visit, grouped by speaker, "
-            "stratified by the last diagnosis (AD)")
+    line = (
+        "speaker 123: 1 HC visit, 3 AD visits (HC -> AD -> AD -> AD): labelled per visit, grouped by speaker, "
+        "stratified by the last diagnosis (AD)"
+    )
     assert report.visits == [line]
     assert [r.getMessage() for r in caplog.records].count(line) == 1
 
@@ -283,15 +310,19 @@ def test_changed_diagnosis_speaker_visits_stay_in_one_fold(tmp_path):
         test = corpus.by_speakers(fold.test_speakers)
         train = corpus.by_speakers(fold.train_speakers)
         assert not {t.speaker_id for t in test} & {t.speaker_id for t in train}
-        assert {t.id for t in corpus if t.speaker_id == "123"} <= {t.id for t in (test if "123" in fold.test_speakers
-                                                                                  else train)}
+        assert {t.id for t in corpus if t.speaker_id == "123"} <= {
+            t.id for t in (test if "123" in fold.test_speakers else train)
+        }
 
 
-@pytest.mark.parametrize(("policy", "ids_123", "n", "says"), [
-    (Visits.exclude_changed, [], 8, "left out (--visits exclude-changed)"),
-    (Visits.first, ["control/123-0"], 7, "kept the first visit only (HC)"),
-    (Visits.last, ["dementia/123-3"], 7, "kept the last visit only (AD)"),
-])
+@pytest.mark.parametrize(
+    ("policy", "ids_123", "n", "says"),
+    [
+        (Visits.exclude_changed, [], 8, "left out (--visits exclude-changed)"),
+        (Visits.first, ["control/123-0"], 7, "kept the first visit only (HC)"),
+        (Visits.last, ["dementia/123-3"], 7, "kept the last visit only (AD)"),
+    ],
+)
 def test_changed_diagnosis_alternative_policies(tmp_path, policy, ids_123, n, says):
     report = ReadReport()
     corpus = load_corpus(make_pitt(tmp_path, PITT), report=report, visits=policy)
@@ -315,7 +346,9 @@ def test_report_file_has_one_line_per_thing_the_read_did_not_take_as_it_is(tmp_p
     lines = out.read_text().splitlines()
     assert len(corpus) == 10 and lines == read.lines()
     assert [line.split(":", 1)[0] for line in lines] == ["skipped", "left out", "visits", "note"]
-    assert lines[0].endswith("011-0.cha: binary file, not a CHAT transcript (remove it or replace it with the .cha text)")
+    assert lines[0].endswith(
+        "011-0.cha: binary file, not a CHAT transcript (remove it or replace it with the .cha text)"
+    )
     assert lines[3].endswith("002-0.cha: line 7: unknown code: [zz]")
 
 
@@ -344,23 +377,57 @@ def test_detect_cv_takes_the_reading_options_and_logs_the_report(tmp_path):
     root = make_pitt(tmp_path / "pitt", PITT)
     (root / "Dementia/cookie/011-0.cha").write_bytes(b"\x00binary")
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    result = CliRunner().invoke(app, ["detect", "cv", "--corpus", str(root), "--classifier", "majority", "--folds", "2",
-                                      "--repeats", "1", "--no-final-fit", "--tracking-uri", uri, "--experiment", "rr",
-                                      "--skip-bad", "--visits", "last", "--report", str(tmp_path / "r.txt")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "detect",
+            "cv",
+            "--corpus",
+            str(root),
+            "--classifier",
+            "majority",
+            "--folds",
+            "2",
+            "--repeats",
+            "1",
+            "--no-final-fit",
+            "--tracking-uri",
+            uri,
+            "--experiment",
+            "rr",
+            "--skip-bad",
+            "--visits",
+            "last",
+            "--report",
+            str(tmp_path / "r.txt"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     lines = (tmp_path / "r.txt").read_text().splitlines()
     assert lines[0].startswith("skipped: ") and lines[1].startswith("visits: speaker 123")
     client = mlflow.MlflowClient(tracking_uri=uri)
-    (run,) = client.search_runs([client.get_experiment_by_name("rr").experiment_id],
-                                filter_string="tags.mlflow.parentRunId IS NULL")
+    (run,) = client.search_runs(
+        [client.get_experiment_by_name("rr").experiment_id], filter_string="tags.mlflow.parentRunId IS NULL"
+    )
     assert run.data.metrics["corpus_skipped_files"] == 1
     assert "corpus/read_report.txt" in [a.path for a in client.list_artifacts(run.info.run_id, "corpus")]
 
 
-@pytest.mark.parametrize("command", [
-    ["corpus", "inspect"], ["detect", "cv"], ["detect", "train"], ["detect", "predict"], ["augment", "pairs"],
-    ["augment", "train"], ["augment", "generate"], ["augment", "filter"], ["augment", "classic"], ["benchmark"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["corpus", "inspect"],
+        ["detect", "cv"],
+        ["detect", "train"],
+        ["detect", "predict"],
+        ["augment", "pairs"],
+        ["augment", "train"],
+        ["augment", "generate"],
+        ["augment", "filter"],
+        ["augment", "classic"],
+        ["benchmark"],
+    ],
+)
 @pytest.mark.slow
 def test_every_command_that_reads_a_corpus_has_the_reading_options(command):
     result = CliRunner().invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
@@ -371,8 +438,8 @@ def test_every_command_that_reads_a_corpus_has_the_reading_options(command):
 
 def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
     from detect.corpus_cli import with_flags
-    from eval.plan import plan
     from eval.config import load_config
+    from eval.plan import plan
 
     root = make_pitt(tmp_path / "pitt", PITT)
     (root / "Dementia/cookie/011-0.cha").write_bytes(b"\x00binary")
@@ -389,15 +456,23 @@ def test_benchmark_reads_with_the_configs_reading_options(tmp_path):
 @pytest.mark.slow
 def test_console_shows_only_cookiebench_lines_and_one_summary_per_file_with_notes(tmp_path):
     root = make_pitt(tmp_path / "pitt", PITT)
-    quirky = (cha("the boy [zz] is &=laughs there [yy] .").replace("*INV:\ttell me what you see .",
-              "*INV:\t+< tell me all [>] of <the things .\nstray words")
-              + "").replace("@End\n", "%mor:\tdet|the n|boy\n@End\n")
+    quirky = (
+        cha("the boy [zz] is &=laughs there [yy] .").replace(
+            "*INV:\ttell me what you see .", "*INV:\t+< tell me all [>] of <the things .\nstray words"
+        )
+        + ""
+    ).replace("@End\n", "%mor:\tdet|the n|boy\n@End\n")
     (root / "Control/cookie/002-0.cha").write_text(quirky)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2]), "COLUMNS": "200"}
     code = "from eval.cli import app; app()"
     for verbose, expect_details in (([], False), (["--verbose"], True)):
-        run = subprocess.run([sys.executable, "-c", code, *verbose, "corpus", "inspect", str(root), "--skip-bad"],
-                             capture_output=True, text=True, env=env, timeout=600)
+        run = subprocess.run(
+            [sys.executable, "-c", code, *verbose, "corpus", "inspect", str(root), "--skip-bad"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
         assert run.returncode == 0, run.stderr
         out = run.stdout + run.stderr
         summary = [line for line in out.splitlines() if "002-0.cha" in line and "tolerated" in line]
@@ -406,12 +481,31 @@ def test_console_shows_only_cookiebench_lines_and_one_summary_per_file_with_note
         for foreign in FOREIGN:
             assert foreign not in out, f"third-party output in the console: {foreign!r}\n{out}"
     # a command that also trains and tracks: MLflow's and scikit-learn's warnings stay out too
-    run = subprocess.run([sys.executable, "-c", code, "detect", "cv", "--corpus", str(root), "--classifier", "majority",
-                          "--folds", "2", "--repeats", "1", "--tracking-uri", f"sqlite:///{tmp_path}/m.db"],
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "detect",
+            "cv",
+            "--corpus",
+            str(root),
+            "--classifier",
+            "majority",
+            "--folds",
+            "2",
+            "--repeats",
+            "1",
+            "--tracking-uri",
+            f"sqlite:///{tmp_path}/m.db",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr
     assert not [f for f in FOREIGN if f in run.stdout + run.stderr], run.stdout + run.stderr
 
 
 FOREIGN = ("Warning", "warn(", "Tokens set to empty", "%mor", "doc/s", "it/s", "Traceback")
-

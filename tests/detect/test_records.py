@@ -35,8 +35,15 @@ def test_corpus_rejects_duplicate_ids():
 def test_a_diagnosis_that_changes_between_visits_stays_per_visit_and_stratifies_by_the_last():
     # Pitt is longitudinal: speaker 1 was a control at session 0, then diagnosed (sessions 1, 3);
     # files are read Control/ before Dementia/, so corpus order is not visit order
-    corpus = Corpus([t("d3", "1", "AD", session=3), t("c0", "1", "HC", session=0), t("d1", "1", "AD", session=1),
-                     t("b1", "2", "HC"), t("b2", "2", None)])
+    corpus = Corpus(
+        [
+            t("d3", "1", "AD", session=3),
+            t("c0", "1", "HC", session=0),
+            t("d1", "1", "AD", session=1),
+            t("b1", "2", "HC"),
+            t("b2", "2", None),
+        ]
+    )
     assert [x.id for x in corpus.visits()["1"]] == ["c0", "d1", "d3"]
     assert corpus.speaker_labels() == {"1": Label.AD, "2": Label.HC}
     assert list(corpus.changed_diagnosis()) == ["1"]
@@ -52,7 +59,17 @@ def test_real_and_synthetic():
     assert synthetic.is_synthetic
 
 
-@pytest.mark.parametrize(("raw", "label"), [("cd", Label.AD), ("cc", Label.HC), (1, Label.AD), ("0", Label.HC),
-                                            ("ProbableAD", Label.AD), ("Control", Label.HC), ("NA", None)])
+@pytest.mark.parametrize(
+    ("raw", "label"),
+    [
+        ("cd", Label.AD),
+        ("cc", Label.HC),
+        (1, Label.AD),
+        ("0", Label.HC),
+        ("ProbableAD", Label.AD),
+        ("Control", Label.HC),
+        ("NA", None),
+    ],
+)
 def test_label_spellings(raw, label):
     assert Label.parse(raw) == label

@@ -50,8 +50,9 @@ def test_the_inner_cv_threshold_sees_no_test_speaker(monkeypatch):
         seen.clear()
         before = cv.evaluate_folds(corpus, [fold], "tfidf", threshold="inner-cv")
         assert seen and not any(speakers & set(fold.test_speakers) for _, speakers in seen), seen
-        after = cv.evaluate_folds(_with_test_texts(corpus, fold, "the boy the boy the stool"), [fold], "tfidf",
-                                  threshold="inner-cv")
+        after = cv.evaluate_folds(
+            _with_test_texts(corpus, fold, "the boy the boy the stool"), [fold], "tfidf", threshold="inner-cv"
+        )
         assert before.rows[0].threshold == after.rows[0].threshold
         assert not np.allclose([p.p_ad for p in before.predictions], [p.p_ad for p in after.predictions])
         assert {p.threshold for p in before.predictions} == {before.rows[0].threshold}
@@ -95,12 +96,20 @@ def test_the_bootstrap_scores_f1_at_each_prediction_s_own_threshold():
     n = 40
     y = np.r_[np.ones(n // 2, dtype=int), np.zeros(n // 2, dtype=int)]
     p = np.clip(0.3 + 0.2 * y + rng.normal(0, 0.15, n), 0, 1)
-    frame = pd.DataFrame({"seed": 0, "id": [f"t{i:02d}" for i in range(n)], "speaker_id": [f"s{i:02d}" for i in range(n)],
-                          "y_true": y, "p_ad": p})
+    frame = pd.DataFrame(
+        {
+            "seed": 0,
+            "id": [f"t{i:02d}" for i in range(n)],
+            "speaker_id": [f"s{i:02d}" for i in range(n)],
+            "y_true": y,
+            "p_ad": p,
+        }
+    )
     at_half = speaker_bootstrap(frame, "f1", resamples=200)
     lowered = speaker_bootstrap(frame.assign(threshold=0.35), "f1", resamples=200)
     assert at_half.mean == pytest.approx(binary_metrics(y, p)["f1"])
     assert lowered.mean == pytest.approx(binary_metrics(y, p, threshold=0.35)["f1"]) and lowered.mean != at_half.mean
     # the threshold-free statistics do not depend on it
     assert speaker_bootstrap(frame.assign(threshold=0.35), "brier", resamples=200).mean == pytest.approx(
-        speaker_bootstrap(frame, "brier", resamples=200).mean)
+        speaker_bootstrap(frame, "brier", resamples=200).mean
+    )

@@ -31,15 +31,27 @@ def make_corpus(n_ad: int = 10, n_hc: int = 10, seed: int = 0) -> Corpus:
     for i in range(n_ad + n_hc):
         label = Label.AD if i < n_ad else Label.HC
         vocab = AD_WORDS if label == Label.AD else HC_WORDS
-        out.append(Transcript(id=f"t{i}", speaker_id=f"s{i}", label=label,
-                              text=" ".join(rng.choice(vocab) for _ in range(30)),
-                              split="test" if i % 4 == 0 else "train"))
+        out.append(
+            Transcript(
+                id=f"t{i}",
+                speaker_id=f"s{i}",
+                label=label,
+                text=" ".join(rng.choice(vocab) for _ in range(30)),
+                split="test" if i % 4 == 0 else "train",
+            )
+        )
     return Corpus(out)
 
 
 def write_jsonl(corpus: Corpus, path) -> None:
-    path.write_text("\n".join(json.dumps({"id": t.id, "speaker_id": t.speaker_id, "label": t.label.value,
-                                          "text": t.text, "split": t.split}) for t in corpus))
+    path.write_text(
+        "\n".join(
+            json.dumps(
+                {"id": t.id, "speaker_id": t.speaker_id, "label": t.label.value, "text": t.text, "split": t.split}
+            )
+            for t in corpus
+        )
+    )
 
 
 @pytest.fixture()
@@ -95,8 +107,10 @@ def test_an_experiment_is_of_the_model_training_kind_and_its_runs_open_in_that_v
     assert client.get_experiment(made_elsewhere).tags[tracking.EXPERIMENT_KIND] == "custom_model_development"
     with tracking.parent_run("viewed") as run:
         url = tracking.run_url(run.info.run_id)
-    assert url == f"http://127.0.0.1:5000/#/experiments/{made_elsewhere}/runs/{run.info.run_id}" \
-                  "?workflowType=machine_learning"
+    assert (
+        url == f"http://127.0.0.1:5000/#/experiments/{made_elsewhere}/runs/{run.info.run_id}"
+        "?workflowType=machine_learning"
+    )
 
 
 @pytest.mark.slow
@@ -109,7 +123,7 @@ def test_a_note_is_the_runs_markdown_description_cut_at_a_line_within_mlflows_li
         tracking.set_note("\n".join(lines))
     note = MlflowClient(store).get_run(run.info.run_id).data.tags[tracking.NOTE_TAG]
     assert table == "| a | b |\n| --- | --- |\n| 1 | 2 |"
-    assert len(note) <= tracking.NOTE_LIMIT and note.splitlines() == lines[:len(note.splitlines())]
+    assert len(note) <= tracking.NOTE_LIMIT and note.splitlines() == lines[: len(note.splitlines())]
 
 
 @pytest.mark.slow
@@ -178,19 +192,64 @@ def test_cli_cv_train_predict(store, tmp_path):
     path = tmp_path / "corpus.jsonl"
     write_jsonl(corpus, path)
 
-    cv = runner.invoke(detect_app, ["cv", "--corpus", str(path), "--classifier", "tfidf", "--folds", "3",
-                                    "--repeats", "1", "--no-final-fit", "--experiment", "t-cli",
-                                    "--out", str(tmp_path / "cv")])
+    cv = runner.invoke(
+        detect_app,
+        [
+            "cv",
+            "--corpus",
+            str(path),
+            "--classifier",
+            "tfidf",
+            "--folds",
+            "3",
+            "--repeats",
+            "1",
+            "--no-final-fit",
+            "--experiment",
+            "t-cli",
+            "--out",
+            str(tmp_path / "cv"),
+        ],
+    )
     assert cv.exit_code == 0, cv.output
     assert "95% interval" in cv.output and "MLflow run id" in cv.output
     assert len(pd.read_csv(tmp_path / "cv" / "folds.csv")) == 3
 
-    split = runner.invoke(detect_app, ["cv", "--corpus", str(path), "--classifier", "majority", "--split", "adress",
-                                       "--repeats", "1", "--no-final-fit", "--experiment", "t-cli"])
+    split = runner.invoke(
+        detect_app,
+        [
+            "cv",
+            "--corpus",
+            str(path),
+            "--classifier",
+            "majority",
+            "--split",
+            "adress",
+            "--repeats",
+            "1",
+            "--no-final-fit",
+            "--experiment",
+            "t-cli",
+        ],
+    )
     assert split.exit_code == 0, split.output
 
-    train = runner.invoke(detect_app, ["train", "--corpus", str(path), "--classifier", "tfidf", "--set", "min_df=1",
-                                       "--out", str(tmp_path / "model"), "--experiment", "t-cli"])
+    train = runner.invoke(
+        detect_app,
+        [
+            "train",
+            "--corpus",
+            str(path),
+            "--classifier",
+            "tfidf",
+            "--set",
+            "min_df=1",
+            "--out",
+            str(tmp_path / "model"),
+            "--experiment",
+            "t-cli",
+        ],
+    )
     assert train.exit_code == 0, train.output
     run_id = train.output.split("MLflow run id:")[1].split()[0]
     params = MlflowClient(store).get_run(run_id).data.params

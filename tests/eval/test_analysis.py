@@ -24,10 +24,30 @@ from eval.analysis import (
 )
 
 
-def cell(condition: str, ratio: float, fold: int, f1: float, *, seed: int = 0, auroc: float = 0.8, n_extra: int = 0,
-         n_wanted: int | None = 0) -> dict:
-    row = dict(classifier="tfidf", condition=condition, ratio=ratio, seed=seed, fold=fold, f1=f1, auroc=auroc,
-               n_train=20 + n_extra, n_test=10, n_extra=n_extra, n_wanted=n_wanted)
+def cell(
+    condition: str,
+    ratio: float,
+    fold: int,
+    f1: float,
+    *,
+    seed: int = 0,
+    auroc: float = 0.8,
+    n_extra: int = 0,
+    n_wanted: int | None = 0,
+) -> dict:
+    row = dict(
+        classifier="tfidf",
+        condition=condition,
+        ratio=ratio,
+        seed=seed,
+        fold=fold,
+        f1=f1,
+        auroc=auroc,
+        n_train=20 + n_extra,
+        n_test=10,
+        n_extra=n_extra,
+        n_wanted=n_wanted,
+    )
     return row if n_wanted is not None else {k: v for k, v in row.items() if k != "n_wanted"}
 
 
@@ -101,9 +121,21 @@ def random_fixed_split(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataF
     for condition, ratio, shift in (("none", 0.0, 0.0), ("dpo", 0.5, rng.normal(0, 0.6))):
         for seed in range(seeds):
             p = 1 / (1 + np.exp(-(1.5 * (2 * y - 1) + shift + rng.normal(0, 1.2, n))))
-            predictions.append(pd.DataFrame({"classifier": "tfidf", "condition": condition, "ratio": ratio,
-                                             "seed": seed, "fold": 0, "id": ids, "speaker_id": ids, "y_true": y,
-                                             "p_ad": p}))
+            predictions.append(
+                pd.DataFrame(
+                    {
+                        "classifier": "tfidf",
+                        "condition": condition,
+                        "ratio": ratio,
+                        "seed": seed,
+                        "fold": 0,
+                        "id": ids,
+                        "speaker_id": ids,
+                        "y_true": y,
+                        "p_ad": p,
+                    }
+                )
+            )
             scores.append(cell(condition, ratio, 0, 0.0, seed=seed))  # metrics here are not what is bootstrapped
     return pd.DataFrame(scores), pd.concat(predictions, ignore_index=True)
 
@@ -120,9 +152,11 @@ def test_every_interval_excludes_zero_exactly_when_its_p_is_below_005(protocol):
             scores, predictions = random_fixed_split(rng)
             table = summary_table(scores, protocol="adress", predictions=predictions, power=False)
         for row in table[table.condition != "none"].itertuples():
-            for low, high, p in ((row.delta_f1_low, row.delta_f1_high, row.p_f1),
-                                 (row.delta_auroc_low, row.delta_auroc_high, row.p_auroc),
-                                 (row.delta_brier_low, row.delta_brier_high, row.p_brier)):
+            for low, high, p in (
+                (row.delta_f1_low, row.delta_f1_high, row.p_f1),
+                (row.delta_auroc_low, row.delta_auroc_high, row.p_auroc),
+                (row.delta_brier_low, row.delta_brier_high, row.p_brier),
+            ):
                 if protocol == "kfold" and math.isnan(p):  # the random scores carry no Brier column
                     continue
                 assert (low > 0 or high < 0) == (p < 0.05), (protocol, low, high, p)
@@ -169,8 +203,7 @@ def test_each_synthetic_gain_reads_as_an_equivalent_amount_of_real_data():
     classic = table[table.condition == "classic"].iloc[0]
     assert classic.real_equivalent_text == ">4 [>4, >4]"  # +0.2 is beyond what 4x real data gave
     shown = format_table(table)
-    assert shown["≈ real"].tolist() == ["—", "—", "—", "—", "—", dpo.real_equivalent_text,
-                                        classic.real_equivalent_text]
+    assert shown["≈ real"].tolist() == ["—", "—", "—", "—", "—", dpo.real_equivalent_text, classic.real_equivalent_text]
     said = " ".join(sentences(table))
     assert f"worth {dpo.real_equivalent_text} extra real transcripts per training transcript" in said
     assert "≈ real" in interval_note(table)
@@ -185,8 +218,9 @@ def test_without_the_real_condition_there_is_no_equivalent_column():
 # -- threshold-free statistics, K-fold over pooled predictions, verdicts and the MDE ----------------------------
 
 
-def kfold_run(rng: np.random.Generator, effects: dict[tuple[str, float], float], *, n: int = 60, seeds: int = 2,
-              folds: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+def kfold_run(
+    rng: np.random.Generator, effects: dict[tuple[str, float], float], *, n: int = 60, seeds: int = 2, folds: int = 5
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores and out-of-fold predictions of repeated K-fold: `none` and each condition moved by its effect
     (logits of AD up, HC down), with noise of its own."""
     y = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
@@ -197,14 +231,32 @@ def kfold_run(rng: np.random.Generator, effects: dict[tuple[str, float], float],
             fold_of = np.random.default_rng(seed).permutation(np.arange(n) % folds)  # the same folds in every arm
             noise = 0.0 if condition == "none" else rng.normal(0, 0.3, n)
             p = 1 / (1 + np.exp(-(latent + effect * (y - 0.5) + noise)))
-            frame = pd.DataFrame({"classifier": "tfidf", "condition": condition, "ratio": ratio, "seed": seed,
-                                  "fold": fold_of, "id": [f"t{i}" for i in range(n)],
-                                  "speaker_id": [f"s{i}" for i in range(n)], "y_true": y, "p_ad": p})
+            frame = pd.DataFrame(
+                {
+                    "classifier": "tfidf",
+                    "condition": condition,
+                    "ratio": ratio,
+                    "seed": seed,
+                    "fold": fold_of,
+                    "id": [f"t{i}" for i in range(n)],
+                    "speaker_id": [f"s{i}" for i in range(n)],
+                    "y_true": y,
+                    "p_ad": p,
+                }
+            )
             predictions.append(frame)
             for _, cell in frame.groupby("fold"):
                 m = binary_metrics(cell.y_true, cell.p_ad)
-                scores.append({**cell.iloc[0][["classifier", "condition", "ratio", "seed", "fold"]].to_dict(), **m,
-                               "n_train": 3 * n // folds, "n_test": len(cell), "n_extra": 0, "n_wanted": 0})
+                scores.append(
+                    {
+                        **cell.iloc[0][["classifier", "condition", "ratio", "seed", "fold"]].to_dict(),
+                        **m,
+                        "n_train": 3 * n // folds,
+                        "n_test": len(cell),
+                        "n_extra": 0,
+                        "n_wanted": 0,
+                    }
+                )
     return pd.DataFrame(scores), pd.concat(predictions, ignore_index=True)
 
 
@@ -232,8 +284,17 @@ def test_kfold_scores_without_predictions_fall_back_to_a_clipped_corrected_t(cap
 
 
 def row_of(**values) -> pd.Series:
-    base = {"delta_f1": 0.05, "delta_f1_low": -0.02, "delta_f1_high": 0.12, "delta_brier": -0.01,
-            "delta_brier_low": -0.03, "delta_brier_high": 0.01, "mde_f1": 0.21, "mde_brier": 0.018, "mde_note": ""}
+    base = {
+        "delta_f1": 0.05,
+        "delta_f1_low": -0.02,
+        "delta_f1_high": 0.12,
+        "delta_brier": -0.01,
+        "delta_brier_low": -0.03,
+        "delta_brier_high": 0.01,
+        "mde_f1": 0.21,
+        "mde_brier": 0.018,
+        "mde_note": "",
+    }
     return pd.Series(base | values)
 
 
@@ -246,8 +307,9 @@ def test_a_verdict_names_the_statistic_that_decided():
     missed = decision(row_of())
     assert missed.startswith("not detected in F1 or the Brier score: a change of ΔF1 0.210 or ΔBrier 0.018")
     assert "could not have detected a smaller one" in missed
-    assert "minimum detectable effect n/a (constant" in decision(row_of(mde_f1=math.nan, mde_brier=math.nan,
-                                                                         mde_note="constant P(AD)"))
+    assert "minimum detectable effect n/a (constant" in decision(
+        row_of(mde_f1=math.nan, mde_brier=math.nan, mde_note="constant P(AD)")
+    )
 
 
 def test_no_not_detected_verdict_appears_without_its_minimum_detectable_effect():

@@ -18,9 +18,16 @@ def test_a_round_is_dealt_to_workers_by_generator_in_shares_of_about_equal_work(
             out.write_text("{}\n" * have)
         return GenerationFile(group, name, Job(out, n, style, Generator(name), lambda i: []))
 
-    jobs = [job("g1", "sft", "ad", 40), job("g1", "sft", "hc", 40), job("g1", "dpo", "ad", 30),
-            job("g1", "dpo", "hc", 30), job("g2", "sft", "ad", 40, have=40), job("g2", "sft", "hc", 40, have=40),
-            job("g2", "dpo", "ad", 30, have=10), job("g2", "dpo", "hc", 30)]
+    jobs = [
+        job("g1", "sft", "ad", 40),
+        job("g1", "sft", "hc", 40),
+        job("g1", "dpo", "ad", 30),
+        job("g1", "dpo", "hc", 30),
+        job("g2", "sft", "ad", 40, have=40),
+        job("g2", "sft", "hc", 40, have=40),
+        job("g2", "dpo", "ad", 30, have=10),
+        job("g2", "dpo", "hc", 30),
+    ]
     shares = deal(jobs, 2)
     names = [sorted({(j.key, j.job.generator.name) for j in share}) for share in shares]
     # g1-sft (80 missing) alone; g1-dpo (60) and g2-dpo (50) together; g2-sft is complete

@@ -59,10 +59,12 @@ class DataPathAudit:
 
         def train_generators(transcripts, out_dir, *args, **kwargs):
             self.generator_speakers[str(out_dir).rstrip("/").rsplit("/", 1)[-1]] = frozenset(
-                t.speaker_id for t in transcripts)
+                t.speaker_id for t in transcripts
+            )
             report = real_train(transcripts, out_dir, *args, **kwargs)
-            self.generators_cached.append(all(u.sft.cached and (u.dpo is None or u.dpo.cached)
-                                              for u in report.units.values()))
+            self.generators_cached.append(
+                all(u.sft.cached and (u.dpo is None or u.dpo.cached) for u in report.units.values())
+            )
             return report
 
         monkeypatch.setattr(generator_training, "train_generators", train_generators)
@@ -138,8 +140,15 @@ def benchmark_run(tiny_corpus, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch:
         audit.install(monkeypatch)
         result = run_benchmark(config, tracking_uri=uri)
-        yield {"config": config, "corpus": corpus, "folds": folds, "audit": audit, "result": result, "uri": uri,
-               "home": home}
+        yield {
+            "config": config,
+            "corpus": corpus,
+            "folds": folds,
+            "audit": audit,
+            "result": result,
+            "uri": uri,
+            "home": home,
+        }
 
 
 def test_every_cell_is_scored_once(benchmark_run):
@@ -171,8 +180,13 @@ def test_every_cell_keeps_its_out_of_fold_predictions(benchmark_run):
     config, corpus, result = benchmark_run["config"], benchmark_run["corpus"], benchmark_run["result"]
     kept = load_predictions(Path(config.run_dir()) / PREDICTIONS, config.digest())
     for cell in result.scores.itertuples():
-        rows = kept[(kept.classifier == cell.classifier) & (kept.condition == cell.condition)
-                    & (kept.ratio == cell.ratio) & (kept.seed == cell.seed) & (kept.fold == cell.fold)]
+        rows = kept[
+            (kept.classifier == cell.classifier)
+            & (kept.condition == cell.condition)
+            & (kept.ratio == cell.ratio)
+            & (kept.seed == cell.seed)
+            & (kept.fold == cell.fold)
+        ]
         assert len(rows) == cell.n_test and set(rows.speaker_id) <= set(corpus.speakers())
         assert binary_metrics(rows.y_true, rows.p_ad)["f1"] == pytest.approx(cell.f1)
 
@@ -180,8 +194,20 @@ def test_every_cell_keeps_its_out_of_fold_predictions(benchmark_run):
 def test_kept_predictions_resume_to_the_last_write_of_each_cell(tmp_path):
     path = tmp_path / PREDICTIONS
     cell = {"classifier": "tfidf", "condition": "none", "ratio": 0.0}
-    first = pd.DataFrame([{"id": "007", "speaker_id": "S1", "seed": 0, "fold": 0, "y_true": 1, "p_ad": 0.2, **cell,
-                           "config_digest": "0123"}])
+    first = pd.DataFrame(
+        [
+            {
+                "id": "007",
+                "speaker_id": "S1",
+                "seed": 0,
+                "fold": 0,
+                "y_true": 1,
+                "p_ad": 0.2,
+                **cell,
+                "config_digest": "0123",
+            }
+        ]
+    )
     first.to_csv(path, index=False)
     first.assign(p_ad=0.9).to_csv(path, mode="a", header=False, index=False)  # the cell scored again after a kill
     first.assign(config_digest="other").to_csv(path, mode="a", header=False, index=False)
@@ -193,8 +219,19 @@ def test_kept_predictions_resume_to_the_last_write_of_each_cell(tmp_path):
 
 def test_a_digest_of_only_digits_reads_back_as_the_same_config(tmp_path):
     path = tmp_path / "scores.csv"
-    pd.DataFrame([{"classifier": "tfidf", "condition": "none", "ratio": 0.0, "seed": 0, "fold": 0, "f1": 0.5,
-                   "config_digest": "060811081482"}]).to_csv(path, index=False)
+    pd.DataFrame(
+        [
+            {
+                "classifier": "tfidf",
+                "condition": "none",
+                "ratio": 0.0,
+                "seed": 0,
+                "fold": 0,
+                "f1": 0.5,
+                "config_digest": "060811081482",
+            }
+        ]
+    ).to_csv(path, index=False)
     assert len(load_scores(path, "060811081482")) == 1  # not the number 60811081482
 
 
@@ -272,9 +309,19 @@ def _chromium_dom(url: str, profile) -> str:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: `make test` installs Debian's chromium")
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--virtual-time-budget=30000", "--dump-dom"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=30000",
+        "--dump-dom",
+    ]
     return subprocess.run([chromium, *flags, url], capture_output=True, text=True, timeout=120).stdout
 
 
@@ -285,8 +332,23 @@ def mlflow_server(*store: str) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", *store, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            *store,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -322,16 +384,19 @@ def test_mlflow_ui_opens_the_run_in_the_training_view_with_its_verdict_and_chart
         assert f"benchmark-{config.name}" in runs_page
         run_page = _chromium_dom(run_url(result.run_id, ui=base), tmp_path / "b")
         assert f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}" in run_url(result.run_id, ui=base)
-        assert re.search(rf'data-testid="experiment-observatory-link-runs" href="#/experiments/{experiment_id}/runs"',
-                         run_page), "the run page is not in the model-training view"
+        assert re.search(
+            rf'data-testid="experiment-observatory-link-runs" href="#/experiments/{experiment_id}/runs"', run_page
+        ), "the run page is not in the model-training view"
         assert "Evaluation runs" not in run_page  # the GenAI view's side bar
-        description = run_page[run_page.index('data-testid="note-editor-preview-content"'):]
+        description = run_page[run_page.index('data-testid="note-editor-preview-content"') :]
         assert "<table>" in description and "<th>ΔF1 [95% CI] p</th>" in description
         assert html.escape(first_finding.removeprefix("- ")[:60], quote=False) in description
         artifacts = {a.path for a in client.list_artifacts(result.run_id, "report")}
         assert {"report/delta_f1.png", "report/delta_brier.png", "report/description.md"} <= artifacts
-        chart_page = _chromium_dom(f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/"
-                                   f"delta_f1.png{TRAINING_VIEW}", tmp_path / "c")
+        chart_page = _chromium_dom(
+            f"{base}/#/experiments/{experiment_id}/runs/{result.run_id}/artifacts/report/delta_f1.png{TRAINING_VIEW}",
+            tmp_path / "c",
+        )
         assert 'alt="report/delta_f1.png"' in chart_page
 
 
@@ -358,8 +423,9 @@ def _one_group_files(config, run_dir):
     _, _, groups = plan(config)
     group = next(iter(groups.values()))
     train = TrainingSet(group.key, group.train, train_unit(config, group.key, group.train, run_dir))
-    return generation_files(train, [c for c in config.conditions if c in GENERATED], run_dir / "synthetic",
-                            synthesis_config(config))
+    return generation_files(
+        train, [c for c in config.conditions if c in GENERATED], run_dir / "synthetic", synthesis_config(config)
+    )
 
 
 def test_the_server_backend_completes_a_generation_file_like_the_in_process_engine(benchmark_run, tmp_path):
@@ -383,7 +449,8 @@ def test_the_server_backend_completes_a_generation_file_like_the_in_process_engi
     assert seen[-1] == (1, 1)
     assert [r.id for r in after] == [r.id for r in before] and all(r.text for r in after)
     assert [(r.generator, r.sampling, r.prompt_hash) for r in after] == [
-        (r.generator, r.sampling, r.prompt_hash) for r in before]
+        (r.generator, r.sampling, r.prompt_hash) for r in before
+    ]
     assert (run_dir / "logs").is_dir() and any((run_dir / "logs").glob("vllm-server-*.log"))
 
 
@@ -398,10 +465,23 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
     victim.unlink()  # one file to generate again: the rerun starts a vLLM for it
     log = open(tmp_path / "benchmark.log", "w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "eval.cli", "benchmark", "--config", "tiny", "--corpus", str(tiny_corpus),
-         "--output-dir", str(run_dir)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"})
+        [
+            sys.executable,
+            "-m",
+            "eval.cli",
+            "benchmark",
+            "--config",
+            "tiny",
+            "--corpus",
+            str(tiny_corpus),
+            "--output-dir",
+            str(run_dir),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"},
+    )
     try:
         deadline, family = time.monotonic() + 600, []
         while proc.poll() is None and time.monotonic() < deadline:
@@ -451,8 +531,9 @@ def _on_ray(benchmark_run, tmp_path, **update):
 
     config = benchmark_run["config"]
     run_dir = tmp_path / "run"
-    shutil.copytree(config.run_dir(), run_dir,
-                    ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS, "mlflow-run.json", "report"))
+    shutil.copytree(
+        config.run_dir(), run_dir, ignore=shutil.ignore_patterns("scores.csv", PREDICTIONS, "mlflow-run.json", "report")
+    )
     return dataclasses.replace(config, **{"output_dir": run_dir, "executor": ExecutorConfig(kind="ray"), **update})
 
 
@@ -468,15 +549,18 @@ def test_the_ray_executor_writes_the_scores_the_local_executor_wrote(benchmark_r
     pd.testing.assert_frame_equal(_sorted(result.scores, SCORE_KEYS), _sorted(local.scores, SCORE_KEYS))
     pd.testing.assert_frame_equal(result.table, local.table)
     keys = [*SCORE_KEYS, "id"]
-    predictions = [_sorted(load_predictions(Path(c.run_dir()) / PREDICTIONS, c.digest()), keys)
-                   for c in (config, benchmark_run["config"])]
+    predictions = [
+        _sorted(load_predictions(Path(c.run_dir()) / PREDICTIONS, c.digest()), keys)
+        for c in (config, benchmark_run["config"])
+    ]
     pd.testing.assert_frame_equal(*predictions)
     assert {"generators", "generation", "classic", "classifiers"} <= set(result.timings)
 
 
 @pytest.mark.timeout(300)
-def test_a_ray_worker_killed_in_a_cell_is_retried_and_nothing_is_lost_or_duplicated(benchmark_run, ray_cluster,
-                                                                                    tmp_path, monkeypatch):
+def test_a_ray_worker_killed_in_a_cell_is_retried_and_nothing_is_lost_or_duplicated(
+    benchmark_run, ray_cluster, tmp_path, monkeypatch
+):
     from eval import executors
     from tests.eval.faults import KillOneCell
 
@@ -492,17 +576,24 @@ def test_a_ray_worker_killed_in_a_cell_is_retried_and_nothing_is_lost_or_duplica
     assert not predictions.duplicated([*SCORE_KEYS, "id"]).any()
     assert len(predictions) == scores.n_test.sum()
     local = benchmark_run["result"].scores
-    pd.testing.assert_frame_equal(_sorted(result.scores, SCORE_KEYS),
-                                  _sorted(local[local.condition.isin(config.conditions)], SCORE_KEYS))
+    pd.testing.assert_frame_equal(
+        _sorted(result.scores, SCORE_KEYS), _sorted(local[local.condition.isin(config.conditions)], SCORE_KEYS)
+    )
 
 
 @pytest.mark.timeout(300)
-def test_ray_workers_log_to_a_tracking_server_named_by_mlflow_tracking_uri(benchmark_run, ray_cluster, tmp_path,
-                                                                         monkeypatch):
+def test_ray_workers_log_to_a_tracking_server_named_by_mlflow_tracking_uri(
+    benchmark_run, ray_cluster, tmp_path, monkeypatch
+):
     from mlflow.tracking import MlflowClient
 
-    with mlflow_server("--backend-store-uri", f"sqlite:///{tmp_path}/server.db", "--serve-artifacts",
-                       "--artifacts-destination", str(tmp_path / "served")) as uri:
+    with mlflow_server(
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path}/server.db",
+        "--serve-artifacts",
+        "--artifacts-destination",
+        str(tmp_path / "served"),
+    ) as uri:
         monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
         config = _on_ray(benchmark_run, tmp_path, conditions=("none", "classic"))
         result = run_benchmark(config)
@@ -512,7 +603,8 @@ def test_ray_workers_log_to_a_tracking_server_named_by_mlflow_tracking_uri(bench
         # each cell task logged its wall time from its worker, which knew the server from the variable
         assert len(client.get_metric_history(result.run_id, "task_seconds/cell")) == len(result.scores)
         assert len(client.get_metric_history(result.run_id, "task_seconds/classic")) == len(
-            {group_key(f.train_speakers) for f in benchmark_run["folds"]})
+            {group_key(f.train_speakers) for f in benchmark_run["folds"]}
+        )
         assert "report/report.html" in {a.path for a in client.list_artifacts(result.run_id, "report")}
         assert list((tmp_path / "served").rglob("report.html")), "artifacts did not go through the server"
 
@@ -525,8 +617,12 @@ def test_ray_generation_workers_complete_a_round_on_ray_tasks(benchmark_run, ray
     from augment.generate import read_generation
     from eval.config import ExecutorConfig, TaskResources
 
-    config = _on_ray(benchmark_run, tmp_path, conditions=("none", "dpo"), executor=ExecutorConfig(
-        kind="ray", generation_workers=2, generate=TaskResources(num_cpus=1)))
+    config = _on_ray(
+        benchmark_run,
+        tmp_path,
+        conditions=("none", "dpo"),
+        executor=ExecutorConfig(kind="ray", generation_workers=2, generate=TaskResources(num_cpus=1)),
+    )
     synthetic = Path(config.run_dir()) / "synthetic"
     victim = sorted(synthetic.glob("*/dpo-hc.jsonl"))[0]
     before = read_generation(victim)
@@ -535,7 +631,8 @@ def test_ray_generation_workers_complete_a_round_on_ray_tasks(benchmark_run, ray
         result = run_benchmark(config, tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     after = read_generation(victim)
     assert [(r.id, r.generator, r.sampling, r.prompt_hash) for r in after] == [
-        (r.id, r.generator, r.sampling, r.prompt_hash) for r in before] and all(r.text for r in after)
+        (r.id, r.generator, r.sampling, r.prompt_hash) for r in before
+    ] and all(r.text for r in after)
     workers = [r.getMessage() for r in caplog.records if "completed on" in r.getMessage()]
     assert workers and all(f"(pid {os.getpid()})" not in said for said in workers), workers
     assert len(result.scores) == 2 * len(benchmark_run["folds"])

@@ -51,18 +51,30 @@ COMMANDS = dict(commands())
 
 
 def test_every_command_is_reached():
-    assert {("augment", "generate"), ("augment", "train"), ("serve",), ("benchmark",), ("corpus", "inspect"),
-            ("detect", "cv"), ("models", "prepare")} <= set(COMMANDS)
+    assert {
+        ("augment", "generate"),
+        ("augment", "train"),
+        ("serve",),
+        ("benchmark",),
+        ("corpus", "inspect"),
+        ("detect", "cv"),
+        ("models", "prepare"),
+    } <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
 def test_no_option_has_a_default_of_its_own(path):
     """Every option either defaults to "not given" (None, or an off switch) or is the command line's own."""
     command = COMMANDS[path]
-    own = {p.name for p in command.params
-           if p.param_type_name == "option" and p.default not in (None, False) and p.name != "help"}
-    assert own <= CLI_ONLY.get(path, set()), f"{' '.join(path)}: {sorted(own - CLI_ONLY.get(path, set()))} " \
-                                            "default to a value: name the config field (detect.cli_options.Default)"
+    own = {
+        p.name
+        for p in command.params
+        if p.param_type_name == "option" and p.default not in (None, False) and p.name != "help"
+    }
+    assert own <= CLI_ONLY.get(path, set()), (
+        f"{' '.join(path)}: {sorted(own - CLI_ONLY.get(path, set()))} "
+        "default to a value: name the config field (detect.cli_options.Default)"
+    )
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
@@ -80,13 +92,17 @@ def test_an_option_named_after_a_config_field_reads_the_field_and_the_command_us
             owner = home.partition(":")[2].rpartition(".")[0]
             # the command builds that owner from what was given, or reads that very default (an option no
             # one reads is a lie); the reading options go through detect.corpus_cli.read_options / with_flags
-            assert (re.search(rf"given\(ctx, [\w.]*\b{re.escape(owner)}\)", source) or f'"{home}"' in source
-                    or name in ("skip_bad", "visits")), f"{' '.join(path)}: --{name} names {home}, never read"
+            assert (
+                re.search(rf"given\(ctx, [\w.]*\b{re.escape(owner)}\)", source)
+                or f'"{home}"' in source
+                or name in ("skip_bad", "visits")
+            ), f"{' '.join(path)}: --{name} names {home}, never read"
         assert shown(default, params[name])
 
 
-@pytest.mark.parametrize("path", [("augment", "generate"), ("augment", "train"), ("serve",), ("detect", "cv")],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "path", [("augment", "generate"), ("augment", "train"), ("serve",), ("detect", "cv")], ids=" ".join
+)
 def test_help_shows_the_config_classes_default(path):
     result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
@@ -104,7 +120,9 @@ def test_the_libraries_defaults_are_the_ones_help_shows():
     from augment.runner import Backend
 
     assert default_of("augment.generate:SamplingConfig.temperature") == SamplingConfig().temperature == 0.9
-    assert default_of("augment.pairs:PairConfig.strategies") == PairConfig().strategies == ("real", "degraded", "broken")
+    assert (
+        default_of("augment.pairs:PairConfig.strategies") == PairConfig().strategies == ("real", "degraded", "broken")
+    )
     assert default_of("augment.pairs:PairConfig.max_pairs_per_strategy") is None
     assert default_of("augment.runner:Backend.concurrency") == Backend().concurrency
     assert default_of("augment.stages:default_lora_config.r") == 16
@@ -127,13 +145,24 @@ def test_benchmark_flags_at_their_defaults_override_the_yaml(tmp_path):
 
     corpus = make_pitt(tmp_path / "pitt", PITT)
     config = tmp_path / "my.yaml"
-    config.write_text(f"name: flags\ncorpus: {corpus}\nreading: {{visits: first, skip_bad: true}}\n"
-                      "protocol: {split: cv, folds: 2, repeats: 1}\nconditions: [none]\nclassifiers: [majority]\n"
-                      f"tracking: {{uri: 'sqlite:///{tmp_path}/m.db', system_metrics: false}}\n"
-                      f"executor: {{kind: ray}}\noutput_dir: {tmp_path / 'run'}\n")
+    config.write_text(
+        f"name: flags\ncorpus: {corpus}\nreading: {{visits: first, skip_bad: true}}\n"
+        "protocol: {split: cv, folds: 2, repeats: 1}\nconditions: [none]\nclassifiers: [majority]\n"
+        f"tracking: {{uri: 'sqlite:///{tmp_path}/m.db', system_metrics: false}}\n"
+        f"executor: {{kind: ray}}\noutput_dir: {tmp_path / 'run'}\n"
+    )
     (corpus / "Control/cookie/002-0.cha").write_bytes(b"\x00binary")  # a bad file: --no-skip-bad must stop on it
-    args = ["benchmark", "--config", str(config), "--visits", "all", "--executor", "local", "--report",
-            str(tmp_path / "read.txt")]
+    args = [
+        "benchmark",
+        "--config",
+        str(config),
+        "--visits",
+        "all",
+        "--executor",
+        "local",
+        "--report",
+        str(tmp_path / "read.txt"),
+    ]
     result = CliRunner().invoke(app, [*args, "--no-skip-bad"])  # the read stops at the bad file
     assert result.exit_code == 1 and "002-0.cha: " in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(app, args)  # the YAML's skip_bad: the bad file is left out, the run goes on
@@ -149,8 +178,9 @@ def test_benchmark_flags_at_their_defaults_override_the_yaml(tmp_path):
 
 def _cookiebench(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "eval.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "eval.cli", *args], capture_output=True, text=True, env=env, timeout=600
+    )
 
 
 @pytest.mark.slow

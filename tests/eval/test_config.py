@@ -28,36 +28,60 @@ def test_shipped_profiles_load(name):
         ("name: x\nprotocol: {folds: 1}\n", "my.yaml: protocol.folds: Input should be greater than or equal to 2"),
         ("name: x\nconditions: [none, magic]\n", "my.yaml: conditions.1: Input should be"),
         ("name: x\nclassifiers: [svm]\n", "unknown classifier(s) ['svm']"),
-        ("name: x\ngenerator: {sft: {learning_rat: 0.1}}\n",
-         "my.yaml: generator.sft.learning_rat: unknown key (did you mean learning_rate"),
+        (
+            "name: x\ngenerator: {sft: {learning_rat: 0.1}}\n",
+            "my.yaml: generator.sft.learning_rat: unknown key (did you mean learning_rate",
+        ),
         ("name: x\ngenerator: {dpo: {beta: high}}\n", "my.yaml: generator.dpo.beta: Input should be a valid number"),
         ("name: x\ngenerator: {sft: {output_dir: /tmp/x}}\n", "generator.sft.output_dir: set by the benchmark"),
-        ("name: x\ngenerator: {pairs: {max_pairs_per_strategy: lots}}\n",
-         "my.yaml: generator.pairs.max_pairs_per_strategy: Input should be a valid integer"),
-        ("name: x\ngenerator: {pairs: {strategies: {ad: [real]}}}\n",
-         "my.yaml: generator.pairs: strategies names none for style(s) ['hc']"),
-        ("name: x\nfilters: {privacy_ngrams: 8}\n", "my.yaml: filters.privacy_ngrams: unknown key (did you mean privacy_ngram"),
+        (
+            "name: x\ngenerator: {pairs: {max_pairs_per_strategy: lots}}\n",
+            "my.yaml: generator.pairs.max_pairs_per_strategy: Input should be a valid integer",
+        ),
+        (
+            "name: x\ngenerator: {pairs: {strategies: {ad: [real]}}}\n",
+            "my.yaml: generator.pairs: strategies names none for style(s) ['hc']",
+        ),
+        (
+            "name: x\nfilters: {privacy_ngrams: 8}\n",
+            "my.yaml: filters.privacy_ngrams: unknown key (did you mean privacy_ngram",
+        ),
         ("name: x\nfilters: {min_words: 0}\n", "my.yaml: filters.min_words: Input should be greater than 0"),
         ("name: x\nfilters: {min_words: 50, max_words: 20}\n", "my.yaml: filters: need min_words <= max_words"),
-        ("name: x\ngeneration: {max_tokens: 64, min_tokens: 96}\n",
-         "my.yaml: generation: min_tokens (96) must not exceed max_tokens (64)"),
+        (
+            "name: x\ngeneration: {max_tokens: 64, min_tokens: 96}\n",
+            "my.yaml: generation: min_tokens (96) must not exceed max_tokens (64)",
+        ),
         ("name: x\nfilters: {require: [length, vibes]}\n", "my.yaml: filters.require.1: Input should be"),
         ("name: x\nclassic: {intensity: 7}\n", "my.yaml: classic.intensity: Input should be less than or equal to 1"),
-        ("name: x\nclassifiers: [tfidf]\nclassifier_options: {bert: {epochs: 1}}\n",
-         "classifier_options.bert: not among the classifiers"),
-        ("name: x\nclassifiers: [tfidf]\nclassifier_options: {tfidf: {ngram: 2}}\n",
-         "my.yaml: classifier_options.tfidf.ngram: unknown key"),
-        ("name: x\nclassifiers: [tfidf]\nclassifier_options: {tfidf: {C: high}}\n",
-         "my.yaml: classifier_options.tfidf: The 'C' parameter of TfidfDetector must be a float"),
-        ("name: x\nclassifiers: [bert]\nclassifier_options: {bert: {long_text: drop}}\n",
-         "my.yaml: classifier_options.bert: The 'long_text' parameter of BertDetector must be a str among"),
+        (
+            "name: x\nclassifiers: [tfidf]\nclassifier_options: {bert: {epochs: 1}}\n",
+            "classifier_options.bert: not among the classifiers",
+        ),
+        (
+            "name: x\nclassifiers: [tfidf]\nclassifier_options: {tfidf: {ngram: 2}}\n",
+            "my.yaml: classifier_options.tfidf.ngram: unknown key",
+        ),
+        (
+            "name: x\nclassifiers: [tfidf]\nclassifier_options: {tfidf: {C: high}}\n",
+            "my.yaml: classifier_options.tfidf: The 'C' parameter of TfidfDetector must be a float",
+        ),
+        (
+            "name: x\nclassifiers: [bert]\nclassifier_options: {bert: {long_text: drop}}\n",
+            "my.yaml: classifier_options.bert: The 'long_text' parameter of BertDetector must be a str among",
+        ),
         ("name: x\nprotocol: {folds: 3\n", "my.yaml:3: not valid YAML"),
         ("- a list\n", "expected a mapping"),
         ("name: x\nexecutor: {kind: spark}\n", "my.yaml: executor.kind: Input should be 'local' or 'ray'"),
         ("name: x\nexecutor: {address: auto}\n", "my.yaml: executor: an address is a Ray cluster's: set kind: ray"),
-        ("name: x\nexecutor: {generation_workers: 2}\n", "my.yaml: executor: generation_workers are Ray tasks: set kind: ray"),
-        ("name: x\nexecutor: {kind: ray, cell: {num_gpus: -1}}\n",
-         "my.yaml: executor.cell.num_gpus: Input should be greater than or equal to 0"),
+        (
+            "name: x\nexecutor: {generation_workers: 2}\n",
+            "my.yaml: executor: generation_workers are Ray tasks: set kind: ray",
+        ),
+        (
+            "name: x\nexecutor: {kind: ray, cell: {num_gpus: -1}}\n",
+            "my.yaml: executor.cell.num_gpus: Input should be greater than or equal to 0",
+        ),
     ],
 )
 def test_mistakes_are_one_line_naming_the_key(tmp_path, text, message):
@@ -126,8 +150,9 @@ def test_the_dump_and_the_digest_hold_what_the_yaml_changed(tmp_path):
     plain = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\ngenerator: {sft: {max_steps: 3}}\n"))
     dump = plain.as_dict()
     assert dump["generator"]["sft"] == {"max_steps": 3} and dump["generator"]["dpo"] == {} and dump["filters"] == {}
-    spelled = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\n"
-                                          "generator: {sft: {max_steps: 3, max_length: 320}}\n"))
+    spelled = load_config(
+        write(tmp_path, "name: x\nclassifiers: [tfidf]\ngenerator: {sft: {max_steps: 3, max_length: 320}}\n")
+    )
     assert spelled.digest() == plain.digest()
     other = load_config(write(tmp_path, "name: x\nclassifiers: [tfidf]\ngenerator: {sft: {max_steps: 4}}\n"))
     assert other.digest() != plain.digest()

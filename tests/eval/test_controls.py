@@ -21,14 +21,17 @@ from eval.plan import plan
 from eval.results import BenchmarkError
 from eval.state import SCORE_KEYS
 
-CONTROLS = {"conditions": ["none", "real", "flipped"], "classifiers": ["tfidf", "majority"],
-            "ratios": [0.25, 0.5]}
+CONTROLS = {"conditions": ["none", "real", "flipped"], "classifiers": ["tfidf", "majority"], "ratios": [0.25, 0.5]}
 
 
 def controls_config(tmp_path, **protocol):
-    return load_config("demo", output_dir=str(tmp_path / "run"), **CONTROLS,
-                       protocol={"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4, **protocol},
-                       tracking={"system_metrics": False})
+    return load_config(
+        "demo",
+        output_dir=str(tmp_path / "run"),
+        **CONTROLS,
+        protocol={"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4, **protocol},
+        tracking={"system_metrics": False},
+    )
 
 
 def extras_for(group, condition: str, ratio: float, fold=None):
@@ -42,8 +45,10 @@ def test_a_reserve_that_cannot_be_stratified_is_a_one_line_error():
 
     corpus = load_corpus()
     labels = corpus.speaker_labels()
-    one_hc = (*sorted(s for s in labels if labels[s] == Label.AD)[:5],
-              next(s for s in sorted(labels) if labels[s] == Label.HC))
+    one_hc = (
+        *sorted(s for s in labels if labels[s] == Label.AD)[:5],
+        next(s for s in sorted(labels) if labels[s] == Label.HC),
+    )
     with pytest.raises(BenchmarkError, match=r"protocol.reserve 0.4: .* 6 training speakers \(AD 5, HC 1\)") as caught:
         split_reserve(corpus, one_hc, 0.4, seed=0)
     assert "\n" not in str(caught.value) and "lower protocol.reserve" in str(caught.value)
@@ -80,8 +85,10 @@ def test_real_adds_reserve_transcripts_and_flipped_the_same_ones_mislabelled(tmp
     assert {label: sum(t.label == label for t in real) for label in Label} == wanted
     assert all(t.id in reserve and t.label == reserve[t.id].label and t.source.condition == "real" for t in real)
     assert [t.text for t in flipped] == [t.text for t in real]
-    assert all(f.label != r.label and f.id != r.id and f.source.parent_ids == (r.id,)
-               for f, r in zip(flipped, real, strict=True))
+    assert all(
+        f.label != r.label and f.id != r.id and f.source.parent_ids == (r.id,)
+        for f, r in zip(flipped, real, strict=True)
+    )
     smaller = extras_for(group, "real", 0.25)
     assert {t.id for t in smaller} < {t.id for t in real}, "ratios take nested sets"
 
@@ -139,9 +146,15 @@ def test_a_benchmark_that_dies_leaves_a_failed_run_and_its_resume_continues_it(t
     client = MlflowClient(uri)
     (failed,) = client.search_runs([client.get_experiment_by_name(config.experiment).experiment_id])
     assert failed.info.status == "FAILED"
-    done = [m for k in failed.data.metrics if k.startswith("cell_f1/")
-            for m in client.get_metric_history(failed.info.run_id, k)]
-    assert len(done) == 3 and "corpus/read_report.txt" in {a.path for a in client.list_artifacts(failed.info.run_id, "corpus")}
+    done = [
+        m
+        for k in failed.data.metrics
+        if k.startswith("cell_f1/")
+        for m in client.get_metric_history(failed.info.run_id, k)
+    ]
+    assert len(done) == 3 and "corpus/read_report.txt" in {
+        a.path for a in client.list_artifacts(failed.info.run_id, "corpus")
+    }
     assert "synthetic_samples.json" not in {a.path for a in client.list_artifacts(failed.info.run_id)}
 
     monkeypatch.setattr(benchmark, "score_cell", real_score)

@@ -25,7 +25,8 @@ def small_corpus(tmp_path_factory):
     for split, per_class in (("train", 16), ("test", 8)):
         part = cohort.by_split(split)
         chosen += [t for t in part if t.label.value == "AD"][:per_class] + [t for t in part if t.label.value == "HC"][
-            :per_class]
+            :per_class
+        ]
     path = tmp_path_factory.mktemp("corpus") / "small.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
@@ -35,10 +36,18 @@ def small_corpus(tmp_path_factory):
 
 
 def repeats_config(tmp_path, name: str, **overrides):
-    return load_config("controls", output_dir=str(tmp_path / name), tracking={"system_metrics": False},
-                       **{"protocol": {"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4, "pool": 2.0},
-                          "conditions": ["none", "classic"], "ratios": [0.25, 0.5], "classifiers": ["tfidf"],
-                          **overrides})
+    return load_config(
+        "controls",
+        output_dir=str(tmp_path / name),
+        tracking={"system_metrics": False},
+        **{
+            "protocol": {"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4, "pool": 2.0},
+            "conditions": ["none", "classic"],
+            "ratios": [0.25, 0.5],
+            "classifiers": ["tfidf"],
+            **overrides,
+        },
+    )
 
 
 class SyntheticSeen:
@@ -66,13 +75,15 @@ class SyntheticSeen:
 
 @pytest.mark.slow
 def test_two_repeats_of_a_cell_train_on_different_synthetic_records_and_a_rerun_reproduces_both(
-        tmp_path, monkeypatch, small_corpus):
+    tmp_path, monkeypatch, small_corpus
+):
     seen = []
     for name in ("first", "rerun"):
         with monkeypatch.context() as patch:
             recorder = SyntheticSeen(patch)
-            run_benchmark(repeats_config(tmp_path, name, corpus=str(small_corpus)),
-                          tracking_uri=f"sqlite:///{tmp_path}/{name}.db")
+            run_benchmark(
+                repeats_config(tmp_path, name, corpus=str(small_corpus)), tracking_uri=f"sqlite:///{tmp_path}/{name}.db"
+            )
         seen.append(recorder.fits)
     first, rerun = seen
     assert first == rerun, "a rerun draws the same synthetic records for every cell"
@@ -103,8 +114,9 @@ def test_each_repeat_draws_its_own_reserve_transcripts_and_flipped_adds_the_same
 
 @pytest.mark.parametrize("split", ["cv", "adress"])
 def test_kfold_over_an_adress_layout_tests_every_speaker_once_per_repeat(tmp_path, split):
-    config = repeats_config(tmp_path, "kfold", protocol={"split": split, "folds": 3, "repeats": 2, "seed": 0,
-                                                          "reserve": 0.4})
+    config = repeats_config(
+        tmp_path, "kfold", protocol={"split": split, "folds": 3, "repeats": 2, "seed": 0, "reserve": 0.4}
+    )
     corpus, folds, _ = plan(config)
     speakers = set(corpus.speakers())
     assert speakers >= set(corpus.by_split("train").speakers()) | set(corpus.by_split("test").speakers())
@@ -120,8 +132,12 @@ def test_kfold_over_an_adress_layout_tests_every_speaker_once_per_repeat(tmp_pat
 
 
 def test_each_size_cuts_the_base_stratified_and_nested_with_a_group_of_its_own_and_the_same_reserve(tmp_path):
-    config = repeats_config(tmp_path, "sizes", conditions=["none", "real"],
-                            protocol={"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4, "sizes": [32, 16]})
+    config = repeats_config(
+        tmp_path,
+        "sizes",
+        conditions=["none", "real"],
+        protocol={"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4, "sizes": [32, 16]},
+    )
     corpus, folds, groups = plan(config)
     labels = corpus.speaker_labels()
     assert config.protocol.sizes == (16, 32)
@@ -142,8 +158,7 @@ def test_each_size_cuts_the_base_stratified_and_nested_with_a_group_of_its_own_a
 def test_a_size_not_below_the_base_is_left_out_with_a_warning_and_one_below_four_is_an_error(tmp_path, caplog):
     from detect.errors import ConfigError
 
-    _, folds, _ = plan(repeats_config(tmp_path, "big", protocol={"split": "adress", "reserve": 0.4,
-                                                                 "sizes": [16, 80]}))
+    _, folds, _ = plan(repeats_config(tmp_path, "big", protocol={"split": "adress", "reserve": 0.4, "sizes": [16, 80]}))
     assert {f.size for f in folds} == {16, 0}
     assert "protocol.sizes: 80 left out: not below the smallest base of 64 training speakers" in caplog.text
     with pytest.raises(ConfigError, match=r"protocol.sizes.*>= 4"):
@@ -157,23 +172,38 @@ def test_the_low_resource_protocol_tables_plots_and_logs_each_size(tmp_path, sma
     from eval.analysis import format_table, mde_lines, sentences
     from eval.state import SCORE_KEYS
 
-    config = repeats_config(tmp_path, "lowresource", corpus=str(small_corpus), conditions=["none", "real"],
-                            ratios=[1.0], protocol={"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4,
-                                                    "sizes": [8]})
+    config = repeats_config(
+        tmp_path,
+        "lowresource",
+        corpus=str(small_corpus),
+        conditions=["none", "real"],
+        ratios=[1.0],
+        protocol={"split": "adress", "repeats": 2, "seed": 0, "reserve": 0.4, "sizes": [8]},
+    )
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     result = run_benchmark(config, tracking_uri=uri)
     assert not result.scores.duplicated(SCORE_KEYS).any() and set(result.scores["size"]) == {8, 0}
     table = result.table
-    assert list(zip(table["size"], table.condition, strict=True)) == [(8, "none"), (8, "real"), (0, "none"), (0, "real")]
+    assert list(zip(table["size"], table.condition, strict=True)) == [
+        (8, "none"),
+        (8, "real"),
+        (0, "none"),
+        (0, "real"),
+    ]
     assert (table.base_transcripts.iloc[0], table.base_transcripts.iloc[2]) == (8, 19)
     assert format_table(table)["base"].tolist() == ["8", "8", "all", "all"]
     assert any("on 8 base speakers" in line for line in mde_lines(table))
     assert sum("on all base speakers" in s for s in sentences(table)) == 1
     assert (result.report.parent / "size_curve.png").stat().st_size > 0
     client = MlflowClient(uri)
-    children = client.search_runs([client.get_run(result.run_id).info.experiment_id],
-                                  f"tags.mlflow.parentRunId = '{result.run_id}'")
-    assert sorted(c.info.run_name for c in children) == ["tfidf-none", "tfidf-none-n8", "tfidf-real-x1",
-                                                         "tfidf-real-x1-n8"]
+    children = client.search_runs(
+        [client.get_run(result.run_id).info.experiment_id], f"tags.mlflow.parentRunId = '{result.run_id}'"
+    )
+    assert sorted(c.info.run_name for c in children) == [
+        "tfidf-none",
+        "tfidf-none-n8",
+        "tfidf-real-x1",
+        "tfidf-real-x1-n8",
+    ]
     artifacts = {a.path for a in client.list_artifacts(result.run_id, "report")}
     assert "report/size_curve.png" in artifacts

@@ -23,9 +23,26 @@ def test_detect_cv_entry_point_runs_offline_and_is_the_project_run(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(PATH=f"{bin_dir}:{os.environ.get('PATH', '')}", MLFLOW_TRACKING_URI=uri)
     done = subprocess.run(
-        [str(Path(bin_dir) / "mlflow"), "run", "mlflow", "--env-manager", "local", "-e", "detect_cv",
-         "-P", "folds=2", "-P", "repeats=1", "--experiment-name", "mlproject-test"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            str(Path(bin_dir) / "mlflow"),
+            "run",
+            "mlflow",
+            "--env-manager",
+            "local",
+            "-e",
+            "detect_cv",
+            "-P",
+            "folds=2",
+            "-P",
+            "repeats=1",
+            "--experiment-name",
+            "mlproject-test",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
 

@@ -21,8 +21,9 @@ from eval.power import POWER, STATISTICS, batch_metric, design_power, measured_n
 SPEAKERS, SEEDS, SHARED_NOISE = 48, 3, 0.8
 
 
-def run_of(rng: np.random.Generator, *, effect: float = 0.0, seeds: int = SEEDS,
-           folds: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_of(
+    rng: np.random.Generator, *, effect: float = 0.0, seeds: int = SEEDS, folds: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One run: `none` and an augmented arm, its logits moved by ``effect`` x (y - 1/2) plus shared
     noise of sd 0.8. ``folds=1``: the fixed split, a deterministic classifier (every seed scores
     alike); more: repeated K-fold, each seed its own folds and its own classifiers (seed noise)."""
@@ -36,8 +37,18 @@ def run_of(rng: np.random.Generator, *, effect: float = 0.0, seeds: int = SEEDS,
         retrained = logit + (0.0 if folds == 1 else rng.normal(0, 0.3, SPEAKERS))
         moved = retrained + effect * (y - 0.5) + shared + (0.0 if folds == 1 else rng.normal(0, 0.3, SPEAKERS))
         for frames, values in ((base, retrained), (arm, moved)):
-            frames.append(pd.DataFrame({"seed": seed, "fold": fold, "id": ids, "speaker_id": ids, "y_true": y,
-                                        "p_ad": 1 / (1 + np.exp(-values))}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "seed": seed,
+                        "fold": fold,
+                        "id": ids,
+                        "speaker_id": ids,
+                        "y_true": y,
+                        "p_ad": 1 / (1 + np.exp(-values)),
+                    }
+                )
+            )
     return pd.concat(base, ignore_index=True), pd.concat(arm, ignore_index=True)
 
 
@@ -63,8 +74,9 @@ def test_an_effect_planted_at_the_computed_size_is_detected_about_80_percent_of_
     run's computed size may be detected anywhere from about 60% to 90% of the time; on average, 80%."""
     detected, moved, computed = [], [], []
     for observed in range(4):
-        found = minimum_detectable_effect("simulated", *_split(run_of(np.random.default_rng(100 + observed),
-                                                                      folds=folds)), statistics=(statistic,))
+        found = minimum_detectable_effect(
+            "simulated", *_split(run_of(np.random.default_rng(100 + observed), folds=folds)), statistics=(statistic,)
+        )
         computed.append(found.mde[statistic])
         rng = np.random.default_rng(200 + observed)
         for trial in range(40):
@@ -135,8 +147,13 @@ def test_design_power_gives_one_row_per_classifier_and_leaves_the_negative_contr
     _, wild = run_of(np.random.default_rng(10))
     wild = wild.assign(p_ad=1 - wild.p_ad)  # flipped: a far bigger move, which must not set the noise
     keys = {"classifier": "tfidf", "ratio": 1.0}
-    predictions = pd.concat([base.assign(classifier="tfidf", condition="none", ratio=0.0),
-                             arm.assign(condition="real", **keys), wild.assign(condition="flipped", **keys)])
+    predictions = pd.concat(
+        [
+            base.assign(classifier="tfidf", condition="none", ratio=0.0),
+            arm.assign(condition="real", **keys),
+            wild.assign(condition="flipped", **keys),
+        ]
+    )
     found = design_power(predictions, control="flipped", statistics=("f1", "brier"))
     assert found.classifier.tolist() == ["tfidf"] and found.noise_rows.iloc[0] == 1
     assert found.noise_shared.iloc[0] == pytest.approx(SHARED_NOISE, abs=0.2)

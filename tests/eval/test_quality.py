@@ -23,17 +23,35 @@ def test_quality_table_has_a_row_per_condition_and_style_and_tests_on_the_folds(
     fold = Fold(0, 0, tuple(train.speakers()), tuple(corpus.by_split("test").speakers()))
     generated = apply_filters(records(), training=list(train))
     # classic copies edit real training transcripts: 'privacy' fails by design and is not required
-    copies = apply_filters([SyntheticDescription(id=f"classic-{t.id}", style=t.label.value.lower(), text=t.verbatim,
-                                                 generator=GeneratorInfo(kind="classic", method="swap"))
-                            for t in train], training=list(train))
+    copies = apply_filters(
+        [
+            SyntheticDescription(
+                id=f"classic-{t.id}",
+                style=t.label.value.lower(),
+                text=t.verbatim,
+                generator=GeneratorInfo(kind="classic", method="swap"),
+            )
+            for t in train
+        ],
+        training=list(train),
+    )
     group = Group(
-        "g", train, (fold, Fold(1, 0, fold.train_speakers, fold.test_speakers)),  # two seeds, one test set
-        synthetic={"sft": Synthetic(tuple(generated), tuple(r.to_transcript() for r in select(generated))),
-                   "classic": Synthetic(tuple(copies), tuple(r.to_transcript() for r in copies))})
+        "g",
+        train,
+        (fold, Fold(1, 0, fold.train_speakers, fold.test_speakers)),  # two seeds, one test set
+        synthetic={
+            "sft": Synthetic(tuple(generated), tuple(r.to_transcript() for r in select(generated))),
+            "classic": Synthetic(tuple(copies), tuple(r.to_transcript() for r in copies)),
+        },
+    )
     table, markers, report = quality_table(corpus, {"g": group}, ["none", "classic", "sft"], MarkerExtractor())
 
-    assert table[["condition", "style"]].values.tolist() == [["classic", "AD"], ["classic", "HC"],
-                                                             ["sft", "AD"], ["sft", "HC"]]
+    assert table[["condition", "style"]].values.tolist() == [
+        ["classic", "AD"],
+        ["classic", "HC"],
+        ["sft", "AD"],
+        ["sft", "HC"],
+    ]
     by = table.set_index(["condition", "style"])
     assert by.loc[("classic", "HC"), "passed"] == 4 and by.loc[("classic", "HC"), "privacy_rejected"] == 4
     assert by.loc[("sft", "HC"), "passed"] == 3 and by.loc[("sft", "HC"), "pass_rate"] == 0.75

@@ -31,12 +31,34 @@ def table() -> pd.DataFrame:
         for seed in range(2):
             tfidf = 1 / (1 + np.exp(-(latent + effect * (y - 0.5) + rng.normal(0, 0.3, n))))
             for classifier, p in (("majority", np.full(n, 0.55)), ("tfidf", tfidf)):
-                frame = pd.DataFrame({"classifier": classifier, "condition": condition, "ratio": ratio, "seed": seed,
-                                      "fold": 0, "id": ids, "speaker_id": ids, "y_true": y, "p_ad": p})
+                frame = pd.DataFrame(
+                    {
+                        "classifier": classifier,
+                        "condition": condition,
+                        "ratio": ratio,
+                        "seed": seed,
+                        "fold": 0,
+                        "id": ids,
+                        "speaker_id": ids,
+                        "y_true": y,
+                        "p_ad": p,
+                    }
+                )
                 predictions.append(frame)
-                scores.append({"classifier": classifier, "condition": condition, "ratio": ratio, "seed": seed,
-                               "fold": 0, **binary_metrics(y, p), "n_train": 60, "n_test": n,
-                               "n_extra": int(30 * ratio), "n_wanted": int(30 * ratio)})
+                scores.append(
+                    {
+                        "classifier": classifier,
+                        "condition": condition,
+                        "ratio": ratio,
+                        "seed": seed,
+                        "fold": 0,
+                        **binary_metrics(y, p),
+                        "n_train": 60,
+                        "n_test": n,
+                        "n_extra": int(30 * ratio),
+                        "n_wanted": int(30 * ratio),
+                    }
+                )
     return summary_table(pd.DataFrame(scores), protocol="adress", predictions=pd.concat(predictions), power=False)
 
 
@@ -52,7 +74,11 @@ def test_the_forest_plot_has_a_row_per_condition_and_ratio_and_no_empty_panel(ta
     assert [ax.get_title(loc="left").split(":")[0] for ax in panels] == ["tfidf"]  # the majority has no panel
     [panel] = panels
     assert [t.get_text() for t in panel.get_yticklabels()] == [
-        "dpo ×0.5", "dpo ×1", "real (+ control) ×1", "flipped (− control) ×1"]
+        "dpo ×0.5",
+        "dpo ×1",
+        "real (+ control) ×1",
+        "flipped (− control) ×1",
+    ]
     assert "majority: constant P(AD) in every cell" in fig.get_supxlabel()
     image = imread(forest_plot(table, tmp_path / f"delta_{statistic}.png", statistic))
     assert image.shape[1] == 1000 and image.shape[0] < 1000  # one panel of four rows: read at its own size

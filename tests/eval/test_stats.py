@@ -30,8 +30,9 @@ def ridge_fits(X: np.ndarray, labels: np.ndarray, train: np.ndarray, alpha: floa
     return (np.einsum("np,jp->jn", X, weights) > 0).astype(int)
 
 
-def kfold_null_differences(rng: np.random.Generator, *, speakers: int = 60, sessions: int = 2, noise: int = 10,
-                           folds: int = 5, seeds: int = 3) -> tuple[np.ndarray, float]:
+def kfold_null_differences(
+    rng: np.random.Generator, *, speakers: int = 60, sessions: int = 2, noise: int = 10, folds: int = 5, seeds: int = 3
+) -> tuple[np.ndarray, float]:
     """Per-cell F1(A) - F1(B) of one simulated corpus under repeated speaker-grouped K-fold.
 
     A and B are the same learner on mirror-image feature sets (one informative feature each,
@@ -46,11 +47,24 @@ def kfold_null_differences(rng: np.random.Generator, *, speakers: int = 60, sess
     ones = np.ones((speaker.size, 1))
     X = {arm: np.c_[ones, informative[:, arm], rng.normal(size=(speaker.size, noise))] for arm in (0, 1)}
     splits = [StratifiedKFold(folds, shuffle=True, random_state=int(rng.integers(1 << 30))) for _ in range(seeds)]
-    train = np.array([np.isin(speaker, train_speakers)
-                      for split in splits for train_speakers, _ in split.split(y_speaker, y_speaker)], dtype=float)
+    train = np.array(
+        [
+            np.isin(speaker, train_speakers)
+            for split in splits
+            for train_speakers, _ in split.split(y_speaker, y_speaker)
+        ],
+        dtype=float,
+    )
     test = 1 - train
-    f1 = {arm: np.array([weighted_metrics(y, pred, weights[None, :], metrics=["f1"])["f1"][0]
-                         for pred, weights in zip(ridge_fits(X[arm], y, train), test, strict=True)]) for arm in (0, 1)}
+    f1 = {
+        arm: np.array(
+            [
+                weighted_metrics(y, pred, weights[None, :], metrics=["f1"])["f1"][0]
+                for pred, weights in zip(ridge_fits(X[arm], y, train), test, strict=True)
+            ]
+        )
+        for arm in (0, 1)
+    }
     fraction = float(np.mean(test.sum(axis=1) / train.sum(axis=1)))
     return f1[0] - f1[1], fraction
 
@@ -66,8 +80,9 @@ def test_corrected_interval_covers_a_null_difference_and_the_plain_t_does_not():
     assert plain < 0.85
 
 
-def fixed_split_null_pair(rng: np.random.Generator, *, n: int = 48,
-                          seeds: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fixed_split_null_pair(
+    rng: np.random.Generator, *, n: int = 48, seeds: int = 3
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Predictions of two classifiers of equal expected performance on one fresh test set.
 
     Both score a speaker from the same severity through two equally informative features,
@@ -83,8 +98,11 @@ def fixed_split_null_pair(rng: np.random.Generator, *, n: int = 48,
         frames = []
         for seed in range(seeds):
             score = features @ (np.asarray(weights) + rng.normal(0, 0.3, 2)) + rng.normal(0, 0.3)
-            frames.append(pd.DataFrame({"seed": seed, "id": ids, "speaker_id": ids, "y_true": y,
-                                        "p_ad": 1 / (1 + np.exp(-score))}))
+            frames.append(
+                pd.DataFrame(
+                    {"seed": seed, "id": ids, "speaker_id": ids, "y_true": y, "p_ad": 1 / (1 + np.exp(-score))}
+                )
+            )
         arms.append(pd.concat(frames, ignore_index=True))
     return arms[0], arms[1]
 
@@ -146,10 +164,17 @@ def small_base_runs(comparison: str, runs: int, seed: int) -> list[dict]:
     for run in range(runs):
         cells, predictions = design_run(rng, Design(), comparison)
         for metric in ("f1", "brier"):
-            found = intervals(cells, predictions, metric, resamples=500, seed=run,
-                              methods=("corrected t, n_train = base", "pooled speaker bootstrap"))
-            out += [{"metric": metric, "method": m, "low": s.ci_low, "high": s.ci_high, "p": s.p}
-                    for m, s in found.items()]
+            found = intervals(
+                cells,
+                predictions,
+                metric,
+                resamples=500,
+                seed=run,
+                methods=("corrected t, n_train = base", "pooled speaker bootstrap"),
+            )
+            out += [
+                {"metric": metric, "method": m, "low": s.ci_low, "high": s.ci_high, "p": s.p} for m, s in found.items()
+            ]
     return out
 
 
