@@ -19,7 +19,7 @@ A second table says what each strategy bought and what it cost in vocabulary (is
 real corpus DPO raised style accuracy and took TF-IDF TSTR/TRTR from 0.82 to 0.49): per
 generator, the style accuracy of its passing descriptions (a ``markers`` detector trained on
 the real training transcripts), the Jensen-Shannon divergence of their word distribution from
-the real class's (:func:`augment.quality.vocabulary_divergence`; the range real samples of the
+the real class's (:func:`augment.wording.vocabulary_divergence`; the range real samples of the
 same size show against the rest of their class beside it), and TSTR/TRTR for TF-IDF (trained
 on the generator's passing descriptions, tested on the cohort's test speakers), each before
 (SFT) and after DPO.
@@ -286,7 +286,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 def vocabulary_shift(records: dict, train, test, extractor) -> dict[str, dict[str, float]]:
     """Per generator: style accuracy and vocabulary divergence per style, TF-IDF TSTR/TRTR (quality report)."""
-    from augment.quality import GeneratorData, Split, quality_report
+    from augment.quality import GeneratorData, quality_report
+    from augment.tstr import Split
 
     report = quality_report(
         [GeneratorData(name, recs) for name, recs in records.items()],
