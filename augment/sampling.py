@@ -83,7 +83,7 @@ def sample_descriptions(
 
 def write_samples(path: Path, samples: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
     """Samples as JSONL, one ``{"stage", "style", "i", "text"}`` per line
-    (:func:`augment.pairs.read_samples` reads it)."""
+    (:func:`augment.pair_files.read_samples` reads it)."""
     write_jsonl(
         path,
         (

@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> dict:
     from augment.adapters import base_model_identity, load_adapter
     from augment.base_model import resolve_base_model
     from augment.generate import SamplingConfig, read_generation
-    from augment.pairs import PairConfig, build_pairs, write_pairs
+    from augment.pair_config import PairConfig
+    from augment.pair_files import write_pairs
+    from augment.pairs import build_pairs
     from augment.runner import Backend, adapter_job, run_jobs
     from augment.sampling import SampleConfig, sample_descriptions
     from augment.stages import CookieDPOConfig, CookieSFTConfig, default_lora_config, run_dpo, run_sft

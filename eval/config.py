@@ -5,7 +5,7 @@ any other value is a path to a YAML file of the same shape.
 
 Every section is a pydantic dataclass, and a section that configures a component of the
 library *is* that component's config: ``generator.sft`` a :class:`~augment.stages.CookieSFTConfig`,
-``generator.pairs`` a :class:`~augment.pairs.PairConfig`, ``filters`` a
+``generator.pairs`` a :class:`~augment.pair_config.PairConfig`, ``filters`` a
 :class:`~augment.filters.FilterConfig`, ``generation`` a :class:`~augment.generate.SamplingOptions`
 with the benchmark's own options beside. So each default is written once, in the library,
 and each key is checked on load by the class that will use it (a wrong or unknown key is one
@@ -28,7 +28,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_pyt
 from augment.classic import ClassicConfig
 from augment.filters import FilterConfig
 from augment.generate import SamplingOptions
-from augment.pairs import PairConfig
+from augment.pair_config import PairConfig
 from augment.prompt_only import PromptOnlyConfig
 from augment.prompts import Mode
 from augment.runner import Backend

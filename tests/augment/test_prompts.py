@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from augment import runner
-from augment.pairs import PairConfig, build_pairs
+from augment.pair_config import PairConfig
+from augment.pairs import build_pairs
 from augment.prompt_only import FewShotPrompter, PromptOnlyConfig
 from augment.prompts import (
     INSTRUCTIONS,
