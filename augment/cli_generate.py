@@ -1,8 +1,8 @@
 """``cookiebench serve`` and ``cookiebench augment generate``: vLLM started here, or an endpoint.
 
 Options that set a config field default to "not given" and name it (:class:`detect.cli_options.Default`):
-sampling is :class:`augment.generate.SamplingConfig`'s, where generation runs
-:class:`augment.runner.Backend`'s, retries :class:`augment.generate.RetryPolicy`'s and the
+sampling is :class:`augment.generation_config.SamplingConfig`'s, where generation runs
+:class:`augment.runner.Backend`'s, retries :class:`augment.generation_config.RetryPolicy`'s and the
 server :class:`augment.serve.ServeConfig`'s.
 """
 
@@ -30,7 +30,11 @@ class OneStyle(str, Enum):
     hc = "hc"
 
 
-_SAMPLING, _BACKEND, _SERVE = "augment.generate:SamplingConfig", "augment.runner:Backend", "augment.serve:ServeConfig"
+_SAMPLING, _BACKEND, _SERVE = (
+    "augment.generation_config:SamplingConfig",
+    "augment.runner:Backend",
+    "augment.serve:ServeConfig",
+)
 
 AdaptersOpt = Annotated[
     Path | None,
@@ -218,12 +222,12 @@ def generate(
             help="Tries per request (HTTP faults: the openai client's retries; malformed completions)"
             " before it counts as failed."
         ),
-        Default("augment.generate:RetryPolicy.attempts"),
+        Default("augment.generation_config:RetryPolicy.attempts"),
     ] = None,
     request_timeout: Annotated[
         float | None,
         typer.Option(help="Per-request timeout in seconds."),
-        Default("augment.generate:RetryPolicy.timeout_s"),
+        Default("augment.generation_config:RetryPolicy.timeout_s"),
     ] = None,
     api_key: KeyOpt = None,
     eager: Annotated[
@@ -244,7 +248,8 @@ def generate(
     """Generate N synthetic descriptions of one style into a resumable JSONL file."""
     from augment import runner
     from augment.adapters import read_meta
-    from augment.generate import GenerationRate, RetryPolicy, SamplingConfig
+    from augment.generate import GenerationRate
+    from augment.generation_config import RetryPolicy, SamplingConfig
     from augment.prompts import MODES, adapter_unit, unit_mode
     from augment.serve import BASE_NAME, find_adapters
 

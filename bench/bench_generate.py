@@ -90,7 +90,7 @@ def bench_hf(base: Path, prompt, n: int, tokens: int, *, top_p: bool = False) ->
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from augment.generate import SamplingConfig
+    from augment.generation_config import SamplingConfig
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     t0 = time.perf_counter()
@@ -120,7 +120,8 @@ def bench_hf(base: Path, prompt, n: int, tokens: int, *, top_p: bool = False) ->
 
 
 def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: int) -> dict:
-    from augment.generate import SamplingConfig, generate_batch
+    from augment.generate import generate_batch
+    from augment.generation_config import SamplingConfig
     from augment.serve import VLLMServer
 
     server = VLLMServer(config)
@@ -144,7 +145,7 @@ def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: i
 
 def bench_inproc(config, prompt, n: int, tokens: int, *, top_p: bool = False) -> dict:
     from augment.engine import EngineProcess
-    from augment.generate import SamplingConfig
+    from augment.generation_config import SamplingConfig
 
     t0 = time.perf_counter()
     with EngineProcess(config) as engine:

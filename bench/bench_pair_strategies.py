@@ -109,7 +109,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     from augment.adapters import base_model_identity, load_adapter
     from augment.base_model import resolve_base_model
-    from augment.generate import SamplingConfig, read_generation
+    from augment.generate import read_generation
+    from augment.generation_config import SamplingConfig
     from augment.pair_config import PairConfig
     from augment.pair_files import write_pairs
     from augment.pairs import build_pairs

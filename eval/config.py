@@ -6,7 +6,7 @@ any other value is a path to a YAML file of the same shape.
 Every section is a pydantic dataclass, and a section that configures a component of the
 library *is* that component's config: ``generator.sft`` a :class:`~augment.stages.CookieSFTConfig`,
 ``generator.pairs`` a :class:`~augment.pair_config.PairConfig`, ``filters`` a
-:class:`~augment.filters.FilterConfig`, ``generation`` a :class:`~augment.generate.SamplingOptions`
+:class:`~augment.filters.FilterConfig`, ``generation`` a :class:`~augment.generation_config.SamplingOptions`
 with the benchmark's own options beside. So each default is written once, in the library,
 and each key is checked on load by the class that will use it (a wrong or unknown key is one
 line naming it: ``my.yaml: generator.sft.learning_rat: unknown key (did you mean learning_rate?)``).
@@ -27,7 +27,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_pyt
 
 from augment.classic import ClassicConfig
 from augment.filters import FilterConfig
-from augment.generate import SamplingOptions
+from augment.generation_config import SamplingOptions
 from augment.pair_config import PairConfig
 from augment.prompt_only import PromptOnlyConfig
 from augment.prompts import Mode
@@ -179,7 +179,7 @@ class GeneratorConfig:
 
 @dataclass(frozen=True, config=_STRICT)
 class GenerationConfig(SamplingOptions):
-    """How synthetic data is generated: :class:`~augment.generate.SamplingOptions` (temperature, min_p,
+    """How synthetic data is generated: :class:`~augment.generation_config.SamplingOptions` (temperature, min_p,
     top_p, max_tokens, min_tokens, frequency_penalty), where it runs (:class:`augment.runner.Backend`'s
     options) and the benchmark's own rounds. The seed is the protocol's."""
 

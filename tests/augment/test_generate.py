@@ -19,14 +19,13 @@ from augment.engine import EngineProcess
 from augment.generate import (
     Completion,
     GenerationError,
-    RetryPolicy,
-    SamplingConfig,
     generate_batch,
     read_generation,
     record_id,
     record_index,
     run_generation,
 )
+from augment.generation_config import RetryPolicy, SamplingConfig
 from augment.serve import VLLMConfig, find_adapters, is_cpu_build
 from augment.synthetic import GeneratorInfo, read_records, write_records
 from eval.cli import app

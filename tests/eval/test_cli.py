@@ -115,11 +115,11 @@ def test_help_shows_the_config_classes_default(path):
 
 def test_the_libraries_defaults_are_the_ones_help_shows():
     """Spot checks of the reconciled defaults against the classes, by value."""
-    from augment.generate import SamplingConfig
+    from augment.generation_config import SamplingConfig
     from augment.pair_config import PairConfig
     from augment.runner import Backend
 
-    assert default_of("augment.generate:SamplingConfig.temperature") == SamplingConfig().temperature == 0.9
+    assert default_of("augment.generation_config:SamplingConfig.temperature") == SamplingConfig().temperature == 0.9
     assert (
         default_of("augment.pair_config:PairConfig.strategies")
         == PairConfig().strategies
