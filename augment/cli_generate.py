@@ -43,7 +43,7 @@ AdaptersOpt = Annotated[
 StageOpt = Annotated[
     str | None,
     typer.Option(help="Which training stage's adapters: dpo or sft."),
-    Default("augment.serve:find_adapters.stage"),
+    Default("augment.adapters:find_adapters.stage"),
 ]
 BaseOpt = Annotated[str | None, typer.Option("--base-model", help="Base model folder (default: the prepared SmolLM2).")]
 KeyOpt = Annotated[
@@ -92,7 +92,8 @@ def serve(
     cpu_bind: Annotated[str | None, typer.Option(help=BindHelp), Default(f"{_SERVE}.cpu_bind")] = None,
 ) -> None:
     """Start a vLLM OpenAI-compatible server with the base model and the style adapters; Ctrl-C stops it."""
-    from augment.serve import ServeConfig, VLLMServer, find_adapters
+    from augment.adapters import find_adapters
+    from augment.serve import ServeConfig, VLLMServer
 
     options = given(ctx, ServeConfig)
     found = find_adapters(adapters, **given(ctx, find_adapters)) if adapters else {}
@@ -247,11 +248,11 @@ def generate(
 ) -> None:
     """Generate N synthetic descriptions of one style into a resumable JSONL file."""
     from augment import runner
-    from augment.adapters import read_meta
+    from augment.adapters import find_adapters, read_meta
     from augment.generate import GenerationRate
     from augment.generation_config import RetryPolicy, SamplingConfig
     from augment.prompts import MODES, adapter_unit, unit_mode
-    from augment.serve import BASE_NAME, find_adapters
+    from augment.serve import BASE_NAME
 
     if endpoint is None and adapters is None and not prompt_only:
         raise typer.BadParameter("give --endpoint URL, --adapters DIR, or --prompt-only")

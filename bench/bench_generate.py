@@ -168,8 +168,8 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     from dataclasses import replace
 
     from augment import runner
+    from augment.adapters import merge_adapter
     from augment.prompts import STYLES, adapter_unit
-    from augment.serve import merge_adapter
     from augment.synthesize import TrainingSet, generation_files
     from augment.synthetic import read_records
     from eval.components import generation_backend, sampling_config, synthesis_config
@@ -226,8 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {CONDITIONS}")
 
+    from augment.adapters import merge_adapter
     from augment.base_model import prepare_base_model
-    from augment.serve import ServeConfig, VLLMConfig, is_cpu_build, merge_adapter
+    from augment.serve import ServeConfig, VLLMConfig, is_cpu_build
 
     base = prepare_base_model()
     prompt = task_messages("ad", "separate")

@@ -15,6 +15,7 @@ import pytest
 from openai import OpenAI
 from typer.testing import CliRunner
 
+from augment.adapters import find_adapters
 from augment.engine import EngineProcess
 from augment.generate import (
     Completion,
@@ -26,7 +27,7 @@ from augment.generate import (
     run_generation,
 )
 from augment.generation_config import RetryPolicy, SamplingConfig
-from augment.serve import VLLMConfig, find_adapters, is_cpu_build
+from augment.serve import VLLMConfig, is_cpu_build
 from augment.synthetic import GeneratorInfo, read_records, write_records
 from eval.cli import app
 
