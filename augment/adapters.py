@@ -1,4 +1,6 @@
-"""A trained LoRA adapter on disk: its metadata, its cache key, its content hash and its model card.
+"""A trained LoRA adapter on disk: its metadata, its cache key, its content hash, its model card;
+finding adapters in a training output (:func:`find_adapters`) and folding one into full weights
+(:func:`merge_adapter`).
 
 Beside PEFT's own files each adapter folder holds ``cookiebench-adapter.json``
 (:data:`ADAPTER_META`: stage, styles, mode, base model, config hash, data digest, metrics)
@@ -16,13 +18,19 @@ matter: a stale adapter is never reused because a new option was forgotten.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from augment.base_model import MARKER_FILE, load_base_model
+from detect.errors import CorpusError
 from detect.hashing import digest, file_digest
+
+logger = logging.getLogger(__name__)
 
 ADAPTER_META = "cookiebench-adapter.json"
 
@@ -185,3 +193,82 @@ transcripts; not a clinical tool.
 {metrics}
 """
     (adapter / "README.md").write_text(card)
+
+
+class AdapterError(CorpusError):
+    """An adapter folder is missing or is not a PEFT LoRA adapter."""
+
+
+def _adapter_in(unit: Path, stage: str) -> Path | None:
+    """``unit`` itself, or the stage's adapter inside a training output (``unit/<stage>/adapter``)."""
+    for cand in (unit, unit / stage / "adapter", unit / "dpo" / "adapter", unit / "sft" / "adapter"):
+        if (cand / "adapter_config.json").is_file():
+            return cand
+    return None
+
+
+def find_adapters(path: str | Path, *, stage: str = "dpo") -> dict[str, Path]:
+    """Adapters under ``path`` by served name.
+
+    Accepts a training output (``DIR/ad/dpo/adapter``, ``DIR/hc/dpo/adapter``, or one
+    ``DIR/cond/...`` adapter in conditional mode; ``stage`` picks ``dpo`` or ``sft``), a
+    folder of adapters (``DIR/ad``, ``DIR/hc``: PEFT ``save_pretrained`` output), or one
+    adapter folder. The unit folder's name is the served name.
+    """
+    root = Path(path).expanduser()
+    fix = "pass the output of `cookiebench augment train` or a folder holding ad/ and hc/ LoRA adapters"
+    if not root.is_dir():
+        raise AdapterError(root, "adapter folder does not exist", fix=fix)
+    if (root / "adapter_config.json").is_file():
+        name = root.name
+        if name == "adapter":  # <unit>/<stage>/adapter: the unit names it
+            name = root.parent.parent.name
+        return {name: root}
+    found = {}
+    for unit in sorted(p for p in root.iterdir() if p.is_dir()):
+        adapter = _adapter_in(unit, stage)
+        if adapter is not None:
+            found[unit.name] = adapter
+    if not found:
+        raise AdapterError(root, "no LoRA adapter (adapter_config.json) in it or its sub-folders", fix=fix)
+    return found
+
+
+def merge_adapter(
+    adapter_dir: str | Path, out_dir: str | Path | None = None, *, base_model: str | Path | None = None
+) -> Path:
+    """Fold a LoRA adapter into full weights (fp32 HF folder); cached by adapter hash.
+
+    vLLM then serves it as a plain model: no LoRA kernels per step, which on CPU roughly
+    doubles throughput, at the cost of one full model per style.
+    """
+    from augment.base_model import default_cache_dir, resolve_base_model
+
+    adapter_dir = Path(adapter_dir)
+    if not (adapter_dir / "adapter_config.json").is_file():
+        raise AdapterError(adapter_dir, "not a LoRA adapter (no adapter_config.json)", fix="pass a PEFT adapter folder")
+    base = resolve_base_model(base_model)
+    out = (
+        Path(out_dir) if out_dir else default_cache_dir() / "merged" / f"{adapter_dir.name}-{adapter_hash(adapter_dir)}"
+    )
+    if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
+        return out
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    logger.info("merging %s into %s -> %s", adapter_dir, base, out)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True)
+    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None))
+    try:
+        merged.save_pretrained(tmp, safe_serialization=True)
+        AutoTokenizer.from_pretrained(base, local_files_only=True).save_pretrained(tmp)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():  # another process won the race; its result is as good as ours
+            return out
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -52,7 +52,7 @@ class ModeChoice(str, Enum):
 
 
 def _strategies(text: str) -> tuple[str, ...]:
-    from augment.pairs import STRATEGIES
+    from augment.pair_config import STRATEGIES
 
     chosen = tuple(s.strip() for s in text.split(",") if s.strip())
     bad = [s for s in chosen if s not in STRATEGIES]
@@ -76,22 +76,22 @@ def _transcripts(corpus: Path | None, split: str, read: ReadOptions):
 
 CorpusOpt = Annotated[Path | None, typer.Option(help="Corpus folder or file (default: the shipped simulated cohort).")]
 SeedOpt = Annotated[
-    int | None, typer.Option(help="Seed for sampling and degradation."), Default("augment.pairs:PairConfig.seed")
+    int | None, typer.Option(help="Seed for sampling and degradation."), Default("augment.pair_config:PairConfig.seed")
 ]
 MinMarginOpt = Annotated[
     float | None,
     typer.Option(help="Drop pairs whose style-axis margin is below this."),
-    Default("augment.pairs:PairConfig.min_margin"),
+    Default("augment.pair_config:PairConfig.min_margin"),
 ]
 MaxPairsOpt = Annotated[
     int | None,
     typer.Option(help="Pairs kept per (style, strategy), at random."),
-    Default("augment.pairs:PairConfig.max_pairs_per_strategy"),
+    Default("augment.pair_config:PairConfig.max_pairs_per_strategy"),
 ]
 StrategiesOpt = Annotated[
     str | None,
     typer.Option(help="Comma-separated: real, degraded, generated, broken, disfluent (AD only)."),
-    Default("augment.pairs:PairConfig.strategies", parse=_strategies),
+    Default("augment.pair_config:PairConfig.strategies", parse=_strategies),
 ]
 
 
@@ -129,12 +129,12 @@ def pairs(
     style: Annotated[
         StyleChoice | None,
         typer.Option(help="Target style(s) of the pairs."),
-        Default("augment.pairs:PairConfig.styles", parse=StyleChoice.styles, show=_styles_shown),
+        Default("augment.pair_config:PairConfig.styles", parse=StyleChoice.styles, show=_styles_shown),
     ] = None,
     mode: Annotated[
         ModeChoice | None,
         typer.Option(help="Prompt mode: separate (one adapter per style) or conditional."),
-        Default("augment.pairs:PairConfig.mode"),
+        Default("augment.pair_config:PairConfig.mode"),
     ] = None,
     strategies: StrategiesOpt = None,
     samples: Annotated[
@@ -145,12 +145,12 @@ def pairs(
     intensity: Annotated[
         float | None,
         typer.Option(help="Degradation intensity, 0 to 1."),
-        Default("augment.pairs:PairConfig.degrade_intensity"),
+        Default("augment.pair_config:PairConfig.degrade_intensity"),
     ] = None,
     rejected_per_chosen: Annotated[
         int | None,
         typer.Option(help="Real pairing: other-style texts per chosen text."),
-        Default("augment.pairs:PairConfig.rejected_per_chosen"),
+        Default("augment.pair_config:PairConfig.rejected_per_chosen"),
     ] = None,
     max_pairs: MaxPairsOpt = None,
     seed: SeedOpt = None,
@@ -159,7 +159,9 @@ def pairs(
     visits: VisitsOpt = None,
 ) -> None:
     """Build DPO preference pairs from real transcripts (and degradations, and SFT samples)."""
-    from augment.pairs import PairConfig, build_pairs, read_samples, write_pairs
+    from augment.pair_config import PairConfig
+    from augment.pair_files import read_samples, write_pairs
+    from augment.pairs import build_pairs
 
     try:
         config = PairConfig(**given(ctx, PairConfig))
@@ -277,7 +279,9 @@ def train(
     seed: Annotated[
         int | None,
         typer.Option(help="Training, pairing and sampling seed."),
-        Default(f"{_SFT}.seed", f"{_DPO}.seed", "augment.pairs:PairConfig.seed", "augment.sampling:SampleConfig.seed"),
+        Default(
+            f"{_SFT}.seed", f"{_DPO}.seed", "augment.pair_config:PairConfig.seed", "augment.sampling:SampleConfig.seed"
+        ),
     ] = None,
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow tracking URI (default: the local store under mlflow/).")
@@ -295,7 +299,7 @@ def train(
     visits: VisitsOpt = None,
 ) -> None:
     """SFT then DPO of AD-style and/or HC-style LoRA adapters; resumes an interrupted run in the same --out."""
-    from augment.pairs import PairConfig
+    from augment.pair_config import PairConfig
     from augment.sampling import SampleConfig
     from augment.stages import CookieDPOConfig, CookieSFTConfig, default_lora_config
     from augment.train import GeneratorConfig, train_generators

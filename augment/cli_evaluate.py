@@ -39,7 +39,7 @@ def evaluate(
     folds: Annotated[
         int | None,
         typer.Option(help="Speaker-grouped folds for TSTR/TRTR when the corpus has no test split.", min=2),
-        Default("augment.quality:evaluation_splits.folds"),
+        Default("augment.tstr:evaluation_splits.folds"),
     ] = None,
     privacy_ngram: Annotated[
         int | None,
@@ -54,7 +54,7 @@ def evaluate(
     seed: Annotated[
         int | None,
         typer.Option(help="Seed of the detectors and of the real samples behind the diversity ranges."),
-        Default("augment.quality:evaluation_splits.seed", "augment.quality:quality_report.seed"),
+        Default("augment.tstr:evaluation_splits.seed", "augment.quality:quality_report.seed"),
     ] = None,
     mlflow: Annotated[
         bool, typer.Option("--mlflow", help="Also log the report to MLflow (experiment cookiebench-quality).")
@@ -68,7 +68,8 @@ def evaluate(
 ) -> None:
     """Generation quality per generator and style: filters, markers vs real, style accuracy, TSTR vs TRTR, diversity."""
     from augment.filters import FilterConfig
-    from augment.quality import GeneratorData, by_generator, evaluation_splits, quality_report, real_reference
+    from augment.quality import GeneratorData, by_generator, quality_report
+    from augment.tstr import evaluation_splits, real_reference
 
     if out is not None and out.suffix not in (".json", ".md"):
         raise typer.BadParameter(f"{out}: write a .json or a .md report", param_hint="--out")
@@ -132,7 +133,7 @@ def _records_of(path: Path) -> list:
 
 
 def _quality_tables(result) -> list[Table]:
-    """The console view of a :class:`augment.quality.QualityReport`: filters and diversity, markers, utility."""
+    """The console view of a :class:`augment.quality_results.QualityReport`: filters and diversity, markers, utility."""
 
     def num(value: float, fmt: str = ".2f") -> str:
         return "n/a" if value != value else format(value, fmt)  # NaN: nothing to measure

@@ -1,8 +1,8 @@
 """``cookiebench serve`` and ``cookiebench augment generate``: vLLM started here, or an endpoint.
 
 Options that set a config field default to "not given" and name it (:class:`detect.cli_options.Default`):
-sampling is :class:`augment.generate.SamplingConfig`'s, where generation runs
-:class:`augment.runner.Backend`'s, retries :class:`augment.generate.RetryPolicy`'s and the
+sampling is :class:`augment.generation_config.SamplingConfig`'s, where generation runs
+:class:`augment.runner.Backend`'s, retries :class:`augment.generation_config.RetryPolicy`'s and the
 server :class:`augment.serve.ServeConfig`'s.
 """
 
@@ -30,7 +30,11 @@ class OneStyle(str, Enum):
     hc = "hc"
 
 
-_SAMPLING, _BACKEND, _SERVE = "augment.generate:SamplingConfig", "augment.runner:Backend", "augment.serve:ServeConfig"
+_SAMPLING, _BACKEND, _SERVE = (
+    "augment.generation_config:SamplingConfig",
+    "augment.runner:Backend",
+    "augment.serve:ServeConfig",
+)
 
 AdaptersOpt = Annotated[
     Path | None,
@@ -39,7 +43,7 @@ AdaptersOpt = Annotated[
 StageOpt = Annotated[
     str | None,
     typer.Option(help="Which training stage's adapters: dpo or sft."),
-    Default("augment.serve:find_adapters.stage"),
+    Default("augment.adapters:find_adapters.stage"),
 ]
 BaseOpt = Annotated[str | None, typer.Option("--base-model", help="Base model folder (default: the prepared SmolLM2).")]
 KeyOpt = Annotated[
@@ -88,7 +92,8 @@ def serve(
     cpu_bind: Annotated[str | None, typer.Option(help=BindHelp), Default(f"{_SERVE}.cpu_bind")] = None,
 ) -> None:
     """Start a vLLM OpenAI-compatible server with the base model and the style adapters; Ctrl-C stops it."""
-    from augment.serve import ServeConfig, VLLMServer, find_adapters
+    from augment.adapters import find_adapters
+    from augment.serve import ServeConfig, VLLMServer
 
     options = given(ctx, ServeConfig)
     found = find_adapters(adapters, **given(ctx, find_adapters)) if adapters else {}
@@ -218,12 +223,12 @@ def generate(
             help="Tries per request (HTTP faults: the openai client's retries; malformed completions)"
             " before it counts as failed."
         ),
-        Default("augment.generate:RetryPolicy.attempts"),
+        Default("augment.generation_config:RetryPolicy.attempts"),
     ] = None,
     request_timeout: Annotated[
         float | None,
         typer.Option(help="Per-request timeout in seconds."),
-        Default("augment.generate:RetryPolicy.timeout_s"),
+        Default("augment.generation_config:RetryPolicy.timeout_s"),
     ] = None,
     api_key: KeyOpt = None,
     eager: Annotated[
@@ -243,10 +248,11 @@ def generate(
 ) -> None:
     """Generate N synthetic descriptions of one style into a resumable JSONL file."""
     from augment import runner
-    from augment.adapters import read_meta
-    from augment.generate import GenerationRate, RetryPolicy, SamplingConfig
+    from augment.adapters import find_adapters, read_meta
+    from augment.generate import GenerationRate
+    from augment.generation_config import RetryPolicy, SamplingConfig
     from augment.prompts import MODES, adapter_unit, unit_mode
-    from augment.serve import BASE_NAME, find_adapters
+    from augment.serve import BASE_NAME
 
     if endpoint is None and adapters is None and not prompt_only:
         raise typer.BadParameter("give --endpoint URL, --adapters DIR, or --prompt-only")

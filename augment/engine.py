@@ -40,7 +40,8 @@ from multiprocessing.connection import Connection
 from typing import IO, Any
 
 from augment import lifeline
-from augment.generate import Completion, GenerationError, Messages, SamplingConfig
+from augment.generate import Completion, GenerationError, Messages
+from augment.generation_config import SamplingConfig
 from augment.serve import ServeError, VLLMConfig, VLLMProcess, is_cpu_build
 
 logger = logging.getLogger(__name__)

@@ -18,46 +18,38 @@ Per generator and style, :func:`quality_report` measures
 - **diversity**: distinct-2 and self-similarity, against the range the real class shows
   over random samples of the same size (both depend on how many texts there are);
 - **realism of wording**: *scene reuse*, the share of a text's word 4-grams found in the
-  scene texts a prompt shows (:func:`scene_reuse`), beside the same share for the real
+  scene texts a prompt shows (:func:`augment.wording.scene_reuse`), beside the same share for the real
   class's transcripts (a real speaker says "the water is overflowing" too, so the real level
   is the bar, not 0); and the *vocabulary divergence*, the Jensen-Shannon divergence of the
-  word distribution against the real class's (:func:`vocabulary_divergence`), beside the
+  word distribution against the real class's (:func:`augment.wording.vocabulary_divergence`), beside the
   range real samples of the same size show against the rest of their class;
-- **utility** (per generator, over both styles): TSTR against TRTR for ``tfidf`` and
+- **utility** (per generator, over both styles; :mod:`augment.tstr`): TSTR against TRTR for ``tfidf`` and
   ``markers``: F1 on the same real test speakers of a detector trained on synthetic data
   only, and of one trained on the real training transcripts; their ratio.
 
 Everything measured on synthetic text uses the records that pass the filters: that is
-what augmentation would train on. The result is a :class:`QualityReport` (pydantic): JSON
-for files and MLflow, one flat row per generator x style (:meth:`QualityReport.frame`),
+what augmentation would train on. The result is a :class:`~augment.quality_results.QualityReport` (pydantic): JSON
+for files and MLflow, one flat row per generator x style (:meth:`~augment.quality_results.QualityReport.frame`),
 Markdown for reports.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 
-from augment.filters import (
-    FilterConfig,
-    apply_filters,
-    content_words,
-    ngrams,
-    select,
-    shares_a_run_with_another_speaker,
-    words,
-)
-from augment.prompts import CONDITIONAL_UNIT, SCENE, SCENE_KEYWORDS, STYLE_LABEL, STYLES, Style
+from augment.filters import FilterConfig, apply_filters, select, shares_a_run_with_another_speaker
+from augment.prompts import CONDITIONAL_UNIT, STYLE_LABEL, STYLES, Style
+from augment.quality_results import GeneratorQuality, MarkerDistance, QualityReport, StyleQuality
 from augment.synthetic import SyntheticDescription
+from augment.tstr import Split, train_test
+from augment.wording import real_vocabulary_divergence, scene_reuse, vocabulary_divergence
 from detect.classifiers.base import Detector
-from detect.diversity import REAL_SAMPLES, distinct_n, real_range, self_similarity
+from detect.diversity import distinct_n, real_range, self_similarity
 from detect.records import Label, Transcript
 
 QUALITY_MARKERS: tuple[str, ...] = (
@@ -70,157 +62,7 @@ QUALITY_MARKERS: tuple[str, ...] = (
     "retracing_rate",
     "filler_rate",
 )
-UTILITY_DETECTORS: tuple[str, ...] = ("tfidf", "markers")
 STYLE_DETECTOR = "markers"
-
-
-# -- results ----------------------------------------------------------------------------------
-
-
-class MarkerDistance(BaseModel):
-    """One marker of one style's synthetic records against the real class."""
-
-    marker: str
-    synthetic_mean: float
-    real_mean: float
-    real_sd: float
-    distance: float  # (synthetic_mean - real_mean) / real_sd; NaN when the real SD is 0 or unknown
-
-
-class TrainTest(BaseModel):
-    """Train on synthetic, test on real (TSTR) against train on real, test on real (TRTR), same test speakers."""
-
-    detector: str
-    tstr_f1: float
-    trtr_f1: float
-    ratio: float  # tstr_f1 / trtr_f1: 1 means synthetic data teaches as much as real data
-    splits: int  # test sets averaged over
-
-
-class StyleQuality(BaseModel):
-    style: Style
-    records: int
-    passed: int  # records kept: they pass the filters (and won their best-of-n draw, if one was held)
-    pass_rate: float  # share of records that pass the filters, before any best-of-n draw
-    privacy_rejected: int  # near-copies of a training transcript among all records (candidates)
-    near_copy_rate: float = float("nan")  # privacy_rejected / records judged for privacy
-    near_copy_rate_real: float = float("nan")  # real class transcripts sharing such a run with another speaker's
-    style_accuracy: float
-    markers: list[MarkerDistance]
-    distinct_2: float
-    distinct_2_real: tuple[float, float]
-    self_similarity: float
-    self_similarity_real: tuple[float, float]
-    scene_reuse: float = float("nan")  # mean share of a kept record's word 4-grams found in the scene texts
-    scene_reuse_real: float = float("nan")  # the same for the real class's transcripts
-    vocabulary_divergence: float = float("nan")  # JS divergence (bits) of word distributions, kept vs real class
-    vocabulary_divergence_real: tuple[float, float] = (float("nan"), float("nan"))  # real samples vs the rest
-
-
-class GeneratorQuality(BaseModel):
-    generator: str
-    required: tuple[str, ...]  # the verdicts a record had to pass
-    styles: list[StyleQuality]
-    utility: list[TrainTest]
-
-
-class QualityReport(BaseModel):
-    """The report: per generator, per style; ``test`` says which real speakers TSTR/TRTR were tested on."""
-
-    generators: list[GeneratorQuality]
-    test: str
-    filters: tuple[str, ...]
-
-    def frame(self) -> pd.DataFrame:
-        """One row per generator x style; utility columns repeat the generator's values."""
-        rows = []
-        for g in self.generators:
-            for s in g.styles:
-                row = {
-                    "generator": g.generator,
-                    "style": s.style.upper(),
-                    "records": s.records,
-                    "passed": s.passed,
-                    "pass_rate": s.pass_rate,
-                    "privacy_rejected": s.privacy_rejected,
-                    "near_copy_rate": s.near_copy_rate,
-                    "near_copy_rate_real": s.near_copy_rate_real,
-                    "style_accuracy": s.style_accuracy,
-                }
-                row |= {f"d_{m.marker}": m.distance for m in s.markers}
-                row |= {
-                    "distinct_2": s.distinct_2,
-                    "distinct_2_real_low": s.distinct_2_real[0],
-                    "distinct_2_real_high": s.distinct_2_real[1],
-                    "self_similarity": s.self_similarity,
-                    "self_similarity_real_low": s.self_similarity_real[0],
-                    "self_similarity_real_high": s.self_similarity_real[1],
-                    "scene_reuse": s.scene_reuse,
-                    "scene_reuse_real": s.scene_reuse_real,
-                    "vocabulary_divergence": s.vocabulary_divergence,
-                    "vocabulary_divergence_real_low": s.vocabulary_divergence_real[0],
-                    "vocabulary_divergence_real_high": s.vocabulary_divergence_real[1],
-                }
-                for u in g.utility:
-                    row |= {
-                        f"tstr_f1_{u.detector}": u.tstr_f1,
-                        f"trtr_f1_{u.detector}": u.trtr_f1,
-                        f"tstr_ratio_{u.detector}": u.ratio,
-                    }
-                rows.append(row)
-        return pd.DataFrame(rows)
-
-    def metrics(self) -> dict[str, float]:
-        """Flat metric names for MLflow: ``quality/<generator>/<style>/<column>``."""
-        out: dict[str, float] = {}
-        for row in self.frame().to_dict("records"):
-            prefix = f"quality/{_metric_safe(row['generator'])}/{row['style']}"
-            out |= {f"{prefix}/{k}": v for k, v in row.items() if k not in ("generator", "style")}
-        return out
-
-    def markdown(self) -> str:
-        """A short table per generator x style, and the marker means behind the distances."""
-        frame = self.frame()
-        lines = [f"Filters required: {', '.join(self.filters)}. TSTR/TRTR tested on {self.test}.", ""]
-        lines += [
-            f"{g.generator} had to pass {', '.join(g.required)}." for g in self.generators if g.required != self.filters
-        ]
-        if frame.empty:
-            return "\n".join([*lines, "No synthetic records."])
-        lines += [frame.to_markdown(index=False, floatfmt=".3f"), "", "Marker means (synthetic vs real class):", ""]
-        marker_rows = [
-            {
-                "generator": g.generator,
-                "style": s.style.upper(),
-                "marker": m.marker,
-                "synthetic": m.synthetic_mean,
-                "real": m.real_mean,
-                "real sd": m.real_sd,
-                "distance (sd)": m.distance,
-            }
-            for g in self.generators
-            for s in g.styles
-            for m in s.markers
-        ]
-        lines.append(pd.DataFrame(marker_rows).to_markdown(index=False, floatfmt=".3f"))
-        return "\n".join(lines) + "\n"
-
-
-def _metric_safe(name: str) -> str:
-    # MLflow metric names allow letters, digits, _ - . space : and /
-    return "".join(c if c.isalnum() or c in "_-. :/" else "_" for c in name)
-
-
-# -- inputs -----------------------------------------------------------------------------------
-
-
-@dataclass
-class Split:
-    """One real train/test split, and the synthetic training data that stands in for ``train``."""
-
-    train: Sequence[Transcript]
-    test: Sequence[Transcript]
-    synthetic: Sequence[Transcript]
 
 
 @dataclass
@@ -326,105 +168,9 @@ def _style_quality(
     )
 
 
-# -- realism of wording -----------------------------------------------------------------------
-
-SCENE_NGRAM = 4
-
-
-@functools.cache
-def _scene_ngrams(n: int) -> frozenset[tuple[str, ...]]:
-    """Word n-grams of every scene text a prompt can show: the prose, and each keyword on its own
-    (a shuffled list has no fixed neighbours)."""
-    return frozenset(gram for text in (SCENE, *SCENE_KEYWORDS) for gram in ngrams(content_words(text), n))
-
-
-def scene_reuse(text: str, n: int = SCENE_NGRAM) -> float:
-    """Share of the text's word ``n``-grams (fillers out, repeats collapsed, as the privacy filter reads)
-    that the scene texts of the prompts hold; NaN for a text shorter than ``n`` words.
-
-    >>> scene_reuse("uh the water overflows onto the floor and the boy")
-    0.5
-    """
-    grams = ngrams(content_words(text), n)
-    return sum(g in _scene_ngrams(n) for g in grams) / len(grams) if grams else float("nan")
-
-
-def _unigrams(texts: Sequence[str]) -> Counter[str]:
-    return Counter(w for t in texts for w in words(t))
-
-
-def vocabulary_divergence(texts: Sequence[str], reference: Sequence[str]) -> float:
-    """Jensen-Shannon divergence, in bits (0: the same distribution, 1: no word shared), of the word
-    unigram distribution of ``texts`` against that of ``reference``; NaN when either has no words.
-
-    >>> vocabulary_divergence(["the boy"], ["the boy"]), vocabulary_divergence(["a b"], ["c d"])
-    (0.0, 1.0)
-    """
-    p, q = _unigrams(texts), _unigrams(reference)
-    n_p, n_q = sum(p.values()), sum(q.values())
-    if not n_p or not n_q:
-        return float("nan")
-    total = 0.0
-    for w in p.keys() | q.keys():
-        a, b = p[w] / n_p, q[w] / n_q
-        m = (a + b) / 2
-        total += (a * math.log2(a / m) if a else 0.0) + (b * math.log2(b / m) if b else 0.0)
-    return max(0.0, total / 2)
-
-
-def real_vocabulary_divergence(
-    real: Sequence[str], size: int, *, samples: int = REAL_SAMPLES, seed: int = 0
-) -> tuple[float, float]:
-    """(min, max) divergence of ``size`` random real texts against the rest of their class: how far a real
-    sample of that size lies from its class by chance (the divergence grows as samples shrink).
-    NaN when the class has too few texts to hold out ``size`` and keep as many."""
-    size = min(size, len(real) // 2)
-    if size < 1:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(samples):
-        chosen = set(rng.choice(len(real), size=size, replace=False).tolist())
-        values.append(
-            vocabulary_divergence([real[i] for i in chosen], [t for i, t in enumerate(real) if i not in chosen])
-        )
-    return min(values), max(values)
-
-
 def _mean(values) -> float:
     finite = [v for v in values if not math.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
-
-
-def train_test(
-    splits: Sequence[Split], detectors: Sequence[str] = UTILITY_DETECTORS, seed: int = 0, trtr_cache: dict | None = None
-) -> list[TrainTest]:
-    """TSTR and TRTR F1 per detector, each the mean over the splits whose synthetic data has both classes.
-
-    ``trtr_cache``: TRTR F1 by (detector, train ids, test ids), shared across generators, which
-    are tested on the same real splits (a benchmark's conditions)."""
-    from detect.classifiers import make_detector
-    from detect.metrics import binary_metrics
-
-    trtr_cache = {} if trtr_cache is None else trtr_cache
-
-    usable = [s for s in splits if {t.label for t in s.synthetic} >= {Label.AD, Label.HC} and len(s.test)]
-    out = []
-    for name in detectors:
-        tstr, trtr = [], []
-        for split in usable:
-            y = [1 if t.label == Label.AD else 0 for t in split.test]
-            synthetic_detector = make_detector(name, seed=seed).fit(list(split.synthetic))
-            tstr.append(binary_metrics(y, synthetic_detector.p_ad(list(split.test)))["f1"])
-            key = (name, tuple(t.id for t in split.train), tuple(t.id for t in split.test))
-            if key not in trtr_cache:
-                real_detector = make_detector(name, seed=seed).fit(list(split.train))
-                trtr_cache[key] = binary_metrics(y, real_detector.p_ad(list(split.test)))["f1"]
-            trtr.append(trtr_cache[key])
-        a = float(np.mean(tstr)) if tstr else float("nan")
-        b = float(np.mean(trtr)) if trtr else float("nan")
-        out.append(TrainTest(detector=name, tstr_f1=a, trtr_f1=b, ratio=a / b if b else float("nan"), splits=len(tstr)))
-    return out
 
 
 def quality_report(
@@ -536,29 +282,3 @@ def by_generator(records: Sequence[SyntheticDescription]) -> dict[str, list[Synt
     for r in records:
         out.setdefault(generator_name(r), []).append(r)
     return out
-
-
-def evaluation_splits(corpus: Sequence[Transcript], *, folds: int = 5, seed: int = 0) -> tuple[list[Split], str]:
-    """The corpus's own test split when it has one with both classes, else speaker-grouped folds."""
-    from detect import cv
-    from detect.records import Corpus
-
-    corpus = corpus if isinstance(corpus, Corpus) else Corpus(corpus)
-    train, test = corpus.by_split("train"), corpus.by_split("test")
-    if {t.label for t in test} >= {Label.AD, Label.HC} and {t.label for t in train} >= {Label.AD, Label.HC}:
-        return [Split(list(train), list(test), [])], f"the corpus test split ({len(test.speakers())} speakers)"
-    corpus = cv.evaluable(corpus)
-    made = cv.speaker_folds(corpus, n_splits=folds, seed=seed)
-    return (
-        [
-            Split(list(corpus.by_speakers(f.train_speakers)), list(corpus.by_speakers(f.test_speakers)), [])
-            for f in made
-        ],
-        f"{folds} speaker-grouped folds of the corpus",
-    )
-
-
-def real_reference(corpus: Sequence[Transcript]) -> list[Transcript]:
-    """The real transcripts a report compares with: the training split when there is one."""
-    train = [t for t in corpus if t.split == "train" and t.label is not None]
-    return train if {t.label for t in train} >= {Label.AD, Label.HC} else [t for t in corpus if t.label is not None]

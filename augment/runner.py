@@ -39,15 +39,8 @@ from typing import Any, Literal
 
 from augment.adapters import adapter_hash, read_meta
 from augment.base_model import MODEL_NAME
-from augment.generate import (
-    Engine,
-    GenerationReport,
-    Messages,
-    RetryPolicy,
-    SamplingConfig,
-    pending_indices,
-    run_generation,
-)
+from augment.generate import Engine, GenerationReport, Messages, pending_indices, run_generation
+from augment.generation_config import RetryPolicy, SamplingConfig
 from augment.prompts import Mode, PromptDesign, Style, draw_length, task_messages
 from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, is_cpu_build
 from augment.synthetic import GeneratorInfo, SyntheticDescription, read_records

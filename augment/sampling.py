@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
-from augment.generate import SamplingOptions
+from augment.generation_config import SamplingOptions
 from augment.prompts import Mode, Style, task_messages
 from detect.io import write_jsonl
 
@@ -24,7 +24,7 @@ from detect.io import write_jsonl
 class SampleConfig:
     """Sampling of descriptions after each stage, for the marker comparison and generated pairs.
 
-    Drawn as generation draws (:class:`augment.generate.SamplingOptions`' defaults), with what
+    Drawn as generation draws (:class:`augment.generation_config.SamplingOptions`' defaults), with what
     HF ``generate`` offers: no frequency penalty, no token floor.
     """
 
@@ -83,7 +83,7 @@ def sample_descriptions(
 
 def write_samples(path: Path, samples: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
     """Samples as JSONL, one ``{"stage", "style", "i", "text"}`` per line
-    (:func:`augment.pairs.read_samples` reads it)."""
+    (:func:`augment.pair_files.read_samples` reads it)."""
     write_jsonl(
         path,
         (

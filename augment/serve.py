@@ -23,7 +23,8 @@ Run::
 
 or from Python::
 
-    with VLLMServer(ServeConfig(adapters=find_adapters("runs/adapters"), enforce_eager=True)) as server:
+    adapters = find_adapters("runs/adapters")  # augment.adapters
+    with VLLMServer(ServeConfig(adapters=adapters, enforce_eager=True)) as server:
         client = server.client()
 """
 
@@ -46,8 +47,8 @@ from pathlib import Path
 from typing import IO, Any, Self
 
 from augment import lifeline
-from augment.adapters import adapter_hash
-from detect.errors import CorpusError, UserError
+from augment.adapters import merge_adapter
+from detect.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +59,6 @@ _LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # what vLLM's --max-lora-r
 
 class ServeError(UserError):
     """The server could not be started or did not become healthy; the message carries its log tail."""
-
-
-class AdapterError(CorpusError):
-    """An adapter folder is missing or is not a PEFT LoRA adapter."""
 
 
 def cpu_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
@@ -85,41 +82,6 @@ def is_cpu_build() -> bool:
     import torch
 
     return not torch.cuda.is_available()
-
-
-def _adapter_in(unit: Path, stage: str) -> Path | None:
-    """``unit`` itself, or the stage's adapter inside a training output (``unit/<stage>/adapter``)."""
-    for cand in (unit, unit / stage / "adapter", unit / "dpo" / "adapter", unit / "sft" / "adapter"):
-        if (cand / "adapter_config.json").is_file():
-            return cand
-    return None
-
-
-def find_adapters(path: str | Path, *, stage: str = "dpo") -> dict[str, Path]:
-    """Adapters under ``path`` by served name.
-
-    Accepts a training output (``DIR/ad/dpo/adapter``, ``DIR/hc/dpo/adapter``, or one
-    ``DIR/cond/...`` adapter in conditional mode; ``stage`` picks ``dpo`` or ``sft``), a
-    folder of adapters (``DIR/ad``, ``DIR/hc``: PEFT ``save_pretrained`` output), or one
-    adapter folder. The unit folder's name is the served name.
-    """
-    root = Path(path).expanduser()
-    fix = "pass the output of `cookiebench augment train` or a folder holding ad/ and hc/ LoRA adapters"
-    if not root.is_dir():
-        raise AdapterError(root, "adapter folder does not exist", fix=fix)
-    if (root / "adapter_config.json").is_file():
-        name = root.name
-        if name == "adapter":  # <unit>/<stage>/adapter: the unit names it
-            name = root.parent.parent.name
-        return {name: root}
-    found = {}
-    for unit in sorted(p for p in root.iterdir() if p.is_dir()):
-        adapter = _adapter_in(unit, stage)
-        if adapter is not None:
-            found[unit.name] = adapter
-    if not found:
-        raise AdapterError(root, "no LoRA adapter (adapter_config.json) in it or its sub-folders", fix=fix)
-    return found
 
 
 def lora_rank(adapters: dict[str, Path]) -> int:
@@ -154,48 +116,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def merge_adapter(
-    adapter_dir: str | Path, out_dir: str | Path | None = None, *, base_model: str | Path | None = None
-) -> Path:
-    """Fold a LoRA adapter into full weights (fp32 HF folder); cached by adapter hash.
-
-    vLLM then serves it as a plain model: no LoRA kernels per step, which on CPU roughly
-    doubles throughput, at the cost of one full model per style.
-    """
-    from augment.base_model import default_cache_dir, resolve_base_model
-
-    adapter_dir = Path(adapter_dir)
-    if not (adapter_dir / "adapter_config.json").is_file():
-        raise AdapterError(adapter_dir, "not a LoRA adapter (no adapter_config.json)", fix="pass a PEFT adapter folder")
-    base = resolve_base_model(base_model)
-    out = (
-        Path(out_dir) if out_dir else default_cache_dir() / "merged" / f"{adapter_dir.name}-{adapter_hash(adapter_dir)}"
-    )
-    if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
-        return out
-    import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    logger.info("merging %s into %s -> %s", adapter_dir, base, out)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32, local_files_only=True)
-    merged = PeftModel.from_pretrained(model, adapter_dir).merge_and_unload()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if out.parent.exists() else None))
-    try:
-        merged.save_pretrained(tmp, safe_serialization=True)
-        AutoTokenizer.from_pretrained(base, local_files_only=True).save_pretrained(tmp)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists():  # another process won the race; its result is as good as ours
-            return out
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
 
 
 @dataclass

@@ -52,7 +52,9 @@ from pydantic.dataclasses import dataclass as config_dataclass
 from augment.adapters import base_model_identity, load_adapter, lora_fields, training_fields
 from augment.base_model import load_base_model, resolve_base_model
 from augment.comparison import compare_markers, plot_comparison
-from augment.pairs import PairConfig, PairSet, build_pairs, read_samples, write_pairs
+from augment.pair_config import PairConfig
+from augment.pair_files import read_samples, write_pairs
+from augment.pairs import PairSet, build_pairs
 from augment.prompts import PROMPT_VERSION, STYLE_LABEL, STYLES, Mode, Style, adapter_unit
 from augment.sampling import SampleConfig, sample_descriptions, write_samples
 from augment.stages import (

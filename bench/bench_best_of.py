@@ -71,8 +71,9 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv or [])  # `python -m bench` passes its own argv in sys.argv
 
     from augment.filters import BEST_OF, FilterConfig, select
-    from augment.quality import GeneratorData, evaluation_splits, quality_report, real_reference
+    from augment.quality import GeneratorData, quality_report
     from augment.synthetic import read_records
+    from augment.tstr import evaluation_splits, real_reference
     from detect.readers import load_corpus
 
     if not (args.run / "config.json").is_file():

@@ -43,7 +43,8 @@ def _one(variant: str, pairs: int, max_length: int, batch_size: int, threads: in
     from peft import get_peft_model
 
     from augment.base_model import load_base_model, prepare_base_model
-    from augment.pairs import PairConfig, build_pairs
+    from augment.pair_config import PairConfig
+    from augment.pairs import build_pairs
     from augment.stages import CookieDPOConfig, StageResult, default_lora_config, run_dpo
     from detect.readers import load_corpus
 

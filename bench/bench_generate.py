@@ -90,7 +90,7 @@ def bench_hf(base: Path, prompt, n: int, tokens: int, *, top_p: bool = False) ->
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from augment.generate import SamplingConfig
+    from augment.generation_config import SamplingConfig
 
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     t0 = time.perf_counter()
@@ -120,7 +120,8 @@ def bench_hf(base: Path, prompt, n: int, tokens: int, *, top_p: bool = False) ->
 
 
 def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: int) -> dict:
-    from augment.generate import SamplingConfig, generate_batch
+    from augment.generate import generate_batch
+    from augment.generation_config import SamplingConfig
     from augment.serve import VLLMServer
 
     server = VLLMServer(config)
@@ -144,7 +145,7 @@ def bench_server(config, model: str, prompt, n: int, tokens: int, concurrency: i
 
 def bench_inproc(config, prompt, n: int, tokens: int, *, top_p: bool = False) -> dict:
     from augment.engine import EngineProcess
-    from augment.generate import SamplingConfig
+    from augment.generation_config import SamplingConfig
 
     t0 = time.perf_counter()
     with EngineProcess(config) as engine:
@@ -167,8 +168,8 @@ def bench_jobs(where: str, base: Path, work: Path, threads: int) -> dict:
     from dataclasses import replace
 
     from augment import runner
+    from augment.adapters import merge_adapter
     from augment.prompts import STYLES, adapter_unit
-    from augment.serve import merge_adapter
     from augment.synthesize import TrainingSet, generation_files
     from augment.synthetic import read_records
     from eval.components import generation_backend, sampling_config, synthesis_config
@@ -225,8 +226,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown condition(s) {sorted(unknown)}; choose from {CONDITIONS}")
 
+    from augment.adapters import merge_adapter
     from augment.base_model import prepare_base_model
-    from augment.serve import ServeConfig, VLLMConfig, is_cpu_build, merge_adapter
+    from augment.serve import ServeConfig, VLLMConfig, is_cpu_build
 
     base = prepare_base_model()
     prompt = task_messages("ad", "separate")

@@ -334,7 +334,8 @@ def measure(lever: Lever, files, base, reference, test, demo, extractor, n: int)
 
     from augment.generate import read_generation
     from augment.prompts import spoken
-    from augment.quality import GeneratorData, Split, quality_report
+    from augment.quality import GeneratorData, quality_report
+    from augment.tstr import Split
 
     generators = []
     for generator in GENERATORS:

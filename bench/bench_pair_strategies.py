@@ -19,7 +19,7 @@ A second table says what each strategy bought and what it cost in vocabulary (is
 real corpus DPO raised style accuracy and took TF-IDF TSTR/TRTR from 0.82 to 0.49): per
 generator, the style accuracy of its passing descriptions (a ``markers`` detector trained on
 the real training transcripts), the Jensen-Shannon divergence of their word distribution from
-the real class's (:func:`augment.quality.vocabulary_divergence`; the range real samples of the
+the real class's (:func:`augment.wording.vocabulary_divergence`; the range real samples of the
 same size show against the rest of their class beside it), and TSTR/TRTR for TF-IDF (trained
 on the generator's passing descriptions, tested on the cohort's test speakers), each before
 (SFT) and after DPO.
@@ -109,8 +109,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     from augment.adapters import base_model_identity, load_adapter
     from augment.base_model import resolve_base_model
-    from augment.generate import SamplingConfig, read_generation
-    from augment.pairs import PairConfig, build_pairs, write_pairs
+    from augment.generate import read_generation
+    from augment.generation_config import SamplingConfig
+    from augment.pair_config import PairConfig
+    from augment.pair_files import write_pairs
+    from augment.pairs import build_pairs
     from augment.runner import Backend, adapter_job, run_jobs
     from augment.sampling import SampleConfig, sample_descriptions
     from augment.stages import CookieDPOConfig, CookieSFTConfig, default_lora_config, run_dpo, run_sft
@@ -286,7 +289,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 def vocabulary_shift(records: dict, train, test, extractor) -> dict[str, dict[str, float]]:
     """Per generator: style accuracy and vocabulary divergence per style, TF-IDF TSTR/TRTR (quality report)."""
-    from augment.quality import GeneratorData, Split, quality_report
+    from augment.quality import GeneratorData, quality_report
+    from augment.tstr import Split
 
     report = quality_report(
         [GeneratorData(name, recs) for name, recs in records.items()],

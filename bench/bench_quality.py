@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> dict:
     # `python -m bench` calls main() with its own argv in sys.argv: parse only what is passed here
     args = parser.parse_args(argv or [])
 
-    from augment.quality import evaluation_splits, quality_report, real_reference
+    from augment.quality import quality_report
+    from augment.tstr import evaluation_splits, real_reference
     from detect.readers import load_corpus
 
     start = time.perf_counter()

@@ -14,7 +14,10 @@ One job per module:
 
 - :mod:`cohort.speakers`: who speaks (class profiles, stratified trait draws, disfluency rates);
 - :mod:`cohort.grammar`: the phrase engine and the speaker's idiolect (:class:`~cohort.grammar.Voice`);
-- :mod:`cohort.scene`, :mod:`cohort.talk`: the phrase bank (the picture's events; everything else said);
+- :mod:`cohort.scene`, :mod:`cohort.talk`: the phrase bank (the picture's events; everything else said),
+  with :mod:`cohort.lexicon` the words they are built from; their longest tables live in data modules of their
+  own (:mod:`cohort.scene_setting`, :mod:`cohort.talk_details`, :mod:`cohort.talk_digressions`,
+  :mod:`cohort.lexicon_verbs`), and :mod:`cohort.event` is the event record;
 - :mod:`cohort.describe`: one description (order, content, length, utterances);
 - :mod:`cohort.disfluency`: how it is said (CHAT codes for hesitations);
 - :mod:`cohort.chat`: the .cha file; :mod:`cohort.layout`: the ADReSS folders, metadata, README.

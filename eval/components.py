@@ -10,8 +10,7 @@ import dataclasses
 from pathlib import Path
 
 from augment import classic as classic_augmentation
-from augment import generate as generation
-from augment import runner
+from augment import generation_config, runner
 from augment import train as generator_training
 from augment.prompt_only import PromptOnlyConfig
 from augment.synthesize import SynthesisConfig
@@ -31,9 +30,11 @@ def generator_config(config: BenchmarkConfig) -> generator_training.GeneratorCon
     )
 
 
-def sampling_config(config: BenchmarkConfig) -> generation.SamplingConfig:
-    options = {f.name: getattr(config.generation, f.name) for f in dataclasses.fields(generation.SamplingOptions)}
-    return generation.SamplingConfig(**options, seed=config.protocol.seed * 100_000)
+def sampling_config(config: BenchmarkConfig) -> generation_config.SamplingConfig:
+    options = {
+        f.name: getattr(config.generation, f.name) for f in dataclasses.fields(generation_config.SamplingOptions)
+    }
+    return generation_config.SamplingConfig(**options, seed=config.protocol.seed * 100_000)
 
 
 def generation_backend(config: BenchmarkConfig, run_dir: Path) -> runner.Backend:

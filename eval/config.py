@@ -5,8 +5,8 @@ any other value is a path to a YAML file of the same shape.
 
 Every section is a pydantic dataclass, and a section that configures a component of the
 library *is* that component's config: ``generator.sft`` a :class:`~augment.stages.CookieSFTConfig`,
-``generator.pairs`` a :class:`~augment.pairs.PairConfig`, ``filters`` a
-:class:`~augment.filters.FilterConfig`, ``generation`` a :class:`~augment.generate.SamplingOptions`
+``generator.pairs`` a :class:`~augment.pair_config.PairConfig`, ``filters`` a
+:class:`~augment.filters.FilterConfig`, ``generation`` a :class:`~augment.generation_config.SamplingOptions`
 with the benchmark's own options beside. So each default is written once, in the library,
 and each key is checked on load by the class that will use it (a wrong or unknown key is one
 line naming it: ``my.yaml: generator.sft.learning_rat: unknown key (did you mean learning_rate?)``).
@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, field_serializer, field_validator, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_serializer, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 from pydantic_core import InitErrorDetails, PydanticCustomError, to_jsonable_python
 
 from augment.classic import ClassicConfig
 from augment.filters import FilterConfig
-from augment.generate import SamplingOptions
-from augment.pairs import PairConfig
+from augment.generation_config import SamplingOptions
+from augment.pair_config import PairConfig
 from augment.prompt_only import PromptOnlyConfig
 from augment.prompts import Mode
 from augment.runner import Backend
@@ -39,6 +39,7 @@ from detect.cli_options import default_of
 from detect.errors import ConfigError, one_line
 from detect.hashing import digest
 from detect.readers import ReadOptions
+from eval.config_sections import STRICT, ExecutorConfig, ProtocolConfig, TrackingConfig
 
 Condition = Literal["none", "classic", "prompt-only", "sft", "dpo", "real", "flipped"]
 CONDITIONS: tuple[Condition, ...] = ("none", "classic", "prompt-only", "sft", "dpo")
@@ -48,7 +49,6 @@ GENERATED: tuple[str, ...] = ("prompt-only", "sft", "dpo")
 REAL, FLIPPED = "real", "flipped"
 CONTROLS: tuple[str, ...] = (REAL, FLIPPED)
 
-_STRICT = ConfigDict(extra="forbid")  # an unknown key is an error, never ignored
 # The benchmark's own defaults for generator.sampling, under what a YAML sets: fewer samples than
 # `augment train` takes and no base-model row, since they feed the generated and broken pairs only.
 BENCHMARK_SAMPLING: dict[str, Any] = {"n": 8, "base": False}
@@ -69,75 +69,7 @@ def _section_default(owner: Any, name: str) -> Any:  # a pydantic model or datac
     return owner.__pydantic_fields__[name].get_default(call_default_factory=True)
 
 
-@dataclass(frozen=True, config=_STRICT)
-class ProtocolConfig:
-    """How speakers are split into training and test; ``describe()`` says it in words."""
-
-    split: Literal["cv", "adress"] = Field(
-        default="cv", description="Speaker-grouped CV, or the fixed ADReSS train/test split."
-    )
-    folds: int = Field(default=5, ge=2, description="K in speaker-grouped stratified K-fold.")
-    repeats: int = Field(
-        default=3,
-        ge=1,
-        description="Repeats, each with its own seed: under CV new folds; on either split a new draw of each "
-        "cell's extras (its synthetic subset from the pool, its reserve transcripts) and new "
-        "classifier seeds.",
-    )
-    seed: int = Field(default=0, description="First seed; repeats use seed, seed+1, ...")
-    reserve: float = Field(
-        default=0.0,
-        ge=0,
-        lt=1,
-        description="Share of each fold's training speakers held back (stratified, seeded by `seed`) "
-        "as the reserve the `real` and `flipped` controls draw from; every condition, "
-        "generators included, trains on the rest only. 0: no reserve.",
-    )
-    pool: float = Field(
-        default=2.0,
-        ge=1,
-        le=10,
-        description="On the fixed split over several repeats: synthetic records generated per style "
-        "(passing the filters) as a multiple of what the largest ratio needs; each "
-        "repeat draws its cells' subsets from this pool (nested across ratios), so "
-        "repeats vary the synthetic data. It multiplies generation's cost; 1: every "
-        "repeat draws from just enough. Under CV each fold's generators serve that fold "
-        "alone, and a pool of 1 is made.",
-    )
-
-    threshold: Literal["fixed", "inner-cv"] = Field(
-        default="fixed",
-        description="F1's decision threshold on P(AD): fixed at 0.5, or chosen per cell from its training "
-        "data alone by speaker-grouped inner CV (detect.classifiers.threshold; 3 more fits a "
-        "cell).",
-    )
-    sizes: tuple[int, ...] = Field(
-        default=(),
-        description="The low-resource protocol: training-set sizes, in speakers, at which every fold is also run "
-        "(its base cut to that many, stratified, seeded by `seed`, nested), each cut with generators "
-        "of its own and the same reserve; the whole base is always run too. (): the whole base only.",
-    )
-
-    @field_validator("sizes")
-    @classmethod
-    def _cuts(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if any(size < 4 for size in value):
-            raise ValueError("each training size must be >= 4 speakers (2 per class at least)")
-        return tuple(sorted(set(value)))
-
-    def pool_factor(self) -> float:
-        """The pool a group's synthetic data must reach, in multiples of the largest ratio's need:
-        ``pool`` where a group serves several repeats (the fixed split), else 1."""
-        return self.pool if self.split == "adress" and self.repeats > 1 else 1.0
-
-    def describe(self) -> str:
-        split = f"{self.folds}-fold CV" if self.split == "cv" else "the fixed ADReSS split"
-        held = f", {self.reserve:.0%} of training speakers held back" if self.reserve else ""
-        sizes = f", at {', '.join(map(str, self.sizes))} and all base speakers" if self.sizes else ""
-        return f"{split} x {self.repeats} repeat{'s' * (self.repeats != 1)}{held}{sizes}"
-
-
-@dataclass(frozen=True, config=_STRICT)
+@dataclass(frozen=True, config=STRICT)
 class GeneratorConfig:
     """The generators trained per group (:func:`augment.train.train_generators`), one library config per stage."""
 
@@ -177,9 +109,9 @@ class GeneratorConfig:
         return _changed_fields(value, _section_default(type(self), info.field_name))
 
 
-@dataclass(frozen=True, config=_STRICT)
+@dataclass(frozen=True, config=STRICT)
 class GenerationConfig(SamplingOptions):
-    """How synthetic data is generated: :class:`~augment.generate.SamplingOptions` (temperature, min_p,
+    """How synthetic data is generated: :class:`~augment.generation_config.SamplingOptions` (temperature, min_p,
     top_p, max_tokens, min_tokens, frequency_penalty), where it runs (:class:`augment.runner.Backend`'s
     options) and the benchmark's own rounds. The seed is the protocol's."""
 
@@ -234,66 +166,7 @@ class GenerationConfig(SamplingOptions):
     )
 
 
-@dataclass(frozen=True, config=_STRICT)
-class TrackingConfig:
-    experiment: str | None = Field(default=None, description="MLflow experiment; default: cookiebench-<name>.")
-    uri: str | None = Field(default=None, description="Tracking URI; default: $MLFLOW_TRACKING_URI or the local store.")
-    system_metrics: bool = Field(
-        default=True, description="CPU, memory (and GPU) use of the machine on the parent run's System metrics tab."
-    )
-
-
-@dataclass(frozen=True, config=_STRICT)
-class TaskResources:
-    """What one Ray task of a kind asks the cluster for (Ray schedules on these, it does not enforce them)."""
-
-    num_cpus: float = Field(default=1, gt=0)
-    num_gpus: float | None = Field(
-        default=None,
-        ge=0,
-        description="None: 1 when the cluster has a GPU (training, generation and BERT cells), else 0.",
-    )
-    memory_gb: float | None = Field(
-        default=None, gt=0, description="Memory to reserve on the worker's node; none: no reservation."
-    )
-
-
-@dataclass(frozen=True, config=_STRICT)
-class ExecutorConfig:
-    """Where the units of work run: here in one process (``local``), or as Ray tasks (``ray``).
-
-    Not part of the config digest: the same benchmark resumes under either executor.
-    """
-
-    kind: Literal["local", "ray"] = "local"
-    address: str | None = Field(
-        default=None,
-        description="Ray cluster: `auto` (the one `ray start` runs here), "
-        "`ray://host:10001`; none: start a local cluster.",
-    )
-    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of a local cluster started here; default: all.")
-    max_retries: int = Field(default=3, ge=0, description="Times Ray reruns a task whose worker died.")
-    train: TaskResources = TaskResources(num_cpus=1, memory_gb=4)
-    generate: TaskResources = TaskResources(num_cpus=1, memory_gb=8)
-    cell: TaskResources = TaskResources(num_cpus=1, memory_gb=1)
-    generation_workers: int | None = Field(
-        default=None,
-        ge=0,
-        description="Ray tasks that complete a generation round side by side, each with a vLLM of its "
-        "own (one GPU each on a cluster with GPUs); none: one per GPU of the cluster, so 0 "
-        "without GPUs, and generation then runs on the driver.",
-    )
-
-    @model_validator(mode="after")
-    def _ray_options_need_ray(self) -> ExecutorConfig:
-        if self.address and self.kind != "ray":
-            raise ValueError("an address is a Ray cluster's: set kind: ray or drop the address")
-        if self.generation_workers and self.kind != "ray":
-            raise ValueError("generation_workers are Ray tasks: set kind: ray or drop generation_workers")
-        return self
-
-
-@dataclass(frozen=True, config=_STRICT)
+@dataclass(frozen=True, config=STRICT)
 class BenchmarkConfig:
     name: str = Field(default=..., min_length=1)
     corpus: Path | None = Field(default=None, description="Corpus path; default: the simulated cohort.")

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eval.config import ExecutorConfig, TaskResources
+from eval.config_sections import ExecutorConfig, TaskResources
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,9 @@ import pandas as pd
 from augment.classic import selection_require
 from augment.filters import FilterConfig
 from augment.prompts import STYLE_LABEL
-from augment.quality import QUALITY_MARKERS, GeneratorData, QualityReport, Split, quality_report
+from augment.quality import QUALITY_MARKERS, GeneratorData, quality_report
+from augment.quality_results import QualityReport
+from augment.tstr import Split
 from detect.markers import MarkerExtractor
 from detect.records import Corpus
 from eval.results import Group

@@ -55,7 +55,7 @@ def write_benchmark_report(
     """The report folder: scores, summary and quality tables, plots, report.md and report.html
     (returned).
 
-    ``quality_report`` (:class:`augment.quality.QualityReport`): the generation-quality report
+    ``quality_report`` (:class:`augment.quality_results.QualityReport`): the generation-quality report
     per condition and style, the same as ``cookiebench augment evaluate`` writes, as ``quality.json``.
     """
     folder.mkdir(parents=True, exist_ok=True)

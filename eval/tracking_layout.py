@@ -120,7 +120,7 @@ def log_benchmark(
     folder it goes to).
 
     ``datasets``: each condition's synthetic training data, an MLflow dataset input of its child
-    runs; ``quality_report`` (:class:`augment.quality.QualityReport`): as
+    runs; ``quality_report`` (:class:`augment.quality_results.QualityReport`): as
     ``quality/<condition>/<style>/<measure>`` metrics.
     """
     tracking.log_corpus_dataset(corpus, name=f"corpus-{corpus.digest()}", context="evaluation")

@@ -47,7 +47,8 @@ def adapters_dir(tmp_path_factory, base_model_dir):
 @pytest.fixture(scope="session")
 def vllm_server(adapters_dir, tmp_path_factory):
     """The one real vLLM server of the test run (eager: fast start), killed at the end."""
-    from augment.serve import ServeConfig, VLLMServer, find_adapters
+    from augment.adapters import find_adapters
+    from augment.serve import ServeConfig, VLLMServer
 
     config = ServeConfig(
         adapters=find_adapters(adapters_dir),

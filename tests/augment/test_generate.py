@@ -15,19 +15,19 @@ import pytest
 from openai import OpenAI
 from typer.testing import CliRunner
 
+from augment.adapters import find_adapters
 from augment.engine import EngineProcess
 from augment.generate import (
     Completion,
     GenerationError,
-    RetryPolicy,
-    SamplingConfig,
     generate_batch,
     read_generation,
     record_id,
     record_index,
     run_generation,
 )
-from augment.serve import VLLMConfig, find_adapters, is_cpu_build
+from augment.generation_config import RetryPolicy, SamplingConfig
+from augment.serve import VLLMConfig, is_cpu_build
 from augment.synthetic import GeneratorInfo, read_records, write_records
 from eval.cli import app
 

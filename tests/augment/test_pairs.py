@@ -11,16 +11,9 @@ from typer.testing import CliRunner
 from augment.corrupt import OFFTOPIC_SENTENCES, loop, offtopic
 from augment.degrade import DegradeConfig, degrade, smooth
 from augment.filters import FilterConfig, garbage_verdict, on_topic_verdict
-from augment.pairs import (
-    PairConfig,
-    PairsError,
-    PairsSummary,
-    PreferencePair,
-    build_pairs,
-    read_samples,
-    summary_path,
-    write_pairs,
-)
+from augment.pair_config import PairConfig
+from augment.pair_files import PairsSummary, PreferencePair, read_samples, summary_path, write_pairs
+from augment.pairs import PairsError, build_pairs
 from augment.prompts import task_messages
 from detect.chat import clean_verbatim
 from detect.errors import CorpusError

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from augment import runner
-from augment.pairs import PairConfig, build_pairs
+from augment.pair_config import PairConfig
+from augment.pairs import build_pairs
 from augment.prompt_only import FewShotPrompter, PromptOnlyConfig
 from augment.prompts import (
     INSTRUCTIONS,
@@ -182,7 +183,7 @@ def test_filler_tokens_are_single_tokens_of_the_shipped_tokenizer_that_decode_to
     # SmolLM2 writes " uh" as " u" + "h": biasing " u" would raise every word that begins with it, so it stays out
     assert len(tokenizer.encode(" uh", add_special_tokens=False)) == 2
     assert tokenizer.encode(" uh", add_special_tokens=False)[0] not in tokens
-    from augment.generate import SamplingConfig
+    from augment.generation_config import SamplingConfig
 
     assert SamplingConfig(filler_bias=3.0, filler_tokens=tokens).vllm_extras()["logit_bias"] == dict.fromkeys(
         tokens, 3.0

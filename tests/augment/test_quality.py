@@ -14,17 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from augment.quality import (
-    GeneratorData,
-    distinct_n,
-    evaluation_splits,
-    generator_name,
-    quality_report,
-    real_range,
-    real_reference,
-    self_similarity,
-)
+from augment.quality import GeneratorData, generator_name, quality_report
 from augment.synthetic import GeneratorInfo, SyntheticDescription, write_records
+from augment.tstr import evaluation_splits, real_reference
+from detect.diversity import distinct_n, real_range, self_similarity
 from detect.readers import load_corpus
 
 from .quality_fixture import HC_PASSED_WORDS, HC_TRAIN_WORDS, REAL, SYNTHETIC, records, write_corpus
@@ -234,7 +227,7 @@ def test_a_near_copy_that_lost_a_best_of_n_draw_still_counts(corpus_csv):
 
 def test_scene_reuse_is_the_share_of_4_grams_found_in_the_scene_texts():
     from augment.prompts import SCENE
-    from augment.quality import scene_reuse
+    from augment.wording import scene_reuse
 
     assert scene_reuse(SCENE) == 1.0
     # "the water overflows onto" / "water overflows onto the" / "overflows onto the floor" of 6 4-grams
@@ -245,7 +238,7 @@ def test_scene_reuse_is_the_share_of_4_grams_found_in_the_scene_texts():
 
 
 def test_scene_reuse_and_vocabulary_divergence_stand_beside_the_real_class(report):
-    from augment.quality import scene_reuse
+    from augment.wording import scene_reuse
 
     hc = {s.style: s for s in report.generators[0].styles}["hc"]
     assert hc.scene_reuse == 0.0  # no 4-gram of the passing HC records is the scene's
@@ -260,7 +253,7 @@ def test_scene_reuse_and_vocabulary_divergence_stand_beside_the_real_class(repor
 
 
 def test_vocabulary_divergence_is_a_jensen_shannon_divergence_in_bits():
-    from augment.quality import real_vocabulary_divergence, vocabulary_divergence
+    from augment.wording import real_vocabulary_divergence, vocabulary_divergence
 
     assert vocabulary_divergence(["the boy", "the girl"], ["the girl the boy"]) == 0.0
     assert vocabulary_divergence(["a b"], ["c d"]) == 1.0
@@ -294,7 +287,7 @@ def test_the_real_level_of_near_copies_is_a_speaker_sharing_a_run_with_another(r
 
 def test_scene_reuse_is_high_for_a_text_copying_the_scene_and_low_for_fresh_speech():
     from augment.prompts import SCENE
-    from augment.quality import scene_reuse
+    from augment.wording import scene_reuse
 
     sentences = [s.strip() for s in SCENE.split(".") if len(s.split()) > 6]
     copied = "uh " + " and ".join(sentences[:2]).lower()  # a filler and a joint do not hide a lifted phrase
@@ -304,7 +297,7 @@ def test_scene_reuse_is_high_for_a_text_copying_the_scene_and_low_for_fresh_spee
 
 
 def test_vocabulary_divergence_is_zero_for_the_same_distribution_and_bounded_by_one_bit():
-    from augment.quality import vocabulary_divergence
+    from augment.wording import vocabulary_divergence
 
     said = [text for _, _, _, text in REAL]
     assert vocabulary_divergence(said, said) == 0.0

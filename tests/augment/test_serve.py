@@ -7,18 +7,17 @@ import shutil
 
 import pytest
 
-from augment.adapters import ADAPTER_META, adapter_hash, cached_meta, read_meta
-from augment.engine import EngineProcess
-from augment.serve import (
+from augment.adapters import (
+    ADAPTER_META,
     AdapterError,
-    ServeConfig,
-    ServeError,
-    VLLMConfig,
-    VLLMServer,
+    adapter_hash,
+    cached_meta,
     find_adapters,
-    is_cpu_build,
     merge_adapter,
+    read_meta,
 )
+from augment.engine import EngineProcess
+from augment.serve import ServeConfig, ServeError, VLLMConfig, VLLMServer, is_cpu_build
 
 
 def _flag(cmd: list[str], name: str) -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 
 from augment import runner
 from augment.filters import FilterConfig
-from augment.generate import SamplingConfig
+from augment.generation_config import SamplingConfig
 from augment.prompt_only import PromptOnlyConfig
 from augment.synthesize import PROMPT_ONLY, SynthesisConfig, TrainingSet, synthesize, top_up, wanted
 from detect.markers import MarkerExtractor

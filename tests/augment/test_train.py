@@ -9,7 +9,7 @@ import pytest
 
 from augment.adapters import ADAPTER_META, NON_WEIGHT_FIELDS, load_adapter
 from augment.base_model import BaseModelError
-from augment.pairs import PairConfig
+from augment.pair_config import PairConfig
 from augment.sampling import SampleConfig
 from augment.stages import (
     CookieDPOConfig,

@@ -527,7 +527,7 @@ def _on_ray(benchmark_run, tmp_path, **update):
     """The tiny benchmark's config on the Ray executor, in a copy of its state folder without its
     scores: adapters and generation files are cached, so the run trains and generates nothing new
     and scores every cell again."""
-    from eval.config import ExecutorConfig
+    from eval.config_sections import ExecutorConfig
 
     config = benchmark_run["config"]
     run_dir = tmp_path / "run"
@@ -615,7 +615,7 @@ def test_ray_generation_workers_complete_a_round_on_ray_tasks(benchmark_run, ray
     (one per GPU on a GPU cluster; here a CPU task), completing the records the driver wrote.
     How files are dealt to several workers is tested without a model (test_generation_rounds.py)."""
     from augment.generate import read_generation
-    from eval.config import ExecutorConfig, TaskResources
+    from eval.config_sections import ExecutorConfig, TaskResources
 
     config = _on_ray(
         benchmark_run,

@@ -115,15 +115,17 @@ def test_help_shows_the_config_classes_default(path):
 
 def test_the_libraries_defaults_are_the_ones_help_shows():
     """Spot checks of the reconciled defaults against the classes, by value."""
-    from augment.generate import SamplingConfig
-    from augment.pairs import PairConfig
+    from augment.generation_config import SamplingConfig
+    from augment.pair_config import PairConfig
     from augment.runner import Backend
 
-    assert default_of("augment.generate:SamplingConfig.temperature") == SamplingConfig().temperature == 0.9
+    assert default_of("augment.generation_config:SamplingConfig.temperature") == SamplingConfig().temperature == 0.9
     assert (
-        default_of("augment.pairs:PairConfig.strategies") == PairConfig().strategies == ("real", "degraded", "broken")
+        default_of("augment.pair_config:PairConfig.strategies")
+        == PairConfig().strategies
+        == ("real", "degraded", "broken")
     )
-    assert default_of("augment.pairs:PairConfig.max_pairs_per_strategy") is None
+    assert default_of("augment.pair_config:PairConfig.max_pairs_per_strategy") is None
     assert default_of("augment.runner:Backend.concurrency") == Backend().concurrency
     assert default_of("augment.stages:default_lora_config.r") == 16
 

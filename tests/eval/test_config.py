@@ -116,8 +116,8 @@ def test_sections_are_the_library_configs_and_take_their_defaults(tmp_path):
 
     from augment.classic import ClassicConfig
     from augment.filters import FilterConfig
-    from augment.generate import SamplingOptions
-    from augment.pairs import PairConfig
+    from augment.generation_config import SamplingOptions
+    from augment.pair_config import PairConfig
     from augment.prompt_only import PromptOnlyConfig
     from augment.runner import Backend
     from augment.stages import CookieDPOConfig, CookieSFTConfig
