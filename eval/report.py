@@ -213,7 +213,8 @@ def size_curve(table: pd.DataFrame, path: Path) -> Path:
     statistic); a hollow one's does not."""
     headline = HEADLINE_THRESHOLD_FREE
     classifiers = list(dict.fromkeys(table.classifier))
-    fig = Figure(figsize=(max(WIDTH_IN, 3.4 * len(classifiers)), 7))
+    fig = Figure(figsize=(max(WIDTH_IN, 3.4 * len(classifiers)), 7), layout="constrained")
+    fig.supxlabel("training size: base speakers (real training transcripts)")
     axes = fig.subplots(2, len(classifiers), squeeze=False)
     for column, classifier in enumerate(classifiers):
         rows = table[table.classifier == classifier]
@@ -239,11 +240,9 @@ def size_curve(table: pd.DataFrame, path: Path) -> Path:
                 fontsize=8,
             )
             ax.minorticks_off()
-            ax.set_xlabel("training size: base speakers (real training transcripts)")
             ax.set_ylabel(f"{NAMES[metric]} (mean over repeats){'; lower is better' if metric == headline else ''}")
             ax.set_title(f"{classifier}: {NAMES[metric]} against training size")
             ax.legend(fontsize=7)
-    fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     return path
 
