@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pandas as pd
@@ -39,6 +39,7 @@ from eval.benchmark import run_benchmark
 from eval.config import GENERATED, load_config
 from eval.plan import group_key, plan
 from eval.state import PREDICTIONS, SCORE_KEYS, load_predictions, load_scores
+from tests.augment.processes import living
 
 pytestmark = pytest.mark.slow
 
@@ -485,8 +486,7 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
     try:
         deadline, family = time.monotonic() + 600, []
         while proc.poll() is None and time.monotonic() < deadline:
-            family = psutil.Process(proc.pid).children(recursive=True)
-            if any("augment.lifeline" in " ".join(p.cmdline()) for p in family if p.is_running()):
+            if any("augment.lifeline" in _cmdline(p) for p in psutil.Process(proc.pid).children(recursive=True)):
                 break
             time.sleep(0.5)
         assert proc.poll() is None, (tmp_path / "benchmark.log").read_text()[-3000:]
@@ -499,9 +499,22 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
         if proc.poll() is None:
             proc.kill()
         log.close()
-    for p in alive:
-        p.kill()
-    assert alive == [], "vLLM processes outlived the benchmark"
+    # zombies count as gone: an orphaned one waits for a PID 1 that reaps, and not every container has one
+    survivors = living([p.pid for p in alive])
+    for pid in survivors:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert survivors == [], "vLLM processes outlived the benchmark"
+
+
+def _cmdline(process) -> str:
+    """A process's command line, or "" if it went meanwhile (short-lived helpers come and go)."""
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
 
 
 # -- the Ray executor: the same graph as Ray tasks on a local cluster ---------------------------
