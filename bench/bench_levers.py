@@ -75,6 +75,10 @@ class Lever:
     stages: tuple[str, ...] = ("sft", "dpo")  # a DPO-only variant's sft is today's: not generated again
 
 
+# LoRA on the MLP too: the register (lower case, fillers, restarts) is lexical, which attention alone
+# learns slowly at a few steps.
+LORA_ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
 # Changes to the demo's generator section, per trained variant. DPO variants continue the demo's SFT
 # adapters (copied, so the cache finds them): what they move is DPO's alone.
 TRAINING: dict[str, dict[str, dict[str, Any]]] = {
@@ -84,7 +88,13 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
     "batch8": {"sft": {"per_device_train_batch_size": 8}},
     "dpo-beta0.5": {"dpo": {"beta": 0.5}},
     "dpo-real-broken": {"pairs": {"strategies": ["real", "broken"]}},
+    "sft14": {"sft": {"max_steps": 14}},
+    "sft14-mlp": {"sft": {"max_steps": 14}, "lora": {"target_modules": LORA_ALL_LINEAR}},
 }
+
+# Sampling from the model's own distribution: fillers ("uh" is two tokens) and restarts are frequent
+# but never the likeliest next token, so min-p truncation removes them.
+UNTRUNCATED = {"temperature": 1.0, "min_p": 0.0}
 
 # A length target is only free to vary if the token floor and ceiling let it.
 LOOSE_LENGTH = {"min_tokens": 24, "max_tokens": 192}
@@ -136,19 +146,73 @@ MORE_LEVERS: tuple[Lever, ...] = (
         train="dpo-real-broken",
         stages=("dpo",),
     ),
+    Lever("sft14", "SFT 14 steps (7)", train="sft14"),
+    Lever("sft14-mlp", "SFT 14 steps (7), LoRA on the MLP too (attention only)", train="sft14-mlp"),
+    Lever("sft14-t1", "SFT 14 steps; temperature 1, min-p 0 (0.9, 0.1)", train="sft14", sampling=UNTRUNCATED),
+    Lever(
+        "sft14-pure",
+        "SFT 14 steps; temperature 1, min-p 0, frequency penalty 0 (0.9, 0.1, 0.3)",
+        train="sft14",
+        sampling={**UNTRUNCATED, "frequency_penalty": 0.0},
+    ),
+    Lever(
+        "sft14-t0.9",
+        "SFT 14 steps; min-p 0, frequency penalty 0 (0.1, 0.3)",
+        train="sft14",
+        sampling={"min_p": 0.0, "frequency_penalty": 0.0},
+    ),
+    Lever("sft14-minp0", "SFT 14 steps; min-p 0 (0.1)", train="sft14", sampling={"min_p": 0.0}),
+    Lever(
+        "sft14-fp0.15",
+        "SFT 14 steps; min-p 0, frequency penalty 0.15 (0.1, 0.3)",
+        train="sft14",
+        sampling={"min_p": 0.0, "frequency_penalty": 0.15},
+    ),
+    Lever(
+        "sft14-t0.8",
+        "SFT 14 steps; temperature 0.8, min-p 0 (0.9, 0.1)",
+        train="sft14",
+        sampling={"temperature": 0.8, "min_p": 0.0},
+    ),
+    Lever(
+        "sft14-minp0.03",
+        "SFT 14 steps; temperature 1, min-p 0.03, frequency penalty 0 (0.9, 0.1, 0.3)",
+        train="sft14",
+        sampling={"temperature": 1.0, "min_p": 0.03, "frequency_penalty": 0.0},
+    ),
+    Lever(
+        "sft14-topp0.95",
+        "SFT 14 steps; temperature 1, top-p 0.95, min-p 0, frequency penalty 0 (0.9, 1, 0.1, 0.3)",
+        train="sft14",
+        sampling={**UNTRUNCATED, "top_p": 0.95, "frequency_penalty": 0.0},
+    ),
+    Lever(
+        "sft14-mlp-t0.9",
+        "SFT 14 steps, LoRA on the MLP too; min-p 0, frequency penalty 0 (0.1, 0.3)",
+        train="sft14-mlp",
+        sampling={"min_p": 0.0, "frequency_penalty": 0.0},
+    ),
+    Lever(
+        "sft14-mlp-pure",
+        "SFT 14 steps, LoRA on the MLP too; temperature 1, min-p 0, frequency penalty 0",
+        train="sft14-mlp",
+        sampling={**UNTRUNCATED, "frequency_penalty": 0.0},
+    ),
 )
 
 
 def _generator_config(demo, changes: dict[str, dict[str, Any]]):
     """The demo's generator config (as the benchmark builds it) with ``changes`` per section; checkpoints
     every step (not part of the cache key), so that a run stopped by its timeout resumes where it was."""
+    from augment.stages import default_lora_config
     from eval.components import generator_config
 
     config = generator_config(demo)
     sft = dataclasses.replace(config.sft, save_steps=1, **changes.get("sft", {}))
     dpo = dataclasses.replace(config.dpo, save_steps=1, **changes.get("dpo", {}))
     pairs = dataclasses.replace(config.pairs, **changes.get("pairs", {}))
-    return dataclasses.replace(config, sft=sft, dpo=dpo, pairs=pairs)
+    lora = default_lora_config(**changes["lora"]) if "lora" in changes else config.lora
+    return dataclasses.replace(config, sft=sft, dpo=dpo, pairs=pairs, lora=lora)
 
 
 def train(name: str, demo, base, work: Path, extractor) -> dict[str, dict[str, Path]]:
