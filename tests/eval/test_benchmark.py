@@ -484,7 +484,7 @@ def test_a_benchmark_killed_with_sigkill_while_generating_leaves_no_vllm_process
         env={**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db"},
     )
     try:
-        deadline, family = time.monotonic() + 600, []
+        deadline = time.monotonic() + 600
         while proc.poll() is None and time.monotonic() < deadline:
             if any("augment.lifeline" in _cmdline(p) for p in psutil.Process(proc.pid).children(recursive=True)):
                 break
