@@ -90,6 +90,7 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
     "dpo-real-broken": {"pairs": {"strategies": ["real", "broken"]}},
     "sft14": {"sft": {"max_steps": 14}},
     "sft14-mlp": {"sft": {"max_steps": 14}, "lora": {"target_modules": LORA_ALL_LINEAR}},
+    "sft14-neftune": {"sft": {"max_steps": 14, "neftune_noise_alpha": 5.0}},
 }
 
 # Sampling from the model's own distribution: fillers ("uh" is two tokens) and restarts are frequent
@@ -172,6 +173,12 @@ MORE_LEVERS: tuple[Lever, ...] = (
         "sft14-t0.8",
         "SFT 14 steps; temperature 0.8, min-p 0 (0.9, 0.1)",
         train="sft14",
+        sampling={"temperature": 0.8, "min_p": 0.0},
+    ),
+    Lever(
+        "sft14-neftune-t0.8",
+        "SFT 14 steps with NEFTune noise (alpha 5) against memorising; temperature 0.8, min-p 0 (0.9, 0.1)",
+        train="sft14-neftune",
         sampling={"temperature": 0.8, "min_p": 0.0},
     ),
     Lever(
