@@ -22,6 +22,7 @@ from eval.analysis import (
     summary_table,
     verdict,
 )
+from tests.eval.frames import cell_predictions
 
 
 def cell(
@@ -116,26 +117,11 @@ def random_kfold_scores(rng: np.random.Generator) -> pd.DataFrame:
 def random_fixed_split(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
     n, seeds = int(rng.integers(12, 40)), int(rng.integers(1, 4))
     y = (np.arange(n) % 2).astype(int)
-    ids = [f"t{i}" for i in range(n)]
     scores, predictions = [], []
     for condition, ratio, shift in (("none", 0.0, 0.0), ("dpo", 0.5, rng.normal(0, 0.6))):
         for seed in range(seeds):
             p = 1 / (1 + np.exp(-(1.5 * (2 * y - 1) + shift + rng.normal(0, 1.2, n))))
-            predictions.append(
-                pd.DataFrame(
-                    {
-                        "classifier": "tfidf",
-                        "condition": condition,
-                        "ratio": ratio,
-                        "seed": seed,
-                        "fold": 0,
-                        "id": ids,
-                        "speaker_id": ids,
-                        "y_true": y,
-                        "p_ad": p,
-                    }
-                )
-            )
+            predictions.append(cell_predictions(y, p, condition=condition, ratio=ratio, seed=seed))
             scores.append(cell(condition, ratio, 0, 0.0, seed=seed))  # metrics here are not what is bootstrapped
     return pd.DataFrame(scores), pd.concat(predictions, ignore_index=True)
 
@@ -231,18 +217,8 @@ def kfold_run(
             fold_of = np.random.default_rng(seed).permutation(np.arange(n) % folds)  # the same folds in every arm
             noise = 0.0 if condition == "none" else rng.normal(0, 0.3, n)
             p = 1 / (1 + np.exp(-(latent + effect * (y - 0.5) + noise)))
-            frame = pd.DataFrame(
-                {
-                    "classifier": "tfidf",
-                    "condition": condition,
-                    "ratio": ratio,
-                    "seed": seed,
-                    "fold": fold_of,
-                    "id": [f"t{i}" for i in range(n)],
-                    "speaker_id": [f"s{i}" for i in range(n)],
-                    "y_true": y,
-                    "p_ad": p,
-                }
+            frame = cell_predictions(
+                y, p, condition=condition, ratio=ratio, seed=seed, fold=fold_of, speaker_ids=[f"s{i}" for i in range(n)]
             )
             predictions.append(frame)
             for _, cell in frame.groupby("fold"):

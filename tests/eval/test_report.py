@@ -13,6 +13,7 @@ from detect.metrics import binary_metrics
 from eval.analysis import format_table, sentences, summary_table
 from eval.forest import constant_classifiers, forest_figure, forest_plot
 from eval.report import SIMULATED_NOTE, run_description
+from tests.eval.frames import cell_predictions
 
 ARMS = {("none", 0.0): 0.0, ("dpo", 0.5): 0.3, ("dpo", 1.0): -0.2, ("real", 1.0): 2.0, ("flipped", 1.0): -3.0}
 
@@ -24,27 +25,15 @@ def table() -> pd.DataFrame:
     rng = np.random.default_rng(0)
     n = 40
     y = (np.arange(n) % 2).astype(int)
-    ids = [f"t{i}" for i in range(n)]
     latent = 1.0 * (2 * y - 1) + rng.normal(0, 1, n)
     predictions, scores = [], []
     for (condition, ratio), effect in ARMS.items():
         for seed in range(2):
             tfidf = 1 / (1 + np.exp(-(latent + effect * (y - 0.5) + rng.normal(0, 0.3, n))))
             for classifier, p in (("majority", np.full(n, 0.55)), ("tfidf", tfidf)):
-                frame = pd.DataFrame(
-                    {
-                        "classifier": classifier,
-                        "condition": condition,
-                        "ratio": ratio,
-                        "seed": seed,
-                        "fold": 0,
-                        "id": ids,
-                        "speaker_id": ids,
-                        "y_true": y,
-                        "p_ad": p,
-                    }
+                predictions.append(
+                    cell_predictions(y, p, classifier=classifier, condition=condition, ratio=ratio, seed=seed)
                 )
-                predictions.append(frame)
                 scores.append(
                     {
                         "classifier": classifier,
