@@ -2,12 +2,13 @@
 
 The edits follow what distinguishes AD picture descriptions in the literature and in
 :mod:`detect.markers`: fewer information units, vague reference ("the thing", "it") in
-place of content nouns, more fillers, repetitions and revisions, and utterances left
+place of content nouns, more fillers, pauses, repetitions and revisions, and utterances left
 unfinished. One ``intensity`` in [0, 1] scales every edit's probability, so a sweep gives
 pairs of graded difficulty; 0 returns the text unchanged.
 
-Input and output are verbatim text (fillers as uh/um, '...' for trailing off), the form
-the generators learn; :func:`detect.chat.clean_verbatim` reads the edits back as counts.
+Input and output are verbatim text (fillers as uh/um, ``(.)`` a pause, ``—`` a correction,
+'...' for trailing off: :mod:`detect.verbatim`), the form the generators learn;
+:func:`detect.chat.clean_verbatim` reads the edits back as counts.
 
 >>> degrade("The boy is taking a cookie from the jar.", DegradeConfig(intensity=0.0), seed=0).text
 'The boy is taking a cookie from the jar.'
@@ -24,6 +25,7 @@ from pydantic.dataclasses import dataclass
 
 from detect.chat import FILLERS
 from detect.info_units import ENTITIES
+from detect.verbatim import DASH, PAUSE, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK
 
 # Information-unit nouns from the shared lexicon, plural forms too; multi-word synonyms are
 # left out (they are rare in speech and need a phrase matcher).
@@ -58,9 +60,10 @@ class DegradeConfig:
     filler: float = Field(
         default=0.12, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start)."
     )
+    pause: float = Field(default=0.05, ge=0.0, le=1.0, description="Pause '(.)' before a word.")
     repetition: float = Field(default=0.08, ge=0.0, le=1.0, description="Repeat a word or two as said ('the the').")
     revision: float = Field(
-        default=0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl the boy')."
+        default=0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl — the boy')."
     )
     trail_off: float = Field(default=0.35, ge=0.0, le=1.0, description="Cut a sentence short and end it with '...'.")
 
@@ -83,7 +86,7 @@ def _bare(word: str) -> str:
 def _split(text: str) -> list[tuple[list[str], str]]:
     """Sentences as (words, ending), ending one of '.', '?', '!', '...' ('' when missing)."""
     out = []
-    for match in _SENTENCE.finditer(text):
+    for match in _SENTENCE.finditer(PAUSE.sub(f" {PAUSE_SLOT} ", text)):  # '(.)' ends no sentence
         sentence = match.group().strip()
         if not re.search(r"\w", sentence):
             continue
@@ -93,7 +96,7 @@ def _split(text: str) -> list[tuple[list[str], str]]:
                 ending = "..." if end == "…" else end
                 sentence = sentence[: -len(end)]
                 break
-        words = sentence.split()
+        words = [PAUSE_MARK if w == PAUSE_SLOT else w for w in sentence.split()]
         if words:
             out.append((words, ending))
     return out
@@ -145,13 +148,14 @@ def degrade(text: str, config: DegradeConfig | None = None, *, seed: int | rando
 
 
 def smooth(text: str) -> str:
-    """The disfluencies taken out: fillers dropped, immediate repetitions said once, trailing-offs ended.
+    """The disfluencies taken out: fillers, pauses and correction marks dropped, immediate
+    repetitions said once, trailing-offs ended.
 
     What the speaker said, as a fluent speaker would say it; everything else (the words
     chosen, what is named and what is not) stays. :func:`detect.chat.clean_verbatim` counts
     what this removes.
 
-    >>> smooth("um the boy is is on the the stool. he's taking the... so the so the jar.")
+    >>> smooth("um the boy is is on the the (.) stool. he's taking the... so the so the — jar.")
     "the boy is on the stool. he's taking the. so the jar."
     """
     out = []
@@ -159,7 +163,7 @@ def smooth(text: str) -> str:
         kept: list[str] = []
         capital = words[0][:1].isupper()  # kept when the word that had it ('Uh') goes
         for word in words:
-            if _bare(word) in FILLERS:
+            if _bare(word) in FILLERS or word == PAUSE_MARK or DASH.fullmatch(word):
                 continue
             kept.append(word[:1].upper() + word[1:] if capital and not kept else word)
         out.append((_said_once(kept), "." if ending == "..." else ending))
@@ -201,7 +205,7 @@ def _vague(words: list[str], config: DegradeConfig, rng: random.Random, edits: C
 
 
 def _disfluent(words: list[str], config: DegradeConfig, rng: random.Random, edits: Counter) -> list[str]:
-    """Fillers, repetitions ('the the') and revisions ('the girl the boy'), as they are said."""
+    """Fillers, pauses, repetitions ('the the') and revisions ('the girl — the boy'), as they are said."""
     units = list(ENTITIES)
     out: list[str] = []
     for i, word in enumerate(words):
@@ -213,11 +217,13 @@ def _disfluent(words: list[str], config: DegradeConfig, rng: random.Random, edit
                 word = word if word == "I" or word.startswith("I'") else word[:1].lower() + word[1:]
             out.append(filler)
             edits["filler"] += 1
+        if out and rng.random() < config.p("pause"):
+            out.append(PAUSE_MARK)
+            edits["pause"] += 1
         unit = _IU_NOUNS.get(_bare(word))
         if unit is not None and i > 0 and _bare(words[i - 1]) in _DETERMINERS and rng.random() < config.p("revision"):
             wrong = rng.choice([u for u in units if u != unit and u in ENTITIES])
-            out.append(ENTITIES[wrong][0])
-            out.append(words[i - 1].lower())
+            out += [ENTITIES[wrong][0], RETRACE_MARK, words[i - 1].lower()]
             edits["revision"] += 1
         out.append(word)
         if rng.random() < config.p("repetition"):

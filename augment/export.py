@@ -16,9 +16,9 @@ disfluency counts and labels:
   transcripts it was derived from), and the participant's ``@ID`` with corpus ``cookiebench``
   and ``synthetic`` in its custom field. The verbatim text becomes CHAT as
   :func:`detect.chat.clean_verbatim` reads it (:mod:`detect.verbatim`): one utterance per
-  sentence, fillers ``&-uh``, an immediate repetition ``<the boy> [/] the boy``, a trailing off
-  ``+...``. CHAT keeps words and codes, not punctuation inside a sentence: the verbatim read
-  back has no commas, and a mark that is no word (a dash standing alone) is left out.
+  sentence, fillers ``&-uh``, an immediate repetition ``<the boy> [/] the boy``, a correction
+  (a dash between words) ``he [//] she``, a pause ``(.)``, a trailing off ``+...``. CHAT keeps
+  words and codes, not punctuation inside a sentence: the verbatim read back has no commas.
 - ``csv`` / ``jsonl``: ``synthetic.csv`` / ``synthetic.jsonl``, the project's columns (``id,
   speaker_id, label, text`` with the verbatim text, then ``split, source, generator, condition,
   parent_ids``), verbatim exactly.
@@ -47,7 +47,17 @@ from detect.chat import FILLERS, clean_utterance, clean_verbatim
 from detect.errors import CorpusError
 from detect.io import write_atomic, write_jsonl
 from detect.records import Label, Transcript
-from detect.verbatim import CHAT_CODES, SENTENCE, UNINTELLIGIBLE, WORD, repeated_runs
+from detect.verbatim import (
+    CHAT_CODES,
+    DASH,
+    PAUSE,
+    PAUSE_MARK,
+    PAUSE_SLOT,
+    SENTENCE,
+    UNINTELLIGIBLE,
+    WORD,
+    repeated_runs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +158,8 @@ def _write_chat(transcripts: Sequence[Transcript], root: Path) -> Path:
         write_atomic(train / "transcription" / _group(t)[0] / f"{t.id}.cha", chat_file(t, utterances))
     if mismatched:
         logger.warning(
-            "%d transcript(s) read back from CHAT with other words than their text (a mark that is no "
-            "word left out, an underscore read as a space), e.g. %s",
+            "%d transcript(s) read back from CHAT with other words than their text (an underscore "
+            "read as a space, a symbol that is no word), e.g. %s",
             len(mismatched),
             mismatched[0],
         )
@@ -191,29 +201,52 @@ def _wrapped(prefix: str, text: str) -> list[str]:
 def chat_utterances(verbatim: str) -> list[str]:
     """Verbatim text as CHAT main tiers, one per sentence as :func:`detect.chat.clean_verbatim` reads it.
 
-    >>> chat_utterances("Uh the boy the boy is on the stool, he is falling... is he?")
-    ['&-uh <the boy> [/] the boy is on the stool he is falling +...', 'is he ?']
+    >>> chat_utterances("Uh the boy the boy is on the stool (.) he — she is falling... is he?")
+    ['&-uh <the boy> [/] the boy is on the stool (.) he [//] she is falling +...', 'is he ?']
     """
     if CHAT_CODES.search(verbatim):  # CHAT already: its utterances as they are
         return [" ".join(u.split()) for u in re.split(r"(?<=[.?!])\s+", verbatim.strip()) if u.strip()]
     out = []
-    for sentence in SENTENCE.findall(verbatim):
+    for sentence in SENTENCE.findall(PAUSE.sub(f" {PAUSE_SLOT} ", verbatim)):  # '(.)' holds a '.'
         stripped = sentence.strip()
         if not re.search(r"\w", stripped):
             continue
-        words = WORD.findall(stripped)
-        said = [f"&-{w.lower()}" if w.lower() in FILLERS else w for w in words if re.search(r"[^\W_]", w)]
-        kept = [i for i, w in enumerate(said) if not w.startswith("&-") and w.lower() not in UNINTELLIGIBLE]
-        for start, length in reversed(repeated_runs([said[i].lower() for i in kept])):
-            first, last = kept[start], kept[start + length - 1]  # fillers in between go inside the group
-            run = " ".join(said[first : last + 1])
-            said[first : last + 1] = [f"{run} [/]" if first == last else f"<{run}> [/]"]
+        said: list[str] = []
+        for stretch in DASH.split(stripped):  # a dash: the words before it were corrected, [//]
+            if said and (last := _last_word(said)) is not None:
+                said[last] += " [//]"
+            said += _stretch(stretch)
         if stripped.endswith(("...", "…")):
             ending = "+..."
         else:
             ending = "?" if stripped.endswith("?") else "!" if stripped.endswith("!") else "."
         out.append(" ".join([*said, ending]))
     return out
+
+
+def _stretch(text: str) -> list[str]:
+    """CHAT tokens of verbatim words between two dashes: fillers as &-uh, repetitions as [/]."""
+    tokens = re.findall(rf"{PAUSE_SLOT}|{WORD.pattern}", text)
+    said = [
+        PAUSE_MARK if w == PAUSE_SLOT else f"&-{w.lower()}" if w.lower() in FILLERS else w
+        for w in tokens
+        if w == PAUSE_SLOT or re.search(r"[^\W_]", w)
+    ]
+    kept = [i for i, w in enumerate(said) if _is_word(w)]
+    for start, length in reversed(repeated_runs([said[i].lower() for i in kept])):
+        first, last = kept[start], kept[start + length - 1]  # fillers and pauses in between go inside the group
+        run = " ".join(said[first : last + 1])
+        said[first : last + 1] = [f"{run} [/]" if first == last else f"<{run}> [/]"]
+    return said
+
+
+def _last_word(said: list[str]) -> int | None:
+    return next((i for i in range(len(said) - 1, -1, -1) if _is_word(said[i])), None)
+
+
+def _is_word(token: str) -> bool:
+    """A CHAT token of ours that is a word said: no pause, filler or unintelligible word."""
+    return token != PAUSE_MARK and not token.startswith("&-") and token.lower() not in UNINTELLIGIBLE
 
 
 # -- the project's columns --------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from augment.synthetic import SyntheticDescription, Verdict
 from detect.chat import FILLERS
 from detect.hashing import int_hash
 from detect.records import Label, Transcript
+from detect.verbatim import DASH, PAUSE, UNINTELLIGIBLE
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def length_verdict(text: str, config: FilterConfig) -> Verdict:
 
 def is_nonword(token: str) -> bool:
     """A token that cannot be an English word: no vowel, a letter tripled, or absurdly long."""
-    if token in _VOWELLESS_OK or token in FILLERS:
+    if token in _VOWELLESS_OK or token in FILLERS or token in UNINTELLIGIBLE:
         return False
     if len(token) == 1:
         return token not in {"a", "i", "o"}
@@ -154,7 +155,7 @@ def repeated_ngram_share(text: str, n: int = 3) -> float:
 
 
 def garbage_verdict(text: str, config: FilterConfig) -> Verdict:
-    raw_tokens = text.split()
+    raw_tokens = DASH.sub(" ", PAUSE.sub(" ", text)).split()  # the marks of speech are no junk
     tokens = words(text)
     if not tokens:
         return Verdict(passed=False, score=1.0, detail="no words")
@@ -164,7 +165,7 @@ def garbage_verdict(text: str, config: FilterConfig) -> Verdict:
         run = run + 1 if a == b else 1
         longest = max(longest, run)
     # Non-words: tokens with no letters at all (symbol soup, code, digits) or unpronounceable ones.
-    junk = sum(1 for t in raw_tokens if not re.search(r"[A-Za-z]", t) and t not in {"...", "-", "--"})
+    junk = sum(1 for t in raw_tokens if not re.search(r"[A-Za-z]", t) and t != "...")
     nonwords = sum(1 for t in tokens if is_nonword(t)) + junk
     nonword_share = nonwords / max(1, len(tokens) + junk)
     problems = []

@@ -57,13 +57,13 @@ class SamplingOptions:
         "where the base model's tokenizer writes one as a "
         "single token (0: off).",
     )
-    # The reader renders real speech in lower case without commas, quotes or dashes (CHAT has none);
+    # The reader renders real speech in lower case without commas or quotes (CHAT has none);
     # a 135M generator tuned a few steps still writes them, as the prose it was pretrained on.
     spoken: bool = Field(
         default=False,
         description="Write each completion as the corpus renders speech "
-        "(augment.prompts.spoken): lower case but for I, no commas, colons, "
-        "quotes or dashes.",
+        "(augment.prompts.spoken): lower case but for I, no commas, colons "
+        "or quotes; a dash between words becomes the correction mark.",
     )
 
     def __post_init__(self):

@@ -27,6 +27,7 @@ from pydantic.dataclasses import dataclass
 
 from detect.hashing import digest
 from detect.records import Label
+from detect.verbatim import DASH, PAUSE, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK
 
 Style = Literal["ad", "hc"]
 Mode = Literal["separate", "conditional"]
@@ -215,8 +216,9 @@ def task_messages(
 
 
 def spoken_words(text: str) -> int:
-    """A description's length as a generator writes it: words said, fillers and repeats included."""
-    return len(text.split())
+    """A description's length as a generator writes it: words said, fillers and repeats included,
+    the marks of pauses and corrections not."""
+    return len(DASH.sub(" ", PAUSE.sub(" ", text)).split())
 
 
 def draw_length(lengths: Sequence[int], key: object) -> int | None:
@@ -231,20 +233,22 @@ def completion_messages(text: str) -> list[Message]:
 
 # -- the spoken register ------------------------------------------------------------------------
 
-_DROPPED = re.compile(r"[,;:\"“”‘’()\[\]*_]|(?<!\w)[-–—]+|[-–—]+(?!\w)")
+_DROPPED = re.compile(r"[,;:\"“”‘’()\[\]*_]")
 _BEFORE_END = re.compile(r" +(?=[.?!])")  # where a dropped quote stood: 'cookies" ...'
 _I_FORMS = re.compile(r"\bi(?=\b|'(?:m|ve|d|ll)\b)")
 
 
 def spoken(text: str) -> str:
     """Text as the corpus renders speech (:func:`detect.chat.verbatim_text`): lower case but for I,
-    no commas, colons, quotes or dashes (CHAT writes none: pauses and separators are codes), one
-    space between words, '...' for a trailing off; the terminators . ? ! stay.
+    no commas, colons, quotes or brackets (CHAT writes none: separators are codes), one space
+    between words, '...' for a trailing off, and the marks of :mod:`detect.verbatim` kept: a
+    pause ``(.)``, a dash between words as the correction mark ``—``; the terminators . ? ! stay.
 
-    >>> spoken("The Boy, on a stool: shh! And I'm... well—")
-    "the boy on a stool shh! and I'm... well"
+    >>> spoken("The Boy, on a stool (.) he: shh! And I'm... well -- the girl")
+    "the boy on a stool (.) he shh! and I'm... well — the girl"
     """
-    text = _DROPPED.sub(" ", text.replace("…", "...")).lower()
+    text = PAUSE.sub(f" {PAUSE_SLOT} ", text.replace("…", "..."))
+    text = _DROPPED.sub(" ", DASH.sub(f" {RETRACE_MARK} ", text)).lower().replace(PAUSE_SLOT, PAUSE_MARK)
     return _BEFORE_END.sub("", " ".join(_I_FORMS.sub("I", text).split()))
 
 

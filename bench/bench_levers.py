@@ -91,6 +91,7 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
     "sft14": {"sft": {"max_steps": 14}},
     "sft14-mlp": {"sft": {"max_steps": 14}, "lora": {"target_modules": LORA_ALL_LINEAR}},
     "sft14-neftune": {"sft": {"max_steps": 14, "neftune_noise_alpha": 5.0}},
+    "dpo2": {"dpo": {"max_steps": 2}},
 }
 
 # Sampling from the model's own distribution: fillers ("uh" is two tokens) and restarts are frequent
@@ -127,6 +128,7 @@ LEVERS: tuple[Lever, ...] = (
         stages=(),
     ),
     Lever("dpo-beta0.5", "DPO beta 0.5 (0.1); sft: today's", train="dpo-beta0.5", stages=("dpo",)),
+    Lever("dpo2", "DPO 2 steps (4); sft: today's", train="dpo2", stages=("dpo",)),
 )
 # Cut from the demo-base run for time: on 2 shared cores one set of the demo's generators (SFT and DPO,
 # both styles) took ~40 minutes to train, generation seconds per row. `--only` runs any of them.

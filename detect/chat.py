@@ -38,8 +38,9 @@ Three renderings of one utterance:
 raw         ``&-uh the boy [/] boy is gonna [: going to] fall (.) +...``  (CHAT)
 clean       ``the boy boy is going to fall.``   classifier input: codes removed,
             retraced words kept, ``[: target]`` replaces the word, terminator kept
-verbatim    ``uh the boy boy is gonna fall...`` what was said, readable; what the
-            generators learn and write
+verbatim    ``uh the boy boy is gonna fall (.)...`` what was said, readable; what the
+            generators learn and write (pauses, corrections and unintelligible words
+            marked as :mod:`detect.verbatim` says)
 ==========  ===========================================================================
 
 Utterances with the postcode ``[+ exc]`` (excluded from analysis by the transcribers) are
@@ -57,7 +58,18 @@ from pathlib import Path
 
 from detect.errors import CorpusError, NoSpeechError
 from detect.records import Disfluencies
-from detect.verbatim import CHAT_CODES, SENTENCE, UNINTELLIGIBLE, WORD, repeated_runs
+from detect.verbatim import (
+    CHAT_CODES,
+    DASH,
+    PAUSE,
+    PAUSE_MARK,
+    PAUSE_SLOT,
+    RETRACE_MARK,
+    SENTENCE,
+    UNINTELLIGIBLE,
+    WORD,
+    repeated_runs,
+)
 
 # Filler words, as spoken. In CHAT, old files write them &uh, newer &-uh.
 FILLERS = frozenset({"uh", "um", "er", "erm", "ah", "eh", "hm", "hmm", "mm", "mhm", "uhm", "huh", "em", "uh-huh"})
@@ -331,12 +343,14 @@ def parse_main_tier(raw: str) -> Parsed:
             continue
         elif _PAUSE.fullmatch(token):
             counts["pauses"] += 1
+            units.append(_Unit([PAUSE_MARK], []))
         elif token[0] == "&":
             _apply_ampersand(token, units, counts)
         elif token[0] == "0":
             continue  # 0is: an omitted word, not said
         elif token.lower() in UNINTELLIGIBLE:
             counts["unintelligible"] += 1
+            units.append(_Unit([token.lower()], []))
         elif token.lower() in _UNTRANSCRIBED:
             continue
         elif token.startswith("+"):
@@ -378,6 +392,8 @@ def _apply_code(code: str, units: list[_Unit], out: Parsed) -> None:
     target = units[-1] if units else None
     if _RETRACE.fullmatch(code):
         out.counts["retracings"] += 1  # [/] [//] [///] [/-]: the retraced words were said, they stay
+        if code != "/" and target is not None:
+            target.said = [*target.said, RETRACE_MARK]  # a repetition shows itself; a correction needs the mark
     elif (repeat := _REPEAT.fullmatch(code)) is not None:
         times = int(repeat.group(1))
         if target is not None and times > 1:
@@ -454,31 +470,39 @@ def count_disfluencies(raws: list[str] | tuple[str, ...]) -> Disfluencies:
 def clean_verbatim(text: str) -> tuple[str, Disfluencies]:
     """Clean text and disfluency counts from verbatim text (a generator's output, CSV text).
 
-    Fillers are bare words (uh, um); an immediately repeated word or short phrase counts as a
-    retracing; a sentence ending in '...' as a trailing off. CHAT codes, if any, are cleaned too.
+    Fillers are bare words (uh, um); an immediately repeated word or short phrase, or a dash
+    between words, counts as a retracing; ``(.)`` as a pause, ``xxx`` as unintelligible, a
+    sentence ending in '...' as a trailing off (:mod:`detect.verbatim`). CHAT codes, if any, are
+    cleaned too.
     """
     if CHAT_CODES.search(text):  # it is CHAT after all
         raws = [u for u in re.split(r"(?<=[.?!])\s+", text.strip()) if u]
         return " ".join(c for c in map(clean_utterance, raws) if c), count_disfluencies(raws)
 
-    sentences = [s for s in SENTENCE.findall(text) if re.search(r"\w", s)]
+    sentences = [s for s in SENTENCE.findall(PAUSE.sub(f" {PAUSE_SLOT} ", text)) if re.search(r"\w", s)]
     cleaned: list[str] = []
-    fillers = retracings = trailing = unintelligible = 0
+    fillers = retracings = trailing = unintelligible = pauses = 0
     for sentence in sentences:
         stripped = sentence.strip()
+        pauses += stripped.count(PAUSE_SLOT)
         if stripped.endswith("...") or stripped.endswith("…"):
             trailing += 1
-        tokens = WORD.findall(stripped)
-        kept = []
-        for token in tokens:
-            low = token.lower()
-            if low in FILLERS:
-                fillers += 1
-            elif low in UNINTELLIGIBLE:
-                unintelligible += 1
-            else:
-                kept.append(token)
-        retracings += len(repeated_runs([t.lower() for t in kept]))
+        kept: list[str] = []
+        # a dash after a word marks a retracing (what was said before it was corrected); a repetition
+        # is counted within the stretch between two dashes
+        for n, stretch in enumerate(DASH.split(stripped)):
+            retracings += bool(n and kept)
+            words = []
+            for token in WORD.findall(stretch):
+                low = token.lower()
+                if low in FILLERS:
+                    fillers += 1
+                elif low in UNINTELLIGIBLE:
+                    unintelligible += 1
+                else:
+                    words.append(token)
+            retracings += len(repeated_runs([w.lower() for w in words]))
+            kept += words
         if kept:
             ending = "?" if stripped.endswith("?") else "!" if stripped.endswith("!") else "."
             cleaned.append(" ".join(kept) + ending)
@@ -486,6 +510,7 @@ def clean_verbatim(text: str) -> tuple[str, Disfluencies]:
         fillers=fillers,
         retracings=retracings,
         unintelligible=unintelligible,
+        pauses=pauses,
         trailing_offs=trailing,
         utterances=len(sentences),
     )

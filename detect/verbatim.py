@@ -1,7 +1,11 @@
-"""How verbatim text is read: sentences, words, immediate repetitions.
+"""How verbatim text is read: sentences, words, marks, immediate repetitions.
 
-Verbatim text is what was said, readable (``uh the boy the boy is falling...``): a generator's
-output, the text column of a CSV. :func:`detect.chat.clean_verbatim` reads it so into clean
+Verbatim text is what was said, readable (``uh the boy the boy (.) the girl — the boy is
+falling...``): a generator's output, the text column of a CSV. Besides words it carries the
+few marks a reader of speech needs and CHAT codes, so that a generator can learn every
+disfluency the corpus counts and the counts read back the same: ``(.)`` a pause, ``—`` a
+retracing with correction (CHAT ``[//]``; a plain repetition is just said twice), ``xxx`` an
+unintelligible word, ``...`` a trailing off. :func:`detect.chat.clean_verbatim` reads it so into clean
 text and counts; :mod:`augment.export` writes CHAT back from the same reading, so that a
 transcript exported to CHAT reads back to the same text and counts.
 """
@@ -12,8 +16,14 @@ import re
 
 SENTENCE = re.compile(r"[^.?!]+(?:\.\.\.|[.?!])?")  # a sentence with its terminator, '...' included
 WORD = re.compile(r"[\w'-]+")
-CHAT_CODES = re.compile(r"[&\[\]\x15]|\+\.\.\.|\(\.\)")  # a text holding these is CHAT after all
+CHAT_CODES = re.compile(r"[&\[\]\x15]|\+\.\.\.")  # a text holding these is CHAT after all
 UNINTELLIGIBLE = frozenset({"xxx", "yyy", "xx", "yy"})  # www is untranscribed, not unintelligible
+PAUSE_MARK = "(.)"  # every CHAT pause, (.) to (2.5), is written so: the counts do not weigh length
+PAUSE = re.compile(r"\(\.{1,3}\)")
+PAUSE_SLOT = "\ue000"  # a pause's place while text is split at '.' or stripped of brackets
+RETRACE_MARK = "—"  # CHAT [//] [///] [/-]: the speaker broke off and corrected
+# A dash that joins no word (cookie-jar does): any en or em dash, a double hyphen, a hyphen by a space.
+DASH = re.compile(r"[–—]+|-{2,}|(?<![\w'])-+|-+(?![\w'])")
 
 
 def repeated_runs(words: list[str], longest: int = 3) -> list[tuple[int, int]]:

@@ -166,6 +166,8 @@ WORDS = [
     "falling",
     "dishes",
     "jar",
+    "(.)",
+    "—",
 ]
 PUNCTUATION = ["", "", "", ",", ".", "...", "?", "!"]
 
@@ -177,7 +179,7 @@ PUNCTUATION = ["", "", "", ",", ".", "...", "?", "!"]
     )
 )
 def test_chat_tiers_read_back_to_the_clean_text_and_counts_of_the_verbatim_text(pieces):
-    """Any mix of words, fillers, repetitions (said 1-3 times) and sentence ends."""
+    """Any mix of words, fillers, pauses, corrections, repetitions (said 1-3 times) and sentence ends."""
     verbatim = " ".join(" ".join([word] * times) + mark for word, mark, times in pieces)
     tiers = chat_utterances(verbatim)
     clean, counts = clean_verbatim(verbatim)

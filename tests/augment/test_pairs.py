@@ -69,7 +69,7 @@ def test_degrade_intensity_moves_markers_toward_ad(extractor):
 def test_degraded_edits_are_read_back_as_disfluencies():
     result = degrade(HEALTHY, DegradeConfig(intensity=1.0, filler=0.5, repetition=0.3, trail_off=1.0), seed=1)
     _, counts = clean_verbatim(result.text)
-    assert counts.fillers == result.edits["filler"]
+    assert counts.fillers == result.edits["filler"] and counts.pauses == result.edits.get("pause", 0)
     assert counts.trailing_offs >= 1 and counts.retracings >= 1
 
 
@@ -80,7 +80,7 @@ def test_smooth_takes_out_what_degrade_adds_and_nothing_else(extractor):
     degraded = degrade(HEALTHY, DegradeConfig(intensity=1.0, drop_info_unit=0, vague_noun=0, revision=0), seed=4).text
     assert clean_verbatim(degraded)[1].fillers > 0 and clean_verbatim(degraded)[1].retracings > 0
     _, counts = clean_verbatim(smooth(degraded))
-    assert (counts.fillers, counts.retracings, counts.trailing_offs) == (0, 0, 0)
+    assert (counts.fillers, counts.retracings, counts.pauses, counts.trailing_offs) == (0, 0, 0, 0)
     before, after = verbatim_markers([degraded, smooth(degraded)], extractor).to_dict("records")
     assert after["iu_coverage"] == before["iu_coverage"] and after["disfluency_rate"] == 0 < before["disfluency_rate"]
 

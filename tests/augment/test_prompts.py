@@ -139,9 +139,11 @@ def test_prompt_only_varies_the_final_turn_and_the_examples_turns_with_its_desig
 
 
 def test_the_spoken_register_is_the_readers():
-    assert spoken("The boy, on a stool; reaches — for \"cookies\"… I'm sure. I think I'll go") == (
+    assert spoken("The boy, on a stool; reaches for \"cookies\"… I'm sure. I think I'll go") == (
         "the boy on a stool reaches for cookies... I'm sure. I think I'll go"
     )
+    # the marks of detect.verbatim stay: a pause, and a dash between words as the correction mark
+    assert spoken("The girl -- the boy (.) is on the stool") == "the girl — the boy (.) is on the stool"
     assert spoken("the well-known cookie jar?  It's   there!") == "the well-known cookie jar? it's there!"
     text = "uh the boy the boy is getting on getting the cookies and um the mother..."
     assert spoken(text) == text  # what the reader writes stays as it is
@@ -157,8 +159,8 @@ def test_the_spoken_register_is_the_readers():
         ("mother is drying dishes +...", "Mother is drying dishes…"),
         ("I think he's &-um getting cookies ?", "I think he's, um, getting “cookies”?"),
         (
-            "the water is running over the sink and (.) onto the floor .",
-            "The water is running over the sink — and onto the floor.",
+            "<the girl> [//] the boy is on the stool and (.) falling .",
+            "The girl — the boy is on the stool and (.) falling.",
         ),
     ],
 )

@@ -60,7 +60,10 @@ def verbatim_utterance(raw: str) -> str:
 
 def test_verbatim_keeps_what_was_said():
     raw = "&-uh the boy [/] boy is gonna [: going to] fall (.) +..."
-    assert verbatim_utterance(raw) == "uh the boy boy is gonna fall..."
+    assert verbatim_utterance(raw) == "uh the boy boy is gonna fall (.)..."
+    assert verbatim_utterance("<the mother> [//] the woman (..) xxx is &f washing .") == (
+        "the mother — the woman (.) xxx is washing."
+    )
     assert verbatim_utterance("&um the girl . \x151_2\x15") == "um the girl."
 
 
@@ -81,6 +84,23 @@ def test_clean_verbatim_of_generated_text():
     clean, counts = clean_verbatim("uh the boy boy is on the stool... um and the the water is running over.")
     assert clean == "the boy boy is on the stool. and the the water is running over."
     assert (counts.fillers, counts.retracings, counts.trailing_offs, counts.utterances) == (2, 2, 1, 2)
+
+
+def test_clean_verbatim_reads_the_marks_of_pauses_corrections_and_unintelligible_words():
+    clean, counts = clean_verbatim("the mother — the woman (.) xxx is on the the cookie-jar-- stool (..) and...")
+    assert clean == "the mother the woman is on the the cookie-jar stool and."
+    assert (counts.retracings, counts.pauses, counts.unintelligible, counts.trailing_offs) == (3, 2, 1, 1)
+
+
+def test_verbatim_reads_back_to_the_counts_of_its_codes():
+    raws = [
+        "&uh the boy [/] boy is on the (.) stool .",
+        "&-um <the mother> [//] the woman (..) xxx is washing +...",
+        "he [///] she is gonna [: going to] fall (2.5) over [x 2] +/.",
+    ]
+    verbatim = " ".join(verbatim_utterance(raw) for raw in raws)
+    coded, read_back = count_disfluencies(raws), clean_verbatim(verbatim)[1]
+    assert read_back.model_dump(exclude={"fragments"}) == coded.model_dump(exclude={"fragments"})
 
 
 def test_clean_verbatim_accepts_chat_text():
@@ -193,3 +213,16 @@ def _write(tmp_path, name, data: bytes):
     path = tmp_path / name
     path.write_bytes(data)
     return path
+
+
+def test_the_embedded_cohorts_verbatim_reads_back_to_its_coded_counts():
+    """The quality report compares a generator's verbatim with real transcripts' CHAT counts: the
+    comparison is fair only if a real transcript's own verbatim reads back to its counts."""
+    from detect.readers import default_corpus_path, load_corpus
+
+    corpus = load_corpus(default_corpus_path())
+    for field in ("fillers", "retracings", "unintelligible", "pauses", "trailing_offs"):
+        coded = sum(getattr(t.disfluencies, field) for t in corpus)
+        read_back = sum(getattr(clean_verbatim(t.verbatim)[1], field) for t in corpus)
+        assert coded > 0
+        assert abs(read_back - coded) <= 0.05 * coded, (field, coded, read_back)

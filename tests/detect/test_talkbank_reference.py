@@ -2,8 +2,9 @@
 
 106 files, one or more per construct of the CHAT manual; 105 have main tiers (one is a
 header-only file awaiting transcription). Each is read for its main speaker (the one with the
-most main tiers): no error, no note (valid CHAT gives the reader nothing to tolerate), and the
-clean text of every utterance is words and terminators only, no markup left over.
+most main tiers): no error, no note (valid CHAT gives the reader nothing to tolerate), the
+clean text of every utterance is words and terminators only, no markup left over, and its
+verbatim rendering words and the marks of :mod:`detect.verbatim`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import pytest
 
 from detect.chat import clean_text, read_chat, verbatim_text
 from detect.errors import CorpusError
+from detect.verbatim import PAUSE_MARK, RETRACE_MARK
 
 REFERENCE = Path(__file__).parent / "talkbank_reference"
 FILES = sorted(REFERENCE.rglob("*.cha"))
 WORD = re.compile(r"[\w'’-]+(?:\.\.\.|[.?!])?")  # a word, then maybe a terminator
+MARK = re.compile(rf"(?:{re.escape(PAUSE_MARK)}|{RETRACE_MARK})(?:\.\.\.|[.?!])?")  # verbatim only
 
 
 def main_speaker(path: Path) -> str | None:
@@ -41,9 +44,10 @@ def test_every_reference_file_is_read_for_its_main_speaker(path):
     speech = chat.speech(speaker)
     assert speech
     for u in speech:
-        for rendering in (clean_text(u.parsed), verbatim_text(u.parsed)):
-            leftover = [w for w in rendering.split() if not WORD.fullmatch(w)]
-            assert not leftover, f"line {u.line}: {u.raw!r} -> {rendering!r}"
+        clean, verbatim = clean_text(u.parsed), verbatim_text(u.parsed)
+        leftover = [w for w in clean.split() if not WORD.fullmatch(w)]
+        leftover += [w for w in verbatim.split() if not WORD.fullmatch(w) and not MARK.fullmatch(w)]
+        assert not leftover, f"line {u.line}: {u.raw!r} -> {clean!r} / {verbatim!r}"
 
 
 def test_the_file_without_speech_is_refused_by_name():
