@@ -2,11 +2,11 @@
 
 Verbatim text is what was said, readable (``uh the boy the boy (.) the girl — the boy is
 falling...``): a generator's output, the text column of a CSV. Besides words it carries the
-few marks a reader of speech needs and CHAT codes, so that a generator can learn every
+few marks a reader of speech needs, none of CHAT's codes, so that a generator can learn every
 disfluency the corpus counts and the counts read back the same: ``(.)`` a pause, ``—`` a
 retracing with correction (CHAT ``[//]``; a plain repetition is just said twice), ``xxx`` an
-unintelligible word, ``...`` a trailing off. :func:`detect.chat.clean_verbatim` reads it so into clean
-text and counts; :mod:`augment.export` writes CHAT back from the same reading, so that a
+unintelligible word, ``...`` a trailing off. :func:`detect.chat.clean_verbatim` reads it so
+into clean text and counts; :mod:`augment.export` writes CHAT back from the same reading, so that a
 transcript exported to CHAT reads back to the same text and counts.
 """
 
