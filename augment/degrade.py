@@ -25,7 +25,7 @@ from pydantic.dataclasses import dataclass
 
 from detect.chat import FILLERS
 from detect.info_units import ENTITIES
-from detect.verbatim import DASH, PAUSE, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK
+from detect.verbatim import DASH, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK, hold_pauses
 
 # Information-unit nouns from the shared lexicon, plural forms too; multi-word synonyms are
 # left out (they are rare in speech and need a phrase matcher).
@@ -86,7 +86,7 @@ def _bare(word: str) -> str:
 def _split(text: str) -> list[tuple[list[str], str]]:
     """Sentences as (words, ending), ending one of '.', '?', '!', '...' ('' when missing)."""
     out = []
-    for match in _SENTENCE.finditer(PAUSE.sub(f" {PAUSE_SLOT} ", text)):  # '(.)' ends no sentence
+    for match in _SENTENCE.finditer(hold_pauses(text)):  # '(.)' ends no sentence
         sentence = match.group().strip()
         if not re.search(r"\w", sentence):
             continue

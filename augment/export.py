@@ -50,12 +50,12 @@ from detect.records import Label, Transcript
 from detect.verbatim import (
     CHAT_CODES,
     DASH,
-    PAUSE,
     PAUSE_MARK,
     PAUSE_SLOT,
     SENTENCE,
     UNINTELLIGIBLE,
     WORD,
+    hold_pauses,
     repeated_runs,
 )
 
@@ -207,7 +207,7 @@ def chat_utterances(verbatim: str) -> list[str]:
     if CHAT_CODES.search(verbatim):  # CHAT already: its utterances as they are
         return [" ".join(u.split()) for u in re.split(r"(?<=[.?!])\s+", verbatim.strip()) if u.strip()]
     out = []
-    for sentence in SENTENCE.findall(PAUSE.sub(f" {PAUSE_SLOT} ", verbatim)):  # '(.)' holds a '.'
+    for sentence in SENTENCE.findall(hold_pauses(verbatim)):  # '(.)' holds a '.'
         stripped = sentence.strip()
         if not re.search(r"\w", stripped):
             continue

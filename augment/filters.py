@@ -42,7 +42,7 @@ from augment.synthetic import SyntheticDescription, Verdict
 from detect.chat import FILLERS
 from detect.hashing import int_hash
 from detect.records import Label, Transcript
-from detect.verbatim import DASH, PAUSE, UNINTELLIGIBLE
+from detect.verbatim import UNINTELLIGIBLE, without_marks
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def repeated_ngram_share(text: str, n: int = 3) -> float:
 
 
 def garbage_verdict(text: str, config: FilterConfig) -> Verdict:
-    raw_tokens = DASH.sub(" ", PAUSE.sub(" ", text)).split()  # the marks of speech are no junk
+    raw_tokens = without_marks(text).split()  # the marks of speech are no junk
     tokens = words(text)
     if not tokens:
         return Verdict(passed=False, score=1.0, detail="no words")

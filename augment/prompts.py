@@ -27,7 +27,7 @@ from pydantic.dataclasses import dataclass
 
 from detect.hashing import digest
 from detect.records import Label
-from detect.verbatim import DASH, PAUSE, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK
+from detect.verbatim import DASH, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK, hold_pauses, without_marks
 
 Style = Literal["ad", "hc"]
 Mode = Literal["separate", "conditional"]
@@ -218,7 +218,7 @@ def task_messages(
 def spoken_words(text: str) -> int:
     """A description's length as a generator writes it: words said, fillers and repeats included,
     the marks of pauses and corrections not."""
-    return len(DASH.sub(" ", PAUSE.sub(" ", text)).split())
+    return len(without_marks(text).split())
 
 
 def draw_length(lengths: Sequence[int], key: object) -> int | None:
@@ -247,7 +247,7 @@ def spoken(text: str) -> str:
     >>> spoken("The Boy, on a stool (.) he: shh! And I'm... well -- the girl")
     "the boy on a stool (.) he shh! and I'm... well — the girl"
     """
-    text = PAUSE.sub(f" {PAUSE_SLOT} ", text.replace("…", "..."))
+    text = hold_pauses(text.replace("…", "..."))
     text = _DROPPED.sub(" ", DASH.sub(f" {RETRACE_MARK} ", text)).lower().replace(PAUSE_SLOT, PAUSE_MARK)
     return _BEFORE_END.sub("", " ".join(_I_FORMS.sub("I", text).split()))
 

@@ -61,13 +61,13 @@ from detect.records import Disfluencies
 from detect.verbatim import (
     CHAT_CODES,
     DASH,
-    PAUSE,
     PAUSE_MARK,
     PAUSE_SLOT,
     RETRACE_MARK,
     SENTENCE,
     UNINTELLIGIBLE,
     WORD,
+    hold_pauses,
     repeated_runs,
 )
 
@@ -479,7 +479,7 @@ def clean_verbatim(text: str) -> tuple[str, Disfluencies]:
         raws = [u for u in re.split(r"(?<=[.?!])\s+", text.strip()) if u]
         return " ".join(c for c in map(clean_utterance, raws) if c), count_disfluencies(raws)
 
-    sentences = [s for s in SENTENCE.findall(PAUSE.sub(f" {PAUSE_SLOT} ", text)) if re.search(r"\w", s)]
+    sentences = [s for s in SENTENCE.findall(hold_pauses(text)) if re.search(r"\w", s)]
     cleaned: list[str] = []
     fillers = retracings = trailing = unintelligible = pauses = 0
     for sentence in sentences:

@@ -26,6 +26,25 @@ RETRACE_MARK = "—"  # CHAT [//] [///] [/-]: the speaker broke off and correcte
 DASH = re.compile(r"[–—]+|-{2,}|(?<![\w'])-+|-+(?![\w'])")
 
 
+def hold_pauses(text: str) -> str:
+    """``text`` with each pause as :data:`PAUSE_SLOT`, a token of its own that holds no '.': the
+    text can then be split at sentence ends or stripped of brackets, and the slot read as a pause.
+
+    >>> hold_pauses("the boy (.) fell.").split() == ["the", "boy", PAUSE_SLOT, "fell."]
+    True
+    """
+    return PAUSE.sub(f" {PAUSE_SLOT} ", text)
+
+
+def without_marks(text: str) -> str:
+    """``text`` with its pause and correction marks gone: the words, as a count of words wants them.
+
+    >>> without_marks("the girl — the boy (.) fell").split()
+    ['the', 'girl', 'the', 'boy', 'fell']
+    """
+    return DASH.sub(" ", PAUSE.sub(" ", text))
+
+
 def repeated_runs(words: list[str], longest: int = 3) -> list[tuple[int, int]]:
     """Immediate repetitions of 1..longest words ('the the', 'on the on the'), each counted once:
     ``(start, length)`` of the first saying, the longest run first.
