@@ -33,6 +33,10 @@ from detect.hashing import digest, file_digest
 logger = logging.getLogger(__name__)
 
 ADAPTER_META = "cookiebench-adapter.json"
+# Merged models the cache keeps, most recently used first. Each is a full fp32 copy of the
+# base model (0.5 GB for SmolLM2-135M) and every new generator makes one: unpruned, a few
+# weeks of benchmarks filled 55 GB. Four covers the two styles of two generator sets at once.
+MERGED_KEEP = 4
 
 # Training-argument fields (transformers/TRL) that cannot change the weights a stage learns.
 NON_WEIGHT_FIELDS: frozenset[str] = frozenset(
@@ -237,7 +241,8 @@ def find_adapters(path: str | Path, *, stage: str = "dpo") -> dict[str, Path]:
 def merge_adapter(
     adapter_dir: str | Path, out_dir: str | Path | None = None, *, base_model: str | Path | None = None
 ) -> Path:
-    """Fold a LoRA adapter into full weights (fp32 HF folder); cached by adapter hash.
+    """Fold a LoRA adapter into full weights (fp32 HF folder) in ``out_dir``, by default the
+    models cache under the adapter's hash, which keeps the :data:`MERGED_KEEP` most recently used.
 
     vLLM then serves it as a plain model: no LoRA kernels per step, which on CPU roughly
     doubles throughput, at the cost of one full model per style.
@@ -248,10 +253,12 @@ def merge_adapter(
     if not (adapter_dir / "adapter_config.json").is_file():
         raise AdapterError(adapter_dir, "not a LoRA adapter (no adapter_config.json)", fix="pass a PEFT adapter folder")
     base = resolve_base_model(base_model)
-    out = (
-        Path(out_dir) if out_dir else default_cache_dir() / "merged" / f"{adapter_dir.name}-{adapter_hash(adapter_dir)}"
-    )
-    if (out / "config.json").is_file() and (out / "model.safetensors").is_file():
+    cached = out_dir is None
+    name = f"{adapter_dir.name}-{adapter_hash(adapter_dir)}"
+    out = Path(out_dir) if out_dir else default_cache_dir() / "merged" / name
+    if _is_merged(out):
+        if cached:
+            os.utime(out)  # used now: the last to be pruned
         return out
     import torch
     from peft import PeftModel
@@ -271,4 +278,28 @@ def merge_adapter(
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    if cached:
+        prune_merged(out.parent)
     return out
+
+
+def _is_merged(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
+
+
+def prune_merged(cache: Path, keep: int = MERGED_KEEP) -> list[Path]:
+    """Delete all but the ``keep`` most recently used merged models in ``cache``; returns the deleted.
+
+    A model a vLLM process already loaded survives its folder's deletion (the weights are in
+    memory), and one that is about to be loaded was just merged or used, so it is among the
+    newest. Half-written folders (a merge in progress: hidden names) are left alone.
+    """
+    merged = sorted(
+        (d for d in cache.iterdir() if not d.name.startswith(".") and _is_merged(d)),
+        key=lambda d: d.stat().st_mtime,
+        reverse=True,
+    )
+    for old in merged[keep:]:
+        logger.info("pruning merged model %s (the cache keeps the %d most recently used)", old, keep)
+        shutil.rmtree(old, ignore_errors=True)
+    return merged[keep:]

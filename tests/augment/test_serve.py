@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
 
 from augment.adapters import (
     ADAPTER_META,
+    MERGED_KEEP,
     AdapterError,
     adapter_hash,
     cached_meta,
@@ -120,6 +122,34 @@ def test_merged_adapter_gives_the_same_logits_as_base_plus_lora(adapters_dir, ba
     assert torch.allclose(merged, lora, atol=1e-3)
     assert not torch.allclose(merged, plain, atol=1e-3)  # the adapter really is in there
     assert merge_adapter(adapters_dir / "ad", tmp_path / "merged", base_model=base_model_dir) == merged_dir  # cached
+
+
+@pytest.mark.slow
+def test_the_merged_cache_keeps_only_the_most_recently_used_models(adapters_dir, base_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("COOKIEBENCH_HOME", str(tmp_path))
+    cache = tmp_path / "models" / "merged"
+    old = []
+    for age in range(MERGED_KEEP + 2):  # older models than the cache keeps, newest first
+        d = cache / f"ad-{age:016x}"
+        d.mkdir(parents=True)
+        (d / "config.json").write_text("{}")
+        (d / "model.safetensors").write_bytes(b"")
+        os.utime(d, (1e9 - age, 1e9 - age))
+        old.append(d)
+    in_progress = cache / ".ad-0123.tmp"
+    in_progress.mkdir()
+
+    merged = merge_adapter(adapters_dir / "ad", base_model=base_model_dir)
+
+    assert merged.parent == cache and (merged / "model.safetensors").stat().st_size > 0
+    kept = sorted(d for d in cache.iterdir() if not d.name.startswith("."))
+    assert kept == sorted([merged, *old[: MERGED_KEEP - 1]])  # the new one and the newest of the old
+    assert in_progress.is_dir()  # another process's merge is not touched
+
+    os.utime(old[MERGED_KEEP - 2], (1.0, 1.0))  # now the least recently used...
+    assert merge_adapter(adapters_dir / "ad", base_model=base_model_dir) == merged  # a cache hit prunes nothing
+    assert old[MERGED_KEEP - 2].is_dir()
+    assert merged.stat().st_mtime > 1e9  # ...and the hit counts as a use
 
 
 @pytest.mark.slow
