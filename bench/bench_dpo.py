@@ -60,7 +60,6 @@ def _one(variant: str, pairs: int, max_length: int, batch_size: int, threads: in
         del model
         sft = StageResult(adapter=sft_dir, config_hash="bench", metrics={})
         args = CookieDPOConfig(
-            output_dir="unused",
             num_train_epochs=1,
             max_length=max_length,
             per_device_train_batch_size=batch_size,

@@ -2,7 +2,7 @@
 
 On the simulated cohort's training speakers: one SFT adapter (conditional mode, the demo's
 settings), then one DPO adapter per pair strategy alone (real, degraded, generated, broken,
-disfluent: AD pairs only) and one on all of them together, each continuing that same SFT
+disfluent) and one on all of them together, each continuing that same SFT
 adapter with the same DPO settings and steps. Every generator (SFT included) then writes
 ``--n`` descriptions per style through the project's own generation path
 (:func:`augment.runner.run_jobs`: vLLM in-process, adapters merged, the same sampling seeds
@@ -54,6 +54,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from bench.machine import machine_load, wall_time_footer
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     # The demo's generator settings (eval/profiles/demo.yaml), steps from the options.
     sft_args = CookieSFTConfig(
-        output_dir="unused", max_steps=args.sft_steps, max_length=320, learning_rate=4.0e-4, save_strategy="no", seed=0
+        max_steps=args.sft_steps, max_length=320, learning_rate=4.0e-4, save_strategy="no", seed=0
     )
     sft = timed(
         "sft",
@@ -169,7 +171,6 @@ def main(argv: list[str] | None = None) -> dict:
     sft_samples = timed("sft_samples", sample_sft)
 
     dpo_args = CookieDPOConfig(
-        output_dir="unused",
         max_steps=args.dpo_steps,
         max_length=320,
         learning_rate=args.dpo_lr,
@@ -276,8 +277,7 @@ def main(argv: list[str] | None = None) -> dict:
         "pairs": pair_summaries,
         "table": table,
         "vocabulary_shift": shift,
-        "cpu_count": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
+        **machine_load(),
         "python": platform.python_version(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -401,13 +401,7 @@ def markdown(result: dict) -> str:
             for k, n in p["by_style_strategy"].items()
         ]
         lines.append(f"- {name}: " + ", ".join(parts))
-    lines += [
-        "",
-        "Wall time (s): "
-        + ", ".join(f"{k} {v:.0f}" for k, v in result["seconds"].items())
-        + f"; {result['cpu_count']} CPUs, load {result['load_avg_1m']} at the end.",
-        "",
-    ]
+    lines += wall_time_footer(result)
     return "\n".join(lines)
 
 
