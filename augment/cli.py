@@ -90,7 +90,7 @@ MaxPairsOpt = Annotated[
 ]
 StrategiesOpt = Annotated[
     str | None,
-    typer.Option(help="Comma-separated: real, degraded, generated, broken, disfluent (AD only)."),
+    typer.Option(help="Comma-separated: real, degraded, generated, broken, disfluent."),
     Default("augment.pair_config:PairConfig.strategies", parse=_strategies),
 ]
 

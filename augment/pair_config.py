@@ -56,20 +56,11 @@ class PairConfig:
             missing = [s for s in self.styles if not self.strategies.get(s)]
             if missing:
                 raise ValueError(f"strategies names none for style(s) {missing}; give each style a list")
-            if "disfluent" in self.strategies.get("hc", ()):
-                raise ValueError("the disfluent strategy makes AD pairs only; take it out of the hc list")
         elif not self.strategies:
             raise ValueError("strategies is empty; name at least one of " + ", ".join(STRATEGIES))
-        elif not any(self.styles_for(strategy) for strategy in self.strategies):
-            raise ValueError(
-                f"strategies {list(self.strategies)} make no pairs for style(s) {list(self.styles)}: "
-                "disfluent makes AD pairs only; add another strategy"
-            )
 
     def styles_for(self, strategy: Strategy) -> list[Style]:
         """The styles that get ``strategy``'s pairs, in ``styles`` order."""
         if isinstance(self.strategies, dict):
-            styles = [s for s in self.styles if strategy in self.strategies.get(s, ())]
-        else:
-            styles = list(self.styles) if strategy in self.strategies else []
-        return [s for s in styles if s == "ad"] if strategy == "disfluent" else styles
+            return [s for s in self.styles if strategy in self.strategies.get(s, ())]
+        return list(self.styles) if strategy in self.strategies else []

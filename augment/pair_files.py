@@ -50,9 +50,10 @@ class PreferencePair(BaseModel):
     deltas: MarkerDeltas
     margin: float = Field(
         description="Style-axis distance, chosen minus rejected, toward the target style; "
-        "for margin_kind 'filter', the gain in the failed filter's score."
+        "for margin_kind 'filter', the gain in the failed filter's score; for 'disfluency', "
+        "the gain in disfluencies per word."
     )
-    margin_kind: Literal["style_axis", "filter"] = "style_axis"
+    margin_kind: Literal["style_axis", "filter", "disfluency"] = "style_axis"
 
 
 class PairsSummary(BaseModel):

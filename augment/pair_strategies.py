@@ -103,11 +103,12 @@ def broken_candidates(
     return out
 
 
-def disfluent_candidates(ad: list[Transcript]) -> list[Candidate]:
+def disfluent_candidates(by_style: dict[Style, list[Transcript]], styles: Sequence[Style]) -> list[Candidate]:
     out = []
-    for t in ad:
-        original = real_verbatim(t)
-        fluent = smooth(original)
-        if fluent != original:
-            out.append(Candidate("ad", "disfluent", original, fluent, t.id, f"smooth:{t.id}"))
+    for style in styles:
+        for t in by_style[style]:
+            original = real_verbatim(t)
+            fluent = smooth(original)
+            if fluent != original:
+                out.append(Candidate(style, "disfluent", original, fluent, t.id, f"smooth:{t.id}"))
     return out

@@ -19,13 +19,15 @@ their candidates are made in :mod:`augment.pair_strategies`):
     that fail the ``garbage`` or ``on_topic`` filter. The pair is kept only when the project's
     own filters (:mod:`augment.filters`) pass the chosen text and fail the rejected one.
 ``disfluent``
-    AD style only. Chosen is a real AD transcript, rejected the same transcript said fluently
-    (:func:`augment.degrade.smooth`: fillers, immediate repetitions and trailing-offs taken
-    out). Nothing else differs, so the pair is about the disfluencies of AD speech and nothing
-    of its content. Why: a repeated word or phrase ('the the', 'so the so the') is among the
-    markers that best separate AD from HC, and a small generator tuned on AD text writes
-    almost none. Why AD only: HC speakers say uh and um too, and an HC pair of this kind
-    would teach HC a fluency real HC speech does not have.
+    Chosen is a real transcript of the target style, rejected the same transcript said
+    fluently (:func:`augment.degrade.smooth`: fillers, pauses, corrections, immediate
+    repetitions and trailing-offs taken out). Nothing else differs, so the pair is about the
+    hesitations of real speech and nothing of its content. Why: a small generator tuned a few
+    SFT steps writes far fewer hesitations than the speakers it learned from, HC's as well
+    as AD's (real HC speakers hesitate at 0.06 per word); a pair of a speaker's own words
+    teaches each style its own rate, not the other style's. Its margin (``margin_kind``
+    ``"disfluency"``) is the disfluencies per word the fluent version lost: the style axis
+    cannot judge it, since for HC the chosen text is the more AD-like of the two.
 
 Strategies apply to every style, or per style (``strategies={"ad": ["disfluent", "broken"],
 "hc": ["real", "degraded", "broken"]}``), when one style's generator needs other lessons than
@@ -88,6 +90,9 @@ from detect.markers import real_verbatim, verbatim_markers
 from detect.records import Transcript
 
 logger = logging.getLogger(__name__)
+
+# What a pair's margin measures, by strategy: the style axis for the rest.
+MARGIN_KIND = {"broken": "filter", "disfluent": "disfluency"}
 
 
 class PairsError(UserError):
@@ -156,8 +161,8 @@ def build_pairs(
         "broken"
     ):  # its own draws: adding it leaves the other strategies' pairs as they were
         candidates += broken_candidates(by_style, samples or {}, styles, config, random.Random(f"broken/{config.seed}"))
-    if "ad" in config.styles_for("disfluent"):
-        candidates += disfluent_candidates(by_style["ad"])
+    if styles := config.styles_for("disfluent"):
+        candidates += disfluent_candidates(by_style, styles)
 
     # One marker pass over every distinct text: the extractor batches and caches.
     texts = list(
@@ -197,6 +202,11 @@ def build_pairs(
             if margin is None:
                 dropped_filter[key] += 1
                 continue
+        elif c.strategy == "disfluent":
+            margin = float(chosen_row["disfluency_rate"] - rejected_row["disfluency_rate"])
+            if margin <= 0:
+                dropped_margin[key] += 1
+                continue
         else:
             margin = axis.toward(c.style, chosen_row, rejected_row)
             if margin < config.min_margin:
@@ -220,7 +230,7 @@ def build_pairs(
                 rejected_source=c.rejected_source,
                 deltas=deltas,
                 margin=round(margin, 6),
-                margin_kind="filter" if c.strategy == "broken" else "style_axis",
+                margin_kind=MARGIN_KIND.get(c.strategy, "style_axis"),
             )
         )
     pairs = _cap(pairs, config.max_pairs_per_strategy, rng)

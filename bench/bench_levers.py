@@ -54,6 +54,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.machine import machine_load, wall_time_footer
+
 log = logging.getLogger(__name__)
 
 OUT = Path("bench-results") / "levers.json"
@@ -79,6 +81,8 @@ class Lever:
 # learns slowly at a few steps.
 LORA_ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
+DEMO_PAIRS = ["real", "degraded", "broken"]  # eval/profiles/demo.yaml's pair strategies
+
 # Changes to the demo's generator section, per trained variant. DPO variants continue the demo's SFT
 # adapters (copied, so the cache finds them): what they move is DPO's alone.
 TRAINING: dict[str, dict[str, dict[str, Any]]] = {
@@ -92,6 +96,11 @@ TRAINING: dict[str, dict[str, dict[str, Any]]] = {
     "sft14-mlp": {"sft": {"max_steps": 14}, "lora": {"target_modules": LORA_ALL_LINEAR}},
     "sft14-neftune": {"sft": {"max_steps": 14, "neftune_noise_alpha": 5.0}},
     "dpo2": {"dpo": {"max_steps": 2}},
+    "dpo-hc-disfluent": {"pairs": {"strategies": {"ad": DEMO_PAIRS, "hc": [*DEMO_PAIRS, "disfluent"]}}},
+    "dpo-disfluent": {"pairs": {"strategies": [*DEMO_PAIRS, "disfluent"]}},
+    "dpo-disfluent-ad-nodegraded": {
+        "pairs": {"strategies": {"ad": ["real", "broken", "disfluent"], "hc": [*DEMO_PAIRS, "disfluent"]}}
+    },
 }
 
 # Sampling from the model's own distribution: fillers ("uh" is two tokens) and restarts are frequent
@@ -129,6 +138,24 @@ LEVERS: tuple[Lever, ...] = (
     ),
     Lever("dpo-beta0.5", "DPO beta 0.5 (0.1); sft: today's", train="dpo-beta0.5", stages=("dpo",)),
     Lever("dpo2", "DPO 2 steps (4); sft: today's", train="dpo2", stages=("dpo",)),
+    Lever(
+        "dpo-hc-disfluent",
+        "DPO pairs: HC adds disfluent (real HC speech over its fluent version); sft: today's",
+        train="dpo-hc-disfluent",
+        stages=("dpo",),
+    ),
+    Lever(
+        "dpo-disfluent",
+        "DPO pairs: both styles add disfluent (real speech over its fluent version); sft: today's",
+        train="dpo-disfluent",
+        stages=("dpo",),
+    ),
+    Lever(
+        "dpo-disfluent-ad-nodegraded",
+        "DPO pairs: both styles add disfluent, AD without degraded (its content drop); sft: today's",
+        train="dpo-disfluent-ad-nodegraded",
+        stages=("dpo",),
+    ),
 )
 # Cut from the demo-base run for time: on 2 shared cores one set of the demo's generators (SFT and DPO,
 # both styles) took ~40 minutes to train, generation seconds per row. `--only` runs any of them.
@@ -307,8 +334,7 @@ def main(argv: list[str] | None = None) -> dict:
         "levers": [dataclasses.asdict(lever) for lever in levers],
         "rows": rows,
         "seconds": seconds,
-        "cpu_count": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2),
+        **machine_load(),
         "python": platform.python_version(),
         "command": " ".join(["python -m bench.bench_levers", *(argv or [])]),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -527,13 +553,7 @@ def markdown(result: dict) -> str:
             for row in result["rows"]
         ),
     ]
-    lines += [
-        "",
-        "Wall time (s): "
-        + ", ".join(f"{k} {v:.0f}" for k, v in result["seconds"].items())
-        + f"; {result['cpu_count']} CPUs, load {result['load_avg_1m']} at the end.",
-        "",
-    ]
+    lines += wall_time_footer(result)
     return "\n".join(lines)
 
 
