@@ -294,11 +294,14 @@ def prune_merged(cache: Path, keep: int = MERGED_KEEP) -> list[Path]:
     memory), and one that is about to be loaded was just merged or used, so it is among the
     newest. Half-written folders (a merge in progress: hidden names) are left alone.
     """
-    merged = sorted(
-        (d for d in cache.iterdir() if not d.name.startswith(".") and _is_merged(d)),
-        key=lambda d: d.stat().st_mtime,
-        reverse=True,
-    )
+    used = {}
+    for d in cache.iterdir():
+        try:  # another process may be pruning the same cache
+            if not d.name.startswith(".") and _is_merged(d):
+                used[d] = d.stat().st_mtime
+        except FileNotFoundError:
+            continue
+    merged = sorted(used, key=used.__getitem__, reverse=True)
     for old in merged[keep:]:
         logger.info("pruning merged model %s (the cache keeps the %d most recently used)", old, keep)
         shutil.rmtree(old, ignore_errors=True)
