@@ -143,11 +143,11 @@ class Backend:
     weights: Literal["auto", "merged", "lora"] = "auto"
     # -- the vLLM started here --------------------------------------------------------
     enforce_eager: bool = True  # no graph compilation: starts in seconds
-    max_model_len: int = 2048
+    max_model_len: int = VLLMConfig.max_model_len
     port: int = 0  # server only; 0 picks a free one
     threads: int | None = None  # CPU build: OpenMP threads (default: all cores)
-    cpu_bind: str | None = "nobind"  # CPU build: VLLM_CPU_OMP_THREADS_BIND
-    startup_timeout_s: float = 600.0
+    cpu_bind: str | None = VLLMConfig.cpu_bind  # CPU build: VLLM_CPU_OMP_THREADS_BIND
+    startup_timeout_s: float = VLLMConfig.startup_timeout_s
     log_dir: Path | None = None  # vLLM logs go here (default: temp files)
     # -- requests ---------------------------------------------------------------------
     concurrency: int = 16  # requests in flight on a server; prompts per chunk in-process
