@@ -25,7 +25,7 @@ from pydantic.dataclasses import dataclass
 
 from detect.chat import FILLERS
 from detect.info_units import ENTITIES
-from detect.verbatim import DASH, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK, hold_pauses
+from detect.verbatim import DASH, PAUSE_MARK, RETRACE_MARK, hold_pauses, release_pauses
 
 # Information-unit nouns from the shared lexicon, plural forms too; multi-word synonyms are
 # left out (they are rare in speech and need a phrase matcher).
@@ -96,7 +96,7 @@ def _split(text: str) -> list[tuple[list[str], str]]:
                 ending = "..." if end == "…" else end
                 sentence = sentence[: -len(end)]
                 break
-        words = [PAUSE_MARK if w == PAUSE_SLOT else w for w in sentence.split()]
+        words = release_pauses(sentence).split()
         if words:
             out.append((words, ending))
     return out

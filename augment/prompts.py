@@ -27,7 +27,7 @@ from pydantic.dataclasses import dataclass
 
 from detect.hashing import digest
 from detect.records import Label
-from detect.verbatim import DASH, PAUSE_MARK, PAUSE_SLOT, RETRACE_MARK, hold_pauses, without_marks
+from detect.verbatim import DASH, RETRACE_MARK, hold_pauses, release_pauses, without_marks
 
 Style = Literal["ad", "hc"]
 Mode = Literal["separate", "conditional"]
@@ -248,7 +248,7 @@ def spoken(text: str) -> str:
     "the boy on a stool (.) he shh! and I'm... well — the girl"
     """
     text = hold_pauses(text.replace("…", "..."))
-    text = _DROPPED.sub(" ", DASH.sub(f" {RETRACE_MARK} ", text)).lower().replace(PAUSE_SLOT, PAUSE_MARK)
+    text = release_pauses(_DROPPED.sub(" ", DASH.sub(f" {RETRACE_MARK} ", text)).lower())
     return _BEFORE_END.sub("", " ".join(_I_FORMS.sub("I", text).split()))
 
 

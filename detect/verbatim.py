@@ -36,6 +36,15 @@ def hold_pauses(text: str) -> str:
     return PAUSE.sub(f" {PAUSE_SLOT} ", text)
 
 
+def release_pauses(text: str) -> str:
+    """The inverse of :func:`hold_pauses`: each :data:`PAUSE_SLOT` written as the pause mark again.
+
+    >>> release_pauses(hold_pauses("the boy (..) fell.")).split()
+    ['the', 'boy', '(.)', 'fell.']
+    """
+    return text.replace(PAUSE_SLOT, PAUSE_MARK)
+
+
 def without_marks(text: str) -> str:
     """``text`` with its pause and correction marks gone: the words, as a count of words wants them.
 
