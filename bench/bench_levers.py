@@ -244,6 +244,8 @@ def _generator_config(demo, changes: dict[str, dict[str, Any]]):
     from eval.components import generator_config
 
     config = generator_config(demo)
+    if list(config.pairs.strategies) != DEMO_PAIRS:  # the pair levers are written against them
+        raise SystemExit(f"the demo's pair strategies are {config.pairs.strategies}: update DEMO_PAIRS")
     sft = dataclasses.replace(config.sft, save_steps=1, **changes.get("sft", {}))
     dpo = dataclasses.replace(config.dpo, save_steps=1, **changes.get("dpo", {}))
     pairs = dataclasses.replace(config.pairs, **changes.get("pairs", {}))
