@@ -16,7 +16,15 @@ import re
 
 SENTENCE = re.compile(r"[^.?!]+(?:\.\.\.|[.?!])?")  # a sentence with its terminator, '...' included
 WORD = re.compile(r"[\w'-]+")
-CHAT_CODES = re.compile(r"[&\[\]\x15]|\+\.\.\.")  # a text holding these is CHAT after all
+# A text holding these is CHAT after all: CHAT's codes by how they open (the CHAT manual), not any
+# bracket. A generator writes stray brackets of written prose ("uh [sic]", "the girl.]"), and a
+# quarter of the demo's AD texts read as CHAT lost every filler and dash (bench-results, B34).
+CHAT_CODES = re.compile(
+    r"&[-+=~*]?[^\W\d_]"  # &-uh filler, &+fr fragment, &=laughs event, &~ nonword, &uh (older files)
+    r"|\[(?:/{1,3}[-?]?\]|::? |\*[\] ]|\+ |=[!?]? |%|\^ |!{1,2}\]|\?\]|x \d|[<>]\d?\]|- |\"\]|# |e\])"  # [/] [: x] ...
+    r"|\x15"  # a media bullet
+    r"|\+(?:\.\.[.?]|//?[.?]|/\?|!\?|\"/?\.|\+|,|<|\^)"  # +... +/. +//. +"/. ++ +, +< +^
+)
 UNINTELLIGIBLE = frozenset({"xxx", "yyy", "xx", "yy"})  # www is untranscribed, not unintelligible
 PAUSE_MARK = "(.)"  # every CHAT pause, (.) to (2.5), is written so: the counts do not weigh length
 PAUSE = re.compile(r"\(\.{1,3}\)")

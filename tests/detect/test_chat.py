@@ -109,6 +109,16 @@ def test_clean_verbatim_accepts_chat_text():
     assert (counts.fillers, counts.retracings, counts.trailing_offs) == (1, 1, 1)
 
 
+def test_stray_brackets_of_written_prose_do_not_make_a_generated_text_chat():
+    """A generator writes "[sic]" and a lone "]" as written prose does; only CHAT's own codes mean CHAT,
+    so the fillers, corrections and pauses around them are still counted."""
+    clean, counts = clean_verbatim("uh the boy [sic] the the boy (.) is on the — stool.] um [my name] there.")
+    assert clean == "the boy sic the the boy is on the stool. my name there."
+    assert (counts.fillers, counts.retracings, counts.pauses) == (2, 2, 1)
+    for chat in ("the boy [/] boy .", "&-um the boy .", "gonna [: going to] fall .", "he [*] fell .", "she +/."):
+        assert clean_verbatim(chat)[0].count("[") == 0, chat  # read as CHAT: the code is gone
+
+
 CHA = (
     "@UTF8\n@PID:\t11312/t-1\n@Begin\n@Languages:\teng\n"
     "@Participants:\tPAR Participant, INV Investigator\n"
