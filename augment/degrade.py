@@ -57,15 +57,19 @@ class DegradeConfig:
     vague_noun: float = Field(
         default=0.6, ge=0.0, le=1.0, description="Replace an information-unit noun with a pronoun or 'thing'."
     )
+    # At the pairs' intensity (0.6) each edit moves its marker about twice the AD-HC gap of real
+    # speech (and of the simulated cohort, calibrated to it): IU coverage, pronouns, retracings,
+    # pauses, trailing-offs, fillers alike. Fillers at 0.12 and trailing-offs at 0.35 moved theirs
+    # 10-16 times the gap, and DPO taught AD a filler caricature (B34).
     filler: float = Field(
-        default=0.12, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start)."
+        default=0.02, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start)."
     )
-    pause: float = Field(default=0.05, ge=0.0, le=1.0, description="Pause '(.)' before a word.")
+    pause: float = Field(default=0.03, ge=0.0, le=1.0, description="Pause '(.)' before a word.")
     repetition: float = Field(default=0.08, ge=0.0, le=1.0, description="Repeat a word or two as said ('the the').")
     revision: float = Field(
         default=0.04, ge=0.0, le=1.0, description="Name a wrong unit, then correct it ('the girl — the boy')."
     )
-    trail_off: float = Field(default=0.35, ge=0.0, le=1.0, description="Cut a sentence short and end it with '...'.")
+    trail_off: float = Field(default=0.06, ge=0.0, le=1.0, description="Cut a sentence short and end it with '...'.")
 
     def p(self, name: str) -> float:
         return min(1.0, getattr(self, name) * self.intensity)

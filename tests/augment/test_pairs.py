@@ -66,6 +66,29 @@ def test_degrade_intensity_moves_markers_toward_ad(extractor):
     assert heavy["pronoun_ratio"] > original["pronoun_ratio"]
 
 
+def test_at_the_pairs_intensity_every_edit_moves_its_marker_about_twice_the_ad_hc_gap(extractor):
+    """No edit is a caricature: degrading the cohort's HC training transcripts moves each marker
+    toward AD by one to three times the cohort's own AD-HC gap (calibrated to real speech). At the
+    old rates fillers moved ten times the gap and trailing-offs eight to twelve (DPO learned a
+    filler caricature)."""
+    from detect.readers import load_corpus
+
+    train = load_corpus().by_split("train")
+    hc = [real_verbatim(t) for t in train.by_label(Label.HC)]
+    ad = [real_verbatim(t) for t in train.by_label(Label.AD)]
+    intensity = PairConfig().degrade_intensity
+    degraded = [
+        degrade(t, DegradeConfig(intensity=intensity), seed=1000 * k + i).text
+        for k in range(3)
+        for i, t in enumerate(hc)
+    ]
+    real_hc, real_ad = verbatim_markers(hc, extractor).mean(), verbatim_markers(ad, extractor).mean()
+    moved = verbatim_markers(degraded, extractor).mean()
+    markers = ("iu_coverage", "pronoun_ratio", "filler_rate", "retracing_rate", "pause_rate", "trailing_off_rate")
+    gaps = {m: (moved[m] - real_hc[m]) / (real_ad[m] - real_hc[m]) for m in (*markers, "disfluency_rate")}
+    assert all(1.0 <= g <= 3.0 for g in gaps.values()), gaps
+
+
 def test_degraded_edits_are_read_back_as_disfluencies():
     result = degrade(HEALTHY, DegradeConfig(intensity=1.0, filler=0.5, repetition=0.3, trail_off=1.0), seed=1)
     _, counts = clean_verbatim(result.text)
