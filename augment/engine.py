@@ -100,9 +100,9 @@ class InProcessEngine:
                     temperature=sampling.temperature,
                     top_p=sampling.top_p,
                     frequency_penalty=sampling.frequency_penalty,
-                    max_tokens=sampling.max_tokens,
+                    max_tokens=sampling.token_budget(i)[1],
                     seed=sampling.seed + i,
-                    **sampling.vllm_extras(),
+                    **sampling.vllm_extras(i),
                 )
                 for i in part
             ]

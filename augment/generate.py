@@ -145,9 +145,9 @@ async def _generate(client, prompts, sampling, model, indices, concurrency, retr
                         temperature=sampling.temperature,
                         top_p=sampling.top_p,
                         frequency_penalty=sampling.frequency_penalty,
-                        max_tokens=sampling.max_tokens,
+                        max_tokens=sampling.token_budget(index)[1],
                         seed=sampling.seed + index,
-                        extra_body=sampling.vllm_extras() or None,
+                        extra_body=sampling.vllm_extras(index) or None,
                     )
                     choices: Any = getattr(response, "choices", None)
                     text = choices[0].message.content if choices else None

@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as config_dataclass
 
+from augment.prompts import draw_length
 from augment.synthetic import SamplingInfo
 
 
@@ -37,6 +39,18 @@ class SamplingOptions:
     # until min_tokens are out, so the description goes on instead.
     min_tokens: int = Field(
         default=0, ge=0, description="Fewest tokens generated per description: the end-of-text token waits (0: off)."
+    )
+    # Real speakers say 30 words or 200 (Pitt: words SD ~50 around ~90); one floor and ceiling for
+    # every record made every description about as long as the next (words SD a fifth of the real
+    # one, B34), and a length asked for in the prompt is not kept by a 135M model. Drawn per record,
+    # the budget spreads as real lengths do, its mean unchanged.
+    length_spread: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="How much of the real spread of lengths each record's min_tokens and max_tokens carry: "
+        "both scaled by a length drawn from its style's real training transcripts over their mean, "
+        "0 none (one budget for all), 1 the whole spread.",
     )
     # A light penalty breaks the loops a small model falls into ("and the boy and the boy ...").
     # Not repetition_penalty: it also punishes the prompt's words, i.e. the scene's nouns that a
@@ -81,34 +95,67 @@ class SamplingConfig(SamplingOptions):
         default=(),
         description="The token ids filler_bias raises (augment.runner sets them from the generator's base model).",
     )
+    lengths: tuple[int, ...] = Field(
+        default=(),
+        description="Real lengths in words that length_spread draws from "
+        "(augment.runner sets them from the job's training transcripts of its style).",
+    )
+    # Best of n keeps the candidate closest to its class's real markers, length among them: candidates
+    # of different lengths would hand the length back to the mean.
+    candidates: int = Field(
+        default=1, ge=1, description="Records per kept description (best of n): they share one drawn length."
+    )
+
+    def token_budget(self, index: int) -> tuple[int, int]:
+        """Record ``index``'s ``(min_tokens, max_tokens)``: the configured ones, scaled with
+        ``length_spread`` by a length drawn for the record over the real mean (1: all the way).
+
+        >>> SamplingConfig(min_tokens=50, max_tokens=100).token_budget(7)
+        (50, 100)
+        >>> for spread in (1, 0.5):
+        ...     config = SamplingConfig(max_tokens=100, length_spread=spread, lengths=(30, 90))
+        ...     print(sorted({config.token_budget(i) for i in range(20)}))
+        [(0, 50), (0, 150)]
+        [(0, 75), (0, 125)]
+        """
+        if not self.length_spread:
+            return self.min_tokens, self.max_tokens
+        if not any(self.lengths):
+            raise ValueError(
+                "length_spread needs the real lengths of the style's training transcripts (SamplingConfig.lengths); "
+                "generate from a benchmark or a corpus, or turn length_spread off"
+            )
+        key = ["tokens", self.seed + index // self.candidates]
+        drawn = (draw_length(self.lengths, key) or 0) / statistics.fmean(self.lengths)
+        scale = 1 + self.length_spread * (drawn - 1)
+        return round(self.min_tokens * scale), max(1, round(self.max_tokens * scale))
 
     def info(self, index: int) -> SamplingInfo:
-        """What record ``index`` was sampled with: every field of this config, its own seed."""
+        """What record ``index`` was sampled with: every field of this config, its own seed and token budget."""
+        min_tokens, max_tokens = self.token_budget(index)
         return SamplingInfo(
             seed=self.seed + index,
             temperature=self.temperature,
             top_p=self.top_p,
             min_p=self.min_p,
             frequency_penalty=self.frequency_penalty,
-            max_tokens=self.max_tokens,
-            min_tokens=self.min_tokens,
+            max_tokens=max_tokens,
+            min_tokens=min_tokens,
             ignore_eos=self.ignore_eos,
             spoken=self.spoken,
             filler_bias=self.filler_bias,
+            length_spread=self.length_spread,
         )
 
-    @property
-    def floor(self) -> int:
-        """The fewest tokens vLLM is told to generate (all of them with ``ignore_eos``)."""
-        return self.max_tokens if self.ignore_eos else self.min_tokens
-
-    def vllm_extras(self) -> dict[str, Any]:
-        """vLLM's own sampling fields, beyond the OpenAI API (sent in the request body)."""
+    def vllm_extras(self, index: int) -> dict[str, Any]:
+        """vLLM's own sampling fields for record ``index``, beyond the OpenAI API (sent in the request body)."""
         extras: dict[str, Any] = {"min_p": self.min_p} if self.min_p else {}
+        min_tokens, max_tokens = self.token_budget(index)
+        floor = max_tokens if self.ignore_eos else min_tokens  # all of them with ignore_eos
         if self.ignore_eos:
             extras.update(ignore_eos=True)
-        if self.floor:
-            extras.update(min_tokens=self.floor)
+        if floor:
+            extras.update(min_tokens=floor)
         if self.filler_bias and self.filler_tokens:
             extras.update(logit_bias={token: self.filler_bias for token in self.filler_tokens})
         return extras

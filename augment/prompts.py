@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import Enum
 from typing import Literal, get_args
 
@@ -26,7 +26,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from detect.hashing import digest
-from detect.records import Label
+from detect.records import Label, Transcript
 from detect.verbatim import DASH, RETRACE_MARK, hold_pauses, release_pauses, without_marks
 
 Style = Literal["ad", "hc"]
@@ -219,6 +219,18 @@ def spoken_words(text: str) -> int:
     """A description's length as a generator writes it: words said, fillers and repeats included,
     the marks of pauses and corrections not."""
     return len(without_marks(text).split())
+
+
+def real_lengths(transcripts: Iterable[Transcript], style: Style) -> tuple[int, ...]:
+    """The lengths in words (:func:`spoken_words`) of the real transcripts of ``style``, sorted: what a
+    record's length is drawn from (:func:`draw_length`). Pass training transcripts only."""
+    return tuple(
+        sorted(
+            spoken_words(t.verbatim or t.text)
+            for t in transcripts
+            if t.label == STYLE_LABEL[style] and (t.verbatim or t.text).strip()
+        )
+    )
 
 
 def draw_length(lengths: Sequence[int], key: object) -> int | None:

@@ -80,6 +80,7 @@ class Job:
     generator: Generator
     prompts: Callable[[int], Messages]  # the prompt of record i
     parents: Callable[[int], tuple[str, ...]] | None = None  # real transcripts behind record i
+    lengths: tuple[int, ...] = ()  # real lengths of the style's training transcripts (length_spread)
 
 
 def adapter_job(
@@ -92,12 +93,14 @@ def adapter_job(
     mode: Mode,
     base_model: str | None = None,
     parents: Callable[[int], tuple[str, ...]] | None = None,
+    lengths: tuple[int, ...] = (),
 ) -> Job:
     """A trained generator's job: the task prompt of ``mode`` (separate or conditional), as the adapter
     was trained to be asked (its card's prompt design, drawn per record; the fixed prompt for an
     adapter without one).
 
     ``adapter`` None: a model an endpoint serves under ``name`` (asked with the fixed prompt).
+    ``lengths``: the style's real training lengths, for sampling's ``length_spread``.
     """
     adapter = Path(adapter) if adapter is not None else None
     meta = (read_meta(adapter) or {}) if adapter is not None else {}
@@ -108,7 +111,7 @@ def adapter_job(
         config_hash=adapter_hash(adapter) if adapter is not None else None,
         stage=meta.get("stage"),
     )
-    return Job(Path(out), n, style, generator, record_prompts(style, mode, meta.get("prompt")), parents)
+    return Job(Path(out), n, style, generator, record_prompts(style, mode, meta.get("prompt")), parents, lengths)
 
 
 def record_prompts(style: Style, mode: Mode, card: dict | None) -> Callable[[int], Messages]:
@@ -122,14 +125,21 @@ def record_prompts(style: Style, mode: Mode, card: dict | None) -> Callable[[int
 
 
 def prompt_only_job(
-    out: str | Path, n: int, style: Style, prompter, *, base_model: str | None = None, name: str = BASE_NAME
+    out: str | Path,
+    n: int,
+    style: Style,
+    prompter,
+    *,
+    base_model: str | None = None,
+    name: str = BASE_NAME,
+    lengths: tuple[int, ...] = (),
 ) -> Job:
     """The prompt-only baseline's job: the base model, few-shot prompts of
-    :class:`augment.prompt_only.FewShotPrompter`."""
+    :class:`augment.prompt_only.FewShotPrompter` (``lengths`` as for :func:`adapter_job`)."""
     generator = Generator(
         name, base_model=base_model, config_hash=prompter.config_hash(), method=f"few-shot-{prompter.config.shots}"
     )
-    return Job(Path(out), n, style, generator, prompter, prompter.parents)
+    return Job(Path(out), n, style, generator, prompter, prompter.parents, lengths)
 
 
 @dataclass(frozen=True)
@@ -183,6 +193,15 @@ def record_info(job: Job, backend: Backend) -> GeneratorInfo:
     return info
 
 
+def job_sampling(job: Job, sampling: SamplingConfig) -> SamplingConfig:
+    """``sampling`` as ``job`` asks it: the filler tokens of its base model, its style's real lengths."""
+    if sampling.filler_bias and not sampling.filler_tokens:
+        sampling = dataclasses.replace(sampling, filler_tokens=filler_tokens(job.generator.base_model))
+    if sampling.length_spread and not sampling.lengths:
+        sampling = dataclasses.replace(sampling, lengths=job.lengths)
+    return sampling
+
+
 def pending(job: Job, backend: Backend, sampling: SamplingConfig) -> tuple[list[int], int]:
     """Indices of ``job`` still to generate, and how many are there (refuses a file of another run)."""
     return pending_indices(
@@ -190,7 +209,7 @@ def pending(job: Job, backend: Backend, sampling: SamplingConfig) -> tuple[list[
         job.n,
         style=job.style,
         model=job.generator.name,
-        sampling=sampling,
+        sampling=job_sampling(job, sampling),
         generator=record_info(job, backend),
     )
 
@@ -228,8 +247,7 @@ class Running:
         on_record: Callable[[SyntheticDescription], None] | None = None,
         resume_command: str | None = None,
     ) -> GenerationReport:
-        if sampling.filler_bias and not sampling.filler_tokens:
-            sampling = dataclasses.replace(sampling, filler_tokens=filler_tokens(job.generator.base_model))
+        sampling = job_sampling(job, sampling)
         return run_generation(
             job.out,
             job.prompts,

@@ -38,6 +38,7 @@ from augment.prompts import (
     SceneForm,
     Style,
     completion_messages,
+    real_lengths,
     spoken_words,
     task_messages,
 )
@@ -231,18 +232,7 @@ def sft_dataset(
 def prompt_card(design: PromptDesign, transcripts: Sequence[Transcript], styles: Sequence[Style]) -> dict[str, Any]:
     """What generation needs to ask an adapter as it was trained: the design and, when it asks for a
     length, each style's real lengths in words (of the training transcripts: no test speaker's)."""
-    lengths = (
-        {
-            style: sorted(
-                spoken_words(real_verbatim(t))
-                for t in transcripts
-                if t.label == STYLE_LABEL[style] and real_verbatim(t).strip()
-            )
-            for style in styles
-        }
-        if design.length
-        else {}
-    )
+    lengths = {style: list(real_lengths(transcripts, style)) for style in styles} if design.length else {}
     return {"design": asdict(design), "lengths": lengths}
 
 

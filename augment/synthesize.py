@@ -42,7 +42,7 @@ from augment import classic as classic_augmentation
 from augment import filters as synthetic_filters
 from augment import generate as generation
 from augment import prompt_only, runner
-from augment.prompts import STYLE_LABEL, STYLES, Mode, Style, adapter_unit
+from augment.prompts import STYLE_LABEL, STYLES, Mode, Style, adapter_unit, real_lengths
 from augment.synthetic import SyntheticDescription, write_records
 from detect.markers import MarkerExtractor
 from detect.records import Transcript
@@ -156,9 +156,10 @@ def generation_files(
 
 def _job(train: TrainingSet, source: str, style: Style, n: int, out_dir: Path, config: SynthesisConfig) -> runner.Job:
     out = out_dir / train.key / f"{source}-{style}.jsonl"
+    lengths = real_lengths(train.transcripts, style)
     if source == PROMPT_ONLY:
         prompter = prompt_only.FewShotPrompter(list(train.transcripts), style, config.prompt_only)
-        return runner.prompt_only_job(out, n, style, prompter, base_model=config.base_model)
+        return runner.prompt_only_job(out, n, style, prompter, base_model=config.base_model, lengths=lengths)
     unit = adapter_unit(style, config.mode)
     ids = tuple(t.id for t in train.transcripts)
     # Every record of an adapter descends from all of the training set's transcripts.
@@ -171,6 +172,7 @@ def _job(train: TrainingSet, source: str, style: Style, n: int, out_dir: Path, c
         mode=config.mode,
         base_model=config.base_model,
         parents=lambda i: ids,
+        lengths=lengths,
     )
 
 

@@ -62,6 +62,7 @@ class SamplingInfo(BaseModel):
     ignore_eos: bool = False  # benchmarks of speed: every record exactly max_tokens long
     spoken: bool = False  # rendered as the corpus renders speech (augment.prompts.spoken)
     filler_bias: float = 0.0  # logit bias on the filler words
+    length_spread: float = 0.0  # min/max tokens scaled toward a real length drawn for the record
 
 
 class Verdict(BaseModel):

@@ -117,6 +117,18 @@ LEVERS: tuple[Lever, ...] = (
     Lever("fillers3", "logit bias 3 on the filler token ' um' (0)", sampling={"filler_bias": 3.0}),
     Lever("fillers4.5", "logit bias 4.5 on the filler token ' um' (0)", sampling={"filler_bias": 4.5}),
     Lever("fp0", "frequency penalty 0 (0.3)", sampling={"frequency_penalty": 0.0}),
+    Lever(
+        "length-fixed",
+        "one token budget for every record (length_spread 0; the demo: 0.5)",
+        sampling={"length_spread": 0.0},
+        prompt_only={},
+    ),
+    Lever(
+        "length-spread",
+        "each record's token floor and ceiling scaled all the way to a real length drawn for it (0.5)",
+        sampling={"length_spread": 1.0},
+        prompt_only={},
+    ),
     Lever("temp1.1", "temperature 1.1 (0.9)", sampling={"temperature": 1.1}),
     Lever(
         "loose-length",
@@ -381,10 +393,11 @@ def _files(work: Path, lever: Lever, generator: str, style: str) -> Path:
 def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str, str, str], Path]:
     """Every row's files, one vLLM start per generator: the rows that share an adapter run on it in turn."""
     from augment import prompt_only, runner
+    from augment.prompts import real_lengths
     from eval.components import generation_backend, sampling_config
 
     backend = generation_backend(demo, work)
-    base_sampling = sampling_config(demo)
+    base_sampling = dataclasses.replace(sampling_config(demo), candidates=1)  # one description each, no best of n
     jobs: dict[Any, list[tuple[runner.Job, Any]]] = {}  # generator -> (job, sampling)
     files = {}
     for lever in levers:
@@ -392,6 +405,7 @@ def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str
             continue
         sampling = dataclasses.replace(base_sampling, **lever.sampling)
         for style in ("ad", "hc"):
+            lengths = real_lengths(base, style)  # what the generators trained on, as the demo draws
             for stage in lever.stages:
                 out = _files(work, lever, stage, style)
                 job = runner.adapter_job(
@@ -401,6 +415,7 @@ def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str
                     f"{lever.train}-{stage}-{style}",
                     adapters[lever.train][stage][style],
                     mode=demo.generator.mode,
+                    lengths=lengths,
                 )
                 jobs.setdefault((job.generator.base_model, job.generator.adapter), []).append((job, sampling))
                 files[lever.name, stage, style] = out
@@ -409,7 +424,8 @@ def generate(levers, adapters, demo, base, work: Path, n: int) -> dict[tuple[str
                     shots=demo.generation.few_shot, seed=demo.protocol.seed, **lever.prompt_only
                 )
                 out = _files(work, lever, "prompt-only", style)
-                job = runner.prompt_only_job(out, n, style, prompt_only.FewShotPrompter(base, style, config))
+                prompter = prompt_only.FewShotPrompter(base, style, config)
+                job = runner.prompt_only_job(out, n, style, prompter, lengths=lengths)
                 jobs.setdefault((job.generator.base_model, None), []).append((job, sampling))
                 files[lever.name, "prompt-only", style] = out
     for pending in jobs.values():

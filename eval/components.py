@@ -34,7 +34,9 @@ def sampling_config(config: BenchmarkConfig) -> generation_config.SamplingConfig
     options = {
         f.name: getattr(config.generation, f.name) for f in dataclasses.fields(generation_config.SamplingOptions)
     }
-    return generation_config.SamplingConfig(**options, seed=config.protocol.seed * 100_000)
+    return generation_config.SamplingConfig(
+        **options, seed=config.protocol.seed * 100_000, candidates=config.generation.best_of
+    )
 
 
 def generation_backend(config: BenchmarkConfig, run_dir: Path) -> runner.Backend:

@@ -180,6 +180,7 @@ def test_interrupt_leaves_valid_file_and_rerun_completes(tmp_path):
         {"frequency_penalty": 0.0},
         {"min_tokens": 4},
         {"spoken": True},
+        {"length_spread": 1.0, "lengths": (10, 40)},
     ],
 )
 @pytest.mark.slow
@@ -191,6 +192,24 @@ def test_resume_with_any_other_sampling_setting_is_refused(tmp_path, change):
             run(fake.url, out, 3, sampling=SamplingConfig(**{"seed": 7, **change}))
         assert len(fake.requests) == 2
     assert_exact(out, 2)
+
+
+def test_length_spread_sends_and_records_each_records_own_token_budget(tmp_path):
+    """Real lengths of 30 and 150 words (mean 90): a budget of a third or five thirds of 96 / 120 tokens."""
+    out = tmp_path / "s.jsonl"
+    sampling = SamplingConfig(seed=7, min_tokens=96, max_tokens=120, length_spread=1.0, lengths=(30, 150))
+    with FakeEndpoint(lambda n, body: "ok") as fake:
+        run(fake.url, out, 12, sampling=sampling)
+    sent = {(b["seed"] - 7): (b["min_tokens"], b["max_tokens"]) for b in fake.requests}
+    assert sent == {i: sampling.token_budget(i) for i in range(12)}
+    assert set(sent.values()) == {(32, 40), (160, 200)}  # both lengths drawn, the mean budget kept
+    records = {record_index(r): r.sampling for r in read_records(out)}
+    assert all((records[i].min_tokens, records[i].max_tokens) == sent[i] and records[i].length_spread for i in sent)
+    grouped = dataclasses.replace(sampling, candidates=3)  # best of 3: a description's candidates, one length
+    assert all(len({grouped.token_budget(3 * d + k) for k in range(3)}) == 1 for d in range(8))
+    assert len({grouped.token_budget(3 * d) for d in range(8)}) == 2
+    with pytest.raises(ValueError, match="length_spread needs the real lengths"):
+        SamplingConfig(length_spread=1.0).token_budget(0)
 
 
 def test_records_are_read_back_in_record_order_whatever_the_arrival_order(tmp_path):
@@ -296,12 +315,15 @@ def test_engine_process_serves_adapters_by_name_in_chunks_and_stops_clean(adapte
         free, floored = _floored(
             SamplingConfig(temperature=0.0, max_tokens=128, seed=0), lambda s: next(engine.generate([SHORT], s))
         )
+        spread = SamplingConfig(max_tokens=24, ignore_eos=True, length_spread=1.0, lengths=(10, 40), seed=0)
+        budgets = [c.completion_tokens for c in engine.generate([PROMPT] * 6, spread, model="ad")]
     assert all(outs.values()) and len(set(outs.values())) == 3, outs  # the adapters are really applied
     assert [c.index for c in chunked] == [10, 11, 12, 13, 14]
     assert all(c.text and c.completion_tokens for c in chunked)
     # record i is seeded seed + i: the same record comes out the same in another chunk
     assert [c.text for c in again] == [c.text for c in chunked[2:4]]
     assert floored.completion_tokens >= free.completion_tokens + 16, (free, floored)  # min_tokens reaches the engine
+    assert budgets == [spread.token_budget(i)[1] for i in range(6)] and len(set(budgets)) == 2  # and each record's own
     assert not [p for p in family if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     # this process's environment was never touched: the engine's settings went to the child only
     assert "VLLM_ENABLE_V1_MULTIPROCESSING" not in os.environ

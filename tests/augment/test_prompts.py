@@ -187,7 +187,7 @@ def test_filler_tokens_are_single_tokens_of_the_shipped_tokenizer_that_decode_to
     assert tokenizer.encode(" uh", add_special_tokens=False)[0] not in tokens
     from augment.generation_config import SamplingConfig
 
-    assert SamplingConfig(filler_bias=3.0, filler_tokens=tokens).vllm_extras()["logit_bias"] == dict.fromkeys(
+    assert SamplingConfig(filler_bias=3.0, filler_tokens=tokens).vllm_extras(0)["logit_bias"] == dict.fromkeys(
         tokens, 3.0
     )
-    assert "logit_bias" not in SamplingConfig(filler_bias=3.0).vllm_extras()  # no ids yet: nothing is biased
+    assert "logit_bias" not in SamplingConfig(filler_bias=3.0).vllm_extras(0)  # no ids yet: nothing is biased

@@ -9,6 +9,7 @@ passes, which fixes each round's size by hand.
 from __future__ import annotations
 
 import logging
+import statistics
 
 import pytest
 
@@ -16,6 +17,7 @@ from augment import runner
 from augment.filters import FilterConfig
 from augment.generation_config import SamplingConfig
 from augment.prompt_only import PromptOnlyConfig
+from augment.prompts import real_lengths
 from augment.synthesize import PROMPT_ONLY, SynthesisConfig, TrainingSet, synthesize, top_up, wanted
 from detect.markers import MarkerExtractor
 from detect.readers import load_corpus
@@ -80,13 +82,13 @@ def config_for(max_rounds: int, best_of: int = 1) -> SynthesisConfig:
     )
 
 
-def run(folder, endpoint: str, config: SynthesisConfig):
+def run(folder, endpoint: str, config: SynthesisConfig, sampling: SamplingConfig | None = None):
     """The prompt-only source's synthetic data for the fixture's training set (4 AD, 4 HC)."""
     train = TrainingSet("g", load_corpus(write_corpus(folder / "real.csv")).by_split("train"))
     backend = runner.Backend(endpoint=endpoint, concurrency=4)
 
     def run_round(files):
-        runner.run_jobs([f.job for f in files], backend, SamplingConfig(seed=0))
+        runner.run_jobs([f.job for f in files], backend, sampling or SamplingConfig(seed=0))
 
     data = synthesize(
         [train], [PROMPT_ONLY], folder / "synthetic", config, run_round=run_round, extractor=MarkerExtractor()
@@ -113,6 +115,21 @@ def test_best_of_n_generates_n_candidates_per_record_and_keeps_one_of_each(tmp_p
         records = [r for r in synthetic.records if r.style == style]
         assert [r.verdicts["best_of"].passed for r in records] == [True, False] * 6
     assert [t.id.rsplit("-", 1)[1] for t in synthetic.kept] == [f"{i:06d}" for i in range(0, 12, 2)] * 2
+
+
+def test_length_spread_draws_each_records_budget_from_its_styles_training_lengths(tmp_path):
+    sampling = SamplingConfig(seed=0, max_tokens=100, length_spread=1.0)
+    with FakeEndpoint(lambda n, body: "ok", text=description) as fake:
+        synthetic = run(tmp_path, fake.url, config_for(max_rounds=1), sampling)
+    train = load_corpus(write_corpus(tmp_path / "again.csv")).by_split("train")
+    budgets = {}
+    for style in ("ad", "hc"):
+        lengths = real_lengths(train, style)  # the training speakers' only: the split is all synthesize sees
+        budgets[style] = {r.sampling.max_tokens for r in synthetic.records if r.style == style}
+        assert budgets[style] <= {round(100 * n / statistics.fmean(lengths)) for n in lengths}
+        asked = [b for b in fake.requests if ("Alzheimer" in b["messages"][-1]["content"]) == (style == "ad")]
+        assert {b["max_tokens"] for b in asked} == budgets[style]
+    assert budgets["ad"] == {100} and len(budgets["hc"]) > 1  # the fixture's AD texts are all 19 words long
 
 
 @pytest.mark.slow
