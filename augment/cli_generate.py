@@ -205,6 +205,14 @@ def generate(
         typer.Option(help="Penalise a token by how often it was generated already (fewer loops; 0: off)."),
         Default(f"{_SAMPLING}.frequency_penalty"),
     ] = None,
+    length_spread: Annotated[
+        float | None,
+        typer.Option(
+            help="Scale each record's min/max tokens toward a length drawn from the style's real training "
+            "transcripts (the adapter's card, or --corpus for --prompt-only): 0 none, 1 the whole real spread."
+        ),
+        Default(f"{_SAMPLING}.length_spread"),
+    ] = None,
     seed: Annotated[
         int | None,
         typer.Option(help="Seed of record 0; record i uses seed + i (and, for --prompt-only, draws its examples)."),
@@ -251,7 +259,7 @@ def generate(
     from augment.adapters import find_adapters, read_meta
     from augment.generate import GenerationRate
     from augment.generation_config import RetryPolicy, SamplingConfig
-    from augment.prompts import MODES, adapter_unit, unit_mode
+    from augment.prompts import MODES, adapter_unit, real_lengths, unit_mode
     from augment.serve import BASE_NAME
 
     if endpoint is None and adapters is None and not prompt_only:
@@ -281,7 +289,15 @@ def generate(
         corpus_read, _ = read_options(skip_bad, read_report, visits).load(corpus)
         training = [t for t in corpus_read if t.split in ("train", None)]
         prompter = FewShotPrompter(training, style_name, PromptOnlyConfig(**given(ctx, PromptOnlyConfig)))
-        job = runner.prompt_only_job(out, n, style_name, prompter, base_model=base_model, name=model or BASE_NAME)
+        job = runner.prompt_only_job(
+            out,
+            n,
+            style_name,
+            prompter,
+            base_model=base_model,
+            name=model or BASE_NAME,
+            lengths=real_lengths(training, style_name),
+        )
     else:
         found = find_adapters(adapters, **given(ctx, find_adapters)) if adapters else {}
         own = [adapter_unit(style_name, m) for m in MODES]  # the style's adapter, else the conditional one

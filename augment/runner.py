@@ -39,7 +39,7 @@ from typing import Any, Literal
 
 from augment.adapters import adapter_hash, read_meta
 from augment.base_model import MODEL_NAME
-from augment.generate import Engine, GenerationReport, Messages, pending_indices, run_generation
+from augment.generate import Engine, GenerationError, GenerationReport, Messages, pending_indices, run_generation
 from augment.generation_config import RetryPolicy, SamplingConfig
 from augment.prompts import Mode, PromptDesign, Style, draw_length, task_messages
 from augment.serve import BASE_NAME, ServeConfig, VLLMConfig, VLLMServer, is_cpu_build
@@ -100,10 +100,12 @@ def adapter_job(
     adapter without one).
 
     ``adapter`` None: a model an endpoint serves under ``name`` (asked with the fixed prompt).
-    ``lengths``: the style's real training lengths, for sampling's ``length_spread``.
+    ``lengths``: the style's real training lengths, for sampling's ``length_spread`` (default: those
+    on the adapter's card, of the transcripts it was trained on).
     """
     adapter = Path(adapter) if adapter is not None else None
     meta = (read_meta(adapter) or {}) if adapter is not None else {}
+    lengths = lengths or tuple((meta.get("prompt") or {}).get("lengths", {}).get(style, ()))
     generator = Generator(
         name,
         adapter=adapter,
@@ -198,6 +200,12 @@ def job_sampling(job: Job, sampling: SamplingConfig) -> SamplingConfig:
     if sampling.filler_bias and not sampling.filler_tokens:
         sampling = dataclasses.replace(sampling, filler_tokens=filler_tokens(job.generator.base_model))
     if sampling.length_spread and not sampling.lengths:
+        if not job.lengths:
+            raise GenerationError(
+                f"{job.out}: length_spread needs the real lengths of the {job.style.upper()} training transcripts, and "
+                f"{job.generator.name!r} has none (an endpoint's model, or an adapter trained before its card held "
+                "them): retrain it, or set length_spread to 0"
+            )
         sampling = dataclasses.replace(sampling, lengths=job.lengths)
     return sampling
 

@@ -230,10 +230,10 @@ def sft_dataset(
 
 
 def prompt_card(design: PromptDesign, transcripts: Sequence[Transcript], styles: Sequence[Style]) -> dict[str, Any]:
-    """What generation needs to ask an adapter as it was trained: the design and, when it asks for a
-    length, each style's real lengths in words (of the training transcripts: no test speaker's)."""
-    lengths = {style: list(real_lengths(transcripts, style)) for style in styles} if design.length else {}
-    return {"design": asdict(design), "lengths": lengths}
+    """What generation needs to ask an adapter as it was trained: the design, and each style's real
+    lengths in words (of the training transcripts: no test speaker's), which a design that asks for a
+    length and sampling's ``length_spread`` draw from."""
+    return {"design": asdict(design), "lengths": {style: list(real_lengths(transcripts, style)) for style in styles}}
 
 
 def dpo_dataset(pairs: Sequence[Any]):

@@ -397,6 +397,30 @@ def test_records_carry_the_stage_of_the_adapter_and_a_file_begun_without_it_resu
     assert [r.generator.stage for r in read_records(old.out)] == [None] * 3
 
 
+def test_length_spread_draws_from_the_adapters_card_and_says_so_when_a_model_has_none(tmp_path):
+    """An adapter's card holds its training transcripts' lengths (30 and 150 words here: a budget of a
+    third or five thirds of 90 tokens); an endpoint's own model has none, which is a one-line error."""
+    from augment import runner
+    from augment.adapters import ADAPTER_META
+
+    adapter = tmp_path / "ad"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text('{"r": 8}')
+    (adapter / "adapter_model.safetensors").write_bytes(b"weights")
+    card = {"design": {"instruction": "fixed", "scene": "prose", "length": False}, "lengths": {"ad": [30, 150]}}
+    (adapter / ADAPTER_META).write_text(json.dumps({"stage": "dpo", "mode": "separate", "prompt": card}))
+    with FakeEndpoint(lambda n, body: "ok") as fake:
+        job = runner.adapter_job(tmp_path / "spread.jsonl", 12, "ad", "ad", adapter, mode="separate")
+        sampling = SamplingConfig(seed=0, max_tokens=90, length_spread=1.0)
+        runner.run_jobs([job], runner.Backend(endpoint=fake.url, retry=FAST), sampling)
+        assert {b["max_tokens"] for b in fake.requests} == {30, 150}
+        out = tmp_path / "x.jsonl"
+        args = ["augment", "generate", "--style", "ad", "--n", "2", "--out", str(out), "--length-spread", "0.5"]
+        result = CliRunner().invoke(app, [*args, "--endpoint", fake.url], prog_name="cookiebench")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "length_spread needs the real lengths of the AD training transcripts" in " ".join(result.output.split())
+
+
 def test_cli_rejects_in_process_with_an_endpoint_and_a_local_model_name_for_prompt_only(tmp_path):
     common = ["augment", "generate", "--style", "ad", "--n", "2", "--out", str(tmp_path / "x.jsonl")]
 
