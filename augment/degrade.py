@@ -60,7 +60,7 @@ class DegradeConfig:
     # At the pairs' intensity (0.6) each edit moves its marker about twice the AD-HC gap of real
     # speech (and of the simulated cohort, calibrated to it): IU coverage, pronouns, retracings,
     # pauses, trailing-offs, fillers alike. Fillers at 0.12 and trailing-offs at 0.35 moved theirs
-    # 10-16 times the gap, and DPO taught AD a filler caricature (B34).
+    # eight to sixteen times the gap, and DPO taught AD a filler caricature (B34).
     filler: float = Field(
         default=0.02, ge=0.0, le=1.0, description="Insert uh/um before a word (x3 at a sentence start)."
     )
