@@ -105,7 +105,7 @@ def adapter_job(
     """
     adapter = Path(adapter) if adapter is not None else None
     meta = (read_meta(adapter) or {}) if adapter is not None else {}
-    lengths = lengths or tuple((meta.get("prompt") or {}).get("lengths", {}).get(style, ()))
+    lengths = lengths or card_lengths(meta.get("prompt"), style)
     generator = Generator(
         name,
         adapter=adapter,
@@ -122,8 +122,13 @@ def record_prompts(style: Style, mode: Mode, card: dict | None) -> Callable[[int
     if design.is_fixed():
         messages = task_messages(style, mode)
         return lambda i: messages
-    lengths = (card or {}).get("lengths", {}).get(style, ())
+    lengths = card_lengths(card, style)
     return lambda i: task_messages(style, mode, design, key=[style, i], words=draw_length(lengths, [style, i]))
+
+
+def card_lengths(card: dict | None, style: Style) -> tuple[int, ...]:
+    """The real training lengths of ``style`` on an adapter card's ``prompt`` entry (none on an old card)."""
+    return tuple((card or {}).get("lengths", {}).get(style, ()))
 
 
 def prompt_only_job(
