@@ -20,8 +20,8 @@ WORD = re.compile(r"[\w'-]+")
 # bracket. A generator writes stray brackets of written prose ("uh [sic]", "the girl.]"), and a
 # quarter of the demo's AD texts read as CHAT lost every filler and dash (bench-results, B34).
 CHAT_CODES = re.compile(
-    r"&[-+=~*]?[^\W\d_]"  # &-uh filler, &+fr fragment, &=laughs event, &~ nonword, &uh (older files)
-    r"|\[(?:/{1,3}[-?]?\]|::? |\*[\] ]|\+ |=[!?]? |%|\^ |!{1,2}\]|\?\]|x \d|[<>]\d?\]|- |\"\]|# |e\])"  # [/] [: x] ...
+    r"&[-+=~*]?[^\W\d_]|&[{}]"  # &-uh filler, &+fr fragment, &=laughs, &~ nonword, &uh, &{l=X long event
+    r"|\[(?:/{1,3}[-?]?\]|::? |\*[\] ]|\+ |=[!?]? |%|\^|!{1,2}\]|\?\]|x \d|[<>]\d?\]|- |\"\]|# |e\])"  # [/] [: x] ...
     r"|\x15"  # a media bullet
     r"|\+(?:\.\.[.?]|//?[.?]|/\?|!\?|\"/?\.|\+|,|<|\^)"  # +... +/. +//. +"/. ++ +, +< +^
 )

@@ -5,6 +5,8 @@ file) is an error, one line naming file, line and fix; quirks elsewhere are note
 conventions, one fixture each by chapter of the CHAT manual, are in test_chat_conformance.py.
 """
 
+import re
+
 import pytest
 
 from detect.chat import clean_utterance, clean_verbatim, count_disfluencies, parse_main_tier, read_chat, verbatim_text
@@ -115,8 +117,9 @@ def test_stray_brackets_of_written_prose_do_not_make_a_generated_text_chat():
     clean, counts = clean_verbatim("uh the boy [sic] the the boy (.) is on the — stool.] um [my name] there.")
     assert clean == "the boy sic the the boy is on the stool. my name there."
     assert (counts.fillers, counts.retracings, counts.pauses) == (2, 2, 1)
-    for chat in ("the boy [/] boy .", "&-um the boy .", "gonna [: going to] fall .", "he [*] fell .", "she +/."):
-        assert clean_verbatim(chat)[0].count("[") == 0, chat  # read as CHAT: the code is gone
+    coded = ("the boy [/] boy .", "&-um the boy .", "gonna [: going to] fall .", "he [*] fell .", "she +/.")
+    for chat in (*coded, "&{n=BANG} what was that .", "what [^c] why now ?"):
+        assert not re.search(r"[[&{]", clean_verbatim(chat)[0]), chat  # read as CHAT: the code is gone
 
 
 CHA = (
